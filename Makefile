@@ -1,0 +1,112 @@
+# xordi-tlog build. `make` builds every binary into bin/; `make test` runs the suite.
+#
+# Each module folder has a module.mk that declares, with plain variables:
+#   LIBS     += name            a static library built from name_SRCS
+#   BINS     += name            a program built from name_SRCS, linking name_LIBS
+#   TESTS    += name            a test program (run by `make test`), same variables
+#   TOOLS    += name            a helper program for tests/bench (built, not run as a test)
+#   name_PKGS                   pkg-config packages it needs (libraries and programs)
+# so modules never edit this file to add their own pieces.
+
+SHELL := /bin/bash
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+SAN ?= 0
+ifeq ($(SAN),1)
+OUT := build/san
+OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SANLD := -fsanitize=address,undefined
+else
+OUT := build/rel
+OPT := -O2 -D_FORTIFY_SOURCE=2
+SANLD :=
+endif
+BIN := $(if $(filter 1,$(SAN)),bin/san,bin)
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# Reproducible builds: no absolute paths or times end up in binaries.
+REPRO := -ffile-prefix-map=$(CURDIR)=. -fdebug-prefix-map=$(CURDIR)=.
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter
+HARDEN := -fstack-protector-strong -fPIE -fno-strict-aliasing
+CFLAGS ?=
+BASE_CFLAGS := -std=c11 -g $(OPT) $(WARN) $(HARDEN) $(REPRO) -D_GNU_SOURCE \
+               -DXT_VERSION='"$(VERSION)"' -I. $(CFLAGS)
+LDFLAGS ?=
+BASE_LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+
+LIBS :=
+BINS :=
+TESTS :=
+TOOLS :=
+include $(sort $(wildcard */module.mk))
+
+pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1)))
+pkg_libs = $(if $(1),$(shell pkg-config --libs $(1)))
+
+# One object directory per build flavour; dependency files keep headers honest.
+obj_of = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+
+define lib_rule
+$(OUT)/lib$(1).a: $(call obj_of,$($(1)_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcsD $$@ $$^
+$(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS)
+endef
+
+# Programs link their own libraries plus the libraries' pkg-config dependencies.
+define prog_rule
+$(1)_ALLPKGS := $(sort $($(1)_PKGS) $(foreach l,$($(1)_LIBS),$($(l)_PKGS)))
+$(BIN)/$(1): $(call obj_of,$($(1)_SRCS)) $(foreach l,$($(1)_LIBS),$(OUT)/lib$(l).a)
+	@mkdir -p $$(@D)
+	$$(CC) $$(BASE_LDFLAGS) -o $$@ $(call obj_of,$($(1)_SRCS)) \
+	  $(foreach l,$($(1)_LIBS),$(OUT)/lib$(l).a) $$(call pkg_libs,$$($(1)_ALLPKGS)) -lpthread -lm
+$(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS) $(foreach l,$($(1)_LIBS),$($(l)_PKGS))
+endef
+
+$(foreach l,$(LIBS),$(eval $(call lib_rule,$(l))))
+$(foreach p,$(BINS) $(TESTS) $(TOOLS),$(eval $(call prog_rule,$(p))))
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(call pkg_cflags,$(PKGS)) -MMD -MP -c -o $@ $<
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+ALL_PROGS := $(addprefix $(BIN)/,$(BINS) $(TOOLS))
+ALL_TESTS := $(addprefix $(BIN)/,$(TESTS))
+
+.PHONY: all deps test check sanitize bench demo clean fuzz
+all: $(ALL_PROGS)
+
+deps:
+	@bash deploy/install-deps.sh
+
+# The test programs print "ok - name" / "not ok - name" lines; tests/run.sh runs
+# them all (and the shell tests in tests/*.test.sh) and prints "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory all-tests
+	@BIN=$(BIN) bash tests/run.sh $(ALL_TESTS)
+
+all-tests: $(ALL_PROGS) $(ALL_TESTS)
+
+check: test
+
+sanitize: deps
+	@$(MAKE) --no-print-directory SAN=1 all-tests
+	@BIN=bin/san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash tests/run.sh $(addprefix bin/san/,$(TESTS))
+
+bench: deps all
+	@bash bench/run.sh
+
+demo: deps all
+	@bash tests/demo.sh
+
+clean:
+	rm -rf build bin

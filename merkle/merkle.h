@@ -1,0 +1,102 @@
+/* merkle.h: RFC 9162 section 2.1 Merkle trees over SHA-256.
+ *
+ * Contract: leaf hash = SHA-256(0x00 || data), node hash = SHA-256(0x01 || l || r),
+ * empty root = SHA-256(""). Trees are built left to right; a tree of n leaves splits
+ * at the largest power of two smaller than n. Everything here is pure computation:
+ * no I/O, no allocation, no global state; callers supply hashes through a reader.
+ *
+ * Node naming, shared with tile.h: node (level L, index N) is the root of the perfect
+ * subtree over leaves [N * 2^L, (N + 1) * 2^L). Level 0 nodes are leaf hashes.
+ *
+ * Every function returns MERKLE_OK (0) or a negative merkle_status; none aborts. */
+#ifndef XT_MERKLE_H
+#define XT_MERKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MERKLE_HASH_SIZE 32
+/* Inclusion proofs of a 2^64-leaf tree have at most 64 hashes; consistency proofs
+ * at most 64 + 1. Callers size proof arrays with this. */
+#define MERKLE_MAX_PROOF 66
+
+typedef enum merkle_status {
+  MERKLE_OK = 0,
+  MERKLE_ERR_ARG = -1,      /* an argument is out of range (index >= size, m > n, ...) */
+  MERKLE_ERR_PROOF = -2,    /* a proof does not verify */
+  MERKLE_ERR_READER = -3,   /* the hash reader failed; its message is in the reader */
+  MERKLE_ERR_SPACE = -4,    /* the caller's output array is too small */
+  MERKLE_ERR_FULL = -5,     /* the tree has 2^63 leaves; appending would overflow */
+} merkle_status;
+
+const char *merkle_status_str(int status);
+
+void merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[MERKLE_HASH_SIZE]);
+void merkle_node_hash(const uint8_t left[MERKLE_HASH_SIZE], const uint8_t right[MERKLE_HASH_SIZE],
+                      uint8_t out[MERKLE_HASH_SIZE]);
+void merkle_empty_root(uint8_t out[MERKLE_HASH_SIZE]);
+
+/* Reads the hashes of `count` consecutive nodes at one level: (level, index),
+ * (level, index + 1), ... into out[0..count). Only nodes of complete perfect subtrees
+ * are ever asked for. Returns 0, or non-zero on failure (the reader keeps its own
+ * error message). Asking for runs lets a tile-backed reader answer in one lookup. */
+typedef int (*merkle_node_reader)(void *ctx, unsigned level, uint64_t index, uint64_t count,
+                                  uint8_t (*out)[MERKLE_HASH_SIZE]);
+
+/* The compact range [0, size): one perfect-subtree root ("peak") per set bit of size,
+ * largest first. O(log n) memory; this is all the state a log needs to keep appending
+ * and to compute its root. */
+typedef struct merkle_tree {
+  uint64_t size;
+  unsigned npeaks;
+  uint8_t peaks[64][MERKLE_HASH_SIZE];
+} merkle_tree;
+
+/* Called for the leaf and for every node that an append completes, lowest level
+ * first: exactly once per node over the life of a tree. logd stores tiles from it. */
+typedef void (*merkle_node_sink)(void *ctx, unsigned level, uint64_t index,
+                                 const uint8_t hash[MERKLE_HASH_SIZE]);
+
+void merkle_tree_init(merkle_tree *t);
+int merkle_tree_append(merkle_tree *t, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+                       merkle_node_sink sink, void *sink_ctx);
+void merkle_tree_root(const merkle_tree *t, uint8_t out[MERKLE_HASH_SIZE]);
+/* Rebuilds the compact range of a tree of `size` leaves from stored nodes. */
+int merkle_tree_restore(merkle_tree *t, uint64_t size, merkle_node_reader rd, void *ctx);
+
+/* MTH(D[lo:hi]) in the RFC's notation: the hash of the subtree over leaves [lo, hi),
+ * for the ranges RFC 9162's recursion produces (lo a multiple of a power of two
+ * that is >= hi - lo); other ranges get MERKLE_ERR_ARG. */
+int merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx,
+                      uint8_t out[MERKLE_HASH_SIZE]);
+/* Root of the tree of `size` leaves (the empty root for size 0). */
+int merkle_root_at(uint64_t size, merkle_node_reader rd, void *ctx, uint8_t out[MERKLE_HASH_SIZE]);
+
+/* RFC 9162 2.1.3.1: inclusion proof of leaf `index` in the tree of `size` leaves.
+ * Writes *len hashes into proof (capacity cap). */
+int merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd, void *ctx,
+                           uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len);
+/* RFC 9162 2.1.4.1: consistency proof between sizes old_size <= new_size. Empty for
+ * old_size == 0 or old_size == new_size. */
+int merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_reader rd,
+                             void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                             size_t *len);
+
+/* RFC 9162 2.1.3.2: returns MERKLE_OK only if the proof shows leaf_hash at index in
+ * the tree of `size` leaves with the given root. */
+int merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+                            const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len,
+                            const uint8_t root[MERKLE_HASH_SIZE]);
+/* Computes the root that an inclusion proof implies (RFC 9162 2.1.3.2 without the
+ * final comparison); used to authenticate a subtree against a trusted root. */
+int merkle_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+                               const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len,
+                               uint8_t root_out[MERKLE_HASH_SIZE]);
+/* RFC 9162 2.1.4.2. old_size == new_size needs an empty proof and equal roots;
+ * old_size == 0 needs an empty proof (and old_root must be the empty root). */
+int merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
+                              const uint8_t old_root[MERKLE_HASH_SIZE],
+                              const uint8_t new_root[MERKLE_HASH_SIZE],
+                              const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len);
+
+#endif

@@ -1,0 +1,3 @@
+# Test harness shared by every C test program.
+LIBS += check
+check_SRCS := tests/lib/check.c
