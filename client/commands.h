@@ -1,0 +1,21 @@
+/* commands.h: the tlog subcommands. Each takes the arguments after its own name
+ * (argv[0] is the subcommand name) and returns the process exit status:
+ * 0 verified / success, 1 verification failed (a line names what), 2 usage or I/O. */
+#ifndef XT_CLIENT_COMMANDS_H
+#define XT_CLIENT_COMMANDS_H
+
+#define TLOG_EXIT_OK 0
+#define TLOG_EXIT_FAILED 1
+#define TLOG_EXIT_USAGE 2
+
+typedef struct tlog_command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} tlog_command;
+
+/* Defined in client/tlog.c: the table of subcommands, NULL-terminated. Each command
+ * file declares its entry point below and adds one row to that table. */
+extern const tlog_command tlog_commands[];
+
+#endif

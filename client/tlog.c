@@ -1,0 +1,45 @@
+/* tlog: the auditor's and monitor's command line. This file only dispatches; each
+ * subcommand lives in its own client/cmd_*.c file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "client/commands.h"
+
+const tlog_command tlog_commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: tlog <command> [options]\n"
+          "\n"
+          "Verifies a transparency log from its signed checkpoints, tiles and on-chain\n"
+          "anchors, trusting nothing the log server computes.\n"
+          "\n"
+          "commands:\n");
+  for (const tlog_command *c = tlog_commands; c->name; c++)
+    fprintf(f, "  %-16s %s\n", c->name, c->summary);
+  fprintf(f,
+          "\n"
+          "Run `tlog <command> --help` for a command's options.\n"
+          "Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return TLOG_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return TLOG_EXIT_OK;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("tlog %s\n", XT_VERSION);
+    return TLOG_EXIT_OK;
+  }
+  for (const tlog_command *c = tlog_commands; c->name; c++)
+    if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+  fprintf(stderr, "tlog: unknown command '%s' (see tlog --help)\n", argv[1]);
+  return TLOG_EXIT_USAGE;
+}
