@@ -107,8 +107,11 @@ contract TreeHeadAnchor {
             }
             if (!_consistent(size, newSize, root, newRoot, proof)) revert BadConsistencyProof();
         }
-        l.size = newSize;
-        l.root = newRoot;
+        // One write per slot, without Solidity re-reading slot 0 to merge the fields.
+        assembly ("memory-safe") {
+            sstore(l.slot, or(anchorer, shl(160, newSize)))
+            sstore(add(l.slot, 1), newRoot)
+        }
         emit Anchored(logId, newSize, newRoot, checkpointHash);
     }
 
