@@ -1,11 +1,12 @@
 # merkle: RFC 9162 hashing and proofs, C2SP tiles, signed notes and checkpoints.
 LIBS += merkle
-merkle_SRCS := merkle/merkle.c merkle/tile.c merkle/note.c
+merkle_SRCS := merkle/sha256.c merkle/merkle.c merkle/tile.c merkle/note.c
 merkle_PKGS := libcrypto
 
 TESTS += test-merkle test-tile test-note
 test-merkle_SRCS := tests/unit/test_merkle.c
 test-merkle_LIBS := merkle check
+test-merkle_PKGS := jansson
 test-tile_SRCS := tests/unit/test_tile.c
 test-tile_LIBS := merkle check
 test-note_SRCS := tests/unit/test_note.c
