@@ -1,9 +1,13 @@
 # dstack: the dstack guest-agent client, TDX quote parsing and verification, and event
 # log replay. Goes into the enclave image (logd and collector use the client).
 LIBS += dstack
-dstack_SRCS := dstack/util.c dstack/quote.c
+dstack_SRCS := dstack/util.c dstack/quote.c dstack/eventlog.c
 dstack_PKGS := libcrypto jansson
 
 TESTS += test-quote
 test-quote_SRCS := tests/unit/test_quote.c
 test-quote_LIBS := dstack check
+
+TESTS += test-eventlog
+test-eventlog_SRCS := tests/unit/test_eventlog.c
+test-eventlog_LIBS := dstack check
