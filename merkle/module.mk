@@ -9,5 +9,6 @@ test-merkle_LIBS := merkle check
 test-merkle_PKGS := jansson
 test-tile_SRCS := tests/unit/test_tile.c
 test-tile_LIBS := merkle check
+test-tile_PKGS := jansson
 test-note_SRCS := tests/unit/test_note.c
 test-note_LIBS := merkle check

@@ -224,7 +224,7 @@ static uint8_t *fetch_hash_tile(tile_reader *r, const tile_id *t) {
   r->fetches++;
   if (r->fetch(r->fetch_ctx, t, &data, &len, ferr, sizeof ferr) != 0) {
     free(data);
-    snprintf(r->err, sizeof r->err, "fetching %s: %s", name, ferr[0] ? ferr : "failed");
+    snprintf(r->err, sizeof r->err, "fetching %s: %.150s", name, ferr[0] ? ferr : "failed");
     return NULL;
   }
   if (len != (size_t)t->width * MERKLE_HASH_SIZE) {
@@ -390,7 +390,7 @@ int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry 
   char ferr[200] = "";
   r->fetches++;
   if (r->fetch(r->fetch_ctx, &t, &r->bundle, &len, ferr, sizeof ferr) != 0) {
-    snprintf(r->err, sizeof r->err, "fetching %s: %s", name, ferr[0] ? ferr : "failed");
+    snprintf(r->err, sizeof r->err, "fetching %s: %.150s", name, ferr[0] ? ferr : "failed");
     return -1;
   }
   if (!r->entries) {
