@@ -17,5 +17,8 @@ typedef struct tlog_command {
 /* Defined in client/tlog.c: the table of subcommands, NULL-terminated. Each command
  * file declares its entry point below and adds one row to that table. */
 extern const tlog_command tlog_commands[];
+int cmd_verify_quote(int argc, char **argv);      /* client/cmd_quote.c */
+int cmd_compose_hash(int argc, char **argv);      /* client/cmd_quote.c */
+int cmd_compose_normalize(int argc, char **argv); /* client/cmd_quote.c */
 
 #endif

@@ -6,6 +6,9 @@
 #include "client/commands.h"
 
 const tlog_command tlog_commands[] = {
+    {"verify-quote", cmd_verify_quote, "verify a TDX quote offline to the Intel root (+ event log)"},
+    {"compose-hash", cmd_compose_hash, "SHA-256 of an app-compose.json (dstack compose hash)"},
+    {"compose-normalize", cmd_compose_normalize, "rewrite app-compose JSON the way dstack writes it"},
     {NULL, NULL, NULL},
 };
 

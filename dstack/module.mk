@@ -11,3 +11,8 @@ test-quote_LIBS := dstack check
 TESTS += test-eventlog
 test-eventlog_SRCS := tests/unit/test_eventlog.c
 test-eventlog_LIBS := dstack check
+
+# tlog verify-quote / compose-hash / compose-normalize
+tlog_SRCS += client/cmd_quote.c
+tlog_LIBS += dstack
+tlog_PKGS += jansson
