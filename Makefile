@@ -15,7 +15,14 @@ CC := cc
 endif
 
 SAN ?= 0
-ifeq ($(SAN),1)
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+# libFuzzer build: clang, ASan+UBSan, objects instrumented for coverage.
+CC := clang
+OUT := build/fuzz
+OPT := -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+SANLD := -fsanitize=fuzzer,address,undefined
+else ifeq ($(SAN),1)
 OUT := build/san
 OPT := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANLD := -fsanitize=address,undefined
@@ -24,7 +31,7 @@ OUT := build/rel
 OPT := -O2 -D_FORTIFY_SOURCE=2
 SANLD :=
 endif
-BIN := $(if $(filter 1,$(SAN)),bin/san,bin)
+BIN := $(if $(filter 1,$(FUZZ)),bin/fuzz,$(if $(filter 1,$(SAN)),bin/san,bin))
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # Reproducible builds: no absolute paths or times end up in binaries.
@@ -43,6 +50,7 @@ LIBS :=
 BINS :=
 TESTS :=
 TOOLS :=
+FUZZERS :=
 include $(sort $(wildcard */module.mk))
 
 pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1)))
@@ -69,7 +77,7 @@ $(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS) $(foreach l,$($(1)_LIBS),$($(l
 endef
 
 $(foreach l,$(LIBS),$(eval $(call lib_rule,$(l))))
-$(foreach p,$(BINS) $(TESTS) $(TOOLS),$(eval $(call prog_rule,$(p))))
+$(foreach p,$(BINS) $(TESTS) $(TOOLS) $(FUZZERS),$(eval $(call prog_rule,$(p))))
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -80,7 +88,7 @@ $(OUT)/obj/%.o: %.c
 ALL_PROGS := $(addprefix $(BIN)/,$(BINS) $(TOOLS))
 ALL_TESTS := $(addprefix $(BIN)/,$(TESTS))
 
-.PHONY: all deps test check sanitize bench demo clean fuzz
+.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests
 all: $(ALL_PROGS)
 
 deps:
@@ -107,6 +115,16 @@ bench: deps all
 
 demo: deps all
 	@bash tests/demo.sh
+
+# libFuzzer targets (FUZZERS in module.mk files, sources in tests/fuzz/), each run for
+# FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name>/; new inputs go to a
+# scratch copy, crashes to tests/fuzz/artifacts/.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(addprefix bin/fuzz/,$(FUZZERS))
+
+fuzzers: $(addprefix $(BIN)/,$(FUZZERS))
 
 clean:
 	rm -rf build bin

@@ -12,3 +12,9 @@ test-tile_LIBS := merkle check
 test-tile_PKGS := jansson
 test-note_SRCS := tests/unit/test_note.c
 test-note_LIBS := merkle check
+
+FUZZERS += fuzz-tile-path fuzz-note
+fuzz-tile-path_SRCS := tests/fuzz/fuzz_tile_path.c
+fuzz-tile-path_LIBS := merkle
+fuzz-note_SRCS := tests/fuzz/fuzz_note.c
+fuzz-note_LIBS := merkle
