@@ -1,8 +1,8 @@
 # dstack: the dstack guest-agent client, TDX quote parsing and verification, and event
 # log replay. Goes into the enclave image (logd and collector use the client).
 LIBS += dstack
-dstack_SRCS := dstack/util.c dstack/quote.c dstack/eventlog.c
-dstack_PKGS := libcrypto jansson
+dstack_SRCS := dstack/util.c dstack/quote.c dstack/eventlog.c dstack/guest.c
+dstack_PKGS := libcrypto jansson libcurl
 
 TESTS += test-quote
 test-quote_SRCS := tests/unit/test_quote.c
@@ -16,3 +16,9 @@ test-eventlog_LIBS := dstack check
 tlog_SRCS += client/cmd_quote.c
 tlog_LIBS += dstack
 tlog_PKGS += jansson
+
+# dstack-sim: the guest-agent simulator for tests and the demo (never shipped).
+TOOLS += dstack-sim
+dstack-sim_SRCS := tests/dstack-sim/dstack_sim.c
+dstack-sim_LIBS := dstack
+dstack-sim_PKGS := libmicrohttpd

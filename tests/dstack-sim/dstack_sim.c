@@ -1,0 +1,485 @@
+/* dstack-sim: a stand-in for dstack's guest agent, for tests and the demo (never shipped).
+ *
+ *   dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--testdata DIR]
+ *
+ * Serves GetKey, GetQuote and Info over HTTP on a unix socket, like dstack 0.5.x:
+ * - keys are deterministic: HMAC-SHA256(seed, "dstack-sim-key-v1" 0 app_id 0 algorithm 0
+ *   path), so they depend on the app and the path but (as in dstack) not on the purpose
+ *   or the compose hash; the signature chain holds two deterministic 65-byte stand-ins;
+ * - quotes are dstack's own simulator quote (testdata/tdx/sim-quote.hex) with REPORTDATA
+ *   set to the caller's report_data and RTMR3 set to the replay of this simulator's
+ *   RTMR3 events, which include the compose-hash event of the given app-compose file
+ *   (SHA-256 of its exact bytes). RTMR0-2 and their events stay those of the original.
+ *   The attestation-key signature then no longer verifies, so verifiers say "simulated".
+ * - app_id is the first 20 bytes of the compose hash (as in dstack's simulator data) and
+ *   instance_id is derived from the seed.
+ * The template data is read from --testdata DIR (default: $XT_TESTDATA/tdx, else
+ * ../shared/testdata/tdx next to the checkout the binary was built in). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dstack/eventlog.h"
+#include "dstack/quote.h"
+#include "dstack/util.h"
+
+#define MAX_BODY (64 * 1024)
+
+typedef struct sim_state {
+  uint8_t seed[64];
+  size_t seed_len;
+  uint8_t compose_hash[32];
+  uint8_t app_id[20];
+  uint8_t instance_id[20];
+  char *app_compose; /* exact file bytes, NUL-terminated */
+  size_t app_compose_len;
+  uint8_t *template_quote;
+  size_t template_len;
+  uint8_t rtmr3[48];
+  json_t *event_log; /* full log: template IMR0-2 events + our IMR3 events */
+  char *event_log_text;
+} sim_state;
+
+static sim_state sim;
+
+static void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
+                        uint8_t out[32]) {
+  unsigned int n = 32;
+  if (!HMAC(EVP_sha256(), key, (int)key_len, msg, len, out, &n)) memset(out, 0, 32);
+}
+
+/* ---- event log ---------------------------------------------------------------------- */
+
+static int add_runtime_event(json_t *log, const char *name, const uint8_t *payload, size_t len) {
+  uint8_t digest[48];
+  char dhex[97];
+  char *phex = malloc(2 * len + 1);
+  if (!phex) return -1;
+  dstack_runtime_event_digest(name, payload, len, digest);
+  dstack_hex_encode(digest, 48, dhex);
+  dstack_hex_encode(payload, len, phex);
+  json_t *ev = json_pack("{s:i, s:I, s:s, s:s, s:s}", "imr", 3, "event_type",
+                         (json_int_t)DSTACK_RUNTIME_EVENT_TYPE, "digest", dhex, "event", name,
+                         "event_payload", phex);
+  free(phex);
+  if (!ev || json_array_append_new(log, ev)) return -1;
+  return 0;
+}
+
+static int build_event_log(const char *testdata, char *err, size_t errlen) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/sim-eventlog.json", testdata);
+  json_error_t jerr;
+  json_t *orig = json_load_file(path, 0, &jerr);
+  if (!json_is_array(orig)) {
+    snprintf(err, errlen, "%.300s: %.150s", path, jerr.text);
+    json_decref(orig);
+    return -1;
+  }
+  json_t *log = json_array();
+  size_t i;
+  json_t *ev;
+  json_array_foreach(orig, i, ev) {
+    json_t *imr = json_object_get(ev, "imr");
+    if (json_is_integer(imr) && json_integer_value(imr) != 3) json_array_append(log, ev);
+  }
+  json_decref(orig);
+  static const char key_provider[] = "{\"name\":\"dstack-sim\",\"id\":\"\"}";
+  if (add_runtime_event(log, "system-preparing", NULL, 0) ||
+      add_runtime_event(log, "app-id", sim.app_id, 20) ||
+      add_runtime_event(log, "compose-hash", sim.compose_hash, 32) ||
+      add_runtime_event(log, "instance-id", sim.instance_id, 20) ||
+      add_runtime_event(log, "boot-mr-done", NULL, 0) ||
+      add_runtime_event(log, "key-provider", (const uint8_t *)key_provider,
+                        sizeof key_provider - 1) ||
+      add_runtime_event(log, "system-ready", NULL, 0)) {
+    snprintf(err, errlen, "out of memory");
+    json_decref(log);
+    return -1;
+  }
+  sim.event_log = log;
+  sim.event_log_text = json_dumps(log, JSON_COMPACT);
+  dstack_event_log parsed;
+  uint8_t rtmr[4][48];
+  if (!sim.event_log_text ||
+      dstack_event_log_parse(&parsed, sim.event_log_text, strlen(sim.event_log_text), err,
+                             errlen))
+    return -1;
+  int rc = dstack_event_log_replay(&parsed, rtmr, err, errlen);
+  dstack_event_log_free(&parsed);
+  if (rc) return -1;
+  /* RTMR0-2 must still be the template's, or the template log was not the quote's */
+  for (int r = 0; r < 3; r++) {
+    if (memcmp(rtmr[r], sim.template_quote + TDX_OFF_RTMR0 + 48 * r, 48) != 0) {
+      snprintf(err, errlen, "template event log does not replay to the template RTMR%d", r);
+      return -1;
+    }
+  }
+  memcpy(sim.rtmr3, rtmr[3], 48);
+  return 0;
+}
+
+/* ---- HTTP --------------------------------------------------------------------------- */
+
+typedef struct request {
+  char *body;
+  size_t len;
+  bool too_big;
+} request;
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *obj) {
+  char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+  json_decref(obj);
+  if (!text) {
+    text = strdup("{\"error\":\"out of memory\"}");
+    status = 500;
+    if (!text) return MHD_NO;
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(text);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", "application/json");
+  enum MHD_Result r = MHD_queue_response(conn, status, resp);
+  MHD_destroy_response(resp);
+  return r;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *msg) {
+  return send_json(conn, status, json_pack("{s:s}", "error", msg));
+}
+
+static const char *str_field(json_t *body, const char *key) {
+  json_t *v = json_object_get(body, key);
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static enum MHD_Result handle_get_key(struct MHD_Connection *conn, json_t *body) {
+  const char *path = str_field(body, "path");
+  const char *algorithm = str_field(body, "algorithm");
+  if (!path) return send_error(conn, 400, "missing path");
+  if (!algorithm || !*algorithm) algorithm = "secp256k1";
+  if (strcmp(algorithm, "secp256k1") != 0 && strcmp(algorithm, "ed25519") != 0)
+    return send_error(conn, 400, "unsupported algorithm");
+  size_t plen = strlen(path), alen = strlen(algorithm);
+  size_t mlen = 18 + 20 + 1 + alen + 1 + plen;
+  uint8_t *msg = malloc(mlen);
+  if (!msg) return send_error(conn, 500, "out of memory");
+  memcpy(msg, "dstack-sim-key-v1", 18); /* includes the NUL separator */
+  memcpy(msg + 18, sim.app_id, 20);
+  msg[38] = 0;
+  memcpy(msg + 39, algorithm, alen);
+  msg[39 + alen] = 0;
+  memcpy(msg + 40 + alen, path, plen);
+  uint8_t key[32], sig_seed[32], sig[2][65];
+  hmac_sha256(sim.seed, sim.seed_len, msg, mlen, key);
+  free(msg);
+  /* stand-in signatures: deterministic, obviously not verifiable */
+  for (int i = 0; i < 2; i++) {
+    uint8_t in[33];
+    memcpy(in, key, 32);
+    in[32] = (uint8_t)i;
+    hmac_sha256(sim.seed, sim.seed_len, in, 33, sig_seed);
+    memcpy(sig[i], sig_seed, 32);
+    hmac_sha256(sig_seed, 32, in, 33, sig[i] + 32);
+    sig[i][64] = 27;
+  }
+  char khex[65], s0[131], s1[131];
+  dstack_hex_encode(key, 32, khex);
+  dstack_hex_encode(sig[0], 65, s0);
+  dstack_hex_encode(sig[1], 65, s1);
+  return send_json(conn, 200,
+                   json_pack("{s:s, s:[s,s]}", "key", khex, "signature_chain", s0, s1));
+}
+
+static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *body) {
+  const char *hex = str_field(body, "report_data");
+  uint8_t rd[64] = {0};
+  if (!hex) hex = "";
+  if (dstack_hex_decode(hex, strlen(hex), rd, sizeof rd) < 0)
+    return send_error(conn, 400, "report_data must be hex of at most 64 bytes");
+  uint8_t *q = malloc(sim.template_len);
+  char *qhex = malloc(2 * sim.template_len + 1);
+  if (!q || !qhex) {
+    free(q);
+    free(qhex);
+    return send_error(conn, 500, "out of memory");
+  }
+  memcpy(q, sim.template_quote, sim.template_len);
+  memcpy(q + TDX_OFF_REPORT_DATA, rd, 64);
+  memcpy(q + TDX_OFF_RTMR0 + 3 * 48, sim.rtmr3, 48);
+  dstack_hex_encode(q, sim.template_len, qhex);
+  free(q);
+  char rdhex[129];
+  dstack_hex_encode(rd, 64, rdhex);
+  json_t *reply = json_pack("{s:s, s:s, s:s, s:s}", "quote", qhex, "event_log",
+                            sim.event_log_text, "report_data", rdhex, "vm_config",
+                            "{\"spec_version\":1,\"simulated\":true}");
+  free(qhex);
+  return send_json(conn, 200, reply);
+}
+
+static enum MHD_Result handle_info(struct MHD_Connection *conn) {
+  char app_id[41], instance_id[41], compose_hash[65], hex[97];
+  dstack_hex_encode(sim.app_id, 20, app_id);
+  dstack_hex_encode(sim.instance_id, 20, instance_id);
+  dstack_hex_encode(sim.compose_hash, 32, compose_hash);
+  json_t *tcb = json_object();
+  if (!tcb) return send_error(conn, 500, "out of memory");
+  dstack_hex_encode(sim.template_quote + TDX_OFF_MRTD, 48, hex);
+  json_object_set_new(tcb, "mrtd", json_string(hex));
+  for (int i = 0; i < 4; i++) {
+    char key[8];
+    snprintf(key, sizeof key, "rtmr%d", i);
+    dstack_hex_encode(i == 3 ? sim.rtmr3 : sim.template_quote + TDX_OFF_RTMR0 + 48 * i, 48, hex);
+    json_object_set_new(tcb, key, json_string(hex));
+  }
+  json_object_set(tcb, "event_log", sim.event_log);
+  json_object_set_new(tcb, "app_compose", json_stringn(sim.app_compose, sim.app_compose_len));
+  char *tcb_text = json_dumps(tcb, JSON_COMPACT);
+  json_decref(tcb);
+  if (!tcb_text) return send_error(conn, 500, "out of memory");
+  const char *app_name = "";
+  json_t *compose = json_loadb(sim.app_compose, sim.app_compose_len, 0, NULL);
+  if (json_is_string(json_object_get(compose, "name")))
+    app_name = json_string_value(json_object_get(compose, "name"));
+  json_t *reply = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "app_id", app_id,
+                            "instance_id", instance_id, "compose_hash", compose_hash, "tcb_info",
+                            tcb_text, "app_name", app_name, "app_cert", "", "key_provider_info",
+                            "{\"name\":\"dstack-sim\",\"id\":\"\"}");
+  json_decref(compose);
+  free(tcb_text);
+  return send_json(conn, 200, reply);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls) {
+  request *req = *con_cls;
+  if (!req) {
+    req = calloc(1, sizeof *req);
+    if (!req) return MHD_NO;
+    *con_cls = req;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    if (req->len + *upload_size > MAX_BODY) {
+      req->too_big = true;
+    } else {
+      char *p = realloc(req->body, req->len + *upload_size + 1);
+      if (!p) return MHD_NO;
+      memcpy(p + req->len, upload_data, *upload_size);
+      req->body = p;
+      req->len += *upload_size;
+      req->body[req->len] = '\0';
+    }
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (req->too_big) return send_error(conn, 413, "request body too large");
+  if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0)
+    return send_error(conn, 405, "use POST");
+  json_t *body = NULL;
+  if (req->len) {
+    json_error_t jerr;
+    body = json_loadb(req->body, req->len, 0, &jerr);
+    if (!json_is_object(body)) {
+      json_decref(body);
+      return send_error(conn, 400, "request body is not a JSON object");
+    }
+  } else {
+    body = json_object();
+  }
+  enum MHD_Result r;
+  if (!strcmp(url, "/GetKey"))
+    r = handle_get_key(conn, body);
+  else if (!strcmp(url, "/GetQuote"))
+    r = handle_get_quote(conn, body);
+  else if (!strcmp(url, "/Info"))
+    r = handle_info(conn);
+  else
+    r = send_error(conn, 404, "unknown method");
+  json_decref(body);
+  return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  request *req = *con_cls;
+  if (req) {
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+  }
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--testdata DIR]\n");
+}
+
+static void default_testdata(char *out, size_t cap) {
+  const char *env = getenv("XT_TESTDATA");
+  if (env) {
+    snprintf(out, cap, "%s/tdx", env);
+    return;
+  }
+  char exe[900];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    /* bin/dstack-sim or bin/san/dstack-sim inside the checkout */
+    for (int up = 2; up <= 3; up++) {
+      char dir[900];
+      snprintf(dir, sizeof dir, "%s", exe);
+      for (int i = 0; i < up; i++) {
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+      }
+      snprintf(out, cap, "%.800s/../shared/testdata/tdx", dir);
+      char probe[1024];
+      snprintf(probe, sizeof probe, "%s/sim-quote.hex", out);
+      if (access(probe, R_OK) == 0) return;
+    }
+  }
+  snprintf(out, cap, "../shared/testdata/tdx");
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
+                                       {"app-compose", required_argument, NULL, 'a'},
+                                       {"seed", required_argument, NULL, 'k'},
+                                       {"testdata", required_argument, NULL, 't'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  const char *socket_path = NULL, *compose_path = NULL, *seed_hex = NULL;
+  char testdata[900] = "";
+  int c;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+      case 's': socket_path = optarg; break;
+      case 'a': compose_path = optarg; break;
+      case 'k': seed_hex = optarg; break;
+      case 't': snprintf(testdata, sizeof testdata, "%s", optarg); break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (!socket_path || !compose_path || optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+  if (!testdata[0]) default_testdata(testdata, sizeof testdata);
+
+  char err[512];
+  if (seed_hex) {
+    long n = dstack_hex_decode(seed_hex, strlen(seed_hex), sim.seed, sizeof sim.seed);
+    if (n <= 0) {
+      fprintf(stderr, "dstack-sim: --seed must be 1..64 bytes of hex\n");
+      return 2;
+    }
+    sim.seed_len = (size_t)n;
+  } else {
+    memcpy(sim.seed, "dstack-sim-default-seed", 23);
+    sim.seed_len = 23;
+  }
+  sim.app_compose = (char *)dstack_read_file(compose_path, 1 << 20, &sim.app_compose_len, err,
+                                             sizeof err);
+  if (!sim.app_compose) {
+    fprintf(stderr, "dstack-sim: %s\n", err);
+    return 2;
+  }
+  unsigned int hlen = 32;
+  EVP_Digest(sim.app_compose, sim.app_compose_len, sim.compose_hash, &hlen, EVP_sha256(), NULL);
+  memcpy(sim.app_id, sim.compose_hash, 20);
+  uint8_t inst[32];
+  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"instance-id", 11, inst);
+  memcpy(sim.instance_id, inst, 20);
+
+  char path[1024];
+  size_t hex_len;
+  snprintf(path, sizeof path, "%s/sim-quote.hex", testdata);
+  uint8_t *hex = dstack_read_file(path, 1 << 20, &hex_len, err, sizeof err);
+  if (!hex || !(sim.template_quote = tdx_quote_decode_file_bytes(hex, hex_len, &sim.template_len,
+                                                                 err, sizeof err))) {
+    fprintf(stderr, "dstack-sim: template quote: %s\n", err);
+    return 2;
+  }
+  free(hex);
+  tdx_quote check;
+  if (tdx_quote_parse(&check, sim.template_quote, sim.template_len, err, sizeof err) ||
+      check.version != 4) {
+    fprintf(stderr, "dstack-sim: template quote is not a v4 TDX quote: %s\n", err);
+    return 2;
+  }
+  if (build_event_log(testdata, err, sizeof err)) {
+    fprintf(stderr, "dstack-sim: event log: %s\n", err);
+    return 2;
+  }
+
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(socket_path) >= sizeof addr.sun_path) {
+    fprintf(stderr, "dstack-sim: socket path too long\n");
+    return 2;
+  }
+  memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    perror("dstack-sim: socket");
+    return 2;
+  }
+  unlink(socket_path); /* a stale socket from an earlier run */
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 64) != 0) {
+    fprintf(stderr, "dstack-sim: %s: %s\n", socket_path, strerror(errno));
+    return 2;
+  }
+
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* MHD's threads inherit the mask */
+  signal(SIGPIPE, SIG_IGN);
+
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, NULL,
+      MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+  if (!d) {
+    fprintf(stderr, "dstack-sim: cannot start the HTTP server\n");
+    unlink(socket_path);
+    return 2;
+  }
+  char ch[65];
+  dstack_hex_encode(sim.compose_hash, 32, ch);
+  fprintf(stderr, "dstack-sim: listening on %s (compose hash %s; SIMULATED quotes)\n",
+          socket_path, ch);
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  MHD_stop_daemon(d);
+  close(fd);
+  unlink(socket_path);
+  json_decref(sim.event_log);
+  free(sim.event_log_text);
+  free(sim.template_quote);
+  free(sim.app_compose);
+  return 0;
+}
