@@ -21,4 +21,6 @@ int cmd_verify_quote(int argc, char **argv);      /* client/cmd_quote.c */
 int cmd_compose_hash(int argc, char **argv);      /* client/cmd_quote.c */
 int cmd_compose_normalize(int argc, char **argv); /* client/cmd_quote.c */
 
+int cmd_anchor(int argc, char **argv);            /* client/cmd_anchor.c */
+
 #endif

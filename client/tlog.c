@@ -9,6 +9,7 @@ const tlog_command tlog_commands[] = {
     {"verify-quote", cmd_verify_quote, "verify a TDX quote offline to the Intel root (+ event log)"},
     {"compose-hash", cmd_compose_hash, "SHA-256 of an app-compose.json (dstack compose hash)"},
     {"compose-normalize", cmd_compose_normalize, "rewrite app-compose JSON the way dstack writes it"},
+    {"anchor", cmd_anchor, "deploy, register, status and list on-chain tree-head anchors"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,107 @@
+/* rpc.h: Ethereum JSON-RPC over HTTP(S) with libcurl and jansson.
+ *
+ * One eth_rpc is one connection (kept alive between calls) and is used by one thread
+ * at a time. Every call has a timeout and a bound on the response size. Calls return
+ * ETH_RPC_OK or a negative eth_rpc_status; the message of the last failure is at
+ * eth_rpc_error(). A node-side error (a JSON-RPC error object, e.g. a revert) is
+ * ETH_RPC_ERR_NODE, with the node's code and any revert data kept for the caller. */
+#ifndef XT_ANCHOR_RPC_H
+#define XT_ANCHOR_RPC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum eth_rpc_status {
+  ETH_RPC_OK = 0,
+  ETH_RPC_ERR_TRANSPORT = -1, /* could not connect, timed out, HTTP error, too large */
+  ETH_RPC_ERR_NODE = -2,      /* the node answered with a JSON-RPC error */
+  ETH_RPC_ERR_PROTOCOL = -3,  /* the answer is not valid JSON-RPC or has bad fields */
+  ETH_RPC_ERR_NOMEM = -4,
+  ETH_RPC_ERR_ARG = -5,
+} eth_rpc_status;
+
+#define ETH_RPC_DEFAULT_TIMEOUT_MS 10000
+#define ETH_RPC_DEFAULT_MAX_RESPONSE (8u << 20)
+/* Block tag for "the newest block" in eth_get_block_by_number. */
+#define ETH_BLOCK_LATEST UINT64_MAX
+
+typedef struct eth_rpc eth_rpc;
+
+/* url: http:// or https:// only. Returns NULL with a message in err on failure. */
+eth_rpc *eth_rpc_new(const char *url, char *err, size_t errcap);
+void eth_rpc_free(eth_rpc *r);
+void eth_rpc_set_timeout_ms(eth_rpc *r, long ms);
+void eth_rpc_set_max_response(eth_rpc *r, size_t bytes);
+const char *eth_rpc_url(const eth_rpc *r);
+
+const char *eth_rpc_error(const eth_rpc *r);
+/* After ETH_RPC_ERR_NODE: the JSON-RPC error code, and the error's data as bytes
+ * when it was hex (a revert's ABI-encoded reason), else NULL. */
+long eth_rpc_error_code(const eth_rpc *r);
+const uint8_t *eth_rpc_error_data(const eth_rpc *r, size_t *len);
+
+/* Generic call. params (a JSON array) is consumed, even on failure. On success
+ * *result is a new reference the caller releases with json_decref (it may be JSON
+ * null). */
+int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result);
+
+int eth_chain_id(eth_rpc *r, uint64_t *chain_id);
+int eth_block_number(eth_rpc *r, uint64_t *number);
+/* tag: "latest" or "pending". */
+int eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce);
+int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei);
+/* Base fee of the next block, from eth_feeHistory. */
+int eth_next_base_fee(eth_rpc *r, uint64_t *wei);
+/* to == NULL: contract creation. A revert is ETH_RPC_ERR_NODE with its data. */
+int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
+                     size_t len, uint64_t *gas);
+/* eth_call at the latest block; *out is malloc'd (non-NULL on success). */
+int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+             size_t *out_len);
+int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32]);
+
+typedef struct eth_receipt {
+  uint8_t tx_hash[32];
+  uint8_t block_hash[32];
+  uint64_t block_number;
+  int status; /* 1 success, 0 reverted */
+  uint64_t gas_used;
+  uint64_t effective_gas_price;
+  int has_contract_address;
+  uint8_t contract_address[20];
+} eth_receipt;
+
+/* Returns ETH_RPC_OK and sets *found to 0 while the node does not know a receipt. */
+int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc, int *found);
+
+typedef struct eth_block {
+  uint64_t number;
+  uint64_t timestamp;
+  uint64_t base_fee; /* 0 when the block has none */
+  uint8_t hash[32];
+} eth_block;
+
+/* number == ETH_BLOCK_LATEST for the newest. *found = 0 if the node has no such block. */
+int eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found);
+
+typedef struct eth_log {
+  uint64_t block_number;
+  uint8_t block_hash[32];
+  uint8_t tx_hash[32];
+  uint64_t log_index;
+  size_t ntopics;
+  uint8_t topics[4][32];
+  const uint8_t *data;
+  size_t data_len;
+  int removed;
+} eth_log;
+
+/* Calls cb for each log of `address` matching topic0 and (if non-NULL) topic1 in
+ * blocks [from, to] (to == ETH_BLOCK_LATEST for "latest"), in the node's order.
+ * cb returns 0 to go on, non-zero to stop (that value is returned). */
+typedef int (*eth_log_cb)(void *ctx, const eth_log *log);
+int eth_get_logs(eth_rpc *r, const uint8_t address[20], const uint8_t topic0[32],
+                 const uint8_t *topic1, uint64_t from, uint64_t to, eth_log_cb cb, void *ctx);
+
+#endif
