@@ -22,3 +22,8 @@ TOOLS += dstack-sim
 dstack-sim_SRCS := tests/dstack-sim/dstack_sim.c
 dstack-sim_LIBS := dstack
 dstack-sim_PKGS := libmicrohttpd
+
+# the guest client against dstack-sim (the test starts the simulator itself)
+TESTS += test-dstack-guest
+test-dstack-guest_SRCS := tests/unit/test_dstack_guest.c
+test-dstack-guest_LIBS := dstack check
