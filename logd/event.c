@@ -1,0 +1,198 @@
+#include "logd/event.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void event_list_free(event_list *l) {
+  if (!l) return;
+  for (size_t i = 0; i < l->count; i++) free(l->canon[i]);
+  free(l->canon);
+  free(l->canon_len);
+  memset(l, 0, sizeof(*l));
+}
+
+int event_submitter_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > EVENT_SUBMITTER_MAX) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '.' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+/* Integers only: a real has no canonical form both sides agree on. */
+static int check_value(const json_t *v, int depth, char *err, size_t errcap) {
+  if (depth > EVENT_MAX_DEPTH) {
+    snprintf(err, errcap, "event nests deeper than %d levels", EVENT_MAX_DEPTH);
+    return -1;
+  }
+  switch (json_typeof(v)) {
+  case JSON_REAL:
+    snprintf(err, errcap, "event contains a non-integer number (only integers are allowed)");
+    return -1;
+  case JSON_OBJECT: {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      if (check_value(x, depth + 1, err, errcap)) return -1;
+    }
+    return 0;
+  }
+  case JSON_ARRAY: {
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+      if (check_value(x, depth + 1, err, errcap)) return -1;
+    }
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+static int check_event(const json_t *ev, char *err, size_t errcap) {
+  if (!json_is_object(ev)) {
+    snprintf(err, errcap, "an event must be a JSON object");
+    return -1;
+  }
+  const json_t *type = json_object_get(ev, "type");
+  if (!type) {
+    snprintf(err, errcap, "event has no \"type\"");
+    return -1;
+  }
+  if (!json_is_string(type)) {
+    snprintf(err, errcap, "event \"type\" must be a string");
+    return -1;
+  }
+  const char *t = json_string_value(type);
+  size_t n = json_string_length(type);
+  if (n < 1 || n > EVENT_TYPE_MAX) {
+    snprintf(err, errcap, "event \"type\" must be 1-%d characters", EVENT_TYPE_MAX);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = t[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
+      snprintf(err, errcap, "event \"type\" may only contain a-z, 0-9, '_' and '.'");
+      return -1;
+    }
+  }
+  return check_value(ev, 1, err, errcap);
+}
+
+static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
+  memset(l, 0, sizeof(*l));
+  l->canon = calloc(n ? n : 1, sizeof(char *));
+  l->canon_len = calloc(n ? n : 1, sizeof(size_t));
+  if (!l->canon || !l->canon_len) {
+    free(l->canon);
+    free(l->canon_len);
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static int canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
+  char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!s) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  l->canon[l->count] = s;
+  l->canon_len[l->count] = strlen(s);
+  l->count++;
+  return 0;
+}
+
+static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
+  json_error_t je;
+  if (len == 0) {
+    snprintf(err, errcap, "empty request body");
+    return NULL;
+  }
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) snprintf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
+  return root;
+}
+
+int event_parse_one(const char *body, size_t len, event_list *out, char *err, size_t errcap) {
+  json_t *root = load(body, len, err, errcap);
+  if (!root) return -1;
+  int rc = -1;
+  if (check_event(root, err, errcap) == 0 && list_alloc(out, 1, err, errcap) == 0) {
+    rc = canon_into(out, root, err, errcap);
+    if (rc) event_list_free(out);
+  }
+  json_decref(root);
+  return rc;
+}
+
+int event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
+                      char *err, size_t errcap) {
+  json_t *root = load(body, len, err, errcap);
+  if (!root) return -1;
+  int rc = -1;
+  if (!json_is_array(root)) {
+    snprintf(err, errcap, "add-batch takes a JSON array of event objects");
+  } else if (json_array_size(root) == 0) {
+    snprintf(err, errcap, "add-batch needs at least one event");
+  } else if (json_array_size(root) > max_events) {
+    snprintf(err, errcap, "add-batch takes at most %zu events", max_events);
+  } else if (list_alloc(out, json_array_size(root), err, errcap) == 0) {
+    size_t i;
+    json_t *ev;
+    rc = 0;
+    json_array_foreach(root, i, ev) {
+      char sub[200];
+      if (check_event(ev, sub, sizeof sub)) {
+        snprintf(err, errcap, "event %zu: %s", i, sub);
+        rc = -1;
+        break;
+      }
+      if (canon_into(out, ev, err, errcap)) {
+        rc = -1;
+        break;
+      }
+    }
+    if (rc) event_list_free(out);
+  }
+  json_decref(root);
+  return rc;
+}
+
+static const char k_pre[] = "{\"event\":";
+static const char k_mid[] = ",\"submitter\":\"";
+static const char k_ts[] = "\",\"ts_ms\":";
+static const char k_end[] = ",\"v\":1}";
+
+size_t event_entry_len(size_t canon_len, const char *submitter, uint64_t ts_ms) {
+  char num[24];
+  int n = snprintf(num, sizeof num, "%" PRIu64, ts_ms);
+  return sizeof k_pre - 1 + canon_len + sizeof k_mid - 1 + strlen(submitter) + sizeof k_ts - 1 +
+         (size_t)n + sizeof k_end - 1;
+}
+
+size_t event_entry_build(char *buf, size_t cap, const char *canon, size_t canon_len,
+                         const char *submitter, uint64_t ts_ms) {
+  size_t need = event_entry_len(canon_len, submitter, ts_ms);
+  if (cap < need) return 0;
+  size_t off = 0, sl = strlen(submitter);
+  memcpy(buf + off, k_pre, sizeof k_pre - 1), off += sizeof k_pre - 1;
+  memcpy(buf + off, canon, canon_len), off += canon_len;
+  memcpy(buf + off, k_mid, sizeof k_mid - 1), off += sizeof k_mid - 1;
+  memcpy(buf + off, submitter, sl), off += sl;
+  memcpy(buf + off, k_ts, sizeof k_ts - 1), off += sizeof k_ts - 1;
+  char num[24];
+  int n = snprintf(num, sizeof num, "%" PRIu64, ts_ms);
+  memcpy(buf + off, num, (size_t)n), off += (size_t)n;
+  memcpy(buf + off, k_end, sizeof k_end - 1), off += sizeof k_end - 1;
+  return off;
+}

@@ -1,0 +1,46 @@
+/* event.h: validation and canonical bytes of submitted events (DESIGN.md section 2).
+ *
+ * Contract: an event is a JSON object with a "type" string of 1-64 chars of
+ * [a-z0-9_.]; values are strings, integers, booleans, null, arrays and objects nested
+ * at most EVENT_MAX_DEPTH deep; reals and duplicate keys are rejected. Its canonical
+ * form is jansson's JSON_COMPACT | JSON_SORT_KEYS output. logd stores it wrapped as
+ * {"event":<canonical>,"submitter":"<name>","ts_ms":<ms>,"v":1}, which is exactly what
+ * jansson would print for that object with the same flags.
+ *
+ * Functions return 0, or -1 with a message for the client in err. */
+#ifndef XT_LOGD_EVENT_H
+#define XT_LOGD_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_MAX_DEPTH 32
+#define EVENT_TYPE_MAX 64
+/* Submitter names: 1-64 chars of [A-Za-z0-9_.-], so they need no JSON escaping. */
+#define EVENT_SUBMITTER_MAX 64
+/* The bundle format stores a uint16 length: no entry can be longer. */
+#define EVENT_ENTRY_HARD_MAX 65535
+
+typedef struct event_list {
+  size_t count;
+  char **canon;       /* malloc'd canonical event bytes, NUL-terminated */
+  size_t *canon_len;
+} event_list;
+
+void event_list_free(event_list *l);
+
+/* One event object (body of POST /v1/add). */
+int event_parse_one(const char *body, size_t len, event_list *out, char *err, size_t errcap);
+/* A JSON array of 1..max_events event objects (body of POST /v1/add-batch). */
+int event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
+                      char *err, size_t errcap);
+
+int event_submitter_valid(const char *name);
+
+/* Length of the wrapped entry for this event, submitter and timestamp. */
+size_t event_entry_len(size_t canon_len, const char *submitter, uint64_t ts_ms);
+/* Writes the wrapped entry into buf (cap >= event_entry_len(...)). */
+size_t event_entry_build(char *buf, size_t cap, const char *canon, size_t canon_len,
+                         const char *submitter, uint64_t ts_ms);
+
+#endif

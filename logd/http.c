@@ -1,0 +1,842 @@
+#include "logd/http.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "logd/log.h"
+#include "merkle/note.h"
+#include "merkle/tile.h"
+
+#define MAX_BATCH_EVENTS 1000
+#define MAX_BATCH_BODY (1u << 20)
+#define MAX_ENTRIES_PER_READ 1000
+/* Bodies buffered across all connections; beyond it writers get 503. */
+#define BODY_BUDGET (256u << 20)
+
+enum route {
+  R_NONE,
+  R_ADD,
+  R_ADD_BATCH,
+};
+
+enum req_state { ST_READING, ST_WAITING, ST_DONE };
+
+struct logd_http {
+  http_config cfg;
+  struct MHD_Daemon *d;
+  unsigned port;
+  atomic_ullong status_count[600];
+  atomic_ullong body_bytes;
+};
+
+typedef struct req {
+  logd_http *h;
+  struct MHD_Connection *conn;
+  enum route route;
+  const logd_submitter *who;
+  char *body;
+  size_t len, cap, limit, reserved;
+  size_t discarded;
+  int too_large;
+  int want_checkpoint, want_text;
+  atomic_int state;
+  seq_sub *sub;
+} req;
+
+/* ---------- responses ---------- */
+
+static enum MHD_Result respond(logd_http *h, struct MHD_Connection *c, unsigned status,
+                               const char *ctype, char *body, size_t len, const char *cache,
+                               const char *extra_name, const char *extra_value) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+  if (cache) MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+  if (extra_name) MHD_add_response_header(r, extra_name, extra_value);
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  if (status < 600) atomic_fetch_add(&h->status_count[status], 1);
+  return ret;
+}
+
+static enum MHD_Result respond_json(logd_http *h, struct MHD_Connection *c, unsigned status,
+                                    json_t *j, const char *cache) {
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!s) return MHD_NO;
+  size_t n = strlen(s);
+  char *b = realloc(s, n + 2);
+  if (!b) {
+    free(s);
+    return MHD_NO;
+  }
+  b[n] = '\n';
+  return respond(h, c, status, "application/json", b, n + 1, cache, NULL, NULL);
+}
+
+static enum MHD_Result respond_error(logd_http *h, struct MHD_Connection *c, unsigned status,
+                                     const char *msg) {
+  json_t *j = json_pack("{s:s}", "error", msg);
+  if (!j) return MHD_NO;
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!s) return MHD_NO;
+  size_t n = strlen(s);
+  char *b = realloc(s, n + 2);
+  if (!b) {
+    free(s);
+    return MHD_NO;
+  }
+  b[n] = '\n';
+  if (status == 503 || status == 429)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store", "Retry-After", "1");
+  if (status == 405)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store", "Allow",
+                   "GET, HEAD, POST");
+  return respond(h, c, status, "application/json", b, n + 1, "no-store", NULL, NULL);
+}
+
+static enum MHD_Result respond_errorf(logd_http *h, struct MHD_Connection *c, unsigned status,
+                                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result respond_errorf(logd_http *h, struct MHD_Connection *c, unsigned status,
+                                      const char *fmt, ...) {
+  char msg[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return respond_error(h, c, status, msg);
+}
+
+static void hex(const uint8_t *in, size_t n, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+static json_t *hex_json(const uint8_t *in, size_t n) {
+  char buf[2 * 64 + 1];
+  hex(in, n, buf);
+  return json_string(buf);
+}
+
+static int unhex32(const char *s, uint8_t out[32]) {
+  if (strlen(s) != 64) return -1;
+  for (int i = 0; i < 64; i++) {
+    char c = s[i];
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (v < 0) return -1;
+    if (i % 2) out[i / 2] = (uint8_t)(out[i / 2] << 4 | v);
+    else out[i / 2] = (uint8_t)v;
+  }
+  return 0;
+}
+
+/* Strict decimal: digits only, no sign, no leading zero (except "0"), <= max.
+ * 0 ok, -1 malformed or out of range. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
+  if (!s || !*s || strlen(s) > 20) return -1;
+  if (s[0] == '0' && s[1]) return -1;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  if (v > max) return -1;
+  *out = v;
+  return 0;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *name) {
+  return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* A query number: NULL and status set when missing or bad. */
+static int query_u64(logd_http *h, struct MHD_Connection *c, const char *name, uint64_t max,
+                     uint64_t *out, enum MHD_Result *ret) {
+  const char *v = arg(c, name);
+  if (!v) {
+    *ret = respond_errorf(h, c, 400, "missing query parameter '%s'", name);
+    return -1;
+  }
+  if (parse_u64(v, max, out)) {
+    *ret = respond_errorf(h, c, 400,
+                          "query parameter '%s' must be a decimal integer from 0 to %" PRIu64
+                          " (no sign, no leading zeros)",
+                          name, max);
+    return -1;
+  }
+  return 0;
+}
+
+static json_t *proof_json(const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++) json_array_append_new(a, hex_json(p[i], MERKLE_HASH_SIZE));
+  return a;
+}
+
+/* ---------- read API ---------- */
+
+static enum MHD_Result get_checkpoint(logd_http *h, struct MHD_Connection *c) {
+  seq_view v;
+  if (seq_view_get(h->cfg.seq, &v, 1)) return respond_error(h, c, 503, "out of memory");
+  if (!v.note) return respond_error(h, c, 503, "no checkpoint has been signed yet");
+  return respond(h, c, 200, "text/plain; charset=utf-8", v.note, v.note_len,
+                 "public, max-age=1", NULL, NULL);
+}
+
+static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const char *path) {
+  tile_id t;
+  if (tile_path_decode(path, strlen(path), &t))
+    return respond_error(h, c, 404, "not a tile path (tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>])");
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  unsigned have = tile_width_at(t.level, t.index, v.size);
+  if (have == 0 || t.width > have)
+    return respond_error(h, c, 404, "no such tile in the log yet");
+  unsigned level = t.level == TILE_LEVEL_ENTRIES ? STORE_ENTRIES_LEVEL : (unsigned)t.level;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  char err[200];
+  int rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
+  if (rc) {
+    logd_log("read tile %s: %s", path, rc == 1 ? "missing from storage" : err);
+    return respond_error(h, c, 500, "storage error");
+  }
+  size_t want;
+  if (t.level == TILE_LEVEL_ENTRIES) {
+    /* The stored bundle may hold more entries than asked for: cut after W. */
+    size_t off = 0;
+    unsigned n = 0;
+    while (n < t.width && off + 2 <= len) {
+      size_t el = (size_t)data[off] << 8 | data[off + 1];
+      if (off + 2 + el > len) break;
+      off += 2 + el;
+      n++;
+    }
+    if (n < t.width) {
+      free(data);
+      logd_log("read bundle %s: stored bundle too short", path);
+      return respond_error(h, c, 500, "storage error");
+    }
+    want = off;
+  } else {
+    want = (size_t)t.width * MERKLE_HASH_SIZE;
+    if (len < want) {
+      free(data);
+      logd_log("read tile %s: stored tile too short", path);
+      return respond_error(h, c, 500, "storage error");
+    }
+  }
+  return respond(h, c, 200, "application/octet-stream", (char *)data, want,
+                 t.width == TILE_WIDTH ? "public, max-age=31536000, immutable" : "public, max-age=60",
+                 NULL, NULL);
+}
+
+static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
+  seq_view v;
+  if (seq_view_get(h->cfg.seq, &v, 1)) return respond_error(h, c, 503, "out of memory");
+  json_t *j = json_object();
+  json_object_set_new(j, "origin", json_string(h->cfg.origin));
+  json_object_set_new(j, "verifier_key", json_string(h->cfg.verifier_key));
+  json_object_set_new(j, "size", json_integer((json_int_t)v.note_size));
+  json_object_set_new(j, "root", hex_json(v.note_root, MERKLE_HASH_SIZE));
+  json_object_set_new(j, "tree_size", json_integer((json_int_t)v.size));
+  json_object_set_new(j, "checkpoint", v.note ? json_stringn(v.note, v.note_len) : json_null());
+  json_object_set_new(j, "anchor", json_null());
+  seq_view_free(&v);
+  return respond_json(h, c, 200, j, "no-cache");
+}
+
+static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  enum MHD_Result ret;
+  uint64_t size, index;
+  if (query_u64(h, c, "size", UINT64_MAX, &size, &ret)) return ret;
+  if (size > v.size || size == 0)
+    return respond_errorf(h, c, 400, "size must be from 1 to the tree size %" PRIu64, v.size);
+  uint8_t leaf[MERKLE_HASH_SIZE];
+  const char *hs = arg(c, "hash");
+  if (hs) {
+    if (arg(c, "index")) return respond_error(h, c, 400, "give either index or hash, not both");
+    if (unhex32(hs, leaf)) return respond_error(h, c, 400, "hash must be 64 hex digits");
+    char err[200];
+    int rc = store_get_by_hash(h->cfg.store, leaf, &index, err, sizeof err);
+    if (rc < 0) return respond_error(h, c, 500, "storage error");
+    if (rc == 1 || index >= v.size) return respond_error(h, c, 404, "no entry has this leaf hash");
+    if (index >= size)
+      return respond_errorf(h, c, 404, "the entry with this leaf hash has index %" PRIu64
+                            ", not in the tree of size %" PRIu64, index, size);
+  } else {
+    if (query_u64(h, c, "index", UINT64_MAX, &index, &ret)) return ret;
+    if (index >= size) return respond_error(h, c, 400, "index must be less than size");
+  }
+  store_reader rd;
+  store_reader_init(&rd, h->cfg.store);
+  uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+  size_t n = 0;
+  int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
+  if (rc == 0) rc = merkle_inclusion_proof(index, size, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  if (rc) {
+    logd_log("inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
+    store_reader_done(&rd);
+    return respond_error(h, c, 500, "storage error");
+  }
+  store_reader_done(&rd);
+  if (hs) {
+    uint8_t want[MERKLE_HASH_SIZE];
+    unhex32(hs, want);
+    if (memcmp(want, leaf, MERKLE_HASH_SIZE)) return respond_error(h, c, 404, "no entry has this leaf hash");
+  }
+  json_t *j = json_object();
+  json_object_set_new(j, "index", json_integer((json_int_t)index));
+  json_object_set_new(j, "size", json_integer((json_int_t)size));
+  json_object_set_new(j, "leaf_hash", hex_json(leaf, MERKLE_HASH_SIZE));
+  json_object_set_new(j, "proof", proof_json(proof, n));
+  return respond_json(h, c, 200, j, "public, max-age=60");
+}
+
+static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  enum MHD_Result ret;
+  uint64_t from, to;
+  if (query_u64(h, c, "from", UINT64_MAX, &from, &ret)) return ret;
+  if (query_u64(h, c, "to", UINT64_MAX, &to, &ret)) return ret;
+  if (to > v.size) return respond_errorf(h, c, 400, "to must be at most the tree size %" PRIu64, v.size);
+  if (from > to) return respond_error(h, c, 400, "from must be at most to");
+  store_reader rd;
+  store_reader_init(&rd, h->cfg.store);
+  uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+  size_t n = 0;
+  int rc = merkle_consistency_proof(from, to, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  if (rc) {
+    logd_log("consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
+    store_reader_done(&rd);
+    return respond_error(h, c, 500, "storage error");
+  }
+  store_reader_done(&rd);
+  json_t *j = json_object();
+  json_object_set_new(j, "from", json_integer((json_int_t)from));
+  json_object_set_new(j, "to", json_integer((json_int_t)to));
+  json_object_set_new(j, "proof", proof_json(proof, n));
+  return respond_json(h, c, 200, j, "public, max-age=60");
+}
+
+static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  enum MHD_Result ret;
+  uint64_t start, count;
+  if (query_u64(h, c, "start", UINT64_MAX, &start, &ret)) return ret;
+  if (query_u64(h, c, "count", MAX_ENTRIES_PER_READ, &count, &ret)) return ret;
+  if (count == 0) return respond_error(h, c, 400, "count must be from 1 to 1000");
+  if (start >= v.size)
+    return respond_errorf(h, c, 404, "start must be less than the tree size %" PRIu64, v.size);
+  uint64_t end = start + count > v.size ? v.size : start + count;
+  json_t *arr = json_array();
+  for (uint64_t b = start / TILE_WIDTH; b <= (end - 1) / TILE_WIDTH; b++) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char err[200];
+    if (store_get_tile(h->cfg.store, STORE_ENTRIES_LEVEL, b, &data, &len, err, sizeof err)) {
+      json_decref(arr);
+      return respond_error(h, c, 500, "storage error");
+    }
+    size_t off = 0;
+    for (uint64_t i = b * TILE_WIDTH; i < end && off + 2 <= len; i++) {
+      size_t el = (size_t)data[off] << 8 | data[off + 1];
+      if (off + 2 + el > len) break;
+      if (i >= start) {
+        json_t *e = json_object();
+        json_object_set_new(e, "index", json_integer((json_int_t)i));
+        json_object_set_new(e, "entry", json_stringn((const char *)data + off + 2, el));
+        json_array_append_new(arr, e);
+      }
+      off += 2 + el;
+    }
+    free(data);
+  }
+  if (json_array_size(arr) != end - start) {
+    json_decref(arr);
+    return respond_error(h, c, 500, "storage error");
+  }
+  json_t *j = json_object();
+  json_object_set_new(j, "entries", arr);
+  return respond_json(h, c, 200, j, "public, max-age=60");
+}
+
+static enum MHD_Result get_stored_checkpoint(logd_http *h, struct MHD_Connection *c, const char *num) {
+  uint64_t size;
+  if (parse_u64(num, UINT64_MAX, &size))
+    return respond_error(h, c, 400, "checkpoint size must be a decimal integer");
+  char *note = NULL;
+  size_t len = 0;
+  char err[200];
+  int rc = store_get_checkpoint(h->cfg.store, size, &note, &len, err, sizeof err);
+  if (rc == 1) return respond_error(h, c, 404, "no checkpoint of this size was published");
+  if (rc) return respond_error(h, c, 500, "storage error");
+  return respond(h, c, 200, "text/plain; charset=utf-8", note, len,
+                 "public, max-age=31536000, immutable", NULL, NULL);
+}
+
+static enum MHD_Result get_health(logd_http *h, struct MHD_Connection *c) {
+  const char *why = seq_health(h->cfg.seq);
+  if (why) return respond_error(h, c, 503, why);
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  json_t *j = json_pack("{s:s,s:I,s:I}", "status", "ok", "size", (json_int_t)v.size,
+                        "checkpoint_size", (json_int_t)v.note_size);
+  return respond_json(h, c, 200, j, "no-store");
+}
+
+static int buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0) return -1;
+    if ((size_t)n < *cap - *len) {
+      *len += (size_t)n;
+      return 0;
+    }
+    size_t nc = *cap * 2 + (size_t)n;
+    char *nb = realloc(*buf, nc);
+    if (!nb) return -1;
+    *buf = nb;
+    *cap = nc;
+  }
+}
+
+static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
+  seq_metrics *m = seq_get_metrics(h->cfg.seq);
+  seq_view v;
+  seq_view_get(h->cfg.seq, &v, 0);
+  size_t len = 0, cap = 8192;
+  char *b = malloc(cap);
+  if (!b) return respond_error(h, c, 503, "out of memory");
+  int e = 0;
+#define P(...) e |= buf_printf(&b, &len, &cap, __VA_ARGS__)
+  P("# HELP logd_tree_size Entries in the log.\n# TYPE logd_tree_size gauge\nlogd_tree_size %" PRIu64 "\n", v.size);
+  P("# HELP logd_checkpoint_size Size of the latest signed checkpoint.\n# TYPE logd_checkpoint_size gauge\nlogd_checkpoint_size %" PRIu64 "\n", v.note_size);
+  P("# HELP logd_entries_total New entries sequenced by this process.\n# TYPE logd_entries_total counter\nlogd_entries_total %llu\n", atomic_load(&m->entries));
+  P("# HELP logd_duplicates_total Submissions answered with the index of an earlier copy.\n# TYPE logd_duplicates_total counter\nlogd_duplicates_total %llu\n", atomic_load(&m->duplicates));
+  P("# HELP logd_batches_total Synced batch writes.\n# TYPE logd_batches_total counter\nlogd_batches_total %llu\n", atomic_load(&m->batches));
+  P("# HELP logd_checkpoints_total Checkpoints signed.\n# TYPE logd_checkpoints_total counter\nlogd_checkpoints_total %llu\n", atomic_load(&m->checkpoints));
+  P("# HELP logd_write_errors_total Failed storage writes.\n# TYPE logd_write_errors_total counter\nlogd_write_errors_total %llu\n", atomic_load(&m->write_errors));
+  P("# HELP logd_queue_entries Events waiting for the sequencer.\n# TYPE logd_queue_entries gauge\nlogd_queue_entries %llu\n", atomic_load(&m->queue_entries));
+  P("# HELP logd_queue_bytes Bytes waiting for the sequencer.\n# TYPE logd_queue_bytes gauge\nlogd_queue_bytes %llu\n", atomic_load(&m->queue_bytes));
+  P("# HELP logd_fsync_seconds Latency of the synced batch write.\n# TYPE logd_fsync_seconds histogram\n");
+  unsigned long long cum = 0;
+  for (int i = 0; i < SEQ_FSYNC_BUCKETS; i++) {
+    cum += atomic_load(&m->fsync_bucket[i]);
+    P("logd_fsync_seconds_bucket{le=\"%g\"} %llu\n", seq_fsync_bucket_ms[i] / 1000.0, cum);
+  }
+  P("logd_fsync_seconds_bucket{le=\"+Inf\"} %llu\n", atomic_load(&m->fsync_count));
+  P("logd_fsync_seconds_sum %.6f\n", (double)atomic_load(&m->fsync_us_sum) / 1e6);
+  P("logd_fsync_seconds_count %llu\n", atomic_load(&m->fsync_count));
+  P("# HELP logd_http_responses_total HTTP responses by status code.\n# TYPE logd_http_responses_total counter\n");
+  for (int s = 100; s < 600; s++) {
+    unsigned long long n = atomic_load(&h->status_count[s]);
+    if (n) P("logd_http_responses_total{code=\"%d\"} %llu\n", s, n);
+  }
+#undef P
+  if (e) {
+    free(b);
+    return respond_error(h, c, 503, "out of memory");
+  }
+  return respond(h, c, 200, "text/plain; version=0.0.4", b, len, "no-store", NULL, NULL);
+}
+
+/* ---------- write API ---------- */
+
+static const logd_submitter *authenticate(logd_http *h, struct MHD_Connection *c) {
+  const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+  if (!a || strncasecmp(a, "Bearer ", 7)) return NULL;
+  const char *tok = a + 7;
+  while (*tok == ' ') tok++;
+  size_t n = strlen(tok);
+  while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t')) n--;
+  if (!n) return NULL;
+  uint8_t d[32];
+  if (!EVP_Digest(tok, n, d, NULL, EVP_sha256(), NULL)) return NULL;
+  /* Compare against every submitter so timing says nothing about which matched. */
+  const logd_submitter *who = NULL;
+  for (size_t i = 0; i < h->cfg.nsubmitters; i++)
+    if (CRYPTO_memcmp(d, h->cfg.submitters[i].token_hash, 32) == 0) who = &h->cfg.submitters[i];
+  return who;
+}
+
+static void on_done(seq_sub *s, void *ctx) {
+  req *r = ctx;
+  (void)s;
+  atomic_store(&r->state, ST_DONE);
+  MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
+  seq_sub *s = r->sub;
+  if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
+  uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
+  size_t n = s->events.count;
+  size_t *plen = NULL;
+  if (r->want_checkpoint) {
+    proof = calloc(n * MERKLE_MAX_PROOF, MERKLE_HASH_SIZE);
+    plen = calloc(n, sizeof *plen);
+    if (!proof || !plen) {
+      free(proof), free(plen);
+      return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
+    }
+    store_reader rd;
+    store_reader_init(&rd, h->cfg.store);
+    for (size_t i = 0; i < n; i++) {
+      if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
+                                 proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &plen[i])) {
+        logd_log("receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
+        store_reader_done(&rd);
+        free(proof), free(plen);
+        return respond_error(h, c, 500, "storage error");
+      }
+    }
+    store_reader_done(&rd);
+  }
+  enum MHD_Result ret;
+  if (r->want_text) {
+    size_t cap = s->checkpoint_len + 256 + plen[0] * 48;
+    char *out = malloc(cap);
+    size_t outlen = 0;
+    char err[200];
+    if (!out || tlog_proof_format(s->index[0], proof, plen[0], s->checkpoint, s->checkpoint_len,
+                                  out, cap, &outlen, err, sizeof err)) {
+      free(out);
+      logd_log("tlog-proof: %s", err);
+      ret = respond_error(h, c, 500, "cannot format the receipt");
+    } else {
+      ret = respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
+    }
+  } else if (r->route == R_ADD) {
+    json_t *j = json_object();
+    json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
+    json_object_set_new(j, "leaf_hash", hex_json(s->leaf[0], MERKLE_HASH_SIZE));
+    json_object_set_new(j, "dup", json_boolean(s->dup[0]));
+    if (r->want_checkpoint) {
+      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+      json_object_set_new(j, "proof", proof_json(proof, plen[0]));
+    }
+    ret = respond_json(h, c, 200, j, "no-store");
+  } else {
+    json_t *j = json_object();
+    json_t *res = json_array();
+    uint64_t first = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+      if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+      json_t *e = json_object();
+      json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
+      json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
+      json_object_set_new(e, "dup", json_boolean(s->dup[i]));
+      if (r->want_checkpoint) json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
+      json_array_append_new(res, e);
+    }
+    json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
+    json_object_set_new(j, "results", res);
+    if (r->want_checkpoint)
+      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+    ret = respond_json(h, c, 200, j, "no-store");
+  }
+  free(proof);
+  free(plen);
+  return ret;
+}
+
+static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r) {
+  if (r->too_large)
+    return respond_errorf(h, c, 413, "request body is larger than %zu bytes", r->limit);
+  char err[300];
+  event_list ev;
+  int rc = r->route == R_ADD ? event_parse_one(r->body ? r->body : "", r->len, &ev, err, sizeof err)
+                             : event_parse_batch(r->body ? r->body : "", r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
+  free(r->body);
+  r->body = NULL;
+  atomic_fetch_sub(&h->body_bytes, r->reserved);
+  r->reserved = 0;
+  if (rc) return respond_error(h, c, 400, err);
+  /* Reject oversize entries here so the client hears 413 at once; the sequencer
+   * re-checks with its own timestamp. */
+  for (size_t i = 0; i < ev.count; i++) {
+    size_t len = event_entry_len(ev.canon_len[i], r->who->name, 1000000000000ull);
+    if (len > h->cfg.max_entry_bytes) {
+      event_list_free(&ev);
+      return respond_errorf(h, c, 413, "event %zu: entry would be %zu bytes, the limit is %zu", i,
+                            len, h->cfg.max_entry_bytes);
+    }
+  }
+  seq_sub *s = seq_sub_new(r->who->name, &ev);
+  if (!s) return respond_error(h, c, 503, "out of memory, try again");
+  s->want_checkpoint = r->want_checkpoint;
+  s->done = on_done;
+  s->done_ctx = r;
+  r->sub = s;
+  atomic_store(&r->state, ST_WAITING);
+  MHD_suspend_connection(c);
+  rc = seq_submit(h->cfg.seq, s);
+  if (rc) {
+    s->status = 503;
+    snprintf(s->error, sizeof s->error, "%s",
+             rc == -1 ? "the log is busy (queue full); retry shortly"
+                      : "the log is not accepting writes (shutting down or storage failed)");
+    atomic_store(&r->state, ST_DONE);
+    MHD_resume_connection(c);
+  }
+  return MHD_YES;
+}
+
+/* ---------- dispatch ---------- */
+
+static enum MHD_Result handle_get(logd_http *h, struct MHD_Connection *c, const char *url) {
+  if (!strcmp(url, "/checkpoint")) return get_checkpoint(h, c);
+  if (!strncmp(url, "/tile/", 6)) return get_tile(h, c, url + 1);
+  if (!strcmp(url, "/v1/log")) return get_log(h, c);
+  if (!strcmp(url, "/v1/proof/inclusion")) return get_inclusion(h, c);
+  if (!strcmp(url, "/v1/proof/consistency")) return get_consistency(h, c);
+  if (!strcmp(url, "/v1/entries")) return get_entries(h, c);
+  if (!strncmp(url, "/v1/checkpoints/", 16)) return get_stored_checkpoint(h, c, url + 16);
+  if (!strcmp(url, "/healthz")) return get_health(h, c);
+  if (!strcmp(url, "/metrics")) return get_metrics(h, c);
+  if (!strcmp(url, "/v1/attestation"))
+    return respond_error(h, c, 404, "no attestation: this logd runs in --dev mode, outside a TEE");
+  return respond_error(h, c, 404, "no such path");
+}
+
+static int is_write_path(const char *url) {
+  return !strcmp(url, "/v1/add") || !strcmp(url, "/v1/add-batch");
+}
+
+static int is_read_path(const char *url) {
+  static const char *exact[] = {"/checkpoint", "/v1/log", "/v1/proof/inclusion",
+                                "/v1/proof/consistency", "/v1/entries", "/healthz",
+                                "/metrics", "/v1/attestation"};
+  for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+    if (!strcmp(url, exact[i])) return 1;
+  return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls) {
+  logd_http *h = cls;
+  req *r = *con_cls;
+  if (!r) {
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int post = !strcmp(method, "POST");
+    if (!is_write_path(url)) {
+      if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
+      if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
+      /* Read requests carry no body; a body that is sent anyway is not read. */
+      return handle_get(h, c, url);
+    }
+    if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
+    const logd_submitter *who = authenticate(h, c);
+    if (!who) {
+      const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+      return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
+    }
+    enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
+    size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t clen = 0;
+    if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
+      return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
+    const char *wait = arg(c, "wait");
+    const char *format = arg(c, "format");
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    int want_text = (format && !strcmp(format, "tlog-proof")) ||
+                    (accept && strstr(accept, "text/x-tlog-proof"));
+    if (wait && strcmp(wait, "checkpoint"))
+      return respond_error(h, c, 400, "wait takes only the value 'checkpoint'");
+    if (format && strcmp(format, "tlog-proof") && strcmp(format, "json"))
+      return respond_error(h, c, 400, "format takes 'json' or 'tlog-proof'");
+    if (want_text && route != R_ADD)
+      return respond_error(h, c, 400, "tlog-proof receipts are per entry: use POST /v1/add");
+    r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->h = h;
+    r->conn = c;
+    r->route = route;
+    r->who = who;
+    r->limit = limit;
+    r->want_text = want_text;
+    r->want_checkpoint = want_text || (wait != NULL);
+    atomic_init(&r->state, ST_READING);
+    *con_cls = r;
+    return MHD_YES;
+  }
+
+  int st = atomic_load(&r->state);
+  if (st == ST_READING && *upload_size) {
+    size_t n = *upload_size;
+    *upload_size = 0;
+    if (r->too_large) {
+      r->discarded += n;
+      /* Stop listening to a client that keeps streaming after the limit. */
+      return r->discarded > r->limit + (1u << 20) ? MHD_NO : MHD_YES;
+    }
+    if (r->len + n > r->limit) {
+      r->too_large = 1;
+      free(r->body);
+      r->body = NULL;
+      atomic_fetch_sub(&h->body_bytes, r->reserved);
+      r->reserved = 0;
+      r->discarded = r->len + n;
+      r->len = 0;
+      return MHD_YES;
+    }
+    if (r->len + n > r->cap) {
+      size_t nc = r->cap ? r->cap : 4096;
+      while (nc < r->len + n) nc *= 2;
+      if (nc > r->limit) nc = r->limit;
+      if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
+        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+        return MHD_NO;
+      }
+      char *nb = realloc(r->body, nc);
+      if (!nb) {
+        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+        return MHD_NO;
+      }
+      r->reserved += nc - r->cap;
+      r->body = nb;
+      r->cap = nc;
+    }
+    memcpy(r->body + r->len, upload, n);
+    r->len += n;
+    return MHD_YES;
+  }
+  if (st == ST_READING) return start_add(h, c, r);
+  if (st == ST_DONE) return add_response(h, c, r);
+  return MHD_YES;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe) {
+  logd_http *h = cls;
+  req *r = *con_cls;
+  if (!r) return;
+  free(r->body);
+  atomic_fetch_sub(&h->body_bytes, r->reserved);
+  seq_sub_free(r->sub);
+  free(r);
+  *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && msg[n - 1] == '\n') msg[--n] = 0;
+  logd_log("http: %s", msg);
+}
+
+logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
+  logd_http *h = calloc(1, sizeof *h);
+  if (!h) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  h->cfg = *cfg;
+  const char *colon = strrchr(cfg->listen, ':');
+  uint64_t port;
+  if (!colon || colon == cfg->listen || parse_u64(colon + 1, 65535, &port)) {
+    snprintf(err, errcap, "--listen must be HOST:PORT (got '%s')", cfg->listen);
+    free(h);
+    return NULL;
+  }
+  char host[256];
+  size_t hl = (size_t)(colon - cfg->listen);
+  if (hl >= sizeof host) hl = sizeof host - 1;
+  memcpy(host, cfg->listen, hl);
+  host[hl] = 0;
+  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+    memmove(host, host + 1, hl - 2);
+    host[hl - 2] = 0;
+  }
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  int gai = getaddrinfo(host, NULL, &hints, &ai);
+  if (gai || !ai) {
+    snprintf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
+    free(h);
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
+  if (ai->ai_family == AF_INET6) {
+    ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    flags |= MHD_USE_IPv6;
+  } else {
+    ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+  }
+  freeaddrinfo(ai);
+  h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, h,
+                          MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+                          MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+                          MHD_OPTION_END);
+  if (!h->d) {
+    snprintf(err, errcap, "cannot listen on %s (address in use or not permitted?)", cfg->listen);
+    free(h);
+    return NULL;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+  h->port = di ? di->port : (unsigned)port;
+  return h;
+}
+
+unsigned http_port(const logd_http *h) { return h->port; }
+
+void http_quiesce(logd_http *h) {
+  if (h && h->d) {
+    MHD_socket s = MHD_quiesce_daemon(h->d);
+    if (s != MHD_INVALID_SOCKET) close(s);
+  }
+}
+
+void http_stop(logd_http *h) {
+  if (!h) return;
+  if (h->d) MHD_stop_daemon(h->d);
+  free(h);
+}

@@ -1,0 +1,45 @@
+/* http.h: logd's HTTP API (libmicrohttpd). See SPEC.md for every route.
+ *
+ * Contract: reads are answered from the published view and the store; writes are
+ * authenticated (bearer token, constant-time comparison of SHA-256 digests), size-
+ * checked before the body is read, validated, and handed to the sequencer; the
+ * connection is suspended until the sequencer completes the submission, so no thread
+ * blocks on a waiting client. Every error is JSON {"error": "..."}. */
+#ifndef XT_LOGD_HTTP_H
+#define XT_LOGD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "logd/sequencer.h"
+
+typedef struct logd_submitter {
+  char name[EVENT_SUBMITTER_MAX + 1];
+  uint8_t token_hash[32];
+} logd_submitter;
+
+typedef struct http_config {
+  const char *listen;          /* host:port */
+  logd_seq *seq;
+  logd_store *store;
+  const char *origin;
+  const char *verifier_key;
+  const logd_submitter *submitters;
+  size_t nsubmitters;
+  size_t max_entry_bytes;
+  uint64_t interval_ms;
+  unsigned timeout_s;
+  unsigned max_connections;
+  unsigned threads;
+} http_config;
+
+typedef struct logd_http logd_http;
+
+logd_http *http_start(const http_config *cfg, char *err, size_t errcap);
+/* Stops accepting connections (in-flight ones finish). */
+void http_quiesce(logd_http *h);
+void http_stop(logd_http *h);
+/* The port actually bound (for --listen host:0). */
+unsigned http_port(const logd_http *h);
+
+#endif

@@ -1,0 +1,14 @@
+# logd: the log server (RocksDB storage, group-commit sequencer, HTTP API).
+LIBS += logdcore
+logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c logd/log.c
+logdcore_PKGS := rocksdb jansson libcrypto
+
+BINS += logd
+logd_SRCS := logd/main.c logd/http.c
+logd_LIBS := logdcore merkle
+logd_PKGS := libmicrohttpd jansson libcrypto rocksdb
+
+TESTS += test-logd
+test-logd_SRCS := tests/integration/test_logd.c tests/integration/logd_fixture.c
+test-logd_LIBS := merkle testlib check
+test-logd_PKGS := jansson libcurl libcrypto

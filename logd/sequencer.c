@@ -1,0 +1,733 @@
+#include "logd/sequencer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "logd/log.h"
+#include "merkle/tile.h"
+
+const double seq_fsync_bucket_ms[SEQ_FSYNC_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000};
+
+#define TILE_LEVELS 8 /* levels 0..63 of a 2^64 tree */
+
+typedef struct edge_tile {
+  int dirty;
+  uint8_t h[TILE_WIDTH][MERKLE_HASH_SIZE];
+} edge_tile;
+
+/* In-batch dedup: open addressing over the batch's dedup keys. */
+typedef struct dmap_slot {
+  uint8_t key[STORE_KEY_PREFIX];
+  uint64_t index;
+  uint8_t leaf[MERKLE_HASH_SIZE];
+  int used;
+} dmap_slot;
+
+struct logd_seq {
+  logd_store *store;
+  note_signer signer;
+  seq_config cfg;
+  seq_metrics metrics;
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  seq_sub *head, *tail;
+  int stopping;
+  int broken;                 /* the store refused a write: no more writes */
+  pthread_t thread;
+
+  /* sequencer-thread state */
+  merkle_tree tree;
+  edge_tile edge[TILE_LEVELS];
+  uint8_t *bundle;
+  size_t bundle_len, bundle_cap;
+  int bundle_dirty;
+  store_batch *batch;
+  uint64_t last_ts;
+  uint64_t ckpt_size;
+  int have_ckpt;              /* a checkpoint was ever published */
+  uint64_t last_ckpt_mono;
+  seq_sub *waiters;           /* want_checkpoint, not yet covered */
+  dmap_slot *dmap;
+  size_t dmap_cap;
+  char *entry_buf;
+
+  /* published state (pub_mu) */
+  pthread_mutex_t pub_mu;
+  uint64_t pub_size;
+  uint8_t pub_root[MERKLE_HASH_SIZE];
+  char *pub_note;
+  size_t pub_note_len;
+  uint64_t pub_note_size;
+  uint8_t pub_note_root[MERKLE_HASH_SIZE];
+  uint64_t pub_note_mono;     /* when the last checkpoint was signed (or start) */
+};
+
+static uint64_t now_mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_real_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+seq_sub *seq_sub_new(const char *submitter, event_list *events) {
+  seq_sub *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  size_t n = events->count;
+  s->dedup = calloc(n, sizeof *s->dedup);
+  s->index = calloc(n, sizeof *s->index);
+  s->leaf = calloc(n, sizeof *s->leaf);
+  s->dup = calloc(n, 1);
+  if (!s->dedup || !s->index || !s->leaf || !s->dup) {
+    free(s->dedup), free(s->index), free(s->leaf), free(s->dup), free(s);
+    return NULL;
+  }
+  s->submitter = submitter;
+  s->events = *events;
+  memset(events, 0, sizeof *events);
+  size_t sl = strlen(submitter);
+  for (size_t i = 0; i < n; i++) {
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, submitter, sl) ||
+        !EVP_DigestUpdate(c, "", 1) ||
+        !EVP_DigestUpdate(c, s->events.canon[i], s->events.canon_len[i]) ||
+        !EVP_DigestFinal_ex(c, s->dedup[i], NULL)) {
+      EVP_MD_CTX_free(c);
+      s->events.count = n;
+      seq_sub_free(s);
+      return NULL;
+    }
+    EVP_MD_CTX_free(c);
+    s->bytes += s->events.canon_len[i] + 64;
+  }
+  return s;
+}
+
+void seq_sub_free(seq_sub *s) {
+  if (!s) return;
+  event_list_free(&s->events);
+  free(s->dedup), free(s->index), free(s->leaf), free(s->dup), free(s->checkpoint);
+  free(s);
+}
+
+/* ---- state load (start, and after a failed write) ---- */
+
+static int load_state(logd_seq *q, char *err, size_t errcap) {
+  uint64_t size = 0;
+  int rc = store_get_size(q->store, &size, err, errcap);
+  if (rc < 0) return -1;
+  if (rc == 1) size = 0;
+  store_reader rd;
+  store_reader_init(&rd, q->store);
+  rc = merkle_tree_restore(&q->tree, size, store_read_nodes, &rd);
+  if (rc) {
+    snprintf(err, errcap, "cannot rebuild the tree of %" PRIu64 " entries: %s%s%s", size,
+             merkle_status_str(rc), rd.err[0] ? ": " : "", rd.err);
+    store_reader_done(&rd);
+    return -1;
+  }
+  store_reader_done(&rd);
+  for (unsigned L = 0; L < TILE_LEVELS; L++) {
+    q->edge[L].dirty = 0;
+    uint64_t n = L * 8 < 64 ? size >> (8 * L) : 0;
+    unsigned w = (unsigned)(n % TILE_WIDTH);
+    if (!w) continue;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = store_get_tile(q->store, L, n / TILE_WIDTH, &data, &len, err, errcap);
+    if (rc == 0 && len >= (size_t)w * 32) {
+      memcpy(q->edge[L].h, data, (size_t)w * 32);
+      free(data);
+      continue;
+    }
+    if (rc == 0) free(data);
+    if (rc >= 0)
+      snprintf(err, errcap, "storage: edge tile %u/%" PRIu64 " is missing or too short", L,
+               n / TILE_WIDTH);
+    return -1;
+  }
+  q->bundle_len = 0;
+  q->bundle_dirty = 0;
+  unsigned bw = (unsigned)(size % TILE_WIDTH);
+  if (bw) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = store_get_tile(q->store, STORE_ENTRIES_LEVEL, size / TILE_WIDTH, &data, &len, err, errcap);
+    if (rc) {
+      if (rc == 1) snprintf(err, errcap, "storage: entry bundle %" PRIu64 " is missing", size / TILE_WIDTH);
+      return -1;
+    }
+    tile_bundle_entry *ents = calloc(bw, sizeof *ents);
+    size_t off = 0;
+    /* The stored bundle holds exactly the entries up to the stored size. */
+    if (!ents || tile_bundle_parse(data, len, bw, ents) != 0) {
+      free(ents);
+      free(data);
+      snprintf(err, errcap, "storage: entry bundle %" PRIu64 " does not hold %u entries",
+               size / TILE_WIDTH, bw);
+      return -1;
+    }
+    free(ents);
+    off = len;
+    if (off > q->bundle_cap) {
+      uint8_t *nb = realloc(q->bundle, off);
+      if (!nb) {
+        free(data);
+        snprintf(err, errcap, "out of memory");
+        return -1;
+      }
+      q->bundle = nb;
+      q->bundle_cap = off;
+    }
+    memcpy(q->bundle, data, off);
+    q->bundle_len = off;
+    free(data);
+  }
+  return 0;
+}
+
+static void publish_tree(logd_seq *q) {
+  uint8_t root[MERKLE_HASH_SIZE];
+  merkle_tree_root(&q->tree, root);
+  pthread_mutex_lock(&q->pub_mu);
+  q->pub_size = q->tree.size;
+  memcpy(q->pub_root, root, sizeof root);
+  pthread_mutex_unlock(&q->pub_mu);
+}
+
+/* ---- the batch ---- */
+
+static void sink(void *ctx, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_SIZE]) {
+  logd_seq *q = ctx;
+  if (level % TILE_HEIGHT) return;
+  unsigned L = level / TILE_HEIGHT;
+  unsigned off = (unsigned)(index % TILE_WIDTH);
+  memcpy(q->edge[L].h[off], hash, MERKLE_HASH_SIZE);
+  q->edge[L].dirty = 1;
+  if (off == TILE_WIDTH - 1) {
+    store_batch_put_tile(q->batch, L, index / TILE_WIDTH, &q->edge[L].h[0][0],
+                         TILE_WIDTH * MERKLE_HASH_SIZE);
+    q->edge[L].dirty = 0;
+  }
+}
+
+static int dmap_prepare(logd_seq *q, size_t n) {
+  size_t cap = 64;
+  while (cap < 2 * n) cap *= 2;
+  if (cap > q->dmap_cap) {
+    dmap_slot *m = realloc(q->dmap, cap * sizeof *m);
+    if (!m) return -1;
+    q->dmap = m;
+    q->dmap_cap = cap;
+  }
+  memset(q->dmap, 0, cap * sizeof *q->dmap);
+  q->dmap_cap = cap;
+  return 0;
+}
+
+static dmap_slot *dmap_find(logd_seq *q, const uint8_t *key) {
+  uint64_t h;
+  memcpy(&h, key, sizeof h);
+  size_t i = (size_t)h & (q->dmap_cap - 1);
+  while (q->dmap[i].used && memcmp(q->dmap[i].key, key, STORE_KEY_PREFIX))
+    i = (i + 1) & (q->dmap_cap - 1);
+  return &q->dmap[i];
+}
+
+static int bundle_add(logd_seq *q, const char *entry, size_t len) {
+  if (q->bundle_len + 2 + len > q->bundle_cap) {
+    size_t cap = q->bundle_cap ? q->bundle_cap : 65536;
+    while (cap < q->bundle_len + 2 + len) cap *= 2;
+    uint8_t *nb = realloc(q->bundle, cap);
+    if (!nb) return -1;
+    q->bundle = nb;
+    q->bundle_cap = cap;
+  }
+  size_t l = q->bundle_len;
+  if (tile_bundle_append(q->bundle, q->bundle_cap, &l, (const uint8_t *)entry, len)) return -1;
+  q->bundle_len = l;
+  q->bundle_dirty = 1;
+  return 0;
+}
+
+static void complete(seq_sub *s) { s->done(s, s->done_ctx); }
+static void wake_waiters(logd_seq *q, int final);
+
+static void fail_all(seq_sub *list, int status, const char *msg) {
+  while (list) {
+    seq_sub *next = list->next;
+    list->status = status;
+    snprintf(list->error, sizeof list->error, "%s", msg);
+    complete(list);
+    list = next;
+  }
+}
+
+/* Sequences one group. Returns 0, or -1 when the store failed (state reloaded). */
+static int run_batch(logd_seq *q, seq_sub *list) {
+  char err[300];
+  size_t total = 0;
+  for (seq_sub *s = list; s; s = s->next) total += s->events.count;
+  if (dmap_prepare(q, total)) {
+    fail_all(list, 503, "out of memory, try again");
+    return 0;
+  }
+  store_batch_clear(q->batch);
+  uint64_t ts = now_real_ms();
+  if (ts < q->last_ts) ts = q->last_ts;
+  uint64_t start_size = q->tree.size;
+  int failed = 0;
+
+  for (seq_sub *s = list; s && !failed; s = s->next) {
+    s->status = 0;
+    /* All or none: check every event's size before appending any. */
+    for (size_t i = 0; i < s->events.count; i++) {
+      size_t len = event_entry_len(s->events.canon_len[i], s->submitter, ts);
+      if (len > q->cfg.max_entry_bytes || len > EVENT_ENTRY_HARD_MAX) {
+        s->status = 413;
+        snprintf(s->error, sizeof s->error, "event %zu: entry is %zu bytes, the limit is %zu", i,
+                 len, q->cfg.max_entry_bytes);
+        break;
+      }
+    }
+    if (s->status) continue;
+    for (size_t i = 0; i < s->events.count && !failed; i++) {
+      const uint8_t *key = s->dedup[i];
+      dmap_slot *slot = dmap_find(q, key);
+      if (slot->used) {
+        s->index[i] = slot->index;
+        memcpy(s->leaf[i], slot->leaf, MERKLE_HASH_SIZE);
+        s->dup[i] = 1;
+      } else {
+        uint64_t idx;
+        int rc = store_get_dedup(q->store, key, &idx, err, sizeof err);
+        if (rc < 0) {
+          failed = 1;
+          break;
+        }
+        if (rc == 0 && idx < start_size) {
+          s->index[i] = idx;
+          s->dup[i] = 1;
+          /* The first copy is durable, so its leaf hash is in a stored level-0 tile. */
+          store_reader rd;
+          store_reader_init(&rd, q->store);
+          if (store_read_nodes(&rd, 0, idx, 1, &s->leaf[i])) {
+            snprintf(err, sizeof err, "%s", rd.err);
+            failed = 1;
+          }
+          store_reader_done(&rd);
+          memcpy(slot->key, key, STORE_KEY_PREFIX);
+          memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
+          slot->index = idx;
+          slot->used = 1;
+          continue;
+        }
+        size_t len = event_entry_build(q->entry_buf, EVENT_ENTRY_HARD_MAX + 1, s->events.canon[i],
+                                       s->events.canon_len[i], s->submitter, ts);
+        idx = q->tree.size;
+        merkle_leaf_hash((const uint8_t *)q->entry_buf, len, s->leaf[i]);
+        int mrc = merkle_tree_append(&q->tree, s->leaf[i], sink, q);
+        if (mrc || bundle_add(q, q->entry_buf, len)) {
+          snprintf(err, sizeof err, "cannot append: %s", mrc ? merkle_status_str(mrc) : "out of memory");
+          failed = 1;
+          break;
+        }
+        if (idx % TILE_WIDTH == TILE_WIDTH - 1) {
+          store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, idx / TILE_WIDTH, q->bundle, q->bundle_len);
+          q->bundle_len = 0;
+          q->bundle_dirty = 0;
+        }
+        store_batch_put_dedup(q->batch, key, idx);
+        store_batch_put_hash(q->batch, s->leaf[i], idx);
+        memcpy(slot->key, key, STORE_KEY_PREFIX);
+        memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
+        slot->index = idx;
+        slot->used = 1;
+        s->index[i] = idx;
+        s->dup[i] = 0;
+      }
+    }
+  }
+
+  if (!failed && q->tree.size > start_size) {
+    uint64_t size = q->tree.size;
+    for (unsigned L = 0; L < TILE_LEVELS; L++) {
+      uint64_t n = size >> (8 * L);
+      unsigned w = (unsigned)(n % TILE_WIDTH);
+      if (w && q->edge[L].dirty) {
+        store_batch_put_tile(q->batch, L, n / TILE_WIDTH, &q->edge[L].h[0][0], (size_t)w * 32);
+        q->edge[L].dirty = 0;
+      }
+    }
+    if (size % TILE_WIDTH && q->bundle_dirty) {
+      store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, size / TILE_WIDTH, q->bundle, q->bundle_len);
+      q->bundle_dirty = 0;
+    }
+    store_batch_put_size(q->batch, size);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (store_batch_write(q->store, q->batch, err, sizeof err)) failed = 1;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (!failed) {
+      uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 + (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
+      atomic_fetch_add(&q->metrics.fsync_count, 1);
+      atomic_fetch_add(&q->metrics.fsync_us_sum, us);
+      for (int i = 0; i < SEQ_FSYNC_BUCKETS; i++)
+        if ((double)us / 1000.0 <= seq_fsync_bucket_ms[i]) {
+          atomic_fetch_add(&q->metrics.fsync_bucket[i], 1);
+          break;
+        }
+    }
+  }
+
+  if (failed) {
+    atomic_fetch_add(&q->metrics.write_errors, 1);
+    logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", total, err);
+    char lerr[300];
+    if (load_state(q, lerr, sizeof lerr)) {
+      logd_log("sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
+      pthread_mutex_lock(&q->mu);
+      q->broken = 1;
+      pthread_mutex_unlock(&q->mu);
+    }
+    fail_all(list, 503, "storage write failed; nothing was logged, try again");
+    return -1;
+  }
+
+  q->last_ts = ts;
+  atomic_fetch_add(&q->metrics.batches, 1);
+  atomic_fetch_add(&q->metrics.entries, q->tree.size - start_size);
+  publish_tree(q);
+
+  /* Complete: either now, or when a checkpoint covers the submission. */
+  while (list) {
+    seq_sub *s = list;
+    list = s->next;
+    s->next = NULL;
+    if (s->status) {
+      complete(s);
+      continue;
+    }
+    uint64_t need = 0;
+    for (size_t i = 0; i < s->events.count; i++) {
+      if (s->dup[i]) atomic_fetch_add(&q->metrics.duplicates, 1);
+      if (s->index[i] + 1 > need) need = s->index[i] + 1;
+    }
+    s->need_size = need;
+    if (s->want_checkpoint) {
+      s->next = q->waiters;
+      q->waiters = s;
+    } else {
+      complete(s);
+    }
+  }
+  /* Duplicates may already be covered by the published checkpoint. */
+  if (q->waiters) wake_waiters(q, 0);
+  return 0;
+}
+
+static void wake_waiters(logd_seq *q, int final) {
+  seq_sub **pp = &q->waiters;
+  while (*pp) {
+    seq_sub *s = *pp;
+    if (s->need_size <= q->ckpt_size) {
+      *pp = s->next;
+      s->next = NULL;
+      pthread_mutex_lock(&q->pub_mu);
+      s->checkpoint = q->pub_note ? malloc(q->pub_note_len + 1) : NULL;
+      if (s->checkpoint) {
+        memcpy(s->checkpoint, q->pub_note, q->pub_note_len + 1);
+        s->checkpoint_len = q->pub_note_len;
+        s->checkpoint_size = q->pub_note_size;
+      }
+      pthread_mutex_unlock(&q->pub_mu);
+      if (!s->checkpoint) {
+        s->status = 503;
+        snprintf(s->error, sizeof s->error, "out of memory; the entries are logged, retry to get the checkpoint");
+      }
+      complete(s);
+    } else if (final) {
+      *pp = s->next;
+      s->next = NULL;
+      s->status = 503;
+      snprintf(s->error, sizeof s->error,
+               "shutting down before a checkpoint covered the entries (they are logged; retry)");
+      complete(s);
+    } else {
+      pp = &s->next;
+    }
+  }
+}
+
+static int sign_checkpoint(logd_seq *q) {
+  char err[300], body[NOTE_NAME_MAX + 128], note[NOTE_MAX_SIZE];
+  size_t body_len, note_len;
+  checkpoint c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.origin, sizeof c.origin, "%s", q->signer.verifier.name);
+  c.size = q->tree.size;
+  merkle_tree_root(&q->tree, c.root);
+  if (checkpoint_format(&c, body, sizeof body, &body_len, err, sizeof err) ||
+      note_sign(&q->signer, body, body_len, note, sizeof note - 1, &note_len, err, sizeof err)) {
+    logd_log("sequencer: cannot sign a checkpoint: %s", err);
+    return -1;
+  }
+  note[note_len] = 0;
+  store_batch_clear(q->batch);
+  store_batch_put_checkpoint(q->batch, c.size, note, note_len);
+  if (store_batch_write(q->store, q->batch, err, sizeof err)) {
+    atomic_fetch_add(&q->metrics.write_errors, 1);
+    logd_log("sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
+    return -1;
+  }
+  char *copy = malloc(note_len + 1);
+  if (!copy) return -1;
+  memcpy(copy, note, note_len + 1);
+  pthread_mutex_lock(&q->pub_mu);
+  free(q->pub_note);
+  q->pub_note = copy;
+  q->pub_note_len = note_len;
+  q->pub_note_size = c.size;
+  memcpy(q->pub_note_root, c.root, MERKLE_HASH_SIZE);
+  q->pub_note_mono = now_mono_ms();
+  pthread_mutex_unlock(&q->pub_mu);
+  q->ckpt_size = c.size;
+  q->have_ckpt = 1;
+  atomic_fetch_add(&q->metrics.checkpoints, 1);
+  return 0;
+}
+
+static void *seq_main(void *arg) {
+  logd_seq *q = arg;
+  for (;;) {
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+      if (q->head || q->stopping) break;
+      if (q->tree.size > q->ckpt_size || !q->have_ckpt) {
+        uint64_t due = q->last_ckpt_mono + q->cfg.interval_ms;
+        uint64_t now = now_mono_ms();
+        if (now >= due) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (due - now) * 1000000ull;
+        ts.tv_sec += (time_t)(ns / 1000000000ull);
+        ts.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+      } else {
+        pthread_cond_wait(&q->cv, &q->mu);
+      }
+    }
+    seq_sub *list = q->head;
+    q->head = q->tail = NULL;
+    atomic_store(&q->metrics.queue_entries, 0);
+    atomic_store(&q->metrics.queue_bytes, 0);
+    int stopping = q->stopping;
+    pthread_mutex_unlock(&q->mu);
+
+    if (list) run_batch(q, list);
+    uint64_t now = now_mono_ms();
+    if ((q->tree.size > q->ckpt_size || !q->have_ckpt) &&
+        (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list))) {
+      q->last_ckpt_mono = now;
+      if (sign_checkpoint(q) == 0) wake_waiters(q, 0);
+    }
+    if (stopping && !list) {
+      wake_waiters(q, 1);
+      break;
+    }
+  }
+  return NULL;
+}
+
+static int check_checkpoint(logd_seq *q, char *err, size_t errcap) {
+  char *note = NULL;
+  size_t len = 0;
+  int rc = store_get_checkpoint(q->store, UINT64_MAX, &note, &len, err, errcap);
+  if (rc == 1) return 0;
+  if (rc) return -1;
+  checkpoint c;
+  char cerr[200];
+  if (checkpoint_open(&q->signer.verifier, note, len, &c, cerr, sizeof cerr)) {
+    snprintf(err, errcap,
+             "the latest stored checkpoint does not verify with this log's key (%s); "
+             "refusing to start (wrong key or origin for this data directory?)", cerr);
+    free(note);
+    return -1;
+  }
+  if (c.size > q->tree.size) {
+    snprintf(err, errcap,
+             "the latest stored checkpoint has size %" PRIu64 " but storage holds only %" PRIu64
+             " entries; refusing to start rather than publish an inconsistent tree",
+             c.size, q->tree.size);
+    free(note);
+    return -1;
+  }
+  uint8_t root[MERKLE_HASH_SIZE];
+  store_reader rd;
+  store_reader_init(&rd, q->store);
+  rc = merkle_root_at(c.size, store_read_nodes, &rd, root);
+  store_reader_done(&rd);
+  if (rc || memcmp(root, c.root, MERKLE_HASH_SIZE)) {
+    snprintf(err, errcap,
+             "the stored tree's root at size %" PRIu64 " differs from the latest signed "
+             "checkpoint's; refusing to start",
+             c.size);
+    free(note);
+    return -1;
+  }
+  q->pub_note = note;
+  q->pub_note_len = len;
+  q->pub_note_size = c.size;
+  memcpy(q->pub_note_root, c.root, MERKLE_HASH_SIZE);
+  q->ckpt_size = c.size;
+  q->have_ckpt = 1;
+  return 0;
+}
+
+logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
+                    char *err, size_t errcap) {
+  logd_seq *q = calloc(1, sizeof *q);
+  if (!q) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  q->store = store;
+  q->signer = *signer;
+  q->cfg = *cfg;
+  q->batch = store_batch_new();
+  q->entry_buf = malloc(EVENT_ENTRY_HARD_MAX + 1);
+  if (!q->batch || !q->entry_buf) {
+    snprintf(err, errcap, "out of memory");
+    goto fail;
+  }
+  if (load_state(q, err, errcap) || check_checkpoint(q, err, errcap)) goto fail;
+  publish_tree(q);
+  q->last_ckpt_mono = now_mono_ms();
+  q->pub_note_mono = q->last_ckpt_mono;
+  /* A restart may find entries newer than the last checkpoint: sign one soon. */
+  if (q->tree.size > q->ckpt_size || !q->have_ckpt) q->last_ckpt_mono -= q->cfg.interval_ms;
+  pthread_mutex_init(&q->mu, NULL);
+  pthread_mutex_init(&q->pub_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&q->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&q->thread, NULL, seq_main, q)) {
+    snprintf(err, errcap, "cannot start the sequencer thread");
+    goto fail;
+  }
+  return q;
+fail:
+  store_batch_free(q->batch);
+  free(q->entry_buf);
+  free(q->bundle);
+  free(q->pub_note);
+  free(q);
+  return NULL;
+}
+
+void seq_stop(logd_seq *q) {
+  if (!q) return;
+  pthread_mutex_lock(&q->mu);
+  if (q->stopping) {
+    pthread_mutex_unlock(&q->mu);
+    return;
+  }
+  q->stopping = 1;
+  pthread_cond_signal(&q->cv);
+  pthread_mutex_unlock(&q->mu);
+  pthread_join(q->thread, NULL);
+}
+
+void seq_free(logd_seq *q) {
+  if (!q) return;
+  seq_stop(q);
+  store_batch_free(q->batch);
+  free(q->entry_buf);
+  free(q->bundle);
+  free(q->dmap);
+  free(q->pub_note);
+  pthread_mutex_destroy(&q->mu);
+  pthread_mutex_destroy(&q->pub_mu);
+  pthread_cond_destroy(&q->cv);
+  free(q);
+}
+
+int seq_submit(logd_seq *q, seq_sub *sub) {
+  pthread_mutex_lock(&q->mu);
+  if (q->stopping || q->broken) {
+    pthread_mutex_unlock(&q->mu);
+    return -2;
+  }
+  unsigned long long ne = atomic_load(&q->metrics.queue_entries);
+  unsigned long long nb = atomic_load(&q->metrics.queue_bytes);
+  if (q->head && (ne + sub->events.count > q->cfg.queue_max_entries ||
+                  nb + sub->bytes > q->cfg.queue_max_bytes)) {
+    pthread_mutex_unlock(&q->mu);
+    return -1;
+  }
+  sub->next = NULL;
+  if (q->tail) q->tail->next = sub;
+  else q->head = sub;
+  q->tail = sub;
+  atomic_store(&q->metrics.queue_entries, ne + sub->events.count);
+  atomic_store(&q->metrics.queue_bytes, nb + sub->bytes);
+  pthread_cond_signal(&q->cv);
+  pthread_mutex_unlock(&q->mu);
+  return 0;
+}
+
+int seq_view_get(logd_seq *q, seq_view *v, int with_note) {
+  memset(v, 0, sizeof *v);
+  pthread_mutex_lock(&q->pub_mu);
+  v->size = q->pub_size;
+  memcpy(v->root, q->pub_root, MERKLE_HASH_SIZE);
+  v->note_size = q->pub_note_size;
+  memcpy(v->note_root, q->pub_note_root, MERKLE_HASH_SIZE);
+  int rc = 0;
+  if (with_note && q->pub_note) {
+    v->note = malloc(q->pub_note_len + 1);
+    if (v->note) {
+      memcpy(v->note, q->pub_note, q->pub_note_len + 1);
+      v->note_len = q->pub_note_len;
+    } else {
+      rc = -1;
+    }
+  }
+  pthread_mutex_unlock(&q->pub_mu);
+  return rc;
+}
+
+void seq_view_free(seq_view *v) {
+  free(v->note);
+  v->note = NULL;
+}
+
+const char *seq_health(logd_seq *q) {
+  pthread_mutex_lock(&q->mu);
+  int broken = q->broken, queued = q->head != NULL;
+  pthread_mutex_unlock(&q->mu);
+  if (broken) return "storage failed; writes are refused";
+  pthread_mutex_lock(&q->pub_mu);
+  int behind = q->pub_size > q->pub_note_size;
+  uint64_t last = q->pub_note_mono;
+  pthread_mutex_unlock(&q->pub_mu);
+  if ((queued || behind) && now_mono_ms() > last + 3 * q->cfg.interval_ms)
+    return "entries are waiting and no checkpoint was signed for 3 intervals";
+  return NULL;
+}
+
+seq_metrics *seq_get_metrics(logd_seq *q) { return &q->metrics; }
+logd_store *seq_store(logd_seq *q) { return q->store; }

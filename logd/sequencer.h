@@ -1,0 +1,112 @@
+/* sequencer.h: logd's group-commit sequencer and published state.
+ *
+ * Contract: HTTP threads hand in submissions (one event, or an all-or-none batch);
+ * one sequencer thread takes everything queued, deduplicates (against the store and
+ * within the batch), assigns contiguous indices, extends the tree, and writes all of
+ * it with ONE synced store write. Only then are the submissions completed through
+ * their done() callback, from the sequencer thread. A checkpoint is signed at most
+ * every interval_ms when the tree grew, stored (synced), and only then published;
+ * submissions that asked for a checkpoint complete once one covers them.
+ *
+ * The queue is bounded (entries and bytes): seq_submit refuses instead of growing.
+ * Memory does not grow with the log: the tree is its compact range plus the
+ * right-edge tiles and entry bundle. */
+#ifndef XT_LOGD_SEQUENCER_H
+#define XT_LOGD_SEQUENCER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "logd/event.h"
+#include "logd/store.h"
+#include "merkle/merkle.h"
+#include "merkle/note.h"
+
+typedef struct seq_sub seq_sub;
+typedef void (*seq_done_fn)(seq_sub *sub, void *ctx);
+
+struct seq_sub {
+  /* in */
+  const char *submitter;       /* outlives the submission */
+  event_list events;
+  uint8_t (*dedup)[32];        /* SHA-256(submitter || 0x00 || canonical event) */
+  int want_checkpoint;
+  seq_done_fn done;
+  void *done_ctx;
+  /* out: status 0, or an HTTP status with a message */
+  int status;
+  char error[200];
+  uint64_t *index;
+  uint8_t (*leaf)[MERKLE_HASH_SIZE];
+  uint8_t *dup;
+  char *checkpoint;            /* wait=checkpoint: the covering note (malloc'd) */
+  size_t checkpoint_len;
+  uint64_t checkpoint_size;
+  /* internal */
+  uint64_t need_size;
+  size_t bytes;
+  seq_sub *next;
+};
+
+/* Allocates the in/out arrays for events (takes ownership of *events). */
+seq_sub *seq_sub_new(const char *submitter, event_list *events);
+void seq_sub_free(seq_sub *s);
+
+typedef struct seq_config {
+  uint64_t interval_ms;
+  size_t max_entry_bytes;
+  size_t queue_max_entries;
+  size_t queue_max_bytes;
+} seq_config;
+
+#define SEQ_FSYNC_BUCKETS 12
+extern const double seq_fsync_bucket_ms[SEQ_FSYNC_BUCKETS];
+
+typedef struct seq_metrics {
+  atomic_ullong entries;       /* new entries sequenced */
+  atomic_ullong duplicates;
+  atomic_ullong batches;
+  atomic_ullong checkpoints;
+  atomic_ullong write_errors;
+  atomic_ullong fsync_count;
+  atomic_ullong fsync_us_sum;
+  atomic_ullong fsync_bucket[SEQ_FSYNC_BUCKETS]; /* cumulative counts are made when printed */
+  atomic_ullong queue_entries;
+  atomic_ullong queue_bytes;
+} seq_metrics;
+
+typedef struct logd_seq logd_seq;
+
+/* Rebuilds the tree from the store and checks the latest stored checkpoint against
+ * it (signed by this key, size <= tree size, equal root at its size); refuses with a
+ * message on any mismatch. Starts the sequencer thread. */
+logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
+                    char *err, size_t errcap);
+/* Drains the queue, signs a last checkpoint if the tree grew, completes every
+ * submission and stops the thread; the published view stays readable. */
+void seq_stop(logd_seq *q);
+void seq_free(logd_seq *q);
+
+/* 0 queued; -1 queue full (answer 503); -2 shutting down or storage failed. */
+int seq_submit(logd_seq *q, seq_sub *sub);
+
+/* What readers may see: the tree size and root after the last durable batch, and
+ * the latest published checkpoint (note malloc'd, may be NULL before the first). */
+typedef struct seq_view {
+  uint64_t size;
+  uint8_t root[MERKLE_HASH_SIZE];
+  char *note;
+  size_t note_len;
+  uint64_t note_size;
+  uint8_t note_root[MERKLE_HASH_SIZE];
+} seq_view;
+
+int seq_view_get(logd_seq *q, seq_view *v, int with_note);
+void seq_view_free(seq_view *v);
+/* NULL when healthy, else why not. */
+const char *seq_health(logd_seq *q);
+seq_metrics *seq_get_metrics(logd_seq *q);
+logd_store *seq_store(logd_seq *q);
+
+#endif

@@ -1,0 +1,301 @@
+#include "logd/store.h"
+
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "merkle/merkle.h"
+#include "merkle/tile.h"
+
+struct logd_store {
+  rocksdb_t *db;
+  rocksdb_options_t *opts;
+  rocksdb_block_based_table_options_t *table;
+  rocksdb_cache_t *cache;
+  rocksdb_readoptions_t *ropts;
+  rocksdb_writeoptions_t *wopts;
+};
+
+struct store_batch {
+  rocksdb_writebatch_t *wb;
+};
+
+static void be64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+}
+
+static uint64_t rd64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
+  return v;
+}
+
+static int fail(char *err, size_t errcap, const char *what, char *rerr) {
+  snprintf(err, errcap, "storage: %s: %s", what, rerr ? rerr : "unknown error");
+  rocksdb_free(rerr);
+  return -1;
+}
+
+int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
+  logd_store *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  s->opts = rocksdb_options_create();
+  rocksdb_options_set_create_if_missing(s->opts, 1);
+  rocksdb_options_increase_parallelism(s->opts, 2);
+  rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
+  rocksdb_options_set_max_open_files(s->opts, 512);
+  /* Point lookups (dedup, leaf hash) mostly miss: bloom filters keep them cheap. */
+  s->table = rocksdb_block_based_options_create();
+  s->cache = rocksdb_cache_create_lru(64u << 20);
+  rocksdb_block_based_options_set_block_cache(s->table, s->cache);
+  rocksdb_block_based_options_set_filter_policy(s->table, rocksdb_filterpolicy_create_bloom(10));
+  rocksdb_block_based_options_set_cache_index_and_filter_blocks(s->table, 1);
+  rocksdb_options_set_block_based_table_factory(s->opts, s->table);
+  char *rerr = NULL;
+  s->db = rocksdb_open(s->opts, path, &rerr);
+  if (!s->db) {
+    fail(err, errcap, "cannot open the database", rerr);
+    rocksdb_block_based_options_destroy(s->table);
+    rocksdb_cache_destroy(s->cache);
+    rocksdb_options_destroy(s->opts);
+    free(s);
+    return -1;
+  }
+  s->ropts = rocksdb_readoptions_create();
+  s->wopts = rocksdb_writeoptions_create();
+  rocksdb_writeoptions_set_sync(s->wopts, 1);
+  *out = s;
+  return 0;
+}
+
+void store_close(logd_store *s) {
+  if (!s) return;
+  rocksdb_close(s->db);
+  rocksdb_readoptions_destroy(s->ropts);
+  rocksdb_writeoptions_destroy(s->wopts);
+  rocksdb_block_based_options_destroy(s->table);
+  rocksdb_cache_destroy(s->cache);
+  rocksdb_options_destroy(s->opts);
+  free(s);
+}
+
+/* 1 when absent; *val malloc'd (NUL-terminated for convenience). */
+static int get(logd_store *s, const uint8_t *key, size_t klen, char **val, size_t *vlen,
+               char *err, size_t errcap) {
+  char *rerr = NULL;
+  size_t n = 0;
+  char *v = rocksdb_get(s->db, s->ropts, (const char *)key, klen, &n, &rerr);
+  if (rerr) return fail(err, errcap, "read failed", rerr);
+  if (!v) return 1;
+  char *copy = malloc(n + 1);
+  if (!copy) {
+    rocksdb_free(v);
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  memcpy(copy, v, n);
+  copy[n] = 0;
+  rocksdb_free(v);
+  *val = copy;
+  *vlen = n;
+  return 0;
+}
+
+static int get_u64(logd_store *s, const uint8_t *key, size_t klen, uint64_t *out, char *err,
+                   size_t errcap) {
+  char *v = NULL;
+  size_t n = 0;
+  int rc = get(s, key, klen, &v, &n, err, errcap);
+  if (rc) return rc;
+  if (n != 8) {
+    free(v);
+    snprintf(err, errcap, "storage: corrupt value (%zu bytes where 8 belong)", n);
+    return -1;
+  }
+  *out = rd64((const uint8_t *)v);
+  free(v);
+  return 0;
+}
+
+int store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap) {
+  return get_u64(s, (const uint8_t *)"Msize", 5, size, err, errcap);
+}
+
+int store_get_origin(logd_store *s, char **origin, char *err, size_t errcap) {
+  size_t n;
+  return get(s, (const uint8_t *)"Morigin", 7, origin, &n, err, errcap);
+}
+
+int store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap) {
+  char *rerr = NULL;
+  rocksdb_put(s->db, s->wopts, "Morigin", 7, origin, strlen(origin), &rerr);
+  if (rerr) return fail(err, errcap, "write failed", rerr);
+  return 0;
+}
+
+static void tile_key(uint8_t k[10], unsigned level, uint64_t index) {
+  k[0] = 'T';
+  k[1] = (uint8_t)level;
+  be64(k + 2, index);
+}
+
+int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
+                   char *err, size_t errcap) {
+  uint8_t k[10];
+  tile_key(k, level, index);
+  return get(s, k, sizeof k, (char **)data, len, err, errcap);
+}
+
+int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
+                    char *err, size_t errcap) {
+  uint8_t k[1 + STORE_KEY_PREFIX] = {'D'};
+  memcpy(k + 1, key, STORE_KEY_PREFIX);
+  return get_u64(s, k, sizeof k, index, err, errcap);
+}
+
+int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
+                      char *err, size_t errcap) {
+  uint8_t k[1 + STORE_KEY_PREFIX] = {'H'};
+  memcpy(k + 1, leaf_hash, STORE_KEY_PREFIX);
+  return get_u64(s, k, sizeof k, index, err, errcap);
+}
+
+int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
+                         size_t errcap) {
+  if (size == UINT64_MAX) return get(s, (const uint8_t *)"L", 1, note, len, err, errcap);
+  uint8_t k[9] = {'C'};
+  be64(k + 1, size);
+  return get(s, k, sizeof k, note, len, err, errcap);
+}
+
+store_batch *store_batch_new(void) {
+  store_batch *b = calloc(1, sizeof *b);
+  if (!b) return NULL;
+  b->wb = rocksdb_writebatch_create();
+  if (!b->wb) {
+    free(b);
+    return NULL;
+  }
+  return b;
+}
+
+void store_batch_free(store_batch *b) {
+  if (!b) return;
+  rocksdb_writebatch_destroy(b->wb);
+  free(b);
+}
+
+void store_batch_clear(store_batch *b) { rocksdb_writebatch_clear(b->wb); }
+
+void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const uint8_t *data,
+                          size_t len) {
+  uint8_t k[10];
+  tile_key(k, level, index);
+  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)data, len);
+}
+
+static void put_index(store_batch *b, char tag, const uint8_t *key, uint64_t index) {
+  uint8_t k[1 + STORE_KEY_PREFIX] = {(uint8_t)tag};
+  memcpy(k + 1, key, STORE_KEY_PREFIX);
+  uint8_t v[8];
+  be64(v, index);
+  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)v, sizeof v);
+}
+
+void store_batch_put_dedup(store_batch *b, const uint8_t key[STORE_KEY_PREFIX], uint64_t index) {
+  put_index(b, 'D', key, index);
+}
+
+void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREFIX],
+                          uint64_t index) {
+  put_index(b, 'H', leaf_hash, index);
+}
+
+void store_batch_put_size(store_batch *b, uint64_t size) {
+  uint8_t v[8];
+  be64(v, size);
+  rocksdb_writebatch_put(b->wb, "Msize", 5, (const char *)v, sizeof v);
+}
+
+void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note, size_t len) {
+  uint8_t k[9] = {'C'};
+  be64(k + 1, size);
+  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, note, len);
+  rocksdb_writebatch_put(b->wb, "L", 1, note, len);
+}
+
+int store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
+  char *rerr = NULL;
+  rocksdb_write(s->db, s->wopts, b->wb, &rerr);
+  if (rerr) return fail(err, errcap, "synced write failed", rerr);
+  return 0;
+}
+
+uint64_t store_disk_bytes(logd_store *s) {
+  /* The C API returns a malloc'd string. */
+  char *v = rocksdb_property_value(s->db, "rocksdb.total-sst-files-size");
+  uint64_t n = v ? strtoull(v, NULL, 10) : 0;
+  free(v);
+  return n;
+}
+
+void store_reader_init(store_reader *r, logd_store *s) {
+  memset(r, 0, sizeof *r);
+  r->store = s;
+}
+
+void store_reader_done(store_reader *r) {
+  free(r->data);
+  r->data = NULL;
+  r->have = 0;
+}
+
+static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
+  if (r->have && r->level == level && r->index == index) return 0;
+  free(r->data);
+  r->data = NULL;
+  r->have = 0;
+  int rc = store_get_tile(r->store, level, index, &r->data, &r->len, r->err, sizeof r->err);
+  if (rc == 1) {
+    snprintf(r->err, sizeof r->err, "storage: hash tile %u/%llu is missing", level,
+             (unsigned long long)index);
+    return -1;
+  }
+  if (rc) return -1;
+  r->have = 1;
+  r->level = level;
+  r->index = index;
+  return 0;
+}
+
+int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
+                     uint8_t (*out)[32]) {
+  store_reader *r = reader;
+  uint8_t scratch[128][32];
+  for (uint64_t i = 0; i < count; i++) {
+    tile_id t;
+    unsigned first, n;
+    tile_for_node(level, index + i, &t, &first, &n);
+    if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
+    if (r->len % 32 || r->len / 32 < (size_t)first + n) {
+      snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
+               t.level, (unsigned long long)t.index, r->len / 32, first + n);
+      return -1;
+    }
+    const uint8_t *h = r->data + (size_t)first * 32;
+    if (n == 1) {
+      memcpy(out[i], h, 32);
+      continue;
+    }
+    /* Fold the 2^k level-8L hashes up to the one node they span. */
+    for (unsigned j = 0; j < n / 2; j++) merkle_node_hash(h + 64 * j, h + 64 * j + 32, scratch[j]);
+    for (unsigned w = n / 2; w > 1; w /= 2)
+      for (unsigned j = 0; j < w / 2; j++) merkle_node_hash(scratch[2 * j], scratch[2 * j + 1], scratch[j]);
+    memcpy(out[i], scratch[0], 32);
+  }
+  return 0;
+}

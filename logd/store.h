@@ -1,0 +1,84 @@
+/* store.h: logd's RocksDB storage.
+ *
+ * Contract: everything a sequenced batch changes (entry bundles, hash tiles, the
+ * dedup and leaf-hash indexes, the tree size) goes into one store_batch and is
+ * written with one synced write, so after a crash the store holds a prefix of the
+ * batches that were acknowledged, never part of one. Keys:
+ *   'M' "size" / "origin"          tree size (u64 big-endian) / the log's origin
+ *   'T' level(u8) index(u64 BE)    hash tile, or entry bundle for level 0xff; the value
+ *                                  is the tile at its current width (the right-edge
+ *                                  tile is rewritten as it grows, full tiles never)
+ *   'D' dedup key (16 bytes)       index (u64 BE): first copy of (submitter, event)
+ *   'H' leaf hash (first 16 bytes) index (u64 BE): lookup by leaf hash
+ *   'C' size (u64 BE)              a published signed checkpoint note
+ *   'L'                            the latest published checkpoint note
+ * Reads are safe from any thread. Functions return 0, 1 for "not found" where
+ * noted, or -1 with a message in err. */
+#ifndef XT_LOGD_STORE_H
+#define XT_LOGD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ENTRIES_LEVEL 0xff
+#define STORE_KEY_PREFIX 16
+
+typedef struct logd_store logd_store;
+typedef struct store_batch store_batch;
+
+int store_open(const char *path, logd_store **out, char *err, size_t errcap);
+void store_close(logd_store *s);
+
+/* Meta values; 1 when never written. */
+int store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap);
+int store_get_origin(logd_store *s, char **origin, char *err, size_t errcap);
+int store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap);
+
+/* A tile or bundle (malloc'd; caller frees). 1 when absent. */
+int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
+                   char *err, size_t errcap);
+/* Index lookups by the first STORE_KEY_PREFIX bytes of a digest. 1 when absent. */
+int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
+                    char *err, size_t errcap);
+int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
+                      char *err, size_t errcap);
+/* A checkpoint note by size, or the latest (size == UINT64_MAX). 1 when absent. */
+int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
+                         size_t errcap);
+
+store_batch *store_batch_new(void);
+void store_batch_free(store_batch *b);
+void store_batch_clear(store_batch *b);
+void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const uint8_t *data,
+                          size_t len);
+void store_batch_put_dedup(store_batch *b, const uint8_t key[STORE_KEY_PREFIX], uint64_t index);
+void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREFIX],
+                          uint64_t index);
+void store_batch_put_size(store_batch *b, uint64_t size);
+void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note, size_t len);
+/* One synced write of the whole batch. */
+int store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap);
+
+/* A merkle_node_reader over the stored hash tiles: node (level, index) is folded
+ * from the 2^(level mod 8) hashes of its tile (tile_for_node). Remembers the last
+ * tile it read, so runs and neighbouring nodes cost one lookup. Only nodes of the
+ * published tree may be asked for: the store holds them all. */
+typedef struct store_reader {
+  logd_store *store;
+  int have;
+  unsigned level;
+  uint64_t index;
+  uint8_t *data;
+  size_t len;
+  char err[200];
+} store_reader;
+
+void store_reader_init(store_reader *r, logd_store *s);
+void store_reader_done(store_reader *r);
+int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
+                     uint8_t (*out)[32]);
+
+/* Approximate bytes on disk (SST + WAL), for benchmarks and /metrics. */
+uint64_t store_disk_bytes(logd_store *s);
+
+#endif

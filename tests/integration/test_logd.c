@@ -1,0 +1,856 @@
+/* test_logd: the real logd on 127.0.0.1: every endpoint's success and error paths,
+ * dedup, proofs checked with the merkle verifier, restart, concurrent writers, and
+ * each bad-input class of DESIGN.md section 9 (4xx, checkpoint unchanged). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "merkle/tile.h"
+#include "tests/integration/logd_fixture.h"
+#include "tests/lib/check.h"
+
+static logd_fx fx;
+
+/* ---- helpers ---- */
+
+static int add(const char *body, uint64_t *index, uint8_t leaf[32], int *dup) {
+  http_resp r;
+  long st = fx_post(&fx, "/v1/add", body, &r);
+  json_t *j = st == 200 ? fx_json(&r) : NULL;
+  http_resp_free(&r);
+  if (!j) return -1;
+  *index = (uint64_t)json_integer_value(json_object_get(j, "index"));
+  if (leaf) fx_unhex(json_string_value(json_object_get(j, "leaf_hash")), leaf, 32);
+  if (dup) *dup = json_is_true(json_object_get(j, "dup"));
+  json_decref(j);
+  return 0;
+}
+
+static uint64_t tree_size(void) {
+  http_resp r;
+  fx_get(&fx, "/v1/log", &r);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  uint64_t n = j ? (uint64_t)json_integer_value(json_object_get(j, "tree_size")) : UINT64_MAX;
+  json_decref(j);
+  return n;
+}
+
+/* Waits until the published checkpoint reaches the tree size. */
+static int settle(checkpoint *c, char **note) {
+  uint64_t want = tree_size();
+  for (int i = 0; i < 400; i++) {
+    if (note) {
+      free(*note);
+      *note = NULL;
+    }
+    if (fx_checkpoint(&fx, c, note) == 0 && c->size >= want) return 0;
+    proc_sleep_ms(10);
+  }
+  return -1;
+}
+
+/* Leaf hashes of the first n entries, from the level-0 tiles. */
+static uint8_t (*leaves(uint64_t n))[32] {
+  uint8_t (*out)[32] = calloc(n ? n : 1, 32);
+  for (uint64_t t = 0; t * 256 < n; t++) {
+    tile_id id = {0, t, (unsigned)(n - t * 256 >= 256 ? 256 : n - t * 256)};
+    char path[TILE_PATH_MAX + 1] = "/";
+    size_t len;
+    tile_path_encode(&id, path + 1, sizeof path - 1, &len);
+    http_resp r;
+    if (fx_get(&fx, path, &r) != 200 || r.len != (size_t)id.width * 32) {
+      http_resp_free(&r);
+      free(out);
+      return NULL;
+    }
+    memcpy(out[t * 256], r.body, r.len);
+    http_resp_free(&r);
+  }
+  return out;
+}
+
+typedef struct mem_tree {
+  uint8_t (*leaf)[32];
+  uint64_t n;
+} mem_tree;
+
+/* An independent reader over leaf hashes held in memory: computes any node. */
+static int mem_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, uint8_t (*out)[32]) {
+  mem_tree *m = ctx;
+  for (uint64_t i = 0; i < count; i++) {
+    uint64_t lo = (index + i) << level, hi = lo + (1ull << level);
+    if (hi > m->n) return -1;
+    if (level == 0) {
+      memcpy(out[i], m->leaf[lo], 32);
+      continue;
+    }
+    uint8_t l[1][32], r[1][32];
+    if (mem_nodes(ctx, level - 1, 2 * (index + i), 1, l) ||
+        mem_nodes(ctx, level - 1, 2 * (index + i) + 1, 1, r))
+      return -1;
+    merkle_node_hash(l[0], r[0], out[i]);
+  }
+  return 0;
+}
+
+static int proof_from_json(json_t *arr, uint8_t (*p)[32], size_t cap, size_t *n) {
+  if (!json_is_array(arr) || json_array_size(arr) > cap) return -1;
+  *n = json_array_size(arr);
+  for (size_t i = 0; i < *n; i++)
+    if (!json_is_string(json_array_get(arr, i)) ||
+        fx_unhex(json_string_value(json_array_get(arr, i)), p[i], 32))
+      return -1;
+  return 0;
+}
+
+static int status_of(const char *method, const char *path, const char *const hdrs[],
+                     const char *body, size_t len, char **err_msg) {
+  http_client *c = http_client_new();
+  char url[8192];
+  snprintf(url, sizeof url, "%s%s", fx.base, path);
+  http_resp r;
+  http_request(c, method, url, hdrs, body, len, 0, &r);
+  http_client_free(c);
+  int st = (int)r.status;
+  if (err_msg) {
+    json_t *j = fx_json(&r);
+    const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
+    *err_msg = e ? strdup(e) : NULL;
+    json_decref(j);
+  }
+  http_resp_free(&r);
+  return st;
+}
+
+/* ---- cases ---- */
+
+static void test_cli(void) {
+  const char *bin = "bin/logd";
+  char *env = getenv("BIN");
+  char path[512];
+  if (env && *env) snprintf(path, sizeof path, "%s/logd", env), bin = path;
+  struct {
+    const char *args[12];
+    int code;
+  } cases[] = {
+      {{"--help"}, 0},
+      {{"--version"}, 0},
+      {{"--bogus"}, 2},
+      {{"--data"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--max-entry-bytes"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--max-entry-bytes", "65536"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--checkpoint-interval-ms", "-5"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dstack-socket", "/x"}, 2},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *argv[12] = {bin};
+    int n = 1;
+    for (int k = 0; cases[i].args[k]; k++) argv[n++] = cases[i].args[k];
+    argv[n] = NULL;
+    proc p;
+    CHECK_FATAL(proc_spawn(&p, argv, NULL, NULL, NULL, 0) == 0);
+    CHECK(proc_wait(&p, 5000) == 0);
+    CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) == cases[i].code);
+  }
+}
+
+static void test_first_checkpoint_and_dev_files(void) {
+  checkpoint c;
+  char *note = NULL;
+  CHECK_FATAL(settle(&c, &note) == 0);
+  CHECK(c.size == 0);
+  uint8_t empty[32];
+  merkle_empty_root(empty);
+  CHECK_EQ_MEM(c.root, empty, 32);
+  CHECK(!strcmp(c.origin, FX_ORIGIN));
+  CHECK(strlen(fx.token) == 64);
+  CHECK(!strncmp(fx.vkey, FX_ORIGIN "+", strlen(FX_ORIGIN) + 1));
+  http_resp r;
+  fx_get(&fx, "/checkpoint", &r);
+  char h[200];
+  CHECK(http_header(&r, "Cache-Control", h, sizeof h) && !strcmp(h, "public, max-age=1"));
+  CHECK(http_header(&r, "Content-Type", h, sizeof h) && !strncmp(h, "text/plain", 10));
+  http_resp_free(&r);
+  /* The dev token is printed on stdout; never in the log on stderr. */
+  char *log = proc_read_file(fx.log, NULL);
+  CHECK(log && !strstr(log, fx.token));
+  free(log);
+  free(note);
+}
+
+static void test_add_dedup_entries(void) {
+  uint64_t i0, i1, i2;
+  uint8_t l0[32], l1[32];
+  int dup;
+  CHECK_FATAL(add("{\"type\":\"boot\", \"b\":1, \"a\":\"x\"}", &i0, l0, &dup) == 0);
+  CHECK(!dup);
+  /* Same canonical event, different spelling: the first copy's index. */
+  CHECK_FATAL(add("{\"a\":\"x\",\"b\":1,\"type\":\"boot\"}", &i1, l1, &dup) == 0);
+  CHECK(dup && i1 == i0);
+  CHECK_EQ_MEM(l0, l1, 32);
+  CHECK_FATAL(add("{\"type\":\"boot\",\"b\":2}", &i2, NULL, &dup) == 0);
+  CHECK(!dup && i2 == i0 + 1);
+  char path[100];
+  snprintf(path, sizeof path, "/v1/entries?start=%llu&count=1", (unsigned long long)i0);
+  http_resp r;
+  CHECK_FATAL(fx_get(&fx, path, &r) == 200);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  json_t *e = json_array_get(json_object_get(j, "entries"), 0);
+  const char *entry = json_string_value(json_object_get(e, "entry"));
+  CHECK_FATAL(entry);
+  CHECK((uint64_t)json_integer_value(json_object_get(e, "index")) == i0);
+  const char *want = "{\"event\":{\"a\":\"x\",\"b\":1,\"type\":\"boot\"},\"submitter\":\"dev\",\"ts_ms\":";
+  CHECK(!strncmp(entry, want, strlen(want)));
+  CHECK(strlen(entry) > 8 && !strcmp(entry + strlen(entry) - 7, ",\"v\":1}"));
+  uint8_t lh[32];
+  merkle_leaf_hash((const uint8_t *)entry, strlen(entry), lh);
+  CHECK_EQ_MEM(lh, l0, 32);
+  json_decref(j);
+}
+
+static void test_wait_checkpoint_and_receipt(void) {
+  http_resp r;
+  CHECK_FATAL(fx_post(&fx, "/v1/add?wait=checkpoint", "{\"type\":\"w\",\"n\":1}", &r) == 200);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  CHECK_FATAL(j);
+  const char *note = json_string_value(json_object_get(j, "checkpoint"));
+  CHECK_FATAL(note);
+  checkpoint c;
+  char err[200];
+  CHECK_FATAL(checkpoint_open(&fx.verifier, note, strlen(note), &c, err, sizeof err) == 0);
+  uint64_t idx = (uint64_t)json_integer_value(json_object_get(j, "index"));
+  uint8_t leaf[32], proof[70][32];
+  size_t n;
+  fx_unhex(json_string_value(json_object_get(j, "leaf_hash")), leaf, 32);
+  CHECK_FATAL(proof_from_json(json_object_get(j, "proof"), proof, 70, &n) == 0);
+  CHECK(idx < c.size);
+  CHECK(merkle_verify_inclusion(idx, c.size, leaf, (const uint8_t (*)[32])proof, n, c.root) == 0);
+  json_decref(j);
+
+  /* The same receipt as a C2SP tlog-proof text, both ways of asking. */
+  for (int way = 0; way < 2; way++) {
+    http_client *hc = http_client_new();
+    char url[200];
+    snprintf(url, sizeof url, "%s/v1/add%s", fx.base, way ? "?format=tlog-proof" : "");
+    char auth[200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", fx.token);
+    const char *hdrs[] = {auth, way ? NULL : "Accept: text/x-tlog-proof", NULL};
+    const char *body = way ? "{\"type\":\"w\",\"n\":3}" : "{\"type\":\"w\",\"n\":2}";
+    CHECK(http_request(hc, "POST", url, hdrs, body, strlen(body), 0, &r) == 0);
+    http_client_free(hc);
+    CHECK(r.status == 200);
+    char ct[100];
+    CHECK(http_header(&r, "Content-Type", ct, sizeof ct) && !strcmp(ct, "text/x-tlog-proof"));
+    uint64_t pi;
+    const char *pn;
+    size_t pnl;
+    CHECK(tlog_proof_parse(r.body, r.len, &pi, proof, 70, &n, &pn, &pnl, err, sizeof err) == 0);
+    CHECK(checkpoint_open(&fx.verifier, pn, pnl, &c, err, sizeof err) == 0);
+    http_resp e;
+    char path[100];
+    snprintf(path, sizeof path, "/v1/entries?start=%llu&count=1", (unsigned long long)pi);
+    fx_get(&fx, path, &e);
+    json_t *ej = fx_json(&e);
+    const char *entry = json_string_value(json_object_get(json_array_get(json_object_get(ej, "entries"), 0), "entry"));
+    CHECK(entry && strstr(entry, way ? "\"n\":3" : "\"n\":2"));
+    if (entry) merkle_leaf_hash((const uint8_t *)entry, strlen(entry), leaf);
+    CHECK(merkle_verify_inclusion(pi, c.size, leaf, (const uint8_t (*)[32])proof, n, c.root) == 0);
+    json_decref(ej);
+    http_resp_free(&e);
+    http_resp_free(&r);
+  }
+}
+
+static void test_add_batch(void) {
+  uint64_t before = tree_size();
+  http_resp r;
+  /* Two copies of one event in a batch: the second is a duplicate of the first. */
+  CHECK_FATAL(fx_post(&fx, "/v1/add-batch", "[{\"type\":\"b\",\"k\":1},{\"type\":\"b\",\"k\":2},{\"type\":\"b\",\"k\":1}]", &r) == 200);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  json_t *res = json_object_get(j, "results");
+  CHECK((uint64_t)json_integer_value(json_object_get(j, "first_index")) == before);
+  CHECK(json_array_size(res) == 3);
+  CHECK((uint64_t)json_integer_value(json_object_get(json_array_get(res, 0), "index")) == before);
+  CHECK((uint64_t)json_integer_value(json_object_get(json_array_get(res, 1), "index")) == before + 1);
+  CHECK((uint64_t)json_integer_value(json_object_get(json_array_get(res, 2), "index")) == before);
+  CHECK(json_is_true(json_object_get(json_array_get(res, 2), "dup")));
+  json_decref(j);
+  CHECK(tree_size() == before + 2);
+  /* All or none: one bad event rejects the whole batch. */
+  CHECK(fx_post(&fx, "/v1/add-batch", "[{\"type\":\"b\",\"k\":3},{\"type\":\"B\"}]", &r) == 400);
+  http_resp_free(&r);
+  CHECK(tree_size() == before + 2);
+  /* 1,000 is the limit. */
+  size_t cap = 1001 * 40 + 10, len = 0;
+  char *big = malloc(cap);
+  big[len++] = '[';
+  for (int i = 0; i < 1001; i++) len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"m\",\"i\":%d}", i ? "," : "", i);
+  big[len++] = ']';
+  big[len] = 0;
+  CHECK(fx_post(&fx, "/v1/add-batch", big, &r) == 400);
+  http_resp_free(&r);
+  char *last = strstr(big, ",{\"type\":\"m\",\"i\":1000}");
+  CHECK_FATAL(last);
+  last[0] = ']';
+  last[1] = 0;
+  CHECK(fx_post(&fx, "/v1/add-batch?wait=checkpoint", big, &r) == 200);
+  j = fx_json(&r);
+  http_resp_free(&r);
+  CHECK(json_array_size(json_object_get(j, "results")) == 1000);
+  const char *note = json_string_value(json_object_get(j, "checkpoint"));
+  checkpoint c;
+  char err[200];
+  CHECK_FATAL(note && checkpoint_open(&fx.verifier, note, strlen(note), &c, err, sizeof err) == 0);
+  json_t *e = json_array_get(json_object_get(j, "results"), 999);
+  uint8_t leaf[32], proof[70][32];
+  size_t n;
+  fx_unhex(json_string_value(json_object_get(e, "leaf_hash")), leaf, 32);
+  CHECK(proof_from_json(json_object_get(e, "proof"), proof, 70, &n) == 0);
+  CHECK(merkle_verify_inclusion((uint64_t)json_integer_value(json_object_get(e, "index")), c.size, leaf,
+                                (const uint8_t (*)[32])proof, n, c.root) == 0);
+  json_decref(j);
+  free(big);
+}
+
+static void test_tiles(void) {
+  uint64_t n = tree_size();
+  CHECK_FATAL(n > 256);
+  uint8_t (*lv)[32] = leaves(n);
+  CHECK_FATAL(lv);
+  http_resp r;
+  char h[200];
+  CHECK(fx_get(&fx, "/tile/0/000", &r) == 200 && r.len == 256 * 32);
+  CHECK(http_header(&r, "Cache-Control", h, sizeof h) && !strcmp(h, "public, max-age=31536000, immutable"));
+  http_resp_free(&r);
+  /* A partial tile is the prefix of what exists; wider than the tree: 404. */
+  CHECK(fx_get(&fx, "/tile/0/000.p/7", &r) == 200 && r.len == 7 * 32 && !memcmp(r.body, lv[0], 7 * 32));
+  http_resp_free(&r);
+  char path[100];
+  unsigned w = (unsigned)(n % 256);
+  if (w) {
+    snprintf(path, sizeof path, "/tile/0/%03llu.p/%u", (unsigned long long)(n / 256), w + 1 <= 255 ? w + 1 : 255);
+    if (w < 255) {
+      CHECK(fx_get(&fx, path, &r) == 404);
+      http_resp_free(&r);
+    }
+    snprintf(path, sizeof path, "/tile/0/%03llu", (unsigned long long)(n / 256));
+    CHECK(fx_get(&fx, path, &r) == 404);
+    http_resp_free(&r);
+  }
+  /* Level-1 tile: node (8, 0) = root of the first 256 leaves. */
+  CHECK(fx_get(&fx, "/tile/1/000.p/1", &r) == 200 && r.len == 32);
+  mem_tree m = {lv, n};
+  uint8_t node[1][32];
+  CHECK(mem_nodes(&m, 8, 0, 1, node) == 0);
+  CHECK(r.len == 32 && !memcmp(r.body, node[0], 32));
+  http_resp_free(&r);
+  /* Entry bundle: each entry's leaf hash is in the level-0 tile. */
+  CHECK_FATAL(fx_get(&fx, "/tile/entries/000", &r) == 200);
+  tile_bundle_entry ents[256];
+  CHECK(tile_bundle_parse((const uint8_t *)r.body, r.len, 256, ents) == 0);
+  for (int i = 0; i < 256; i++) {
+    uint8_t lh[32];
+    merkle_leaf_hash(ents[i].data, ents[i].len, lh);
+    CHECK_EQ_MEM(lh, lv[i], 32);
+  }
+  CHECK(http_header(&r, "Cache-Control", h, sizeof h) && !strcmp(h, "public, max-age=31536000, immutable"));
+  http_resp_free(&r);
+  CHECK(fx_get(&fx, "/tile/entries/000.p/3", &r) == 200);
+  CHECK(tile_bundle_parse((const uint8_t *)r.body, r.len, 3, ents) == 0);
+  http_resp_free(&r);
+  const char *bad[] = {"/tile/0/0", "/tile/0/00", "/tile/0/0000", "/tile/00/000", "/tile/0/x000",
+                       "/tile/0/000.p/0", "/tile/0/000.p/256", "/tile/0/000.p/01", "/tile/64/000",
+                       "/tile/0/000/", "/tile/entries/000.p", "/tile/-1/000", "/tile/0/999",
+                       "/tile/1/000", "/tile/3/000.p/1", "/tile/entries/x001/000"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char *msg = NULL;
+    int st = status_of("GET", bad[i], NULL, NULL, 0, &msg);
+    if (st != 404) printf("# %s -> %d\n", bad[i], st);
+    CHECK(st == 404 && msg);
+    free(msg);
+  }
+  free(lv);
+}
+
+static void test_proofs_random(void) {
+  /* Grow past two tile levels' worth of interesting shapes. */
+  for (int b = 0; b < 3; b++) {
+    size_t cap = 1000 * 40 + 10, len = 0;
+    char *big = malloc(cap);
+    big[len++] = '[';
+    for (int i = 0; i < 1000; i++)
+      len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"p\",\"b\":%d,\"i\":%d}", i ? "," : "", b, i);
+    big[len++] = ']';
+    big[len] = 0;
+    http_resp r;
+    CHECK(fx_post(&fx, "/v1/add-batch", big, &r) == 200);
+    http_resp_free(&r);
+    free(big);
+  }
+  checkpoint c;
+  CHECK_FATAL(settle(&c, NULL) == 0);
+  uint64_t n = c.size;
+  uint8_t (*lv)[32] = leaves(n);
+  CHECK_FATAL(lv);
+  mem_tree m = {lv, n};
+  uint8_t root[32];
+  CHECK(merkle_root_at(n, mem_nodes, &m, root) == 0);
+  CHECK_EQ_MEM(root, c.root, 32);
+  srand(12345);
+  http_client *hc = http_client_new();
+  for (int k = 0; k < 300; k++) {
+    uint64_t size = 1 + (uint64_t)rand() % n, index = (uint64_t)rand() % size;
+    if (k < 4) size = k == 0 ? n : k == 1 ? 1 : k == 2 ? 256 : 257, index = size - 1;
+    char url[300];
+    snprintf(url, sizeof url, "%s/v1/proof/inclusion?index=%llu&size=%llu", fx.base,
+             (unsigned long long)index, (unsigned long long)size);
+    http_resp r;
+    http_request(hc, "GET", url, NULL, NULL, 0, 0, &r);
+    CHECK(r.status == 200);
+    json_t *j = fx_json(&r);
+    http_resp_free(&r);
+    uint8_t proof[70][32], sroot[32];
+    size_t pn;
+    CHECK(proof_from_json(json_object_get(j, "proof"), proof, 70, &pn) == 0);
+    CHECK(merkle_root_at(size, mem_nodes, &m, sroot) == 0);
+    CHECK(merkle_verify_inclusion(index, size, lv[index], (const uint8_t (*)[32])proof, pn, sroot) == 0);
+    json_decref(j);
+    /* By leaf hash: same index and proof. */
+    char hexh[65];
+    check_hex(lv[index], 32, hexh);
+    snprintf(url, sizeof url, "%s/v1/proof/inclusion?hash=%s&size=%llu", fx.base, hexh, (unsigned long long)size);
+    http_request(hc, "GET", url, NULL, NULL, 0, 0, &r);
+    CHECK(r.status == 200);
+    j = fx_json(&r);
+    http_resp_free(&r);
+    CHECK((uint64_t)json_integer_value(json_object_get(j, "index")) == index);
+    json_decref(j);
+
+    uint64_t to = 1 + (uint64_t)rand() % n, from = (uint64_t)rand() % (to + 1);
+    snprintf(url, sizeof url, "%s/v1/proof/consistency?from=%llu&to=%llu", fx.base,
+             (unsigned long long)from, (unsigned long long)to);
+    http_request(hc, "GET", url, NULL, NULL, 0, 0, &r);
+    CHECK(r.status == 200);
+    j = fx_json(&r);
+    http_resp_free(&r);
+    uint8_t r1[32], r2[32];
+    CHECK(proof_from_json(json_object_get(j, "proof"), proof, 70, &pn) == 0);
+    CHECK(merkle_root_at(from, mem_nodes, &m, r1) == 0 && merkle_root_at(to, mem_nodes, &m, r2) == 0);
+    CHECK(merkle_verify_consistency(from, to, r1, r2, (const uint8_t (*)[32])proof, pn) == 0);
+    json_decref(j);
+  }
+  http_client_free(hc);
+  free(lv);
+}
+
+static void test_read_errors(void) {
+  struct {
+    const char *path;
+    int status;
+  } cases[] = {
+      {"/v1/proof/inclusion?index=0", 400},
+      {"/v1/proof/inclusion?index=01&size=2", 400},
+      {"/v1/proof/inclusion?index=-1&size=2", 400},
+      {"/v1/proof/inclusion?index=%2B1&size=2", 400},
+      {"/v1/proof/inclusion?index=1x&size=2", 400},
+      {"/v1/proof/inclusion?index=&size=2", 400},
+      {"/v1/proof/inclusion?index=%201&size=2", 400},
+      {"/v1/proof/inclusion?index=2&size=2", 400},
+      {"/v1/proof/inclusion?index=0&size=0", 400},
+      {"/v1/proof/inclusion?index=0&size=99999999999999999999", 400},
+      {"/v1/proof/inclusion?index=0&size=18446744073709551615", 400},
+      {"/v1/proof/inclusion?hash=zz&size=2", 400},
+      {"/v1/proof/inclusion?hash=0000000000000000000000000000000000000000000000000000000000000000&size=2", 404},
+      {"/v1/proof/consistency?from=3&to=2", 400},
+      {"/v1/proof/consistency?from=1", 400},
+      {"/v1/proof/consistency?from=0&to=1e3", 400},
+      {"/v1/proof/consistency?from=0&to=999999999", 400},
+      {"/v1/entries?start=0&count=0", 400},
+      {"/v1/entries?start=0&count=1001", 400},
+      {"/v1/entries?start=0", 400},
+      {"/v1/entries?start=999999999&count=1", 404},
+      {"/v1/checkpoints/abc", 400},
+      {"/v1/checkpoints/007", 400},
+      {"/v1/checkpoints/999999", 404},
+      {"/nope", 404},
+      {"/v1/add/x", 404},
+      {"/", 404},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *msg = NULL;
+    int st = status_of("GET", cases[i].path, NULL, NULL, 0, &msg);
+    if (st != cases[i].status) printf("# %s -> %d\n", cases[i].path, st);
+    CHECK(st == cases[i].status);
+    CHECK(msg && *msg);
+    free(msg);
+  }
+  CHECK(status_of("POST", "/checkpoint", NULL, "x", 1, NULL) == 405);
+  CHECK(status_of("DELETE", "/v1/log", NULL, NULL, 0, NULL) == 405);
+  CHECK(status_of("GET", "/v1/add", NULL, NULL, 0, NULL) == 405);
+  CHECK(status_of("PUT", "/v1/add-batch", NULL, "[]", 2, NULL) == 405);
+  CHECK(status_of("HEAD", "/checkpoint", NULL, NULL, 0, NULL) == 200);
+}
+
+static void test_stored_checkpoints_log_health_metrics(void) {
+  checkpoint c;
+  char *note = NULL;
+  CHECK_FATAL(settle(&c, &note) == 0);
+  char path[100];
+  snprintf(path, sizeof path, "/v1/checkpoints/%llu", (unsigned long long)c.size);
+  http_resp r;
+  CHECK(fx_get(&fx, path, &r) == 200 && r.len == strlen(note) && !memcmp(r.body, note, r.len));
+  http_resp_free(&r);
+  CHECK(fx_get(&fx, "/v1/log", &r) == 200);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  CHECK(!strcmp(json_string_value(json_object_get(j, "origin")), FX_ORIGIN));
+  CHECK(!strcmp(json_string_value(json_object_get(j, "verifier_key")), fx.vkey));
+  CHECK((uint64_t)json_integer_value(json_object_get(j, "size")) == c.size);
+  char hexr[65];
+  check_hex(c.root, 32, hexr);
+  CHECK(!strcmp(json_string_value(json_object_get(j, "root")), hexr));
+  CHECK(json_is_null(json_object_get(j, "anchor")));
+  json_decref(j);
+  CHECK(fx_get(&fx, "/healthz", &r) == 200);
+  http_resp_free(&r);
+  CHECK(fx_get(&fx, "/metrics", &r) == 200);
+  CHECK(strstr(r.body, "logd_entries_total ") && strstr(r.body, "logd_fsync_seconds_bucket{le=\"+Inf\"}") &&
+        strstr(r.body, "logd_http_responses_total{code=\"200\"}") && strstr(r.body, "logd_queue_entries "));
+  http_resp_free(&r);
+  CHECK(fx_get(&fx, "/v1/attestation", &r) == 404);
+  http_resp_free(&r);
+  free(note);
+}
+
+static char *checkpoint_text(void) {
+  checkpoint c;
+  char *note = NULL;
+  if (settle(&c, &note)) return NULL;
+  return note;
+}
+
+/* Raw socket: write bytes, read the status line. */
+static int raw_status(const char *req, size_t len) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+    close(fd);
+    return -1;
+  }
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+    if (w <= 0) break;
+    off += (size_t)w;
+  }
+  char buf[256] = {0};
+  ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  int st = -1;
+  if (n > 12) sscanf(buf, "HTTP/1.%*d %d", &st);
+  return st;
+}
+
+static void test_bad_input_changes_nothing(void) {
+  char *before = checkpoint_text();
+  uint64_t size_before = tree_size();
+  CHECK_FATAL(before);
+  char auth[200], badauth[] = "Authorization: Bearer 0000000000000000000000000000000000000000000000000000000000000000";
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", fx.token);
+  const char *ok[] = {auth, NULL};
+  const char *wrong[] = {badauth, NULL};
+  const char *basic[] = {"Authorization: Basic Zm9vOmJhcg==", NULL};
+  static char deep[200];
+  size_t dl = 0;
+  dl += (size_t)snprintf(deep, sizeof deep, "{\"type\":\"d\",\"x\":");
+  for (int i = 0; i < 40; i++) deep[dl++] = '[';
+  for (int i = 0; i < 40; i++) deep[dl++] = ']';
+  deep[dl++] = '}';
+  deep[dl] = 0;
+  char *huge = malloc(20000);
+  memset(huge, 'a', 20000);
+  memcpy(huge, "{\"type\":\"h\",\"s\":\"", 17);
+  memcpy(huge + 19997, "\"}", 3);
+  struct {
+    const char *path;
+    const char *const *hdrs;
+    const char *body;
+    int status;
+  } cases[] = {
+      {"/v1/add", NULL, "{\"type\":\"x\"}", 401},
+      {"/v1/add", wrong, "{\"type\":\"x\"}", 401},
+      {"/v1/add", basic, "{\"type\":\"x\"}", 401},
+      {"/v1/add-batch", wrong, "[{\"type\":\"x\"}]", 401},
+      {"/v1/add", ok, "", 400},
+      {"/v1/add", ok, "{", 400},
+      {"/v1/add", ok, "{\"type\":\"x\"} x", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",}", 400},
+      {"/v1/add", ok, "[{\"type\":\"x\"}]", 400},
+      {"/v1/add", ok, "\"type\"", 400},
+      {"/v1/add", ok, "{\"typ\":\"x\"}", 400},
+      {"/v1/add", ok, "{\"type\":1}", 400},
+      {"/v1/add", ok, "{\"type\":\"\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"Boot\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"a b\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"f\":1.5}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"f\":1e3}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"f\":[1,2.0]}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"f\":99999999999999999999999}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"f\":NaN}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"type\":\"y\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"s\":\"\\u0000\"}", 400},
+      {"/v1/add", ok, "{\"type\":\"x\",\"s\":\"\xff\"}", 400},
+      {"/v1/add", ok, deep, 400},
+      {"/v1/add", ok, huge, 413},
+      {"/v1/add?wait=soon", ok, "{\"type\":\"x\"}", 400},
+      {"/v1/add?format=xml", ok, "{\"type\":\"x\"}", 400},
+      {"/v1/add-batch", ok, "[]", 400},
+      {"/v1/add-batch", ok, "{\"type\":\"x\"}", 400},
+      {"/v1/add-batch", ok, "[{\"type\":\"x\"},1]", 400},
+      {"/v1/add-batch?format=tlog-proof", ok, "[{\"type\":\"x\"}]", 400},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *msg = NULL;
+    int st = status_of("POST", cases[i].path, cases[i].hdrs, cases[i].body, strlen(cases[i].body), &msg);
+    if (st != cases[i].status) printf("# case %zu (%.40s) -> %d (%s)\n", i, cases[i].body, st, msg ? msg : "");
+    CHECK(st == cases[i].status);
+    CHECK(msg && *msg);
+    free(msg);
+  }
+  free(huge);
+  /* Oversize by Content-Length: refused before the body is read. */
+  char req[600];
+  int n = snprintf(req, sizeof req,
+                   "POST /v1/add-batch HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Length: 2000000\r\n\r\n[", auth);
+  CHECK(raw_status(req, (size_t)n) == 413);
+  /* Oversize while streaming (chunked, no Content-Length). */
+  size_t cap = (2u << 20) + 4096;
+  char *chunked = malloc(cap);
+  size_t cl = (size_t)snprintf(chunked, cap,
+                               "POST /v1/add-batch HTTP/1.1\r\nHost: x\r\n%s\r\nTransfer-Encoding: chunked\r\n\r\n", auth);
+  for (int k = 0; k < 40; k++) {
+    cl += (size_t)snprintf(chunked + cl, cap - cl, "8000\r\n");
+    memset(chunked + cl, ' ', 0x8000);
+    cl += 0x8000;
+    cl += (size_t)snprintf(chunked + cl, cap - cl, "\r\n");
+  }
+  cl += (size_t)snprintf(chunked + cl, cap - cl, "0\r\n\r\n");
+  int st = raw_status(chunked, cl);
+  CHECK(st == 413 || st == -1);
+  free(chunked);
+  /* Malformed HTTP. */
+  st = raw_status("GARBAGE\r\n\r\n", 11);
+  CHECK(st == 400 || st == -1);
+  char *after = checkpoint_text();
+  CHECK(after && !strcmp(before, after));
+  CHECK(tree_size() == size_before);
+  free(before);
+  free(after);
+}
+
+static void test_slowloris(void) {
+  /* fx runs with --client-timeout 2: clients that send part of a request and
+   * stall are cut off, and others are served meanwhile. */
+  enum { K = 20 };
+  int fds[K];
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fx.port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  char auth[400];
+  snprintf(auth, sizeof auth, "POST /v1/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\n{\"type\"", fx.token);
+  for (int i = 0; i < K; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+    /* Half the clients stall in the headers, half in the body. */
+    if (i % 2) send(fds[i], "POST /v1/add HTTP/1.1\r\nHost: x\r\n", 32, MSG_NOSIGNAL);
+    else send(fds[i], auth, strlen(auth), MSG_NOSIGNAL);
+  }
+  long long t0 = proc_now_ms();
+  http_resp r;
+  CHECK(fx_get(&fx, "/checkpoint", &r) == 200);
+  http_resp_free(&r);
+  CHECK(proc_now_ms() - t0 < 1000);
+  int closed = 0;
+  for (int i = 0; i < K; i++) {
+    struct timeval tv = {8, 0};
+    setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char b[512];
+    ssize_t n;
+    while ((n = recv(fds[i], b, sizeof b, 0)) > 0) {
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) closed++;
+    close(fds[i]);
+  }
+  long long took = proc_now_ms() - t0;
+  CHECK(closed == K);
+  CHECK(took >= 1500 && took < 8000);
+}
+
+typedef struct worker {
+  int id, count;
+  uint64_t *index;
+  int failures;
+} worker;
+
+static void *writer(void *arg) {
+  worker *w = arg;
+  http_client *hc = http_client_new();
+  char url[200], auth[200], body[200];
+  snprintf(url, sizeof url, "%s/v1/add", fx.base);
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", fx.token);
+  const char *hdrs[] = {auth, NULL};
+  for (int i = 0; i < w->count; i++) {
+    snprintf(body, sizeof body, "{\"type\":\"c\",\"w\":%d,\"i\":%d}", w->id, i);
+    http_resp r;
+    http_request(hc, "POST", url, hdrs, body, strlen(body), 0, &r);
+    json_t *j = r.status == 200 ? fx_json(&r) : NULL;
+    if (!j || json_is_true(json_object_get(j, "dup"))) w->failures++;
+    else w->index[i] = (uint64_t)json_integer_value(json_object_get(j, "index"));
+    json_decref(j);
+    http_resp_free(&r);
+  }
+  http_client_free(hc);
+  return NULL;
+}
+
+static void test_concurrent_writers(void) {
+  enum { W = 8, N = 150 };
+  uint64_t before = tree_size();
+  worker ws[W];
+  pthread_t th[W];
+  for (int i = 0; i < W; i++) {
+    ws[i] = (worker){i, N, calloc(N, sizeof(uint64_t)), 0};
+    pthread_create(&th[i], NULL, writer, &ws[i]);
+  }
+  for (int i = 0; i < W; i++) pthread_join(th[i], NULL);
+  CHECK(tree_size() == before + W * N);
+  uint8_t *seen = calloc(W * N, 1);
+  for (int i = 0; i < W; i++) {
+    CHECK(ws[i].failures == 0);
+    for (int k = 0; k < N; k++) {
+      uint64_t x = ws[i].index[k] - before;
+      CHECK(x < W * N && !seen[x]);
+      if (x < W * N) seen[x] = 1;
+    }
+  }
+  /* Each index holds what its writer sent. */
+  for (int i = 0; i < W; i++) {
+    char path[100], want[100];
+    snprintf(path, sizeof path, "/v1/entries?start=%llu&count=1", (unsigned long long)ws[i].index[N - 1]);
+    snprintf(want, sizeof want, "{\"event\":{\"i\":%d,\"type\":\"c\",\"w\":%d}", N - 1, i);
+    http_resp r;
+    fx_get(&fx, path, &r);
+    json_t *j = fx_json(&r);
+    const char *e = json_string_value(json_object_get(json_array_get(json_object_get(j, "entries"), 0), "entry"));
+    CHECK(e && !strncmp(e, want, strlen(want)));
+    json_decref(j);
+    http_resp_free(&r);
+    free(ws[i].index);
+  }
+  free(seen);
+}
+
+static void test_restart_keeps_everything(void) {
+  checkpoint c1, c2;
+  char *n1 = NULL, *n2 = NULL;
+  CHECK_FATAL(settle(&c1, &n1) == 0);
+  uint64_t size = tree_size();
+  http_resp r;
+  fx_get(&fx, "/v1/entries?start=0&count=1000", &r);
+  char *entries_before = r.body;
+  r.body = NULL;
+  http_resp_free(&r);
+  CHECK(fx_stop(&fx) == 0);
+  CHECK_FATAL(fx_restart(&fx) == 0);
+  CHECK(tree_size() == size);
+  CHECK(fx_checkpoint(&fx, &c2, &n2) == 0);
+  CHECK(c2.size == c1.size && !memcmp(c2.root, c1.root, 32));
+  fx_get(&fx, "/v1/entries?start=0&count=1000", &r);
+  CHECK(!strcmp(r.body, entries_before));
+  http_resp_free(&r);
+  free(entries_before);
+  /* Dedup survives the restart. */
+  uint64_t idx;
+  int dup;
+  CHECK(add("{\"type\":\"boot\",\"b\":2}", &idx, NULL, &dup) == 0 && dup);
+  /* kill -9 right after an acknowledged write: it is there after restart. */
+  CHECK(add("{\"type\":\"k9\"}", &idx, NULL, &dup) == 0 && !dup);
+  proc_kill9(&fx.p);
+  CHECK_FATAL(fx_restart(&fx) == 0);
+  CHECK(tree_size() == idx + 1);
+  uint64_t again;
+  CHECK(add("{\"type\":\"k9\"}", &again, NULL, &dup) == 0 && dup && again == idx);
+  checkpoint c3;
+  CHECK(settle(&c3, NULL) == 0 && c3.size == idx + 1);
+  free(n1);
+  free(n2);
+}
+
+static void test_refuses_mismatch(void) {
+  /* A different key for the same data: the stored checkpoint does not verify. */
+  CHECK(fx_stop(&fx) == 0);
+  char path[PATH_MAX + 40], saved[PATH_MAX + 40];
+  snprintf(path, sizeof path, "%s/checkpoint-key", fx.dir);
+  snprintf(saved, sizeof saved, "%s/checkpoint-key.saved", fx.dir);
+  CHECK_FATAL(rename(path, saved) == 0);
+  CHECK(fx_restart(&fx) != 0);
+  char *log = proc_read_file(fx.log, NULL);
+  CHECK(log && strstr(log, "does not verify with this log's key"));
+  free(log);
+  proc_kill9(&fx.p);
+  CHECK_FATAL(rename(saved, path) == 0);
+  /* Another origin for the same data. */
+  const char *saved_extra[16];
+  memcpy(saved_extra, fx.extra, sizeof saved_extra);
+  char listen[64], port[16];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", fx.port);
+  snprintf(port, sizeof port, "%u", fx.port);
+  const char *argv[] = {getenv("BIN") && *getenv("BIN") ? "bin/san/logd" : "bin/logd", "--data", fx.dir, "--listen", listen, "--origin", "other.example/log", "--dev", NULL};
+  proc p;
+  CHECK_FATAL(proc_spawn(&p, argv, NULL, NULL, fx.log, 1) == 0);
+  CHECK(proc_wait(&p, 10000) == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1);
+  CHECK_FATAL(fx_restart(&fx) == 0);
+  checkpoint c;
+  CHECK(fx_checkpoint(&fx, &c, NULL) == 0);
+}
+
+int main(void) {
+  if (getenv("XT_ROOT") && chdir(getenv("XT_ROOT"))) return 2;
+  CHECK_RUN(test_cli);
+  const char *extra[] = {"--client-timeout", "2", NULL};
+  if (fx_start(&fx, extra)) {
+    printf("not ok - logd did not start (log: %s)\n", fx.log);
+    fx_destroy(&fx);
+    return 1;
+  }
+  CHECK_RUN(test_first_checkpoint_and_dev_files);
+  CHECK_RUN(test_add_dedup_entries);
+  CHECK_RUN(test_wait_checkpoint_and_receipt);
+  CHECK_RUN(test_add_batch);
+  CHECK_RUN(test_tiles);
+  CHECK_RUN(test_proofs_random);
+  CHECK_RUN(test_read_errors);
+  CHECK_RUN(test_stored_checkpoints_log_health_metrics);
+  CHECK_RUN(test_bad_input_changes_nothing);
+  CHECK_RUN(test_slowloris);
+  CHECK_RUN(test_concurrent_writers);
+  CHECK_RUN(test_restart_keeps_everything);
+  CHECK_RUN(test_refuses_mismatch);
+  int st = fx_stop(&fx);
+  if (st != 0) printf("not ok - logd exited with %d on SIGTERM\n", st);
+  fx_destroy(&fx);
+  return check_finish() || st != 0;
+}
