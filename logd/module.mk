@@ -12,3 +12,8 @@ TESTS += test-logd
 test-logd_SRCS := tests/integration/test_logd.c tests/integration/logd_fixture.c
 test-logd_LIBS := merkle testlib check
 test-logd_PKGS := jansson libcurl libcrypto
+
+TESTS += test-logd-crash
+test-logd-crash_SRCS := tests/integration/test_logd_crash.c tests/integration/logd_fixture.c
+test-logd-crash_LIBS := merkle testlib check
+test-logd-crash_PKGS := jansson libcurl libcrypto

@@ -818,7 +818,9 @@ static void test_refuses_mismatch(void) {
   char listen[64], port[16];
   snprintf(listen, sizeof listen, "127.0.0.1:%u", fx.port);
   snprintf(port, sizeof port, "%u", fx.port);
-  const char *argv[] = {getenv("BIN") && *getenv("BIN") ? "bin/san/logd" : "bin/logd", "--data", fx.dir, "--listen", listen, "--origin", "other.example/log", "--dev", NULL};
+  char bin[PATH_MAX];
+  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  const char *argv[] = {bin, "--data", fx.dir, "--listen", listen, "--origin", "other.example/log", "--dev", NULL};
   proc p;
   CHECK_FATAL(proc_spawn(&p, argv, NULL, NULL, fx.log, 1) == 0);
   CHECK(proc_wait(&p, 10000) == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1);
