@@ -23,4 +23,8 @@ int cmd_compose_normalize(int argc, char **argv); /* client/cmd_quote.c */
 
 int cmd_anchor(int argc, char **argv);            /* client/cmd_anchor.c */
 
+int cmd_checkpoint(int argc, char **argv);        /* client/cmd_checkpoint.c */
+int cmd_inclusion(int argc, char **argv);         /* client/cmd_inclusion.c */
+int cmd_consistency(int argc, char **argv);       /* client/cmd_consistency.c */
+int cmd_entries(int argc, char **argv);           /* client/cmd_entries.c */
 #endif

@@ -4,3 +4,14 @@ BINS += tlog
 tlog_SRCS += client/tlog.c
 tlog_LIBS += merkle
 tlog_PKGS += libcrypto
+
+# Log reading: sources (HTTP or directory), shared helpers, and the verifying commands.
+tlog_SRCS += client/fetch.c client/common.c client/cmd_checkpoint.c client/cmd_inclusion.c \
+             client/cmd_consistency.c client/cmd_entries.c
+tlog_PKGS += libcurl jansson
+
+# Test tool: writes a static tiled log (checkpoint, tiles, bundles) from the merkle
+# module alone, for tests/tlog.test.sh and bench/audit.
+TOOLS += tlog-mklog
+tlog-mklog_SRCS := tests/tlog_mklog.c
+tlog-mklog_LIBS := merkle

@@ -10,6 +10,10 @@ const tlog_command tlog_commands[] = {
     {"compose-hash", cmd_compose_hash, "SHA-256 of an app-compose.json (dstack compose hash)"},
     {"compose-normalize", cmd_compose_normalize, "rewrite app-compose JSON the way dstack writes it"},
     {"anchor", cmd_anchor, "deploy, register, status and list on-chain tree-head anchors"},
+    {"checkpoint", cmd_checkpoint, "fetch and verify the log's latest signed checkpoint"},
+    {"inclusion", cmd_inclusion, "prove an entry is in the log (proof built from tiles)"},
+    {"consistency", cmd_consistency, "prove the log extends an older checkpoint"},
+    {"entries", cmd_entries, "print entries, each checked against the signed tree"},
     {NULL, NULL, NULL},
 };
 

@@ -1,0 +1,357 @@
+/* common.c: key loading, checkpoint fetching, files, hex and progress for tlog. */
+#include "client/common.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void trim(const char **s, size_t *len) {
+  while (*len && (**s == ' ' || **s == '\t' || **s == '\n' || **s == '\r')) (*s)++, (*len)--;
+  while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' || (*s)[*len - 1] == '\n' ||
+                  (*s)[*len - 1] == '\r'))
+    (*len)--;
+}
+
+int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap) {
+  char perr[200];
+  const char *s = arg;
+  size_t len = strlen(arg);
+  trim(&s, &len);
+  if (note_verifier_parse(v, s, len, perr, sizeof perr) == 0) return TLOG_EXIT_OK;
+  /* Not a key string: a file holding one. */
+  uint8_t *data = NULL;
+  size_t n = 0;
+  char ferr[256];
+  if (tlog_read_file(arg, 4096, &data, &n, ferr, sizeof ferr) != 0) {
+    if (strchr(arg, '+'))
+      snprintf(err, errcap, "--key: not a valid verifier key (%s)", perr);
+    else
+      snprintf(err, errcap, "--key: %s", ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  s = (const char *)data;
+  len = n;
+  trim(&s, &len);
+  int rc = note_verifier_parse(v, s, len, perr, sizeof perr);
+  free(data);
+  if (rc != 0) {
+    snprintf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
+    return TLOG_EXIT_USAGE;
+  }
+  return TLOG_EXIT_OK;
+}
+
+void tlog_checkpoint_clear(tlog_checkpoint *cp) {
+  free(cp->note);
+  memset(cp, 0, sizeof *cp);
+}
+
+int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
+                              tlog_checkpoint *out, char *err, size_t errcap) {
+  char cerr[200];
+  memset(out, 0, sizeof *out);
+  if (len > NOTE_MAX_SIZE) {
+    snprintf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
+    return TLOG_EXIT_FAILED;
+  }
+  if (checkpoint_open(v, text, len, &out->c, cerr, sizeof cerr) != 0) {
+    snprintf(err, errcap, "checkpoint does not verify: %s", cerr);
+    return TLOG_EXIT_FAILED;
+  }
+  out->note = malloc(len + 1);
+  if (!out->note) {
+    snprintf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  memcpy(out->note, text, len);
+  out->note[len] = 0;
+  out->note_len = len;
+  return TLOG_EXIT_OK;
+}
+
+int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
+                          tlog_checkpoint *out, bool *not_found, char *err, size_t errcap) {
+  uint8_t *data = NULL;
+  size_t len = 0;
+  char ferr[300];
+  if (not_found) *not_found = false;
+  int rc = log_source_get(src, path, NOTE_MAX_SIZE, &data, &len, ferr, sizeof ferr);
+  if (rc != FETCH_OK) {
+    if (not_found) *not_found = rc == FETCH_NOT_FOUND;
+    snprintf(err, errcap, "%s", ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  char cerr[300];
+  rc = tlog_checkpoint_from_text(v, (const char *)data, len, out, cerr, sizeof cerr);
+  free(data);
+  if (rc != 0) snprintf(err, errcap, "%s (%s)", cerr, path);
+  return rc;
+}
+
+int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
+                         char *err, size_t errcap) {
+  uint8_t *data = NULL;
+  size_t len = 0;
+  if (tlog_read_file(file, 1 << 20, &data, &len, err, errcap) != 0) return TLOG_EXIT_USAGE;
+  const char *text = (const char *)data;
+  size_t tlen = len;
+  static const char hdr[] = "c2sp.org/tlog-proof@v1\n";
+  if (len >= sizeof hdr - 1 && !memcmp(data, hdr, sizeof hdr - 1)) {
+    uint64_t idx;
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+    size_t plen;
+    char perr[200];
+    if (tlog_proof_parse(text, len, &idx, proof, MERKLE_MAX_PROOF, &plen, &text, &tlen, perr,
+                         sizeof perr) != 0) {
+      snprintf(err, errcap, "%s: %s", file, perr);
+      free(data);
+      return TLOG_EXIT_USAGE;
+    }
+  }
+  char cerr[300];
+  int rc = tlog_checkpoint_from_text(v, text, tlen, out, cerr, sizeof cerr);
+  free(data);
+  if (rc != 0) snprintf(err, errcap, "%s: %s", file, cerr);
+  return rc;
+}
+
+int tlog_reader_failure(const log_source *src, uint64_t failures_before) {
+  return log_source_failures(src) != failures_before ? TLOG_EXIT_USAGE : TLOG_EXIT_FAILED;
+}
+
+int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
+                   size_t errcap) {
+  *data = NULL;
+  *len = 0;
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) {
+    snprintf(err, errcap, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  size_t cap = 4096, n = 0;
+  uint8_t *buf = malloc(cap + 1);
+  while (buf) {
+    if (n == cap) {
+      if (cap >= max + 1) break;
+      cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      uint8_t *nb = realloc(buf, cap + 1);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  int bad = !buf || ferror(f);
+  if (f != stdin) fclose(f);
+  if (bad) {
+    free(buf);
+    snprintf(err, errcap, "%s: %s", path, buf ? "read error" : "out of memory");
+    return -1;
+  }
+  if (n > max) {
+    free(buf);
+    snprintf(err, errcap, "%s: larger than %zu bytes", path, max);
+    return -1;
+  }
+  buf[n] = 0;
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+int tlog_mkdirs(const char *path, char *err, size_t errcap) {
+  char *p = strdup(path);
+  if (!p) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  char *slash = strrchr(p, '/');
+  if (!slash) {
+    free(p);
+    return 0;
+  }
+  *slash = 0;
+  for (char *q = p + 1; *q; q++) {
+    if (*q != '/') continue;
+    *q = 0;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+      free(p);
+      return -1;
+    }
+    *q = '/';
+  }
+  if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
+    snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+    free(p);
+    return -1;
+  }
+  free(p);
+  return 0;
+}
+
+int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
+  if (tlog_mkdirs(path, err, errcap) != 0) return -1;
+  size_t tl = strlen(path) + 16;
+  char *tmp = malloc(tl);
+  if (!tmp) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  snprintf(tmp, tl, "%s.tmp%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  const uint8_t *p = data;
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = write(fd, p + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      free(tmp);
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  if (rename(tmp, path) != 0) {
+    snprintf(err, errcap, "rename to %s: %s", path, strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
+  }
+  free(tmp);
+  return 0;
+}
+
+void tlog_hex(const uint8_t *in, size_t len, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < len; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * len] = 0;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int tlog_unhex(const char *hex, uint8_t *out, size_t cap) {
+  if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex += 2;
+  if (strlen(hex) != 2 * cap) return -1;
+  for (size_t i = 0; i < cap; i++) {
+    int a = hexval(hex[2 * i]), b = hexval(hex[2 * i + 1]);
+    if (a < 0 || b < 0) return -1;
+    out[i] = (uint8_t)(a << 4 | b);
+  }
+  return 0;
+}
+
+int tlog_parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s) return -1;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+double tlog_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tlog_progress_init(tlog_progress *p, bool quiet, const char *what, uint64_t total) {
+  p->on = !quiet && isatty(2);
+  p->what = what;
+  p->total = total;
+  p->start = p->last = tlog_now();
+}
+
+void tlog_progress_update(tlog_progress *p, uint64_t done) {
+  if (!p->on) return;
+  double now = tlog_now();
+  if (now - p->last < 0.1) return;
+  p->last = now;
+  double rate = done / (now - p->start > 1e-9 ? now - p->start : 1e-9);
+  if (p->total)
+    fprintf(stderr, "\r%s: %llu / %llu (%.1f%%), %.0f/s   ", p->what, (unsigned long long)done,
+            (unsigned long long)p->total, 100.0 * (double)done / (double)p->total, rate);
+  else
+    fprintf(stderr, "\r%s: %llu, %.0f/s   ", p->what, (unsigned long long)done, rate);
+  fflush(stderr);
+}
+
+void tlog_progress_done(tlog_progress *p) {
+  if (!p->on) return;
+  fprintf(stderr, "\r\033[K");
+  fflush(stderr);
+}
+
+int tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
+  memset(l, 0, sizeof *l);
+  if (!log || !key) {
+    snprintf(err, errcap, "--log and --key are required");
+    return TLOG_EXIT_USAGE;
+  }
+  int rc = tlog_load_verifier(key, &l->v, err, errcap);
+  if (rc) return rc;
+  l->src = log_source_open(log, err, errcap);
+  if (!l->src) return TLOG_EXIT_USAGE;
+  rc = tlog_fetch_checkpoint(l->src, &l->v, "checkpoint", &l->cp, NULL, err, errcap);
+  if (rc) {
+    log_source_free(l->src);
+    l->src = NULL;
+  }
+  return rc;
+}
+
+void tlog_log_close(tlog_log *l) {
+  log_source_free(l->src);
+  tlog_checkpoint_clear(&l->cp);
+  memset(l, 0, sizeof *l);
+}
+
+int tlog_fail(const char *cmd, bool json, int code, const char *msg) {
+  fprintf(stderr, "tlog %s: %s%s\n", cmd, code == TLOG_EXIT_FAILED ? "verification failed: " : "",
+          msg);
+  if (json) {
+    json_t *o = json_pack("{s:b,s:i,s:s}", "verified", 0, "exit", code, "error", msg);
+    if (o) {
+      json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+      fputc('\n', stdout);
+      json_decref(o);
+    }
+  }
+  return code;
+}

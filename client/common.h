@@ -1,0 +1,88 @@
+/* common.h: helpers shared by the log-reading tlog commands (checkpoint, inclusion,
+ * consistency, entries, export, verify-bundle, audit, monitor).
+ *
+ * Functions that can fail return a TLOG_EXIT_* code (0 ok, 1 verification failed,
+ * 2 usage or I/O) and write a one-line message into err. */
+#ifndef XT_CLIENT_COMMON_H
+#define XT_CLIENT_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client/commands.h"
+#include "client/fetch.h"
+#include "merkle/merkle.h"
+#include "merkle/note.h"
+#include "merkle/tile.h"
+
+/* --key: the verifier key string itself, or a file holding it (surrounding white
+ * space ignored). */
+int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap);
+
+/* A verified checkpoint with its note text (malloc'd, NUL-terminated). */
+typedef struct tlog_checkpoint {
+  checkpoint c;
+  char *note;
+  size_t note_len;
+} tlog_checkpoint;
+void tlog_checkpoint_clear(tlog_checkpoint *cp);
+
+/* Verifies note text against v. Returns 0, or 1 (bad signature / body) with err. */
+int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
+                              tlog_checkpoint *out, char *err, size_t errcap);
+/* Reads `path` from the source ("checkpoint" or "v1/checkpoints/N") and verifies it.
+ * Returns 0, 1 (does not verify) or 2 (could not read; FETCH_NOT_FOUND is reported
+ * through *not_found when non-NULL). */
+int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
+                          tlog_checkpoint *out, bool *not_found, char *err, size_t errcap);
+/* A checkpoint from a file holding a signed note (or a tlog-proof, whose note is used). */
+int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
+                         char *err, size_t errcap);
+
+/* An opened log: its source, the verifier, and the latest checkpoint, verified. */
+typedef struct tlog_log {
+  log_source *src;
+  note_verifier v;
+  tlog_checkpoint cp;
+} tlog_log;
+/* Opens --log, parses --key and fetches and verifies the latest checkpoint. */
+int tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap);
+void tlog_log_close(tlog_log *l);
+
+/* Reports a failure: "tlog CMD: MSG" on stderr, and with json a
+ * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
+int tlog_fail(const char *cmd, bool json, int code, const char *msg);
+
+/* Classifies a tile reader failure: 2 if the source failed to deliver (I/O),
+ * 1 if what it delivered did not authenticate. */
+int tlog_reader_failure(const log_source *src, uint64_t failures_before);
+
+int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
+                   size_t errcap);
+/* Writes via a temporary file, fsync and rename, so readers never see half a file. */
+int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap);
+/* mkdir -p for the directories of path (not path itself unless it ends in '/'). */
+int tlog_mkdirs(const char *path, char *err, size_t errcap);
+
+void tlog_hex(const uint8_t *in, size_t len, char *out /* 2 * len + 1 */);
+/* Exactly 2 * cap hex digits (optionally "0x"-prefixed) into out. */
+int tlog_unhex(const char *hex, uint8_t *out, size_t cap);
+/* Decimal uint64 without sign; the whole string. */
+int tlog_parse_u64(const char *s, uint64_t *out);
+
+/* Progress on stderr, only when it is a terminal and not --quiet, at most 10 times
+ * a second; tlog_progress_done clears the line. */
+typedef struct tlog_progress {
+  bool on;
+  const char *what;
+  uint64_t total;
+  double start, last;
+} tlog_progress;
+void tlog_progress_init(tlog_progress *p, bool quiet, const char *what, uint64_t total);
+void tlog_progress_update(tlog_progress *p, uint64_t done);
+void tlog_progress_done(tlog_progress *p);
+double tlog_now(void);
+
+#endif

@@ -1,0 +1,319 @@
+/* fetch.c: log sources over HTTP (libcurl) or a local directory. */
+#include "client/fetch.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct log_source {
+  char *base; /* URL without trailing slash, or directory path */
+  bool http;
+  CURL *curl; /* one handle: keeps the connection alive between reads */
+  long timeout_ms;
+  uint64_t failures;
+  uint64_t bytes;
+  uint64_t requests;
+};
+
+static int curl_ready = 0;
+
+log_source *log_source_open(const char *spec, char *err, size_t errcap) {
+  if (!spec || !spec[0]) {
+    snprintf(err, errcap, "empty --log");
+    return NULL;
+  }
+  log_source *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  s->timeout_ms = 30000;
+  s->http = !strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8);
+  size_t n = strlen(spec);
+  while (n > 1 && spec[n - 1] == '/') n--;
+  s->base = strndup(spec, n);
+  if (!s->base) {
+    free(s);
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  if (s->http) {
+    if (!curl_ready) {
+      if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errcap, "libcurl initialisation failed");
+        log_source_free(s);
+        return NULL;
+      }
+      curl_ready = 1;
+    }
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+      snprintf(err, errcap, "libcurl initialisation failed");
+      log_source_free(s);
+      return NULL;
+    }
+  } else {
+    struct stat st;
+    if (strstr(spec, "://")) {
+      snprintf(err, errcap, "--log %s: only http:// and https:// URLs or directories", spec);
+      log_source_free(s);
+      return NULL;
+    }
+    if (stat(s->base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      snprintf(err, errcap, "--log %s: not a directory or an http(s):// URL", spec);
+      log_source_free(s);
+      return NULL;
+    }
+  }
+  return s;
+}
+
+void log_source_free(log_source *s) {
+  if (!s) return;
+  if (s->curl) curl_easy_cleanup(s->curl);
+  free(s->base);
+  free(s);
+}
+
+const char *log_source_name(const log_source *s) { return s->base; }
+bool log_source_is_http(const log_source *s) { return s->http; }
+void log_source_set_timeout_ms(log_source *s, long ms) { s->timeout_ms = ms; }
+uint64_t log_source_failures(const log_source *s) { return s->failures; }
+uint64_t log_source_bytes(const log_source *s) { return s->bytes; }
+
+typedef struct body {
+  uint8_t *data;
+  size_t len, cap, max;
+  int too_large;
+} body;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
+  body *b = ud;
+  size_t n = size * nmemb;
+  if (n > b->max - b->len) {
+    b->too_large = 1;
+    return 0; /* aborts the transfer */
+  }
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 8192;
+    while (cap < b->len + n + 1) cap *= 2;
+    uint8_t *d = realloc(b->data, cap);
+    if (!d) return 0;
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, ptr, n);
+  b->len += n;
+  return n;
+}
+
+/* The server's own words for an error: its JSON "error" field, or the start of the
+ * body with anything unprintable replaced. */
+static void error_text(const body *b, char *out, size_t cap) {
+  out[0] = 0;
+  if (!b->data || !b->len || cap == 0) return;
+  json_t *j = json_loadb((const char *)b->data, b->len, 0, NULL);
+  const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
+  if (msg) {
+    snprintf(out, cap, "%.150s", msg);
+  } else {
+    size_t i, n = b->len < 120 ? b->len : 120;
+    for (i = 0; i < n && i + 1 < cap; i++) {
+      unsigned char c = b->data[i];
+      out[i] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
+    }
+    out[i] = 0;
+    while (i > 0 && out[i - 1] == ' ') out[--i] = 0;
+  }
+  json_decref(j);
+}
+
+static int http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                    char *err, size_t errcap) {
+  size_t ulen = strlen(s->base) + 1 + strlen(path) + 1;
+  char *url = malloc(ulen);
+  if (!url) {
+    snprintf(err, errcap, "out of memory");
+    return FETCH_ERROR;
+  }
+  snprintf(url, ulen, "%s/%s", s->base, path);
+  body b = {NULL, 0, 0, max, 0};
+  CURL *c = s->curl;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip is fine: we check the bytes */
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "tlog/" XT_VERSION);
+  CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  s->requests++;
+  int ret = FETCH_OK;
+  if (b.too_large) {
+    snprintf(err, errcap, "GET %s: response larger than %zu bytes", url, max);
+    ret = FETCH_ERROR;
+  } else if (rc != CURLE_OK) {
+    snprintf(err, errcap, "GET %s: %s", url, curl_easy_strerror(rc));
+    ret = FETCH_ERROR;
+  } else if (status == 404) {
+    char why[160];
+    error_text(&b, why, sizeof why);
+    snprintf(err, errcap, "GET %s: 404 not found%s%s", url, why[0] ? ": " : "", why);
+    ret = FETCH_NOT_FOUND;
+  } else if (status != 200) {
+    char why[160];
+    error_text(&b, why, sizeof why);
+    snprintf(err, errcap, "GET %s: HTTP %ld%s%s", url, status, why[0] ? ": " : "", why);
+    ret = FETCH_ERROR;
+  }
+  free(url);
+  if (ret != FETCH_OK) {
+    free(b.data);
+    return ret;
+  }
+  if (!b.data) {
+    b.data = malloc(1);
+    if (!b.data) {
+      snprintf(err, errcap, "out of memory");
+      return FETCH_ERROR;
+    }
+  }
+  b.data[b.len] = 0;
+  s->bytes += b.len;
+  *data = b.data;
+  *len = b.len;
+  return FETCH_OK;
+}
+
+static int file_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                    char *err, size_t errcap) {
+  size_t plen = strlen(s->base) + 1 + strlen(path) + 1;
+  char *full = malloc(plen);
+  if (!full) {
+    snprintf(err, errcap, "out of memory");
+    return FETCH_ERROR;
+  }
+  snprintf(full, plen, "%s/%s", s->base, path);
+  int fd = open(full, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    snprintf(err, errcap, "%s: %s", full, strerror(e));
+    free(full);
+    return (e == ENOENT || e == ENOTDIR) ? FETCH_NOT_FOUND : FETCH_ERROR;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errcap, "%s: not a regular file", full);
+    close(fd);
+    free(full);
+    return FETCH_ERROR;
+  }
+  if ((uint64_t)st.st_size > max) {
+    snprintf(err, errcap, "%s: larger than %zu bytes", full, max);
+    close(fd);
+    free(full);
+    return FETCH_ERROR;
+  }
+  size_t n = (size_t)st.st_size;
+  uint8_t *buf = malloc(n + 1);
+  if (!buf) {
+    snprintf(err, errcap, "out of memory");
+    close(fd);
+    free(full);
+    return FETCH_ERROR;
+  }
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = read(fd, buf + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      snprintf(err, errcap, "%s: %s", full, r < 0 ? strerror(errno) : "file shrank while reading");
+      free(buf);
+      close(fd);
+      free(full);
+      return FETCH_ERROR;
+    }
+    got += (size_t)r;
+  }
+  close(fd);
+  free(full);
+  buf[n] = 0;
+  s->bytes += n;
+  s->requests++;
+  *data = buf;
+  *len = n;
+  return FETCH_OK;
+}
+
+int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                   char *err, size_t errcap) {
+  *data = NULL;
+  *len = 0;
+  return s->http ? http_get(s, path, max, data, len, err, errcap)
+                 : file_get(s, path, max, data, len, err, errcap);
+}
+
+/* Length of the first `count` entries of a bundle, or 0 if it holds fewer. */
+static size_t bundle_prefix(const uint8_t *buf, size_t len, unsigned count) {
+  size_t off = 0;
+  for (unsigned i = 0; i < count; i++) {
+    if (len - off < 2) return 0;
+    size_t n = (size_t)buf[off] << 8 | buf[off + 1];
+    if (len - off - 2 < n) return 0;
+    off += 2 + n;
+  }
+  return off;
+}
+
+int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t *len, char *err,
+                            size_t errcap) {
+  log_source *s = ctx;
+  char path[TILE_PATH_MAX];
+  if (tile_path_encode(t, path, sizeof path, NULL) != MERKLE_OK) {
+    snprintf(err, errcap, "bad tile id");
+    s->failures++;
+    return -1;
+  }
+  size_t max = t->level == TILE_LEVEL_ENTRIES ? FETCH_MAX_TILE : (size_t)TILE_WIDTH * MERKLE_HASH_SIZE;
+  int rc = log_source_get(s, path, max, data, len, err, errcap);
+  if (rc == FETCH_NOT_FOUND && t->width < TILE_WIDTH) {
+    tile_id full = *t;
+    full.width = TILE_WIDTH;
+    char ferr[256];
+    char fpath[TILE_PATH_MAX];
+    tile_path_encode(&full, fpath, sizeof fpath, NULL);
+    rc = log_source_get(s, fpath, max, data, len, ferr, sizeof ferr);
+    if (rc == FETCH_OK) {
+      size_t want = t->level == TILE_LEVEL_ENTRIES ? bundle_prefix(*data, *len, t->width)
+                                                   : (size_t)t->width * MERKLE_HASH_SIZE;
+      if (want == 0 || want > *len) {
+        snprintf(err, errcap, "%s is missing and %s is too short to hold it", path, fpath);
+        free(*data);
+        *data = NULL;
+        s->failures++;
+        return -1;
+      }
+      *len = want;
+      return 0;
+    }
+    if (rc == FETCH_ERROR) snprintf(err, errcap, "%s", ferr);
+  }
+  if (rc != FETCH_OK) {
+    s->failures++;
+    return -1;
+  }
+  return 0;
+}

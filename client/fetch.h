@@ -1,0 +1,55 @@
+/* fetch.h: where tlog reads a log from.
+ *
+ * Contract: a log source is either a base URL (http:// or https://, read with libcurl)
+ * or a local directory holding the same paths (checkpoint, tile/..., v1/checkpoints/N),
+ * e.g. a copy made by `tlog export`. Paths are given without a leading slash. Every
+ * read has a size limit; HTTP reads have connect and total timeouts. Nothing read
+ * here is trusted: callers authenticate it (tile.h's reader, note.h).
+ *
+ * Functions return FETCH_OK, FETCH_NOT_FOUND (HTTP 404 or no such file), or
+ * FETCH_ERROR with a message in err. */
+#ifndef XT_CLIENT_FETCH_H
+#define XT_CLIENT_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "merkle/tile.h"
+
+#define FETCH_OK 0
+#define FETCH_NOT_FOUND 1
+#define FETCH_ERROR (-1)
+
+/* Limits: a full hash tile is 8 KiB, a full bundle at most 256 * 64 KiB. */
+#define FETCH_MAX_TILE ((size_t)TILE_WIDTH * (2 + 65535))
+#define FETCH_MAX_SMALL ((size_t)1 << 20)
+
+typedef struct log_source log_source;
+
+/* spec: "http://host[:port][/prefix]", "https://...", or a directory path. */
+log_source *log_source_open(const char *spec, char *err, size_t errcap);
+void log_source_free(log_source *s);
+const char *log_source_name(const log_source *s);
+bool log_source_is_http(const log_source *s);
+/* Total timeout per HTTP request (default 30 s). */
+void log_source_set_timeout_ms(log_source *s, long ms);
+
+/* Reads `path` (at most max bytes) into a malloc'd buffer (NUL-terminated one past
+ * *len for convenience). */
+int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                   char *err, size_t errcap);
+
+/* A tile_fetcher (pass the log_source as ctx). A partial tile ".p/W" that is not
+ * found is read as the full tile and cut to its first W hashes or entries, as C2SP
+ * tlog-tiles allows once the tile has filled. */
+int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t *len, char *err,
+                            size_t errcap);
+
+/* Fetch failures counted since the source was opened: lets a caller tell an I/O
+ * failure of the tile reader (exit 2) from an authentication failure (exit 1). */
+uint64_t log_source_failures(const log_source *s);
+/* Bytes and requests read so far (progress and benchmarks). */
+uint64_t log_source_bytes(const log_source *s);
+
+#endif

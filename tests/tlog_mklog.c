@@ -1,0 +1,285 @@
+/* tlog-mklog: writes a static C2SP tiled log (checkpoint, tiles, entry bundles) into a
+ * directory, for tlog's tests and bench/audit. Built with the merkle module only, so
+ * it is an independent producer of what logd serves.
+ *
+ * usage: tlog-mklog --dir DIR --count N [--origin NAME] [--seed HEX64] [--variant V]
+ *                   [--entries FILE] [--checkpoints S1,S2,...] [--pad BYTES]
+ *   Entries 0..N-1 are generated collector-like events (boot, credential_intake,
+ *   api_call intent + result pairs), canonical JSON wrapped as logd does; --variant
+ *   changes their contents (same key: a forked log). --entries appends the exact lines
+ *   of FILE (one entry per line) after them. --checkpoints also signs checkpoints of
+ *   those sizes into v1/checkpoints/S with the partial tiles they need. --pad adds a
+ *   filler field so entries have about that many bytes (bench). Writes DIR/verifier-key. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "merkle/merkle.h"
+#include "merkle/note.h"
+#include "merkle/tile.h"
+
+static const char *g_dir;
+
+static int mkdirs_for(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+static int write_file(const char *rel, const void *data, size_t len) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", g_dir, rel);
+  if (mkdirs_for(path) != 0) return -1;
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fwrite(data, 1, len, f) == len;
+  if (fclose(f) != 0) ok = 0;
+  return ok ? 0 : -1;
+}
+
+/* One pending tile per hash-tile level, plus the pending entry bundle. */
+typedef struct pending {
+  uint8_t hashes[TILE_WIDTH][MERKLE_HASH_SIZE];
+} pending;
+static pending g_tiles[8];
+static uint8_t *g_bundle;
+static size_t g_bundle_len;
+static const size_t g_bundle_cap = (size_t)TILE_WIDTH * (2 + 65535);
+
+static int write_tile(int level, uint64_t index, unsigned width, const void *data, size_t len) {
+  tile_id t = {level, index, width};
+  char path[TILE_PATH_MAX];
+  if (tile_path_encode(&t, path, sizeof path, NULL) != MERKLE_OK) return -1;
+  return write_file(path, data, len);
+}
+
+static void sink(void *ctx, unsigned level, uint64_t index, const uint8_t hash[MERKLE_HASH_SIZE]) {
+  (void)ctx;
+  if (level % TILE_HEIGHT) return;
+  unsigned L = level / TILE_HEIGHT;
+  memcpy(g_tiles[L].hashes[index % TILE_WIDTH], hash, MERKLE_HASH_SIZE);
+  if (index % TILE_WIDTH == TILE_WIDTH - 1 &&
+      write_tile((int)L, index / TILE_WIDTH, TILE_WIDTH, g_tiles[L].hashes, sizeof g_tiles[L].hashes)) {
+    fprintf(stderr, "tlog-mklog: writing a tile failed\n");
+    exit(2);
+  }
+}
+
+/* The partial tiles of a tree of `size` leaves. */
+static int write_partials(uint64_t size) {
+  for (unsigned L = 0; L < 8; L++) {
+    unsigned shift = L * TILE_HEIGHT;
+    uint64_t hashes = size >> shift;
+    unsigned w = (unsigned)(hashes % TILE_WIDTH);
+    if (hashes == 0) break;
+    if (w && write_tile((int)L, hashes / TILE_WIDTH, w, g_tiles[L].hashes, (size_t)w * MERKLE_HASH_SIZE))
+      return -1;
+  }
+  unsigned w = (unsigned)(size % TILE_WIDTH);
+  if (w && write_tile(TILE_LEVEL_ENTRIES, size / TILE_WIDTH, w, g_bundle, g_bundle_len)) return -1;
+  return 0;
+}
+
+static int sign_checkpoint(const note_signer *s, const merkle_tree *t, const char *rel) {
+  checkpoint c;
+  snprintf(c.origin, sizeof c.origin, "%s", s->verifier.name);
+  c.size = t->size;
+  merkle_tree_root(t, c.root);
+  char body[1024], note[2048], err[200];
+  size_t blen, nlen;
+  if (checkpoint_format(&c, body, sizeof body, &blen, err, sizeof err) ||
+      note_sign(s, body, blen, note, sizeof note, &nlen, err, sizeof err)) {
+    fprintf(stderr, "tlog-mklog: %s\n", err);
+    return -1;
+  }
+  return write_file(rel, note, nlen);
+}
+
+static void hexs(const uint8_t *in, size_t n, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+/* A pseudonym-like hex string derived from a small number. */
+static void fake_hex(const char *tag, uint64_t n, uint64_t variant, char out[65]) {
+  char buf[96];
+  uint8_t h[32];
+  int len = snprintf(buf, sizeof buf, "%s-%llu-%llu", tag, (unsigned long long)n, (unsigned long long)variant);
+  merkle_leaf_hash((const uint8_t *)buf, (size_t)len, h);
+  hexs(h, 32, out);
+}
+
+/* Entry i of the generated log: canonical JSON (keys sorted, compact). */
+static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, size_t cap) {
+  char event[1024];
+  char user[65], h1[65];
+  uint64_t ts = UINT64_C(1767225600000) + i * 1000 + variant * 7;
+  uint64_t k = i % 10;
+  if (i == 0) {
+    fake_hex("compose", 1, variant, h1);
+    snprintf(event, sizeof event,
+             "{\"anchor_address\":\"0x0000000000000000000000000000000000000000\",\"checkpoint_key\":\"test\","
+             "\"component\":\"collector\",\"compose_hash\":\"%s\",\"instance_id\":\"i-1\",\"quote_sha256\":\"%s\","
+             "\"type\":\"boot\",\"version\":\"0.1.0\"}",
+             h1, h1);
+  } else if (k == 1) {
+    fake_hex("user", i % 37, variant, user);
+    fake_hex("cookie", i, variant, h1);
+    snprintf(event, sizeof event,
+             "{\"cookie_sha256\":\"%s\",\"request_id\":\"r%llu\",\"type\":\"credential_intake\",\"user\":\"%s\"}",
+             h1, (unsigned long long)i, user);
+  } else if (k % 2 == 0) {
+    fake_hex("user", i % 37, variant, user);
+    snprintf(event, sizeof event,
+             "{\"call_id\":\"c%llu\",\"endpoint\":\"https://www.tiktok.com/api/watch_history\",\"method\":\"GET\","
+             "\"path\":\"/api/watch_history\",\"phase\":\"intent\",\"type\":\"api_call\",\"user\":\"%s\"}",
+             (unsigned long long)i, user);
+  } else {
+    fake_hex("body", i, variant, h1);
+    snprintf(event, sizeof event,
+             "{\"body_sha256\":\"%s\",\"bytes\":%llu,\"call_id\":\"c%llu\",\"phase\":\"result\",\"status\":200,"
+             "\"type\":\"api_call\"}",
+             h1, (unsigned long long)(1000 + i % 5000), (unsigned long long)(i - 1));
+  }
+  int n;
+  if (pad > 0) {
+    static char filler[65536];
+    size_t fl = pad > 400 ? pad - 400 : 1;
+    if (fl >= sizeof filler) fl = sizeof filler - 1;
+    memset(filler, 'a', fl);
+    filler[fl] = 0;
+    n = snprintf(out, cap, "{\"event\":%s,\"pad\":\"%s\",\"submitter\":\"collector\",\"ts_ms\":%llu,\"v\":1}",
+                 event, filler, (unsigned long long)ts);
+  } else {
+    n = snprintf(out, cap, "{\"event\":%s,\"submitter\":\"collector\",\"ts_ms\":%llu,\"v\":1}", event,
+                 (unsigned long long)ts);
+  }
+  return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int add_entry(merkle_tree *t, const note_signer *s, const uint64_t *cps, size_t ncps,
+                     const uint8_t *data, size_t len) {
+  uint8_t h[MERKLE_HASH_SIZE];
+  if (tile_bundle_append(g_bundle, g_bundle_cap, &g_bundle_len, data, len) != MERKLE_OK) return -1;
+  merkle_leaf_hash(data, len, h);
+  uint64_t idx = t->size;
+  if (merkle_tree_append(t, h, sink, NULL) != MERKLE_OK) return -1;
+  if (idx % TILE_WIDTH == TILE_WIDTH - 1) {
+    if (write_tile(TILE_LEVEL_ENTRIES, idx / TILE_WIDTH, TILE_WIDTH, g_bundle, g_bundle_len)) return -1;
+    g_bundle_len = 0;
+  }
+  for (size_t i = 0; i < ncps; i++) {
+    if (cps[i] != t->size) continue;
+    char rel[64];
+    snprintf(rel, sizeof rel, "v1/checkpoints/%llu", (unsigned long long)t->size);
+    if (write_partials(t->size) || sign_checkpoint(s, t, rel)) return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *origin = "example.org/xordi/log", *seed_hex = NULL, *entries_file = NULL, *cps_arg = NULL;
+  uint64_t count = 0, variant = 0;
+  size_t pad = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) {
+      fprintf(stderr, "tlog-mklog: %s needs a value\n", a);
+      return 2;
+    }
+    if (!strcmp(a, "--dir")) g_dir = v;
+    else if (!strcmp(a, "--count")) count = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--origin")) origin = v;
+    else if (!strcmp(a, "--seed")) seed_hex = v;
+    else if (!strcmp(a, "--variant")) variant = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--entries")) entries_file = v;
+    else if (!strcmp(a, "--checkpoints")) cps_arg = v;
+    else if (!strcmp(a, "--pad")) pad = strtoull(v, NULL, 10);
+    else {
+      fprintf(stderr, "tlog-mklog: unknown option %s\n", a);
+      return 2;
+    }
+    i++;
+  }
+  if (!g_dir) {
+    fprintf(stderr, "usage: tlog-mklog --dir DIR --count N [--origin NAME] [--seed HEX64] [--variant V]\n"
+                    "                  [--entries FILE] [--checkpoints S1,S2,...] [--pad BYTES]\n");
+    return 2;
+  }
+  uint8_t seed[32];
+  for (int i = 0; i < 32; i++) seed[i] = (uint8_t)(i * 7 + 1);
+  if (seed_hex) {
+    if (strlen(seed_hex) != 64) return 2;
+    for (int i = 0; i < 32; i++) {
+      unsigned b;
+      if (sscanf(seed_hex + 2 * i, "%2x", &b) != 1) return 2;
+      seed[i] = (uint8_t)b;
+    }
+  }
+  note_signer s;
+  char err[200];
+  if (note_signer_from_seed(&s, origin, seed, err, sizeof err)) {
+    fprintf(stderr, "tlog-mklog: %s\n", err);
+    return 2;
+  }
+  uint64_t cps[64];
+  size_t ncps = 0;
+  for (const char *p = cps_arg; p && *p && ncps < 64;) {
+    char *end;
+    cps[ncps++] = strtoull(p, &end, 10);
+    p = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',') break;
+  }
+  g_bundle = malloc(g_bundle_cap);
+  if (!g_bundle) return 2;
+  merkle_tree t;
+  merkle_tree_init(&t);
+  char entry[70000];
+  for (uint64_t i = 0; i < count; i++) {
+    size_t n = make_entry(i, variant, pad, entry, sizeof entry);
+    if (!n || add_entry(&t, &s, cps, ncps, (const uint8_t *)entry, n)) {
+      fprintf(stderr, "tlog-mklog: failed at entry %llu\n", (unsigned long long)i);
+      return 2;
+    }
+  }
+  if (entries_file) {
+    FILE *f = fopen(entries_file, "r");
+    if (!f) {
+      fprintf(stderr, "tlog-mklog: %s: %s\n", entries_file, strerror(errno));
+      return 2;
+    }
+    while (fgets(entry, sizeof entry, f)) {
+      size_t n = strlen(entry);
+      while (n && (entry[n - 1] == '\n' || entry[n - 1] == '\r')) n--;
+      if (!n) continue;
+      if (add_entry(&t, &s, cps, ncps, (const uint8_t *)entry, n)) {
+        fprintf(stderr, "tlog-mklog: failed adding a line of %s\n", entries_file);
+        return 2;
+      }
+    }
+    fclose(f);
+  }
+  if (write_partials(t.size) || sign_checkpoint(&s, &t, "checkpoint")) {
+    fprintf(stderr, "tlog-mklog: writing failed\n");
+    return 2;
+  }
+  char vkey[512];
+  size_t vlen;
+  if (note_verifier_format(&s.verifier, vkey, sizeof vkey - 1, &vlen, err, sizeof err)) return 2;
+  vkey[vlen++] = '\n';
+  if (write_file("verifier-key", vkey, vlen)) return 2;
+  free(g_bundle);
+  return 0;
+}
