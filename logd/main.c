@@ -317,16 +317,16 @@ int main(int argc, char **argv) {
 
   logd_submitter *subs = NULL;
   size_t nsubs = 0;
-  if (subfile && load_submitters(subfile, &subs, &nsubs)) return 1;
+  if (subfile && load_submitters(subfile, &subs, &nsubs)) goto fail;
   for (size_t i = 0; i < nsubs; i++)
     if (!strcmp(subs[i].name, "dev")) {
       fprintf(stderr, "logd: --submitters names 'dev', which --dev reserves\n");
-      return 1;
+      goto fail;
     }
   char token_hex[65];
   hex(token, 32, token_hex);
   logd_submitter *nv = realloc(subs, (nsubs + 1) * sizeof *nv);
-  if (!nv) return 1;
+  if (!nv) goto fail;
   subs = nv;
   memset(&subs[nsubs], 0, sizeof subs[nsubs]);
   snprintf(subs[nsubs].name, sizeof subs[nsubs].name, "dev");
@@ -338,7 +338,7 @@ int main(int argc, char **argv) {
   logd_store *store;
   if (store_open(dbpath, &store, err, sizeof err)) {
     fprintf(stderr, "logd: %s\n", err);
-    return 1;
+    goto fail;
   }
   char *stored_origin = NULL;
   int rc = store_get_origin(store, &stored_origin, err, sizeof err);
@@ -348,13 +348,13 @@ int main(int argc, char **argv) {
                  data, stored_origin, origin);
     free(stored_origin);
     store_close(store);
-    return 1;
+    goto fail;
   }
   free(stored_origin);
   if (rc == 1 && store_put_origin(store, origin, err, sizeof err)) {
     fprintf(stderr, "logd: %s\n", err);
     store_close(store);
-    return 1;
+    goto fail;
   }
 
   /* Signals are taken by sigwait in main; every thread inherits the mask. */
@@ -374,7 +374,7 @@ int main(int argc, char **argv) {
   if (!seq) {
     fprintf(stderr, "logd: %s\n", err);
     store_close(store);
-    return 1;
+    goto fail;
   }
   seq_view v;
   seq_view_get(seq, &v, 0);
@@ -395,7 +395,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logd: %s\n", err);
     seq_free(seq);
     store_close(store);
-    return 1;
+    goto fail;
   }
   printf("verifier-key: %s\ndev-token: %s\n", vkey, token_hex);
   fflush(stdout);
@@ -416,4 +416,8 @@ int main(int argc, char **argv) {
   OPENSSL_cleanse(&signer, sizeof signer);
   free(subs);
   return 0;
+fail:
+  OPENSSL_cleanse(&signer, sizeof signer);
+  free(subs);
+  return 1;
 }
