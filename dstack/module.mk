@@ -27,3 +27,11 @@ dstack-sim_PKGS := libmicrohttpd
 TESTS += test-dstack-guest
 test-dstack-guest_SRCS := tests/unit/test_dstack_guest.c
 test-dstack-guest_LIBS := dstack check
+
+FUZZERS += fuzz-quote fuzz-collateral fuzz-eventlog
+fuzz-quote_SRCS := tests/fuzz/fuzz_quote.c
+fuzz-quote_LIBS := dstack
+fuzz-collateral_SRCS := tests/fuzz/fuzz_collateral.c
+fuzz-collateral_LIBS := dstack
+fuzz-eventlog_SRCS := tests/fuzz/fuzz_eventlog.c
+fuzz-eventlog_LIBS := dstack
