@@ -1,0 +1,158 @@
+#include "collector/egress.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/validate.h"
+
+#define EGRESS_CONNECT_TIMEOUT_MS 5000L
+#define EGRESS_TOTAL_TIMEOUT_MS 10000L
+#define EGRESS_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+#define EGRESS_USER_AGENT "xordi-collector/" XT_VERSION
+
+#ifndef COLLECTOR_TEST_BUILD
+/* The release destination. These are the only definitions; nothing reads them from
+ * flags, files or the environment. */
+#define EGRESS_SCHEME "https"
+#define EGRESS_HOST "www.tiktok.com"
+#define EGRESS_PROTOCOLS "https"
+
+static const char *dest_scheme(void) { return EGRESS_SCHEME; }
+static const char *dest_host(void) { return EGRESS_HOST; }
+const char *egress_build_flavour(void) { return "release"; }
+#else
+#define EGRESS_PROTOCOLS "http"
+static char test_host[64];
+
+int egress_set_test_base(const char *base, char *err, size_t errcap) {
+  const char *prefix = "http://127.0.0.1:";
+  size_t plen = strlen(prefix), blen = strlen(base);
+  if (strncmp(base, prefix, plen) != 0 || blen == plen || blen - plen > 5) {
+    snprintf(err, errcap, "--api-base must be http://127.0.0.1:PORT");
+    return -1;
+  }
+  long port = 0;
+  for (size_t i = plen; i < blen; i++) {
+    if (base[i] < '0' || base[i] > '9') {
+      snprintf(err, errcap, "--api-base must be http://127.0.0.1:PORT");
+      return -1;
+    }
+    port = port * 10 + (base[i] - '0');
+  }
+  if (port < 1 || port > 65535) {
+    snprintf(err, errcap, "--api-base port out of range");
+    return -1;
+  }
+  snprintf(test_host, sizeof test_host, "127.0.0.1:%ld", port);
+  return 0;
+}
+
+static const char *dest_scheme(void) { return "http"; }
+static const char *dest_host(void) { return test_host[0] ? test_host : "127.0.0.1:9"; }
+const char *egress_build_flavour(void) { return "test"; }
+#endif
+
+int egress_describe(const char *cursor, int count, char *host, size_t hostcap, char *query,
+                    size_t querycap) {
+  if (count < COLLECTOR_COUNT_MIN || count > COLLECTOR_COUNT_MAX) return -1;
+  if (cursor && !validate_cursor(cursor, strlen(cursor))) return -1;
+  if ((size_t)snprintf(host, hostcap, "%s", dest_host()) >= hostcap) return -1;
+  int n = cursor ? snprintf(query, querycap, "count=%d&cursor=%s", count, cursor)
+                 : snprintf(query, querycap, "count=%d", count);
+  return n > 0 && (size_t)n < querycap ? 0 : -1;
+}
+
+struct sink { char *buf; size_t len; int overflow; EVP_MD_CTX *md; };
+
+static size_t on_body(char *p, size_t size, size_t n, void *cls) {
+  struct sink *s = cls;
+  size_t len = size * n;
+  if (s->len + len > EGRESS_MAX_BODY) { s->overflow = 1; return 0; }
+  memcpy(s->buf + s->len, p, len);
+  s->len += len;
+  EVP_DigestUpdate(s->md, p, len);
+  return len;
+}
+
+int egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res) {
+  memset(res, 0, sizeof *res);
+  char host[128], query[256], url[512];
+  if (!validate_cookie(cookie, strlen(cookie)) ||
+      egress_describe(cursor, count, host, sizeof host, query, sizeof query) != 0) {
+    snprintf(res->error, sizeof res->error, "invalid request parameters");
+    return -1;
+  }
+  snprintf(url, sizeof url, "%s://%s" EGRESS_PATH "?%s", dest_scheme(), host, query);
+
+  struct sink s = {0};
+  s.buf = malloc(EGRESS_MAX_BODY + 1);
+  s.md = EVP_MD_CTX_new();
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
+  if (!s.buf || !s.md || !c || !h || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
+    snprintf(res->error, sizeof res->error, "out of memory");
+    free(s.buf);
+    EVP_MD_CTX_free(s.md);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    return -1;
+  }
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, EGRESS_PROTOCOLS);
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, EGRESS_PROTOCOLS);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_CAINFO, EGRESS_CA_FILE);
+  /* libcurl would otherwise honour http_proxy/https_proxy/ALL_PROXY from the
+   * environment, which is a run-time way to send the request elsewhere. */
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+  curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, EGRESS_USER_AGENT);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, NULL);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)EGRESS_MAX_BODY);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, EGRESS_CONNECT_TIMEOUT_MS);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, EGRESS_TOTAL_TIMEOUT_MS);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+  curl_easy_cleanup(c);
+  curl_slist_free_all(h);
+  unsigned mdlen = 0;
+  EVP_DigestFinal_ex(s.md, res->sha256, &mdlen);
+  EVP_MD_CTX_free(s.md);
+  res->bytes = s.len;
+
+  if (s.overflow || rc == CURLE_FILESIZE_EXCEEDED)
+    snprintf(res->error, sizeof res->error, "response larger than %d bytes", EGRESS_MAX_BODY);
+  else if (rc == CURLE_OPERATION_TIMEDOUT)
+    snprintf(res->error, sizeof res->error, "timed out");
+  else if (rc != CURLE_OK)
+    snprintf(res->error, sizeof res->error, "request failed: %s", curl_easy_strerror(rc));
+  else if (res->status >= 300 && res->status < 400)
+    snprintf(res->error, sizeof res->error, "redirect (HTTP %ld) refused", res->status);
+  else if (res->status != 200)
+    snprintf(res->error, sizeof res->error, "upstream answered HTTP %ld", res->status);
+  if (res->error[0]) {
+    free(s.buf);
+    return -1;
+  }
+  s.buf[s.len] = 0;
+  res->body = s.buf;
+  return 0;
+}
+
+void egress_result_free(egress_result *res) {
+  free(res->body);
+  res->body = NULL;
+}

@@ -1,0 +1,23 @@
+/* logclient.h: appending the collector's events to logd, with a deadline.
+ *
+ * An append succeeds only when logd answered 200 with the entry's index, which logd
+ * gives once the entry is durable. Anything else (no connection, a timeout, a refusal,
+ * a malformed answer) is a failure, and callers treat failure as "do not proceed":
+ * this is what makes the collector fail closed. */
+#ifndef XT_COLLECTOR_LOGCLIENT_H
+#define XT_COLLECTOR_LOGCLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct logclient logclient;
+
+/* base_url like "http://127.0.0.1:8080"; timeout_ms bounds connect + answer. */
+logclient *logclient_new(const char *base_url, const char *token, long timeout_ms, char *err,
+                         size_t errcap);
+void logclient_free(logclient *lc);
+/* POSTs the event (canonical JSON) to /v1/add. 0 with *index set, or -1 with err set. */
+int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap);
+
+#endif

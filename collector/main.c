@@ -1,0 +1,180 @@
+/* collector: takes in users' TikTok credentials and fetches their watch history, and
+ * nothing else, logging every step to logd before it happens.
+ *
+ *   collector --listen 127.0.0.1:PORT --data DIR --logd URL --logd-token TOKEN
+ *             --archive-token TOKEN [--dev | --dstack-socket PATH] [--logd-timeout-ms MS]
+ *
+ * collector-test is this file compiled with COLLECTOR_TEST_BUILD; it also accepts
+ * --api-base http://127.0.0.1:PORT. The release build has no such option. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector/api.h"
+#include "collector/egress.h"
+#include "collector/keys.h"
+#include "collector/logclient.h"
+#include "collector/vault.h"
+
+#ifdef COLLECTOR_TEST_BUILD
+#define PROG "collector-test"
+#else
+#define PROG "collector"
+#endif
+
+static volatile sig_atomic_t stopping;
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " --listen 127.0.0.1:PORT --data DIR --logd URL --logd-token TOKEN\n"
+          "       --archive-token TOKEN [--dev | --dstack-socket PATH] [--logd-timeout-ms MS]\n"
+#ifdef COLLECTOR_TEST_BUILD
+          "       --api-base http://127.0.0.1:PORT   (test build only)\n"
+#endif
+          "Tokens may also be given as @FILE to read them from a file.\n");
+}
+
+/* "@FILE" reads a token from a file so it need not appear in the process list. */
+static int read_token(const char *arg, char *out, size_t cap) {
+  if (arg[0] != '@') {
+    if (strlen(arg) >= cap) return -1;
+    memcpy(out, arg, strlen(arg) + 1);
+    return 0;
+  }
+  FILE *f = fopen(arg + 1, "r");
+  if (!f) return -1;
+  size_t n = fread(out, 1, cap - 1, f);
+  fclose(f);
+  out[n] = 0;
+  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) out[--n] = 0;
+  return n ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  const char *listen = NULL, *data = NULL, *logd = NULL, *logd_token = NULL,
+             *archive_token = NULL, *dstack_socket = NULL;
+  int dev = 0;
+  long logd_timeout_ms = 3000;
+#ifdef COLLECTOR_TEST_BUILD
+  const char *api_base = NULL;
+#endif
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
+    if (!strcmp(a, "--version")) { printf(PROG " %s\n", XT_VERSION); return 0; }
+    if (!strcmp(a, "--dev")) { dev = 1; continue; }
+    if (i + 1 >= argc) { fprintf(stderr, PROG ": %s needs a value\n", a); usage(stderr); return 2; }
+    const char *v = argv[++i];
+    if (!strcmp(a, "--listen")) listen = v;
+    else if (!strcmp(a, "--data")) data = v;
+    else if (!strcmp(a, "--logd")) logd = v;
+    else if (!strcmp(a, "--logd-token")) logd_token = v;
+    else if (!strcmp(a, "--archive-token")) archive_token = v;
+    else if (!strcmp(a, "--dstack-socket")) dstack_socket = v;
+    else if (!strcmp(a, "--logd-timeout-ms")) {
+      char *end = NULL;
+      logd_timeout_ms = strtol(v, &end, 10);
+      if (*end || logd_timeout_ms < 100 || logd_timeout_ms > 60000) {
+        fprintf(stderr, PROG ": --logd-timeout-ms must be 100..60000\n");
+        return 2;
+      }
+    }
+#ifdef COLLECTOR_TEST_BUILD
+    else if (!strcmp(a, "--api-base")) api_base = v;
+#endif
+    else { fprintf(stderr, PROG ": unknown option %s\n", a); usage(stderr); return 2; }
+  }
+  if (!listen || !data || !logd || !logd_token || !archive_token || dev == !!dstack_socket) {
+    fprintf(stderr, PROG ": --listen, --data, --logd, --logd-token, --archive-token and exactly "
+                    "one of --dev / --dstack-socket are required\n");
+    usage(stderr);
+    return 2;
+  }
+  char err[512];
+#ifdef COLLECTOR_TEST_BUILD
+  if (!api_base || egress_set_test_base(api_base, err, sizeof err) != 0) {
+    fprintf(stderr, PROG ": %s\n", api_base ? err : "--api-base is required");
+    return 2;
+  }
+#endif
+  static char ltok[512], atok[512];
+  if (read_token(logd_token, ltok, sizeof ltok) || read_token(archive_token, atok, sizeof atok) ||
+      strlen(atok) < 16) {
+    fprintf(stderr, PROG ": tokens must be readable and the archive token at least 16 chars\n");
+    return 2;
+  }
+  if (mkdir(data, 0700) != 0 && errno != EEXIST) {
+    fprintf(stderr, PROG ": cannot create %s: %s\n", data, strerror(errno));
+    return 1;
+  }
+  if (dstack_socket) {
+    fprintf(stderr, PROG ": --dstack-socket mode is not available in this build yet\n");
+    return 2;
+  }
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    fprintf(stderr, PROG ": libcurl initialisation failed\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  static collector_keys keys;
+  if (keys_load_dev(data, &keys, err, sizeof err) != 0) {
+    fprintf(stderr, PROG ": keys: %s\n", err);
+    return 1;
+  }
+  uint8_t rid[16];
+  char instance_id[33];
+  if (RAND_bytes(rid, sizeof rid) != 1) return 1;
+  hex_encode(rid, sizeof rid, instance_id);
+
+  logclient *lc = logclient_new(logd, ltok, logd_timeout_ms, err, sizeof err);
+  if (!lc) { fprintf(stderr, PROG ": %s\n", err); return 2; }
+  vault *v = vault_open(data, keys.cookie_key, err, sizeof err);
+  if (!v) { fprintf(stderr, PROG ": %s\n", err); logclient_free(lc); return 1; }
+
+  collector_config cfg = {
+      .listen = listen, .archive_token = atok, .log = lc, .vault = v, .keys = &keys,
+      .quote = NULL, .quote_cls = NULL, .compose_hash = "dev", .instance_id = instance_id,
+  };
+  /* Nothing is served before the boot entry is durable; logd may still be starting. */
+  int64_t boot_index = -1;
+  for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
+    boot_index = collector_log_boot(&cfg, err, sizeof err);
+    if (boot_index >= 0) break;
+    fprintf(stderr, PROG ": boot entry not logged yet: %s\n", err);
+    sleep(1);
+  }
+  if (boot_index < 0) {
+    fprintf(stderr, PROG ": cannot log the boot entry; refusing to serve\n");
+    vault_close(v);
+    logclient_free(lc);
+    return 1;
+  }
+  collector_api *api = api_start(&cfg, boot_index, err, sizeof err);
+  if (!api) {
+    fprintf(stderr, PROG ": %s\n", err);
+    vault_close(v);
+    logclient_free(lc);
+    return 1;
+  }
+  signal(SIGTERM, on_signal);
+  signal(SIGINT, on_signal);
+  printf("listening 127.0.0.1:%u boot-index %lld build %s\n", api_port(api),
+         (long long)boot_index, egress_build_flavour());
+  fflush(stdout);
+  while (!stopping) pause();
+  api_stop(api);
+  vault_close(v);
+  logclient_free(lc);
+  keys_wipe(&keys);
+  curl_global_cleanup();
+  return 0;
+}

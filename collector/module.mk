@@ -1,0 +1,18 @@
+# collector: Archive-facing credential intake and watch-history collection, with
+# write-ahead logging to logd. Its only egress is compiled in (collector/egress.c).
+LIBS += collectorcore
+collectorcore_SRCS := collector/validate.c collector/keys.c collector/vault.c \
+                      collector/logclient.c collector/api.c
+collectorcore_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
+
+BINS += collector
+collector_SRCS := collector/main.c collector/egress.c
+collector_LIBS := collectorcore
+collector_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
+
+# collector-test: the same sources built with COLLECTOR_TEST_BUILD (thin wrappers in
+# collector/testbuild/), which adds --api-base for the mock API. Never shipped.
+TOOLS += collector-test
+collector-test_SRCS := collector/testbuild/main.c collector/testbuild/egress.c
+collector-test_LIBS := collectorcore
+collector-test_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
