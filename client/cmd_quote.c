@@ -85,7 +85,7 @@ static void print_json(const quote_report *r) {
     hex_field(o, "mrowner", q->mrowner, 48);
     hex_field(o, "mrownerconfig", q->mrownerconfig, 48);
     for (int i = 0; i < 4; i++) {
-      char key[8];
+      char key[16];
       snprintf(key, sizeof key, "rtmr%d", i);
       hex_field(o, key, q->rtmr[i], 48);
     }

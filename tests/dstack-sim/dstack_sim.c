@@ -244,7 +244,7 @@ static enum MHD_Result handle_info(struct MHD_Connection *conn) {
   dstack_hex_encode(sim.template_quote + TDX_OFF_MRTD, 48, hex);
   json_object_set_new(tcb, "mrtd", json_string(hex));
   for (int i = 0; i < 4; i++) {
-    char key[8];
+    char key[16];
     snprintf(key, sizeof key, "rtmr%d", i);
     dstack_hex_encode(i == 3 ? sim.rtmr3 : sim.template_quote + TDX_OFF_RTMR0 + 48 * i, 48, hex);
     json_object_set_new(tcb, key, json_string(hex));
