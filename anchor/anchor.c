@@ -67,6 +67,19 @@ static int seterr(char *err, size_t cap, int status, const char *fmt, ...) {
   return status;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void note(const anchor_client *c, const char *fmt, ...) {
+  if (!c->o.log) return;
+  char line[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  c->o.log(c->o.log_ctx, line);
+}
+
 static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -405,15 +418,22 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
                                                           contains(eth_rpc_error(c->rpc), "known transaction")))) {
         sent_add(&sent, hash);
         memcpy(tx_hash, hash, 32);
+        char th[67];
+        hex_encode0x(hash, 32, th);
+        note(c, "sent %s nonce %llu max fee %llu tip %llu gas %llu%s", th, (unsigned long long)nonce,
+             (unsigned long long)max_fee, (unsigned long long)tip, (unsigned long long)gas_limit,
+             sent.n > 1 ? " (replacement)" : pending > nonce ? " (replacing an earlier pending one)" : "");
       } else if (rc == ETH_RPC_ERR_NODE && contains(eth_rpc_error(c->rpc), "nonce too low")) {
         /* Some transaction took this nonce: ours (then a receipt says so) or another. */
         int f = find_receipt(c, &sent, rcpt);
         if (f != 1) {
+          note(c, "nonce %llu was taken by another transaction; starting over", (unsigned long long)nonce);
           retry_nonce = 1;
           break;
         }
       } else if (rc == ETH_RPC_ERR_NODE && (contains(eth_rpc_error(c->rpc), "underpriced") ||
                                             contains(eth_rpc_error(c->rpc), "replacement"))) {
+        note(c, "node says underpriced: %s; bumping fees", eth_rpc_error(c->rpc));
         tip = bump(tip);
         max_fee = bump(max_fee);
         if (now_ms() >= deadline)
@@ -464,6 +484,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
         sleep_ms(c->o.poll_ms);
       }
       if (resend) {
+        note(c, "not mined after %u ms; bumping fees and resending", c->o.resend_after_ms);
         tip = bump(tip);
         max_fee = bump(max_fee);
         uint64_t t2, m2;
@@ -478,6 +499,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
 int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
                   uint8_t tx_hash[32], char *err, size_t errcap) {
+  if (tx_hash) memset(tx_hash, 0, 32);
   if (!c->has_key) return seterr(err, errcap, ANCHOR_ERR_READONLY, "anchoring needs a private key");
   if (size == 0) return seterr(err, errcap, ANCHOR_ERR_ARG, "an empty tree cannot be anchored");
   if (proof_len > MERKLE_MAX_PROOF) return seterr(err, errcap, ANCHOR_ERR_ARG, "proof too long");
@@ -532,6 +554,18 @@ int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, con
   rc = send_tx(c, c->contract, data, len, &rcpt, h, err, errcap);
   free(data);
   if (tx_hash) memcpy(tx_hash, h, 32);
+  if (rc == ANCHOR_ERR_REJECTED || rc == ANCHOR_ERR_REVERTED || rc == ANCHOR_ERR_RETRY) {
+    /* A transaction of ours from before (e.g. left pending by a previous run) may have
+     * moved the head meanwhile: then the caller only needs a fresh proof. */
+    uint64_t now_size;
+    uint8_t now_root[32], who[20];
+    char e2[64];
+    if (anchor_get_head(c, log_id, &now_size, now_root, who, e2, sizeof e2) == ANCHOR_OK &&
+        (now_size != old_size || memcmp(now_root, old_root, 32)))
+      return seterr(err, errcap, ANCHOR_ERR_RETRY,
+                    "the anchored head moved from size %llu to %llu while sending; recompute the proof and retry",
+                    (unsigned long long)old_size, (unsigned long long)now_size);
+  }
   return rc;
 }
 

@@ -36,7 +36,7 @@ typedef enum anchor_status {
   ANCHOR_ERR_REVERTED = -7,     /* mined, but reverted */
   ANCHOR_ERR_READONLY = -8,     /* the client has no key */
   ANCHOR_ERR_NOMEM = -9,
-  ANCHOR_ERR_RETRY = -10,       /* the chain moved under us (nonce used elsewhere): retry */
+  ANCHOR_ERR_RETRY = -10,       /* the head or our nonce moved meanwhile: re-read the head, retry */
 } anchor_status;
 
 const char *anchor_status_str(int status);
@@ -49,6 +49,10 @@ typedef struct anchor_options {
   unsigned resend_after_ms;   /* unmined this long: bump fees and resend (30000) */
   unsigned poll_ms;           /* receipt polling interval (250) */
   uint64_t max_fee_cap_wei;   /* never offer more per gas than this; 0: no cap */
+  /* Optional: told about every transaction sent, fee bump and retry, one line each
+   * (logd logs them). */
+  void (*log)(void *ctx, const char *line);
+  void *log_ctx;
 } anchor_options;
 
 void anchor_options_default(anchor_options *o);

@@ -18,3 +18,8 @@ test-tx_LIBS := anchor merkle check
 tlog_SRCS += client/cmd_anchor.c
 tlog_LIBS += anchor
 tlog_PKGS += libsecp256k1 libcurl jansson
+
+# Test driver (signing cross-check with ethers, anchoring synthetic logs on anvil).
+TOOLS += anchor-tool
+anchor-tool_SRCS := tests/anchor/anchor_tool.c
+anchor-tool_LIBS := anchor merkle

@@ -287,7 +287,9 @@ static json_t *call_object(const uint8_t *from, const uint8_t *to, const uint8_t
 
 int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                      size_t len, uint64_t *gas) {
-  return call_quantity(r, "eth_estimateGas", json_pack("[o]", call_object(from, to, data, len)), gas);
+  /* Against the latest block, not the pending one: our own pending transaction,
+   * which this one may be about to replace, must not change the outcome. */
+  return call_quantity(r, "eth_estimateGas", json_pack("[o,s]", call_object(from, to, data, len), "latest"), gas);
 }
 
 int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,

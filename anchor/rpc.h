@@ -53,7 +53,8 @@ int eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *ta
 int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei);
 /* Base fee of the next block, from eth_feeHistory. */
 int eth_next_base_fee(eth_rpc *r, uint64_t *wei);
-/* to == NULL: contract creation. A revert is ETH_RPC_ERR_NODE with its data. */
+/* At the latest block; to == NULL: contract creation. A revert is ETH_RPC_ERR_NODE
+ * with its data. */
 int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                      size_t len, uint64_t *gas);
 /* eth_call at the latest block; *out is malloc'd (non-NULL on success). */
