@@ -755,8 +755,29 @@ static X509 *embedded_root(void) {
 
 /* Verifies leaf up to the embedded Intel root at time now, with the certificates of
  * chain as untrusted intermediates and, if given, both CRLs for every certificate. */
-static int verify_to_root(X509 *leaf, STACK_OF(X509) *chain, const tdx_collateral *c,
-                          time_t now, char *err, size_t errlen) {
+typedef enum chain_kind { CHAIN_PCK, CHAIN_TCB_SIGNING } chain_kind;
+
+static bool has_common_name(X509 *x, const char *want) {
+  char cn[128] = "";
+  int n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+  return n > 0 && (size_t)n < sizeof cn && !strcmp(cn, want);
+}
+
+/* Any key certified by the Intel root could sign something, including a platform's PCK
+ * key: so each verified chain must also have Intel's shape for its role. A PCK chain is
+ * PCK certificate <- PCK Platform or Processor CA <- root; collateral JSON is signed by
+ * the TCB Signing certificate, issued by the root directly. */
+static bool chain_has_shape(STACK_OF(X509) *verified, chain_kind kind) {
+  int n = sk_X509_num(verified);
+  if (kind == CHAIN_TCB_SIGNING)
+    return n == 2 && has_common_name(sk_X509_value(verified, 0), "Intel SGX TCB Signing");
+  return n == 3 && has_common_name(sk_X509_value(verified, 0), "Intel SGX PCK Certificate") &&
+         (has_common_name(sk_X509_value(verified, 1), "Intel SGX PCK Platform CA") ||
+          has_common_name(sk_X509_value(verified, 1), "Intel SGX PCK Processor CA"));
+}
+
+static int verify_to_root(X509 *leaf, STACK_OF(X509) *chain, chain_kind kind,
+                          const tdx_collateral *c, time_t now, char *err, size_t errlen) {
   int ok = 0;
   X509 *root = embedded_root();
   X509_STORE *store = X509_STORE_new();
@@ -787,6 +808,11 @@ static int verify_to_root(X509 *leaf, STACK_OF(X509) *chain, const tdx_collatera
     if (bad) X509_NAME_get_text_by_NID(X509_get_subject_name(bad), NID_commonName, subject,
                                        sizeof subject);
     set_err(err, errlen, "%s (certificate \"%s\")", X509_verify_cert_error_string(e), subject);
+    goto out;
+  }
+  if (!chain_has_shape(X509_STORE_CTX_get0_chain(ctx), kind)) {
+    set_err(err, errlen, "chain verifies to the Intel root but is not a %s chain",
+            kind == CHAIN_PCK ? "PCK certificate" : "TCB Signing");
     goto out;
   }
   ok = 1;
@@ -1151,7 +1177,7 @@ static int verify_signed_json(const char *what, const char *issuer_chain, const 
     return -1;
   }
   X509 *signer = sk_X509_value(chain, 0);
-  if (!verify_to_root(signer, chain, c, now, why, sizeof why)) {
+  if (!verify_to_root(signer, chain, CHAIN_TCB_SIGNING, c, now, why, sizeof why)) {
     set_err(err, errlen, "%s signing certificate: %s", what, why);
     goto out;
   }
@@ -1206,7 +1232,7 @@ tdx_result tdx_quote_verify(const tdx_quote *q, const tdx_collateral *c, time_t 
     fail(v, TDX_INVALID, "invalid", "%s", why);
     goto out;
   }
-  if (!verify_to_root(pck, chain, c, now, why, sizeof why)) {
+  if (!verify_to_root(pck, chain, CHAIN_PCK, c, now, why, sizeof why)) {
     fail(v, TDX_INVALID, "invalid", "PCK certificate chain: %s", why);
     goto out;
   }

@@ -5,6 +5,7 @@
 #include "dstack/util.h"
 #include "tests/lib/check.h"
 
+#include <jansson.h>
 #include <openssl/sha.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -222,6 +223,25 @@ static void test_tampered_collateral_rejected(void) {
     tdx_verdict v;
     CHECK(verify_bytes(buf, len, c, now, &v) == TDX_INVALID);
     CHECK(strstr(v.message, "TCB info signature") != NULL);
+    tdx_collateral_free(c);
+  }
+  free(json);
+  /* A TCB info "signer" that chains to the Intel root but is not the TCB Signing
+   * certificate (here the PCK Platform CA): refused for its role. */
+  json = load("tdx_quote_collateral.json", &clen);
+  CHECK_FATAL(json);
+  {
+    json_t *root = json_loadb((const char *)json, clen, 0, NULL);
+    json_object_set(root, "tcb_info_issuer_chain", json_object_get(root, "pck_crl_issuer_chain"));
+    char *text = json_dumps(root, 0);
+    json_decref(root);
+    CHECK_FATAL(text);
+    c = tdx_collateral_parse(text, strlen(text), err, sizeof err);
+    free(text);
+    CHECK_FATAL(c);
+    tdx_verdict v;
+    CHECK(verify_bytes(buf, len, c, now, &v) == TDX_INVALID);
+    CHECK(strstr(v.message, "not a TCB Signing chain") != NULL);
     tdx_collateral_free(c);
   }
   free(json);
