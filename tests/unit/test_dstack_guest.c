@@ -2,6 +2,7 @@
  * temporary unix socket, stopped at the end): deterministic keys, quotes carrying the
  * caller's report_data whose event log replays to RTMR3 with the compose-hash event, and
  * verification saying "simulated". */
+#include "dstack/attest.h"
 #include "dstack/eventlog.h"
 #include "dstack/guest.h"
 #include "dstack/quote.h"
@@ -170,6 +171,57 @@ static void test_errors_are_clear(void) {
   dstack_client_free(c);
 }
 
+static void test_binding_vectors(void) {
+  uint8_t keys[52], out[64], want[32], zero[32] = {0};
+  for (int i = 0; i < 52; i++) keys[i] = (uint8_t)i;
+  dstack_boot_report_data("logd", keys, sizeof keys, out);
+  CHECK(check_unhex("82fd1ea1e17d746fbbc43ad57f6ff89bfffa565eb191c45450f89c20aff19629", want, 32,
+                    NULL) == 0);
+  CHECK_EQ_MEM(out, want, 32);
+  CHECK_EQ_MEM(out + 32, zero, 32);
+  const char *cp = "example.com/log\n3\nabc=\n";
+  dstack_checkpoint_report_data((const uint8_t *)cp, strlen(cp), out);
+  CHECK(check_unhex("383fba91d2c95d3b8b4b272a4861fa8a0de3c8fb11e8d635bf8d46e2a7b06d53", want, 32,
+                    NULL) == 0);
+  CHECK_EQ_MEM(out, want, 32);
+}
+
+/* A boot quote from the simulator: accepted only as simulated, only with its binding,
+ * its event log and the right compose hash. */
+static void test_attestation_check(void) {
+  char err[256], hex[65];
+  uint8_t pub[32], rd[64], other[64];
+  memset(pub, 0x5a, sizeof pub);
+  dstack_boot_report_data("logd", pub, sizeof pub, rd);
+  dstack_boot_report_data("collector", pub, sizeof pub, other);
+  dstack_quote_reply r;
+  CHECK_FATAL(dstack_get_quote(client, rd, 64, &r, err, sizeof err) == 0);
+  uint8_t h[32];
+  SHA256((const uint8_t *)compose, sizeof compose - 1, h);
+  dstack_hex_encode(h, 32, hex);
+  dstack_attestation a;
+  time_t now = time(NULL);
+  size_t el = strlen(r.event_log);
+  CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, rd, hex, true,
+                                 &a) == 0);
+  CHECK(a.accepted && a.report_data_ok && a.event_log_ok && !strcmp(a.app.compose_hash, hex));
+  CHECK(!strcmp(a.verdict.status, "simulated"));
+  CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, rd, hex, false,
+                                 &a) != 0);
+  CHECK(strstr(a.message, "simulated") != NULL);
+  CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, other, hex,
+                                 true, &a) != 0);
+  CHECK(strstr(a.message, "REPORTDATA") != NULL);
+  CHECK(dstack_check_attestation(r.quote, r.quote_len, NULL, 0, NULL, now, rd, hex, true, &a) !=
+        0);
+  CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, rd,
+                                 "00000000000000000000000000000000000000000000000000000000000000"
+                                 "00",
+                                 true, &a) != 0);
+  CHECK(strstr(a.message, "compose hash") != NULL);
+  dstack_quote_reply_free(&r);
+}
+
 int main(void) {
   char err[256];
   if (start_sim() != 0) {
@@ -187,6 +239,8 @@ int main(void) {
   CHECK_RUN(test_quote_carries_report_data);
   CHECK_RUN(test_info);
   CHECK_RUN(test_errors_are_clear);
+  CHECK_RUN(test_binding_vectors);
+  CHECK_RUN(test_attestation_check);
   dstack_client_free(client);
   stop_sim();
   return check_finish();
