@@ -88,7 +88,7 @@ $(OUT)/obj/%.o: %.c
 ALL_PROGS := $(addprefix $(BIN)/,$(BINS) $(TOOLS))
 ALL_TESTS := $(addprefix $(BIN)/,$(TESTS))
 
-.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests
+.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests release
 all: $(ALL_PROGS)
 
 deps:
@@ -115,6 +115,10 @@ bench: deps all
 
 demo: deps all
 	@bash tests/demo.sh
+
+# Two clean builds of HEAD compared bit for bit; writes release/manifest.json.
+release: deps
+	@bash deploy/release.sh
 
 # libFuzzer targets (FUZZERS in module.mk files, sources in tests/fuzz/), each run for
 # FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name>/; new inputs go to a
