@@ -27,4 +27,6 @@ int cmd_checkpoint(int argc, char **argv);        /* client/cmd_checkpoint.c */
 int cmd_inclusion(int argc, char **argv);         /* client/cmd_inclusion.c */
 int cmd_consistency(int argc, char **argv);       /* client/cmd_consistency.c */
 int cmd_entries(int argc, char **argv);           /* client/cmd_entries.c */
+int cmd_export(int argc, char **argv);            /* client/cmd_export.c */
+int cmd_verify_bundle(int argc, char **argv);     /* client/cmd_export.c */
 #endif

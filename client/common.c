@@ -2,6 +2,7 @@
 #include "client/common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -354,4 +355,27 @@ int tlog_fail(const char *cmd, bool json, int code, const char *msg) {
     }
   }
   return code;
+}
+
+void tlog_failures_add(tlog_failures *f, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 16;
+    char **m = realloc(f->msg, cap * sizeof *m);
+    if (!m) return;
+    f->msg = m;
+    f->cap = cap;
+  }
+  char *s = strdup(buf);
+  if (s) f->msg[f->n++] = s;
+}
+
+void tlog_failures_free(tlog_failures *f) {
+  for (size_t i = 0; i < f->n; i++) free(f->msg[i]);
+  free(f->msg);
+  memset(f, 0, sizeof *f);
 }

@@ -55,6 +55,15 @@ void tlog_log_close(tlog_log *l);
  * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
 int tlog_fail(const char *cmd, bool json, int code, const char *msg);
 
+/* The failures a multi-check command (audit, verify-bundle, monitor) found, each a
+ * line naming what failed. */
+typedef struct tlog_failures {
+  char **msg;
+  size_t n, cap;
+} tlog_failures;
+void tlog_failures_add(tlog_failures *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tlog_failures_free(tlog_failures *f);
+
 /* Classifies a tile reader failure: 2 if the source failed to deliver (I/O),
  * 1 if what it delivered did not authenticate. */
 int tlog_reader_failure(const log_source *src, uint64_t failures_before);

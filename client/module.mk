@@ -15,3 +15,7 @@ tlog_PKGS += libcurl jansson
 TOOLS += tlog-mklog
 tlog-mklog_SRCS := tests/tlog_mklog.c
 tlog-mklog_LIBS := merkle
+
+# Replay (entries recomputed to roots), anchors (chain or anchors.json), bundles.
+tlog_SRCS += client/replay.c client/anchors.c client/cmd_export.c
+tlog_LIBS += anchor

@@ -14,6 +14,8 @@ const tlog_command tlog_commands[] = {
     {"inclusion", cmd_inclusion, "prove an entry is in the log (proof built from tiles)"},
     {"consistency", cmd_consistency, "prove the log extends an older checkpoint"},
     {"entries", cmd_entries, "print entries, each checked against the signed tree"},
+    {"export", cmd_export, "write an offline audit bundle (tiles, checkpoints, anchors, manifest)"},
+    {"verify-bundle", cmd_verify_bundle, "verify an audit bundle offline (and against the chain)"},
     {NULL, NULL, NULL},
 };
 

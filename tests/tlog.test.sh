@@ -93,6 +93,24 @@ expect "fork at equal size" 1 "fork: .*both have size 1000" -- "$TLOG" consisten
 expect "fork: inclusion of the other tree's entry fails" 1 "no entry with leaf hash" -- "$TLOG" inclusion --log "$T/fork" --key "$KEY" --hash "$H"
 expect "failure in --json" 1 '"verified": false' -- "$TLOG" consistency --log "$T/small" --key "$KEY" --old "$T/a/checkpoint" --json
 
+# --- export / verify-bundle ---
+expect "export a bundle" 0 "exported 1000 entries" -- "$TLOG" export "${A[@]}" --to "$T/bundle" --quiet
+expect "verify-bundle" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY"
+expect "bundle is a log source" 0 "inclusion verified" -- "$TLOG" inclusion --log "$T/bundle" --key "$KEY" --index 640
+expect "export refuses an existing bundle" 2 "already holds a bundle" -- "$TLOG" export "${A[@]}" --to "$T/bundle"
+expect "export an older size" 0 "exported 700 entries" -- "$TLOG" export "${A[@]}" --to "$T/b700" --size 700
+expect "verify-bundle of size 700" 0 '"entries_recomputed": 700' -- "$TLOG" verify-bundle "$T/b700" --key "$KEY" --json
+cp -r "$T/bundle" "$T/bt"
+printf 'X' | dd of="$T/bt/tile/entries/002" bs=1 seek=50 conv=notrunc status=none
+expect "bundle: tampered entry" 1 "entry 512 does not match its leaf hash in tile/0/002" -- "$TLOG" verify-bundle "$T/bt" --key "$KEY"
+expect "bundle: manifest catches the change" 1 "manifest: tile/entries/002 has SHA-256" -- "$TLOG" verify-bundle "$T/bt" --key "$KEY"
+cp -r "$T/bundle" "$T/bm" && rm "$T/bm/tile/0/001"
+expect "bundle: missing file" 1 "manifest: tile/0/001 is missing" -- "$TLOG" verify-bundle "$T/bm" --key "$KEY"
+expect "verify-bundle with another key" 1 "checkpoint does not verify" -- "$TLOG" verify-bundle "$T/bundle" --key "$T/other/verifier-key"
+for c in export verify-bundle; do
+  expect "$c --help" 0 "usage: tlog $c" -- "$TLOG" $c --help
+done
+
 # DESIGN.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
 # (several subtree hashes of the tree fall in one tile at this size).
 $MKLOG --dir "$T/big" --count 70000 >/dev/null
