@@ -17,3 +17,7 @@ TESTS += test-logd-crash
 test-logd-crash_SRCS := tests/integration/test_logd_crash.c tests/integration/logd_fixture.c
 test-logd-crash_LIBS := merkle testlib check
 test-logd-crash_PKGS := jansson libcurl libcrypto
+
+# The logd load generator (bench/logd.bench.sh).
+TOOLS += logd-bench
+logd-bench_SRCS := bench/logd_bench.c
