@@ -311,13 +311,25 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
   json_decref(o);
   char body_sha[65];
   hex_encode(res.sha256, 32, body_sha);
+  /* The body goes back to Archive only as parsed JSON; anything else is an error, and
+   * the logged result says so. */
+  json_t *data = NULL;
+  if (frc == 0) {
+    json_error_t jerr;
+    data = json_loadb(res.body, res.bytes, JSON_REJECT_DUPLICATES, &jerr);
+    if (!data) {
+      snprintf(res.error, sizeof res.error, "upstream answered with malformed JSON");
+      frc = -1;
+    }
+  }
+  egress_result_free(&res);
   json_t *result = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "type", "api_call", "phase", "result",
                              "call_id", call_id, "status", (int)res.status, "bytes",
                              (json_int_t)res.bytes, "body_sha256", body_sha);
   if (result && res.error[0]) json_object_set_new(result, "error", json_string(res.error));
   int64_t result_index = append_event(api, result, err, sizeof err);
   if (result_index < 0) {
-    egress_result_free(&res);
+    json_decref(data);
     logline("collect %s for %.12s: result not logged: %s", call_id, user, err);
     return reply_error(c, 503, "the log did not confirm the call's result; data withheld");
   }
@@ -327,20 +339,10 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
           (long long)result_index);
   if (frc != 0) {
     unsigned status = strstr(res.error, "timed out") ? 504 : 502;
-    json_t *e = json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res.error, "call_id", call_id,
-                          "upstream_status", (int)res.status, "intent_index", (json_int_t)intent,
-                          "result_index", (json_int_t)result_index);
-    egress_result_free(&res);
-    return reply_json(c, status, e, 0);
-  }
-  json_error_t jerr;
-  json_t *data = json_loadb(res.body, res.bytes, JSON_REJECT_DUPLICATES, &jerr);
-  egress_result_free(&res);
-  if (!data) {
-    return reply_json(c, 502, json_pack("{s:s, s:s, s:I, s:I}", "error",
-                                        "upstream answered with malformed JSON", "call_id", call_id,
-                                        "intent_index", (json_int_t)intent, "result_index",
-                                        (json_int_t)result_index), 0);
+    return reply_json(c, status, json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res.error,
+                                           "call_id", call_id, "upstream_status", (int)res.status,
+                                           "intent_index", (json_int_t)intent, "result_index",
+                                           (json_int_t)result_index), 0);
   }
   return reply_json(c, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}", "call_id", call_id,
                                       "intent_index", (json_int_t)intent, "result_index",
@@ -518,7 +520,7 @@ int64_t collector_log_boot(const collector_config *cfg, char *err, size_t errcap
   int64_t index = -1;
   int rc = logclient_append(cfg->log, ev, &index, err, errcap);
   json_decref(ev);
-  return rc == 0 ? index : -1;
+  return rc == 0 ? index : rc;
 }
 
 collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *err,

@@ -38,7 +38,8 @@ typedef struct {
 typedef struct collector_api collector_api;
 
 /* Logs the boot entry (with a quote in enclave mode); the API refuses to start without
- * it. Returns the entry's index or -1. */
+ * it. Returns the entry's index, -1 (logd unreachable, or local failure) or -2 (logd
+ * refused it, e.g. a wrong token: retrying will not help). */
 int64_t collector_log_boot(const collector_config *cfg, char *err, size_t errcap);
 collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *err,
                          size_t errcap);

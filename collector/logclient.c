@@ -89,6 +89,7 @@ int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, si
     snprintf(err, errcap, "logd unreachable: %s", curl_easy_strerror(rc));
   } else if (status != 200) {
     snprintf(err, errcap, "logd refused the entry (HTTP %ld)", status);
+    ret = -2;
   } else {
     json_t *o = json_loadb(a->buf, a->len, 0, NULL);
     json_t *ix = json_object_get(o, "index");

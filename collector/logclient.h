@@ -17,7 +17,8 @@ typedef struct logclient logclient;
 logclient *logclient_new(const char *base_url, const char *token, long timeout_ms, char *err,
                          size_t errcap);
 void logclient_free(logclient *lc);
-/* POSTs the event (canonical JSON) to /v1/add. 0 with *index set, or -1 with err set. */
+/* POSTs the event (canonical JSON) to /v1/add. 0 with *index set; -1 (no answer in time,
+ * or a malformed one) or -2 (logd answered with a refusal) with err set. */
 int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap);
 
 #endif

@@ -149,7 +149,8 @@ int main(int argc, char **argv) {
   for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
     boot_index = collector_log_boot(&cfg, err, sizeof err);
     if (boot_index >= 0) break;
-    fprintf(stderr, PROG ": boot entry not logged yet: %s\n", err);
+    fprintf(stderr, PROG ": boot entry not logged: %s\n", err);
+    if (boot_index == -2) break;
     sleep(1);
   }
   if (boot_index < 0) {

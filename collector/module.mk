@@ -16,3 +16,9 @@ TOOLS += collector-test
 collector-test_SRCS := collector/testbuild/main.c collector/testbuild/egress.c
 collector-test_LIBS := collectorcore
 collector-test_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
+
+# Integration test: real logd + mock-tiktok + collector-test on 127.0.0.1.
+TESTS += test-collector
+test-collector_SRCS := tests/integration/test_collector.c tests/integration/logd_fixture.c
+test-collector_LIBS := merkle testlib check
+test-collector_PKGS := jansson libcurl libcrypto

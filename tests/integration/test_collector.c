@@ -1,0 +1,809 @@
+/* test_collector: the collector against a real logd and mock-tiktok, on 127.0.0.1.
+ *
+ * The collector under test is collector-test (the release sources with the egress
+ * pointed at the mock). Every case ends by checking the mock's record of requests: no
+ * request ever reached /api/direct_messages, and every request that did arrive has an
+ * api_call intent in the log that was sequenced before the request was received. */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "tests/integration/logd_fixture.h"
+#include "tests/lib/check.h"
+#include "tests/lib/http.h"
+#include "tests/lib/proc.h"
+
+#define ARCHIVE_TOKEN "archive-test-token-0123456789"
+#define LOGD_TIMEOUT_MS "1000"
+
+static logd_fx L;
+static proc mock, col;
+static char dir[PATH_MAX], record_path[PATH_MAX + 32], coldir[PATH_MAX + 32];
+static char mock_log[PATH_MAX + 32], col_log[PATH_MAX + 32], col_out[PATH_MAX + 32];
+static unsigned mock_port, col_port;
+static uint8_t pseudonym_key[32];
+
+static const char *bin(const char *name, char *buf, size_t cap) {
+  const char *b = getenv("BIN");
+  snprintf(buf, cap, "%s/%s", b && *b ? b : "bin", name);
+  return buf;
+}
+
+static int start_mock(const char *mode) {
+  if (mock.pid) proc_stop(&mock, 5000);
+  char b[PATH_MAX], listen[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", mock_port);
+  const char *argv[] = {bin("mock-tiktok", b, sizeof b), "--listen", listen, "--record",
+                        record_path, "--mode", mode, NULL};
+  if (proc_spawn(&mock, argv, NULL, NULL, mock_log, 1)) return -1;
+  return proc_wait_port(&mock, "127.0.0.1", mock_port, 10000);
+}
+
+static int spawn_collector(proc *p, const char *data, unsigned port, const char *logd_token,
+                           const char *out_path) {
+  char b[PATH_MAX], listen[64], api[64], logd_base[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+  snprintf(api, sizeof api, "http://127.0.0.1:%u", mock_port);
+  snprintf(logd_base, sizeof logd_base, "%s", L.base);
+  const char *argv[] = {bin("collector-test", b, sizeof b), "--listen", listen, "--data", data,
+                        "--logd", logd_base, "--logd-token", logd_token, "--archive-token",
+                        ARCHIVE_TOKEN, "--dev", "--api-base", api, "--logd-timeout-ms",
+                        LOGD_TIMEOUT_MS, NULL};
+  return proc_spawn(p, argv, NULL, out_path, col_log, 1);
+}
+
+/* --- helpers ------------------------------------------------------------------------ */
+
+static long api(const char *method, const char *path, const char *body, json_t **out) {
+  char url[8192], auth[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u%s", col_port, path);
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", ARCHIVE_TOKEN);
+  const char *h[] = {auth, "Content-Type: application/json", NULL};
+  http_client *c = http_client_new();
+  http_resp r;
+  memset(&r, 0, sizeof r);
+  http_request(c, method, url, h, body, body ? strlen(body) : 0, 30000, &r);
+  http_client_free(c);
+  if (out) *out = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+  long st = r.status;
+  http_resp_free(&r);
+  return st;
+}
+
+/* Sends bytes as they are (no client-side normalisation) and returns the status. */
+static long raw_request(const char *req, size_t len) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return -1;
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)col_port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  struct timeval tv = {10, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) != 0 || write(s, req, len) != (ssize_t)len) {
+    close(s);
+    return -1;
+  }
+  char buf[256];
+  ssize_t n = read(s, buf, sizeof buf - 1);
+  close(s);
+  if (n < 12) return 0;
+  buf[n] = 0;
+  return strtol(buf + 9, NULL, 10);
+}
+
+static long raw_delete(const char *target) {
+  char req[16384];
+  int n = snprintf(req, sizeof req,
+                   "DELETE %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " ARCHIVE_TOKEN
+                   "\r\nConnection: close\r\n\r\n", target);
+  return raw_request(req, (size_t)n);
+}
+
+static json_t *record_lines(void) {
+  json_t *arr = json_array();
+  char *text = proc_read_file(record_path, NULL);
+  if (!text) return arr;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    json_t *o = json_loads(line, 0, NULL);
+    if (o) json_array_append_new(arr, o);
+    else json_array_append_new(arr, json_string(line)); /* keeps the count honest */
+  }
+  free(text);
+  return arr;
+}
+
+static size_t record_count(void) {
+  json_t *a = record_lines();
+  size_t n = json_array_size(a);
+  json_decref(a);
+  return n;
+}
+
+/* All entries of the log: an array of {"index":I,"event":{...},"ts_ms":T}. */
+static json_t *log_entries(void) {
+  json_t *out = json_array();
+  for (int start = 0;; start += 1000) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/entries?start=%d&count=1000", start);
+    http_resp r;
+    if (fx_get(&L, path, &r) != 200) { http_resp_free(&r); break; }
+    json_t *o = fx_json(&r);
+    http_resp_free(&r);
+    json_t *es = json_object_get(o, "entries");
+    size_t i;
+    json_t *e;
+    json_array_foreach(es, i, e) {
+      json_t *entry = json_loads(json_string_value(json_object_get(e, "entry")), 0, NULL);
+      json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "index", json_object_get(e, "index"),
+                                           "event", json_object_get(entry, "event"), "ts_ms",
+                                           json_object_get(entry, "ts_ms")));
+      json_decref(entry);
+    }
+    size_t got = json_array_size(es);
+    json_decref(o);
+    if (got < 1000) break;
+  }
+  return out;
+}
+
+/* Entries sequenced so far (the checkpoint in /v1/log may lag behind). */
+static long log_size(void) {
+  json_t *es = log_entries();
+  long n = (long)json_array_size(es);
+  json_decref(es);
+  return n;
+}
+
+static json_t *entry_at(json_t *entries, json_int_t index) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(entries, i, e)
+    if (json_integer_value(json_object_get(e, "index")) == index) return json_object_get(e, "event");
+  return NULL;
+}
+
+static void pseudonym(const char *username, char out[65]) {
+  uint8_t mac[32];
+  unsigned n = 0;
+  HMAC(EVP_sha256(), pseudonym_key, 32, (const uint8_t *)username, strlen(username), mac, &n);
+  check_hex(mac, 32, out);
+}
+
+static void sha256_hex(const char *s, size_t len, char out[65]) {
+  uint8_t d[32];
+  unsigned n = 0;
+  EVP_Digest(s, len, d, &n, EVP_sha256(), NULL);
+  check_hex(d, 32, out);
+}
+
+static long add_credential(const char *username, const char *cookie, json_t **out) {
+  json_t *b = json_pack("{s:s, s:s}", "username", username, "cookie", cookie);
+  char *s = json_dumps(b, JSON_COMPACT);
+  json_decref(b);
+  long st = api("POST", "/v1/credentials", s, out);
+  free(s);
+  return st;
+}
+
+/* Asserts the two invariants every case must leave behind. */
+static void check_record_invariants(void) {
+  json_t *rec = record_lines();
+  json_t *entries = log_entries();
+  char *used = calloc(json_array_size(entries) + 1, 1);
+  size_t i;
+  json_t *r;
+  json_array_foreach(rec, i, r) {
+    CHECK(json_is_object(r));
+    const char *path = json_string_value(json_object_get(r, "path"));
+    const char *endpoint = json_string_value(json_object_get(r, "endpoint"));
+    CHECK(path && !strcasestr(path, "direct") && !strcasestr(path, "message"));
+    CHECK(endpoint && !strcmp(endpoint, "watch_history"));
+    CHECK(path && !strcmp(path, "/api/watch_history"));
+    CHECK(!strcmp(json_string_value(json_object_get(r, "method")), "GET"));
+    /* A matching intent: same user (pseudonym), same query, sequenced before the mock
+     * received the request, not already claimed by another request. */
+    const char *user = json_string_value(json_object_get(r, "user"));
+    const char *query = json_string_value(json_object_get(r, "query"));
+    json_int_t rts = json_integer_value(json_object_get(r, "ts_ms"));
+    char pu[65] = "";
+    if (user) pseudonym(user, pu);
+    int matched = 0;
+    size_t j;
+    json_t *e;
+    json_array_foreach(entries, j, e) {
+      json_t *ev = json_object_get(e, "event");
+      if (used[j] || strcmp(json_string_value(json_object_get(ev, "type")) ?: "", "api_call") ||
+          strcmp(json_string_value(json_object_get(ev, "phase")) ?: "", "intent"))
+        continue;
+      if (strcmp(json_string_value(json_object_get(ev, "user")) ?: "", pu) ||
+          strcmp(json_string_value(json_object_get(ev, "query")) ?: "", query ? query : "") ||
+          strcmp(json_string_value(json_object_get(ev, "path")) ?: "", "/api/watch_history") ||
+          json_integer_value(json_object_get(e, "ts_ms")) > rts)
+        continue;
+      used[j] = 1;
+      matched = 1;
+      break;
+    }
+    if (!matched) printf("#   request without a prior intent: %s\n", json_dumps(r, JSON_COMPACT));
+    CHECK(matched);
+  }
+  /* And every result comes after its intent. */
+  json_array_foreach(entries, i, r) {
+    json_t *ev = json_object_get(r, "event");
+    if (strcmp(json_string_value(json_object_get(ev, "phase")) ?: "", "result")) continue;
+    const char *cid = json_string_value(json_object_get(ev, "call_id"));
+    json_int_t ri = json_integer_value(json_object_get(r, "index"));
+    int found = 0;
+    size_t j;
+    json_t *e;
+    json_array_foreach(entries, j, e) {
+      json_t *iv = json_object_get(e, "event");
+      if (!strcmp(json_string_value(json_object_get(iv, "phase")) ?: "", "intent") &&
+          !strcmp(json_string_value(json_object_get(iv, "call_id")) ?: "", cid ? cid : "-"))
+        found = json_integer_value(json_object_get(e, "index")) < ri;
+    }
+    CHECK(found);
+  }
+  free(used);
+  json_decref(rec);
+  json_decref(entries);
+}
+
+/* --- cases -------------------------------------------------------------------------- */
+
+static void test_happy_path(void) {
+  json_t *o = NULL;
+  long before = log_size();
+  CHECK_FATAL(add_credential("alice", "sessionid=alice-secret", &o) == 200);
+  char pu[65], csha[65];
+  pseudonym("alice", pu);
+  sha256_hex("sessionid=alice-secret", strlen("sessionid=alice-secret"), csha);
+  CHECK(!strcmp(json_string_value(json_object_get(o, "user")) ?: "", pu));
+  json_int_t intake_index = json_integer_value(json_object_get(o, "index"));
+  json_decref(o);
+  /* Durable before the answer: the entry is readable as soon as we have the answer. */
+  json_t *entries = log_entries();
+  json_t *ev = entry_at(entries, intake_index);
+  CHECK_FATAL(ev != NULL);
+  CHECK(intake_index >= before);
+  CHECK(!strcmp(json_string_value(json_object_get(ev, "type")), "credential_intake"));
+  CHECK(!strcmp(json_string_value(json_object_get(ev, "user")), pu));
+  CHECK(!strcmp(json_string_value(json_object_get(ev, "cookie_sha256")), csha));
+  CHECK(json_string_length(json_object_get(ev, "request_id")) == 32);
+  json_decref(entries);
+
+  size_t rec_before = record_count();
+  CHECK_FATAL(api("POST", "/v1/collect", "{\"username\":\"alice\",\"count\":3,\"cursor\":\"5\"}", &o) == 200);
+  json_t *videos = json_object_get(json_object_get(json_object_get(o, "data"), "data"), "videos");
+  CHECK(json_array_size(videos) == 3);
+  json_int_t ii = json_integer_value(json_object_get(o, "intent_index"));
+  json_int_t ri = json_integer_value(json_object_get(o, "result_index"));
+  CHECK(ii > intake_index && ri > ii);
+  json_decref(o);
+  json_t *rec = record_lines();
+  CHECK(json_array_size(rec) == rec_before + 1);
+  json_t *last = json_array_get(rec, json_array_size(rec) - 1);
+  CHECK(!strcmp(json_string_value(json_object_get(last, "user")) ?: "", "alice"));
+  CHECK(!strcmp(json_string_value(json_object_get(last, "query")) ?: "", "count=3&cursor=5"));
+  entries = log_entries();
+  json_t *intent = entry_at(entries, ii), *result = entry_at(entries, ri);
+  CHECK_FATAL(intent && result);
+  CHECK(!strcmp(json_string_value(json_object_get(intent, "phase")), "intent"));
+  CHECK(!strcmp(json_string_value(json_object_get(intent, "endpoint")), "watch_history"));
+  CHECK(!strcmp(json_string_value(json_object_get(intent, "method")), "GET"));
+  CHECK(!strcmp(json_string_value(json_object_get(intent, "path")), "/api/watch_history"));
+  CHECK(!strcmp(json_string_value(json_object_get(intent, "user")), pu));
+  CHECK(!strcmp(json_string_value(json_object_get(result, "phase")), "result"));
+  CHECK(json_integer_value(json_object_get(result, "status")) == 200);
+  CHECK(json_integer_value(json_object_get(result, "bytes")) > 0);
+  CHECK(json_equal(json_object_get(intent, "call_id"), json_object_get(result, "call_id")));
+  json_decref(entries);
+  json_decref(rec);
+
+  /* Default count, no cursor. */
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\"}", NULL) == 200);
+  /* A user without a credential: 404 and no request. */
+  size_t n = record_count();
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"nobody\"}", NULL) == 404);
+  CHECK(record_count() == n);
+  check_record_invariants();
+}
+
+static int file_contains(const char *path, const char *needle) {
+  size_t len = 0;
+  char *d = proc_read_file(path, &len);
+  if (!d) return 0;
+  size_t nl = strlen(needle);
+  int found = 0;
+  for (size_t i = 0; !found && len >= nl && i <= len - nl; i++) found = !memcmp(d + i, needle, nl);
+  free(d);
+  return found;
+}
+
+static int tree_contains(const char *root, const char *needle) {
+  DIR *d = opendir(root);
+  if (!d) return file_contains(root, needle);
+  int found = 0;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", root, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) != 0) continue;
+    found = S_ISDIR(st.st_mode) ? tree_contains(p, needle) : file_contains(p, needle);
+  }
+  closedir(d);
+  return found;
+}
+
+static void test_no_plaintext_anywhere(void) {
+  const char *user = "zq_canary.user", *cookie = "sessionid=zq_canary.user-secret; tt=QmCanary77";
+  CHECK_FATAL(add_credential(user, cookie, NULL) == 200);
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"zq_canary.user\",\"count\":1}", NULL) == 200);
+  CHECK(api("DELETE", "/v1/credentials/zq_canary.user", NULL, NULL) == 200);
+  CHECK_FATAL(add_credential(user, cookie, NULL) == 200);
+  /* The collector's disk, its log lines, and logd's disk and log lines. */
+  CHECK(!tree_contains(coldir, "zq_canary"));
+  CHECK(!tree_contains(coldir, "QmCanary77"));
+  CHECK(!file_contains(col_log, "zq_canary"));
+  CHECK(!file_contains(col_log, "QmCanary77"));
+  CHECK(!tree_contains(L.dir, "zq_canary"));
+  CHECK(!tree_contains(L.dir, "QmCanary77"));
+  CHECK(!file_contains(L.log, "zq_canary"));
+  json_t *entries = log_entries();
+  char *all = json_dumps(entries, JSON_COMPACT);
+  CHECK(all && !strstr(all, "zq_canary") && !strstr(all, "QmCanary77"));
+  free(all);
+  json_decref(entries);
+  check_record_invariants();
+}
+
+static void test_auth(void) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/user-count", col_port);
+  http_resp r;
+  http_get(url, &r);
+  CHECK(r.status == 401);
+  http_resp_free(&r);
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/collect", col_port);
+  const char *body = "{\"username\":\"alice\"}";
+  size_t n = record_count();
+  http_post(url, "archive-test-token-012345678X", body, strlen(body), &r);
+  CHECK(r.status == 401);
+  http_resp_free(&r);
+  http_post(url, "archive-test-token-0123456789-and-more", body, strlen(body), &r);
+  CHECK(r.status == 401);
+  http_resp_free(&r);
+  CHECK(record_count() == n);
+}
+
+/* Every input channel tries to reach another endpoint or to smuggle something. */
+static void test_red_team_inputs(void) {
+  CHECK_FATAL(add_credential("alice", "sessionid=alice-secret", NULL) == 200);
+  size_t rec0 = record_count();
+  long log0 = log_size();
+  static char longname[10001];
+  memset(longname, 'a', sizeof longname - 1);
+  const char *usernames[] = {
+      "../direct_messages", "..%2fdirect_messages", "%2e%2e/api/direct_messages",
+      "alice%2f..%2fdirect_messages", "alice/../direct_messages", "alice?x=direct_messages",
+      "alice#direct_messages", "alice\r\nX-Injected: 1", "alice\n", "alice\r",
+      "\xd0\xb0lice" /* Cyrillic a */, "alice\xef\xbc\x8f" /* fullwidth solidus */,
+      "\xef\xbd\x81lice" /* fullwidth a */, "alic\xc3\xa9", "alice\xe2\x80\x8b" /* ZWSP */,
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 65 */, longname,
+      "", ".", "..", ".alice", "alice.", "al..ice", " alice", "alice ", "alice/", "alice\\x",
+      "alice;direct_messages", "alice&count=100", "alice%00", "/api/direct_messages", NULL};
+  for (int i = 0; usernames[i]; i++) {
+    json_t *b = json_pack("{s:s, s:s}", "username", usernames[i], "cookie", "sessionid=alice-secret");
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_t *o = NULL;
+    long st = api("POST", "/v1/credentials", s, &o);
+    if (st != 400) printf("#   credentials username #%d -> %ld\n", i, st);
+    CHECK(st == 400 && json_is_string(json_object_get(o, "error")));
+    json_decref(o);
+    free(s);
+    b = json_pack("{s:s}", "username", usernames[i]);
+    s = json_dumps(b, JSON_COMPACT);
+    st = api("POST", "/v1/collect", s, &o);
+    if (st != 400) printf("#   collect username #%d -> %ld\n", i, st);
+    CHECK(st == 400 && json_is_string(json_object_get(o, "error")));
+    json_decref(o);
+    free(s);
+    json_decref(b);
+  }
+  /* NUL inside JSON strings (\u0000) and raw NUL bytes. */
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\\u0000x\"}", NULL) == 400);
+  CHECK(api("POST", "/v1/credentials", "{\"username\":\"bob\",\"cookie\":\"a\\u0000b\"}", NULL) == 400);
+  {
+    const char raw[] = "POST /v1/collect HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " ARCHIVE_TOKEN
+                       "\r\nContent-Length: 23\r\nConnection: close\r\n\r\n{\"username\":\"alice\0x\"} ";
+    CHECK(raw_request(raw, sizeof raw - 1) == 400);
+  }
+  /* Cursors and counts. */
+  const char *bodies[] = {
+      "{\"username\":\"alice\",\"cursor\":\"../direct_messages\"}",
+      "{\"username\":\"alice\",\"cursor\":\"%2e%2e%2fdirect_messages\"}",
+      "{\"username\":\"alice\",\"cursor\":\"5&path=/api/direct_messages\"}",
+      "{\"username\":\"alice\",\"cursor\":\"5?x\"}",
+      "{\"username\":\"alice\",\"cursor\":\"5#x\"}",
+      "{\"username\":\"alice\",\"cursor\":\"5\\r\\nX-Injected: 1\"}",
+      "{\"username\":\"alice\",\"cursor\":\"5 6\"}",
+      "{\"username\":\"alice\",\"cursor\":\"\"}",
+      "{\"username\":\"alice\",\"cursor\":\"\xd0\xb0\"}",
+      "{\"username\":\"alice\",\"cursor\":5}",
+      "{\"username\":\"alice\",\"cursor\":[\"5\"]}",
+      "{\"username\":\"alice\",\"count\":0}",
+      "{\"username\":\"alice\",\"count\":101}",
+      "{\"username\":\"alice\",\"count\":-1}",
+      "{\"username\":\"alice\",\"count\":1.5}",
+      "{\"username\":\"alice\",\"count\":\"20\"}",
+      "{\"username\":\"alice\",\"count\":1e3}",
+      "{\"username\":\"alice\",\"count\":99999999999999999999}",
+      "{\"username\":\"alice\",\"count\":true}",
+      "{\"username\":\"alice\",\"path\":\"/api/direct_messages\"}",
+      "{\"username\":\"alice\",\"endpoint\":\"direct_messages\"}",
+      "{\"username\":\"alice\",\"url\":\"http://127.0.0.1/api/direct_messages\"}",
+      "{\"username\":\"alice\",\"username\":\"bob\"}",
+      "{\"username\":[\"alice\"]}",
+      "[\"alice\"]",
+      "{\"username\":\"alice\"",
+      "",
+      NULL};
+  for (int i = 0; bodies[i]; i++) {
+    long st = api("POST", "/v1/collect", bodies[i], NULL);
+    if (st != 400) printf("#   collect body #%d -> %ld\n", i, st);
+    CHECK(st == 400);
+  }
+  {
+    static char cursor_body[512];
+    char c129[130];
+    memset(c129, '7', 129);
+    c129[129] = 0;
+    snprintf(cursor_body, sizeof cursor_body, "{\"username\":\"alice\",\"cursor\":\"%s\"}", c129);
+    CHECK(api("POST", "/v1/collect", cursor_body, NULL) == 400);
+  }
+  /* Cookies that would break or add headers. */
+  const char *cookies[] = {"sessionid=alice-secret\r\nX-Injected: 1", "a\nb", "a\rb", "",
+                           "sessi\xd0\xbenid=x", "tab\there", "del\x7f", NULL};
+  for (int i = 0; cookies[i]; i++) {
+    long st = add_credential("mallory", cookies[i], NULL);
+    if (st != 400) printf("#   cookie #%d -> %ld\n", i, st);
+    CHECK(st == 400);
+  }
+  {
+    char *big = malloc(5001);
+    memset(big, 'c', 5000);
+    big[5000] = 0;
+    CHECK(add_credential("mallory", big, NULL) == 400);
+    free(big);
+    char *huge = malloc(40000);
+    memset(huge, ' ', 39999);
+    huge[0] = '{';
+    huge[39998] = '}';
+    huge[39999] = 0;
+    CHECK(api("POST", "/v1/collect", huge, NULL) == 413);
+    free(huge);
+  }
+  /* Paths, sent raw so no client normalises them. */
+  const char *targets[] = {"/v1/credentials/../direct_messages", "/v1/credentials/..%2fdirect_messages",
+                           "/v1/credentials/%2e%2e", "/v1/credentials/alice%2f..%2f..%2fapi",
+                           "/v1/credentials/alice/../../api/direct_messages",
+                           "/v1/credentials/alice%00", "/v1/credentials/alice%0d%0aX-Injected:%201",
+                           "/v1/credentials/alice?x=1", "/v1/credentials/alice%23x",
+                           "/v1/credentials/%d0%b0lice", "/v1/credentials/",
+                           "/v1/credentials/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                           NULL};
+  for (int i = 0; targets[i]; i++) {
+    long st = raw_delete(targets[i]);
+    if (st != 400) printf("#   DELETE %s -> %ld\n", targets[i], st);
+    CHECK(st == 400);
+  }
+  CHECK(raw_delete("/v1/credentials/alice#x") / 100 == 4);
+  CHECK(api("POST", "/v1/collect?endpoint=direct_messages", "{\"username\":\"alice\"}", NULL) == 400);
+  CHECK(api("GET", "/api/direct_messages", NULL, NULL) == 404);
+  CHECK(api("GET", "/v1/collect", NULL, NULL) == 405);
+  /* Nothing reached the mock, nothing was logged, alice is still there. */
+  CHECK(record_count() == rec0);
+  long log1 = log_size();
+  if (log1 != log0) {
+    json_t *es = log_entries();
+    for (long k = log0; k < log1; k++)
+      printf("#   unexpected entry %ld: %s\n", k,
+             json_dumps(json_object_get(json_array_get(es, (size_t)k), "event"), JSON_COMPACT));
+    json_decref(es);
+  }
+  CHECK(log1 == log0);
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\",\"count\":1}", NULL) == 200);
+  CHECK(record_count() == rec0 + 1);
+  check_record_invariants();
+}
+
+struct mode_case { const char *mode; long want_status; const char *want_error; };
+
+static void test_adversarial_modes(void) {
+  static const struct mode_case cases[] = {
+      {"redirect-301", 502, "redirect"},     {"redirect-302", 502, "redirect"},
+      {"redirect-307", 502, "redirect"},     {"redirect-308", 502, "redirect"},
+      {"redirect-301-abs", 502, "redirect"}, {"redirect-302-abs", 502, "redirect"},
+      {"redirect-307-abs", 502, "redirect"}, {"redirect-308-abs", 502, "redirect"},
+      {"oversize", 502, "larger"},           {"oversize-chunked", 502, "larger"},
+      {"malformed", 502, "malformed"},       {"slow", 504, "timed out"},
+      {"hang", 504, "timed out"},            {"echo-headers", 200, NULL},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const struct mode_case *mc = &cases[k];
+    CHECK_FATAL(start_mock(mc->mode) == 0);
+    size_t n = record_count();
+    json_t *o = NULL;
+    long t0 = (long)proc_now_ms();
+    long st = api("POST", "/v1/collect", "{\"username\":\"alice\",\"count\":2}", &o);
+    long took = (long)proc_now_ms() - t0;
+    printf("#   mode %-18s -> HTTP %ld in %ld ms: %s\n", mc->mode, st, took,
+           json_string_value(json_object_get(o, "error")) ?: "ok");
+    CHECK(st == mc->want_status);
+    if (mc->want_error) {
+      const char *e = json_string_value(json_object_get(o, "error"));
+      CHECK(e && strstr(e, mc->want_error));
+      CHECK(json_object_get(o, "data") == NULL);
+    } else {
+      /* Only the headers the collector means to send reached the server. */
+      json_t *hs = json_object_get(json_object_get(o, "data"), "headers");
+      size_t i;
+      json_t *h;
+      CHECK(json_array_size(hs) == 4);
+      json_array_foreach(hs, i, h) {
+        const char *name = json_string_value(json_array_get(h, 0));
+        CHECK(name && (!strcasecmp(name, "Host") || !strcasecmp(name, "User-Agent") ||
+                       !strcasecmp(name, "Cookie") || !strcasecmp(name, "Accept")));
+      }
+    }
+    CHECK(took < 20000);
+    /* Exactly one request, to watch history; the redirect target was never fetched. */
+    CHECK(record_count() == n + 1);
+    json_t *entries = log_entries();
+    json_int_t ri = json_integer_value(json_object_get(o, "result_index"));
+    json_t *res = entry_at(entries, ri);
+    CHECK(res && !strcmp(json_string_value(json_object_get(res, "phase")) ?: "", "result"));
+    if (mc->want_error)
+      CHECK(res && strstr(json_string_value(json_object_get(res, "error")) ?: "", mc->want_error));
+    json_decref(entries);
+    json_decref(o);
+  }
+  CHECK(start_mock("normal") == 0);
+  check_record_invariants();
+}
+
+static void test_logd_down(void) {
+  size_t n = record_count();
+  CHECK_FATAL(fx_stop(&L) == 0);
+  json_t *o = NULL;
+  long t0 = (long)proc_now_ms();
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\"}", &o) == 503);
+  CHECK(json_is_string(json_object_get(o, "error")));
+  json_decref(o);
+  CHECK((long)proc_now_ms() - t0 < 5000);
+  CHECK(add_credential("dave", "sessionid=dave-secret", NULL) == 503);
+  CHECK(api("DELETE", "/v1/credentials/alice", NULL, NULL) == 503);
+  CHECK(api("GET", "/v1/user-count", NULL, NULL) == 503);
+  CHECK(record_count() == n);
+  CHECK_FATAL(fx_restart(&L) == 0);
+  /* Nothing half-done: dave was not stored, alice was not deleted. */
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"dave\"}", NULL) == 404);
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\",\"count\":1}", NULL) == 200);
+  CHECK(record_count() == n + 1);
+  check_record_invariants();
+}
+
+static void test_logd_slow(void) {
+  size_t n = record_count();
+  CHECK_FATAL(proc_signal(&L.p, SIGSTOP) == 0);
+  long t0 = (long)proc_now_ms();
+  long st = api("POST", "/v1/collect", "{\"username\":\"alice\"}", NULL);
+  long took = (long)proc_now_ms() - t0;
+  CHECK(add_credential("erin", "sessionid=erin-secret", NULL) == 503);
+  proc_signal(&L.p, SIGCONT);
+  printf("#   logd stopped: collect -> HTTP %ld after %ld ms\n", st, took);
+  CHECK(st == 503);
+  CHECK(took >= 900 && took < 5000);
+  proc_sleep_ms(300);
+  CHECK(record_count() == n);
+  check_record_invariants();
+}
+
+static void test_logd_refuses(void) {
+  /* A collector whose token logd rejects never starts serving. */
+  proc p = {0};
+  char d2[PATH_MAX + 32];
+  snprintf(d2, sizeof d2, "%s/col-refused", dir);
+  unsigned port = proc_free_port();
+  CHECK_FATAL(spawn_collector(&p, d2, port, "not-the-token", NULL) == 0);
+  CHECK(proc_wait(&p, 10000) == 0);
+  CHECK(WIFEXITED(p.status) && WEXITSTATUS(p.status) != 0);
+  proc_kill9(&p);
+}
+
+static int verify_sig(const char *pub_hex, const char *msg, size_t len, const char *sig_hex) {
+  uint8_t pub[32], sig[64];
+  if (fx_unhex(pub_hex, pub, 32) || fx_unhex(sig_hex, sig, 64)) return 0;
+  EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, 32);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = pk && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
+           EVP_DigestVerify(ctx, sig, 64, (const uint8_t *)msg, len) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pk);
+  return ok;
+}
+
+static long user_count(json_t **out) {
+  json_t *o = NULL;
+  if (api("GET", "/v1/user-count", NULL, &o) != 200) { json_decref(o); return -1; }
+  long c = (long)json_integer_value(json_object_get(o, "count"));
+  if (out) *out = o;
+  else json_decref(o);
+  return c;
+}
+
+static void test_user_count(void) {
+  long c0 = user_count(NULL);
+  CHECK_FATAL(c0 >= 0);
+  CHECK(add_credential("uc_one", "sessionid=uc_one-secret", NULL) == 200);
+  CHECK(add_credential("uc_two", "sessionid=uc_two-secret", NULL) == 200);
+  CHECK(user_count(NULL) == c0 + 2);
+  CHECK(add_credential("uc_two", "sessionid=uc_two-secret2", NULL) == 200); /* replace */
+  CHECK(user_count(NULL) == c0 + 2);
+  CHECK(api("DELETE", "/v1/credentials/uc_one", NULL, NULL) == 200);
+  CHECK(api("DELETE", "/v1/credentials/uc_one", NULL, NULL) == 404);
+  json_t *o = NULL;
+  CHECK_FATAL(user_count(&o) == c0 + 1);
+  const char *statement = json_string_value(json_object_get(o, "statement"));
+  const char *sig = json_string_value(json_object_get(o, "signature"));
+  const char *pub = json_string_value(json_object_get(o, "public_key"));
+  CHECK_FATAL(statement && sig && pub);
+  CHECK(verify_sig(pub, statement, strlen(statement), sig));
+  /* The statement says what the answer says. */
+  json_t *st = json_loads(statement, 0, NULL);
+  CHECK(json_integer_value(json_object_get(st, "count")) == c0 + 1);
+  CHECK(json_equal(json_object_get(st, "as_of_index"), json_object_get(o, "as_of_index")));
+  CHECK(!strcmp(json_string_value(json_object_get(st, "collector_key")) ?: "", pub));
+  /* Tampering: count, signature, key. */
+  char *forged = strdup(statement);
+  char *p = strstr(forged, "\"count\":");
+  CHECK_FATAL(p);
+  p += 8;
+  *p = *p == '9' ? '8' : (char)(*p + 1);
+  CHECK(!verify_sig(pub, forged, strlen(forged), sig));
+  free(forged);
+  char badsig[129];
+  snprintf(badsig, sizeof badsig, "%s", sig);
+  badsig[10] = badsig[10] == '0' ? '1' : '0';
+  CHECK(!verify_sig(pub, statement, strlen(statement), badsig));
+  char badpub[65];
+  snprintf(badpub, sizeof badpub, "%s", pub);
+  badpub[0] = badpub[0] == 'a' ? 'b' : 'a';
+  CHECK(!verify_sig(badpub, statement, strlen(statement), sig));
+  /* The log holds the user_count entry with the statement's hash, after as_of_index, and
+   * the boot entry names the same signing key. */
+  json_t *entries = log_entries();
+  json_int_t idx = json_integer_value(json_object_get(o, "index"));
+  json_t *ev = entry_at(entries, idx);
+  char sh[65];
+  sha256_hex(statement, strlen(statement), sh);
+  CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "type")), "user_count"));
+  CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "statement_sha256")) ?: "", sh));
+  CHECK(ev && json_integer_value(json_object_get(ev, "count")) == c0 + 1);
+  CHECK(json_integer_value(json_object_get(o, "as_of_index")) < idx);
+  /* as_of_index is the collector's latest entry before the statement: the deletion. */
+  json_t *asof = entry_at(entries, json_integer_value(json_object_get(o, "as_of_index")));
+  CHECK(asof && !strcmp(json_string_value(json_object_get(asof, "type")), "credential_deleted"));
+  int boot_ok = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(entries, i, e) {
+    json_t *b = json_object_get(e, "event");
+    if (!strcmp(json_string_value(json_object_get(b, "type")), "boot") &&
+        !strcmp(json_string_value(json_object_get(b, "signing_key")) ?: "", pub))
+      boot_ok = 1;
+  }
+  CHECK(boot_ok);
+  json_decref(entries);
+  json_decref(st);
+  json_decref(o);
+  check_record_invariants();
+}
+
+static void test_boot_entry(void) {
+  json_t *entries = log_entries();
+  json_t *b = json_object_get(json_array_get(entries, 0), "event");
+  CHECK_FATAL(b);
+  CHECK(!strcmp(json_string_value(json_object_get(b, "type")), "boot"));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "component")), "collector"));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "compose_hash")), "dev"));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "quote_sha256")), ""));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "checkpoint_key")), ""));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "anchor_address")), ""));
+  CHECK(!strcmp(json_string_value(json_object_get(b, "build")), "test"));
+  CHECK(json_string_length(json_object_get(b, "instance_id")) == 32);
+  CHECK(json_is_string(json_object_get(b, "version")));
+  json_decref(entries);
+}
+
+static void test_final_no_direct_messages(void) {
+  json_t *rec = record_lines();
+  size_t i, dm = 0;
+  json_t *r;
+  json_array_foreach(rec, i, r) {
+    const char *path = json_string_value(json_object_get(r, "path"));
+    const char *endpoint = json_string_value(json_object_get(r, "endpoint"));
+    if (!path || strcasestr(path, "direct") || !endpoint || strcmp(endpoint, "watch_history")) dm++;
+  }
+  printf("#   mock-tiktok received %zu requests, %zu not to watch history\n", json_array_size(rec), dm);
+  CHECK(json_array_size(rec) >= 4);
+  CHECK(dm == 0);
+  json_decref(rec);
+  check_record_invariants();
+}
+
+int main(void) {
+  if (fx_start(&L, NULL) != 0) {
+    printf("not ok - logd fixture did not start\n");
+    return 1;
+  }
+  if (proc_tmpdir("xt-collector", dir, sizeof dir)) return 1;
+  snprintf(record_path, sizeof record_path, "%s/record.jsonl", dir);
+  snprintf(coldir, sizeof coldir, "%s/col", dir);
+  snprintf(mock_log, sizeof mock_log, "%s/mock.log", dir);
+  snprintf(col_log, sizeof col_log, "%s/collector.log", dir);
+  snprintf(col_out, sizeof col_out, "%s/collector.out", dir);
+  mock_port = proc_free_port();
+  col_port = proc_free_port();
+  int ok = start_mock("normal") == 0 && spawn_collector(&col, coldir, col_port, L.token, col_out) == 0 &&
+           proc_wait_port(&col, "127.0.0.1", col_port, 30000) == 0;
+  char kp[PATH_MAX + 64];
+  snprintf(kp, sizeof kp, "%s/dev-keys", coldir);
+  /* dev-keys: three hex lines (cookie key, pseudonym key, signing seed). */
+  char *keys = ok ? proc_read_file(kp, NULL) : NULL;
+  if (keys && strlen(keys) >= 130) keys[129] = 0;
+  if (!keys || strlen(keys) != 129 || fx_unhex(keys + 65, pseudonym_key, 32)) {
+    printf("not ok - collector did not start\n");
+    free(keys);
+    proc_kill9(&col);
+    proc_kill9(&mock);
+    fx_destroy(&L);
+    if (!getenv("XT_KEEP")) proc_rmtree(dir);
+    return 1;
+  }
+  free(keys);
+
+  CHECK_RUN(test_boot_entry);
+  CHECK_RUN(test_happy_path);
+  CHECK_RUN(test_auth);
+  CHECK_RUN(test_no_plaintext_anywhere);
+  CHECK_RUN(test_red_team_inputs);
+  if (!getenv("XT_QUICK")) CHECK_RUN(test_adversarial_modes);
+  CHECK_RUN(test_logd_down);
+  CHECK_RUN(test_logd_slow);
+  CHECK_RUN(test_logd_refuses);
+  CHECK_RUN(test_user_count);
+  CHECK_RUN(test_final_no_direct_messages);
+
+  proc_stop(&col, 10000);
+  proc_stop(&mock, 10000);
+  fx_destroy(&L);
+  if (!getenv("XT_KEEP")) proc_rmtree(dir);
+  return check_finish();
+}
