@@ -20,6 +20,7 @@ extern const tlog_command tlog_commands[];
 int cmd_verify_quote(int argc, char **argv);      /* client/cmd_quote.c */
 int cmd_compose_hash(int argc, char **argv);      /* client/cmd_quote.c */
 int cmd_compose_normalize(int argc, char **argv); /* client/cmd_quote.c */
+int cmd_kms_history(int argc, char **argv);       /* client/cmd_kms_history.c */
 
 int cmd_anchor(int argc, char **argv);            /* client/cmd_anchor.c */
 

@@ -35,3 +35,7 @@ fuzz-collateral_SRCS := tests/fuzz/fuzz_collateral.c
 fuzz-collateral_LIBS := dstack
 fuzz-eventlog_SRCS := tests/fuzz/fuzz_eventlog.c
 fuzz-eventlog_LIBS := dstack
+
+# tlog kms-history (DstackApp events over JSON-RPC; the RPC client is anchor's)
+tlog_SRCS += client/kms.c client/cmd_kms_history.c
+tlog_LIBS += anchor

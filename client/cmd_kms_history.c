@@ -1,0 +1,156 @@
+/* cmd_kms_history.c: `tlog kms-history`: what a dstack app's KMS contract allowed, when.
+ *
+ *   tlog kms-history --rpc URL --app 0xAPP [--from-block N] [--to-block N] [--json]
+ *                    [--allowed HASH --at RFC3339]
+ *
+ * Lists every ComposeHashAdded / ComposeHashRemoved / Upgraded / OwnershipTransferred
+ * event with its block time. With --allowed and --at, also says whether that compose
+ * hash was allowed at that time (exit 1 if not). */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anchor/hex.h"
+#include "anchor/rpc.h"
+#include "client/commands.h"
+#include "client/kms.h"
+#include "dstack/util.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: tlog kms-history --rpc URL --app 0xAPP [--from-block N] [--to-block N]\n"
+          "                        [--json] [--allowed HASH --at RFC3339]\n"
+          "\n"
+          "Lists the events of a dstack app's KMS contract (compose hashes added and\n"
+          "removed, upgrades, ownership transfers) with block times. With --allowed and\n"
+          "--at, says whether that compose hash was allowed at that time.\n"
+          "Exit status: 0 ok (and allowed), 1 not allowed, 2 usage, I/O or RPC error.\n");
+}
+
+static int parse_block(const char *s, uint64_t *out) {
+  char *end;
+  if (!*s || *s == '-') return -1;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+int cmd_kms_history(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"rpc", required_argument, NULL, 'r'},     {"app", required_argument, NULL, 'a'},
+      {"from-block", required_argument, NULL, 'f'}, {"to-block", required_argument, NULL, 't'},
+      {"json", no_argument, NULL, 'j'},           {"allowed", required_argument, NULL, 'h'},
+      {"at", required_argument, NULL, 'T'},       {"help", no_argument, NULL, 'H'},
+      {NULL, 0, NULL, 0}};
+  const char *url = NULL, *app_text = NULL, *allowed_text = NULL, *at_text = NULL;
+  uint64_t from = 0, to = ETH_BLOCK_LATEST;
+  bool as_json = false;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+      case 'r': url = optarg; break;
+      case 'a': app_text = optarg; break;
+      case 'f':
+        if (parse_block(optarg, &from)) goto bad_usage;
+        break;
+      case 't':
+        if (parse_block(optarg, &to)) goto bad_usage;
+        break;
+      case 'j': as_json = true; break;
+      case 'h': allowed_text = optarg; break;
+      case 'T': at_text = optarg; break;
+      case 'H': usage(stdout); return TLOG_EXIT_OK;
+      default: goto bad_usage;
+    }
+  }
+  uint8_t app[20], want[32];
+  time_t at = 0;
+  if (optind != argc || !url || !app_text || hex_decode_exact(app_text, app, 20) != 0 ||
+      !allowed_text != !at_text || from > to)
+    goto bad_usage;
+  if (allowed_text && (hex_decode_exact(allowed_text, want, 32) != 0 ||
+                       dstack_parse_rfc3339(at_text, &at) != 0 || at < 0))
+    goto bad_usage;
+
+  char err[512];
+  eth_rpc *rpc = eth_rpc_new(url, err, sizeof err);
+  if (!rpc) {
+    fprintf(stderr, "tlog kms-history: %s\n", err);
+    return TLOG_EXIT_USAGE;
+  }
+  kms_history h;
+  if (kms_history_load(rpc, app, from, to, &h, err, sizeof err) != 0) {
+    fprintf(stderr, "tlog kms-history: %s\n", err);
+    eth_rpc_free(rpc);
+    return TLOG_EXIT_USAGE;
+  }
+  eth_rpc_free(rpc);
+
+  int allowed = allowed_text ? kms_history_allowed_at(&h, want, (uint64_t)at) : 1;
+  char hex[67], addr[43], prev[43], when[32];
+  if (as_json) {
+    json_t *o = json_object(), *arr = json_array();
+    for (size_t i = 0; o && arr && i < h.n; i++) {
+      const kms_event *ev = &h.events[i];
+      json_t *e = json_object();
+      if (!e) break;
+      dstack_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+      json_object_set_new(e, "event", json_string(kms_event_name(ev->kind)));
+      json_object_set_new(e, "block", json_integer((json_int_t)ev->block_number));
+      json_object_set_new(e, "log_index", json_integer((json_int_t)ev->log_index));
+      json_object_set_new(e, "time", json_string(when));
+      hex_encode0x(ev->tx_hash, 32, hex);
+      json_object_set_new(e, "tx", json_string(hex));
+      if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
+        hex_encode(ev->compose_hash, 32, hex);
+        json_object_set_new(e, "compose_hash", json_string(hex));
+      } else {
+        hex_encode0x(ev->address, 20, addr);
+        json_object_set_new(e, ev->kind == KMS_UPGRADED ? "implementation" : "new_owner",
+                            json_string(addr));
+        if (ev->kind == KMS_OWNERSHIP_TRANSFERRED) {
+          hex_encode0x(ev->previous_owner, 20, prev);
+          json_object_set_new(e, "previous_owner", json_string(prev));
+        }
+      }
+      json_array_append_new(arr, e);
+    }
+    json_object_set_new(o, "app", json_string(app_text));
+    json_object_set_new(o, "events", arr);
+    if (allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text) puts(text);
+    free(text);
+    json_decref(o);
+  } else {
+    printf("%-8s  %-20s  %-20s  %s\n", "block", "time", "event", "value");
+    for (size_t i = 0; i < h.n; i++) {
+      const kms_event *ev = &h.events[i];
+      dstack_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+      if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
+        hex_encode(ev->compose_hash, 32, hex);
+        printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when,
+               kms_event_name(ev->kind), hex);
+      } else {
+        hex_encode0x(ev->address, 20, addr);
+        printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when,
+               kms_event_name(ev->kind), addr);
+      }
+    }
+    if (allowed_text)
+      printf("compose hash %s at %s: %s\n", allowed_text, at_text,
+             allowed ? "allowed" : "NOT allowed");
+  }
+  kms_history_free(&h);
+  return allowed ? TLOG_EXIT_OK : TLOG_EXIT_FAILED;
+
+bad_usage:
+  usage(stderr);
+  return TLOG_EXIT_USAGE;
+}
