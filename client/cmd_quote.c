@@ -27,7 +27,7 @@ static void verify_quote_usage(FILE *f) {
   fprintf(f,
           "usage: tlog verify-quote (--quote FILE | --report FILE) [--collateral FILE]\n"
           "                         [--event-log FILE] [--now RFC3339] [--allow-simulated]\n"
-          "                         [--json]\n"
+          "                         [--require-up-to-date] [--json]\n"
           "\n"
           "Verifies a TDX quote offline up to the Intel SGX Root CA (compiled in).\n"
           "  --quote FILE       the quote, raw binary or hex text\n"
@@ -39,6 +39,8 @@ static void verify_quote_usage(FILE *f) {
           "  --now RFC3339      the time to check validity at (default: now)\n"
           "  --allow-simulated  accept quotes whose signature does not verify (dstack\n"
           "                     simulator), reporting status \"simulated\"\n"
+          "  --require-up-to-date  fail unless the TCB status is UpToDate (by default any\n"
+          "                     status but Revoked passes, with a warning)\n"
           "  --json             print a JSON report\n"
           "Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.\n");
 }
@@ -172,10 +174,11 @@ int cmd_verify_quote(int argc, char **argv) {
       {"collateral", required_argument, NULL, 'c'}, {"event-log", required_argument, NULL, 'e'},
       {"now", required_argument, NULL, 'n'},        {"allow-simulated", no_argument, NULL, 's'},
       {"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'h'},
+      {"require-up-to-date", no_argument, NULL, 'u'},
       {NULL, 0, NULL, 0}};
   const char *quote_path = NULL, *report_path = NULL, *collateral_path = NULL,
              *log_path = NULL, *now_text = NULL;
-  bool allow_simulated = false, as_json = false;
+  bool allow_simulated = false, as_json = false, require_up_to_date = false;
   int c;
   optind = 1;
   opterr = 0;
@@ -188,6 +191,7 @@ int cmd_verify_quote(int argc, char **argv) {
       case 'n': now_text = optarg; break;
       case 's': allow_simulated = true; break;
       case 'j': as_json = true; break;
+      case 'u': require_up_to_date = true; break;
       case 'h': verify_quote_usage(stdout); return TLOG_EXIT_OK;
       default:
         fprintf(stderr, "tlog verify-quote: unknown or incomplete option '%s'\n",
@@ -256,6 +260,12 @@ int cmd_verify_quote(int argc, char **argv) {
         dstack_event_log_identity(&log, &r.id, r.log_message, sizeof r.log_message) == 0)
       r.log_ok = true;
   }
+  bool stale = r.verdict.result == TDX_VERIFIED && strcmp(r.verdict.status, "UpToDate") != 0;
+  if (stale && require_up_to_date) {
+    r.verdict.result = TDX_INVALID;
+    snprintf(r.verdict.message, sizeof r.verdict.message,
+             "TCB status %s is not UpToDate (--require-up-to-date)", r.verdict.status);
+  }
   bool quote_ok = r.verdict.result == TDX_VERIFIED ||
                   (allow_simulated && r.verdict.result == TDX_SIMULATED);
   r.verified = quote_ok && (!r.have_log || r.log_ok);
@@ -270,6 +280,9 @@ int cmd_verify_quote(int argc, char **argv) {
     fprintf(stderr, "tlog verify-quote: verification failed: %s\n", why);
   } else if (r.verdict.result == TDX_SIMULATED) {
     fprintf(stderr, "tlog verify-quote: warning: accepting a SIMULATED quote\n");
+  } else if (stale) {
+    fprintf(stderr, "tlog verify-quote: warning: TCB status %s: the platform lacks updates%s%s\n",
+            r.verdict.status, r.verdict.message[0] ? "; " : "", r.verdict.message);
   }
   rc = r.verified ? TLOG_EXIT_OK : TLOG_EXIT_FAILED;
   goto done;
