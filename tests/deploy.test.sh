@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Static checks of deploy/ (Docker cannot run on the build machines): images pinned by
+# digest, nothing security-relevant settable by environment, the dstack socket mounted,
+# no test build in the collector image, deterministic app-compose.json whose hash is
+# `tlog compose-hash`'s, the release workflow's structure, and no forbidden endpoint name.
+set -u
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+tlog=$root/${BIN:-bin}/tlog
+D=$root/deploy
+tmp=$(mktemp -d /tmp/xt-deploy.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { # name cmd...: ok when cmd succeeds
+  local name=$1; shift
+  if "$@" >"$tmp/out" 2>&1; then ok "$name"; else nok "$name"; sed 's/^/#   /' "$tmp/out" | head -n 20; fi
+}
+refuses() { # name cmd...: ok when cmd fails
+  local name=$1; shift
+  if "$@" >"$tmp/out" 2>&1; then nok "$name (was accepted)"; else ok "$name"; fi
+}
+Z=$(printf '0%.0s' $(seq 64))
+H1=$(printf 'a%.0s' $(seq 64))
+H2=$(printf 'b%.0s' $(seq 64))
+LOGD=registry.example/xordi/logd@sha256:$H1
+COLL=registry.example/xordi/collector@sha256:$H2
+render() { bash "$D/render-compose.sh" --logd-image "$LOGD" --collector-image "$COLL" "$@"; }
+have_yaml=0
+python3 -c 'import yaml' 2>/dev/null && have_yaml=1
+
+# ---- the compose template and its rendering
+check "compose renders with digest-pinned images" render --allow-placeholders --out "$tmp/dc.yml"
+refuses "render refuses placeholder values unless told" render --out "$tmp/x.yml"
+refuses "render refuses an image without a digest" \
+  bash "$D/render-compose.sh" --logd-image registry.example/xordi/logd:latest --collector-image "$COLL" --allow-placeholders
+refuses "render refuses a short digest" \
+  bash "$D/render-compose.sh" --logd-image registry.example/xordi/logd@sha256:abc --collector-image "$COLL" --allow-placeholders
+sed 's|^ANCHOR_RPC=.*|ANCHOR_RPC=https://${RPC_HOST}/|' "$D/deployment.conf" >"$tmp/conf-dollar"
+refuses "render refuses an interpolated value" render --conf "$tmp/conf-dollar" --allow-placeholders
+sed 's|^ANCHOR_RPC=.*|ANCHOR_RPC=http://rpc.example/|' "$D/deployment.conf" >"$tmp/conf-http"
+refuses "render refuses a non-https RPC URL" render --conf "$tmp/conf-http" --allow-placeholders
+{ cat "$D/deployment.conf"; echo "API_BASE=https://elsewhere.example/"; } >"$tmp/conf-extra"
+refuses "render refuses names it does not know (no API base can be added)" \
+  render --conf "$tmp/conf-extra" --allow-placeholders
+{ cat "$D/deployment.conf"; echo "LOGD_IMAGE=registry.example/x@sha256:$Z"; } >"$tmp/conf-img"
+refuses "render refuses image references from the config file" render --conf "$tmp/conf-img" --allow-placeholders
+render --allow-placeholders --out "$tmp/dc2.yml" >/dev/null 2>&1
+check "rendering is deterministic" cmp "$tmp/dc.yml" "$tmp/dc2.yml"
+
+images=$(grep -E '^[[:space:]]+image:' "$tmp/dc.yml" | awk '{print $2}')
+bad=0
+[ "$(echo "$images" | wc -l)" -eq 2 ] || bad=1
+for i in $images; do [[ $i =~ @sha256:[0-9a-f]{64}$ ]] || bad=1; done
+[ $bad -eq 0 ] && ok "every service image is pinned by digest" || nok "every service image is pinned by digest ($images)"
+grep -E '^[[:space:]]+image:' "$D/docker-compose.template.yml" | grep -vqE 'image: @[A-Z_]+_IMAGE@$' \
+  && nok "template images are only digest placeholders" || ok "template images are only digest placeholders"
+
+refuses "no environment: or env_file: in the compose file" grep -nE '^[[:space:]]*(environment|env_file):' "$tmp/dc.yml"
+refuses "no run-time interpolation (\$) in the compose file" grep -n '\$' "$tmp/dc.yml"
+# every value after a --*-token flag names where the secret is, never the secret itself
+toks=$(awk 'prev { print $2; prev = 0 } $2 ~ /^--.*-token$/ { prev = 1 }' "$tmp/dc.yml")
+bad=0
+[ -n "$toks" ] || bad=1
+for t in $toks; do [[ $t =~ ^getkey:[a-z0-9/_.-]+$|^sha256:[0-9a-f]{64}$ ]] || bad=1; done
+[ $bad -eq 0 ] && ok "no literal token in the compose file (getkey:PATH or sha256:HEX only)" \
+  || nok "no literal token in the compose file ($toks)"
+grep -v '^[[:space:]]*#' "$tmp/dc.yml" >"$tmp/dc-nocomment.yml"
+refuses "no key material in the compose file" grep -niE '(private|secret|BEGIN [A-Z ]*KEY|0x[0-9a-f]{64})' "$tmp/dc-nocomment.yml"
+refuses "no --anchor-key file and no --dev in the compose file" grep -nE -- '--anchor-key|--dev\b|--api-base' "$tmp/dc.yml"
+bad=0
+while read -r name tok; do
+  [[ $tok =~ ^getkey:[a-z0-9/_.-]+$|^sha256:[0-9a-f]{64}$ ]] || bad=1
+done < <(grep -v '^#' "$D/logd-submitters" | grep .)
+[ $bad -eq 0 ] && ok "logd-submitters holds no literal token (getkey: or sha256: only)" \
+  || nok "logd-submitters holds no literal token"
+
+if [ $have_yaml -eq 1 ]; then
+  check "compose parses as YAML with the dstack socket mounted in both services" python3 - "$tmp/dc.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+svcs = d["services"]
+assert sorted(svcs) == ["collector", "logd"], sorted(svcs)
+for name, s in svcs.items():
+    assert "/var/run/dstack.sock:/var/run/dstack.sock" in s["volumes"], name
+    assert "environment" not in s and "env_file" not in s, name
+    assert "build" not in s, name
+    cmd = s["command"]
+    assert cmd[cmd.index("--dstack-socket") + 1] == "/var/run/dstack.sock", name
+    assert "--dev" not in cmd, name
+    assert all(isinstance(a, str) for a in cmd), name
+assert "logd-data:/data" in svcs["logd"]["volumes"]
+assert "--api-base" not in svcs["collector"]["command"]
+PY
+else
+  n=$(grep -c -- '- /var/run/dstack.sock:/var/run/dstack.sock' "$tmp/dc.yml")
+  [ "$n" -eq 2 ] && ok "dstack socket mounted in both services (grep; no YAML parser)" \
+    || nok "dstack socket mounted in both services ($n mounts)"
+fi
+
+# ---- app-compose.json
+if [ -x "$tlog" ]; then
+  mkdir -p "$tmp/ac1" "$tmp/ac2"
+  cp "$tmp/dc.yml" "$tmp/ac1/docker-compose.yml"
+  cp "$tmp/dc.yml" "$tmp/ac2/docker-compose.yml"
+  check "make-app-compose.sh runs" bash "$D/make-app-compose.sh" "$tmp/ac1/docker-compose.yml" --tlog "$tlog"
+  h1=$(sed -n 's/^compose-hash //p' "$tmp/out")
+  (cd "$tmp" && bash "$D/make-app-compose.sh" ac2/docker-compose.yml --tlog "$tlog") >"$tmp/out2" 2>&1
+  h2=$(sed -n 's/^compose-hash //p' "$tmp/out2")
+  check "app-compose.json is deterministic (two runs, same bytes)" cmp "$tmp/ac1/app-compose.json" "$tmp/ac2/app-compose.json"
+  th=$("$tlog" compose-hash "$tmp/ac1/app-compose.json" 2>/dev/null)
+  sh=$(sha256sum <"$tmp/ac1/app-compose.json" | cut -d' ' -f1)
+  [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h1" = "$th" ] && [ "$h1" = "$sh" ] \
+    && ok "printed hash = tlog compose-hash = sha256 of the file" \
+    || nok "printed hash = tlog compose-hash = sha256 ($h1 / $h2 / $th / $sh)"
+  "$tlog" compose-normalize "$tmp/ac1/app-compose.json" --out "$tmp/renorm.json" 2>/dev/null
+  check "app-compose.json is already normalized (compose-normalize is a no-op)" cmp "$tmp/ac1/app-compose.json" "$tmp/renorm.json"
+  check "app-compose.json fields: kms on, no allowed envs, no local key provider, compose text exact" \
+    node -e '
+      const fs = require("fs");
+      const m = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+      const text = fs.readFileSync(process.argv[2], "utf8");
+      const want = { manifest_version: 2, runner: "docker-compose", kms_enabled: true,
+        local_key_provider_enabled: false, public_logs: false, public_sysinfo: true };
+      for (const [k, v] of Object.entries(want)) if (m[k] !== v) throw new Error(k + " = " + m[k]);
+      if (!Array.isArray(m.allowed_envs) || m.allowed_envs.length) throw new Error("allowed_envs not empty");
+      if (m.docker_compose_file !== text) throw new Error("docker_compose_file differs");
+      const keys = Object.keys(m);
+      if (keys.join() !== [...keys].sort().join()) throw new Error("keys not sorted");
+    ' "$tmp/ac1/app-compose.json" "$tmp/ac1/docker-compose.yml"
+  printf 'services:\n  x:\n    image: a@sha256:%s\n    environment:\n      - API=1\n' "$Z" >"$tmp/env.yml"
+  refuses "make-app-compose.sh refuses a compose file that sets environment" \
+    bash "$D/make-app-compose.sh" "$tmp/env.yml" --tlog "$tlog" --out "$tmp/env.json"
+else
+  nok "bin/tlog missing: app-compose checks not run (make all first)"
+fi
+
+# ---- Dockerfiles
+for df in "$D/Dockerfile.logd" "$D/Dockerfile.collector"; do
+  n=$(basename "$df")
+  froms=$(grep -E '^FROM ' "$df" | awk '{print $2}')
+  bad=0
+  for f in $froms; do [ "$f" = '${DEBIAN_BASE}' ] || bad=1; done
+  [ "$(echo "$froms" | wc -l)" -eq 2 ] || bad=1
+  [ $bad -eq 0 ] && ok "$n: two stages, both FROM the digest-pinned DEBIAN_BASE" || nok "$n: FROM lines ($froms)"
+  grep -qE '^ARG DEBIAN_BASE$' "$df" && ok "$n: DEBIAN_BASE has no default (build fails unless pinned)" \
+    || nok "$n: DEBIAN_BASE has no default"
+  refuses "$n: no ENV instruction (nothing configurable by environment)" grep -nE '^[[:space:]]*ENV[[:space:]]' "$df"
+  refuses "$n: no URL, key or token baked in by ARG/LABEL" grep -niE '^(ARG|LABEL).*(url|key|token|secret|https?:)' "$df"
+  grep -q '^ARG SOURCE_DATE_EPOCH$' "$df" && grep -q 'test -n "$SOURCE_DATE_EPOCH"' "$df" \
+    && ok "$n: SOURCE_DATE_EPOCH required" || nok "$n: SOURCE_DATE_EPOCH required"
+  user=$(awk '/^FROM /{n++} n==2 && /^USER /{print $2}' "$df")
+  [[ $user =~ ^[1-9][0-9]{3,}:[1-9][0-9]{3,}$ ]] && ok "$n: runtime runs as a non-root numeric user ($user)" \
+    || nok "$n: runtime user ($user)"
+  refuses "$n: no COPY of tests/ or bench/ or client/" grep -nE '^COPY .*(tests|bench|client)/' "$df"
+  refuses "$n: no ADD (no remote fetches)" grep -nE '^ADD ' "$df"
+done
+dc=$D/Dockerfile.collector
+refuses "collector image never names the test build or mock-tiktok" grep -nE 'collector-test|mock-tiktok|mock_tiktok' "$dc"
+srcs=$(awk '/^COPY / && !/--from=/ {for (i = 2; i < NF; i++) print $i}' "$dc")
+echo "$srcs" | grep -qE '^collector/?$|testbuild|^tests' \
+  && nok "collector build stage copies only collector's top-level sources ($srcs)" \
+  || ok "collector build stage never copies collector/testbuild, tests/ or all of collector/"
+[ "$(grep -oE 'make [^;]*' "$dc")" = 'make -j"$(nproc)" bin/collector' ] \
+  && ok "collector build stage makes bin/collector only" || nok "collector build stage makes bin/collector only"
+rt=$(awk '/^FROM /{n++} n==2 && /^COPY /' "$dc")
+[ "$rt" = "$(printf 'COPY --from=build /etc/apt/sources.list.d/snapshot.sources /etc/apt/sources.list.d/\nCOPY --from=build /out/packages /tmp/packages\nCOPY --from=build /out/collector /usr/local/bin/collector')" ] \
+  && ok "collector runtime stage copies only the release binary (and apt inputs)" \
+  || nok "collector runtime stage copies: $rt"
+base=$(sed -n 's/^DEBIAN_BASE=//p' "$D/base-image.lock")
+[[ $base == UNPINNED || $base =~ ^debian:bookworm-slim@sha256:[0-9a-f]{64}$ ]] \
+  && ok "base-image.lock: DEBIAN_BASE is a digest-pinned bookworm-slim or explicitly UNPINNED ($base)" \
+  || nok "base-image.lock: DEBIAN_BASE '$base'"
+[[ $(sed -n 's/^DEBIAN_SNAPSHOT=//p' "$D/base-image.lock") =~ ^[0-9]{8}T[0-9]{6}Z$ ]] \
+  && ok "base-image.lock: snapshot timestamp pinned" || nok "base-image.lock: snapshot timestamp"
+
+# ---- the release workflow template
+wf=$D/ci/release.yml
+if [ -f "$wf" ]; then
+  if [ $have_yaml -eq 1 ]; then
+    check "release.yml parses as YAML with jobs and steps" python3 - "$wf" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+on = d.get("on", d.get(True))
+assert on, "no trigger"
+jobs = d["jobs"]
+assert jobs, "no jobs"
+for name, j in jobs.items():
+    assert j.get("runs-on"), name
+    for s in j["steps"]:
+        assert ("run" in s) != ("uses" in s), (name, s.get("name"))
+        if "uses" in s:
+            ref = s["uses"].split("@", 1)[1]
+            assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), s["uses"]
+PY
+  else
+    grep -qE '^on:' "$wf" && grep -qE '^jobs:' "$wf" && ! grep -qP '\t' "$wf" \
+      && ok "release.yml has on: and jobs: and no tabs (no YAML parser)" || nok "release.yml structure"
+  fi
+  for s in 'make release' 'render-compose.sh' 'make-app-compose.sh' 'addComposeHash(bytes32)' \
+           'docker buildx build' 'base-image.lock' 'manifest.json'; do
+    grep -qF -- "$s" "$wf" && ok "release.yml: $s" || nok "release.yml: $s"
+  done
+  refuses "release.yml never signs or sends the transaction (prepares only)" \
+    grep -nE 'eth_sendRawTransaction|cast send|--private-key|PRIVATE_KEY' "$wf"
+else
+  nok "deploy/ci/release.yml missing"
+fi
+
+# ---- the forbidden endpoint name appears nowhere in deploy/
+refuses "grep -ri 'direct.\\?message' over deploy/ finds nothing" grep -rni 'direct.\?message' "$D"
+
+[ $fails -eq 0 ]
