@@ -646,19 +646,30 @@ static int is_read_path(const char *url) {
   return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16);
 }
 
+static char read_marker;
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls) {
   logd_http *h = cls;
   req *r = *con_cls;
+  if (r == (req *)&read_marker) {
+    /* Second call of a read: answering only now keeps the connection alive
+     * (MHD closes connections answered before the request was complete). */
+    if (*upload_size) {
+      *upload_size = 0; /* a body sent with a read is ignored */
+      return MHD_YES;
+    }
+    return handle_get(h, c, url);
+  }
   if (!r) {
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int post = !strcmp(method, "POST");
     if (!is_write_path(url)) {
       if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
       if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
-      /* Read requests carry no body; a body that is sent anyway is not read. */
-      return handle_get(h, c, url);
+      *con_cls = (void *)&read_marker;
+      return MHD_YES;
     }
     if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
     const logd_submitter *who = authenticate(h, c);
@@ -746,7 +757,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   logd_http *h = cls;
   req *r = *con_cls;
-  if (!r) return;
+  *con_cls = NULL;
+  if (!r || r == (req *)&read_marker) return;
   free(r->body);
   atomic_fetch_sub(&h->body_bytes, r->reserved);
   seq_sub_free(r->sub);

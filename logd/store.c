@@ -1,5 +1,6 @@
 #include "logd/store.h"
 
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,24 @@
 #include "merkle/merkle.h"
 #include "merkle/tile.h"
 
+/* Full hash tiles never change, so proofs read them through a cache that keeps
+ * every node inside the tile (levels 0..8 of it: 511 hashes), computed once:
+ * a proof then costs lookups instead of up to 255 hashes per tile level. Direct
+ * mapped, fixed size: memory does not grow with the log. */
+#define TCACHE_SLOTS 4096
+#define TCACHE_LOCKS 64
+#define TILE_NODES 511
+
+typedef struct tcache_slot {
+  int used;
+  unsigned level;
+  uint64_t index;
+  uint8_t node[TILE_NODES][32]; /* sublevel k at offset 512 - (512 >> k) */
+} tcache_slot;
+
 struct logd_store {
+  tcache_slot *tcache[TCACHE_SLOTS];
+  pthread_mutex_t tcache_mu[TCACHE_LOCKS];
   rocksdb_t *db;
   rocksdb_options_t *opts;
   rocksdb_block_based_table_options_t *table;
@@ -86,6 +104,7 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
     free(s);
     return -1;
   }
+  for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
   s->ropts = rocksdb_readoptions_create();
   s->wopts = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wopts, 1);
@@ -101,6 +120,8 @@ void store_close(logd_store *s) {
   rocksdb_block_based_options_destroy(s->table);
   rocksdb_cache_destroy(s->cache);
   rocksdb_options_destroy(s->opts);
+  for (int i = 0; i < TCACHE_SLOTS; i++) free(s->tcache[i]);
+  for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_destroy(&s->tcache_mu[i]);
   free(s);
 }
 
@@ -293,6 +314,54 @@ static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
   return 0;
 }
 
+static size_t tcache_slot_of(unsigned level, uint64_t index) {
+  uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level << 58);
+  return (size_t)(h >> 52) % TCACHE_SLOTS;
+}
+
+static size_t sub_off(unsigned k) { return 512 - (512u >> k); }
+
+/* Copies node (sublevel k, position pos) of full tile (level, index) if cached. */
+static int tcache_get(logd_store *s, unsigned level, uint64_t index, unsigned k, unsigned pos,
+                      uint8_t out[32]) {
+  size_t slot = tcache_slot_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  int hit = 0;
+  pthread_mutex_lock(mu);
+  tcache_slot *t = s->tcache[slot];
+  if (t && t->used && t->level == level && t->index == index) {
+    memcpy(out, t->node[sub_off(k) + pos], 32);
+    hit = 1;
+  }
+  pthread_mutex_unlock(mu);
+  return hit;
+}
+
+static void tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8_t *hashes,
+                       unsigned k, unsigned pos, uint8_t out[32]) {
+  tcache_slot *n = malloc(sizeof *n);
+  if (!n) {
+    return;
+  }
+  n->used = 1;
+  n->level = level;
+  n->index = index;
+  memcpy(n->node[0], hashes, 256 * 32);
+  for (unsigned sub = 1; sub <= 8; sub++) {
+    size_t lo = sub_off(sub - 1), hi = sub_off(sub);
+    for (unsigned j = 0; j < (256u >> sub); j++)
+      merkle_node_hash(n->node[lo + 2 * j], n->node[lo + 2 * j + 1], n->node[hi + j]);
+  }
+  memcpy(out, n->node[sub_off(k) + pos], 32);
+  size_t slot = tcache_slot_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  pthread_mutex_lock(mu);
+  tcache_slot *old = s->tcache[slot];
+  s->tcache[slot] = n;
+  pthread_mutex_unlock(mu);
+  free(old);
+}
+
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
                      uint8_t (*out)[32]) {
   store_reader *r = reader;
@@ -301,6 +370,8 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     tile_id t;
     unsigned first, n;
     tile_for_node(level, index + i, &t, &first, &n);
+    unsigned k = level % 8;
+    if (n > 1 && tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
@@ -308,6 +379,10 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
       return -1;
     }
     const uint8_t *h = r->data + (size_t)first * 32;
+    if (n > 1 && r->len == 256 * 32) {
+      tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]);
+      continue;
+    }
     if (n == 1) {
       memcpy(out[i], h, 32);
       continue;
