@@ -9,13 +9,18 @@ tmp=$(mktemp -d /tmp/xt-dstack-sim.XXXXXX)
 sim_pid=
 stop_sim() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; sim_pid=; fi; }
 trap 'stop_sim; rm -rf "$tmp"' EXIT
+# private copies: a parallel `make` may relink bin/ while this runs
+mkdir -p "$tmp/bin"
+cp "$bin/tlog" "$bin/dstack-sim" "$tmp/bin/" || { echo "not ok - dstack-sim: binaries missing (make all)"; exit 1; }
+bin=$tmp/bin
 fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 sock=$tmp/dstack.sock
 start_sim() { # seed
-  "$bin/dstack-sim" --socket "$sock" --app-compose "$tmp/app-compose.json" --seed "$1" 2>"$tmp/sim.log" &
+  "$bin/dstack-sim" --socket "$sock" --app-compose "$tmp/app-compose.json" --seed "$1" \
+    --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>"$tmp/sim.log" &
   sim_pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && curl -s --unix-socket "$sock" http://dstack/Info >/dev/null && return 0; sleep 0.05; done
   return 1

@@ -8,6 +8,9 @@ tlog=$bin/tlog
 T=${XT_TESTDATA:-$root/../shared/testdata}/tdx
 tmp=$(mktemp -d /tmp/xt-quote.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# a private copy: a parallel `make` may relink bin/ while this runs
+cp "$tlog" "$tmp/tlog" || { echo "not ok - quote: $tlog missing (make all)"; exit 1; }
+tlog=$tmp/tlog
 fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
