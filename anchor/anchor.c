@@ -100,6 +100,12 @@ static int transient(const anchor_client *c, int rc, uint64_t deadline) {
   return 1;
 }
 
+/* How long a read keeps retrying an unreachable node: one request's timeout, but
+ * never longer than a whole send may take. */
+static uint64_t read_window(const anchor_client *c) {
+  return c->o.rpc_timeout_ms < c->o.deadline_ms ? c->o.rpc_timeout_ms : c->o.deadline_ms;
+}
+
 void anchor_options_default(anchor_options *o) {
   memset(o, 0, sizeof *o);
   o->confirmations = 1;
@@ -246,7 +252,7 @@ int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, 
                     uint8_t anchorer[20], char *err, size_t errcap) {
   int rc = need_contract(c, err, errcap);
   if (rc) return rc;
-  uint64_t deadline = now_ms() + c->o.rpc_timeout_ms;
+  uint64_t deadline = now_ms() + read_window(c);
   rc = ensure_chain(c, deadline, err, errcap);
   if (rc) return rc;
   abi_arg a = {ABI_BYTES32, 0, log_id, 0};
@@ -448,6 +454,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
       /* Wait for a receipt of any of our transactions for this nonce. */
       uint64_t sent_at = now_ms();
       int resend = 0;
+      unsigned pause = 10; /* short first polls: local chains mine in milliseconds */
       for (;;) {
         int f = sent.n ? find_receipt(c, &sent, rcpt) : 1;
         if (f == 1) {
@@ -481,7 +488,8 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
           resend = 1;
           break;
         }
-        sleep_ms(c->o.poll_ms);
+        sleep_ms(pause);
+        pause = pause * 2 < c->o.poll_ms ? pause * 2 : c->o.poll_ms;
       }
       if (resend) {
         note(c, "not mined after %u ms; bumping fees and resending", c->o.resend_after_ms);
