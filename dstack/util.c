@@ -123,13 +123,14 @@ uint8_t *dstack_read_file(const char *path, size_t max, size_t *len, char *err, 
   }
   for (;;) {
     if (n == cap) {
-      if (cap >= max) {
+      /* one byte past max tells "exactly max" from "too large" */
+      if (cap > max) {
         snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
         free(buf);
         fclose(f);
         return NULL;
       }
-      size_t ncap = cap * 2 > max ? max : cap * 2;
+      size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
       uint8_t *nb = realloc(buf, ncap + 1);
       if (!nb) {
         snprintf(err, errlen, "out of memory");
@@ -151,6 +152,11 @@ uint8_t *dstack_read_file(const char *path, size_t max, size_t *len, char *err, 
     return NULL;
   }
   fclose(f);
+  if (n > max) {
+    snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+    free(buf);
+    return NULL;
+  }
   buf[n] = '\0';
   *len = n;
   return buf;
