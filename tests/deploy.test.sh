@@ -197,8 +197,9 @@ PY
     grep -qE '^on:' "$wf" && grep -qE '^jobs:' "$wf" && ! grep -qP '\t' "$wf" \
       && ok "release.yml has on: and jobs: and no tabs (no YAML parser)" || nok "release.yml structure"
   fi
-  for s in 'make release' 'render-compose.sh' 'make-app-compose.sh' 'addComposeHash(bytes32)' \
-           'docker buildx build' 'base-image.lock' 'manifest.json'; do
+  for s in 'make release' 'deploy/release.sh --logd-image' 'prepare-add-compose-hash.sh' \
+           'addComposeHash(bytes32)' 'docker buildx build' 'base-image.lock' 'manifest.json' \
+           'rewrite-timestamp=true' '--no-cache' 'upload-artifact@'; do
     grep -qF -- "$s" "$wf" && ok "release.yml: $s" || nok "release.yml: $s"
   done
   refuses "release.yml never signs or sends the transaction (prepares only)" \
@@ -206,6 +207,20 @@ PY
 else
   nok "deploy/ci/release.yml missing"
 fi
+
+# ---- the prepared (never sent) addComposeHash transaction
+A=0x1111111111111111111111111111111111111111
+check "prepare-add-compose-hash.sh prints the calldata" \
+  bash "$D/prepare-add-compose-hash.sh" --app $A --hash "$H1"
+grep -q "\"data\":\"0xdfc77223$H1\"" "$tmp/out" && grep -q '"chainId":8453' "$tmp/out" \
+  && ok "calldata = selector || compose hash, chain id 8453" || nok "calldata ($(cat "$tmp/out"))"
+if [ -d "$root/node_modules/ethers" ]; then
+  sel=$(cd "$root" && node -e 'console.log(require("ethers").id("addComposeHash(bytes32)").slice(2, 10))')
+  [ "$sel" = dfc77223 ] && ok "selector dfc77223 = keccak256(\"addComposeHash(bytes32)\")[0:4] (ethers)" \
+    || nok "selector: ethers says $sel"
+fi
+refuses "prepare-add-compose-hash.sh refuses a malformed hash" \
+  bash "$D/prepare-add-compose-hash.sh" --app $A --hash "${H1:1}"
 
 # ---- the forbidden endpoint name appears nowhere in deploy/
 refuses "grep -ri 'direct.\\?message' over deploy/ finds nothing" grep -rni 'direct.\?message' "$D"
