@@ -23,3 +23,7 @@ tlog_PKGS += libsecp256k1 libcurl jansson
 TOOLS += anchor-tool
 anchor-tool_SRCS := tests/anchor/anchor_tool.c
 anchor-tool_LIBS := anchor merkle
+
+TESTS += test-rpc
+test-rpc_SRCS := tests/unit/test_rpc.c
+test-rpc_LIBS := anchor merkle check
