@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "collector/egress.h"
+#include "dstack/attest.h"
 #include "collector/validate.h"
 
 #define BODY_MAX (16 * 1024)
@@ -29,6 +30,7 @@ struct collector_api {
    * exactly the stored credentials as of the last index this collector logged. */
   pthread_mutex_t lock;
   int64_t last_index;
+  collector_boot boot;
 };
 
 struct conn {
@@ -377,11 +379,11 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
     return reply_error(c, 500, "signing failed");
   }
   hex_encode(sig, 64, sighex);
-  char *quote = NULL;
+  char *quote = NULL, *event_log = NULL;
   if (api->cfg.quote) {
     size_t dlen = strlen(COLLECTOR_USER_COUNT_DOMAIN);
     uint8_t *m = malloc(dlen + slen);
-    uint8_t rd[32];
+    uint8_t rd[64] = {0};
     int qrc = -1;
     snprintf(err, sizeof err, "out of memory");
     if (m) {
@@ -389,7 +391,7 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
       memcpy(m + dlen, statement, slen);
       sha256(m, dlen + slen, rd);
       free(m);
-      qrc = api->cfg.quote(api->cfg.quote_cls, rd, &quote, err, sizeof err);
+      qrc = api->cfg.quote(api->cfg.quote_cls, rd, &quote, &event_log, err, sizeof err);
     }
     if (qrc != 0) {
       pthread_mutex_unlock(&api->lock);
@@ -406,15 +408,18 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
   if (index < 0) {
     free(statement);
     free(quote);
+    free(event_log);
     logline("user-count not logged: %s", err);
     return reply_error(c, 503, "the log did not confirm the statement");
   }
-  json_t *out = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:s?}", "statement", statement,
-                          "count", (json_int_t)count, "as_of_index", (json_int_t)as_of,
+  json_t *out = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I, s:s?, s:s?}", "statement",
+                          statement, "count", (json_int_t)count, "as_of_index", (json_int_t)as_of,
                           "signature", sighex, "public_key", pub, "statement_sha256",
-                          statement_sha, "index", (json_int_t)index, "quote", quote);
+                          statement_sha, "index", (json_int_t)index, "quote", quote, "event_log",
+                          event_log);
   free(statement);
   free(quote);
+  free(event_log);
   return reply_json(c, 200, out, 0);
 }
 
@@ -450,6 +455,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (!strcmp(url, "/healthz") && !strcmp(method, "GET"))
     return reply_json(c, 200, json_pack("{s:b}", "ok", 1), 0);
+  if (!strcmp(url, "/v1/attestation") && !strcmp(method, "GET")) {
+    /* Public: the boot entry's quote, so anyone can check quote_sha256 and the binding. */
+    char pub[65];
+    hex_encode(api->cfg.keys->signing_pub, 32, pub);
+    return reply_json(c, 200, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "component", "collector",
+                                        "boot_index", (json_int_t)api->boot.index, "signing_key",
+                                        pub, "instance_id", api->cfg.instance_id, "quote",
+                                        api->boot.quote_hex, "event_log", api->boot.event_log), 0);
+  }
   if (!authorized(api, c)) return reply_error(c, 401, "missing or wrong bearer token");
   if (cs->too_big) return reply_error(c, 413, "request body too large");
   if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL) > 0 || strchr(url, '?'))
@@ -489,21 +503,26 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   logline("http: %s", msg);
 }
 
-int64_t collector_log_boot(const collector_config *cfg, char *err, size_t errcap) {
+int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, char *err,
+                           size_t errcap) {
   char pub[65], quote_sha[65] = "";
   hex_encode(cfg->keys->signing_pub, 32, pub);
+  memset(boot, 0, sizeof *boot);
+  boot->index = -1;
   if (cfg->quote) {
-    const char *comp = "collector";
-    size_t dl = strlen(COLLECTOR_BOOT_DOMAIN), cl = strlen(comp);
-    uint8_t m[128], rd[32];
-    memcpy(m, COLLECTOR_BOOT_DOMAIN, dl);
-    memcpy(m + dl, comp, cl);
-    memcpy(m + dl + cl, cfg->keys->signing_pub, 32);
-    sha256(m, dl + cl + 32, rd);
-    char *quote = NULL;
-    if (cfg->quote(cfg->quote_cls, rd, &quote, err, errcap) != 0) return -1;
-    sha256_hex(quote, strlen(quote), quote_sha);
-    free(quote);
+    uint8_t rd[64];
+    dstack_boot_report_data("collector", cfg->keys->signing_pub, 32, rd);
+    if (cfg->quote(cfg->quote_cls, rd, &boot->quote_hex, &boot->event_log, err, errcap) != 0)
+      return -1;
+    size_t qlen = strlen(boot->quote_hex);
+    uint8_t *raw = malloc(qlen / 2 + 1);
+    if (!raw || hex_decode(boot->quote_hex, qlen, raw, qlen / 2) != 0) {
+      free(raw);
+      snprintf(err, errcap, "malformed quote");
+      return -1;
+    }
+    sha256_hex(raw, qlen / 2, quote_sha);
+    free(raw);
   }
   char host[128], query[64], egress[256];
   if (egress_describe(NULL, COLLECTOR_COUNT_DEFAULT, host, sizeof host, query, sizeof query) != 0) {
@@ -520,10 +539,11 @@ int64_t collector_log_boot(const collector_config *cfg, char *err, size_t errcap
   int64_t index = -1;
   int rc = logclient_append(cfg->log, ev, &index, err, errcap);
   json_decref(ev);
+  boot->index = rc == 0 ? index : -1;
   return rc == 0 ? index : rc;
 }
 
-collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *err,
+collector_api *api_start(const collector_config *cfg, collector_boot *boot, char *err,
                          size_t errcap) {
   const char *colon = strrchr(cfg->listen, ':');
   char host[64];
@@ -545,7 +565,9 @@ collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *
   collector_api *api = calloc(1, sizeof *api);
   if (!api) { snprintf(err, errcap, "out of memory"); return NULL; }
   api->cfg = *cfg;
-  api->last_index = boot_index;
+  api->last_index = boot->index;
+  api->boot = *boot;
+  memset(boot, 0, sizeof *boot);
   pthread_mutex_init(&api->lock, NULL);
   sha256(cfg->archive_token, strlen(cfg->archive_token), api->token_digest);
   api->d = MHD_start_daemon(
@@ -556,6 +578,7 @@ collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *
       MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
   if (!api->d) {
     pthread_mutex_destroy(&api->lock);
+    *boot = api->boot;
     free(api);
     snprintf(err, errcap, "cannot listen on %s", cfg->listen);
     return NULL;
@@ -571,6 +594,8 @@ void api_stop(collector_api *api) {
   if (!api) return;
   MHD_stop_daemon(api->d);
   pthread_mutex_destroy(&api->lock);
+  free(api->boot.quote_hex);
+  free(api->boot.event_log);
   OPENSSL_cleanse(api->token_digest, sizeof api->token_digest);
   free(api);
 }

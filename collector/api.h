@@ -19,9 +19,17 @@
 #include "collector/logclient.h"
 #include "collector/vault.h"
 
-/* Enclave mode: obtains a quote for 32 bytes of report data (hex quote, malloc'd). */
-typedef int (*collector_quote_fn)(void *cls, const uint8_t report_data[32], char **quote_hex,
-                                  char *err, size_t errcap);
+/* Enclave mode: a TDX quote whose REPORTDATA is report_data, as lower-case hex, and the
+ * event log that goes with it (both malloc'd). */
+typedef int (*collector_quote_fn)(void *cls, const uint8_t report_data[64], char **quote_hex,
+                                  char **event_log, char *err, size_t errcap);
+
+/* What the boot entry says, kept to be served at GET /v1/attestation. */
+typedef struct {
+  int64_t index;
+  char *quote_hex; /* NULL in dev mode */
+  char *event_log;
+} collector_boot;
 
 typedef struct {
   const char *listen; /* 127.0.0.1:PORT (port 0 picks one) */
@@ -40,15 +48,17 @@ typedef struct collector_api collector_api;
 /* Logs the boot entry (with a quote in enclave mode); the API refuses to start without
  * it. Returns the entry's index, -1 (logd unreachable, or local failure) or -2 (logd
  * refused it, e.g. a wrong token: retrying will not help). */
-int64_t collector_log_boot(const collector_config *cfg, char *err, size_t errcap);
-collector_api *api_start(const collector_config *cfg, int64_t boot_index, char *err,
+int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, char *err,
+                           size_t errcap);
+/* Takes ownership of boot's strings. */
+collector_api *api_start(const collector_config *cfg, collector_boot *boot, char *err,
                          size_t errcap);
 unsigned api_port(const collector_api *api);
 void api_stop(collector_api *api);
 
 /* The user-count statement's signature is over its exact bytes; the quote's report data
- * in enclave mode is SHA-256(COLLECTOR_USER_COUNT_DOMAIN || statement). */
+ * in enclave mode is SHA-256(COLLECTOR_USER_COUNT_DOMAIN || statement), zero-padded.
+ * The boot quote's is dstack_boot_report_data("collector", Ed25519 public key). */
 #define COLLECTOR_USER_COUNT_DOMAIN "xordi-tlog-user-count-v1"
-#define COLLECTOR_BOOT_DOMAIN "xordi-tlog-boot-v1"
 
 #endif

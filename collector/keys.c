@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dstack/guest.h"
+
 void hex_encode(const uint8_t *in, size_t len, char *out) {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < len; i++) {
@@ -87,6 +89,34 @@ int keys_load_dev(const char *dir, collector_keys *k, char *err, size_t errcap) 
   OPENSSL_cleanse(text, sizeof text);
   if (w != 3 * 65 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
     snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return keys_derive_public(k, err, errcap);
+}
+
+int keys_load_dstack(struct dstack_client *dc, collector_keys *k, char *err, size_t errcap) {
+  const struct { const char *path, *purpose, *algorithm; uint8_t *out; } spec[] = {
+      {COLLECTOR_KEY_PATH_COOKIE, "cookie-encryption", "secp256k1", k->cookie_key},
+      {COLLECTOR_KEY_PATH_PSEUDONYM, "pseudonym", "secp256k1", k->pseudonym_key},
+      {COLLECTOR_KEY_PATH_SIGNING, "user-count-signing", "ed25519", k->signing_seed},
+  };
+  for (size_t i = 0; i < sizeof spec / sizeof spec[0]; i++) {
+    dstack_key dk;
+    memset(&dk, 0, sizeof dk);
+    if (dstack_get_key(dc, spec[i].path, spec[i].purpose, spec[i].algorithm, &dk, err, errcap) != 0) {
+      OPENSSL_cleanse(&dk, sizeof dk);
+      return -1;
+    }
+    if (dk.key_len != 32) {
+      OPENSSL_cleanse(&dk, sizeof dk);
+      snprintf(err, errcap, "GetKey %s returned %zu bytes, not 32", spec[i].path, dk.key_len);
+      return -1;
+    }
+    memcpy(spec[i].out, dk.key, 32);
+    OPENSSL_cleanse(&dk, sizeof dk);
+  }
+  if (!memcmp(k->cookie_key, k->pseudonym_key, 32) || !memcmp(k->cookie_key, k->signing_seed, 32)) {
+    snprintf(err, errcap, "GetKey returned the same key for different paths");
     return -1;
   }
   return keys_derive_public(k, err, errcap);

@@ -24,6 +24,9 @@ typedef struct {
 
 /* Loads DIR/dev-keys, creating it (mode 0600) on first use. 0 or -1 with err set. */
 int keys_load_dev(const char *dir, collector_keys *k, char *err, size_t errcap);
+struct dstack_client;
+/* Enclave mode: the three keys from dstack's GetKey (distinct paths). 0 or -1. */
+int keys_load_dstack(struct dstack_client *dc, collector_keys *k, char *err, size_t errcap);
 /* Fills signing_pub from signing_seed. */
 int keys_derive_public(collector_keys *k, char *err, size_t errcap);
 /* Pseudonym: lower-case hex HMAC-SHA256(pseudonym_key, username). */

@@ -22,6 +22,7 @@
 #include "collector/keys.h"
 #include "collector/logclient.h"
 #include "collector/vault.h"
+#include "dstack/guest.h"
 
 #ifdef COLLECTOR_TEST_BUILD
 #define PROG "collector-test"
@@ -31,6 +32,24 @@
 
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static int dstack_quote(void *cls, const uint8_t report_data[64], char **quote_hex,
+                        char **event_log, char *err, size_t errcap) {
+  dstack_quote_reply r;
+  memset(&r, 0, sizeof r);
+  if (dstack_get_quote(cls, report_data, 64, &r, err, errcap) != 0) return -1;
+  *quote_hex = malloc(2 * r.quote_len + 1);
+  if (!*quote_hex) {
+    dstack_quote_reply_free(&r);
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  hex_encode(r.quote, r.quote_len, *quote_hex);
+  *event_log = r.event_log;
+  r.event_log = NULL;
+  dstack_quote_reply_free(&r);
+  return 0;
+}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -59,6 +78,9 @@ static int read_token(const char *arg, char *out, size_t cap) {
 }
 
 int main(int argc, char **argv) {
+  /* Nothing from the environment may steer the collector: libcurl would take proxies
+   * (http_proxy, ALL_PROXY, ...) and a TLS key log file from it, OpenSSL CA paths. */
+  clearenv();
   const char *listen = NULL, *data = NULL, *logd = NULL, *logd_token = NULL,
              *archive_token = NULL, *dstack_socket = NULL;
   int dev = 0;
@@ -115,10 +137,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, PROG ": cannot create %s: %s\n", data, strerror(errno));
     return 1;
   }
-  if (dstack_socket) {
-    fprintf(stderr, PROG ": --dstack-socket mode is not available in this build yet\n");
-    return 2;
-  }
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     fprintf(stderr, PROG ": libcurl initialisation failed\n");
     return 1;
@@ -126,14 +144,30 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
 
   static collector_keys keys;
-  if (keys_load_dev(data, &keys, err, sizeof err) != 0) {
-    fprintf(stderr, PROG ": keys: %s\n", err);
-    return 1;
+  static char instance_id[129], compose_hash[129] = "dev";
+  dstack_client *dc = NULL;
+  if (dstack_socket) {
+    dstack_info info;
+    memset(&info, 0, sizeof info);
+    dc = dstack_client_new(dstack_socket, err, sizeof err);
+    if (!dc || dstack_get_info(dc, &info, err, sizeof err) != 0 ||
+        keys_load_dstack(dc, &keys, err, sizeof err) != 0) {
+      fprintf(stderr, PROG ": dstack: %s\n", err);
+      dstack_client_free(dc);
+      return 1;
+    }
+    snprintf(instance_id, sizeof instance_id, "%s", info.instance_id);
+    snprintf(compose_hash, sizeof compose_hash, "%s", info.compose_hash);
+    dstack_info_free(&info);
+  } else {
+    if (keys_load_dev(data, &keys, err, sizeof err) != 0) {
+      fprintf(stderr, PROG ": keys: %s\n", err);
+      return 1;
+    }
+    uint8_t rid[16];
+    if (RAND_bytes(rid, sizeof rid) != 1) return 1;
+    hex_encode(rid, sizeof rid, instance_id);
   }
-  uint8_t rid[16];
-  char instance_id[33];
-  if (RAND_bytes(rid, sizeof rid) != 1) return 1;
-  hex_encode(rid, sizeof rid, instance_id);
 
   logclient *lc = logclient_new(logd, ltok, logd_timeout_ms, err, sizeof err);
   if (!lc) { fprintf(stderr, PROG ": %s\n", err); return 2; }
@@ -142,12 +176,17 @@ int main(int argc, char **argv) {
 
   collector_config cfg = {
       .listen = listen, .archive_token = atok, .log = lc, .vault = v, .keys = &keys,
-      .quote = NULL, .quote_cls = NULL, .compose_hash = "dev", .instance_id = instance_id,
+      .quote = dc ? dstack_quote : NULL, .quote_cls = dc, .compose_hash = compose_hash,
+      .instance_id = instance_id,
   };
   /* Nothing is served before the boot entry is durable; logd may still be starting. */
   int64_t boot_index = -1;
+  collector_boot boot;
+  memset(&boot, 0, sizeof boot);
   for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
-    boot_index = collector_log_boot(&cfg, err, sizeof err);
+    free(boot.quote_hex);
+    free(boot.event_log);
+    boot_index = collector_log_boot(&cfg, &boot, err, sizeof err);
     if (boot_index >= 0) break;
     fprintf(stderr, PROG ": boot entry not logged: %s\n", err);
     if (boot_index == -2) break;
@@ -155,13 +194,19 @@ int main(int argc, char **argv) {
   }
   if (boot_index < 0) {
     fprintf(stderr, PROG ": cannot log the boot entry; refusing to serve\n");
+    free(boot.quote_hex);
+    free(boot.event_log);
+    dstack_client_free(dc);
     vault_close(v);
     logclient_free(lc);
     return 1;
   }
-  collector_api *api = api_start(&cfg, boot_index, err, sizeof err);
+  collector_api *api = api_start(&cfg, &boot, err, sizeof err);
   if (!api) {
     fprintf(stderr, PROG ": %s\n", err);
+    free(boot.quote_hex);
+    free(boot.event_log);
+    dstack_client_free(dc);
     vault_close(v);
     logclient_free(lc);
     return 1;
@@ -176,6 +221,7 @@ int main(int argc, char **argv) {
   vault_close(v);
   logclient_free(lc);
   keys_wipe(&keys);
+  dstack_client_free(dc);
   curl_global_cleanup();
   return 0;
 }

@@ -7,18 +7,18 @@ collectorcore_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
 
 BINS += collector
 collector_SRCS := collector/main.c collector/egress.c
-collector_LIBS := collectorcore
+collector_LIBS := collectorcore dstack
 collector_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
 
 # collector-test: the same sources built with COLLECTOR_TEST_BUILD (thin wrappers in
 # collector/testbuild/), which adds --api-base for the mock API. Never shipped.
 TOOLS += collector-test
 collector-test_SRCS := collector/testbuild/main.c collector/testbuild/egress.c
-collector-test_LIBS := collectorcore
+collector-test_LIBS := collectorcore dstack
 collector-test_PKGS := libcrypto jansson libcurl rocksdb libmicrohttpd
 
 # Integration test: real logd + mock-tiktok + collector-test on 127.0.0.1.
 TESTS += test-collector
 test-collector_SRCS := tests/integration/test_collector.c tests/integration/logd_fixture.c
-test-collector_LIBS := merkle testlib check
+test-collector_LIBS := merkle dstack testlib check
 test-collector_PKGS := jansson libcurl libcrypto
