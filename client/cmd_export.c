@@ -63,7 +63,7 @@ static int bundle_put(const char *dir, json_t *files, const char *rel, const voi
 static void export_usage(FILE *f) {
   fprintf(f,
           "usage: tlog export --log URL|DIR --key VKEY --to DIR [--size N]\n"
-          "                   [--rpc URL --contract 0xADDR] [--quiet]\n"
+          "                   [--rpc URL --contract 0xADDR | --anchors FILE] [--quiet]\n"
           "\n"
           "Writes an offline audit bundle: the signed checkpoint of size N (default: the\n"
           "latest; other sizes need the log's v1/checkpoints/N), every tile and entry\n"
@@ -71,7 +71,8 @@ static void export_usage(FILE *f) {
           "checkpoints of anchored sizes, with --rpc/--contract the log's on-chain\n"
           "anchors up to N (anchors.json, with block times and tx hashes), and\n"
           "manifest.json with the SHA-256 of every file. The bundle directory is itself\n"
-          "usable as --log DIR; check it with `tlog verify-bundle`.\n"
+          "usable as --log DIR; check it with `tlog verify-bundle`. --anchors FILE takes\n"
+          "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
@@ -82,10 +83,12 @@ int cmd_export(int argc, char **argv) {
                                        {"size", required_argument, 0, 's'},
                                        {"rpc", required_argument, 0, 'r'},
                                        {"contract", required_argument, 0, 'c'},
+                                       {"anchors", required_argument, 0, 'A'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *log = NULL, *key = NULL, *to = NULL, *size_arg = NULL, *rpc = NULL, *contract = NULL;
+  const char *log = NULL, *key = NULL, *to = NULL, *size_arg = NULL, *rpc = NULL, *contract = NULL,
+             *anchors_file = NULL;
   bool quiet = false;
   int c;
   optind = 1;
@@ -97,12 +100,13 @@ int cmd_export(int argc, char **argv) {
     case 's': size_arg = optarg; break;
     case 'r': rpc = optarg; break;
     case 'c': contract = optarg; break;
+    case 'A': anchors_file = optarg; break;
     case 'q': quiet = true; break;
     case 'h': export_usage(stdout); return TLOG_EXIT_OK;
     default: export_usage(stderr); return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !log || !key || !to || (!rpc != !contract)) {
+  if (optind != argc || !log || !key || !to || (!rpc != !contract) || (rpc && anchors_file)) {
     export_usage(stderr);
     return TLOG_EXIT_USAGE;
   }
@@ -172,9 +176,12 @@ int cmd_export(int argc, char **argv) {
       goto out;
     }
   }
-  if (rpc) {
+  if (rpc || anchors_file) {
     tlog_anchors all;
-    rc = tlog_anchors_from_chain(rpc, contract, l.cp.c.origin, &all, err, sizeof err);
+    if (rpc)
+      rc = tlog_anchors_from_chain(rpc, contract, l.cp.c.origin, &all, err, sizeof err);
+    else
+      rc = tlog_anchors_load(anchors_file, &all, err, sizeof err);
     if (rc) goto out;
     for (size_t i = 0; i < all.n; i++) {
       if (all.a[i].size > size) continue;
@@ -279,7 +286,7 @@ int cmd_export(int argc, char **argv) {
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
-  if (rpc) {
+  if (rpc || anchors_file) {
     json_t *aj = tlog_anchors_json(&anchors);
     char *s = aj ? json_dumps(aj, JSON_INDENT(1)) : NULL;
     json_decref(aj);

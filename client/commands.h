@@ -30,4 +30,5 @@ int cmd_consistency(int argc, char **argv);       /* client/cmd_consistency.c */
 int cmd_entries(int argc, char **argv);           /* client/cmd_entries.c */
 int cmd_export(int argc, char **argv);            /* client/cmd_export.c */
 int cmd_verify_bundle(int argc, char **argv);     /* client/cmd_export.c */
+int cmd_audit(int argc, char **argv);             /* client/cmd_audit.c */
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,4 +379,9 @@ void tlog_failures_free(tlog_failures *f) {
   for (size_t i = 0; i < f->n; i++) free(f->msg[i]);
   free(f->msg);
   memset(f, 0, sizeof *f);
+}
+
+void tlog_sha256(const void *data, size_t len, uint8_t out[32]) {
+  unsigned int n = 32;
+  EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }

@@ -75,6 +75,7 @@ int tlog_write_file(const char *path, const void *data, size_t len, char *err, s
 /* mkdir -p for the directories of path (not path itself unless it ends in '/'). */
 int tlog_mkdirs(const char *path, char *err, size_t errcap);
 
+void tlog_sha256(const void *data, size_t len, uint8_t out[32]);
 void tlog_hex(const uint8_t *in, size_t len, char *out /* 2 * len + 1 */);
 /* Exactly 2 * cap hex digits (optionally "0x"-prefixed) into out. */
 int tlog_unhex(const char *hex, uint8_t *out, size_t cap);

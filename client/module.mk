@@ -19,3 +19,6 @@ tlog-mklog_LIBS := merkle
 # Replay (entries recomputed to roots), anchors (chain or anchors.json), bundles.
 tlog_SRCS += client/replay.c client/anchors.c client/cmd_export.c
 tlog_LIBS += anchor
+
+# tlog audit
+tlog_SRCS += client/entryscan.c client/cmd_audit.c

@@ -17,6 +17,7 @@ const tlog_command tlog_commands[] = {
     {"entries", cmd_entries, "print entries, each checked against the signed tree"},
     {"export", cmd_export, "write an offline audit bundle (tiles, checkpoints, anchors, manifest)"},
     {"verify-bundle", cmd_verify_bundle, "verify an audit bundle offline (and against the chain)"},
+    {"audit", cmd_audit, "audit a time window against the chain's anchors (see --help)"},
     {NULL, NULL, NULL},
 };
 

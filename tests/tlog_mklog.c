@@ -8,7 +8,9 @@
  *   api_call intent + result pairs), canonical JSON wrapped as logd does; --variant
  *   changes their contents (same key: a forked log). --entries appends the exact lines
  *   of FILE (one entry per line) after them. --checkpoints also signs checkpoints of
- *   those sizes into v1/checkpoints/S with the partial tiles they need. --pad adds a
+ *   those sizes into v1/checkpoints/S with the partial tiles they need, and with
+ *   --anchor-times T1,T2,... (Unix seconds, one per checkpoint) writes DIR/anchors.json
+ *   as if each had been anchored on chain at that block time. --pad adds a
  *   filler field so entries have about that many bytes (bench). Writes DIR/verifier-key. */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include "merkle/merkle.h"
 #include "merkle/note.h"
+#include "merkle/sha256.h"
 #include "merkle/tile.h"
 
 static const char *g_dir;
@@ -88,6 +91,12 @@ static int write_partials(uint64_t size) {
   return 0;
 }
 
+static FILE *g_anchors;
+static uint64_t g_times[64];
+static size_t g_ntimes, g_nanchors;
+
+static void hexs(const uint8_t *in, size_t n, char *out);
+
 static int sign_checkpoint(const note_signer *s, const merkle_tree *t, const char *rel) {
   checkpoint c;
   snprintf(c.origin, sizeof c.origin, "%s", s->verifier.name);
@@ -99,6 +108,21 @@ static int sign_checkpoint(const note_signer *s, const merkle_tree *t, const cha
       note_sign(s, body, blen, note, sizeof note, &nlen, err, sizeof err)) {
     fprintf(stderr, "tlog-mklog: %s\n", err);
     return -1;
+  }
+  if (g_anchors && g_nanchors < g_ntimes && strcmp(rel, "checkpoint")) {
+    uint8_t h[32], tx[32];
+    char rh[65], ch[65], th[65], txs[32];
+    /* SHA-256(note): merkle_leaf_hash adds a 0x00 prefix, so hash via the node API. */
+    sha256_two((const uint8_t *)note, nlen, NULL, 0, h);
+    int tl = snprintf(txs, sizeof txs, "tx%zu", g_nanchors);
+    sha256_two((const uint8_t *)txs, (size_t)tl, NULL, 0, tx);
+    hexs(c.root, 32, rh);
+    hexs(h, 32, ch);
+    hexs(tx, 32, th);
+    fprintf(g_anchors, "%s{\"size\":%llu,\"root\":\"%s\",\"checkpoint_hash\":\"%s\",\"block\":%zu,\"time\":%llu,\"tx\":\"0x%s\"}",
+            g_nanchors ? ",\n " : "[", (unsigned long long)c.size, rh, ch, g_nanchors + 1,
+            (unsigned long long)g_times[g_nanchors], th);
+    g_nanchors++;
   }
   return write_file(rel, note, nlen);
 }
@@ -143,7 +167,7 @@ static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, si
   } else if (k % 2 == 0) {
     fake_hex("user", i % 37, variant, user);
     snprintf(event, sizeof event,
-             "{\"call_id\":\"c%llu\",\"endpoint\":\"https://www.tiktok.com/api/watch_history\",\"method\":\"GET\","
+             "{\"call_id\":\"c%llu\",\"endpoint\":\"watch_history\",\"method\":\"GET\","
              "\"path\":\"/api/watch_history\",\"phase\":\"intent\",\"type\":\"api_call\",\"user\":\"%s\"}",
              (unsigned long long)i, user);
   } else {
@@ -207,6 +231,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--entries")) entries_file = v;
     else if (!strcmp(a, "--checkpoints")) cps_arg = v;
     else if (!strcmp(a, "--pad")) pad = strtoull(v, NULL, 10);
+    else if (!strcmp(a, "--anchor-times")) {
+      for (const char *p = v; *p && g_ntimes < 64;) {
+        char *end;
+        g_times[g_ntimes++] = strtoull(p, &end, 10);
+        if (*end != ',') break;
+        p = end + 1;
+      }
+    }
     else {
       fprintf(stderr, "tlog-mklog: unknown option %s\n", a);
       return 2;
@@ -241,6 +273,11 @@ int main(int argc, char **argv) {
     cps[ncps++] = strtoull(p, &end, 10);
     p = *end == ',' ? end + 1 : end;
     if (*end && *end != ',') break;
+  }
+  if (g_ntimes) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/anchors.json", g_dir);
+    if (mkdirs_for(path) || !(g_anchors = fopen(path, "w"))) return 2;
   }
   g_bundle = malloc(g_bundle_cap);
   if (!g_bundle) return 2;
@@ -280,6 +317,10 @@ int main(int argc, char **argv) {
   if (note_verifier_format(&s.verifier, vkey, sizeof vkey - 1, &vlen, err, sizeof err)) return 2;
   vkey[vlen++] = '\n';
   if (write_file("verifier-key", vkey, vlen)) return 2;
+  if (g_anchors) {
+    fputs(g_nanchors ? "]\n" : "[]\n", g_anchors);
+    if (fclose(g_anchors)) return 2;
+  }
   free(g_bundle);
   return 0;
 }

@@ -1,0 +1,276 @@
+/* entryscan.c: strict single-pass JSON scanning of log entries. */
+#include "client/entryscan.h"
+
+#include <string.h>
+#include <strings.h>
+
+typedef struct scanner {
+  const uint8_t *p, *end;
+  entry_scan *s;
+} scanner;
+
+static const char *const field_names[SF_COUNT] = {
+    "type", "phase", "user", "call_id", "endpoint", "method", "path", "host",
+    "component", "version", "compose_hash", "instance_id"};
+
+bool scan_eq(scan_str s, const char *lit) {
+  size_t n = strlen(lit);
+  return s.p && s.n == n && memcmp(s.p, lit, n) == 0;
+}
+
+static void skip_ws(scanner *sc) {
+  while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r')) sc->p++;
+}
+
+static int hexdig(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') return (c | 0x20) - 'a' + 10;
+  return -1;
+}
+
+/* Appends a code point as UTF-8 to the decode buffer (0 on success). */
+static int put_utf8(entry_scan *s, unsigned cp) {
+  uint8_t b[4];
+  size_t n;
+  if (cp < 0x80) b[0] = (uint8_t)cp, n = 1;
+  else if (cp < 0x800) b[0] = (uint8_t)(0xc0 | cp >> 6), b[1] = (uint8_t)(0x80 | (cp & 0x3f)), n = 2;
+  else if (cp < 0x10000)
+    b[0] = (uint8_t)(0xe0 | cp >> 12), b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)),
+    b[2] = (uint8_t)(0x80 | (cp & 0x3f)), n = 3;
+  else
+    b[0] = (uint8_t)(0xf0 | cp >> 18), b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f)),
+    b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f)), b[3] = (uint8_t)(0x80 | (cp & 0x3f)), n = 4;
+  if (sizeof s->buf - s->buf_used < n) return -1;
+  memcpy(s->buf + s->buf_used, b, n);
+  s->buf_used += n;
+  return 0;
+}
+
+/* Scans a string (at the opening quote). out (may be NULL) receives its value: a slice
+ * of the input when it has no escapes, else the decoded copy. */
+static int scan_string(scanner *sc, scan_str *out) {
+  const uint8_t *p = sc->p + 1, *end = sc->end;
+  const uint8_t *start = p;
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
+  if (p < end && *p == '"') {
+    if (out) out->p = (const char *)start, out->n = (size_t)(p - start);
+    sc->p = p + 1;
+    return 0;
+  }
+  /* Escapes (or an error): decode the whole string. */
+  entry_scan *s = sc->s;
+  size_t begin = s->buf_used;
+  bool fits = true;
+  if (out && (size_t)(p - start) <= sizeof s->buf - s->buf_used) {
+    memcpy(s->buf + s->buf_used, start, (size_t)(p - start));
+    s->buf_used += (size_t)(p - start);
+  } else {
+    fits = false;
+  }
+  while (p < end && *p != '"') {
+    if (*p < 0x20) return -1;
+    if (*p != '\\') {
+      if (out && fits) {
+        if (s->buf_used == sizeof s->buf) fits = false;
+        else s->buf[s->buf_used++] = (char)*p;
+      }
+      p++;
+      continue;
+    }
+    if (end - p < 2) return -1;
+    unsigned cp;
+    switch (p[1]) {
+    case '"': cp = '"'; break;
+    case '\\': cp = '\\'; break;
+    case '/': cp = '/'; break;
+    case 'b': cp = '\b'; break;
+    case 'f': cp = '\f'; break;
+    case 'n': cp = '\n'; break;
+    case 'r': cp = '\r'; break;
+    case 't': cp = '\t'; break;
+    case 'u': {
+      if (end - p < 6) return -1;
+      int a = hexdig(p[2]), b = hexdig(p[3]), c = hexdig(p[4]), d = hexdig(p[5]);
+      if (a < 0 || b < 0 || c < 0 || d < 0) return -1;
+      cp = (unsigned)(a << 12 | b << 8 | c << 4 | d);
+      p += 4;
+      if (cp >= 0xd800 && cp < 0xdc00) { /* a high surrogate needs its low half */
+        if (end - p < 8 || p[2] != '\\' || p[3] != 'u') return -1;
+        int e = hexdig(p[4]), f = hexdig(p[5]), g = hexdig(p[6]), h = hexdig(p[7]);
+        if (e < 0 || f < 0 || g < 0 || h < 0) return -1;
+        unsigned lo = (unsigned)(e << 12 | f << 8 | g << 4 | h);
+        if (lo < 0xdc00 || lo >= 0xe000) return -1;
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        p += 6;
+      } else if (cp >= 0xdc00 && cp < 0xe000) {
+        return -1;
+      }
+      break;
+    }
+    default: return -1;
+    }
+    if (out && fits && put_utf8(s, cp)) fits = false;
+    p += 2;
+  }
+  if (p >= end) return -1;
+  sc->p = p + 1;
+  if (out) {
+    if (fits) out->p = s->buf + begin, out->n = s->buf_used - begin;
+    else out->p = NULL, s->buf_used = begin; /* too long to keep: treated as absent */
+  }
+  return 0;
+}
+
+static int scan_number(scanner *sc) {
+  const uint8_t *p = sc->p, *end = sc->end;
+  if (p < end && *p == '-') p++;
+  if (p >= end) return -1;
+  if (*p == '0') p++;
+  else if (*p >= '1' && *p <= '9') while (p < end && *p >= '0' && *p <= '9') p++;
+  else return -1;
+  if (p < end && *p == '.') {
+    p++;
+    if (p >= end || *p < '0' || *p > '9') return -1;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < end && (*p == '+' || *p == '-')) p++;
+    if (p >= end || *p < '0' || *p > '9') return -1;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+  }
+  sc->p = p;
+  return 0;
+}
+
+static int scan_literal(scanner *sc, const char *lit, size_t n) {
+  if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, lit, n)) return -1;
+  sc->p += n;
+  return 0;
+}
+
+/* role: 0 anything, 1 the top-level object, 2 the event object. out: where a string
+ * value goes (NULL: not kept). */
+static int scan_value(scanner *sc, int depth, int role, scan_str *out);
+
+static int scan_object(scanner *sc, int depth, int role) {
+  sc->p++; /* '{' */
+  skip_ws(sc);
+  if (sc->p < sc->end && *sc->p == '}') {
+    sc->p++;
+    return 0;
+  }
+  for (;;) {
+    skip_ws(sc);
+    if (sc->p >= sc->end || *sc->p != '"') return -1;
+    scan_str key = {0};
+    size_t mark = sc->s->buf_used;
+    if (scan_string(sc, &key)) return -1;
+    skip_ws(sc);
+    if (sc->p >= sc->end || *sc->p != ':') return -1;
+    sc->p++;
+    skip_ws(sc);
+    int child_role = 0;
+    scan_str *dst = NULL;
+    if (role == 1) {
+      if (scan_eq(key, "event")) child_role = 2;
+      else if (scan_eq(key, "submitter")) dst = &sc->s->submitter;
+    } else if (role == 2) {
+      for (int i = 0; i < SF_COUNT; i++)
+        if (scan_eq(key, field_names[i])) {
+          dst = &sc->s->f[i];
+          break;
+        }
+    }
+    sc->s->buf_used = mark; /* the key's decoded copy is no longer needed */
+    if (dst) {
+      *dst = (scan_str){0};
+      /* A duplicate key: the last one wins, like jansson. */
+    }
+    if (child_role == 2) {
+      if (sc->p < sc->end && *sc->p == '{') {
+        if (scan_object(sc, depth + 1, 2)) return -1;
+        sc->s->has_event = true;
+      } else if (scan_value(sc, depth + 1, 0, NULL)) {
+        return -1;
+      }
+    } else if (scan_value(sc, depth + 1, 0, dst)) {
+      return -1;
+    }
+    skip_ws(sc);
+    if (sc->p >= sc->end) return -1;
+    if (*sc->p == ',') {
+      sc->p++;
+      continue;
+    }
+    if (*sc->p == '}') {
+      sc->p++;
+      return 0;
+    }
+    return -1;
+  }
+}
+
+static int scan_value(scanner *sc, int depth, int role, scan_str *out) {
+  if (depth > 64) return -1;
+  skip_ws(sc);
+  if (sc->p >= sc->end) return -1;
+  switch (*sc->p) {
+  case '{': return scan_object(sc, depth, role);
+  case '[':
+    sc->p++;
+    skip_ws(sc);
+    if (sc->p < sc->end && *sc->p == ']') {
+      sc->p++;
+      return 0;
+    }
+    for (;;) {
+      if (scan_value(sc, depth + 1, 0, NULL)) return -1;
+      skip_ws(sc);
+      if (sc->p >= sc->end) return -1;
+      if (*sc->p == ',') {
+        sc->p++;
+        continue;
+      }
+      if (*sc->p == ']') {
+        sc->p++;
+        return 0;
+      }
+      return -1;
+    }
+  case '"': return scan_string(sc, out);
+  case 't': return scan_literal(sc, "true", 4);
+  case 'f': return scan_literal(sc, "false", 5);
+  case 'n': return scan_literal(sc, "null", 4);
+  default: return scan_number(sc);
+  }
+}
+
+bool entry_names_dm(const uint8_t *d, size_t n) {
+  /* Look for "message" (any case), then "direct" ending 0 or 1 bytes before it. */
+  for (size_t i = 6; i + 7 <= n; i++) {
+    if ((d[i] | 0x20) != 'm' || (d[i + 1] | 0x20) != 'e') continue;
+    if (strncasecmp((const char *)d + i, "message", 7)) continue;
+    if (i >= 6 && !strncasecmp((const char *)d + i - 6, "direct", 6)) return true;
+    if (i >= 7 && !strncasecmp((const char *)d + i - 7, "direct", 6)) return true;
+  }
+  return false;
+}
+
+void entry_scan_run(entry_scan *s, const uint8_t *data, size_t len) {
+  s->json_ok = false;
+  s->has_event = false;
+  s->submitter = (scan_str){0};
+  for (int i = 0; i < SF_COUNT; i++) s->f[i] = (scan_str){0};
+  s->buf_used = 0;
+  s->names_dm = entry_names_dm(data, len);
+  scanner sc = {data, data + len, s};
+  skip_ws(&sc);
+  if (sc.p >= sc.end || *sc.p != '{') return;
+  if (scan_object(&sc, 0, 1)) {
+    s->has_event = false;
+    return;
+  }
+  skip_ws(&sc);
+  s->json_ok = sc.p == sc.end;
+}
