@@ -54,18 +54,25 @@ async function main() {
         await (await c.register(logId, await owner.getAddress())).wait();
         await (await c.anchor(logId, m, hex(tree.root(m)), hex(rfc.sha256(Buffer.from('ck'))), [])).wait();
         const proof = tree.consistency(m, n).map(hex);
-        const rc = await (await c.anchor(logId, n, hex(tree.root(n)), hex(rfc.sha256(Buffer.from('ck2'))), proof)).wait();
+        const tx = await c.anchor(logId, n, hex(tree.root(n)), hex(rfc.sha256(Buffer.from('ck2'))), proof);
+        const rc = await tx.wait();
         if (rc.status !== 1) throw new Error(`anchor at ${label} failed`);
-        rows.push({ size: label, n: n.toString(), old_size: m.toString(), old_kind: kind, proof_hashes: proof.length, gas: Number(rc.gasUsed) });
+        // EIP-7623 (Prague; Base since Isthmus): a transaction pays at least
+        // 21000 + 10 * (zero bytes + 4 * non-zero bytes of its data).
+        const data = Buffer.from(tx.data.slice(2), 'hex');
+        const zeros = data.filter((b) => b === 0).length;
+        const floor = 21000 + 10 * (zeros + 4 * (data.length - zeros));
+        rows.push({ size: label, n: n.toString(), old_size: m.toString(), old_kind: kind, proof_hashes: proof.length,
+          calldata_bytes: data.length, calldata_floor: floor, gas: Number(rc.gasUsed) });
       }
     }
   } finally {
     await stopAnvil(anvil);
   }
   if (asJson) { console.log(JSON.stringify(rows, null, 2)); return; }
-  console.log('| tree size | old size | proof hashes | gas per anchor |');
-  console.log('|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.size} | ${r.old_size} (${r.old_kind}) | ${r.proof_hashes} | ${r.gas} |`);
+  console.log('| tree size N | anchored before (M) | proof hashes | calldata bytes | EIP-7623 floor | gas per anchor |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.size} | ${r.old_size} (${r.old_kind}) | ${r.proof_hashes} | ${r.calldata_bytes} | ${r.calldata_floor} | **${r.gas}** |`);
 }
 
 main().catch((e) => { console.error(e.stack || String(e)); process.exit(1); });
