@@ -445,6 +445,7 @@ static void test_red_team_inputs(void) {
     CHECK(st == 400 && json_is_string(json_object_get(o, "error")));
     json_decref(o);
     free(s);
+    json_decref(b);
     b = json_pack("{s:s}", "username", usernames[i]);
     s = json_dumps(b, JSON_COMPACT);
     st = api("POST", "/v1/collect", s, &o);
