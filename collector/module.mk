@@ -22,3 +22,9 @@ TESTS += test-collector
 test-collector_SRCS := tests/integration/test_collector.c tests/integration/logd_fixture.c
 test-collector_LIBS := merkle dstack testlib check
 test-collector_PKGS := jansson libcurl libcrypto
+
+# Unit tests: validation, vault (encryption, tampering), keys, release destination.
+TESTS += test-collector-unit
+test-collector-unit_SRCS := tests/unit/test_collector_unit.c collector/egress.c
+test-collector-unit_LIBS := collectorcore dstack testlib check
+test-collector-unit_PKGS := libcrypto jansson libcurl rocksdb
