@@ -392,6 +392,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
 
     sent_set sent = {.n = 0};
     int retry_nonce = 0;
+    unsigned underpriced = 0;
     for (;;) {
       if (tip > max_fee) max_fee = tip;
       if (c->o.max_fee_cap_wei && max_fee > c->o.max_fee_cap_wei) {
@@ -439,11 +440,16 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
         }
       } else if (rc == ETH_RPC_ERR_NODE && (contains(eth_rpc_error(c->rpc), "underpriced") ||
                                             contains(eth_rpc_error(c->rpc), "replacement"))) {
+        /* Bounded: a pending transaction with absurd fees is not worth outbidding
+         * without limit. Eight bumps are 6x the fees. */
+        if (++underpriced > 8 || now_ms() >= deadline)
+          return seterr(err, errcap, ANCHOR_ERR_TIMEOUT,
+                        "could not outbid a pending transaction of %s with nonce %llu (%s)", who,
+                        (unsigned long long)nonce, eth_rpc_error(c->rpc));
         note(c, "node says underpriced: %s; bumping fees", eth_rpc_error(c->rpc));
         tip = bump(tip);
         max_fee = bump(max_fee);
-        if (now_ms() >= deadline)
-          return seterr(err, errcap, ANCHOR_ERR_TIMEOUT, "could not outbid a pending transaction of %s", who);
+        sleep_ms(c->o.poll_ms);
         continue;
       } else if (rc == ETH_RPC_ERR_TRANSPORT) {
         return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));

@@ -167,7 +167,7 @@ stop_anvil "$anvil_pid"
 # Interval mining from here on, so the next transaction waits in the pool a while.
 start_anvil "$port" --state "$state" --block-time 2 || nok "anvil restarts from its state"
 "$TOOL" submit --rpc "$U" --contract "$C" --origin "$O" --key "$tmp/anchorer.key" --size 20 \
-  --resend-ms 1500 --deadline-ms 40000 --verbose >"$tmp/restart.out" 2>"$tmp/restart.err" &
+  --resend-ms 1500 --deadline-ms 40000 --confirmations 2 --verbose >"$tmp/restart.out" 2>"$tmp/restart.err" &
 touch "$tmp/restart.err"
 bg=$!
 pids+=("$bg")
@@ -178,7 +178,7 @@ start_anvil "$port" --state "$state" --block-time 1 || nok "anvil restarts from 
 wait "$bg"
 rc=$?
 st=$("$TLOG" anchor status --rpc "$U" --contract "$C" --origin "$O" --json)
-check "node restarted mid-anchoring: the submit completes" [ $rc = 0 ] && [ "$(echo "$st" | json_get '.size')" = 20 ]
+check "node restarted mid-anchoring: the submit completes (2 confirmations)" [ $rc = 0 ] && [ "$(echo "$st" | json_get '.size')" = 20 ]
 sed 's/^/#   /' "$tmp/restart.err"
 stop_anvil "$anvil_pid"
 
