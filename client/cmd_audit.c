@@ -130,21 +130,39 @@ typedef struct call_node {
   char id[];
 } call_node;
 
-#define CALL_BUCKETS 65536
+#define CALL_BUCKETS 4096 /* initial; doubles to keep chains short */
 
 typedef struct callset {
   call_node **b;
+  size_t nb;
   uint64_t n;
 } callset;
 
 static uint64_t fnv(const char *p, size_t n) {
   uint64_t h = UINT64_C(1469598103934665603);
   for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * UINT64_C(1099511628211);
-  return h;
+  h ^= h >> 32; /* FNV's low bits are weak: mix before masking */
+  h *= UINT64_C(0x9E3779B97F4A7C15);
+  return h ^ (h >> 29);
+}
+
+static void callset_grow(callset *s) {
+  size_t nb = s->nb * 2;
+  call_node **b = calloc(nb, sizeof *b);
+  if (!b) return; /* keep the old table: slower, still correct */
+  for (size_t i = 0; i < s->nb; i++)
+    for (call_node *c = s->b[i], *nx; c; c = nx) {
+      nx = c->next;
+      c->next = b[c->h & (nb - 1)];
+      b[c->h & (nb - 1)] = c;
+    }
+  free(s->b);
+  s->b = b;
+  s->nb = nb;
 }
 
 static call_node **call_find(callset *s, const char *id, size_t n, uint64_t h) {
-  call_node **pp = &s->b[h % CALL_BUCKETS];
+  call_node **pp = &s->b[h & (s->nb - 1)];
   while (*pp && !((*pp)->h == h && (*pp)->n == n && !memcmp((*pp)->id, id, n))) pp = &(*pp)->next;
   return pp;
 }
@@ -152,6 +170,7 @@ static call_node **call_find(callset *s, const char *id, size_t n, uint64_t h) {
 /* Returns 1 if added, 0 if already open, -1 out of memory. */
 static int call_open(callset *s, const char *id, size_t n) {
   uint64_t h = fnv(id, n);
+  if (s->n >= s->nb) callset_grow(s);
   call_node **pp = call_find(s, id, n, h);
   if (*pp) return 0;
   call_node *c = malloc(sizeof *c + n);
@@ -178,7 +197,7 @@ static int call_close(callset *s, const char *id, size_t n) {
 
 static void callset_free(callset *s) {
   if (!s->b) return;
-  for (size_t i = 0; i < CALL_BUCKETS; i++)
+  for (size_t i = 0; i < s->nb; i++)
     for (call_node *c = s->b[i], *nx; c; c = nx) nx = c->next, free(c);
   free(s->b);
   s->b = NULL;
@@ -304,6 +323,8 @@ typedef struct audit {
   uint64_t failures; /* including those not kept as lines */
   month_rec *months;
   size_t nmonths;
+  month_rec *last_month;
+  uint64_t last_month_time;
   callset calls;
   boot_rec *boots;
   size_t nboots;
@@ -330,16 +351,20 @@ static void copy_field(char *dst, size_t cap, scan_str s) {
 }
 
 static month_rec *month_for(audit *a, uint64_t t) {
+  /* Entries come in order: consecutive ones mostly share their covering anchor. */
+  if (a->last_month && a->last_month_time == t) return a->last_month;
+  a->last_month_time = t;
+  a->last_month = NULL;
   char d[11];
   tlog_date(t, d);
   d[7] = 0;
   for (size_t i = a->nmonths; i-- > 0;)
-    if (!strcmp(a->months[i].ym, d)) return &a->months[i];
+    if (!strcmp(a->months[i].ym, d)) return a->last_month = &a->months[i];
   if (a->nmonths == MAX_MONTHS) return NULL;
   month_rec *m = &a->months[a->nmonths++];
   memset(m, 0, sizeof *m);
   memcpy(m->ym, d, 8);
-  return m;
+  return a->last_month = m;
 }
 
 static void count_type(audit *a, scan_str t) {
@@ -526,6 +551,7 @@ int cmd_audit(int argc, char **argv) {
   a->months = calloc(MAX_MONTHS, sizeof *a->months);
   a->boots = calloc(MAX_BOOTS, sizeof *a->boots);
   a->calls.b = calloc(CALL_BUCKETS, sizeof *a->calls.b);
+  a->calls.nb = CALL_BUCKETS;
   anchor_status *ast = NULL;
   uint64_t *sizes = NULL;
   uint8_t(*roots)[MERKLE_HASH_SIZE] = NULL;

@@ -9,9 +9,37 @@ typedef struct scanner {
   entry_scan *s;
 } scanner;
 
-static const char *const field_names[SF_COUNT] = {
-    "type", "phase", "user", "call_id", "endpoint", "method", "path", "host",
-    "component", "version", "compose_hash", "instance_id"};
+/* Which field a key names, or -1: by length first, so most keys cost one compare. */
+static int field_of(scan_str k) {
+  switch (k.n) {
+  case 4:
+    if (!memcmp(k.p, "type", 4)) return SF_TYPE;
+    if (!memcmp(k.p, "user", 4)) return SF_USER;
+    if (!memcmp(k.p, "path", 4)) return SF_PATH;
+    if (!memcmp(k.p, "host", 4)) return SF_HOST;
+    return -1;
+  case 5: return memcmp(k.p, "phase", 5) ? -1 : SF_PHASE;
+  case 6: return memcmp(k.p, "method", 6) ? -1 : SF_METHOD;
+  case 7:
+    if (!memcmp(k.p, "call_id", 7)) return SF_CALL_ID;
+    if (!memcmp(k.p, "version", 7)) return SF_VERSION;
+    return -1;
+  case 8: return memcmp(k.p, "endpoint", 8) ? -1 : SF_ENDPOINT;
+  case 9: return memcmp(k.p, "component", 9) ? -1 : SF_COMPONENT;
+  case 11: return memcmp(k.p, "instance_id", 11) ? -1 : SF_INSTANCE_ID;
+  case 12: return memcmp(k.p, "compose_hash", 12) ? -1 : SF_COMPOSE_HASH;
+  default: return -1;
+  }
+}
+
+/* SWAR: a word's bytes that are '"', '\\' or below 0x20 (the bytes a string scan
+ * must stop at) give a non-zero result. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+static inline uint64_t has_zero(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
+static inline uint64_t string_stop(uint64_t w) {
+  return has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) | ((w - ONES * 0x20) & ~w & HIGHS);
+}
 
 bool scan_eq(scan_str s, const char *lit) {
   size_t n = strlen(lit);
@@ -51,6 +79,12 @@ static int put_utf8(entry_scan *s, unsigned cp) {
 static int scan_string(scanner *sc, scan_str *out) {
   const uint8_t *p = sc->p + 1, *end = sc->end;
   const uint8_t *start = p;
+  while (end - p >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    if (string_stop(w)) break;
+    p += 8;
+  }
   while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
   if (p < end && *p == '"') {
     if (out) out->p = (const char *)start, out->n = (size_t)(p - start);
@@ -176,11 +210,8 @@ static int scan_object(scanner *sc, int depth, int role) {
       if (scan_eq(key, "event")) child_role = 2;
       else if (scan_eq(key, "submitter")) dst = &sc->s->submitter;
     } else if (role == 2) {
-      for (int i = 0; i < SF_COUNT; i++)
-        if (scan_eq(key, field_names[i])) {
-          dst = &sc->s->f[i];
-          break;
-        }
+      int fi = field_of(key);
+      if (fi >= 0) dst = &sc->s->f[fi];
     }
     sc->s->buf_used = mark; /* the key's decoded copy is no longer needed */
     if (dst) {
@@ -248,11 +279,21 @@ static int scan_value(scanner *sc, int depth, int role, scan_str *out) {
 
 bool entry_names_dm(const uint8_t *d, size_t n) {
   /* Look for "message" (any case), then "direct" ending 0 or 1 bytes before it. */
-  for (size_t i = 6; i + 7 <= n; i++) {
-    if ((d[i] | 0x20) != 'm' || (d[i + 1] | 0x20) != 'e') continue;
-    if (strncasecmp((const char *)d + i, "message", 7)) continue;
-    if (i >= 6 && !strncasecmp((const char *)d + i - 6, "direct", 6)) return true;
-    if (i >= 7 && !strncasecmp((const char *)d + i - 7, "direct", 6)) return true;
+  for (size_t i = 6; i + 7 <= n;) {
+    if (i + 8 <= n) { /* skip words without an 'm' or 'M' */
+      uint64_t w;
+      memcpy(&w, d + i, 8);
+      if (!has_zero((w | ONES * 0x20) ^ (ONES * 'm'))) {
+        i += 8;
+        continue;
+      }
+    }
+    for (size_t stop = i + 8; i < stop && i + 7 <= n; i++) {
+      if ((d[i] | 0x20) != 'm' || (d[i + 1] | 0x20) != 'e') continue;
+      if (strncasecmp((const char *)d + i, "message", 7)) continue;
+      if (!strncasecmp((const char *)d + i - 6, "direct", 6)) return true;
+      if (i >= 7 && !strncasecmp((const char *)d + i - 7, "direct", 6)) return true;
+    }
   }
   return false;
 }

@@ -164,6 +164,11 @@ static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, si
     snprintf(event, sizeof event,
              "{\"cookie_sha256\":\"%s\",\"request_id\":\"r%llu\",\"type\":\"credential_intake\",\"user\":\"%s\"}",
              h1, (unsigned long long)i, user);
+  } else if (k == 0) {
+    fake_hex("statement", i, variant, h1);
+    snprintf(event, sizeof event,
+             "{\"as_of_index\":%llu,\"count\":%llu,\"statement_sha256\":\"%s\",\"type\":\"user_count\"}",
+             (unsigned long long)i, (unsigned long long)(i % 37), h1);
   } else if (k % 2 == 0) {
     fake_hex("user", i % 37, variant, user);
     snprintf(event, sizeof event,
