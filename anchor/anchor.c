@@ -583,6 +583,61 @@ int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, con
   return rc;
 }
 
+int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+                       const uint8_t root[32], const uint8_t checkpoint_hash[32],
+                       merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
+                       size_t errcap) {
+  int rc = ANCHOR_ERR_RETRY;
+  for (int round = 0; round < 2 && rc == ANCHOR_ERR_RETRY; round++) {
+    uint64_t old_size;
+    uint8_t old_root[32], who[20];
+    rc = anchor_get_head(c, log_id, &old_size, old_root, who, err, errcap);
+    if (rc) return rc;
+    uint8_t proof[MERKLE_MAX_PROOF][32];
+    size_t plen = 0;
+    if (old_size < size) {
+      int mr = merkle_consistency_proof(old_size, size, rd, rd_ctx, proof, MERKLE_MAX_PROOF, &plen);
+      if (mr != MERKLE_OK)
+        return seterr(err, errcap, ANCHOR_ERR_ARG, "building the proof %llu -> %llu: %s",
+                      (unsigned long long)old_size, (unsigned long long)size, merkle_status_str(mr));
+    }
+    /* anchor_submit reads the head again and judges it; a head that moved between
+     * the two reads is a stale proof, reported as ANCHOR_ERR_INCONSISTENT there,
+     * so only ANCHOR_ERR_RETRY (moved while sending) loops. */
+    rc = anchor_submit(c, log_id, size, root, checkpoint_hash, (const uint8_t(*)[32])proof, plen,
+                       tx_hash, err, errcap);
+  }
+  return rc;
+}
+
+int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+                       merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
+                       size_t errcap) {
+  uint64_t size;
+  uint8_t root[32], who[20], mine[32];
+  static const uint8_t zero[20];
+  int rc = anchor_get_head(c, log_id, &size, root, who, err, errcap);
+  if (rc) return rc;
+  if (!memcmp(who, zero, 20))
+    return seterr(err, errcap, ANCHOR_ERR_REJECTED, "the log is not registered in the contract");
+  *chain_size = size;
+  if (size == 0) return ANCHOR_OK;
+  if (size > local_size)
+    return seterr(err, errcap, ANCHOR_ERR_INCONSISTENT,
+                  "the chain has anchored size %llu but the local log has only %llu entries: "
+                  "the local log was rolled back or is not this log",
+                  (unsigned long long)size, (unsigned long long)local_size);
+  int mr = merkle_root_at(size, rd, rd_ctx, mine);
+  if (mr != MERKLE_OK)
+    return seterr(err, errcap, ANCHOR_ERR_ARG, "computing the local root at size %llu: %s",
+                  (unsigned long long)size, merkle_status_str(mr));
+  if (memcmp(mine, root, 32))
+    return seterr(err, errcap, ANCHOR_ERR_INCONSISTENT,
+                  "the local log's root at the anchored size %llu differs from the anchored root: "
+                  "the local log is not the one anchored", (unsigned long long)size);
+  return ANCHOR_OK;
+}
+
 static int owner_call(anchor_client *c, const char *sig, const uint8_t log_id[32],
                       const uint8_t anchorer[20], uint8_t tx_hash[32], char *err, size_t errcap) {
   int rc = need_contract(c, err, errcap);

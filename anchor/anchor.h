@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merkle/merkle.h"
+
 #define ANCHOR_OK 0
 /* anchor_submit: the contract already holds exactly this head; nothing was sent. */
 #define ANCHOR_UNCHANGED 1
@@ -88,6 +90,23 @@ int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, 
 int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
                   uint8_t tx_hash[32], char *err, size_t errcap);
+
+/* The same, for a caller holding the tree: reads the chain's head, builds the
+ * consistency proof from it with rd (see merkle.h), verifies and sends it. If the head
+ * moves while sending (ANCHOR_ERR_RETRY), it starts over once with a fresh proof. */
+int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+                       const uint8_t root[32], const uint8_t checkpoint_hash[32],
+                       merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
+                       size_t errcap);
+
+/* Rollback defence for a log at start: checks that the local tree of local_size
+ * leaves (nodes read with rd) contains the head the chain holds, i.e. is not behind
+ * it and has the anchored root at the anchored size. ANCHOR_OK (then *chain_size is
+ * the anchored size, 0 if none yet), ANCHOR_ERR_INCONSISTENT with the reason,
+ * ANCHOR_ERR_REJECTED if the log is not registered, or a read error. */
+int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+                       merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
+                       size_t errcap);
 
 /* One Anchored event. */
 typedef struct anchor_event {

@@ -9,6 +9,10 @@
  *       reads the chain's head, and anchors size N with the proof from it (or from M)
  *       through anchor_submit. Prints "<status> <root hex> <tx hash>" and exits 0 on
  *       ANCHOR_OK / ANCHOR_UNCHANGED, else 10 + (-status).
+ *       (default: anchor_submit_tree; --explicit-proof: the proof built here and
+ *       anchor_submit, as --proof-from M does with the wrong old size)
+ *   anchor-tool check-local --rpc URL --contract 0xC --origin O --size N [--fork]
+ *       anchor_check_local: is a local log of N entries consistent with the chain?
  *   anchor-tool root N [--fork]      prints the root of that log at size N (hex)
  */
 #include <stdio.h>
@@ -120,7 +124,7 @@ static void log_line(void *ctx, const char *line) {
 static int cmd_submit(int argc, char **argv) {
   const char *rpc = NULL, *contract = NULL, *keyfile = NULL, *origin = NULL;
   uint64_t size = 0, proof_from = UINT64_MAX;
-  int fork = 0, verbose = 0;
+  int fork = 0, verbose = 0, explicit_proof = 0;
   anchor_options o;
   anchor_options_default(&o);
   o.poll_ms = 50;
@@ -128,6 +132,7 @@ static int cmd_submit(int argc, char **argv) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--fork")) fork = 1;
     else if (!strcmp(a, "--verbose")) verbose = 1;
+    else if (!strcmp(a, "--explicit-proof")) explicit_proof = 1;
     else if (!v) return 2;
     else if (!strcmp(a, "--rpc")) rpc = v, i++;
     else if (!strcmp(a, "--contract")) contract = v, i++;
@@ -162,7 +167,7 @@ static int cmd_submit(int argc, char **argv) {
   uint64_t old = 0;
   if (proof_from != UINT64_MAX) {
     old = proof_from;
-  } else {
+  } else if (explicit_proof) {
     int rc = anchor_get_head(c, log_id, &old, old_root, anchorer, err, sizeof err);
     if (rc) {
       fprintf(stderr, "head: %s\n", err);
@@ -170,23 +175,61 @@ static int cmd_submit(int argc, char **argv) {
       return 10 - rc;
     }
   }
-  uint8_t proof[MERKLE_MAX_PROOF][32];
-  size_t plen = 0;
-  if (old <= size && merkle_consistency_proof(old, size, mem_reader, &t, proof, MERKLE_MAX_PROOF, &plen)) {
-    fprintf(stderr, "cannot build the proof %llu -> %llu\n", (unsigned long long)old, (unsigned long long)size);
-    return 2;
-  }
   uint8_t ck[32], tx[32];
   char note_text[64];
   snprintf(note_text, sizeof note_text, "checkpoint %llu", (unsigned long long)size);
   anchor_log_id(note_text, ck); /* any SHA-256 stands in for a checkpoint hash here */
-  int rc = anchor_submit(c, log_id, size, root, ck, (const uint8_t(*)[32])proof, plen, tx, err, sizeof err);
+  int rc;
+  if (proof_from == UINT64_MAX && !explicit_proof) {
+    rc = anchor_submit_tree(c, log_id, size, root, ck, mem_reader, &t, tx, err, sizeof err);
+  } else {
+    uint8_t proof[MERKLE_MAX_PROOF][32];
+    size_t plen = 0;
+    if (old <= size && merkle_consistency_proof(old, size, mem_reader, &t, proof, MERKLE_MAX_PROOF, &plen)) {
+      fprintf(stderr, "cannot build the proof %llu -> %llu\n", (unsigned long long)old, (unsigned long long)size);
+      return 2;
+    }
+    rc = anchor_submit(c, log_id, size, root, ck, (const uint8_t(*)[32])proof, plen, tx, err, sizeof err);
+  }
   char rh[65], th[67];
   hex_encode(root, 32, rh);
   hex_encode0x(tx, 32, th);
   if (rc < 0) fprintf(stderr, "submit: %s\n", err);
   printf("%s %s %s\n", rc == ANCHOR_OK ? "anchored" : rc == ANCHOR_UNCHANGED ? "unchanged" : anchor_status_str(rc),
          rh, th);
+  mem_tree_free(&t);
+  anchor_client_free(c);
+  return rc >= 0 ? 0 : 10 - rc;
+}
+
+/* check-local --rpc URL --contract 0xC --origin O --size N [--fork]: the rollback
+ * check logd runs at start. Exits 0 if consistent, else 10 + (-status). */
+static int cmd_check_local(int argc, char **argv) {
+  const char *rpc = NULL, *contract = NULL, *origin = NULL;
+  uint64_t size = 0;
+  int fork = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--fork")) fork = 1;
+    else if (!v) return 2;
+    else if (!strcmp(a, "--rpc")) rpc = v, i++;
+    else if (!strcmp(a, "--contract")) contract = v, i++;
+    else if (!strcmp(a, "--origin")) origin = v, i++;
+    else if (!strcmp(a, "--size")) size = strtoull(v, NULL, 10), i++;
+    else return 2;
+  }
+  if (!rpc || !contract || !origin) return 2;
+  char err[512];
+  anchor_client *c = anchor_client_new(rpc, contract, NULL, NULL, err, sizeof err);
+  if (!c) return 2;
+  mem_tree t;
+  if (mem_tree_build(&t, size, fork)) return 2;
+  uint8_t log_id[32];
+  uint64_t chain = 0;
+  anchor_log_id(origin, log_id);
+  int rc = anchor_check_local(c, log_id, size, mem_reader, &t, &chain, err, sizeof err);
+  if (rc) fprintf(stderr, "check: %s\n", err);
+  printf("%s %llu\n", rc ? anchor_status_str(rc) : "consistent", (unsigned long long)chain);
   mem_tree_free(&t);
   anchor_client_free(c);
   return rc >= 0 ? 0 : 10 - rc;
@@ -214,6 +257,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "sign")) return cmd_sign(argc - 1, argv + 1);
   if (!strcmp(argv[1], "submit")) return cmd_submit(argc - 1, argv + 1);
   if (!strcmp(argv[1], "root")) return cmd_root(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "check-local")) return cmd_check_local(argc - 1, argv + 1);
   fprintf(stderr, "anchor-tool: unknown command %s\n", argv[1]);
   return 2;
 }
