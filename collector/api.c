@@ -435,7 +435,6 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *uri) {
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **state) {
-  (void)version;
   collector_api *api = cls;
   struct conn *cs = *state;
   if (!cs) {
@@ -453,6 +452,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     *upload_size = 0;
     return MHD_YES;
   }
+  /* Only HTTP/1.x request lines are served. */
+  if (!version || (strcmp(version, MHD_HTTP_VERSION_1_1) && strcmp(version, MHD_HTTP_VERSION_1_0)))
+    return reply_error(c, 400, "malformed request line");
   if (!strcmp(url, "/healthz") && !strcmp(method, "GET"))
     return reply_json(c, 200, json_pack("{s:b}", "ok", 1), 0);
   if (!strcmp(url, "/v1/attestation") && !strcmp(method, "GET")) {
@@ -575,7 +577,7 @@ collector_api *api_start(const collector_config *cfg, collector_boot *boot, char
       (uint16_t)port, NULL, NULL, handler, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped,
       NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_LIMIT, 64u,
-      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+      MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
   if (!api->d) {
     pthread_mutex_destroy(&api->lock);
     *boot = api->boot;

@@ -543,6 +543,20 @@ static void test_red_team_inputs(void) {
     CHECK(st == 400);
   }
   CHECK(raw_delete("/v1/credentials/alice#x") / 100 == 4);
+  {
+    const char raw[] = "DELETE /v1/credentials/ali\0ce HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                       ARCHIVE_TOKEN "\r\nConnection: close\r\n\r\n";
+    long st = raw_request(raw, sizeof raw - 1);
+    /* libmicrohttpd reads the path up to the NUL ("ali", no such user): 4xx either way,
+     * and a path can never cause a request anyway. */
+    printf("#   DELETE with a raw NUL in the path -> %ld\n", st);
+    CHECK(st / 100 == 4);
+    const char raw2[] = "DELETE /v1/credentials/alice\r\nX-Injected: 1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                        ARCHIVE_TOKEN "\r\nConnection: close\r\n\r\n";
+    st = raw_request(raw2, sizeof raw2 - 1);
+    printf("#   DELETE with a raw CRLF in the path -> %ld\n", st);
+    CHECK(st / 100 == 4);
+  }
   CHECK(api("POST", "/v1/collect?endpoint=direct_messages", "{\"username\":\"alice\"}", NULL) == 400);
   CHECK(api("GET", "/api/direct_messages", NULL, NULL) == 404);
   CHECK(api("GET", "/v1/collect", NULL, NULL) == 405);
