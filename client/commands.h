@@ -31,4 +31,5 @@ int cmd_entries(int argc, char **argv);           /* client/cmd_entries.c */
 int cmd_export(int argc, char **argv);            /* client/cmd_export.c */
 int cmd_verify_bundle(int argc, char **argv);     /* client/cmd_export.c */
 int cmd_audit(int argc, char **argv);             /* client/cmd_audit.c */
+int cmd_monitor(int argc, char **argv);           /* client/cmd_monitor.c */
 #endif

@@ -22,3 +22,6 @@ tlog_LIBS += anchor
 
 # tlog audit
 tlog_SRCS += client/entryscan.c client/cmd_audit.c
+
+# tlog monitor
+tlog_SRCS += client/cmd_monitor.c

@@ -18,6 +18,7 @@ const tlog_command tlog_commands[] = {
     {"export", cmd_export, "write an offline audit bundle (tiles, checkpoints, anchors, manifest)"},
     {"verify-bundle", cmd_verify_bundle, "verify an audit bundle offline (and against the chain)"},
     {"audit", cmd_audit, "audit a time window against the chain's anchors (see --help)"},
+    {"monitor", cmd_monitor, "follow a log and its anchors; alert on forks, rollbacks, stale anchors"},
     {NULL, NULL, NULL},
 };
 

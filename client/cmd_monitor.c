@@ -1,0 +1,405 @@
+/* cmd_monitor.c: `tlog monitor`: follows a log (and its anchors on chain) and raises
+ * an alert for anything a log must never do.
+ *
+ * Each round: fetch and verify the checkpoint; prove from authenticated tiles that it
+ * extends the last checkpoint this monitor verified (kept in --state DIR); compare
+ * every anchored head not yet checked with the log's tree at that size (split view);
+ * check the age of the newest anchor by the chain's own clock (the newest block's
+ * timestamp) and whether the log has grown past it. The state is written only after
+ * a round verified everything, so a bad checkpoint never becomes the reference. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anchor/rpc.h"
+#include "client/anchors.h"
+#include "client/common.h"
+#include "client/kms.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: tlog monitor --log URL|DIR --key VKEY --state DIR [--once] [--interval S]\n"
+          "                    [--rpc URL --contract 0xADDR] [--max-anchor-age S] [--app 0xAPP]\n"
+          "                    [--webhook URL] [--json] [--quiet]\n"
+          "\n"
+          "Each round (every --interval seconds, default 60; one round with --once):\n"
+          "  - the checkpoint's signature (alert: bad-signature)\n"
+          "  - consistency with the last verified checkpoint in --state DIR, from\n"
+          "    authenticated tiles (alerts: rollback, inconsistent)\n"
+          "  - with --rpc/--contract: every new on-chain anchor against the log's tree at\n"
+          "    that size and the log's signed checkpoint of that size (alert: split-view),\n"
+          "    anchors beyond the served size (rollback), the newest anchor's age by block\n"
+          "    time (stale-anchor, with --max-anchor-age) and entries past it\n"
+          "    (unanchored-growth, with --max-anchor-age)\n"
+          "  - with --app (the DstackApp contract): every ComposeHashAdded/Removed,\n"
+          "    Upgraded, OwnershipTransferred event since the last round (kms-event)\n"
+          "Alerts go to stdout (one line each; JSON lines with --json) and, with --webhook,\n"
+          "as a JSON POST {origin, kind, message, size, time} per alert. The state (DIR/\n"
+          "checkpoint, DIR/state.json) is updated only after a round verified everything.\n"
+          "Exit status (--once): 0 no alert, 1 alerts (named), 2 usage or I/O error.\n");
+}
+
+typedef struct monitor {
+  const char *log, *rpc, *contract, *webhook, *state;
+  uint64_t max_age;
+  bool json, quiet, have_app;
+  uint8_t app[20];
+  note_verifier v;
+  int alerts, kms_events;
+  char origin[NOTE_NAME_MAX + 1];
+  uint64_t size;
+} monitor;
+
+static volatile sig_atomic_t stop_requested = 0;
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u) {
+  (void)p;
+  (void)u;
+  return s * n;
+}
+
+static void post_webhook(monitor *m, const char *body) {
+  CURL *c = curl_easy_init();
+  if (!c) return;
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  curl_easy_setopt(c, CURLOPT_URL, m->webhook);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+  CURLcode rc = curl_easy_perform(c);
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK || status / 100 != 2)
+    fprintf(stderr, "tlog monitor: webhook %s: %s\n", m->webhook,
+            rc != CURLE_OK ? curl_easy_strerror(rc) : "non-2xx answer");
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+}
+
+static void alert(monitor *m, bool is_alert, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void alert(monitor *m, bool is_alert, const char *kind, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (is_alert) m->alerts++;
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "origin", m->origin, "kind", kind, "level",
+                        is_alert ? "alert" : "info", "message", msg, "size", (json_int_t)m->size, "time",
+                        (json_int_t)time(NULL));
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  if (m->json && s) printf("%s\n", s);
+  else if (!m->json) printf("%s %s: %s\n", is_alert ? "ALERT" : "info ", kind, msg);
+  fflush(stdout);
+  if (m->webhook && s) post_webhook(m, s);
+  free(s);
+  json_decref(o);
+}
+
+typedef struct mstate {
+  uint64_t anchors_checked; /* anchors already compared with the log */
+  uint64_t kms_next_block;  /* KMS events from this block on are new */
+} mstate;
+
+static void state_load(monitor *m, mstate *st) {
+  memset(st, 0, sizeof *st);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/state.json", m->state);
+  json_t *j = json_load_file(path, 0, NULL);
+  if (!j) return;
+  json_t *a = json_object_get(j, "anchors_checked"), *k = json_object_get(j, "kms_next_block");
+  if (json_is_integer(a)) st->anchors_checked = (uint64_t)json_integer_value(a);
+  if (json_is_integer(k)) st->kms_next_block = (uint64_t)json_integer_value(k);
+  json_decref(j);
+}
+
+static int state_save(monitor *m, const mstate *st, const tlog_checkpoint *cp, char *err, size_t errcap) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/checkpoint", m->state);
+  if (tlog_write_file(path, cp->note, cp->note_len, err, errcap)) return -1;
+  json_t *j = json_pack("{s:I,s:I,s:I}", "anchors_checked", (json_int_t)st->anchors_checked, "kms_next_block",
+                        (json_int_t)st->kms_next_block, "size", (json_int_t)cp->c.size);
+  char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
+  json_decref(j);
+  if (!s) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  snprintf(path, sizeof path, "%s/state.json", m->state);
+  int rc = tlog_write_file(path, s, strlen(s), err, errcap);
+  free(s);
+  return rc;
+}
+
+/* One round. Returns 0 (done, alerts counted in m) or 2 (I/O: nothing concluded). */
+static int round_once(monitor *m) {
+  char err[800];
+  m->alerts = 0;
+  log_source *src = log_source_open(m->log, err, sizeof err);
+  if (!src) {
+    fprintf(stderr, "tlog monitor: %s\n", err);
+    return 2;
+  }
+  tlog_checkpoint cp = {0}, old = {0};
+  tile_reader *r = NULL;
+  tlog_anchors an = {0};
+  mstate st;
+  state_load(m, &st);
+  int rc = tlog_fetch_checkpoint(src, &m->v, "checkpoint", &cp, NULL, err, sizeof err);
+  if (rc == TLOG_EXIT_USAGE) {
+    fprintf(stderr, "tlog monitor: %s\n", err);
+    log_source_free(src);
+    return 2;
+  }
+  snprintf(m->origin, sizeof m->origin, "%s", m->v.name);
+  if (rc) {
+    alert(m, true, "bad-signature", "%s", err);
+    goto out;
+  }
+  m->size = cp.c.size;
+  r = tile_reader_new(cp.c.size, cp.c.root, log_source_tile_fetcher, src);
+  if (!r) {
+    rc = 2;
+    goto out;
+  }
+  uint64_t fails = log_source_failures(src);
+  /* Against the last verified checkpoint. */
+  char opath[4096];
+  snprintf(opath, sizeof opath, "%s/checkpoint", m->state);
+  if (access(opath, F_OK) == 0) {
+    int orc = tlog_checkpoint_file(&m->v, opath, &old, err, sizeof err);
+    if (orc) {
+      fprintf(stderr, "tlog monitor: the saved state does not verify: %s\n", err);
+      rc = 2;
+      goto out;
+    }
+    if (cp.c.size < old.c.size) {
+      alert(m, true, "rollback", "the log serves size %llu, smaller than the verified %llu",
+            (unsigned long long)cp.c.size, (unsigned long long)old.c.size);
+    } else if (cp.c.size == old.c.size) {
+      if (memcmp(cp.c.root, old.c.root, 32))
+        alert(m, true, "inconsistent", "two checkpoints of size %llu with different roots (fork)",
+              (unsigned long long)cp.c.size);
+    } else if (old.c.size > 0) {
+      uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+      size_t plen;
+      if (merkle_consistency_proof(old.c.size, cp.c.size, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF, &plen)) {
+        if (tlog_reader_failure(src, fails) == TLOG_EXIT_USAGE) {
+          fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(r));
+          rc = 2;
+          goto out;
+        }
+        alert(m, true, "inconsistent", "%s", tile_reader_error(r));
+      } else if (merkle_verify_consistency(old.c.size, cp.c.size, old.c.root, cp.c.root,
+                                           (const uint8_t(*)[MERKLE_HASH_SIZE])proof, plen)) {
+        alert(m, true, "inconsistent", "the checkpoint of size %llu does not extend the verified one of size %llu",
+              (unsigned long long)cp.c.size, (unsigned long long)old.c.size);
+      }
+    }
+  }
+  if (m->rpc) {
+    if (tlog_anchors_from_chain(m->rpc, m->contract, cp.c.origin, &an, err, sizeof err)) {
+      fprintf(stderr, "tlog monitor: %s\n", err);
+      rc = 2;
+      goto out;
+    }
+    if (st.anchors_checked > an.n) {
+      alert(m, true, "chain-rollback", "the chain now lists %zu anchors, fewer than the %llu seen before", an.n,
+            (unsigned long long)st.anchors_checked);
+      st.anchors_checked = 0;
+    }
+    uint64_t checked = st.anchors_checked;
+    for (size_t i = st.anchors_checked; i < an.n; i++) {
+      const tlog_anchor *a = &an.a[i];
+      if (a->size > cp.c.size) {
+        alert(m, true, "rollback", "anchored size %llu (block %llu) is beyond the served checkpoint size %llu",
+              (unsigned long long)a->size, (unsigned long long)a->block, (unsigned long long)cp.c.size);
+        break; /* check it again next round */
+      }
+      uint8_t root[32];
+      if (merkle_root_at(a->size, tile_reader_nodes, r, root)) {
+        if (tlog_reader_failure(src, fails) == TLOG_EXIT_USAGE) {
+          fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(r));
+          rc = 2;
+          goto out;
+        }
+        alert(m, true, "split-view", "%s", tile_reader_error(r));
+      } else if (memcmp(root, a->root, 32)) {
+        alert(m, true, "split-view",
+              "the log's tree at anchored size %llu has another root than the chain's (block %llu)",
+              (unsigned long long)a->size, (unsigned long long)a->block);
+      }
+      char path[64];
+      snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)a->size);
+      tlog_checkpoint acp;
+      bool nf = false;
+      int arc = tlog_fetch_checkpoint(src, &m->v, path, &acp, &nf, err, sizeof err);
+      if (arc == TLOG_EXIT_FAILED) {
+        alert(m, true, "bad-signature", "anchored checkpoint %llu: %s", (unsigned long long)a->size, err);
+      } else if (arc == TLOG_EXIT_OK) {
+        uint8_t h[32];
+        tlog_sha256(acp.note, acp.note_len, h);
+        if (memcmp(h, a->checkpoint_hash, 32) || memcmp(acp.c.root, a->root, 32))
+          alert(m, true, "split-view", "the log's checkpoint of size %llu is not the one anchored on chain",
+                (unsigned long long)a->size);
+        tlog_checkpoint_clear(&acp);
+      }
+      checked = i + 1;
+    }
+    st.anchors_checked = checked;
+    /* Anchor age and unanchored growth, by the chain's clock. */
+    char kerr[400];
+    eth_rpc *er = eth_rpc_new(m->rpc, kerr, sizeof kerr);
+    eth_block blk;
+    int found = 0;
+    if (!er || eth_get_block_by_number(er, ETH_BLOCK_LATEST, &blk, &found) || !found) {
+      fprintf(stderr, "tlog monitor: chain: %s\n", er ? eth_rpc_error(er) : kerr);
+      eth_rpc_free(er);
+      rc = 2;
+      goto out;
+    }
+    const tlog_anchor *last = an.n ? &an.a[an.n - 1] : NULL;
+    uint64_t age = last ? (blk.timestamp > last->time ? blk.timestamp - last->time : 0) : 0;
+    if (!last) {
+      alert(m, m->max_age > 0 && cp.c.size > 0, "unanchored-growth", "no anchor on chain yet; the log has %llu entries",
+            (unsigned long long)cp.c.size);
+    } else {
+      if (m->max_age && age > m->max_age)
+        alert(m, true, "stale-anchor", "the newest anchor (size %llu, block %llu) is %llu s old (limit %llu s)",
+              (unsigned long long)last->size, (unsigned long long)last->block, (unsigned long long)age,
+              (unsigned long long)m->max_age);
+      if (cp.c.size > last->size)
+        alert(m, m->max_age && age > m->max_age, "unanchored-growth",
+              "%llu entries past the newest anchor (size %llu, %llu s old)",
+              (unsigned long long)(cp.c.size - last->size), (unsigned long long)last->size, (unsigned long long)age);
+    }
+    if (m->have_app) {
+      kms_history kh;
+      if (kms_history_load(er, m->app, st.kms_next_block, blk.number, &kh, kerr, sizeof kerr)) {
+        fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
+        eth_rpc_free(er);
+        rc = 2;
+        goto out;
+      }
+      for (size_t i = 0; i < kh.n; i++) {
+        const kms_event *e = &kh.events[i];
+        char hx[65], when[21];
+        tlog_hex(e->kind <= KMS_COMPOSE_HASH_REMOVED ? e->compose_hash : e->address,
+                 e->kind <= KMS_COMPOSE_HASH_REMOVED ? 32 : 20, hx);
+        tlog_datetime(e->block_time, when);
+        alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
+              (unsigned long long)e->block_number, when);
+        m->kms_events++;
+      }
+      kms_history_free(&kh);
+      st.kms_next_block = blk.number + 1;
+    }
+    eth_rpc_free(er);
+  }
+  if (m->alerts == 0) {
+    if (state_save(m, &st, &cp, err, sizeof err)) {
+      fprintf(stderr, "tlog monitor: %s\n", err);
+      rc = 2;
+      goto out;
+    }
+    if (!m->quiet && !m->json)
+      printf("ok    size %llu verified%s\n", (unsigned long long)cp.c.size,
+             old.note ? " and consistent with the last verified checkpoint" : " (first checkpoint stored)");
+  }
+  rc = 0;
+out:
+  tile_reader_free(r);
+  tlog_anchors_free(&an);
+  tlog_checkpoint_clear(&cp);
+  tlog_checkpoint_clear(&old);
+  log_source_free(src);
+  fflush(stdout);
+  return rc;
+}
+
+int cmd_monitor(int argc, char **argv) {
+  static const struct option opts[] = {{"log", required_argument, 0, 'l'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"state", required_argument, 0, 's'},
+                                       {"once", no_argument, 0, 'o'},
+                                       {"interval", required_argument, 0, 'i'},
+                                       {"rpc", required_argument, 0, 'r'},
+                                       {"contract", required_argument, 0, 'c'},
+                                       {"max-anchor-age", required_argument, 0, 'm'},
+                                       {"app", required_argument, 0, 'a'},
+                                       {"webhook", required_argument, 0, 'w'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  monitor m;
+  memset(&m, 0, sizeof m);
+  const char *key = NULL, *interval_arg = NULL, *age_arg = NULL, *app = NULL;
+  bool once = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case 'l': m.log = optarg; break;
+    case 'k': key = optarg; break;
+    case 's': m.state = optarg; break;
+    case 'o': once = true; break;
+    case 'i': interval_arg = optarg; break;
+    case 'r': m.rpc = optarg; break;
+    case 'c': m.contract = optarg; break;
+    case 'm': age_arg = optarg; break;
+    case 'a': app = optarg; break;
+    case 'w': m.webhook = optarg; break;
+    case 'j': m.json = true; break;
+    case 'q': m.quiet = true; break;
+    case 'h': usage(stdout); return TLOG_EXIT_OK;
+    default: usage(stderr); return TLOG_EXIT_USAGE;
+    }
+  }
+  if (optind != argc || !m.log || !key || !m.state || (!m.rpc != !m.contract) || (app && !m.rpc) ||
+      (age_arg && !m.rpc)) {
+    usage(stderr);
+    return TLOG_EXIT_USAGE;
+  }
+  uint64_t interval = 60;
+  if ((interval_arg && (tlog_parse_u64(interval_arg, &interval) || interval == 0)) ||
+      (age_arg && tlog_parse_u64(age_arg, &m.max_age)))
+    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--interval and --max-anchor-age take seconds");
+  if (app) {
+    if (tlog_unhex(app, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
+    m.have_app = true;
+  }
+  char err[600];
+  int rc = tlog_load_verifier(key, &m.v, err, sizeof err);
+  if (rc) return tlog_fail("monitor", false, rc, err);
+  char probe[4096];
+  snprintf(probe, sizeof probe, "%s/", m.state);
+  if (tlog_mkdirs(probe, err, sizeof err)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+  if (once) {
+    rc = round_once(&m);
+    if (rc) return rc;
+    return m.alerts ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  while (!stop_requested) {
+    if (round_once(&m) == 2 && !m.quiet) fprintf(stderr, "tlog monitor: round failed (I/O); retrying\n");
+    for (uint64_t s = 0; s < interval && !stop_requested; s++) sleep(1);
+  }
+  return TLOG_EXIT_OK;
+}
