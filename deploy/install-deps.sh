@@ -14,6 +14,8 @@ debian_packages=(
 # nodejs conflicts with such an npm, so only ask for it when there is no node at all.
 command -v node >/dev/null 2>&1 || debian_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || debian_packages+=(npm)
+# Some shell tests read JSON with python3 (Debian 12 ships it; minimal images may not).
+command -v python3 >/dev/null 2>&1 || debian_packages+=(python3)
 
 missing=()
 for p in "${debian_packages[@]}"; do
