@@ -571,7 +571,7 @@ collector_api *api_start(const collector_config *cfg, collector_boot *boot, char
   api->boot = *boot;
   memset(boot, 0, sizeof *boot);
   pthread_mutex_init(&api->lock, NULL);
-  sha256(cfg->archive_token, strlen(cfg->archive_token), api->token_digest);
+  memcpy(api->token_digest, cfg->archive_token_sha256, 32);
   api->d = MHD_start_daemon(
       MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
       (uint16_t)port, NULL, NULL, handler, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -33,7 +33,7 @@ typedef struct {
 
 typedef struct {
   const char *listen; /* 127.0.0.1:PORT (port 0 picks one) */
-  const char *archive_token;
+  uint8_t archive_token_sha256[32]; /* Archive's bearer token is compared by digest */
   logclient *log;
   vault *vault;
   const collector_keys *keys;

@@ -8,6 +8,8 @@
  * --api-base http://127.0.0.1:PORT. The release build has no such option. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,7 +60,9 @@ static void usage(FILE *f) {
 #ifdef COLLECTOR_TEST_BUILD
           "       --api-base http://127.0.0.1:PORT   (test build only)\n"
 #endif
-          "Tokens may also be given as @FILE to read them from a file.\n");
+          "Tokens may be given as @FILE to read them from a file. --archive-token also takes\n"
+          "sha256:HEX (the token's SHA-256; the collector then never holds the token), and with\n"
+          "--dstack-socket --logd-token takes getkey:PATH (the token is the hex of GetKey(PATH)).\n");
 }
 
 /* "@FILE" reads a token from a file so it need not appear in the process list. */
@@ -128,9 +132,28 @@ int main(int argc, char **argv) {
   }
 #endif
   static char ltok[512], atok[512];
-  if (read_token(logd_token, ltok, sizeof ltok) || read_token(archive_token, atok, sizeof atok) ||
-      strlen(atok) < 16) {
-    fprintf(stderr, PROG ": tokens must be readable and the archive token at least 16 chars\n");
+  uint8_t archive_digest[32];
+  if (!strncmp(archive_token, "sha256:", 7)) {
+    if (strlen(archive_token + 7) != 64 || hex_decode(archive_token + 7, 64, archive_digest, 32)) {
+      fprintf(stderr, PROG ": --archive-token sha256: needs 64 hex digits\n");
+      return 2;
+    }
+  } else {
+    if (read_token(archive_token, atok, sizeof atok) || strlen(atok) < 16) {
+      fprintf(stderr, PROG ": the archive token must be readable and at least 16 characters\n");
+      return 2;
+    }
+    unsigned n = 0;
+    EVP_Digest(atok, strlen(atok), archive_digest, &n, EVP_sha256(), NULL);
+    OPENSSL_cleanse(atok, sizeof atok);
+  }
+  int logd_token_getkey = !strncmp(logd_token, "getkey:", 7);
+  if (logd_token_getkey && !dstack_socket) {
+    fprintf(stderr, PROG ": --logd-token getkey:PATH needs --dstack-socket\n");
+    return 2;
+  }
+  if (!logd_token_getkey && read_token(logd_token, ltok, sizeof ltok)) {
+    fprintf(stderr, PROG ": the logd token must be readable\n");
     return 2;
   }
   if (mkdir(data, 0700) != 0 && errno != EEXIST) {
@@ -156,6 +179,22 @@ int main(int argc, char **argv) {
       dstack_client_free(dc);
       return 1;
     }
+    if (logd_token_getkey) {
+      /* Contract with logd's submitters file: the token is the lower-case hex of the
+       * 32-byte GetKey(PATH, algorithm secp256k1) key. */
+      dstack_key tk;
+      memset(&tk, 0, sizeof tk);
+      if (dstack_get_key(dc, logd_token + 7, "logd-submitter-token", "secp256k1", &tk, err,
+                         sizeof err) != 0 || tk.key_len != 32) {
+        fprintf(stderr, PROG ": dstack: logd token: %s\n", tk.key_len == 32 ? err : "bad key");
+        OPENSSL_cleanse(&tk, sizeof tk);
+        dstack_info_free(&info);
+        dstack_client_free(dc);
+        return 1;
+      }
+      hex_encode(tk.key, 32, ltok);
+      OPENSSL_cleanse(&tk, sizeof tk);
+    }
     snprintf(instance_id, sizeof instance_id, "%s", info.instance_id);
     snprintf(compose_hash, sizeof compose_hash, "%s", info.compose_hash);
     dstack_info_free(&info);
@@ -175,10 +214,11 @@ int main(int argc, char **argv) {
   if (!v) { fprintf(stderr, PROG ": %s\n", err); logclient_free(lc); return 1; }
 
   collector_config cfg = {
-      .listen = listen, .archive_token = atok, .log = lc, .vault = v, .keys = &keys,
+      .listen = listen, .log = lc, .vault = v, .keys = &keys,
       .quote = dc ? dstack_quote : NULL, .quote_cls = dc, .compose_hash = compose_hash,
       .instance_id = instance_id,
   };
+  memcpy(cfg.archive_token_sha256, archive_digest, 32);
   /* Nothing is served before the boot entry is durable; logd may still be starting. */
   int64_t boot_index = -1;
   collector_boot boot;

@@ -37,6 +37,10 @@ static char dir[PATH_MAX], record_path[PATH_MAX + 32], coldir[PATH_MAX + 32];
 static char mock_log[PATH_MAX + 32], col_log[PATH_MAX + 32], col_out[PATH_MAX + 32];
 static unsigned mock_port, col_port;
 static uint8_t pseudonym_key[32];
+static proc sim;
+static char sim_sock[PATH_MAX + 32], submitters_path[PATH_MAX + 32];
+static const char app_compose[] = "{\"name\":\"xordi-collector-test\",\"runner\":\"docker-compose\"}";
+#define LOGD_TOKEN_PATH "xordi-tlog/logd/submitter-token/collector/v1"
 /* Every collector started here has its own pseudonym key; requests are matched to
  * intents under any of them. */
 static uint8_t known_keys[8][32];
@@ -159,9 +163,11 @@ static json_t *log_entries(void) {
     json_t *e;
     json_array_foreach(es, i, e) {
       json_t *entry = json_loads(json_string_value(json_object_get(e, "entry")), 0, NULL);
-      json_array_append_new(out, json_pack("{s:O, s:O, s:O}", "index", json_object_get(e, "index"),
-                                           "event", json_object_get(entry, "event"), "ts_ms",
-                                           json_object_get(entry, "ts_ms")));
+      json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:O}", "index",
+                                           json_object_get(e, "index"), "event",
+                                           json_object_get(entry, "event"), "ts_ms",
+                                           json_object_get(entry, "ts_ms"), "submitter",
+                                           json_object_get(entry, "submitter")));
       json_decref(entry);
     }
     size_t got = json_array_size(es);
@@ -802,28 +808,23 @@ static int hex_to_bytes(const char *hex, uint8_t **out, size_t *len) {
 /* Enclave mode against dstack-sim: keys from GetKey (none on disk), boot and user-count
  * quotes bound as DESIGN.md section 7 says, keys stable across a restart. */
 static void test_dstack_mode(void) {
-  char b[PATH_MAX], sock[PATH_MAX + 32], compose[PATH_MAX + 32], d2[PATH_MAX + 32], simlog[PATH_MAX + 32];
-  snprintf(sock, sizeof sock, "%s/dstack.sock", dir);
-  snprintf(compose, sizeof compose, "%s/app-compose.json", dir);
+  char d2[PATH_MAX + 32], want_compose[65], archive_sha[80];
+  const char *sock = sim_sock;
   snprintf(d2, sizeof d2, "%s/col-dstack", dir);
-  snprintf(simlog, sizeof simlog, "%s/dstack-sim.log", dir);
-  const char *app = "{\"name\":\"xordi-collector-test\",\"runner\":\"docker-compose\"}";
-  CHECK_FATAL(proc_write_file(compose, app, strlen(app)) == 0);
-  char want_compose[65];
-  sha256_hex(app, strlen(app), want_compose);
-  proc sim = {0}, c2 = {0};
-  const char *sargv[] = {bin("dstack-sim", b, sizeof b), "--socket", sock, "--app-compose", compose,
-                         "--seed", "c011ec70", NULL};
-  CHECK_FATAL(proc_spawn(&sim, sargv, NULL, simlog, simlog, 1) == 0);
-  for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++) proc_sleep_ms(50);
+  sha256_hex(app_compose, strlen(app_compose), want_compose);
+  memcpy(archive_sha, "sha256:", 7);
+  sha256_hex(ARCHIVE_TOKEN, strlen(ARCHIVE_TOKEN), archive_sha + 7);
+  proc c2 = {0};
+  CHECK_FATAL(sim.pid != 0);
   unsigned saved_port = col_port;
   col_port = proc_free_port();
   char bb[PATH_MAX], listen[64], apibase[64];
   snprintf(listen, sizeof listen, "127.0.0.1:%u", col_port);
   snprintf(apibase, sizeof apibase, "http://127.0.0.1:%u", mock_port);
   const char *cargv[] = {bin("collector-test", bb, sizeof bb), "--listen", listen, "--data", d2,
-                         "--logd", L.base, "--logd-token", L.token, "--archive-token", ARCHIVE_TOKEN,
-                         "--dstack-socket", sock, "--api-base", apibase, NULL};
+                         "--logd", L.base, "--logd-token", "getkey:" LOGD_TOKEN_PATH,
+                         "--archive-token", archive_sha, "--dstack-socket", sock, "--api-base",
+                         apibase, NULL};
   int up = proc_spawn(&c2, cargv, NULL, NULL, col_log, 1) == 0 &&
            proc_wait_port(&c2, "127.0.0.1", col_port, 20000) == 0;
   CHECK(up);
@@ -872,6 +873,9 @@ static void test_dstack_mode(void) {
     CHECK(boot && !strcmp(json_string_value(json_object_get(boot, "compose_hash")) ?: "", want_compose));
     CHECK(boot && !strcmp(json_string_value(json_object_get(boot, "quote_sha256")) ?: "", qsha));
     CHECK(boot && !strcmp(json_string_value(json_object_get(boot, "signing_key")) ?: "", pub));
+    /* Written with the GetKey-derived submitter token, so logd names it "collector". */
+    json_t *be = json_array_get(entries, (size_t)json_integer_value(json_object_get(att, "boot_index")));
+    CHECK(!strcmp(json_string_value(json_object_get(be, "submitter")) ?: "", "collector"));
     free(q);
     q = NULL;
 
@@ -911,7 +915,6 @@ done:
   json_decref(uc);
   json_decref(entries);
   proc_stop(&c2, 10000);
-  proc_stop(&sim, 10000);
   col_port = saved_port;
   check_record_invariants();
 }
@@ -977,12 +980,43 @@ static void test_final_no_direct_messages(void) {
   check_record_invariants();
 }
 
+/* dstack-sim runs for the whole test; logd knows the submitter "collector" by the token
+ * that GetKey gives for LOGD_TOKEN_PATH (the contract of the getkey: token form). */
+static int start_sim_and_submitters(void) {
+  char b[PATH_MAX], compose[PATH_MAX + 32], simlog[PATH_MAX + 32], e[256];
+  snprintf(sim_sock, sizeof sim_sock, "%s/dstack.sock", dir);
+  snprintf(compose, sizeof compose, "%s/app-compose.json", dir);
+  snprintf(simlog, sizeof simlog, "%s/dstack-sim.log", dir);
+  snprintf(submitters_path, sizeof submitters_path, "%s/submitters", dir);
+  if (proc_write_file(compose, app_compose, strlen(app_compose))) return -1;
+  const char *sargv[] = {bin("dstack-sim", b, sizeof b), "--socket", sim_sock, "--app-compose",
+                         compose, "--seed", "c011ec70", NULL};
+  if (proc_spawn(&sim, sargv, NULL, simlog, simlog, 1)) return -1;
+  for (int i = 0; i < 200 && access(sim_sock, F_OK) != 0; i++) proc_sleep_ms(50);
+  dstack_client *dc = dstack_client_new(sim_sock, e, sizeof e);
+  dstack_key dk;
+  memset(&dk, 0, sizeof dk);
+  int rc = dc && dstack_get_key(dc, LOGD_TOKEN_PATH, "logd-submitter-token", "secp256k1", &dk, e,
+                                sizeof e) == 0 && dk.key_len == 32 ? 0 : -1;
+  dstack_client_free(dc);
+  if (rc) return -1;
+  char line[128];
+  memcpy(line, "collector ", 10);
+  check_hex(dk.key, 32, line + 10);
+  line[74] = '\n';
+  return proc_write_file(submitters_path, line, 75);
+}
+
 int main(void) {
-  if (fx_start(&L, NULL) != 0) {
-    printf("not ok - logd fixture did not start\n");
+  if (proc_tmpdir("xt-collector", dir, sizeof dir)) return 1;
+  const char *extra[] = {"--submitters", submitters_path, NULL};
+  if (start_sim_and_submitters() != 0 || fx_start(&L, extra) != 0) {
+    printf("not ok - dstack-sim or the logd fixture did not start\n");
+    proc_kill9(&sim);
+    fx_destroy(&L);
+    if (!getenv("XT_KEEP")) proc_rmtree(dir);
     return 1;
   }
-  if (proc_tmpdir("xt-collector", dir, sizeof dir)) return 1;
   snprintf(record_path, sizeof record_path, "%s/record.jsonl", dir);
   snprintf(coldir, sizeof coldir, "%s/col", dir);
   snprintf(mock_log, sizeof mock_log, "%s/mock.log", dir);
@@ -1002,6 +1036,7 @@ int main(void) {
     free(keys);
     proc_kill9(&col);
     proc_kill9(&mock);
+    proc_kill9(&sim);
     fx_destroy(&L);
     if (!getenv("XT_KEEP")) proc_rmtree(dir);
     return 1;
@@ -1025,6 +1060,7 @@ int main(void) {
 
   proc_stop(&col, 10000);
   proc_stop(&mock, 10000);
+  proc_stop(&sim, 10000);
   fx_destroy(&L);
   if (!getenv("XT_KEEP")) proc_rmtree(dir);
   return check_finish();
