@@ -160,11 +160,91 @@ static void test_nested_list_iteration_rejects_bad_inner(void) {
   CHECK(rlp_list_next(&it, &pos, &e) == -1);
 }
 
+/* Re-encodes a decoded item; -1 if a nested element fails to decode. */
+static int reencode(const rlp_item *it, rlp_buf *out, int depth) {
+  if (!it->is_list) {
+    rlp_put_bytes(out, it->payload, it->len);
+    return 0;
+  }
+  if (depth > 64) return -1;
+  size_t mark = rlp_list_begin(out), pos = 0;
+  rlp_item child;
+  int r;
+  while ((r = rlp_list_next(it, &pos, &child)) == 1)
+    if (reencode(&child, out, depth + 1)) return -1;
+  if (r < 0) return -1;
+  rlp_list_end(out, mark);
+  return 0;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t next_rand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 11);
+}
+
+static void random_item(rlp_buf *b, int depth) {
+  uint32_t k = next_rand() % 10;
+  if (depth < 4 && k < 3) {
+    size_t mark = rlp_list_begin(b);
+    unsigned n = next_rand() % 5;
+    for (unsigned i = 0; i < n; i++) random_item(b, depth + 1);
+    rlp_list_end(b, mark);
+    return;
+  }
+  uint8_t data[80];
+  size_t n = k < 6 ? next_rand() % 3 : next_rand() % sizeof data;
+  for (size_t i = 0; i < n; i++) data[i] = (uint8_t)(k < 5 ? next_rand() % 0x90 : next_rand());
+  rlp_put_bytes(b, data, n);
+}
+
+/* Property: whatever decodes in full is the one canonical encoding of its value, so
+ * re-encoding it gives back exactly the input. Checked on random structures and on
+ * single-byte mutations of them (most of which must be rejected, never crash). */
+static void test_canonical_property(void) {
+  unsigned decoded_mutants = 0, rejected_mutants = 0;
+  for (int round = 0; round < 20000; round++) {
+    rlp_buf b, again;
+    rlp_buf_init(&b);
+    random_item(&b, 0);
+    CHECK_FATAL(!rlp_buf_error(&b));
+    rlp_item it;
+    CHECK_FATAL(rlp_decode_full(b.data, b.len, &it) == 0);
+    rlp_buf_init(&again);
+    CHECK(reencode(&it, &again, 0) == 0 && again.len == b.len && !memcmp(again.data, b.data, b.len));
+    rlp_buf_free(&again);
+    /* Mutate one byte, or cut the input short. */
+    size_t len = b.len;
+    if (next_rand() % 4 == 0 && len > 1)
+      len = next_rand() % len;
+    else
+      b.data[next_rand() % b.len] ^= (uint8_t)(1u << (next_rand() % 8));
+    if (rlp_decode_full(b.data, len, &it) == 0) {
+      rlp_buf_init(&again);
+      if (reencode(&it, &again, 0) == 0) {
+        decoded_mutants++;
+        CHECK(again.len == len && !memcmp(again.data, b.data, len));
+      } else {
+        rejected_mutants++;
+      }
+      rlp_buf_free(&again);
+    } else {
+      rejected_mutants++;
+    }
+    rlp_buf_free(&b);
+  }
+  printf("# mutants: %u decoded (each canonical), %u rejected\n", decoded_mutants, rejected_mutants);
+  CHECK(rejected_mutants > 1000 && decoded_mutants > 100);
+}
+
 int main(void) {
   CHECK_RUN(test_strings);
   CHECK_RUN(test_integers);
   CHECK_RUN(test_lists);
   CHECK_RUN(test_strict_decoding);
   CHECK_RUN(test_nested_list_iteration_rejects_bad_inner);
+  CHECK_RUN(test_canonical_property);
   return check_finish();
 }
