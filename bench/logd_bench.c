@@ -192,7 +192,7 @@ int main(int argc, char **argv) {
   }
   size_t lat_cap = 1 << 20, nlat = 0;
   double *lat = malloc(lat_cap * sizeof *lat);
-  uint64_t requests = 0, items = 0, errors = 0;
+  uint64_t requests = 0, items = 0, errors = 0, reconnects = 0;
   int *carried = calloc((size_t)nconns, sizeof *carried);
   double t0 = now_s(), end = t0 + seconds;
   double interval = rate > 0 ? (double)nconns / rate : 0;
@@ -220,8 +220,13 @@ int main(int argc, char **argv) {
         if (evs[k].events & EPOLLIN) {
           ssize_t r = recv(c->fd, tmp, sizeof tmp, 0);
           if (r == 0) {
-            fprintf(stderr, "logd-bench: server closed an idle connection\n");
-            return 1;
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            c->fd = connect_one();
+            if (c->fd < 0) return 1;
+            struct epoll_event ev2 = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
+            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev2);
+            reconnects++;
           }
         }
         continue;
@@ -242,8 +247,20 @@ int main(int argc, char **argv) {
             continue;
           }
           if (r == 0) {
-            fprintf(stderr, "logd-bench: server closed a connection\n");
-            return 1;
+            /* Closed (nginx ends keep-alive after N requests): reconnect, resend. */
+            epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            c->fd = connect_one();
+            if (c->fd < 0) {
+              perror("reconnect");
+              return 1;
+            }
+            struct epoll_event ev2 = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
+            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev2);
+            c->resp_len = 0;
+            c->req_off = 0;
+            reconnects++;
+            goto next_event;
           }
           break;
         }
@@ -265,13 +282,14 @@ int main(int argc, char **argv) {
           c->busy = 0;
         }
       }
+    next_event:;
     }
   }
   double took = now_s() - t0;
   qsort(lat, nlat, sizeof *lat, cmp_d);
   double p50 = nlat ? lat[nlat / 2] : 0, p99 = nlat ? lat[nlat * 99 / 100] : 0, mx = nlat ? lat[nlat - 1] : 0;
-  printf("mode=%s conns=%d requests=%llu items=%llu seconds=%.2f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu\n",
+  printf("mode=%s conns=%d requests=%llu items=%llu seconds=%.2f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu reconnects=%llu\n",
          mode, nconns, (unsigned long long)requests, (unsigned long long)items, took, (double)items / took, p50, p99, mx,
-         (unsigned long long)errors);
+         (unsigned long long)errors, (unsigned long long)reconnects);
   return 0;
 }

@@ -446,6 +446,7 @@ static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
   P("# HELP logd_tree_size Entries in the log.\n# TYPE logd_tree_size gauge\nlogd_tree_size %" PRIu64 "\n", v.size);
   P("# HELP logd_checkpoint_size Size of the latest signed checkpoint.\n# TYPE logd_checkpoint_size gauge\nlogd_checkpoint_size %" PRIu64 "\n", v.note_size);
   P("# HELP logd_entries_total New entries sequenced by this process.\n# TYPE logd_entries_total counter\nlogd_entries_total %llu\n", atomic_load(&m->entries));
+  P("# HELP logd_entry_bytes_total Bytes of the new entries sequenced by this process.\n# TYPE logd_entry_bytes_total counter\nlogd_entry_bytes_total %llu\n", atomic_load(&m->entry_bytes));
   P("# HELP logd_duplicates_total Submissions answered with the index of an earlier copy.\n# TYPE logd_duplicates_total counter\nlogd_duplicates_total %llu\n", atomic_load(&m->duplicates));
   P("# HELP logd_batches_total Synced batch writes.\n# TYPE logd_batches_total counter\nlogd_batches_total %llu\n", atomic_load(&m->batches));
   P("# HELP logd_checkpoints_total Checkpoints signed.\n# TYPE logd_checkpoints_total counter\nlogd_checkpoints_total %llu\n", atomic_load(&m->checkpoints));

@@ -285,6 +285,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logd: --dev is required: this build has no enclave key source yet\n");
     return EXIT_USAGE;
   }
+  /* Signals are taken by sigwait in main. Block them before any thread exists
+   * (RocksDB starts its own in store_open): every thread inherits the mask, so
+   * none can take SIGTERM's default action. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
   char err[400];
   if (mkdir(data, 0700) && errno != EEXIST) {
     fprintf(stderr, "logd: cannot create --data %s: %s\n", data, strerror(errno));
@@ -357,14 +367,6 @@ int main(int argc, char **argv) {
     goto fail;
   }
 
-  /* Signals are taken by sigwait in main; every thread inherits the mask. */
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-  signal(SIGPIPE, SIG_IGN);
 
   seq_config sc = {.interval_ms = interval,
                    .max_entry_bytes = max_entry,

@@ -48,6 +48,12 @@ struct logd_seq {
   uint8_t *bundle;
   size_t bundle_len, bundle_cap;
   int bundle_dirty;
+  /* Chunks of the right-edge level-0 tile and bundle already stored (their first
+   * indices), and where this batch's chunk starts. */
+  uint64_t chunk_starts[TILE_WIDTH];
+  size_t nchunks;
+  uint64_t chunk_first;
+  size_t chunk_off;
   store_batch *batch;
   uint64_t last_ts;
   uint64_t ckpt_size;
@@ -194,6 +200,15 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
     q->bundle_len = off;
     free(data);
   }
+  q->nchunks = 0;
+  if (bw) {
+    if (store_list_chunks(q->store, size / TILE_WIDTH, q->chunk_starts, &q->nchunks, err, errcap))
+      return -1;
+    if (q->nchunks == 0) {
+      snprintf(err, errcap, "storage: the right-edge bundle %" PRIu64 " has no chunks", size / TILE_WIDTH);
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -287,7 +302,10 @@ static int run_batch(logd_seq *q, seq_sub *list) {
   uint64_t ts = now_real_ms();
   if (ts < q->last_ts) ts = q->last_ts;
   uint64_t start_size = q->tree.size;
+  uint64_t new_bytes = 0;
   int failed = 0;
+  q->chunk_first = start_size;
+  q->chunk_off = q->bundle_len;
 
   for (seq_sub *s = list; s && !failed; s = s->next) {
     s->status = 0;
@@ -336,6 +354,7 @@ static int run_batch(logd_seq *q, seq_sub *list) {
         size_t len = event_entry_build(q->entry_buf, EVENT_ENTRY_HARD_MAX + 1, s->events.canon[i],
                                        s->events.canon_len[i], s->submitter, ts);
         idx = q->tree.size;
+        new_bytes += len;
         merkle_leaf_hash((const uint8_t *)q->entry_buf, len, s->leaf[i]);
         int mrc = merkle_tree_append(&q->tree, s->leaf[i], sink, q);
         if (mrc || bundle_add(q, q->entry_buf, len)) {
@@ -344,9 +363,18 @@ static int run_batch(logd_seq *q, seq_sub *list) {
           break;
         }
         if (idx % TILE_WIDTH == TILE_WIDTH - 1) {
+          /* The tile is complete (the sink stored its hashes): store the bundle
+           * whole and drop the chunks it replaces, in this same write. */
           store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, idx / TILE_WIDTH, q->bundle, q->bundle_len);
+          for (size_t c = 0; c < q->nchunks; c++) {
+            store_batch_delete_chunk(q->batch, 0, q->chunk_starts[c]);
+            store_batch_delete_chunk(q->batch, STORE_ENTRIES_LEVEL, q->chunk_starts[c]);
+          }
+          q->nchunks = 0;
           q->bundle_len = 0;
           q->bundle_dirty = 0;
+          q->chunk_first = idx + 1;
+          q->chunk_off = 0;
         }
         store_batch_put_dedup(q->batch, key, idx);
         store_batch_put_hash(q->batch, s->leaf[i], idx);
@@ -362,7 +390,7 @@ static int run_batch(logd_seq *q, seq_sub *list) {
 
   if (!failed && q->tree.size > start_size) {
     uint64_t size = q->tree.size;
-    for (unsigned L = 0; L < TILE_LEVELS; L++) {
+    for (unsigned L = 1; L < TILE_LEVELS; L++) {
       uint64_t n = size >> (8 * L);
       unsigned w = (unsigned)(n % TILE_WIDTH);
       if (w && q->edge[L].dirty) {
@@ -370,8 +398,14 @@ static int run_batch(logd_seq *q, seq_sub *list) {
         q->edge[L].dirty = 0;
       }
     }
-    if (size % TILE_WIDTH && q->bundle_dirty) {
-      store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, size / TILE_WIDTH, q->bundle, q->bundle_len);
+    /* This batch's part of the right-edge level-0 tile and bundle: one chunk each. */
+    if (size > q->chunk_first) {
+      unsigned from = (unsigned)(q->chunk_first % TILE_WIDTH), to = (unsigned)(size % TILE_WIDTH);
+      store_batch_put_chunk(q->batch, 0, q->chunk_first, &q->edge[0].h[from][0], (size_t)(to - from) * 32);
+      store_batch_put_chunk(q->batch, STORE_ENTRIES_LEVEL, q->chunk_first, q->bundle + q->chunk_off,
+                            q->bundle_len - q->chunk_off);
+      q->chunk_starts[q->nchunks++] = q->chunk_first;
+      q->edge[0].dirty = 0;
       q->bundle_dirty = 0;
     }
     store_batch_put_size(q->batch, size);
@@ -408,6 +442,7 @@ static int run_batch(logd_seq *q, seq_sub *list) {
   q->last_ts = ts;
   atomic_fetch_add(&q->metrics.batches, 1);
   atomic_fetch_add(&q->metrics.entries, q->tree.size - start_size);
+  atomic_fetch_add(&q->metrics.entry_bytes, new_bytes);
   publish_tree(q);
 
   /* Complete: either now, or when a checkpoint covers the submission. */

@@ -65,6 +65,7 @@ extern const double seq_fsync_bucket_ms[SEQ_FSYNC_BUCKETS];
 
 typedef struct seq_metrics {
   atomic_ullong entries;       /* new entries sequenced */
+  atomic_ullong entry_bytes;   /* their total size */
   atomic_ullong duplicates;
   atomic_ullong batches;
   atomic_ullong checkpoints;

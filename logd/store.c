@@ -32,6 +32,7 @@ struct logd_store {
   rocksdb_block_based_table_options_t *table;
   rocksdb_cache_t *cache;
   rocksdb_readoptions_t *ropts;
+  rocksdb_readoptions_t *iter_opts;
   rocksdb_writeoptions_t *wopts;
 };
 
@@ -106,6 +107,9 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   }
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
   s->ropts = rocksdb_readoptions_create();
+  /* Chunk keys are shorter than the prefix extractor's length: scan in key order. */
+  s->iter_opts = rocksdb_readoptions_create();
+  rocksdb_readoptions_set_total_order_seek(s->iter_opts, 1);
   s->wopts = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wopts, 1);
   *out = s;
@@ -116,6 +120,7 @@ void store_close(logd_store *s) {
   if (!s) return;
   rocksdb_close(s->db);
   rocksdb_readoptions_destroy(s->ropts);
+  rocksdb_readoptions_destroy(s->iter_opts);
   rocksdb_writeoptions_destroy(s->wopts);
   rocksdb_block_based_options_destroy(s->table);
   rocksdb_cache_destroy(s->cache);
@@ -185,11 +190,113 @@ static void tile_key(uint8_t k[10], unsigned level, uint64_t index) {
   be64(k + 2, index);
 }
 
+static char chunk_tag(unsigned level) { return level == 0 ? 'P' : 'B'; }
+
+static void chunk_key(uint8_t k[9], unsigned level, uint64_t first) {
+  k[0] = (uint8_t)chunk_tag(level);
+  be64(k + 1, first);
+}
+
+/* A full tile is one key. The right-edge level-0 tile and entry bundle are the
+ * concatenation of their chunks (one per batch that added to them), read through
+ * one iterator so the view is consistent with a concurrent batch that completes
+ * the tile (writes the full key, deletes the chunks). */
 int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
                    char *err, size_t errcap) {
   uint8_t k[10];
   tile_key(k, level, index);
-  return get(s, k, sizeof k, (char **)data, len, err, errcap);
+  int rc = get(s, k, sizeof k, (char **)data, len, err, errcap);
+  if (rc != 1 || (level != 0 && level != STORE_ENTRIES_LEVEL)) return rc;
+  if (index > UINT64_MAX / 256 - 1) return 1;
+  rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
+  if (!it) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  rocksdb_iter_seek(it, (const char *)k, sizeof k);
+  size_t kl;
+  if (rocksdb_iter_valid(it)) {
+    const char *key = rocksdb_iter_key(it, &kl);
+    if (kl == sizeof k && !memcmp(key, k, sizeof k)) {
+      size_t vl;
+      const char *v = rocksdb_iter_value(it, &vl);
+      *data = malloc(vl + 1);
+      if (!*data) {
+        rocksdb_iter_destroy(it);
+        snprintf(err, errcap, "out of memory");
+        return -1;
+      }
+      memcpy(*data, v, vl);
+      *len = vl;
+      rocksdb_iter_destroy(it);
+      return 0;
+    }
+  }
+  uint8_t lo[9], hi[9];
+  chunk_key(lo, level, index * 256);
+  chunk_key(hi, level, index * 256 + 256);
+  uint8_t *buf = NULL;
+  size_t n = 0, cap = 0;
+  rc = 1;
+  for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    const char *key = rocksdb_iter_key(it, &kl);
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    size_t vl;
+    const char *v = rocksdb_iter_value(it, &vl);
+    if (n + vl + 1 > cap) {
+      size_t nc = cap ? cap : 8192;
+      while (nc < n + vl + 1) nc *= 2;
+      uint8_t *nb = realloc(buf, nc);
+      if (!nb) {
+        free(buf);
+        rocksdb_iter_destroy(it);
+        snprintf(err, errcap, "out of memory");
+        return -1;
+      }
+      buf = nb;
+      cap = nc;
+    }
+    memcpy(buf + n, v, vl);
+    n += vl;
+    rc = 0;
+  }
+  char *ierr = NULL;
+  rocksdb_iter_get_error(it, &ierr);
+  rocksdb_iter_destroy(it);
+  if (ierr) {
+    free(buf);
+    return fail(err, errcap, "read failed", ierr);
+  }
+  if (rc == 0) {
+    *data = buf;
+    *len = n;
+  }
+  return rc;
+}
+
+int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
+                      char *err, size_t errcap) {
+  *count = 0;
+  rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
+  if (!it) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  uint8_t lo[9], hi[9];
+  chunk_key(lo, STORE_ENTRIES_LEVEL, tile_index * 256);
+  chunk_key(hi, STORE_ENTRIES_LEVEL, tile_index * 256 + 256);
+  size_t kl;
+  for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it) && *count < 256;
+       rocksdb_iter_next(it)) {
+    const char *key = rocksdb_iter_key(it, &kl);
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    starts[(*count)++] = rd64((const uint8_t *)key + 1);
+  }
+  char *ierr = NULL;
+  rocksdb_iter_get_error(it, &ierr);
+  rocksdb_iter_destroy(it);
+  if (ierr) return fail(err, errcap, "read failed", ierr);
+  return 0;
 }
 
 int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
@@ -238,6 +345,19 @@ void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const 
   uint8_t k[10];
   tile_key(k, level, index);
   rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)data, len);
+}
+
+void store_batch_put_chunk(store_batch *b, unsigned level, uint64_t first, const uint8_t *data,
+                           size_t len) {
+  uint8_t k[9];
+  chunk_key(k, level, first);
+  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)data, len);
+}
+
+void store_batch_delete_chunk(store_batch *b, unsigned level, uint64_t first) {
+  uint8_t k[9];
+  chunk_key(k, level, first);
+  rocksdb_writebatch_delete(b->wb, (const char *)k, sizeof k);
 }
 
 static void put_index(store_batch *b, char tag, const uint8_t *key, uint64_t index) {
@@ -371,7 +491,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     unsigned first, n;
     tile_for_node(level, index + i, &t, &first, &n);
     unsigned k = level % 8;
-    if (n > 1 && tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
+    if (tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
@@ -379,7 +499,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
       return -1;
     }
     const uint8_t *h = r->data + (size_t)first * 32;
-    if (n > 1 && r->len == 256 * 32) {
+    if (r->len == 256 * 32) {
       tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]);
       continue;
     }

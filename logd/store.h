@@ -5,9 +5,14 @@
  * written with one synced write, so after a crash the store holds a prefix of the
  * batches that were acknowledged, never part of one. Keys:
  *   'M' "size" / "origin"          tree size (u64 big-endian) / the log's origin
- *   'T' level(u8) index(u64 BE)    hash tile, or entry bundle for level 0xff; the value
- *                                  is the tile at its current width (the right-edge
- *                                  tile is rewritten as it grows, full tiles never)
+ *   'T' level(u8) index(u64 BE)    hash tile, or entry bundle for level 0xff; full
+ *                                  tiles are written once; right-edge tiles of levels
+ *                                  >= 1 are rewritten as they grow
+ *   'P' / 'B' first index (u64 BE) a chunk of the right-edge level-0 tile / entry
+ *                                  bundle: what one batch added to it. Batches never
+ *                                  rewrite what earlier ones stored; the batch that
+ *                                  completes the tile writes it whole under 'T' and
+ *                                  deletes its chunks.
  *   'D' dedup key (16 bytes)       index (u64 BE): first copy of (submitter, event)
  *   'H' leaf hash (first 16 bytes) index (u64 BE): lookup by leaf hash
  *   'C' size (u64 BE)              a published signed checkpoint note
@@ -34,9 +39,12 @@ int store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap);
 int store_get_origin(logd_store *s, char **origin, char *err, size_t errcap);
 int store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap);
 
-/* A tile or bundle (malloc'd; caller frees). 1 when absent. */
+/* A tile or bundle (malloc'd; caller frees), full or as wide as stored. 1 when absent. */
 int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
                    char *err, size_t errcap);
+/* Starts of the chunks of (partial) level-0 tile / bundle tile_index, in order. */
+int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
+                      char *err, size_t errcap);
 /* Index lookups by the first STORE_KEY_PREFIX bytes of a digest. 1 when absent. */
 int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
                     char *err, size_t errcap);
@@ -51,6 +59,10 @@ void store_batch_free(store_batch *b);
 void store_batch_clear(store_batch *b);
 void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const uint8_t *data,
                           size_t len);
+/* level 0 (hashes) or STORE_ENTRIES_LEVEL (bundle bytes). */
+void store_batch_put_chunk(store_batch *b, unsigned level, uint64_t first, const uint8_t *data,
+                           size_t len);
+void store_batch_delete_chunk(store_batch *b, unsigned level, uint64_t first);
 void store_batch_put_dedup(store_batch *b, const uint8_t key[STORE_KEY_PREFIX], uint64_t index);
 void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREFIX],
                           uint64_t index);

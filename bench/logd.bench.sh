@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# logd: durable appends (single-entry over 64 keep-alive connections, add-batch),
+# sequencing-to-checkpoint latency at a paced 10,000 entries/s, inclusion proofs/s,
+# full tiles/s beside nginx serving the same tile bytes, RocksDB's own synced
+# batch-write rate (db_bench) beside the appends, storage per entry and RSS.
+# Knobs: XT_BENCH_LOGD_SECONDS (default 8 per measurement).
+set -euo pipefail
+secs=${XT_BENCH_LOGD_SECONDS:-8}
+tmp=$(mktemp -d /tmp/xt-bench-logd.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "logd bench failed: $1" >&2; tail -5 "$tmp/logd.err" >&2; exit 1; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
+metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1==m{print $2}'; }
+rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$1/status; }
+
+port=$(free_port)
+"$BIN/logd" --data "$tmp/log" --listen 127.0.0.1:$port --origin bench.example/log --dev \
+  --checkpoint-interval-ms 20 --queue-limit 1000000 >"$tmp/logd.out" 2>"$tmp/logd.err" &
+lpid=$!
+pids+=($lpid)
+wait_port $port
+tok=$(cat "$tmp/log/dev-token")
+url=http://127.0.0.1:$port
+
+add=$("$BIN/logd-bench" add --url $url --token $tok --conns 64 --seconds $secs)
+batch=$("$BIN/logd-bench" batch --url $url --token $tok --conns 8 --batch 1000 --seconds $secs)
+wait=$("$BIN/logd-bench" wait --url $url --token $tok --conns 512 --rate 10000 --seconds $secs)
+size=$(curl -s $url/v1/log | python3 -c 'import json,sys;print(json.load(sys.stdin)["tree_size"])')
+rss1=$(rss_mb $lpid)
+proof=$("$BIN/logd-bench" proof --url $url --conns 16 --size $size --seconds $secs)
+ntiles=$(( size / 256 )); [ $ntiles -gt 2000 ] && ntiles=2000
+tile=$("$BIN/logd-bench" tile --url $url --conns 16 --tiles $ntiles --seconds $secs)
+
+# The same tile bytes from nginx.
+mkdir -p "$tmp/www"
+python3 - "$url" "$tmp/www" $ntiles <<'PY'
+import http.client, os, sys
+base, root, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = base[len("http://"):].split(":")
+c = http.client.HTTPConnection(host, int(port))
+for t in range(n):
+    g = [t % 1000]; v = t // 1000
+    while v: g.insert(0, v % 1000); v //= 1000
+    p = "tile/0/" + "/".join(("x%03d" if i < len(g) - 1 else "%03d") % x for i, x in enumerate(g))
+    c.request("GET", "/" + p); r = c.getresponse(); b = r.read()
+    assert r.status == 200 and len(b) == 8192, (p, r.status)
+    os.makedirs(os.path.join(root, os.path.dirname(p)), exist_ok=True)
+    open(os.path.join(root, p), "wb").write(b)
+PY
+chmod -R a+rX "$tmp"
+nport=$(free_port)
+cat >"$tmp/nginx.conf" <<NGX
+worker_processes 2;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nport; root $tmp/www; }
+}
+NGX
+nginx -c "$tmp/nginx.conf" -p "$tmp" &
+pids+=($!)
+wait_port $nport
+ntile=$("$BIN/logd-bench" tile --url http://127.0.0.1:$nport --conns 16 --tiles $ntiles --seconds $secs)
+
+entries=$(metric $port logd_entries_total)
+ebytes=$(metric $port logd_entry_bytes_total)
+fsync_n=$(metric $port logd_fsync_seconds_count)
+fsync_s=$(metric $port logd_fsync_seconds_sum)
+kill $lpid; wait $lpid 2>/dev/null || true
+disk=$(du -sb "$tmp/log/db" | cut -f1)
+
+# RocksDB's own limit: synced batch writes of 256 entries-sized values.
+dbb=$(db_bench --benchmarks=fillrandom --sync=1 --batch_size=256 --key_size=17 --value_size=150 \
+  --num=2000000 --duration=$secs --threads=1 --compression_type=lz4 --db="$tmp/dbb" 2>/dev/null |
+  awk '/^fillrandom/{print $5}')
+
+echo "### logd (\`make bench\`, $secs s per measurement, checkpoint interval 20 ms)"
+echo
+echo "| measure | result | target | limit beside it |"
+echo "|---|---|---|---|"
+printf '| single-entry appends, 64 keep-alive conns | %s entries/s (p50 %s ms, p99 %s ms) | >= 50,000/s | db_bench fillrandom sync=1 batch 256: %s writes/s |\n' \
+  "$(kv "$add" rate)" "$(kv "$add" p50_ms)" "$(kv "$add" p99_ms)" "$dbb"
+printf '| add-batch (1,000 per request, 8 conns) | %s entries/s (p50 %s ms) | >= 300,000/s | same |\n' \
+  "$(kv "$batch" rate)" "$(kv "$batch" p50_ms)"
+printf '| add?wait=checkpoint paced at 10,000/s | %s entries/s, p50 %s ms, p99 %s ms | p99 <= 50 ms | interval 20 ms |\n' \
+  "$(kv "$wait" rate)" "$(kv "$wait" p50_ms)" "$(kv "$wait" p99_ms)"
+printf '| inclusion proofs (tree of %s) | %s /s (p99 %s ms) | >= 30,000/s | |\n' "$size" "$(kv "$proof" rate)" "$(kv "$proof" p99_ms)"
+printf '| full tiles (%s distinct) | %s /s | >= 80%% of nginx | nginx: %s /s (%s%%) |\n' "$ntiles" "$(kv "$tile" rate)" \
+  "$(kv "$ntile" rate)" "$(awk -v a="$(kv "$tile" rate)" -v b="$(kv "$ntile" rate)" 'BEGIN{printf "%.0f", (b>0)?100*a/b:0}')"
+printf '| synced batch writes | %s, mean %s ms | | |\n' "$fsync_n" "$(awk -v s="$fsync_s" -v n="$fsync_n" 'BEGIN{printf "%.2f", (n>0)?1000*s/n:0}')"
+printf '| storage | %s B/entry over %s B/entry of entry bytes (%s entries, %s B on disk) | <= entry + 40 B | |\n' \
+  "$(awk -v d="$disk" -v n="$entries" 'BEGIN{printf "%.0f", d/n}')" "$(awk -v d="$ebytes" -v n="$entries" 'BEGIN{printf "%.0f", d/n}')" "$entries" "$disk"
+printf '| RSS | %s MB at %s entries | flat in log size | |\n' "$rss1" "$size"
