@@ -689,7 +689,7 @@ int cmd_audit(int argc, char **argv) {
       snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)an->size);
       tlog_checkpoint acp;
       bool nf = false;
-      int crc = tlog_fetch_checkpoint(l.src, &l.v, path, &acp, &nf, cerr, sizeof cerr);
+      int crc = tlog_fetch_sized_checkpoint(l.src, &l.v, an->size, &l.cp, &acp, &nf, cerr, sizeof cerr);
       if (crc == TLOG_EXIT_USAGE) {
         ast[i].note = nf ? "not kept by the log" : "unreadable";
         continue;

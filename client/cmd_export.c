@@ -260,7 +260,7 @@ int cmd_export(int argc, char **argv) {
     tlog_checkpoint acp;
     bool nf = false;
     char cerr[400];
-    int crc = tlog_fetch_checkpoint(l.src, &l.v, path, &acp, &nf, cerr, sizeof cerr);
+    int crc = tlog_fetch_sized_checkpoint(l.src, &l.v, a->size, &l.cp, &acp, &nf, cerr, sizeof cerr);
     if (crc == TLOG_EXIT_USAGE && nf) continue; /* the log does not keep it: the chain has root and hash */
     if (crc) {
       snprintf(err, sizeof err, "%s", cerr);

@@ -248,7 +248,7 @@ static int round_once(monitor *m) {
       snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)a->size);
       tlog_checkpoint acp;
       bool nf = false;
-      int arc = tlog_fetch_checkpoint(src, &m->v, path, &acp, &nf, err, sizeof err);
+      int arc = tlog_fetch_sized_checkpoint(src, &m->v, a->size, &cp, &acp, &nf, err, sizeof err);
       if (arc == TLOG_EXIT_FAILED) {
         alert(m, true, "bad-signature", "anchored checkpoint %llu: %s", (unsigned long long)a->size, err);
       } else if (arc == TLOG_EXIT_OK) {

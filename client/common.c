@@ -95,6 +95,19 @@ int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *p
   return rc;
 }
 
+int tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
+                                const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
+                                char *err, size_t errcap) {
+  char path[64];
+  snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)size);
+  bool nf = false;
+  int rc = tlog_fetch_checkpoint(src, v, path, out, &nf, err, errcap);
+  if (rc == TLOG_EXIT_USAGE && nf && latest && latest->note && latest->c.size == size)
+    return tlog_checkpoint_from_text(v, latest->note, latest->note_len, out, err, errcap);
+  if (not_found) *not_found = nf;
+  return rc;
+}
+
 int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
                          char *err, size_t errcap) {
   uint8_t *data = NULL;

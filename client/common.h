@@ -37,6 +37,12 @@ int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t l
  * through *not_found when non-NULL). */
 int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
                           tlog_checkpoint *out, bool *not_found, char *err, size_t errcap);
+/* The signed checkpoint of an anchored size: v1/checkpoints/<size>, or the latest
+ * checkpoint when it has that size and the log keeps no separate copy. Same returns
+ * as tlog_fetch_checkpoint. */
+int tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
+                                const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
+                                char *err, size_t errcap);
 /* A checkpoint from a file holding a signed note (or a tlog-proof, whose note is used). */
 int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
                          char *err, size_t errcap);

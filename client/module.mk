@@ -25,3 +25,9 @@ tlog_SRCS += client/entryscan.c client/cmd_audit.c
 
 # tlog monitor
 tlog_SRCS += client/cmd_monitor.c
+
+# Test tool: anchors a static log directory's checkpoints on chain (chain tests).
+TOOLS += tlog-anchor-dir
+tlog-anchor-dir_SRCS := tests/tlog_anchor_dir.c client/fetch.c client/common.c
+tlog-anchor-dir_LIBS := anchor merkle
+tlog-anchor-dir_PKGS := libcurl jansson libcrypto libsecp256k1

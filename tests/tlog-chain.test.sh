@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# tlog audit / export / verify-bundle / monitor against a local anvil chain holding a
+# TreeHeadAnchor with real anchors of a static log (tlog-mklog + tlog-anchor-dir),
+# block times set to Jan 5, Jan 20 and Feb 3 2026. Honest runs pass; a forked log, a
+# rolled-back log, a window without anchors, a doctored bundle and stale anchors are
+# each reported by name. Kills the anvil it starts.
+set -u
+ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${BIN:-bin}
+cd "$ROOT" || exit 2
+ANVIL="$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+T=$(mktemp -d /tmp/xt-tlog-chain.XXXXXX)
+for f in tlog tlog-mklog tlog-anchor-dir; do
+  src=$ROOT/$BIN/$f
+  [ -x "$src" ] || src=$ROOT/bin/$f
+  if [ ! -x "$src" ]; then echo "not ok - $f not built"; rm -rf "$T"; exit 1; fi
+  cp "$src" "$T/$f" # private copies: a parallel make may relink bin/
+done
+TLOG=$T/tlog
+MKLOG=$T/tlog-mklog
+ANCHOR=$T/tlog-anchor-dir
+if [ ! -x "$ANVIL" ]; then echo "not ok - anvil missing (make deps)"; rm -rf "$T"; exit 1; fi
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect() {
+  local name=$1 want=$2 pat=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -eq "$want" ] && { [ -z "$pat" ] || grep -qE -- "$pat" <<<"$out"; }; then
+    ok "$name"
+  else
+    nok "$name (exit $rc, want $want; pattern '$pat')"
+    printf '%s\n' "$out" | head -n 12 | sed 's/^/#   /'
+  fi
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
+
+port=$(free_port)
+U=http://127.0.0.1:$port
+"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent --timestamp 1767225600 &
+PIDS+=($!)
+for _ in $(seq 300); do
+  case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac
+  sleep 0.02
+done
+echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
+echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
+O=example.org/xordi/log
+C=$("$TLOG" anchor deploy --rpc "$U" --key "$T/owner.key" 2>/dev/null)
+A1=$("$TLOG" anchor address --key "$T/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null ||
+  { nok "deploy and register the anchor contract"; exit 1; }
+
+$MKLOG --dir "$T/log" --count 1000 --checkpoints 300,700 >/dev/null
+KEY=$T/log/verifier-key
+anchor_at() { # anchor_at UNIX_TIME SIZE
+  rpc evm_setNextBlockTimestamp "[$1]" >/dev/null
+  "$ANCHOR" --rpc "$U" --contract "$C" --key "$T/anchorer.key" --log "$T/log" --sizes "$2" >/dev/null
+}
+anchor_at 1767571200 300 && anchor_at 1768867200 700 && anchor_at 1770076800 1000 ||
+  { nok "anchor three heads of the log"; exit 1; }
+ok "three heads of the log anchored on chain"
+CH=(--rpc "$U" --contract "$C")
+
+expect "audit January against the chain" 0 "audit PASSED" -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+expect "audit: anchors from the chain, notes verified" 0 '"checkpoint_note": "verified"' -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
+expect "audit: users per month by block time" 0 '"2026-02": ' -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
+expect "audit: a window without anchors (missing anchor)" 1 "no anchor of this log has a block time in the window 2026-03-01 .. 2026-03-31" -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-03-01 --to 2026-03-31
+$MKLOG --dir "$T/fork" --count 1000 --variant 5 >/dev/null
+expect "audit: a forked log under the same key" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --log "$T/fork" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+$MKLOG --dir "$T/short" --count 500 >/dev/null
+expect "audit: a rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --log "$T/short" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+
+# Bundles with the chain.
+expect "export with on-chain anchors" 0 "3 anchors, 3 anchored checkpoints" -- "$TLOG" export --log "$T/log" --key "$KEY" "${CH[@]}" --to "$T/bundle" --quiet
+expect "verify-bundle against the chain" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY" "${CH[@]}"
+expect "audit from the bundle and the chain" 0 "audit PASSED" -- "$TLOG" audit --bundle "$T/bundle" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28
+cp -r "$T/bundle" "$T/doctored"
+python3 - "$T/doctored/anchors.json" <<'EOF'
+import json, sys
+a = json.load(open(sys.argv[1])); a[0]["time"] += 86400 * 30; del a[1]
+json.dump(a, open(sys.argv[1], "w"))
+EOF
+expect "verify-bundle: a doctored anchor is not on chain" 1 "anchor at size 300 is not on chain as recorded" -- "$TLOG" verify-bundle "$T/doctored" --key "$KEY" "${CH[@]}"
+expect "verify-bundle: an anchor left out" 1 "the anchor at size 700 .* is missing from the bundle" -- "$TLOG" verify-bundle "$T/doctored" --key "$KEY" "${CH[@]}"
+
+# Monitor.
+expect "monitor: first round stores the state" 0 "size 1000 verified" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --once
+expect "monitor: second round consistent" 0 "consistent with the last verified" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --once
+expect "monitor: split view (fork served under the key)" 1 "ALERT split-view" -- "$TLOG" monitor --log "$T/fork" --key "$KEY" --state "$T/mon-fork" "${CH[@]}" --once
+expect "monitor: served size below the anchored one" 1 "ALERT rollback: anchored size 700 .* is beyond the served checkpoint size 500" -- "$TLOG" monitor --log "$T/short" --key "$KEY" --state "$T/mon-short" "${CH[@]}" --once
+$MKLOG --dir "$T/log" --count 1200 --checkpoints 300,700 >/dev/null
+expect "monitor: unanchored growth reported" 0 "unanchored-growth: 200 entries past the newest anchor" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --once
+rpc evm_setNextBlockTimestamp '[1770163200]' >/dev/null && rpc evm_mine >/dev/null
+expect "monitor: stale anchor by block time" 1 "ALERT stale-anchor: the newest anchor \(size 1000, block [0-9]+\) is 86400 s old \(limit 3600 s\)" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --max-anchor-age 3600 --once
+expect "monitor: unanchored growth past the limit is an alert" 1 '"kind":"unanchored-growth","level":"alert"' -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --max-anchor-age 3600 --once --json
+expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
+
+[ "$fails" -eq 0 ]
