@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -829,6 +830,75 @@ static void test_refuses_mismatch(void) {
   CHECK(fx_checkpoint(&fx, &c, NULL) == 0);
 }
 
+typedef struct flood {
+  const char *base, *token;
+  int ok, busy, other, retry_after;
+  uint64_t accepted;
+} flood;
+
+static void *flooder(void *arg) {
+  flood *f = arg;
+  size_t cap = 1000 * 48 + 10, len = 0;
+  char *big = malloc(cap);
+  static atomic_int salt;
+  int me = atomic_fetch_add(&salt, 1);
+  big[len++] = '[';
+  for (int i = 0; i < 1000; i++)
+    len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"q\",\"t\":%d,\"i\":%d}", i ? "," : "", me, i);
+  big[len++] = ']';
+  big[len] = 0;
+  char url[200], auth[200];
+  snprintf(url, sizeof url, "%s/v1/add-batch", f->base);
+  snprintf(auth, sizeof auth, "Authorization: Bearer %s", f->token);
+  const char *hdrs[] = {auth, NULL};
+  http_client *hc = http_client_new();
+  http_resp r;
+  http_request(hc, "POST", url, hdrs, big, len, 0, &r);
+  char h[50];
+  if (r.status == 200) f->ok = 1, f->accepted = 1000;
+  else if (r.status == 503) f->busy = 1, f->retry_after = http_header(&r, "Retry-After", h, sizeof h) != NULL;
+  else f->other = 1;
+  http_resp_free(&r);
+  http_client_free(hc);
+  free(big);
+  return NULL;
+}
+
+/* The queue is bounded: with --queue-limit 1000, concurrent 1,000-event batches are
+ * either sequenced whole or refused with 503 + Retry-After, never queued unboundedly. */
+static void test_queue_bounded(void) {
+  logd_fx q;
+  const char *extra[] = {"--queue-limit", "1000", "--checkpoint-interval-ms", "1000", NULL};
+  CHECK_FATAL(fx_start(&q, extra) == 0);
+  enum { T = 12 };
+  flood f[T];
+  pthread_t th[T];
+  uint64_t accepted = 0;
+  int busy = 0;
+  for (int round = 0; round < 5 && !busy; round++) {
+    for (int i = 0; i < T; i++) {
+      f[i] = (flood){q.base, q.token, 0, 0, 0, 0, 0};
+      pthread_create(&th[i], NULL, flooder, &f[i]);
+    }
+    for (int i = 0; i < T; i++) {
+      pthread_join(th[i], NULL);
+      CHECK(!f[i].other);
+      if (f[i].busy) CHECK(f[i].retry_after);
+      busy += f[i].busy;
+      accepted += f[i].accepted;
+    }
+  }
+  printf("# %d refusals with 503\n", busy);
+  http_resp r;
+  fx_get(&q, "/v1/log", &r);
+  json_t *j = fx_json(&r);
+  http_resp_free(&r);
+  CHECK(j && (uint64_t)json_integer_value(json_object_get(j, "tree_size")) == accepted);
+  json_decref(j);
+  CHECK(fx_stop(&q) == 0);
+  fx_destroy(&q);
+}
+
 int main(void) {
   if (getenv("XT_ROOT") && chdir(getenv("XT_ROOT"))) return 2;
   CHECK_RUN(test_cli);
@@ -851,6 +921,7 @@ int main(void) {
   CHECK_RUN(test_concurrent_writers);
   CHECK_RUN(test_restart_keeps_everything);
   CHECK_RUN(test_refuses_mismatch);
+  CHECK_RUN(test_queue_bounded);
   int st = fx_stop(&fx);
   if (st != 0) printf("not ok - logd exited with %d on SIGTERM\n", st);
   fx_destroy(&fx);
