@@ -107,4 +107,53 @@ expect "monitor: stale anchor by block time" 1 "ALERT stale-anchor: the newest a
 expect "monitor: unanchored growth past the limit is an alert" 1 '"kind":"unanchored-growth","level":"alert"' -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon" "${CH[@]}" --max-anchor-age 3600 --once --json
 expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
 
+# --- A real logd: a rogue submitter slips in a direct-message call; the audit of
+# the anchored log names it. (logd does not anchor by itself yet: tlog-anchor-dir
+# anchors its checkpoints over HTTP, proofs from its tiles.)
+LOGD=$ROOT/$BIN/logd
+[ -x "$LOGD" ] || LOGD=$ROOT/bin/logd
+if [ -x "$LOGD" ]; then
+  cp "$LOGD" "$T/logd"
+  lport=$(free_port)
+  LU=http://127.0.0.1:$lport
+  LO=example.org/xordi/e2e
+  mkdir -p "$T/ld"
+  "$T/logd" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 >"$T/ld.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -sf "$LU/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  "$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
+  TOK=$(cat "$T/ld/dev-token")
+  post() { curl -sf -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' --data-binary "$2" "$LU$1"; }
+  python3 - >"$T/honest.json" <<'EOF2'
+import json, hashlib
+h = lambda s: hashlib.sha256(s.encode()).hexdigest()
+ev = [{"type": "boot", "component": "collector", "version": "0.1.0", "compose_hash": h("compose"),
+       "instance_id": "i-1", "quote_sha256": h("q"), "checkpoint_key": "k", "anchor_address": "0x" + "00" * 20}]
+for i in range(300):
+    u = h("user%d" % (i % 17))
+    ev.append({"type": "credential_intake", "user": u, "cookie_sha256": h("c%d" % i), "request_id": "r%d" % i})
+    ev.append({"type": "api_call", "phase": "intent", "call_id": "k%d" % i, "user": u, "endpoint": "watch_history",
+               "method": "GET", "path": "/api/watch_history"})
+    ev.append({"type": "api_call", "phase": "result", "call_id": "k%d" % i, "status": 200, "bytes": 10, "body_sha256": h("b%d" % i)})
+print(json.dumps(ev))
+EOF2
+  post /v1/add-batch @"$T/honest.json" >/dev/null
+  post '/v1/add?wait=checkpoint' '{"type":"marker","n":"1"}' >/dev/null
+  N1=$("$TLOG" checkpoint --log "$LU" --key "$T/ld/verifier-key" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+  "$ANCHOR" --rpc "$U" --contract "$C" --key "$T/anchorer.key" --log "$LU" --vkey "$T/ld/verifier-key" --sizes "$N1" >/dev/null ||
+    nok "anchor logd's first checkpoint"
+  expect "logd: honest log audits clean" 0 "audit PASSED" -- "$TLOG" audit --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31
+  expect "logd: 17 distinct users" 0 '"2026-[0-9]{2}": 17' -- "$TLOG" audit --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31 --json
+  post /v1/add '{"type":"api_call","phase":"intent","call_id":"dm1","user":"00","endpoint":"direct_messages","method":"GET","path":"/api/direct_messages"}' >/dev/null
+  post '/v1/add?wait=checkpoint' '{"type":"api_call","phase":"result","call_id":"dm1","status":200,"bytes":5,"body_sha256":"00"}' >/dev/null
+  N2=$("$TLOG" checkpoint --log "$LU" --key "$T/ld/verifier-key" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+  "$ANCHOR" --rpc "$U" --contract "$C" --key "$T/anchorer.key" --log "$LU" --vkey "$T/ld/verifier-key" --sizes "$N2" >/dev/null ||
+    nok "anchor logd's second checkpoint"
+  expect "logd: the rogue DM call is outside the policy" 1 "entry $N1: api_call intent GET direct_messages /api/direct_messages is outside the policy" -- "$TLOG" audit --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31
+  expect "logd: the rogue DM call names direct messages" 1 "entry $N1 names direct messages" -- "$TLOG" audit --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31
+  expect "logd: monitor follows logd and the chain" 0 "size $N2 verified" -- "$TLOG" monitor --log "$LU" --key "$T/ld/verifier-key" --state "$T/mon-ld" "${CH[@]}" --once
+else
+  echo "# logd not built: skipping the logd end-to-end part"
+fi
+
 [ "$fails" -eq 0 ]

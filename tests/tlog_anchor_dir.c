@@ -4,7 +4,8 @@
  *
  * usage: tlog-anchor-dir --rpc URL --contract 0xC --key KEYFILE --log DIR --sizes S1,S2,...
  *   each S needs DIR/v1/checkpoints/S (or is the size of DIR/checkpoint); the verifier
- *   key is DIR/verifier-key. Prints "anchored S 0xTX" per head. */
+ *   key is DIR/verifier-key unless --vkey VKEY. --log may also be a logd URL.
+ *   Prints "anchored S 0xTX" per head. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,14 @@
 #include "client/common.h"
 
 int main(int argc, char **argv) {
-  const char *rpc = NULL, *contract = NULL, *keyfile = NULL, *dir = NULL, *sizes = NULL;
+  const char *rpc = NULL, *contract = NULL, *keyfile = NULL, *dir = NULL, *sizes = NULL, *vkey = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--rpc")) rpc = argv[i + 1];
     else if (!strcmp(argv[i], "--contract")) contract = argv[i + 1];
     else if (!strcmp(argv[i], "--key")) keyfile = argv[i + 1];
     else if (!strcmp(argv[i], "--log")) dir = argv[i + 1];
     else if (!strcmp(argv[i], "--sizes")) sizes = argv[i + 1];
+    else if (!strcmp(argv[i], "--vkey")) vkey = argv[i + 1];
   }
   if (!rpc || !contract || !keyfile || !dir || !sizes) {
     fprintf(stderr, "usage: tlog-anchor-dir --rpc URL --contract 0xC --key KEYFILE --log DIR --sizes S1,S2,...\n");
@@ -28,7 +30,7 @@ int main(int argc, char **argv) {
   char err[600], vpath[4096];
   snprintf(vpath, sizeof vpath, "%s/verifier-key", dir);
   tlog_log l;
-  if (tlog_log_open(&l, dir, vpath, err, sizeof err)) {
+  if (tlog_log_open(&l, dir, vkey ? vkey : vpath, err, sizeof err)) {
     fprintf(stderr, "tlog-anchor-dir: %s\n", err);
     return 2;
   }
