@@ -27,3 +27,6 @@ anchor-tool_LIBS := anchor merkle
 TESTS += test-rpc
 test-rpc_SRCS := tests/unit/test_rpc.c
 test-rpc_LIBS := anchor merkle check
+TESTS += test-anchor-client
+test-anchor-client_SRCS := tests/unit/test_anchor_client.c
+test-anchor-client_LIBS := anchor merkle check

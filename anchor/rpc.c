@@ -66,7 +66,10 @@ eth_rpc *eth_rpc_new(const char *url, char *err, size_t errcap) {
   r->url = strdup(url);
   r->curl = curl_easy_init();
   r->headers = curl_slist_append(NULL, "Content-Type: application/json");
-  if (!r->url || !r->curl || !r->headers) goto nomem;
+  /* No "Expect: 100-continue" round trip (and its 1 s wait) for larger bodies. */
+  struct curl_slist *h2 = r->headers ? curl_slist_append(r->headers, "Expect:") : NULL;
+  if (h2) r->headers = h2;
+  if (!r->url || !r->curl || !r->headers || !h2) goto nomem;
   r->timeout_ms = ETH_RPC_DEFAULT_TIMEOUT_MS;
   r->max_response = ETH_RPC_DEFAULT_MAX_RESPONSE;
   r->next_id = 1;
