@@ -221,8 +221,10 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
   size_t ulen = strlen(username);
   if (!validate_username(username, ulen))
     return reply_error(c, 400, "username must be 1-64 characters of [A-Za-z0-9_.]");
-  char user[65], err[256];
+  char user[65], err[256], request_id[33];
   keys_pseudonym(api->cfg.keys, username, ulen, user);
+  /* logd folds identical events into one entry; each deletion is its own event. */
+  if (random_id(request_id) != 0) return reply_error(c, 500, "no randomness");
   pthread_mutex_lock(&api->lock);
   int has = vault_has(api->cfg.vault, user, err, sizeof err);
   if (has <= 0) {
@@ -230,8 +232,9 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
     return has == 0 ? reply_error(c, 404, "no credential stored for this user")
                     : reply_error(c, 500, "storage error");
   }
-  int64_t index = append_event(api, json_pack("{s:s, s:s}", "type", "credential_deleted", "user",
-                                              user), err, sizeof err);
+  int64_t index = append_event(api, json_pack("{s:s, s:s, s:s}", "type", "credential_deleted",
+                                              "user", user, "request_id", request_id),
+                               err, sizeof err);
   if (index < 0) {
     pthread_mutex_unlock(&api->lock);
     logline("deletion for %.12s refused: %s", user, err);
@@ -242,7 +245,8 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
   pthread_mutex_unlock(&api->lock);
   if (rc != 0) return reply_error(c, 500, "credential could not be deleted");
   logline("credential deleted %.12s at index %lld", user, (long long)index);
-  return reply_json(c, 200, json_pack("{s:s, s:I}", "user", user, "index", (json_int_t)index), 0);
+  return reply_json(c, 200, json_pack("{s:s, s:I, s:s}", "user", user, "index", (json_int_t)index,
+                                      "request_id", request_id), 0);
 }
 
 static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c, struct conn *cs) {

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -797,6 +798,114 @@ static void test_boot_entry(void) {
   json_decref(entries);
 }
 
+#define CHURN_THREADS 4
+#define CHURN_ROUNDS 8
+static int churn_failures;
+static pthread_mutex_t churn_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *statements; /* user-count answers collected while churning */
+
+static void churn_fail(const char *what, int t, int r, long st) {
+  pthread_mutex_lock(&churn_lock);
+  if (++churn_failures <= 10) printf("#   churn %d/%d: %s -> %ld\n", t, r, what, st);
+  pthread_mutex_unlock(&churn_lock);
+}
+
+static void *churn(void *arg) {
+  int t = (int)(intptr_t)arg;
+  char name[32], cookie[64], body[96];
+  snprintf(name, sizeof name, "churn_%d", t);
+  snprintf(cookie, sizeof cookie, "sessionid=%s-secret", name);
+  snprintf(body, sizeof body, "{\"username\":\"%s\",\"count\":%d}", name, t + 1);
+  for (int r = 0; r < CHURN_ROUNDS; r++) {
+    long st = add_credential(name, cookie, NULL);
+    if (st != 200) churn_fail("add", t, r, st);
+    st = api("POST", "/v1/collect", body, NULL);
+    if (st != 200) churn_fail("collect", t, r, st);
+    if (r % 2 == 0) {
+      char path[64];
+      snprintf(path, sizeof path, "/v1/credentials/%s", name);
+      st = api("DELETE", path, NULL, NULL);
+      if (st != 200) churn_fail("delete", t, r, st);
+    }
+  }
+  return NULL;
+}
+
+static void *count_watcher(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2 * CHURN_ROUNDS; i++) {
+    json_t *o = NULL;
+    if (api("GET", "/v1/user-count", NULL, &o) == 200) {
+      pthread_mutex_lock(&churn_lock);
+      json_array_append(statements, o);
+      pthread_mutex_unlock(&churn_lock);
+    } else {
+      churn_fail("user-count", -1, i, 0);
+    }
+    json_decref(o);
+  }
+  return NULL;
+}
+
+/* Concurrent intakes, collects, deletions and user counts: every answer is right, every
+ * statement's count matches the log replayed up to its as_of_index, every request still
+ * has its intent. */
+static void test_concurrent_churn(void) {
+  long base = user_count(NULL);
+  CHECK_FATAL(base >= 0);
+  size_t rec0 = record_count();
+  statements = json_array();
+  churn_failures = 0;
+  pthread_t th[CHURN_THREADS + 1];
+  for (int t = 0; t < CHURN_THREADS; t++) pthread_create(&th[t], NULL, churn, (void *)(intptr_t)t);
+  pthread_create(&th[CHURN_THREADS], NULL, count_watcher, NULL);
+  for (int t = 0; t <= CHURN_THREADS; t++) pthread_join(th[t], NULL);
+  CHECK(churn_failures == 0);
+  CHECK(record_count() == rec0 + CHURN_THREADS * CHURN_ROUNDS);
+  /* Each churn user ends stored (the last round, odd, keeps it). */
+  CHECK(user_count(NULL) == base + CHURN_THREADS);
+  char pu[CHURN_THREADS][65];
+  for (int t = 0; t < CHURN_THREADS; t++) {
+    char name[32];
+    snprintf(name, sizeof name, "churn_%d", t);
+    pseudonym(name, pu[t]);
+  }
+  json_t *entries = log_entries();
+  size_t i;
+  json_t *st;
+  CHECK(json_array_size(statements) == 2 * CHURN_ROUNDS);
+  json_array_foreach(statements, i, st) {
+    json_int_t as_of = json_integer_value(json_object_get(st, "as_of_index"));
+    int stored[CHURN_THREADS] = {0};
+    size_t j;
+    json_t *e;
+    json_array_foreach(entries, j, e) {
+      if (json_integer_value(json_object_get(e, "index")) > as_of) break;
+      json_t *ev = json_object_get(e, "event");
+      const char *type = json_string_value(json_object_get(ev, "type")) ?: "";
+      const char *user = json_string_value(json_object_get(ev, "user")) ?: "";
+      for (int t = 0; t < CHURN_THREADS; t++) {
+        if (strcmp(user, pu[t])) continue;
+        if (!strcmp(type, "credential_intake")) stored[t] = 1;
+        if (!strcmp(type, "credential_deleted")) stored[t] = 0;
+      }
+    }
+    long want = base;
+    for (int t = 0; t < CHURN_THREADS; t++) want += stored[t];
+    long got = (long)json_integer_value(json_object_get(st, "count"));
+    if (got != want)
+      printf("#   statement as of %lld: count %ld, log says %ld\n", (long long)as_of, got, want);
+    CHECK(got == want);
+    const char *stmt = json_string_value(json_object_get(st, "statement")) ?: "";
+    CHECK(verify_sig(json_string_value(json_object_get(st, "public_key")) ?: "", stmt, strlen(stmt),
+                     json_string_value(json_object_get(st, "signature")) ?: ""));
+  }
+  json_decref(entries);
+  json_decref(statements);
+  statements = NULL;
+  check_record_invariants();
+}
+
 static int hex_to_bytes(const char *hex, uint8_t **out, size_t *len) {
   size_t n = hex ? strlen(hex) : 0;
   if (!n || n % 2) return -1;
@@ -1054,6 +1163,7 @@ int main(void) {
   CHECK_RUN(test_logd_slow);
   CHECK_RUN(test_logd_refuses);
   CHECK_RUN(test_user_count);
+  CHECK_RUN(test_concurrent_churn);
   CHECK_RUN(test_env_cannot_redirect);
   CHECK_RUN(test_dstack_mode);
   CHECK_RUN(test_final_no_direct_messages);
