@@ -536,11 +536,18 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
     return -1;
   }
   snprintf(egress, sizeof egress, "GET %s%s", host, EGRESS_PATH);
-  json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "boot",
+  /* A restart inside the same instance would otherwise log an identical event, which logd
+   * folds into the first one; every boot is its own entry. */
+  char boot_id[33];
+  if (random_id(boot_id) != 0) {
+    snprintf(err, errcap, "no randomness");
+    return -1;
+  }
+  json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "boot",
                          "component", "collector", "version", XT_VERSION, "compose_hash",
                          cfg->compose_hash, "instance_id", cfg->instance_id, "quote_sha256",
                          quote_sha, "checkpoint_key", "", "anchor_address", "", "signing_key", pub,
-                         "build", egress_build_flavour(), "egress", egress);
+                         "build", egress_build_flavour(), "egress", egress, "boot_id", boot_id);
   if (!ev) { snprintf(err, errcap, "out of memory"); return -1; }
   int64_t index = -1;
   int rc = logclient_append(cfg->log, ev, &index, err, errcap);

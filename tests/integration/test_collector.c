@@ -794,6 +794,8 @@ static void test_boot_entry(void) {
   CHECK(!strcmp(json_string_value(json_object_get(b, "anchor_address")), ""));
   CHECK(!strcmp(json_string_value(json_object_get(b, "build")), "test"));
   CHECK(json_string_length(json_object_get(b, "instance_id")) == 32);
+  CHECK(json_string_length(json_object_get(b, "boot_id")) == 32);
+  CHECK(!strncmp(json_string_value(json_object_get(b, "egress")) ?: "", "GET 127.0.0.1:", 14));
   CHECK(json_is_string(json_object_get(b, "version")));
   json_decref(entries);
 }
