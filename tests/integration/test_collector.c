@@ -908,6 +908,50 @@ static void test_concurrent_churn(void) {
   check_record_invariants();
 }
 
+/* mock-tiktok itself: --users cookies, the record of unknown users and other paths. */
+static void test_mock_users_file(void) {
+  char b[PATH_MAX], users[PATH_MAX + 32], rec[PATH_MAX + 32], listen[64], url[128];
+  snprintf(users, sizeof users, "%s/users", dir);
+  snprintf(rec, sizeof rec, "%s/record-users.jsonl", dir);
+  const char *u = "carol sid_tt=c4r0l; sessionid=abc\n# comment\ndan sessionid=d4n\n";
+  CHECK_FATAL(proc_write_file(users, u, strlen(u)) == 0);
+  unsigned port = proc_free_port();
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+  proc m = {0};
+  const char *argv[] = {bin("mock-tiktok", b, sizeof b), "--listen", listen, "--record", rec,
+                        "--users", users, NULL};
+  CHECK_FATAL(proc_spawn(&m, argv, NULL, NULL, mock_log, 1) == 0);
+  CHECK_FATAL(proc_wait_port(&m, "127.0.0.1", port, 10000) == 0);
+  struct { const char *cookie, *path; long want; } reqs[] = {
+      {"Cookie: sessionid=d4n", "/api/watch_history?count=2", 200},
+      {"Cookie: sid_tt=c4r0l; sessionid=abc", "/api/watch_history", 200},
+      {"Cookie: sessionid=alice-secret", "/api/watch_history", 401}, /* not in --users */
+      {"Cookie: sessionid=d4n", "/api/direct_messages", 200},
+      {"Cookie: sessionid=d4n", "/api/other", 404},
+  };
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, reqs[i].path);
+    const char *h[] = {reqs[i].cookie, NULL};
+    http_client *c = http_client_new();
+    http_resp r;
+    memset(&r, 0, sizeof r);
+    http_request(c, "GET", url, h, NULL, 0, 10000, &r);
+    CHECK(r.status == reqs[i].want);
+    http_resp_free(&r);
+    http_client_free(c);
+  }
+  proc_stop(&m, 5000);
+  char *text = proc_read_file(rec, NULL);
+  CHECK_FATAL(text);
+  CHECK(strstr(text, "\"user\":\"dan\"") && strstr(text, "\"user\":\"carol\"") &&
+        strstr(text, "\"user\":null") && strstr(text, "\"endpoint\":\"direct_messages\"") &&
+        strstr(text, "\"endpoint\":\"other\"") && strstr(text, "\"query\":\"count=2\""));
+  int lines = 0;
+  for (char *p = text; *p; p++) lines += *p == '\n';
+  CHECK(lines == 5);
+  free(text);
+}
+
 static int hex_to_bytes(const char *hex, uint8_t **out, size_t *len) {
   size_t n = hex ? strlen(hex) : 0;
   if (!n || n % 2) return -1;
@@ -1156,6 +1200,7 @@ int main(void) {
   add_known_key(pseudonym_key);
 
   CHECK_RUN(test_boot_entry);
+  CHECK_RUN(test_mock_users_file);
   CHECK_RUN(test_happy_path);
   CHECK_RUN(test_auth);
   CHECK_RUN(test_no_plaintext_anywhere);
