@@ -124,28 +124,29 @@ contract TreeHeadAnchor {
         returns (bool ok)
     {
         assembly ("memory-safe") {
-            // Precompile input: 0x01 || left || right, 65 bytes at the free memory
-            // pointer (scratch use, never allocated). The prefix byte is written once;
-            // the two mstores below never touch it. Output goes to scratch slot 0.
-            let buf := mload(0x40)
-            mstore8(buf, 0x01)
+            // Two precompile inputs, 0x01 || left || right (65 bytes each), past the
+            // free memory pointer (scratch, never allocated): bf for the old root's
+            // path, bs for the new one's. Each path's running hash stays in its
+            // buffer's right half and the precompile writes its result back there,
+            // so a left-combine is one mstore and one call per path.
+            let bf := mload(0x40)
+            let bs := add(bf, 0x60)
+            mstore8(bf, 0x01)
+            mstore8(bs, 0x01)
             let p := proof.offset
             let end := add(p, shl(5, proof.length))
-            let fr := 0
             let fn := sub(m, 1)
             let sn := sub(n, 1)
+            let calls := 1
             for {} 1 {} {
                 if iszero(proof.length) { break }
-                switch and(m, fn)
-                case 0 {
-                    // m is a power of two: the old root is the path's implicit first hash.
-                    fr := oldRoot
-                }
-                default {
-                    fr := calldataload(p)
+                let first := oldRoot // m a power of two: the path's implicit first hash
+                if and(m, fn) {
+                    first := calldataload(p)
                     p := add(p, 0x20)
                 }
-                let sr := fr
+                mstore(add(bf, 33), first)
+                mstore(add(bs, 33), first)
                 // Drop the levels where the old tree's last node is a right child.
                 for {} and(fn, 1) {} {
                     fn := shr(1, fn)
@@ -156,19 +157,17 @@ contract TreeHeadAnchor {
                     let c := calldataload(p)
                     switch or(and(fn, 1), eq(fn, sn))
                     case 0 {
-                        mstore(add(buf, 1), sr)
-                        mstore(add(buf, 33), c)
-                        if iszero(staticcall(gas(), 0x02, buf, 65, 0x00, 0x20)) { revert(0, 0) }
-                        sr := mload(0x00)
+                        // New path only: sr = H(sr || c).
+                        mstore(add(bs, 1), mload(add(bs, 33)))
+                        mstore(add(bs, 33), c)
+                        calls := and(calls, staticcall(gas(), 0x02, bs, 65, add(bs, 33), 0x20))
                     }
                     default {
-                        mstore(add(buf, 1), c)
-                        mstore(add(buf, 33), fr)
-                        if iszero(staticcall(gas(), 0x02, buf, 65, 0x00, 0x20)) { revert(0, 0) }
-                        fr := mload(0x00)
-                        mstore(add(buf, 33), sr)
-                        if iszero(staticcall(gas(), 0x02, buf, 65, 0x00, 0x20)) { revert(0, 0) }
-                        sr := mload(0x00)
+                        // Both paths: fr = H(c || fr), sr = H(c || sr).
+                        mstore(add(bf, 1), c)
+                        calls := and(calls, staticcall(gas(), 0x02, bf, 65, add(bf, 33), 0x20))
+                        mstore(add(bs, 1), c)
+                        calls := and(calls, staticcall(gas(), 0x02, bs, 65, add(bs, 33), 0x20))
                         if iszero(and(fn, 1)) {
                             for {} 1 {} {
                                 if or(and(fn, 1), iszero(fn)) { break }
@@ -181,7 +180,10 @@ contract TreeHeadAnchor {
                     sn := shr(1, sn)
                 }
                 // Every hash consumed, both roots rebuilt, and the path reached the top.
-                ok := and(and(eq(p, end), iszero(sn)), and(eq(fr, oldRoot), eq(sr, newRoot)))
+                ok := and(
+                    and(calls, and(eq(p, end), iszero(sn))),
+                    and(eq(mload(add(bf, 33)), oldRoot), eq(mload(add(bs, 33)), newRoot))
+                )
                 break
             }
         }
