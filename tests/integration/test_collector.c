@@ -665,6 +665,43 @@ static void test_logd_down(void) {
   check_record_invariants();
 }
 
+/* Something answers on logd's address but refuses every entry (here: mock-tiktok, which
+ * answers POST /v1/add with 405): no request is made, Archive gets 503. */
+static void test_logd_refuses_midway(void) {
+  size_t n = record_count();
+  CHECK_FATAL(fx_stop(&L) == 0);
+  char b[PATH_MAX], listen[64], rec[PATH_MAX + 32];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", L.port);
+  snprintf(rec, sizeof rec, "%s/record-fake-logd.jsonl", dir);
+  proc fake = {0};
+  const char *argv[] = {bin("mock-tiktok", b, sizeof b), "--listen", listen, "--record", rec, NULL};
+  int up = proc_spawn(&fake, argv, NULL, NULL, mock_log, 1) == 0 &&
+           proc_wait_port(&fake, "127.0.0.1", L.port, 10000) == 0;
+  CHECK(up);
+  if (up) {
+    json_t *o = NULL;
+    CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\"}", &o) == 503);
+    CHECK(json_is_string(json_object_get(o, "error")));
+    json_decref(o);
+    CHECK(add_credential("frank", "sessionid=frank-secret", NULL) == 503);
+    CHECK(api("DELETE", "/v1/credentials/alice", NULL, NULL) == 503);
+    char *text = proc_read_file(rec, NULL);
+    CHECK(text && strstr(text, "\"path\":\"/v1/add\"") && strstr(text, "\"method\":\"POST\""));
+    free(text);
+  }
+  proc_stop(&fake, 5000);
+  CHECK(record_count() == n);
+  int restarted = -1;
+  for (int attempt = 0; attempt < 5 && restarted != 0; attempt++) {
+    if (attempt) proc_sleep_ms(500);
+    restarted = fx_restart(&L);
+  }
+  CHECK_FATAL(restarted == 0);
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"frank\"}", NULL) == 404);
+  CHECK(api("POST", "/v1/collect", "{\"username\":\"alice\",\"count\":1}", NULL) == 200);
+  check_record_invariants();
+}
+
 static void test_logd_slow(void) {
   size_t n = record_count();
   CHECK_FATAL(proc_signal(&L.p, SIGSTOP) == 0);
@@ -1207,6 +1244,7 @@ int main(void) {
   CHECK_RUN(test_red_team_inputs);
   if (!getenv("XT_QUICK")) CHECK_RUN(test_adversarial_modes);
   CHECK_RUN(test_logd_down);
+  CHECK_RUN(test_logd_refuses_midway);
   CHECK_RUN(test_logd_slow);
   CHECK_RUN(test_logd_refuses);
   CHECK_RUN(test_user_count);
