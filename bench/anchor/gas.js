@@ -40,10 +40,13 @@ const SIZES = [
 async function main() {
   const anvil = await startAnvil(hardfork ? ['--hardfork', hardfork] : []);
   const rows = [];
+  let deployGas = 0, registerGas = 0, firstGas = 0;
   try {
     const provider = new ethers.JsonRpcProvider(anvil.url, undefined, { staticNetwork: true, polling: true, pollingInterval: 20 });
     const owner = new ethers.NonceManager(new ethers.Wallet(DEV_KEYS[0], provider));
-    const c = await (await new ethers.ContractFactory(abi, bin, owner).deploy()).waitForDeployment();
+    const deployed = await new ethers.ContractFactory(abi, bin, owner).deploy();
+    const c = await deployed.waitForDeployment();
+    deployGas = Number((await deployed.deploymentTransaction().wait()).gasUsed);
     const tree = rfc.uniform();
     for (const [label, n] of SIZES) {
       const d = delta < n / 2n ? delta : n / 2n;
@@ -51,8 +54,8 @@ async function main() {
       // 256-entry (full tile) boundary, which shortens the proof by up to 8 hashes.
       for (const [kind, m] of [['any', n - d - 37n], ['tile-aligned', ((n - d) / 256n) * 256n]]) {
         const logId = rfc.sha256(Buffer.from(`bench ${label} ${kind}`));
-        await (await c.register(logId, await owner.getAddress())).wait();
-        await (await c.anchor(logId, m, hex(tree.root(m)), hex(rfc.sha256(Buffer.from('ck'))), [])).wait();
+        registerGas = Number((await (await c.register(logId, await owner.getAddress())).wait()).gasUsed);
+        firstGas = Number((await (await c.anchor(logId, m, hex(tree.root(m)), hex(rfc.sha256(Buffer.from('ck'))), [])).wait()).gasUsed);
         const proof = tree.consistency(m, n).map(hex);
         const tx = await c.anchor(logId, n, hex(tree.root(n)), hex(rfc.sha256(Buffer.from('ck2'))), proof);
         const rc = await tx.wait();
@@ -69,7 +72,9 @@ async function main() {
   } finally {
     await stopAnvil(anvil);
   }
-  if (asJson) { console.log(JSON.stringify(rows, null, 2)); return; }
+  if (asJson) { console.log(JSON.stringify({ deploy_gas: deployGas, register_gas: registerGas, first_anchor_gas: firstGas, rows }, null, 2)); return; }
+  console.log(`Deploy: ${deployGas} gas; register: ${registerGas} gas; a log's first anchor (no proof): ${firstGas} gas.`);
+  console.log('');
   console.log('| tree size N | anchored before (M) | proof hashes | calldata bytes | EIP-7623 floor | gas per anchor |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.size} | ${r.old_size} (${r.old_kind}) | ${r.proof_hashes} | ${r.calldata_bytes} | ${r.calldata_floor} | **${r.gas}** |`);
