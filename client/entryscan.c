@@ -74,24 +74,12 @@ static int put_utf8(entry_scan *s, unsigned cp) {
   return 0;
 }
 
-/* Scans a string (at the opening quote). out (may be NULL) receives its value: a slice
- * of the input when it has no escapes, else the decoded copy. */
-static int scan_string(scanner *sc, scan_str *out) {
-  const uint8_t *p = sc->p + 1, *end = sc->end;
-  const uint8_t *start = p;
-  while (end - p >= 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    if (string_stop(w)) break;
-    p += 8;
-  }
-  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
-  if (p < end && *p == '"') {
-    if (out) out->p = (const char *)start, out->n = (size_t)(p - start);
-    sc->p = p + 1;
-    return 0;
-  }
-  /* Escapes (or an error): decode the whole string. */
+/* The rest of a string that has escapes (or is malformed): p is at the first
+ * backslash or control byte; decodes the whole string when out is wanted. Kept out
+ * of line so the common case stays small. */
+__attribute__((noinline)) static int scan_string_slow(scanner *sc, const uint8_t *start, const uint8_t *p,
+                                                      scan_str *out) {
+  const uint8_t *end = sc->end;
   entry_scan *s = sc->s;
   size_t begin = s->buf_used;
   bool fits = true;
@@ -153,6 +141,37 @@ static int scan_string(scanner *sc, scan_str *out) {
     else out->p = NULL, s->buf_used = begin; /* too long to keep: treated as absent */
   }
   return 0;
+}
+
+
+/* Scans a string (at the opening quote). out (may be NULL) receives its value: a slice
+ * of the input when it has no escapes, else the decoded copy. */
+static inline int scan_string(scanner *sc, scan_str *out) {
+  const uint8_t *p = sc->p + 1, *end = sc->end;
+  const uint8_t *start = p;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* Eight bytes at a time; the lowest flagged byte is always a real stop. */
+  while (end - p >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t m = string_stop(w);
+    if (m) {
+      p += __builtin_ctzll(m) >> 3;
+      goto found;
+    }
+    p += 8;
+  }
+#endif
+  while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) p++;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+found:
+#endif
+  if (p < end && *p == '"') {
+    if (out) out->p = (const char *)start, out->n = (size_t)(p - start);
+    sc->p = p + 1;
+    return 0;
+  }
+  return scan_string_slow(sc, start, p, out);
 }
 
 static int scan_number(scanner *sc) {
@@ -277,24 +296,29 @@ static int scan_value(scanner *sc, int depth, int role, scan_str *out) {
   }
 }
 
+static inline bool dm_at(const uint8_t *d, size_t n, size_t i) {
+  if (i < 6 || i + 7 > n || (d[i + 1] | 0x20) != 'e' || strncasecmp((const char *)d + i, "message", 7)) return false;
+  if (!strncasecmp((const char *)d + i - 6, "direct", 6)) return true;
+  return i >= 7 && !strncasecmp((const char *)d + i - 7, "direct", 6);
+}
+
 bool entry_names_dm(const uint8_t *d, size_t n) {
   /* Look for "message" (any case), then "direct" ending 0 or 1 bytes before it. */
-  for (size_t i = 6; i + 7 <= n;) {
-    if (i + 8 <= n) { /* skip words without an 'm' or 'M' */
-      uint64_t w;
-      memcpy(&w, d + i, 8);
-      if (!has_zero((w | ONES * 0x20) ^ (ONES * 'm'))) {
-        i += 8;
-        continue;
-      }
-    }
-    for (size_t stop = i + 8; i < stop && i + 7 <= n; i++) {
-      if ((d[i] | 0x20) != 'm' || (d[i + 1] | 0x20) != 'e') continue;
-      if (strncasecmp((const char *)d + i, "message", 7)) continue;
-      if (!strncasecmp((const char *)d + i - 6, "direct", 6)) return true;
-      if (i >= 7 && !strncasecmp((const char *)d + i - 7, "direct", 6)) return true;
+  size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; i + 8 <= n; i += 8) { /* candidates: bytes that are 'm' or 'M' */
+    uint64_t w;
+    memcpy(&w, d + i, 8);
+    uint64_t m = has_zero((w | ONES * 0x20) ^ (ONES * 'm'));
+    while (m) {
+      size_t k = i + ((size_t)__builtin_ctzll(m) >> 3);
+      if ((d[k] | 0x20) == 'm' && dm_at(d, n, k)) return true;
+      m &= m - 1;
     }
   }
+#endif
+  for (; i < n; i++)
+    if ((d[i] | 0x20) == 'm' && dm_at(d, n, i)) return true;
   return false;
 }
 

@@ -31,3 +31,8 @@ TOOLS += tlog-anchor-dir
 tlog-anchor-dir_SRCS := tests/tlog_anchor_dir.c client/fetch.c client/common.c
 tlog-anchor-dir_LIBS := anchor merkle
 tlog-anchor-dir_PKGS := libcurl jansson libcrypto libsecp256k1
+
+TESTS += test-entryscan
+test-entryscan_SRCS := tests/unit/test_entryscan.c client/entryscan.c
+test-entryscan_LIBS := check
+test-entryscan_PKGS := jansson
