@@ -168,6 +168,17 @@ rc=$?
 check "status against an address without the contract fails clearly" [ $rc = 1 ] && grep -q 'no contract' "$tmp/st.err"
 "$TLOG" anchor status --rpc "http://127.0.0.1:1" --contract "$C" --origin "$O" --timeout 2 2>"$tmp/st.err" >/dev/null
 check "unreachable node: exit 2 with the reason" [ $? = 2 ]
+"$TLOG" anchor status --rpc "$U" --contract "$C" --origin "$O" --chain-id 8453 2>"$tmp/st.err" >/dev/null
+rc=$?
+check "--chain-id 8453 against a Base Sepolia node is refused" [ $rc = 1 ] && grep -q 'chain 84532, expected 8453' "$tmp/st.err"
+printf '0x%064d\n' 0 >"$tmp/zero.key"
+"$TLOG" anchor deploy --rpc "$U" --key "$tmp/zero.key" 2>"$tmp/key.err" >/dev/null
+rc=$?
+check "a key file holding zero is refused (exit 2, names the file)" [ $rc = 2 ] && grep -q "zero.key" "$tmp/key.err"
+"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin x --anchorer 0x1234 2>"$tmp/u.err" >/dev/null
+check "a malformed --anchorer is a usage error" [ $? = 2 ]
+"$TLOG" anchor status --rpc "$U" --contract "$C" 2>"$tmp/u.err" >/dev/null
+check "a missing --origin is a usage error naming it" [ $? = 2 ] && grep -q -- '--origin' "$tmp/u.err"
 stop_anvil "$anvil_pid"
 
 # --- the node stopped and restarted while a transaction is in flight ---
