@@ -21,3 +21,8 @@ test-logd-crash_PKGS := jansson libcurl libcrypto
 # The logd load generator (bench/logd.bench.sh).
 TOOLS += logd-bench
 logd-bench_SRCS := bench/logd_bench.c
+
+FUZZERS += fuzz-event
+fuzz-event_SRCS := tests/fuzz/fuzz_event.c
+fuzz-event_LIBS := logdcore
+fuzz-event_PKGS := jansson

@@ -97,6 +97,7 @@ seq_sub *seq_sub_new(const char *submitter, event_list *events) {
   s->dup = calloc(n, 1);
   if (!s->dedup || !s->index || !s->leaf || !s->dup) {
     free(s->dedup), free(s->index), free(s->leaf), free(s->dup), free(s);
+    event_list_free(events);
     return NULL;
   }
   s->submitter = submitter;
@@ -110,7 +111,6 @@ seq_sub *seq_sub_new(const char *submitter, event_list *events) {
         !EVP_DigestUpdate(c, s->events.canon[i], s->events.canon_len[i]) ||
         !EVP_DigestFinal_ex(c, s->dedup[i], NULL)) {
       EVP_MD_CTX_free(c);
-      s->events.count = n;
       seq_sub_free(s);
       return NULL;
     }

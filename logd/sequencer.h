@@ -49,7 +49,8 @@ struct seq_sub {
   seq_sub *next;
 };
 
-/* Allocates the in/out arrays for events (takes ownership of *events). */
+/* Allocates the in/out arrays for events and takes ownership of *events (freed
+ * here on failure too). */
 seq_sub *seq_sub_new(const char *submitter, event_list *events);
 void seq_sub_free(seq_sub *s);
 
