@@ -263,7 +263,7 @@ int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {
 
 int eth_next_base_fee(eth_rpc *r, uint64_t *wei) {
   json_t *res;
-  int rc = eth_rpc_call(r, "eth_feeHistory", json_pack("[i,s,[]]", 1, "latest"), &res);
+  int rc = eth_rpc_call(r, "eth_feeHistory", json_pack("[s,s,[]]", "0x1", "latest"), &res);
   if (rc) return rc;
   json_t *fees = json_object_get(res, "baseFeePerGas");
   if (!json_is_array(fees) || json_array_size(fees) == 0)
