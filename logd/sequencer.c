@@ -58,6 +58,7 @@ struct logd_seq {
   uint64_t last_ts;
   uint64_t ckpt_size;
   int have_ckpt;              /* a checkpoint was ever published */
+  unsigned sign_failures;     /* consecutive */
   uint64_t last_ckpt_mono;
   seq_sub *waiters;           /* want_checkpoint, not yet covered */
   dmap_slot *dmap;
@@ -277,7 +278,7 @@ static int bundle_add(logd_seq *q, const char *entry, size_t len) {
 }
 
 static void complete(seq_sub *s) { s->done(s, s->done_ctx); }
-static void wake_waiters(logd_seq *q, int final);
+static void wake_waiters(logd_seq *q, const char *fail_msg);
 
 static void fail_all(seq_sub *list, int status, const char *msg) {
   while (list) {
@@ -468,11 +469,13 @@ static int run_batch(logd_seq *q, seq_sub *list) {
     }
   }
   /* Duplicates may already be covered by the published checkpoint. */
-  if (q->waiters) wake_waiters(q, 0);
+  if (q->waiters) wake_waiters(q, NULL);
   return 0;
 }
 
-static void wake_waiters(logd_seq *q, int final) {
+/* Completes the waiters a published checkpoint covers; with fail_msg, fails the
+ * others with 503 (their entries are logged; only the receipt is missing). */
+static void wake_waiters(logd_seq *q, const char *fail_msg) {
   seq_sub **pp = &q->waiters;
   while (*pp) {
     seq_sub *s = *pp;
@@ -492,12 +495,11 @@ static void wake_waiters(logd_seq *q, int final) {
         snprintf(s->error, sizeof s->error, "out of memory; the entries are logged, retry to get the checkpoint");
       }
       complete(s);
-    } else if (final) {
+    } else if (fail_msg) {
       *pp = s->next;
       s->next = NULL;
       s->status = 503;
-      snprintf(s->error, sizeof s->error,
-               "shutting down before a checkpoint covered the entries (they are logged; retry)");
+      snprintf(s->error, sizeof s->error, "%s", fail_msg);
       complete(s);
     } else {
       pp = &s->next;
@@ -575,10 +577,17 @@ static void *seq_main(void *arg) {
     if ((q->tree.size > q->ckpt_size || !q->have_ckpt) &&
         (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list))) {
       q->last_ckpt_mono = now;
-      if (sign_checkpoint(q) == 0) wake_waiters(q, 0);
+      if (sign_checkpoint(q) == 0) {
+        q->sign_failures = 0;
+        wake_waiters(q, NULL);
+      } else if (++q->sign_failures >= 5) {
+        /* Do not hold clients forever while checkpoints cannot be stored. */
+        wake_waiters(q, "no checkpoint could be signed and stored (the entries are logged; "
+                        "retry for the receipt)");
+      }
     }
     if (stopping && !list) {
-      wake_waiters(q, 1);
+      wake_waiters(q, "shutting down before a checkpoint covered the entries (they are logged; retry)");
       break;
     }
   }
