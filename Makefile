@@ -51,7 +51,7 @@ BINS :=
 TESTS :=
 TOOLS :=
 FUZZERS :=
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk))
 
 pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1)))
 pkg_libs = $(if $(1),$(shell pkg-config --libs $(1)))
