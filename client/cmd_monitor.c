@@ -288,7 +288,7 @@ static int round_once(monitor *m) {
               "%llu entries past the newest anchor (size %llu, %llu s old)",
               (unsigned long long)(cp.c.size - last->size), (unsigned long long)last->size, (unsigned long long)age);
     }
-    if (m->have_app) {
+    if (m->have_app && st.kms_next_block <= blk.number) {
       kms_history kh;
       if (kms_history_load(er, m->app, st.kms_next_block, blk.number, &kh, kerr, sizeof kerr)) {
         fprintf(stderr, "tlog monitor: --app: %s\n", kerr);

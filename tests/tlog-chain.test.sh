@@ -64,6 +64,13 @@ A1=$("$TLOG" anchor address --key "$T/anchorer.key")
 
 $MKLOG --dir "$T/log" --count 1000 --checkpoints 300,700 >/dev/null
 KEY=$T/log/verifier-key
+# Two stand-in DstackApp contracts (tests/kms/standin.js: add H1, add H2, remove H1,
+# upgrade, transfer, re-add H1, an hour apart, before the anchors): one allows the
+# log's boot compose hash, the other never does.
+BOOT_HASH=$("$TLOG" entries --log "$T/log" --key "$KEY" --start 0 --count 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["entry"]["event"]["compose_hash"])')
+OTHER=$(printf 'other compose' | sha256sum | cut -d' ' -f1)
+APP_OK=$(node tests/kms/standin.js "$U" "$BOOT_HASH" "$OTHER" 2>"$T/standin.err" | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])') || APP_OK=
+APP_NO=$(node tests/kms/standin.js "$U" "$OTHER" "$OTHER" 2>>"$T/standin.err" | python3 -c 'import json,sys; print(json.load(sys.stdin)["address"])') || APP_NO=
 anchor_at() { # anchor_at UNIX_TIME SIZE
   rpc evm_setNextBlockTimestamp "[$1]" >/dev/null
   "$ANCHOR" --rpc "$U" --contract "$C" --key "$T/anchorer.key" --log "$T/log" --sizes "$2" >/dev/null
@@ -81,6 +88,14 @@ $MKLOG --dir "$T/fork" --count 1000 --variant 5 >/dev/null
 expect "audit: a forked log under the same key" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --log "$T/fork" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
 $MKLOG --dir "$T/short" --count 500 >/dev/null
 expect "audit: a rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --log "$T/short" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
+  expect "audit --app: boot compose hash allowed by the KMS" 0 "compose_hash $BOOT_HASH  anchored by 2026-01-05T00:00:00Z  KMS: allowed" -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_OK"
+  expect "audit --app: boot compose hash never allowed" 1 "\(e\) boot entry 0: compose hash $BOOT_HASH was not allowed by the app's KMS contract" -- "$TLOG" audit --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_NO"
+  expect "monitor --app: KMS events reported" 0 "kms-event: ComposeHashRemoved $BOOT_HASH" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon-app" "${CH[@]}" --app "$APP_OK" --once
+  expect "monitor --app: only new events the next round" 0 "^ok " -- bash -c "'$TLOG' monitor --log '$T/log' --key '$KEY' --state '$T/mon-app' --rpc '$U' --contract '$C' --app '$APP_OK' --once | grep -v kms-event"
+else
+  nok "stand-in DstackApp contracts deployed"; sed 's/^/#   /' "$T/standin.err"
+fi
 
 # Bundles with the chain.
 expect "export with on-chain anchors" 0 "3 anchors, 3 anchored checkpoints" -- "$TLOG" export --log "$T/log" --key "$KEY" "${CH[@]}" --to "$T/bundle" --quiet
