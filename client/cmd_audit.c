@@ -487,6 +487,21 @@ static int audit_entry(void *ctx, uint64_t idx, const uint8_t *data, size_t len)
   return 0;
 }
 
+/* The last anchor covering the code a boot entry started: up to the next boot of
+ * the same component, or to the end of the replay. */
+static size_t boot_last_anchor(const audit *a, size_t i) {
+  const boot_rec *b = &a->boots[i];
+  uint64_t end = a->hi;
+  for (size_t j = i + 1; j < a->nboots; j++)
+    if (!strcmp(a->boots[j].component, b->component)) {
+      end = a->boots[j].index;
+      break;
+    }
+  size_t k = b->cover;
+  while (k + 1 < a->an.n && a->an.a[k].size < end && a->an.a[k + 1].size <= a->hi) k++;
+  return k;
+}
+
 typedef struct anchor_status {
   bool in_window;
   int consistent;   /* 1 yes, 0 no, -1 first (nothing before it to check) */
@@ -800,11 +815,16 @@ int cmd_audit(int argc, char **argv) {
         json_t *x = json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)b->index, "component", b->component,
                               "version", b->version, "compose_hash", b->compose_hash, "instance_id",
                               b->instance_id);
-        if (b->cover < n)
+        if (b->cover < n) {
+          size_t k = boot_last_anchor(a, i);
           json_object_set_new(x, "first_anchor",
                               json_pack("{s:I,s:I,s:I}", "size", (json_int_t)a->an.a[b->cover].size, "block",
                                         (json_int_t)a->an.a[b->cover].block, "time",
                                         (json_int_t)a->an.a[b->cover].time));
+          json_object_set_new(x, "last_anchor",
+                              json_pack("{s:I,s:I,s:I}", "size", (json_int_t)a->an.a[k].size, "block",
+                                        (json_int_t)a->an.a[k].block, "time", (json_int_t)a->an.a[k].time));
+        }
         json_object_set_new(x, "kms_allowed", b->kms < 0 ? json_null() : json_boolean(b->kms));
         json_array_append_new(bo, x);
       }
@@ -852,11 +872,16 @@ int cmd_audit(int argc, char **argv) {
       if (!a->nboots) printf("    (none up to the last anchor)\n");
       for (size_t i = 0; i < a->nboots; i++) {
         boot_rec *b = &a->boots[i];
-        char when[21] = "-";
-        if (b->cover < n) tlog_datetime(a->an.a[b->cover].time, when);
-        printf("    entry %-8llu %-10s %-8s compose_hash %s  anchored by %s%s\n", (unsigned long long)b->index,
-               b->component, b->version, b->compose_hash[0] ? b->compose_hash : "(none)", when,
-               b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED");
+        char when[21] = "-", until[21] = "-";
+        if (b->cover < n) {
+          tlog_datetime(a->an.a[b->cover].time, when);
+          tlog_datetime(a->an.a[boot_last_anchor(a, i)].time, until);
+        }
+        printf("    entry %-8llu %-10s %-8s compose_hash %s  anchored by %s%s\n"
+               "                   its code's entries covered by anchors up to %s\n",
+               (unsigned long long)b->index, b->component, b->version,
+               b->compose_hash[0] ? b->compose_hash : "(none)", when,
+               b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", until);
       }
       printf("\n");
       for (size_t i = 0; i < a->f.n; i++) printf("FAIL  %s\n", a->f.msg[i]);
