@@ -114,6 +114,55 @@ async function main() {
     h = await c.head(logId);
     report(rc.status === 1 && h[0] === BigInt(n) && h[2] === otherAddr, 'new anchorer continues from the kept head');
     console.log(`# contract ${addr}; anchor gas at ${n}: ${rc.gasUsed} (${good.length} proof hashes)`);
+
+    // Randomized, against the independent JS proofs: for many old sizes M (one log
+    // each), every valid proof M -> N is accepted and every corrupted one rejected.
+    let seed = 12345;
+    const rnd = (k) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % k; };
+    let accepted = 0, rejected = 0, wrong = [];
+    const ms = [1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 511, 1000];
+    while (ms.length < 32) { const x = 1 + rnd(1500); if (!ms.includes(x)) ms.push(x); }
+    // All logs set up first, without waiting for each transaction (one account's
+    // transactions stay in nonce order; anvil mines them in that order).
+    const setup = [];
+    for (const m of ms) {
+      const id = rfc.sha256(Buffer.from(`random ${m}`));
+      setup.push(await asOwner.register(id, anchorerAddr));
+      setup.push(await asAnchorer.anchor(id, m, hex(tree.root(m)), ck(m), []));
+    }
+    await Promise.all(setup.map((t) => t.wait()));
+    for (const m of ms) {
+      const id = rfc.sha256(Buffer.from(`random ${m}`));
+      for (let k = 0; k < 5; k++) {
+        const nn = m + 1 + rnd(k < 2 ? 4 : 1200);
+        const proof = tree.consistency(m, nn);
+        // Corruptions: one hash flipped, one dropped, one appended, the proof for n+1.
+        const flip = rnd(proof.length);
+        const bad = [
+          proof.map((h, i) => (i === flip ? Buffer.from(h).fill(h[0] ^ 1, 0, 1) : h)),
+          proof.slice(1),
+          [...proof, proof[0]],
+          tree.consistency(m, nn + 1),
+        ];
+        // Plain eth_call (ethers' staticCall adds round trips), errors decoded here.
+        const answers = await Promise.all([proof, ...bad].map(async (b) => {
+          const data = iface.encodeFunctionData('anchor', [id, nn, hex(tree.root(nn)), ck(nn), b.map(hex)]);
+          const r = await fetch(anvil.url, {
+            method: 'POST', headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_call', params: [{ from: anchorerAddr, to: addr, data }, 'latest'] }),
+          }).then((x) => x.json());
+          if (!r.error) return '(no revert)';
+          const parsed = r.error.data ? iface.parseError(r.error.data) : null;
+          return parsed ? parsed.name : `(error ${JSON.stringify(r.error)})`;
+        }));
+        if (answers[0] !== '(no revert)') wrong.push(`${m}->${nn} valid proof: ${answers[0]}`); else accepted++;
+        answers.slice(1).forEach((r, i) => {
+          if (r !== 'BadConsistencyProof') wrong.push(`${m}->${nn} corruption ${i}: ${r}`); else rejected++;
+        });
+      }
+    }
+    if (wrong.length) console.log('# ' + wrong.slice(0, 5).join('\n# '));
+    report(wrong.length === 0, `randomized: ${accepted} valid proofs accepted, ${rejected} corrupted ones rejected (${ms.length} old sizes)`);
   } finally {
     await stopAnvil(anvil);
   }
