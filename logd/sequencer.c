@@ -279,6 +279,8 @@ static int bundle_add(logd_seq *q, const char *entry, size_t len) {
 
 static void complete(seq_sub *s) { s->done(s, s->done_ctx); }
 static void wake_waiters(logd_seq *q, const char *fail_msg);
+static int make_note(logd_seq *q, char *note, size_t cap, size_t *note_len, checkpoint *c);
+static int publish_note(logd_seq *q, const char *note, size_t note_len, const checkpoint *c);
 
 static void fail_all(seq_sub *list, int status, const char *msg) {
   while (list) {
@@ -291,7 +293,7 @@ static void fail_all(seq_sub *list, int status, const char *msg) {
 }
 
 /* Sequences one group. Returns 0, or -1 when the store failed (state reloaded). */
-static int run_batch(logd_seq *q, seq_sub *list) {
+static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
   char err[300];
   size_t total = 0;
   for (seq_sub *s = list; s; s = s->next) total += s->events.count;
@@ -305,6 +307,10 @@ static int run_batch(logd_seq *q, seq_sub *list) {
   uint64_t start_size = q->tree.size;
   uint64_t new_bytes = 0;
   int failed = 0;
+  int with_note = 0;
+  char note[NOTE_MAX_SIZE];
+  size_t note_len = 0;
+  checkpoint note_cp;
   q->chunk_first = start_size;
   q->chunk_off = q->bundle_len;
 
@@ -410,6 +416,11 @@ static int run_batch(logd_seq *q, seq_sub *list) {
       q->bundle_dirty = 0;
     }
     store_batch_put_size(q->batch, size);
+    /* A checkpoint that is due rides in the same synced write as the entries. */
+    if (ckpt_due && make_note(q, note, sizeof note, &note_len, &note_cp) == 0) {
+      store_batch_put_checkpoint(q->batch, note_cp.size, note, note_len);
+      with_note = 1;
+    }
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     if (store_batch_write(q->store, q->batch, err, sizeof err)) failed = 1;
@@ -444,7 +455,12 @@ static int run_batch(logd_seq *q, seq_sub *list) {
   atomic_fetch_add(&q->metrics.batches, 1);
   atomic_fetch_add(&q->metrics.entries, q->tree.size - start_size);
   atomic_fetch_add(&q->metrics.entry_bytes, new_bytes);
+  /* The tree first: whoever sees the checkpoint can read proofs up to its size. */
   publish_tree(q);
+  if (with_note) {
+    q->last_ckpt_mono = now_mono_ms();
+    publish_note(q, note, note_len, &note_cp);
+  }
 
   /* Complete: either now, or when a checkpoint covers the submission. */
   while (list) {
@@ -507,27 +523,25 @@ static void wake_waiters(logd_seq *q, const char *fail_msg) {
   }
 }
 
-static int sign_checkpoint(logd_seq *q) {
-  char err[300], body[NOTE_NAME_MAX + 128], note[NOTE_MAX_SIZE];
-  size_t body_len, note_len;
-  checkpoint c;
-  memset(&c, 0, sizeof c);
-  snprintf(c.origin, sizeof c.origin, "%s", q->signer.verifier.name);
-  c.size = q->tree.size;
-  merkle_tree_root(&q->tree, c.root);
-  if (checkpoint_format(&c, body, sizeof body, &body_len, err, sizeof err) ||
-      note_sign(&q->signer, body, body_len, note, sizeof note - 1, &note_len, err, sizeof err)) {
+/* Signs a checkpoint of the current tree into note (NUL-terminated). */
+static int make_note(logd_seq *q, char *note, size_t cap, size_t *note_len, checkpoint *c) {
+  char err[300], body[NOTE_NAME_MAX + 128];
+  size_t body_len;
+  memset(c, 0, sizeof *c);
+  snprintf(c->origin, sizeof c->origin, "%s", q->signer.verifier.name);
+  c->size = q->tree.size;
+  merkle_tree_root(&q->tree, c->root);
+  if (checkpoint_format(c, body, sizeof body, &body_len, err, sizeof err) ||
+      note_sign(&q->signer, body, body_len, note, cap - 1, note_len, err, sizeof err)) {
     logd_log("sequencer: cannot sign a checkpoint: %s", err);
     return -1;
   }
-  note[note_len] = 0;
-  store_batch_clear(q->batch);
-  store_batch_put_checkpoint(q->batch, c.size, note, note_len);
-  if (store_batch_write(q->store, q->batch, err, sizeof err)) {
-    atomic_fetch_add(&q->metrics.write_errors, 1);
-    logd_log("sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
-    return -1;
-  }
+  note[*note_len] = 0;
+  return 0;
+}
+
+/* After the note is durable: serve it. */
+static int publish_note(logd_seq *q, const char *note, size_t note_len, const checkpoint *c) {
   char *copy = malloc(note_len + 1);
   if (!copy) return -1;
   memcpy(copy, note, note_len + 1);
@@ -535,14 +549,30 @@ static int sign_checkpoint(logd_seq *q) {
   free(q->pub_note);
   q->pub_note = copy;
   q->pub_note_len = note_len;
-  q->pub_note_size = c.size;
-  memcpy(q->pub_note_root, c.root, MERKLE_HASH_SIZE);
+  q->pub_note_size = c->size;
+  memcpy(q->pub_note_root, c->root, MERKLE_HASH_SIZE);
   q->pub_note_mono = now_mono_ms();
   pthread_mutex_unlock(&q->pub_mu);
-  q->ckpt_size = c.size;
+  q->ckpt_size = c->size;
   q->have_ckpt = 1;
+  q->sign_failures = 0;
   atomic_fetch_add(&q->metrics.checkpoints, 1);
   return 0;
+}
+
+static int sign_checkpoint(logd_seq *q) {
+  char err[300], note[NOTE_MAX_SIZE];
+  size_t note_len;
+  checkpoint c;
+  if (make_note(q, note, sizeof note, &note_len, &c)) return -1;
+  store_batch_clear(q->batch);
+  store_batch_put_checkpoint(q->batch, c.size, note, note_len);
+  if (store_batch_write(q->store, q->batch, err, sizeof err)) {
+    atomic_fetch_add(&q->metrics.write_errors, 1);
+    logd_log("sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
+    return -1;
+  }
+  return publish_note(q, note, note_len, &c);
 }
 
 static void *seq_main(void *arg) {
@@ -572,7 +602,7 @@ static void *seq_main(void *arg) {
     int stopping = q->stopping;
     pthread_mutex_unlock(&q->mu);
 
-    if (list) run_batch(q, list);
+    if (list) run_batch(q, list, now_mono_ms() >= q->last_ckpt_mono + q->cfg.interval_ms);
     uint64_t now = now_mono_ms();
     if ((q->tree.size > q->ckpt_size || !q->have_ckpt) &&
         (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list))) {
