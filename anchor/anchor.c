@@ -730,20 +730,31 @@ int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block,
   uint8_t topic[32];
   abi_event_topic(SIG_ANCHORED, topic);
   event_list l = {0};
+  /* Years of anchors are a few MB of JSON; allow that much for one answer. */
+  eth_rpc_set_max_response(c->rpc, 64u << 20);
   do rc = eth_get_logs(c->rpc, c->contract, topic, log_id, from_block, ETH_BLOCK_LATEST, collect, &l);
-  while (rc == ETH_RPC_ERR_TRANSPORT && transient(c, rc, deadline));
-  if (rc == ETH_RPC_ERR_NODE) {
-    /* Probably a block-range limit: walk the range in steps. */
-    uint64_t latest = 0;
+  while (transient(c, rc, deadline));
+  if (rc == ETH_RPC_ERR_NODE || rc == ETH_RPC_ERR_TOO_LARGE) {
+    /* A block-range or size limit: walk the range in steps, halving a step the node
+     * still refuses (public nodes allow anywhere from a few hundred blocks up). */
+    uint64_t latest = 0, step = LOG_CHUNK_BLOCKS;
     do rc = eth_block_number(c->rpc, &latest);
     while (transient(c, rc, deadline));
     l.n = 0;
-    for (uint64_t b = from_block; !rc && b <= latest; b += LOG_CHUNK_BLOCKS) {
-      uint64_t e = latest - b < LOG_CHUNK_BLOCKS ? latest : b + LOG_CHUNK_BLOCKS - 1;
+    for (uint64_t b = from_block; !rc && b <= latest;) {
+      uint64_t e = latest - b < step ? latest : b + step - 1;
       do rc = eth_get_logs(c->rpc, c->contract, topic, log_id, b, e, collect, &l);
-      while (rc == ETH_RPC_ERR_TRANSPORT && transient(c, rc, deadline));
+      while (transient(c, rc, deadline));
+      if ((rc == ETH_RPC_ERR_NODE || rc == ETH_RPC_ERR_TOO_LARGE) && step > 16) {
+        step /= 2;
+        rc = ETH_RPC_OK;
+        continue;
+      }
+      b = e + 1;
+      if (e == latest) break;
     }
   }
+  eth_rpc_set_max_response(c->rpc, 0);
   if (l.nomem) rc = seterr(err, errcap, ANCHOR_ERR_NOMEM, "out of memory");
   else if (l.bad) rc = seterr(err, errcap, ANCHOR_ERR_CHAIN, "the contract emitted a malformed Anchored event");
   else if (rc) rc = seterr(err, errcap, ANCHOR_ERR_RPC, "listing events: %s", eth_rpc_error(c->rpc));

@@ -173,7 +173,7 @@ int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result
   free(body);
   if (cc != CURLE_OK) {
     if (r->too_large)
-      return fail(r, ETH_RPC_ERR_TRANSPORT, "%s: response from %s larger than %zu bytes", method,
+      return fail(r, ETH_RPC_ERR_TOO_LARGE, "%s: response from %s larger than %zu bytes", method,
                   r->url, r->max_response);
     return fail(r, ETH_RPC_ERR_TRANSPORT, "%s: %s: %s", method, r->url, curl_easy_strerror(cc));
   }

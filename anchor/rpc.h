@@ -14,11 +14,12 @@
 
 typedef enum eth_rpc_status {
   ETH_RPC_OK = 0,
-  ETH_RPC_ERR_TRANSPORT = -1, /* could not connect, timed out, HTTP error, too large */
+  ETH_RPC_ERR_TRANSPORT = -1, /* could not connect, timed out, HTTP error */
   ETH_RPC_ERR_NODE = -2,      /* the node answered with a JSON-RPC error */
   ETH_RPC_ERR_PROTOCOL = -3,  /* the answer is not valid JSON-RPC or has bad fields */
   ETH_RPC_ERR_NOMEM = -4,
   ETH_RPC_ERR_ARG = -5,
+  ETH_RPC_ERR_TOO_LARGE = -6, /* the answer exceeded the response size bound */
 } eth_rpc_status;
 
 #define ETH_RPC_DEFAULT_TIMEOUT_MS 10000

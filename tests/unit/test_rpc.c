@@ -161,7 +161,7 @@ static void test_misbehaving_nodes(void) {
   CHECK(eth_chain_id(r, &v) == ETH_RPC_ERR_TRANSPORT && strstr(eth_rpc_error(r), "HTTP 500") != NULL);
   mode = SERVE_HUGE;
   eth_rpc_set_max_response(r, 1000);
-  CHECK(eth_chain_id(r, &v) == ETH_RPC_ERR_TRANSPORT && strstr(eth_rpc_error(r), "larger than 1000") != NULL);
+  CHECK(eth_chain_id(r, &v) == ETH_RPC_ERR_TOO_LARGE && strstr(eth_rpc_error(r), "larger than 1000") != NULL);
   mode = SERVE_HANG;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
