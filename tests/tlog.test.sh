@@ -164,6 +164,44 @@ json.dump(a, open(sys.argv[1], "w"))
 EOF2
 expect "verify-bundle: anchored root not recomputed" 1 "at size 700, not to 0000" -- "$TLOG" verify-bundle "$T/aub" --key "$AK"
 
+# --- monitor (no chain): state only after verification, rollback, fork, bad signature, webhook ---
+$MKLOG --dir "$T/m" --count 300 >/dev/null
+MK=$T/m/verifier-key
+expect "monitor: first round" 0 "size 300 verified \(first checkpoint stored\)" -- "$TLOG" monitor --log "$T/m" --key "$MK" --state "$T/mst" --once
+$MKLOG --dir "$T/m" --count 600 >/dev/null
+expect "monitor: growth is consistent" 0 "size 600 verified and consistent" -- "$TLOG" monitor --log "$T/m" --key "$MK" --state "$T/mst" --once
+$MKLOG --dir "$T/m2" --count 400 >/dev/null
+expect "monitor: rollback" 1 "ALERT rollback: the log serves size 400, smaller than the verified 600" -- "$TLOG" monitor --log "$T/m2" --key "$MK" --state "$T/mst" --once
+$MKLOG --dir "$T/m3" --count 700 --variant 9 >/dev/null
+expect "monitor: fork" 1 "ALERT inconsistent: the checkpoint of size 700 does not extend the verified one of size 600" -- "$TLOG" monitor --log "$T/m3" --key "$MK" --state "$T/mst" --once
+grep -q '^600$' <(sed -n 2p "$T/mst/checkpoint") && ok "monitor: state kept at the last verified checkpoint" || nok "monitor: state kept at the last verified checkpoint"
+cp -r "$T/m" "$T/m4"
+sed -i "s/^\(— [^ ]* \)A/\1B/; t; s/^\(— [^ ]* \)./\1A/" "$T/m4/checkpoint"
+expect "monitor: bad signature" 1 "ALERT bad-signature" -- "$TLOG" monitor --log "$T/m4" --key "$MK" --state "$T/mst" --once
+expect "monitor: unreachable log is an I/O error" 2 "" -- "$TLOG" monitor --log http://127.0.0.1:1 --key "$MK" --state "$T/mst" --once
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$HPORT" "$T/hook.jsonl" <<'EOF2' &
+import http.server, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF2
+HOOK_PID=$!
+trap 'kill $HOOK_PID 2>/dev/null; wait $HOOK_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+"$TLOG" monitor --log "$T/m2" --key "$MK" --state "$T/mst" --once --webhook "http://127.0.0.1:$HPORT/hook" >/dev/null 2>&1
+grep -q '"kind":"rollback"' "$T/hook.jsonl" 2>/dev/null && ok "monitor: webhook receives the alert as JSON" || nok "monitor: webhook receives the alert as JSON"
+kill $HOOK_PID 2>/dev/null; wait $HOOK_PID 2>/dev/null
+expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
+
 # DESIGN.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
 # (several subtree hashes of the tree fall in one tile at this size).
 $MKLOG --dir "$T/big" --count 70000 >/dev/null
