@@ -750,6 +750,7 @@ int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block,
         rc = ETH_RPC_OK;
         continue;
       }
+      if (!rc && c->o.progress) c->o.progress(c->o.progress_ctx, e, latest);
       b = e + 1;
       if (e == latest) break;
     }

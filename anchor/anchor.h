@@ -55,6 +55,9 @@ typedef struct anchor_options {
    * (logd logs them). */
   void (*log)(void *ctx, const char *line);
   void *log_ctx;
+  /* Optional: progress of a long anchor_list that walks the chain in block ranges. */
+  void (*progress)(void *ctx, uint64_t block, uint64_t latest);
+  void *progress_ctx;
 } anchor_options;
 
 void anchor_options_default(anchor_options *o);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "anchor/anchor.h"
 #include "anchor/hex.h"
@@ -137,6 +138,19 @@ static int exit_for(int rc) {
   }
 }
 
+/* Progress of a long event scan, on a terminal only, at most ten times a second. */
+static void show_progress(void *ctx, uint64_t block, uint64_t latest) {
+  struct timespec *last = ctx, now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (block < latest && (now.tv_sec - last->tv_sec) * 1000 + (now.tv_nsec - last->tv_nsec) / 1000000 < 100)
+    return;
+  *last = now;
+  fprintf(stderr, "\rscanning blocks: %llu / %llu%s", (unsigned long long)block, (unsigned long long)latest,
+          block >= latest ? "\r\033[K" : "");
+}
+
+static struct timespec progress_last;
+
 static anchor_client *open_client(const anchor_args *a, int with_key, int with_contract,
                                   const char *action) {
   uint8_t key[32];
@@ -151,6 +165,10 @@ static anchor_client *open_client(const anchor_args *a, int with_key, int with_c
   o.confirmations = a->confirmations;
   o.deadline_ms = a->timeout_s * 1000u;
   if (o.resend_after_ms > o.deadline_ms / 2) o.resend_after_ms = o.deadline_ms / 2;
+  if (isatty(STDERR_FILENO)) {
+    o.progress = show_progress;
+    o.progress_ctx = &progress_last;
+  }
   anchor_client *c = anchor_client_new(a->rpc, with_contract ? a->contract : NULL,
                                        with_key ? key : NULL, &o, err, sizeof err);
   memset(key, 0, sizeof key);
