@@ -102,101 +102,149 @@ static int hash_bundle(hasher *h, const tile_bundle_entry *e, unsigned n) {
   return 0;
 }
 
-/* Bundles in flight between the reading/callback thread and the hashing thread. */
+/* ---- the parallel path (entries to a callback, no tile comparison) ----
+ *
+ * Bundles are hashed independently: 256 leaf hashes folded into the bundle's subtree
+ * root (the level-8 node), by whichever thread is free: a hashing thread, or the main
+ * thread between its callbacks. The main thread merges the bundle roots in order into
+ * a compact tree of level-8 nodes, which is the compact range of the whole tree at
+ * every multiple of 256 (merkle.h: one peak per set bit, largest first); a check size
+ * inside a bundle is the merged peaks plus that bundle's first leaves. */
+
 #define RING 16
+
+enum { SLOT_FREE, SLOT_READY, SLOT_CLAIMED, SLOT_HASHED };
 
 typedef struct slot {
   uint8_t *data;
   unsigned n;
+  int state;
   tile_bundle_entry e[TILE_WIDTH];
+  uint8_t leaves[TILE_WIDTH][MERKLE_HASH_SIZE];
+  uint8_t root[MERKLE_HASH_SIZE];
 } slot;
 
 typedef struct pipeline {
-  hasher *h;
   slot *ring;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  uint64_t published, hashed; /* bundles */
-  bool closed, stop;
+  uint64_t published, claimed; /* bundles read; bundles taken for hashing */
+  bool closed;
   pthread_t tid;
 } pipeline;
 
+static void hash_slot(slot *sl) {
+  for (unsigned i = 0; i < sl->n; i++) merkle_leaf_hash(sl->e[i].data, sl->e[i].len, sl->leaves[i]);
+  if (sl->n != TILE_WIDTH) return;
+  uint8_t work[TILE_WIDTH / 2][MERKLE_HASH_SIZE];
+  for (unsigned i = 0; i < TILE_WIDTH / 2; i++) merkle_node_hash(sl->leaves[2 * i], sl->leaves[2 * i + 1], work[i]);
+  for (unsigned w = TILE_WIDTH / 2; w > 1; w /= 2)
+    for (unsigned i = 0; i < w / 2; i++) merkle_node_hash(work[2 * i], work[2 * i + 1], work[i]);
+  memcpy(sl->root, work[0], MERKLE_HASH_SIZE);
+}
+
+/* Claims the oldest unhashed bundle, hashes it and marks it; false if none. Called
+ * with the mutex held; returns with it held. */
+static bool hash_one(pipeline *pl) {
+  if (pl->claimed >= pl->published) return false;
+  slot *sl = &pl->ring[pl->claimed++ % RING];
+  sl->state = SLOT_CLAIMED;
+  pthread_mutex_unlock(&pl->mu);
+  hash_slot(sl);
+  pthread_mutex_lock(&pl->mu);
+  sl->state = SLOT_HASHED;
+  pthread_cond_broadcast(&pl->cv);
+  return true;
+}
+
 static void *hash_thread(void *arg) {
   pipeline *pl = arg;
-  for (uint64_t b = 0;; b++) {
-    pthread_mutex_lock(&pl->mu);
-    while (pl->published <= b && !pl->closed && !pl->stop) pthread_cond_wait(&pl->cv, &pl->mu);
-    bool have = pl->published > b && !pl->stop;
-    pthread_mutex_unlock(&pl->mu);
-    if (!have) break;
-    slot *sl = &pl->ring[b % RING];
-    int rc = hash_bundle(pl->h, sl->e, sl->n);
-    pthread_mutex_lock(&pl->mu);
-    pl->hashed = b + 1;
-    if (rc) pl->stop = true;
-    pthread_cond_broadcast(&pl->cv);
-    pthread_mutex_unlock(&pl->mu);
-    if (rc) break;
+  pthread_mutex_lock(&pl->mu);
+  for (;;) {
+    if (hash_one(pl)) continue;
+    if (pl->closed) break;
+    pthread_cond_wait(&pl->cv, &pl->mu);
   }
+  pthread_mutex_unlock(&pl->mu);
   return NULL;
 }
 
-int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
-  memset(st, 0, sizeof *st);
-  hasher *h = calloc(1, sizeof *h);
+/* The tree of `bundles` full bundles (their roots merged into bt) plus `extra`
+ * leaves. */
+static void tree_at(const merkle_tree *bt, const uint8_t (*leaves)[MERKLE_HASH_SIZE], unsigned extra,
+                    merkle_tree *t) {
+  merkle_tree_init(t);
+  t->size = bt->size * TILE_WIDTH;
+  t->npeaks = bt->npeaks;
+  memcpy(t->peaks, bt->peaks, sizeof t->peaks[0] * bt->npeaks);
+  for (unsigned i = 0; i < extra; i++) merkle_tree_append(t, leaves[i], NULL, NULL);
+}
+
+static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *st, size_t next, char *err,
+                           size_t errcap) {
   pipeline pl;
   memset(&pl, 0, sizeof pl);
   pl.ring = calloc(RING, sizeof *pl.ring);
-  if (!h || !pl.ring) {
-    free(h);
-    free(pl.ring);
+  if (!pl.ring) {
     snprintf(err, errcap, "out of memory");
     return 2;
   }
-  h->o = o;
-  merkle_tree_init(&h->t);
-  h->tc.src = src;
-  h->tc.end = o->end;
-  /* Hashing gets its own thread when entries also go to a callback, unless hash
-   * tiles are checked too (they are read from the same source, which is not shared
-   * across threads). */
-  bool threaded = o->entry && !o->check_tiles;
-  bool started = false;
-  pl.h = h;
+  pthread_mutex_init(&pl.mu, NULL);
+  pthread_cond_init(&pl.cv, NULL);
+  bool started = pthread_create(&pl.tid, NULL, hash_thread, &pl) == 0;
+  merkle_tree bt; /* level-8 nodes: one per merged full bundle */
+  merkle_tree_init(&bt);
+  uint64_t merged = 0, nb = (o->end + TILE_WIDTH - 1) / TILE_WIDTH, bytes = 0;
   int rc = 0;
   tlog_progress p;
   tlog_progress_init(&p, o->quiet, o->what ? o->what : "replaying entries", o->end);
   double start = tlog_now();
-  /* A check at size 0 compares with the empty tree. */
-  while (h->next < o->ncheck && o->check_sizes[h->next] == 0) {
-    uint8_t r[MERKLE_HASH_SIZE];
-    merkle_empty_root(r);
-    if (memcmp(r, o->check_roots[h->next], MERKLE_HASH_SIZE)) {
-      snprintf(err, errcap, "root at size 0 is not the empty tree's root");
-      rc = 1;
-      goto done;
-    }
-    h->next++;
-  }
-  if (threaded) {
-    pthread_mutex_init(&pl.mu, NULL);
-    pthread_cond_init(&pl.cv, NULL);
-    if (pthread_create(&pl.tid, NULL, hash_thread, &pl) != 0) {
-      threaded = false;
-    } else {
-      started = true;
-    }
-  }
-  for (uint64_t b = 0; b * TILE_WIDTH < o->end; b++) {
-    slot *sl = &pl.ring[b % RING];
-    if (threaded) {
-      /* Reuse the slot only once the hasher is done with its old bundle. */
+  uint8_t final_root[MERKLE_HASH_SIZE];
+  merkle_empty_root(final_root);
+  for (uint64_t b = 0; b <= nb && !rc; b++) {
+    /* Merge every hashed bundle in order; before reusing a slot, or at the end, wait
+     * for (or do) the hashing of the bundles in the way. */
+    for (;;) {
       pthread_mutex_lock(&pl.mu);
-      while (pl.hashed + RING <= b && !pl.stop) pthread_cond_wait(&pl.cv, &pl.mu);
-      bool stop = pl.stop;
+      bool must = merged < pl.published && (merged + RING <= b || b == nb);
+      slot *sl = merged < pl.published ? &pl.ring[merged % RING] : NULL;
+      while (must && sl->state != SLOT_HASHED) {
+        if (!hash_one(&pl)) pthread_cond_wait(&pl.cv, &pl.mu);
+      }
+      bool ready = sl && sl->state == SLOT_HASHED;
       pthread_mutex_unlock(&pl.mu);
-      if (stop) break;
+      if (!ready) break;
+      uint64_t base = merged * TILE_WIDTH;
+      while (next < o->ncheck && o->check_sizes[next] <= base + sl->n) {
+        merkle_tree t;
+        uint8_t r[MERKLE_HASH_SIZE];
+        tree_at(&bt, (const uint8_t(*)[MERKLE_HASH_SIZE])sl->leaves, (unsigned)(o->check_sizes[next] - base), &t);
+        merkle_tree_root(&t, r);
+        if (memcmp(r, o->check_roots[next], MERKLE_HASH_SIZE)) {
+          char got[65], want[65];
+          tlog_hex(r, MERKLE_HASH_SIZE, got);
+          tlog_hex(o->check_roots[next], MERKLE_HASH_SIZE, want);
+          snprintf(err, errcap, "the entries recompute to root %s at size %llu, not to %s", got,
+                   (unsigned long long)o->check_sizes[next], want);
+          rc = 1;
+          break;
+        }
+        next++;
+      }
+      if (rc) break;
+      if (sl->n == TILE_WIDTH) {
+        merkle_tree_append(&bt, sl->root, NULL, NULL);
+      } else {
+        merkle_tree t;
+        tree_at(&bt, (const uint8_t(*)[MERKLE_HASH_SIZE])sl->leaves, sl->n, &t);
+        merkle_tree_root(&t, final_root);
+      }
+      st->entries = base + sl->n;
+      sl->state = SLOT_FREE;
+      merged++;
     }
+    if (rc || b == nb) break;
+    slot *sl = &pl.ring[b % RING];
     free(sl->data);
     sl->data = NULL;
     tile_id id = {TILE_LEVEL_ENTRIES, b, tile_width_at(TILE_LEVEL_ENTRIES, b, o->end)};
@@ -215,45 +263,115 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
       break;
     }
     sl->n = id.width;
-    if (threaded) {
-      pthread_mutex_lock(&pl.mu);
-      pl.published = b + 1;
-      pthread_cond_broadcast(&pl.cv);
-      pthread_mutex_unlock(&pl.mu);
-    } else if (hash_bundle(h, sl->e, sl->n)) {
-      break;
-    }
-    if (o->entry) {
-      for (unsigned i = 0; i < sl->n && !rc; i++) {
-        uint64_t idx = b * TILE_WIDTH + i;
-        int e = o->entry(o->ctx, idx, sl->e[i].data, sl->e[i].len);
-        if (e) {
-          rc = e;
-          snprintf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
-        }
-      }
-      if (rc) break;
-    }
-    st->entries = b * TILE_WIDTH + sl->n;
-    tlog_progress_update(&p, st->entries);
-  }
-done:
-  if (started) {
-    /* The hasher drains what was published (or stops at once after a failure). */
+    for (unsigned i = 0; i < sl->n; i++) bytes += sl->e[i].len;
     pthread_mutex_lock(&pl.mu);
-    pl.closed = true;
-    if (rc) pl.stop = true;
+    sl->state = SLOT_READY;
+    pl.published = b + 1;
     pthread_cond_broadcast(&pl.cv);
     pthread_mutex_unlock(&pl.mu);
-    pthread_join(pl.tid, NULL);
-    pthread_mutex_destroy(&pl.mu);
-    pthread_cond_destroy(&pl.cv);
+    for (unsigned i = 0; i < sl->n && !rc; i++) {
+      uint64_t idx = b * TILE_WIDTH + i;
+      int e = o->entry(o->ctx, idx, sl->e[i].data, sl->e[i].len);
+      if (e) {
+        rc = e;
+        snprintf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
+      }
+    }
+    /* Help with the hashing when it lags behind the reading (or runs alone). */
+    pthread_mutex_lock(&pl.mu);
+    if (!rc && (!started || pl.claimed + 1 < pl.published)) hash_one(&pl);
+    pthread_mutex_unlock(&pl.mu);
+    tlog_progress_update(&p, (b + 1) * TILE_WIDTH < o->end ? (b + 1) * TILE_WIDTH : o->end);
+  }
+  pthread_mutex_lock(&pl.mu);
+  pl.closed = true;
+  pthread_cond_broadcast(&pl.cv);
+  pthread_mutex_unlock(&pl.mu);
+  if (started) pthread_join(pl.tid, NULL);
+  pthread_mutex_destroy(&pl.mu);
+  pthread_cond_destroy(&pl.cv);
+  tlog_progress_done(&p);
+  if (!rc && next < o->ncheck) {
+    snprintf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
+             (unsigned long long)o->check_sizes[next], (unsigned long long)o->end);
+    rc = 2;
+  }
+  if (o->end % TILE_WIDTH == 0) merkle_tree_root(&bt, final_root);
+  memcpy(st->root, final_root, MERKLE_HASH_SIZE);
+  st->entry_bytes = bytes;
+  st->seconds = tlog_now() - start;
+  for (unsigned i = 0; i < RING; i++) free(pl.ring[i].data);
+  free(pl.ring);
+  return rc;
+}
+
+/* ---- the serial path (with tile comparison, or without a callback) ---- */
+
+int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
+  memset(st, 0, sizeof *st);
+  size_t next = 0;
+  /* A check at size 0 compares with the empty tree. */
+  while (next < o->ncheck && o->check_sizes[next] == 0) {
+    uint8_t r[MERKLE_HASH_SIZE];
+    merkle_empty_root(r);
+    if (memcmp(r, o->check_roots[next], MERKLE_HASH_SIZE)) {
+      snprintf(err, errcap, "root at size 0 is not the empty tree's root");
+      return 1;
+    }
+    next++;
+  }
+  if (o->entry && !o->check_tiles) return replay_parallel(src, o, st, next, err, errcap);
+  hasher *h = calloc(1, sizeof *h);
+  tile_bundle_entry *e = malloc(TILE_WIDTH * sizeof *e);
+  if (!h || !e) {
+    free(h);
+    free(e);
+    snprintf(err, errcap, "out of memory");
+    return 2;
+  }
+  h->o = o;
+  h->next = next;
+  merkle_tree_init(&h->t);
+  h->tc.src = src;
+  h->tc.end = o->end;
+  int rc = 0;
+  tlog_progress p;
+  tlog_progress_init(&p, o->quiet, o->what ? o->what : "replaying entries", o->end);
+  double start = tlog_now();
+  for (uint64_t b = 0; b * TILE_WIDTH < o->end && !rc; b++) {
+    tile_id id = {TILE_LEVEL_ENTRIES, b, tile_width_at(TILE_LEVEL_ENTRIES, b, o->end)};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char ferr[300];
+    if (log_source_tile_fetcher(src, &id, &data, &len, ferr, sizeof ferr) != 0) {
+      snprintf(err, errcap, "%s", ferr);
+      rc = 2;
+      break;
+    }
+    if (tile_bundle_parse(data, len, id.width, e) != MERKLE_OK) {
+      char name[TILE_PATH_MAX];
+      tile_path_encode(&id, name, sizeof name, NULL);
+      snprintf(err, errcap, "%s is not a well-formed bundle of %u entries", name, id.width);
+      free(data);
+      rc = 1;
+      break;
+    }
+    if (hash_bundle(h, e, id.width)) {
+      snprintf(err, errcap, "%s", h->msg);
+      rc = h->rc;
+    }
+    for (unsigned i = 0; o->entry && i < id.width && !rc; i++) {
+      uint64_t idx = b * TILE_WIDTH + i;
+      int r = o->entry(o->ctx, idx, e[i].data, e[i].len);
+      if (r) {
+        rc = r;
+        snprintf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
+      }
+    }
+    free(data);
+    tlog_progress_update(&p, h->t.size);
   }
   tlog_progress_done(&p);
-  if (!rc && h->rc) {
-    snprintf(err, errcap, "%s", h->msg);
-    rc = h->rc;
-  }
   if (!rc && h->next < o->ncheck) {
     snprintf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
              (unsigned long long)o->check_sizes[h->next], (unsigned long long)o->end);
@@ -264,8 +382,7 @@ done:
   st->entry_bytes = h->bytes;
   st->seconds = tlog_now() - start;
   for (unsigned L = 0; L < REPLAY_LEVELS; L++) free(h->tc.data[L]);
-  for (unsigned i = 0; i < RING; i++) free(pl.ring[i].data);
-  free(pl.ring);
   free(h);
+  free(e);
   return rc;
 }
