@@ -1,0 +1,20 @@
+# Hardening (issue 9): libFuzzer targets for the parsers of untrusted bytes not
+# covered by the modules' own targets, and the allocation-failure ("torture") tests.
+
+FUZZERS += fuzz-rlp fuzz-hex-abi fuzz-rpc fuzz-validate fuzz-entryscan fuzz-tile-reader
+fuzz-rlp_SRCS := tests/fuzz/fuzz_rlp.c
+fuzz-rlp_LIBS := anchor merkle
+fuzz-hex-abi_SRCS := tests/fuzz/fuzz_hex_abi.c
+fuzz-hex-abi_LIBS := anchor merkle
+fuzz-rpc_SRCS := tests/fuzz/fuzz_rpc.c
+fuzz-rpc_LIBS := anchor merkle
+fuzz-validate_SRCS := tests/fuzz/fuzz_validate.c collector/validate.c
+fuzz-validate_LIBS :=
+fuzz-entryscan_SRCS := tests/fuzz/fuzz_entryscan.c client/entryscan.c
+fuzz-entryscan_PKGS := jansson
+fuzz-tile-reader_SRCS := tests/fuzz/fuzz_tile_reader.c
+fuzz-tile-reader_LIBS := merkle
+fuzz-tlog-parse_SRCS := tests/fuzz/fuzz_tlog_parse.c client/common.c client/fetch.c client/anchors.c
+fuzz-tlog-parse_LIBS := anchor merkle
+fuzz-tlog-parse_PKGS := libcurl jansson libcrypto libsecp256k1
+FUZZERS += fuzz-tlog-parse
