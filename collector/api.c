@@ -39,7 +39,7 @@ struct conn {
   int too_big;
 };
 
-static void logline(const char *fmt, ...) {
+__attribute__((format(printf, 1, 2))) static void logline(const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -500,7 +500,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
   *state = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap) {
+/* The format comes from libmicrohttpd. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
