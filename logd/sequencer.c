@@ -21,6 +21,13 @@ typedef struct edge_tile {
   uint8_t h[TILE_WIDTH][MERKLE_HASH_SIZE];
 } edge_tile;
 
+/* An index key to write ('D' dedup or 'H' leaf hash). */
+typedef struct ix_op {
+  char tag;
+  uint8_t key[STORE_KEY_PREFIX];
+  uint64_t index;
+} ix_op;
+
 /* In-batch dedup: open addressing over the batch's dedup keys. */
 typedef struct dmap_slot {
   uint8_t key[STORE_KEY_PREFIX];
@@ -63,6 +70,8 @@ struct logd_seq {
   seq_sub *waiters;           /* want_checkpoint, not yet covered */
   dmap_slot *dmap;
   size_t dmap_cap;
+  ix_op *ix;
+  size_t nix, ix_cap;
   char *entry_buf;
 
   /* published state (pub_mu) */
@@ -261,6 +270,27 @@ static dmap_slot *dmap_find(logd_seq *q, const uint8_t *key) {
   return &q->dmap[i];
 }
 
+static int ix_push(logd_seq *q, char tag, const uint8_t *key, uint64_t index) {
+  if (q->nix == q->ix_cap) {
+    size_t cap = q->ix_cap ? 2 * q->ix_cap : 4096;
+    ix_op *n = realloc(q->ix, cap * sizeof *n);
+    if (!n) return -1;
+    q->ix = n;
+    q->ix_cap = cap;
+  }
+  ix_op *o = &q->ix[q->nix++];
+  o->tag = tag;
+  memcpy(o->key, key, STORE_KEY_PREFIX);
+  o->index = index;
+  return 0;
+}
+
+static int ix_cmp(const void *a, const void *b) {
+  const ix_op *x = a, *y = b;
+  if (x->tag != y->tag) return x->tag < y->tag ? -1 : 1;
+  return memcmp(x->key, y->key, STORE_KEY_PREFIX);
+}
+
 static int bundle_add(logd_seq *q, const char *entry, size_t len) {
   if (q->bundle_len + 2 + len > q->bundle_cap) {
     size_t cap = q->bundle_cap ? q->bundle_cap : 65536;
@@ -313,6 +343,7 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
   checkpoint note_cp;
   q->chunk_first = start_size;
   q->chunk_off = q->bundle_len;
+  q->nix = 0;
 
   for (seq_sub *s = list; s && !failed; s = s->next) {
     s->status = 0;
@@ -383,8 +414,11 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
           q->chunk_first = idx + 1;
           q->chunk_off = 0;
         }
-        store_batch_put_dedup(q->batch, key, idx);
-        store_batch_put_hash(q->batch, s->leaf[i], idx);
+        if (ix_push(q, 'D', key, idx) || ix_push(q, 'H', s->leaf[i], idx)) {
+          snprintf(err, sizeof err, "out of memory");
+          failed = 1;
+          break;
+        }
         memcpy(slot->key, key, STORE_KEY_PREFIX);
         memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
         slot->index = idx;
@@ -414,6 +448,13 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
       q->chunk_starts[q->nchunks++] = q->chunk_first;
       q->edge[0].dirty = 0;
       q->bundle_dirty = 0;
+    }
+    /* Index keys go in sorted: the memtable skip list then inserts each next to the
+     * previous one instead of searching from the top for every random key. */
+    qsort(q->ix, q->nix, sizeof *q->ix, ix_cmp);
+    for (size_t k = 0; k < q->nix; k++) {
+      if (q->ix[k].tag == 'D') store_batch_put_dedup(q->batch, q->ix[k].key, q->ix[k].index);
+      else store_batch_put_hash(q->batch, q->ix[k].key, q->ix[k].index);
     }
     store_batch_put_size(q->batch, size);
     /* A checkpoint that is due rides in the same synced write as the entries. */
@@ -679,7 +720,7 @@ logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_conf
   q->store = store;
   q->signer = *signer;
   q->cfg = *cfg;
-  q->batch = store_batch_new();
+  q->batch = store_batch_new(store);
   q->entry_buf = malloc(EVENT_ENTRY_HARD_MAX + 1);
   if (!q->batch || !q->entry_buf) {
     snprintf(err, errcap, "out of memory");
@@ -732,6 +773,7 @@ void seq_free(logd_seq *q) {
   free(q->entry_buf);
   free(q->bundle);
   free(q->dmap);
+  free(q->ix);
   free(q->pub_note);
   pthread_mutex_destroy(&q->mu);
   pthread_mutex_destroy(&q->pub_mu);

@@ -28,7 +28,8 @@ struct logd_store {
   tcache_slot *tcache[TCACHE_SLOTS];
   pthread_mutex_t tcache_mu[TCACHE_LOCKS];
   rocksdb_t *db;
-  rocksdb_options_t *opts;
+  rocksdb_column_family_handle_t *cf_default, *cf_index;
+  rocksdb_options_t *opts, *idx_opts;
   rocksdb_block_based_table_options_t *table;
   rocksdb_cache_t *cache;
   rocksdb_readoptions_t *ropts;
@@ -38,6 +39,7 @@ struct logd_store {
 
 struct store_batch {
   rocksdb_writebatch_t *wb;
+  rocksdb_column_family_handle_t *cf_index;
 };
 
 static void be64(uint8_t *p, uint64_t v) {
@@ -67,13 +69,9 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   rocksdb_options_increase_parallelism(s->opts, 2);
   rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
   rocksdb_options_set_max_open_files(s->opts, 512);
-  /* Each entry adds two random 17-byte index keys. Small memtables keep the skip
-   * list shallow and cache-resident; a prefix bloom over exactly those keys lets
-   * the dedup lookup (which almost always misses) skip the memtable search. */
+  rocksdb_options_set_create_missing_column_families(s->opts, 1);
   rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
   rocksdb_options_set_max_write_buffer_number(s->opts, 4);
-  rocksdb_options_set_prefix_extractor(s->opts, rocksdb_slicetransform_create_fixed_prefix(1 + STORE_KEY_PREFIX));
-  rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->opts, 0.1);
   /* One writer thread (the sequencer): no concurrent memtable inserts. */
   rocksdb_options_set_allow_concurrent_memtable_write(s->opts, 0);
   /* Point lookups (dedup, leaf hash) mostly miss: bloom filters keep them cheap. */
@@ -95,21 +93,34 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   rocksdb_block_based_options_set_metadata_block_size(s->table, 4096);
   rocksdb_block_based_options_set_pin_top_level_index_and_filter(s->table, 1);
   rocksdb_options_set_block_based_table_factory(s->opts, s->table);
+  /* The dedup and leaf-hash keys (two random 17-byte keys per entry) live in their
+   * own column family: their compactions then never rewrite the sequential tiles
+   * and bundles, which move down the levels untouched. Hashes do not compress. A
+   * prefix bloom over exactly those keys lets the dedup lookup (which almost always
+   * misses) skip the memtable search. */
+  s->idx_opts = rocksdb_options_create_copy(s->opts);
+  rocksdb_options_set_compression(s->idx_opts, rocksdb_no_compression);
+  rocksdb_options_set_prefix_extractor(s->idx_opts, rocksdb_slicetransform_create_fixed_prefix(1 + STORE_KEY_PREFIX));
+  rocksdb_options_set_memtable_prefix_bloom_size_ratio(s->idx_opts, 0.1);
+  const char *names[2] = {"default", "index"};
+  const rocksdb_options_t *cfo[2] = {s->opts, s->idx_opts};
+  rocksdb_column_family_handle_t *cfh[2] = {NULL, NULL};
   char *rerr = NULL;
-  s->db = rocksdb_open(s->opts, path, &rerr);
+  s->db = rocksdb_open_column_families(s->opts, path, 2, names, cfo, cfh, &rerr);
   if (!s->db) {
     fail(err, errcap, "cannot open the database", rerr);
     rocksdb_block_based_options_destroy(s->table);
     rocksdb_cache_destroy(s->cache);
+    rocksdb_options_destroy(s->idx_opts);
     rocksdb_options_destroy(s->opts);
     free(s);
     return -1;
   }
+  s->cf_default = cfh[0];
+  s->cf_index = cfh[1];
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
   s->ropts = rocksdb_readoptions_create();
-  /* Chunk keys are shorter than the prefix extractor's length: scan in key order. */
   s->iter_opts = rocksdb_readoptions_create();
-  rocksdb_readoptions_set_total_order_seek(s->iter_opts, 1);
   s->wopts = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wopts, 1);
   *out = s;
@@ -118,12 +129,15 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
 
 void store_close(logd_store *s) {
   if (!s) return;
+  rocksdb_column_family_handle_destroy(s->cf_default);
+  rocksdb_column_family_handle_destroy(s->cf_index);
   rocksdb_close(s->db);
   rocksdb_readoptions_destroy(s->ropts);
   rocksdb_readoptions_destroy(s->iter_opts);
   rocksdb_writeoptions_destroy(s->wopts);
   rocksdb_block_based_options_destroy(s->table);
   rocksdb_cache_destroy(s->cache);
+  rocksdb_options_destroy(s->idx_opts);
   rocksdb_options_destroy(s->opts);
   for (int i = 0; i < TCACHE_SLOTS; i++) free(s->tcache[i]);
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_destroy(&s->tcache_mu[i]);
@@ -135,7 +149,9 @@ static int get(logd_store *s, const uint8_t *key, size_t klen, char **val, size_
                char *err, size_t errcap) {
   char *rerr = NULL;
   size_t n = 0;
-  char *v = rocksdb_get(s->db, s->ropts, (const char *)key, klen, &n, &rerr);
+  /* Index keys ('D', 'H') are the only 17-byte keys; they live in their own family. */
+  rocksdb_column_family_handle_t *cf = klen == 1 + STORE_KEY_PREFIX ? s->cf_index : s->cf_default;
+  char *v = rocksdb_get_cf(s->db, s->ropts, cf, (const char *)key, klen, &n, &rerr);
   if (rerr) return fail(err, errcap, "read failed", rerr);
   if (!v) return 1;
   char *copy = malloc(n + 1);
@@ -321,9 +337,10 @@ int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len,
   return get(s, k, sizeof k, note, len, err, errcap);
 }
 
-store_batch *store_batch_new(void) {
+store_batch *store_batch_new(logd_store *s) {
   store_batch *b = calloc(1, sizeof *b);
   if (!b) return NULL;
+  b->cf_index = s->cf_index;
   b->wb = rocksdb_writebatch_create();
   if (!b->wb) {
     free(b);
@@ -365,7 +382,7 @@ static void put_index(store_batch *b, char tag, const uint8_t *key, uint64_t ind
   memcpy(k + 1, key, STORE_KEY_PREFIX);
   uint8_t v[8];
   be64(v, index);
-  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)v, sizeof v);
+  rocksdb_writebatch_put_cf(b->wb, b->cf_index, (const char *)k, sizeof k, (const char *)v, sizeof v);
 }
 
 void store_batch_put_dedup(store_batch *b, const uint8_t key[STORE_KEY_PREFIX], uint64_t index) {

@@ -15,6 +15,7 @@
  *                                  deletes its chunks.
  *   'D' dedup key (16 bytes)       index (u64 BE): first copy of (submitter, event)
  *   'H' leaf hash (first 16 bytes) index (u64 BE): lookup by leaf hash
+ *                                  (both in the column family "index")
  *   'C' size (u64 BE)              a published signed checkpoint note
  *   'L'                            the latest published checkpoint note
  * Reads are safe from any thread. Functions return 0, 1 for "not found" where
@@ -54,7 +55,7 @@ int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], 
 int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
                          size_t errcap);
 
-store_batch *store_batch_new(void);
+store_batch *store_batch_new(logd_store *s);
 void store_batch_free(store_batch *b);
 void store_batch_clear(store_batch *b);
 void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const uint8_t *data,
