@@ -18,3 +18,15 @@ fuzz-tlog-parse_SRCS := tests/fuzz/fuzz_tlog_parse.c client/common.c client/fetc
 fuzz-tlog-parse_LIBS := anchor merkle
 fuzz-tlog-parse_PKGS := libcurl jansson libcrypto libsecp256k1
 FUZZERS += fuzz-tlog-parse
+
+# Allocation-failure runs: our objects' malloc/calloc/realloc/strdup/strndup go
+# through tests/torture/alloc_fail.c (link-time --wrap), which fails the n-th one.
+TORTURE_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+LIBS += torture
+torture_SRCS := tests/torture/alloc_fail.c
+TESTS += test-torture
+test-torture_SRCS := tests/torture/test_torture.c
+test-torture_LIBS := torture logdcore anchor dstack merkle check
+test-torture_PKGS := jansson libcrypto libsecp256k1 libcurl
+test-torture_SRCS += collector/validate.c
+$(BIN)/test-torture: BASE_LDFLAGS += $(TORTURE_WRAP)
