@@ -303,22 +303,24 @@ static inline bool dm_at(const uint8_t *d, size_t n, size_t i) {
 }
 
 bool entry_names_dm(const uint8_t *d, size_t n) {
-  /* Look for "message" (any case), then "direct" ending 0 or 1 bytes before it. */
+  /* Anchor on the 'g' of "message" (rare in entries: not a hex digit, in no field
+   * name the collector writes), then check "message" around it and "direct" ending
+   * 0 or 1 bytes before. */
   size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  for (; i + 8 <= n; i += 8) { /* candidates: bytes that are 'm' or 'M' */
+  for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, d + i, 8);
-    uint64_t m = has_zero((w | ONES * 0x20) ^ (ONES * 'm'));
+    uint64_t m = has_zero((w | ONES * 0x20) ^ (ONES * 'g'));
     while (m) {
       size_t k = i + ((size_t)__builtin_ctzll(m) >> 3);
-      if ((d[k] | 0x20) == 'm' && dm_at(d, n, k)) return true;
+      if ((d[k] | 0x20) == 'g' && k >= 5 && dm_at(d, n, k - 5)) return true;
       m &= m - 1;
     }
   }
 #endif
   for (; i < n; i++)
-    if ((d[i] | 0x20) == 'm' && dm_at(d, n, i)) return true;
+    if ((d[i] | 0x20) == 'g' && i >= 5 && dm_at(d, n, i - 5)) return true;
   return false;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client/common.h"
+#include "client/fasthash.h"
 #include "merkle/tile.h"
 
 #define REPLAY_LEVELS 8
@@ -130,18 +131,11 @@ typedef struct pipeline {
   pthread_cond_t cv;
   uint64_t published, claimed; /* bundles read; bundles taken for hashing */
   bool closed;
+  int waiting; /* threads blocked in pthread_cond_wait: wake only them */
   pthread_t tid;
 } pipeline;
 
-static void hash_slot(slot *sl) {
-  for (unsigned i = 0; i < sl->n; i++) merkle_leaf_hash(sl->e[i].data, sl->e[i].len, sl->leaves[i]);
-  if (sl->n != TILE_WIDTH) return;
-  uint8_t work[TILE_WIDTH / 2][MERKLE_HASH_SIZE];
-  for (unsigned i = 0; i < TILE_WIDTH / 2; i++) merkle_node_hash(sl->leaves[2 * i], sl->leaves[2 * i + 1], work[i]);
-  for (unsigned w = TILE_WIDTH / 2; w > 1; w /= 2)
-    for (unsigned i = 0; i < w / 2; i++) merkle_node_hash(work[2 * i], work[2 * i + 1], work[i]);
-  memcpy(sl->root, work[0], MERKLE_HASH_SIZE);
-}
+static void hash_slot(slot *sl) { fasthash_bundle(sl->e, sl->n, sl->leaves, sl->root); }
 
 /* Claims the oldest unhashed bundle, hashes it and marks it; false if none. Called
  * with the mutex held; returns with it held. */
@@ -153,7 +147,7 @@ static bool hash_one(pipeline *pl) {
   hash_slot(sl);
   pthread_mutex_lock(&pl->mu);
   sl->state = SLOT_HASHED;
-  pthread_cond_broadcast(&pl->cv);
+  if (pl->waiting) pthread_cond_broadcast(&pl->cv);
   return true;
 }
 
@@ -163,7 +157,9 @@ static void *hash_thread(void *arg) {
   for (;;) {
     if (hash_one(pl)) continue;
     if (pl->closed) break;
+    pl->waiting++;
     pthread_cond_wait(&pl->cv, &pl->mu);
+    pl->waiting--;
   }
   pthread_mutex_unlock(&pl->mu);
   return NULL;
@@ -189,6 +185,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
     snprintf(err, errcap, "out of memory");
     return 2;
   }
+  (void)fasthash_sha_ni(); /* probe the CPU once, before the threads share the answer */
   pthread_mutex_init(&pl.mu, NULL);
   pthread_cond_init(&pl.cv, NULL);
   bool started = pthread_create(&pl.tid, NULL, hash_thread, &pl) == 0;
@@ -209,7 +206,11 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
       bool must = merged < pl.published && (merged + RING <= b || b == nb);
       slot *sl = merged < pl.published ? &pl.ring[merged % RING] : NULL;
       while (must && sl->state != SLOT_HASHED) {
-        if (!hash_one(&pl)) pthread_cond_wait(&pl.cv, &pl.mu);
+        if (!hash_one(&pl)) {
+          pl.waiting++;
+          pthread_cond_wait(&pl.cv, &pl.mu);
+          pl.waiting--;
+        }
       }
       bool ready = sl && sl->state == SLOT_HASHED;
       pthread_mutex_unlock(&pl.mu);
@@ -267,7 +268,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
     pthread_mutex_lock(&pl.mu);
     sl->state = SLOT_READY;
     pl.published = b + 1;
-    pthread_cond_broadcast(&pl.cv);
+    if (pl.waiting) pthread_cond_broadcast(&pl.cv);
     pthread_mutex_unlock(&pl.mu);
     for (unsigned i = 0; i < sl->n && !rc; i++) {
       uint64_t idx = b * TILE_WIDTH + i;
