@@ -41,10 +41,6 @@ static inline uint64_t string_stop(uint64_t w) {
   return has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) | ((w - ONES * 0x20) & ~w & HIGHS);
 }
 
-bool scan_eq(scan_str s, const char *lit) {
-  size_t n = strlen(lit);
-  return s.p && s.n == n && memcmp(s.p, lit, n) == 0;
-}
 
 static void skip_ws(scanner *sc) {
   while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r')) sc->p++;

@@ -48,7 +48,10 @@ typedef struct entry_scan {
 
 void entry_scan_run(entry_scan *s, const uint8_t *data, size_t len);
 bool entry_names_dm(const uint8_t *data, size_t len);
-/* s equals the NUL-terminated lit. */
-bool scan_eq(scan_str s, const char *lit);
+/* s equals the NUL-terminated lit (inline: strlen of a literal folds away). */
+static inline bool scan_eq(scan_str s, const char *lit) {
+  size_t n = __builtin_strlen(lit);
+  return s.p && s.n == n && __builtin_memcmp(s.p, lit, n) == 0;
+}
 
 #endif
