@@ -545,7 +545,9 @@ int cmd_compose_normalize(int argc, char **argv) {
     return TLOG_EXIT_USAGE;
   }
   size_t wrote = fwrite(o.p ? o.p : "", 1, o.len, f);
-  int close_rc = out_path ? fclose(f) : fflush(f);
+  int close_rc;
+  if (out_path) close_rc = fclose(f);
+  else close_rc = fflush(f);
   free(o.p);
   if (wrote != o.len || close_rc != 0) {
     fprintf(stderr, "tlog compose-normalize: write failed\n");

@@ -437,8 +437,10 @@ static void test_dstack(void) {
 }
 
 int main(void) {
-  const char *env = getenv("XT_TESTDATA");
-  snprintf(testdata, sizeof testdata, "%s/tdx", env ? env : "../shared/testdata");
+  const char *env = getenv("XT_TESTDATA"), *root_dir = getenv("XT_ROOT");
+  if (env) snprintf(testdata, sizeof testdata, "%s/tdx", env);
+  else if (root_dir) snprintf(testdata, sizeof testdata, "%s/../shared/testdata/tdx", root_dir);
+  else snprintf(testdata, sizeof testdata, "../shared/testdata/tdx");
   CHECK_RUN(test_tile_reader);
   CHECK_RUN(test_note);
   CHECK_RUN(test_event);

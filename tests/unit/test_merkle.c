@@ -436,7 +436,7 @@ typedef struct big_tree {
 
 static void big_sink(void *ctx, unsigned level, uint64_t index, const uint8_t hash[32]) {
   big_tree *t = ctx;
-  if (level < 8) return;
+  if (level < 8 || level >= 64) return;
   memcpy(t->upper[level][index], hash, 32);
   t->count[level] = index + 1;
 }
