@@ -108,7 +108,7 @@ int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t err
     if (get_u64(o, "size", &a.size) || get_hex(o, "root", a.root) ||
         get_hex(o, "checkpoint_hash", a.checkpoint_hash) || get_u64(o, "block", &a.block) ||
         get_u64(o, "time", &a.time) || get_hex(o, "tx", a.tx)) {
-      snprintf(err, errcap, "%s: anchor %zu lacks size/root/checkpoint_hash/block/time/tx", file, i);
+      snprintf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
       json_decref(j);
       tlog_anchors_free(out);
       return TLOG_EXIT_USAGE;
