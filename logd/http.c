@@ -576,6 +576,27 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
       memcpy(b, body, (size_t)n0);
       ret = respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
     }
+  } else if (r->route == R_ADD_BATCH && !r->want_checkpoint) {
+    /* 1,000 results: formatted directly rather than as a JSON tree. */
+    size_t cap = 64 + n * 128, o = 0;
+    char *b = malloc(cap);
+    if (!b) {
+      ret = respond_error(h, c, 503, "out of memory; the entries are logged, retry");
+    } else {
+      uint64_t first = UINT64_MAX;
+      for (size_t i = 0; i < n; i++)
+        if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+      if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
+      else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
+      for (size_t i = 0; i < n; i++) {
+        char lh[65];
+        hex(s->leaf[i], MERKLE_HASH_SIZE, lh);
+        o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
+                              i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
+      }
+      o += (size_t)snprintf(b + o, cap - o, "]}\n");
+      ret = respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
+    }
   } else if (r->route == R_ADD) {
     json_t *j = json_object();
     json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
