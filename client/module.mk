@@ -40,3 +40,8 @@ test-entryscan_PKGS := jansson
 TESTS += test-fasthash
 test-fasthash_SRCS := tests/unit/test_fasthash.c client/fasthash.c
 test-fasthash_LIBS := merkle check
+
+
+FUZZERS += fuzz-fasthash
+fuzz-fasthash_SRCS := tests/fuzz/fuzz_fasthash.c client/fasthash.c
+fuzz-fasthash_LIBS := merkle
