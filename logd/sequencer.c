@@ -97,9 +97,17 @@ static uint64_t now_real_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Fetched once: the implicit fetch behind EVP_sha256() costs a lookup per call. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 seq_sub *seq_sub_new(const char *submitter, event_list *events) {
   seq_sub *s = calloc(1, sizeof *s);
-  if (!s) return NULL;
+  if (!s) {
+    event_list_free(events);
+    return NULL;
+  }
   size_t n = events->count;
   s->dedup = calloc(n, sizeof *s->dedup);
   s->index = calloc(n, sizeof *s->index);
@@ -114,9 +122,10 @@ seq_sub *seq_sub_new(const char *submitter, event_list *events) {
   s->events = *events;
   memset(events, 0, sizeof *events);
   size_t sl = strlen(submitter);
+  pthread_once(&sha256_once, sha256_fetch);
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
   for (size_t i = 0; i < n; i++) {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL) || !EVP_DigestUpdate(c, submitter, sl) ||
+    if (!c || !sha256_md || !EVP_DigestInit_ex2(c, sha256_md, NULL) || !EVP_DigestUpdate(c, submitter, sl) ||
         !EVP_DigestUpdate(c, "", 1) ||
         !EVP_DigestUpdate(c, s->events.canon[i], s->events.canon_len[i]) ||
         !EVP_DigestFinal_ex(c, s->dedup[i], NULL)) {
@@ -124,9 +133,9 @@ seq_sub *seq_sub_new(const char *submitter, event_list *events) {
       seq_sub_free(s);
       return NULL;
     }
-    EVP_MD_CTX_free(c);
     s->bytes += s->events.canon_len[i] + 64;
   }
+  EVP_MD_CTX_free(c);
   return s;
 }
 
