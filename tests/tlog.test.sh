@@ -111,6 +111,12 @@ for c in export verify-bundle; do
   expect "$c --help" 0 "usage: tlog $c" -- "$TLOG" $c --help
 done
 
+# A partial tile that is gone (the tile has filled since): read the full tile's prefix.
+cp -r "$T/a" "$T/nopartial"
+rm -r "$T/nopartial/tile/0/001.p" "$T/nopartial/tile/entries/001.p"
+expect "partial tiles served from the full tile's prefix" 0 "exported 300 entries" -- "$TLOG" export --log "$T/nopartial" --key "$KEY" --to "$T/b300" --size 300
+expect "bundle cut from full tiles verifies" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/b300" --key "$KEY"
+
 # --- audit (anchors from a file written by tlog-mklog: Jan 5, Jan 20, Feb 3 2026) ---
 TIMES=1767571200,1768867200,1770076800
 $MKLOG --dir "$T/au" --count 1000 --checkpoints 300,700,1000 --anchor-times $TIMES >/dev/null
