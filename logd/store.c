@@ -1,6 +1,7 @@
 #include "logd/store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,21 +12,31 @@
 
 /* Full hash tiles never change, so proofs read them through a cache that keeps
  * every node inside the tile (levels 0..8 of it: 511 hashes), computed once:
- * a proof then costs lookups instead of up to 255 hashes per tile level. Direct
- * mapped, fixed size: memory does not grow with the log. */
+ * a proof then costs lookups instead of up to 255 hashes per tile level. Fixed
+ * size: memory does not grow with the log. */
 #define TCACHE_SLOTS 4096
 #define TCACHE_LOCKS 64
 #define TILE_NODES 511
 
 typedef struct tcache_slot {
-  int used;
+  uint64_t stamp; /* last use, for eviction within the set */
   unsigned level;
   uint64_t index;
   uint8_t node[TILE_NODES][32]; /* sublevel k at offset 512 - (512 >> k) */
 } tcache_slot;
 
+#define NCACHE_SLOTS 65536
+
+typedef struct ncache_slot {
+  uint64_t index;
+  uint8_t level, valid;
+  uint8_t hash[32];
+} ncache_slot;
+
 struct logd_store {
+  ncache_slot *ncache;
   tcache_slot *tcache[TCACHE_SLOTS];
+  atomic_ullong tcache_clock; /* recency stamps for eviction */
   pthread_mutex_t tcache_mu[TCACHE_LOCKS];
   rocksdb_t *db;
   rocksdb_column_family_handle_t *cf_default, *cf_index;
@@ -60,7 +71,9 @@ static int fail(char *err, size_t errcap, const char *what, char *rerr) {
 
 int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   logd_store *s = calloc(1, sizeof *s);
-  if (!s) {
+  if (s) s->ncache = calloc(NCACHE_SLOTS, sizeof *s->ncache);
+  if (!s || !s->ncache) {
+    free(s);
     snprintf(err, errcap, "out of memory");
     return -1;
   }
@@ -113,12 +126,14 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
     rocksdb_cache_destroy(s->cache);
     rocksdb_options_destroy(s->idx_opts);
     rocksdb_options_destroy(s->opts);
+    free(s->ncache);
     free(s);
     return -1;
   }
   s->cf_default = cfh[0];
   s->cf_index = cfh[1];
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
+
   s->ropts = rocksdb_readoptions_create();
   s->iter_opts = rocksdb_readoptions_create();
   s->wopts = rocksdb_writeoptions_create();
@@ -140,6 +155,7 @@ void store_close(logd_store *s) {
   rocksdb_options_destroy(s->idx_opts);
   rocksdb_options_destroy(s->opts);
   for (int i = 0; i < TCACHE_SLOTS; i++) free(s->tcache[i]);
+  free(s->ncache);
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_destroy(&s->tcache_mu[i]);
   free(s);
 }
@@ -451,9 +467,13 @@ static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
   return 0;
 }
 
-static size_t tcache_slot_of(unsigned level, uint64_t index) {
+/* 4-way set associative: direct mapping would lose about a third of the hits to
+ * collisions once the log has a few thousand tiles. */
+#define TCACHE_WAYS 4
+
+static size_t tcache_set_of(unsigned level, uint64_t index) {
   uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level << 58);
-  return (size_t)(h >> 52) % TCACHE_SLOTS;
+  return (size_t)(h >> 40) % (TCACHE_SLOTS / TCACHE_WAYS);
 }
 
 static size_t sub_off(unsigned k) { return 512 - (512u >> k); }
@@ -461,26 +481,29 @@ static size_t sub_off(unsigned k) { return 512 - (512u >> k); }
 /* Copies node (sublevel k, position pos) of full tile (level, index) if cached. */
 static int tcache_get(logd_store *s, unsigned level, uint64_t index, unsigned k, unsigned pos,
                       uint8_t out[32]) {
-  size_t slot = tcache_slot_of(level, index);
-  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  size_t set = tcache_set_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[set % TCACHE_LOCKS];
   int hit = 0;
   pthread_mutex_lock(mu);
-  tcache_slot *t = s->tcache[slot];
-  if (t && t->used && t->level == level && t->index == index) {
-    memcpy(out, t->node[sub_off(k) + pos], 32);
-    hit = 1;
+  for (size_t w = 0; w < TCACHE_WAYS; w++) {
+    tcache_slot *t = s->tcache[set * TCACHE_WAYS + w];
+    if (t && t->level == level && t->index == index) {
+      memcpy(out, t->node[sub_off(k) + pos], 32);
+      t->stamp = atomic_fetch_add_explicit(&s->tcache_clock, 1, memory_order_relaxed);
+      hit = 1;
+      break;
+    }
   }
   pthread_mutex_unlock(mu);
   return hit;
 }
 
-static void tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8_t *hashes,
-                       unsigned k, unsigned pos, uint8_t out[32]) {
+/* Expands full tile (level, index) into all its inner nodes, caches it (evicting the
+ * least recently used way), and answers the node. -1 when out of memory. */
+static int tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8_t *hashes,
+                      unsigned k, unsigned pos, uint8_t out[32]) {
   tcache_slot *n = malloc(sizeof *n);
-  if (!n) {
-    return;
-  }
-  n->used = 1;
+  if (!n) return -1;
   n->level = level;
   n->index = index;
   memcpy(n->node[0], hashes, 256 * 32);
@@ -490,13 +513,67 @@ static void tcache_put(logd_store *s, unsigned level, uint64_t index, const uint
       merkle_node_hash(n->node[lo + 2 * j], n->node[lo + 2 * j + 1], n->node[hi + j]);
   }
   memcpy(out, n->node[sub_off(k) + pos], 32);
-  size_t slot = tcache_slot_of(level, index);
-  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  size_t set = tcache_set_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[set % TCACHE_LOCKS];
+  tcache_slot *old = NULL;
   pthread_mutex_lock(mu);
-  tcache_slot *old = s->tcache[slot];
-  s->tcache[slot] = n;
+  size_t victim = 0;
+  int dup = 0;
+  for (size_t w = 0; w < TCACHE_WAYS; w++) {
+    tcache_slot *t = s->tcache[set * TCACHE_WAYS + w];
+    if (t && t->level == level && t->index == index) {
+      dup = 1; /* another thread cached it meanwhile */
+      break;
+    }
+    if (!t) {
+      victim = w;
+      break;
+    }
+    if (t->stamp < s->tcache[set * TCACHE_WAYS + victim]->stamp) victim = w;
+  }
+  if (dup) {
+    old = n;
+  } else {
+    n->stamp = atomic_fetch_add_explicit(&s->tcache_clock, 1, memory_order_relaxed);
+    old = s->tcache[set * TCACHE_WAYS + victim];
+    s->tcache[set * TCACHE_WAYS + victim] = n;
+  }
   pthread_mutex_unlock(mu);
   free(old);
+  return 0;
+}
+
+/* Nodes folded from the right-edge (partial) tiles: the tile still grows, but a node
+ * of a complete subtree never changes, so it can be remembered by (level, index). */
+static size_t ncache_slot_of(unsigned level, uint64_t index) {
+  uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level * 0xbf58476d1ce4e5b9ull);
+  return (size_t)(h >> 40) % NCACHE_SLOTS;
+}
+
+static int ncache_get(logd_store *s, unsigned level, uint64_t index, uint8_t out[32]) {
+  size_t slot = ncache_slot_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  int hit = 0;
+  pthread_mutex_lock(mu);
+  ncache_slot *c = &s->ncache[slot];
+  if (c->valid && c->level == level && c->index == index) {
+    memcpy(out, c->hash, 32);
+    hit = 1;
+  }
+  pthread_mutex_unlock(mu);
+  return hit;
+}
+
+static void ncache_put(logd_store *s, unsigned level, uint64_t index, const uint8_t hash[32]) {
+  size_t slot = ncache_slot_of(level, index);
+  pthread_mutex_t *mu = &s->tcache_mu[slot % TCACHE_LOCKS];
+  pthread_mutex_lock(mu);
+  ncache_slot *c = &s->ncache[slot];
+  c->valid = 1;
+  c->level = (uint8_t)level;
+  c->index = index;
+  memcpy(c->hash, hash, 32);
+  pthread_mutex_unlock(mu);
 }
 
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
@@ -509,6 +586,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     tile_for_node(level, index + i, &t, &first, &n);
     unsigned k = level % 8;
     if (tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
+    if (n > 1 && ncache_get(r->store, level, index + i, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
@@ -516,10 +594,8 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
       return -1;
     }
     const uint8_t *h = r->data + (size_t)first * 32;
-    if (r->len == 256 * 32) {
-      tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]);
+    if (r->len == 256 * 32 && tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]) == 0)
       continue;
-    }
     if (n == 1) {
       memcpy(out[i], h, 32);
       continue;
@@ -529,6 +605,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     for (unsigned w = n / 2; w > 1; w /= 2)
       for (unsigned j = 0; j < w / 2; j++) merkle_node_hash(scratch[2 * j], scratch[2 * j + 1], scratch[j]);
     memcpy(out[i], scratch[0], 32);
+    ncache_put(r->store, level, index + i, out[i]);
   }
   return 0;
 }
