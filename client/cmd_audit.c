@@ -325,6 +325,7 @@ typedef struct audit {
   size_t nmonths;
   month_rec *last_month;
   uint64_t last_month_time;
+  keyset window_users; /* distinct users over the whole window */
   callset calls;
   boot_rec *boots;
   size_t nboots;
@@ -466,7 +467,7 @@ static int audit_entry(void *ctx, uint64_t idx, const uint8_t *data, size_t len)
         month_rec *m = month_for(a, a->an.a[a->cover].time);
         uint8_t key[32];
         user_key(u, key);
-        if (!m || keyset_add(&m->users, key)) return 2;
+        if (!m || keyset_add(&m->users, key) || keyset_add(&a->window_users, key)) return 2;
         m->intakes++;
       }
     }
@@ -798,6 +799,9 @@ int cmd_audit(int argc, char **argv) {
       for (size_t i = 0; i < a->nmonths; i++)
         json_object_set_new(um, a->months[i].ym, json_integer((json_int_t)a->months[i].users.n));
       json_object_set_new(o, "users_per_month", um);
+      json_object_set_new(o, "users_in_window", json_integer((json_int_t)a->window_users.n));
+      json_object_set_new(o, "entries_after_last_anchor",
+                          json_integer((json_int_t)(l.cp.c.size > a->hi ? l.cp.c.size - a->hi : 0)));
       json_object_set_new(o, "credential_intakes", json_integer((json_int_t)a->intakes));
       json_object_set_new(o, "api_calls",
                           json_pack("{s:I,s:I,s:I,s:I,s:I,s:s}", "intents", (json_int_t)a->intents, "results",
@@ -859,11 +863,16 @@ int cmd_audit(int argc, char **argv) {
              (unsigned long long)(a->hi ? a->hi - 1 : 0), (unsigned long long)st.entries,
              (double)st.entry_bytes / 1e6, st.seconds, (unsigned long long)a->lo,
              (unsigned long long)(a->hi ? a->hi - 1 : 0));
+      if (l.cp.c.size > a->hi)
+        printf("    %llu later entries (up to the checkpoint's size %llu) are not covered by this window's "
+               "anchors\n",
+               (unsigned long long)(l.cp.c.size - a->hi), (unsigned long long)l.cp.c.size);
       printf("\n(c) distinct users with credential_intake, by month of the covering anchor\n");
       if (!a->nmonths) printf("    (none)\n");
       for (size_t i = 0; i < a->nmonths; i++)
         printf("    %s  %8llu users  (%llu intakes)\n", a->months[i].ym, (unsigned long long)a->months[i].users.n,
                (unsigned long long)a->months[i].intakes);
+      if (a->nmonths > 1) printf("    window   %8llu users\n", (unsigned long long)a->window_users.n);
       printf("\n(d) api calls: %llu intents (%llu outside the policy), %llu results (%llu without an earlier "
              "intent); %llu entries naming direct messages\n    policy: %s\n",
              (unsigned long long)a->intents, (unsigned long long)a->outside_policy, (unsigned long long)a->results,
@@ -906,6 +915,7 @@ out:
     free(a->months);
     free(a->boots);
     callset_free(&a->calls);
+    keyset_free(&a->window_users);
     tlog_anchors_free(&a->an);
     policy_free(&a->pol);
     tlog_failures_free(&a->f);
