@@ -884,6 +884,9 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                           MHD_OPTION_NOTIFY_COMPLETED, completed, h,
                           MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+                          /* Per-connection buffer: headers (well under 16 KiB) and body
+                           * chunks; MHD clears it for every request. */
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                           MHD_OPTION_END);
   if (!h->d) {
     snprintf(err, errcap, "cannot listen on %s (address in use or not permitted?)", cfg->listen);
