@@ -51,6 +51,7 @@ typedef struct req {
   size_t len, cap, limit, reserved;
   size_t discarded;
   int too_large;
+  int overloaded;   /* the global body budget was exhausted: answer 503 */
   int want_checkpoint, want_text;
   atomic_int state;
   seq_sub *sub;
@@ -108,7 +109,7 @@ static enum MHD_Result respond_error(logd_http *h, struct MHD_Connection *c, uns
     return respond(h, c, status, "application/json", b, n + 1, "no-store", "Retry-After", "1");
   if (status == 405)
     return respond(h, c, status, "application/json", b, n + 1, "no-store", "Allow",
-                   "GET, HEAD, POST");
+                   strstr(msg, "POST") ? "POST" : "GET, HEAD");
   return respond(h, c, status, "application/json", b, n + 1, "no-store", NULL, NULL);
 }
 
@@ -634,6 +635,8 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
 static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r) {
   if (r->too_large)
     return respond_errorf(h, c, 413, "request body is larger than %zu bytes", r->limit);
+  if (r->overloaded)
+    return respond_error(h, c, 503, "too many request bodies in flight; retry shortly");
   char err[300];
   event_list ev;
   int rc = r->route == R_ADD ? event_parse_one(r->body ? r->body : "", r->len, &ev, err, sizeof err)
@@ -769,7 +772,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   if (st == ST_READING && *upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large) {
+    if (r->too_large || r->overloaded) {
       r->discarded += n;
       /* Stop listening to a client that keeps streaming after the limit. */
       return r->discarded > r->limit + (1u << 20) ? MHD_NO : MHD_YES;
@@ -780,6 +783,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       r->body = NULL;
       atomic_fetch_sub(&h->body_bytes, r->reserved);
       r->reserved = 0;
+      r->cap = 0;
       r->discarded = r->len + n;
       r->len = 0;
       return MHD_YES;
@@ -790,7 +794,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       if (nc > r->limit) nc = r->limit;
       if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
         atomic_fetch_sub(&h->body_bytes, nc - r->cap);
-        return MHD_NO;
+        r->overloaded = 1;
+        free(r->body);
+        r->body = NULL;
+        atomic_fetch_sub(&h->body_bytes, r->reserved);
+        r->reserved = 0;
+        r->cap = 0;
+        r->discarded = r->len + n;
+        r->len = 0;
+        return MHD_YES;
       }
       char *nb = realloc(r->body, nc);
       if (!nb) {
