@@ -268,7 +268,10 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
     pthread_mutex_lock(&pl.mu);
     sl->state = SLOT_READY;
     pl.published = b + 1;
-    if (pl.waiting) pthread_cond_broadcast(&pl.cv);
+    /* Wake the hashing thread for a few bundles at a time, not for each: a wakeup
+     * costs about as much as hashing a few thousand entries' worth of kernel time.
+     * Nothing waits on an unclaimed bundle (the main thread hashes those itself). */
+    if (pl.waiting && pl.published - pl.claimed >= 4) pthread_cond_broadcast(&pl.cv);
     pthread_mutex_unlock(&pl.mu);
     for (unsigned i = 0; i < sl->n && !rc; i++) {
       uint64_t idx = b * TILE_WIDTH + i;
