@@ -21,6 +21,9 @@ typedef struct edge_tile {
   uint8_t h[TILE_WIDTH][MERKLE_HASH_SIZE];
 } edge_tile;
 
+/* Marks, before sequencing, an event that an earlier batch already logged. */
+#define PRIOR_COPY 2
+
 /* An index key to write ('D' dedup or 'H' leaf hash). */
 typedef struct ix_op {
   char tag;
@@ -354,6 +357,14 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
   q->chunk_off = q->bundle_len;
   q->nix = 0;
 
+  /* One batched lookup for every dedup key of the group: whether an earlier batch
+   * already logged the event, and where. */
+  for (seq_sub *s = list; s && !failed; s = s->next) {
+    if (store_get_dedup_many(q->store, s->events.count, (const uint8_t (*)[32])s->dedup, s->index,
+                             s->dup, err, sizeof err))
+      failed = 1;
+    for (size_t i = 0; i < s->events.count; i++) s->dup[i] = s->dup[i] ? PRIOR_COPY : 0;
+  }
   for (seq_sub *s = list; s && !failed; s = s->next) {
     s->status = 0;
     /* All or none: check every event's size before appending any. */
@@ -375,13 +386,8 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
         memcpy(s->leaf[i], slot->leaf, MERKLE_HASH_SIZE);
         s->dup[i] = 1;
       } else {
-        uint64_t idx;
-        int rc = store_get_dedup(q->store, key, &idx, err, sizeof err);
-        if (rc < 0) {
-          failed = 1;
-          break;
-        }
-        if (rc == 0 && idx < start_size) {
+        uint64_t idx = s->index[i];
+        if (s->dup[i] == PRIOR_COPY && idx < start_size) {
           s->index[i] = idx;
           s->dup[i] = 1;
           /* The first copy is durable, so its leaf hash is in a stored level-0 tile. */

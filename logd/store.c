@@ -338,6 +338,55 @@ int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t
   return get_u64(s, k, sizeof k, index, err, errcap);
 }
 
+int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
+                         uint8_t *found, char *err, size_t errcap) {
+  if (n == 0) return 0;
+  uint8_t *kb = malloc(n * (1 + STORE_KEY_PREFIX));
+  const char **kp = malloc(n * sizeof *kp);
+  size_t *ks = malloc(n * sizeof *ks);
+  rocksdb_pinnableslice_t **vals = calloc(n, sizeof *vals);
+  char **errs = calloc(n, sizeof *errs);
+  int rc = 0;
+  if (!kb || !kp || !ks || !vals || !errs) {
+    snprintf(err, errcap, "out of memory");
+    rc = -1;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint8_t *k = kb + i * (1 + STORE_KEY_PREFIX);
+    k[0] = 'D';
+    memcpy(k + 1, keys[i], STORE_KEY_PREFIX);
+    kp[i] = (const char *)k;
+    ks[i] = 1 + STORE_KEY_PREFIX;
+  }
+  rocksdb_batched_multi_get_cf(s->db, s->ropts, s->cf_index, n, kp, ks, vals, errs, 0);
+  for (size_t i = 0; i < n; i++) {
+    found[i] = 0;
+    if (errs[i]) {
+      if (rc == 0) fail(err, errcap, "read failed", errs[i]);
+      else rocksdb_free(errs[i]);
+      errs[i] = NULL;
+      rc = -1;
+      continue;
+    }
+    if (!vals[i]) continue;
+    size_t vl;
+    const char *v = rocksdb_pinnableslice_value(vals[i], &vl);
+    if (vl != 8) {
+      if (rc == 0) snprintf(err, errcap, "storage: corrupt dedup value");
+      rc = -1;
+      continue;
+    }
+    index[i] = rd64((const uint8_t *)v);
+    found[i] = 1;
+  }
+out:
+  for (size_t i = 0; vals && i < n; i++)
+    if (vals[i]) rocksdb_pinnableslice_destroy(vals[i]);
+  free(kb), free(kp), free(ks), free(vals), free(errs);
+  return rc;
+}
+
 int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
                       char *err, size_t errcap) {
   uint8_t k[1 + STORE_KEY_PREFIX] = {'H'};
