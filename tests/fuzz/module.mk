@@ -30,3 +30,9 @@ test-torture_LIBS := torture logdcore anchor dstack merkle check
 test-torture_PKGS := jansson libcrypto libsecp256k1 libcurl
 test-torture_SRCS += collector/validate.c
 $(BIN)/test-torture: BASE_LDFLAGS += $(TORTURE_WRAP)
+
+# Abuse tests against a real logd and collector (tests/integration/test_abuse.c).
+TESTS += test-abuse
+test-abuse_SRCS := tests/integration/test_abuse.c tests/integration/logd_fixture.c
+test-abuse_LIBS := merkle testlib check
+test-abuse_PKGS := jansson libcurl libcrypto
