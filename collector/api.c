@@ -37,6 +37,7 @@ struct conn {
   char body[BODY_MAX];
   size_t len;
   int too_big;
+  size_t discarded; /* body bytes dropped after too_big */
 };
 
 __attribute__((format(printf, 1, 2))) static void logline(const char *fmt, ...) {
@@ -448,8 +449,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     return MHD_YES;
   }
   if (*upload_size) {
-    if (cs->len + *upload_size > BODY_MAX) cs->too_big = 1;
-    else {
+    if (cs->too_big || cs->len + *upload_size > BODY_MAX) {
+      cs->too_big = 1;
+      /* Stop listening to a client that keeps streaming (an endless chunked body):
+       * past 1 MiB over the limit the connection is closed instead of answered 413. */
+      cs->discarded += *upload_size;
+      if (cs->discarded > (1u << 20)) return MHD_NO;
+    } else {
       memcpy(cs->body + cs->len, upload, *upload_size);
       cs->len += *upload_size;
     }
