@@ -16,6 +16,8 @@ struct log_source {
   char *base; /* URL without trailing slash, or directory path */
   bool http;
   CURL *curl; /* one handle: keeps the connection alive between reads */
+  CURLM *multi; /* concurrent reads (log_source_fetch_tiles), created on first use */
+  CURL *pool[FETCH_MAX_CONCURRENT];
   long timeout_ms;
   uint64_t failures;
   uint64_t bytes;
@@ -78,6 +80,9 @@ log_source *log_source_open(const char *spec, char *err, size_t errcap) {
 void log_source_free(log_source *s) {
   if (!s) return;
   if (s->curl) curl_easy_cleanup(s->curl);
+  for (int i = 0; i < FETCH_MAX_CONCURRENT; i++)
+    if (s->pool[i]) curl_easy_cleanup(s->pool[i]);
+  if (s->multi) curl_multi_cleanup(s->multi);
   free(s->base);
   free(s);
 }
@@ -135,6 +140,23 @@ static void error_text(const body *b, char *out, size_t cap) {
   json_decref(j);
 }
 
+static void setup_get(log_source *s, CURL *c, const char *url, body *b) {
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip is fine: we check the bytes */
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "tlog/" XT_VERSION);
+}
+
+static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, body *bp, size_t max, uint8_t **data,
+                      size_t *len, char *err, size_t errcap);
+
 static int http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
                     char *err, size_t errcap) {
   size_t ulen = strlen(s->base) + 1 + strlen(path) + 1;
@@ -146,18 +168,18 @@ static int http_get(log_source *s, const char *path, size_t max, uint8_t **data,
   snprintf(url, ulen, "%s/%s", s->base, path);
   body b = {NULL, 0, 0, max, 0};
   CURL *c = s->curl;
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip is fine: we check the bytes */
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "tlog/" XT_VERSION);
+  setup_get(s, c, url, &b);
   CURLcode rc = curl_easy_perform(c);
+  int ret = finish_get(s, c, rc, url, &b, max, data, len, err, errcap);
+  free(url);
+  return ret;
+}
+
+/* Turns a finished transfer into FETCH_* and the caller's buffer. Frees b's data on
+ * failure. */
+static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, body *bp, size_t max, uint8_t **data,
+                      size_t *len, char *err, size_t errcap) {
+  body b = *bp;
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   s->requests++;
@@ -179,7 +201,6 @@ static int http_get(log_source *s, const char *path, size_t max, uint8_t **data,
     snprintf(err, errcap, "GET %s: HTTP %ld%s%s", url, status, why[0] ? ": " : "", why);
     ret = FETCH_ERROR;
   }
-  free(url);
   if (ret != FETCH_OK) {
     free(b.data);
     return ret;
@@ -316,4 +337,93 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
     return -1;
   }
   return 0;
+}
+
+int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **data, size_t *len, char *err,
+                           size_t errcap) {
+  for (size_t i = 0; i < n; i++) data[i] = NULL, len[i] = 0;
+  if (n > FETCH_MAX_CONCURRENT) {
+    snprintf(err, errcap, "too many tiles at once");
+    return -1;
+  }
+  /* Directories, and single reads, go one at a time. */
+  if (!s->http || n == 1) {
+    for (size_t i = 0; i < n; i++)
+      if (log_source_tile_fetcher(s, &t[i], &data[i], &len[i], err, errcap) != 0) goto fail;
+    return 0;
+  }
+  if (!s->multi) {
+    s->multi = curl_multi_init();
+    if (!s->multi) {
+      snprintf(err, errcap, "libcurl initialisation failed");
+      return -1;
+    }
+  }
+  body b[FETCH_MAX_CONCURRENT];
+  char *url[FETCH_MAX_CONCURRENT];
+  CURLcode done_rc[FETCH_MAX_CONCURRENT];
+  int started = 0, ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    size_t max = t[i].level == TILE_LEVEL_ENTRIES ? FETCH_MAX_TILE : (size_t)TILE_WIDTH * MERKLE_HASH_SIZE;
+    b[i] = (body){NULL, 0, 0, max, 0};
+    url[i] = NULL;
+    done_rc[i] = CURLE_OK;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char path[TILE_PATH_MAX];
+    if (!s->pool[i] && !(s->pool[i] = curl_easy_init())) ok = 0;
+    size_t ul = strlen(s->base) + TILE_PATH_MAX + 2;
+    url[i] = malloc(ul);
+    if (!ok || !url[i] || tile_path_encode(&t[i], path, sizeof path, NULL) != MERKLE_OK) {
+      ok = 0;
+      break;
+    }
+    snprintf(url[i], ul, "%s/%s", s->base, path);
+    setup_get(s, s->pool[i], url[i], &b[i]);
+    curl_easy_setopt(s->pool[i], CURLOPT_PRIVATE, (void *)(uintptr_t)i);
+    curl_multi_add_handle(s->multi, s->pool[i]);
+    started++;
+  }
+  int running = ok;
+  while (ok && running) {
+    if (curl_multi_perform(s->multi, &running) != CURLM_OK) {
+      ok = 0;
+      break;
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(s->multi, &left))) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      void *priv = NULL;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+      done_rc[(uintptr_t)priv] = msg->data.result;
+    }
+    if (running && curl_multi_poll(s->multi, NULL, 0, 1000, NULL) != CURLM_OK) ok = 0;
+  }
+  for (int i = 0; i < started; i++) curl_multi_remove_handle(s->multi, s->pool[i]);
+  int ret = ok ? 0 : -1;
+  if (!ok) snprintf(err, errcap, "libcurl: concurrent reads failed");
+  for (size_t i = 0; i < n && ret == 0; i++) {
+    int r = finish_get(s, s->pool[i], done_rc[i], url[i], &b[i], b[i].max, &data[i], &len[i], err, errcap);
+    b[i].data = NULL; /* owned by data[i] now, or freed */
+    if (r == FETCH_NOT_FOUND && t[i].width < TILE_WIDTH) {
+      /* The partial tile is gone: the full tile's prefix, as the single reader does
+       * (which counts its own failure). */
+      if (log_source_tile_fetcher(s, &t[i], &data[i], &len[i], err, errcap) != 0) ret = -1;
+    } else if (r != FETCH_OK) {
+      s->failures++;
+      ret = -1;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    free(b[i].data);
+    free(url[i]);
+  }
+  if (ret == 0) return 0;
+fail:
+  for (size_t i = 0; i < n; i++) {
+    free(data[i]);
+    data[i] = NULL;
+  }
+  return -1;
 }

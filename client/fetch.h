@@ -25,6 +25,9 @@
 #define FETCH_MAX_TILE ((size_t)TILE_WIDTH * (2 + 65535))
 #define FETCH_MAX_SMALL ((size_t)1 << 20)
 
+/* Most tiles log_source_fetch_tiles reads at once. */
+#define FETCH_MAX_CONCURRENT 16
+
 typedef struct log_source log_source;
 
 /* spec: "http://host[:port][/prefix]", "https://...", or a directory path. */
@@ -45,6 +48,13 @@ int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, 
  * tlog-tiles allows once the tile has filled. */
 int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t *len, char *err,
                             size_t errcap);
+
+/* Reads n tiles (n <= FETCH_MAX_CONCURRENT) at once: over HTTP as concurrent requests
+ * on parallel keep-alive connections (a remote log's round trips overlap), from a
+ * directory one after another; with the same partial-tile fallback. Returns 0 with
+ * every data[i]/len[i] set, or -1 with nothing allocated and the first failure in err. */
+int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **data, size_t *len, char *err,
+                           size_t errcap);
 
 /* Fetch failures counted since the source was opened: lets a caller tell an I/O
  * failure of the tile reader (exit 2) from an authentication failure (exit 1). */

@@ -198,6 +198,10 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
   double start = tlog_now();
   uint8_t final_root[MERKLE_HASH_SIZE];
   merkle_empty_root(final_root);
+  bool http = log_source_is_http(src);
+  uint8_t *pre_data[FETCH_MAX_CONCURRENT] = {0};
+  size_t pre_len[FETCH_MAX_CONCURRENT], pre_n = 0;
+  uint64_t pre_first = 0;
   for (uint64_t b = 0; b <= nb && !rc; b++) {
     /* Merge every hashed bundle in order; before reusing a slot, or at the end, wait
      * for (or do) the hashing of the bundles in the way. */
@@ -251,7 +255,25 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
     tile_id id = {TILE_LEVEL_ENTRIES, b, tile_width_at(TILE_LEVEL_ENTRIES, b, o->end)};
     size_t len = 0;
     char ferr[300];
-    if (log_source_tile_fetcher(src, &id, &sl->data, &len, ferr, sizeof ferr) != 0) {
+    if (http) {
+      /* Over HTTP, read ahead a batch of bundles at once: their round trips overlap. */
+      if (b >= pre_first + pre_n) {
+        pre_first = b;
+        pre_n = nb - b < FETCH_MAX_CONCURRENT ? (size_t)(nb - b) : FETCH_MAX_CONCURRENT;
+        tile_id ids[FETCH_MAX_CONCURRENT];
+        for (size_t j = 0; j < pre_n; j++)
+          ids[j] = (tile_id){TILE_LEVEL_ENTRIES, b + j, tile_width_at(TILE_LEVEL_ENTRIES, b + j, o->end)};
+        if (log_source_fetch_tiles(src, ids, pre_n, pre_data, pre_len, ferr, sizeof ferr) != 0) {
+          pre_n = 0;
+          snprintf(err, errcap, "%s", ferr);
+          rc = 2;
+          break;
+        }
+      }
+      sl->data = pre_data[b - pre_first];
+      len = pre_len[b - pre_first];
+      pre_data[b - pre_first] = NULL;
+    } else if (log_source_tile_fetcher(src, &id, &sl->data, &len, ferr, sizeof ferr) != 0) {
       snprintf(err, errcap, "%s", ferr);
       rc = 2;
       break;
@@ -305,6 +327,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
   st->entry_bytes = bytes;
   st->seconds = tlog_now() - start;
   for (unsigned i = 0; i < RING; i++) free(pl.ring[i].data);
+  for (size_t j = 0; j < FETCH_MAX_CONCURRENT; j++) free(pre_data[j]);
   free(pl.ring);
   return rc;
 }

@@ -208,6 +208,24 @@ grep -q '"kind":"rollback"' "$T/hook.jsonl" 2>/dev/null && ok "monitor: webhook 
 kill $HOOK_PID 2>/dev/null; wait $HOOK_PID 2>/dev/null
 expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
 
+# --- the same static logs over HTTP (python's file server): concurrent bundle reads,
+# partial tiles missing on the server (404) read from the full tile ---
+SPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server "$SPORT" --bind 127.0.0.1 --directory "$T" >/dev/null 2>&1 &
+SRV_PID=$!
+trap 'kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$SPORT/" && break; sleep 0.1; done
+SU=http://127.0.0.1:$SPORT
+expect "audit over HTTP" 0 "audit PASSED" -- "$TLOG" audit --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28
+d1=$("$TLOG" audit --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
+d2=$("$TLOG" audit --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
+[ "$d1" = "$d2" ] && ok "audit over HTTP reports what the directory audit reports" || nok "audit over HTTP reports what the directory audit reports"
+expect "audit over HTTP: tampered entry" 1 "recompute to root [0-9a-f]+ at size 300" -- "$TLOG" audit --log "$SU/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "export over HTTP with partial tiles gone (404)" 0 "exported 300 entries" -- "$TLOG" export --log "$SU/nopartial" --key "$KEY" --to "$T/h300" --size 300
+expect "inclusion over HTTP" 0 "index +999" -- "$TLOG" inclusion --log "$SU/a" --key "$KEY" --index 999
+expect "HTTP 404 for a missing log" 2 "404" -- "$TLOG" checkpoint --log "$SU/none" --key "$KEY"
+kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null
+
 # DESIGN.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
 # (several subtree hashes of the tree fall in one tile at this size).
 $MKLOG --dir "$T/big" --count 70000 >/dev/null
