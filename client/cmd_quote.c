@@ -153,6 +153,7 @@ static int read_report(const char *path, uint8_t **quote, size_t *quote_len, cha
   *quote = tdx_quote_decode_file_bytes((const uint8_t *)json_string_value(q),
                                        json_string_length(q), quote_len, err, errlen);
   json_t *el = json_object_get(root, "event_log");
+  int el_bad = el && !json_is_string(el) && !json_is_array(el);
   *event_log = NULL;
   if (json_is_string(el))
     *event_log = strdup(json_string_value(el));
@@ -161,8 +162,11 @@ static int read_report(const char *path, uint8_t **quote, size_t *quote_len, cha
   json_decref(root);
   if (!*quote) return -1;
   if (el && !*event_log) {
-    snprintf(err, errlen, "out of memory");
+    if (el_bad) snprintf(err, errlen, "%s: \"event_log\" is neither a string nor an array", path);
+    else snprintf(err, errlen, "out of memory");
+    /* The caller frees *quote on every path: leave nothing dangling. */
     free(*quote);
+    *quote = NULL;
     return -1;
   }
   return 0;

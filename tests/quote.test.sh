@@ -90,6 +90,16 @@ expect_rc "bad --now is a usage error" 2 "$tlog" verify-quote --quote "$T/tdx_qu
 printf 'not a quote' >"$tmp/junk"
 expect_rc "junk quote fails" 1 "$tlog" verify-quote --quote "$tmp/junk" --json
 [ "$(jget status)" = invalid ] && ok "junk quote status invalid" || nok "junk quote status"
+# A report whose event_log is neither a string nor an array: an error, not a double
+# free (found by clang-analyzer in tests/lint.sh; `make sanitize` runs this under ASan).
+python3 - "$T/dstack-quote-report.json" "$tmp/bad-report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["event_log"] = 5
+json.dump(r, open(sys.argv[2], "w"))
+PY
+expect_rc "report with a numeric event_log is an I/O error" 2 "$tlog" verify-quote --report "$tmp/bad-report.json"
+grep -q 'neither a string nor an array' "$tmp/err" && ok "numeric event_log named" || nok "numeric event_log named"
 
 # compose-hash: SHA-256 of the exact bytes
 printf '{"b":1,"a":"x"}\n' >"$tmp/compose.json"
