@@ -899,6 +899,64 @@ static void test_queue_bounded(void) {
   fx_destroy(&q);
 }
 
+/* --submitters: each named submitter writes with its own token; dedup is per
+ * submitter (the same event from two submitters is two entries); bad files refuse. */
+static void test_submitters_file(void) {
+  char dir[PATH_MAX], file[PATH_MAX + 32];
+  CHECK_FATAL(proc_tmpdir("xt-subs", dir, sizeof dir) == 0);
+  snprintf(file, sizeof file, "%s/submitters", dir);
+  const char *good = "# who may write\narchive 0123456789abcdef0123456789abcdef\n\ncollector fedcba9876543210fedcba9876543210\n";
+  CHECK_FATAL(proc_write_file(file, good, strlen(good)) == 0);
+  logd_fx q;
+  const char *extra[] = {"--submitters", file, NULL};
+  CHECK_FATAL(fx_start(&q, extra) == 0);
+  const char *ev = "{\"type\":\"credential_intake\",\"user\":\"ab12\"}";
+  char url[200];
+  snprintf(url, sizeof url, "%s/v1/add", q.base);
+  uint64_t idx[3];
+  const char *toks[3] = {q.token, "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"};
+  for (int i = 0; i < 3; i++) {
+    http_resp r;
+    http_post(url, toks[i], ev, strlen(ev), &r);
+    CHECK(r.status == 200);
+    json_t *j = fx_json(&r);
+    http_resp_free(&r);
+    idx[i] = j ? (uint64_t)json_integer_value(json_object_get(j, "index")) : 999;
+    CHECK(j && !json_is_true(json_object_get(j, "dup")));
+    json_decref(j);
+  }
+  CHECK(idx[0] != idx[1] && idx[1] != idx[2] && idx[0] != idx[2]);
+  http_resp r;
+  fx_get(&q, "/v1/entries?start=0&count=3", &r);
+  CHECK(strstr(r.body, "\\\"submitter\\\":\\\"archive\\\"") && strstr(r.body, "\\\"submitter\\\":\\\"collector\\\"") &&
+        strstr(r.body, "\\\"submitter\\\":\\\"dev\\\""));
+  http_resp_free(&r);
+  /* A token that differs in one character is refused. */
+  http_post(url, "0123456789abcdef0123456789abcdeF", ev, strlen(ev), &r);
+  CHECK(r.status == 401);
+  http_resp_free(&r);
+  CHECK(fx_stop(&q) == 0);
+  fx_destroy(&q);
+
+  const char *bad[] = {"archive\n", "archive short\n", "arch ive 0123456789abcdef0123456789abcdef\n",
+                       "dev 0123456789abcdef0123456789abcdef\n",
+                       "a 0123456789abcdef0123456789abcdef\nb 0123456789abcdef0123456789abcdef\n",
+                       "a/b 0123456789abcdef0123456789abcdef\n"};
+  char bin[PATH_MAX];
+  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  char data[PATH_MAX + 16];
+  snprintf(data, sizeof data, "%s/data", dir);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    CHECK_FATAL(proc_write_file(file, bad[i], strlen(bad[i])) == 0);
+    const char *argv[] = {bin, "--data", data, "--listen", "127.0.0.1:1", "--origin", "x.example/log",
+                          "--dev", "--submitters", file, NULL};
+    proc p;
+    CHECK_FATAL(proc_spawn(&p, argv, NULL, NULL, NULL, 0) == 0);
+    CHECK(proc_wait(&p, 10000) == 0 && WIFEXITED(p.status) && WEXITSTATUS(p.status) == 1);
+  }
+  proc_rmtree(dir);
+}
+
 int main(void) {
   if (getenv("XT_ROOT") && chdir(getenv("XT_ROOT"))) return 2;
   CHECK_RUN(test_cli);
@@ -922,6 +980,7 @@ int main(void) {
   CHECK_RUN(test_restart_keeps_everything);
   CHECK_RUN(test_refuses_mismatch);
   CHECK_RUN(test_queue_bounded);
+  CHECK_RUN(test_submitters_file);
   int st = fx_stop(&fx);
   if (st != 0) printf("not ok - logd exited with %d on SIGTERM\n", st);
   fx_destroy(&fx);
