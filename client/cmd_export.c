@@ -215,6 +215,13 @@ int cmd_export(int argc, char **argv) {
     for (uint64_t k = 0;; k++) {
       unsigned w = tile_width_at((int)L, k, size);
       if (w == 0) break;
+      if (k % FETCH_MAX_CONCURRENT == 0) {
+        tile_id ids[FETCH_MAX_CONCURRENT];
+        size_t m = 0;
+        for (; m < FETCH_MAX_CONCURRENT && tile_width_at((int)L, k + m, size); m++)
+          ids[m] = (tile_id){(int)L, k + m, tile_width_at((int)L, k + m, size)};
+        log_source_prefetch(l.src, ids, m);
+      }
       if (tile_reader_nodes(r, L * TILE_HEIGHT, k * TILE_WIDTH, w, hashes) != 0) {
         snprintf(err, sizeof err, "%s", tile_reader_error(r));
         rc = tlog_reader_failure(l.src, fails);
@@ -235,6 +242,13 @@ int cmd_export(int argc, char **argv) {
   for (uint64_t k = 0; !rc && k * TILE_WIDTH < size; k++) {
     const tile_bundle_entry *e;
     size_t n, blen = 0;
+    if (k % FETCH_MAX_CONCURRENT == 0) { /* over HTTP, read the next bundles at once */
+      tile_id ids[FETCH_MAX_CONCURRENT];
+      size_t m = 0;
+      for (; m < FETCH_MAX_CONCURRENT && (k + m) * TILE_WIDTH < size; m++)
+        ids[m] = (tile_id){TILE_LEVEL_ENTRIES, k + m, tile_width_at(TILE_LEVEL_ENTRIES, k + m, size)};
+      log_source_prefetch(l.src, ids, m);
+    }
     if (tile_reader_entries(r, k, &e, &n) != 0) {
       snprintf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);

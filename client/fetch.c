@@ -18,6 +18,12 @@ struct log_source {
   CURL *curl; /* one handle: keeps the connection alive between reads */
   CURLM *multi; /* concurrent reads (log_source_fetch_tiles), created on first use */
   CURL *pool[FETCH_MAX_CONCURRENT];
+  /* Tiles read ahead by log_source_prefetch, handed out by the tile fetcher. */
+  struct {
+    tile_id id;
+    uint8_t *data;
+    size_t len;
+  } ahead[FETCH_MAX_CONCURRENT];
   long timeout_ms;
   uint64_t failures;
   uint64_t bytes;
@@ -83,6 +89,7 @@ void log_source_free(log_source *s) {
   for (int i = 0; i < FETCH_MAX_CONCURRENT; i++)
     if (s->pool[i]) curl_easy_cleanup(s->pool[i]);
   if (s->multi) curl_multi_cleanup(s->multi);
+  for (int i = 0; i < FETCH_MAX_CONCURRENT; i++) free(s->ahead[i].data);
   free(s->base);
   free(s);
 }
@@ -302,6 +309,15 @@ static size_t bundle_prefix(const uint8_t *buf, size_t len, unsigned count) {
 int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t *len, char *err,
                             size_t errcap) {
   log_source *s = ctx;
+  for (int i = 0; i < FETCH_MAX_CONCURRENT; i++) {
+    if (!s->ahead[i].data || s->ahead[i].id.level != t->level || s->ahead[i].id.index != t->index ||
+        s->ahead[i].id.width != t->width)
+      continue;
+    *data = s->ahead[i].data;
+    *len = s->ahead[i].len;
+    s->ahead[i].data = NULL;
+    return 0;
+  }
   char path[TILE_PATH_MAX];
   if (tile_path_encode(t, path, sizeof path, NULL) != MERKLE_OK) {
     snprintf(err, errcap, "bad tile id");
@@ -426,4 +442,26 @@ fail:
     data[i] = NULL;
   }
   return -1;
+}
+
+void log_source_prefetch(log_source *s, const tile_id *t, size_t n) {
+  if (!s->http || n < 2) return;
+  if (n > FETCH_MAX_CONCURRENT) n = FETCH_MAX_CONCURRENT;
+  for (int i = 0; i < FETCH_MAX_CONCURRENT; i++) {
+    free(s->ahead[i].data);
+    s->ahead[i].data = NULL;
+  }
+  uint8_t *data[FETCH_MAX_CONCURRENT];
+  size_t len[FETCH_MAX_CONCURRENT];
+  char err[256];
+  uint64_t failures = s->failures;
+  if (log_source_fetch_tiles(s, t, n, data, len, err, sizeof err) != 0) {
+    s->failures = failures; /* only a hint: the reads are retried one by one */
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    s->ahead[i].id = t[i];
+    s->ahead[i].data = data[i];
+    s->ahead[i].len = len[i];
+  }
 }

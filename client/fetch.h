@@ -56,6 +56,11 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
 int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **data, size_t *len, char *err,
                            size_t errcap);
 
+/* A hint: reads these tiles ahead, concurrently (HTTP only), so that the next
+ * log_source_tile_fetcher calls for them are served from memory. Failures are left
+ * for those calls to meet again and report. */
+void log_source_prefetch(log_source *s, const tile_id *t, size_t n);
+
 /* Fetch failures counted since the source was opened: lets a caller tell an I/O
  * failure of the tile reader (exit 2) from an authentication failure (exit 1). */
 uint64_t log_source_failures(const log_source *s);
