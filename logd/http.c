@@ -478,6 +478,7 @@ static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
   P("# HELP logd_write_errors_total Failed storage writes.\n# TYPE logd_write_errors_total counter\nlogd_write_errors_total %llu\n", atomic_load(&m->write_errors));
   P("# HELP logd_queue_entries Events waiting for the sequencer.\n# TYPE logd_queue_entries gauge\nlogd_queue_entries %llu\n", atomic_load(&m->queue_entries));
   P("# HELP logd_queue_bytes Bytes waiting for the sequencer.\n# TYPE logd_queue_bytes gauge\nlogd_queue_bytes %llu\n", atomic_load(&m->queue_bytes));
+  P("# HELP logd_store_sst_bytes Bytes in RocksDB table files.\n# TYPE logd_store_sst_bytes gauge\nlogd_store_sst_bytes %" PRIu64 "\n", store_disk_bytes(h->cfg.store));
   P("# HELP logd_fsync_seconds Latency of the synced batch write.\n# TYPE logd_fsync_seconds histogram\n");
   unsigned long long cum = 0;
   for (int i = 0; i < SEQ_FSYNC_BUCKETS; i++) {

@@ -480,10 +480,14 @@ int store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
 }
 
 uint64_t store_disk_bytes(logd_store *s) {
-  /* The C API returns a malloc'd string. */
-  char *v = rocksdb_property_value(s->db, "rocksdb.total-sst-files-size");
-  uint64_t n = v ? strtoull(v, NULL, 10) : 0;
-  free(v);
+  uint64_t n = 0;
+  rocksdb_column_family_handle_t *cfs[2] = {s->cf_default, s->cf_index};
+  for (int i = 0; i < 2; i++) {
+    /* The C API returns a malloc'd string. */
+    char *v = rocksdb_property_value_cf(s->db, cfs[i], "rocksdb.total-sst-files-size");
+    if (v) n += strtoull(v, NULL, 10);
+    free(v);
+  }
   return n;
 }
 

@@ -95,7 +95,7 @@ void store_reader_done(store_reader *r);
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
                      uint8_t (*out)[32]);
 
-/* Approximate bytes on disk (SST + WAL), for benchmarks and /metrics. */
+/* Bytes in SST files (both column families; the WAL is not counted), for /metrics. */
 uint64_t store_disk_bytes(logd_store *s);
 
 #endif
