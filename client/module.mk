@@ -21,7 +21,7 @@ tlog_SRCS += client/replay.c client/anchors.c client/cmd_export.c
 tlog_LIBS += anchor
 
 # tlog audit
-tlog_SRCS += client/entryscan.c client/fasthash.c client/cmd_audit.c
+tlog_SRCS += client/entryscan.c client/cmd_audit.c
 
 # tlog monitor
 tlog_SRCS += client/cmd_monitor.c
@@ -37,11 +37,5 @@ test-entryscan_SRCS := tests/unit/test_entryscan.c client/entryscan.c
 test-entryscan_LIBS := check
 test-entryscan_PKGS := jansson
 
-TESTS += test-fasthash
-test-fasthash_SRCS := tests/unit/test_fasthash.c client/fasthash.c
-test-fasthash_LIBS := merkle check
 
 
-FUZZERS += fuzz-fasthash
-fuzz-fasthash_SRCS := tests/fuzz/fuzz_fasthash.c client/fasthash.c
-fuzz-fasthash_LIBS := merkle
