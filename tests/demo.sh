@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# make demo: the whole story on one machine, non-interactively, in under 3 minutes.
+#
+#   local chain (anvil) + TreeHeadAnchor   dstack simulator (this repo's compose hash)
+#   logd (anchoring to the chain)          mock TikTok API (records every request)
+#   collector (test build)                 a scripted Archive (curl) and a rogue submitter
+#   then: tlog anchor list, tlog audit, tlog export, everything stopped,
+#   tlog verify-bundle and tlog audit --bundle on what is left.
+#
+# Environment: XT_DEMO_USERS (default 50), XT_DEMO_SHORT=1 (fewer rounds and anchors,
+# for CI), XT_DEMO_KEEP=1 (keep the work directory), XT_TESTDATA (dstack-sim's tdx
+# sample directory). Everything runs on 127.0.0.1 under one temporary work directory,
+# which is printed. Every process the demo starts is stopped by its PID on exit, on
+# failure and on Ctrl-C. Exit status 0 only if every step had its expected outcome.
+set -u
+ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$ROOT" || exit 2
+USERS=${XT_DEMO_USERS:-50}
+SHORT=${XT_DEMO_SHORT:-0}
+if [ "$SHORT" = 1 ]; then ROUNDS=2 ANCHOR_INTERVAL=2 MIN_ANCHORS=3; else ROUNDS=3 ANCHOR_INTERVAL=3 MIN_ANCHORS=4; fi
+T0=$(date +%s)
+W=$(mktemp -d /tmp/xordi-demo.XXXXXX) || exit 2
+ANVIL_BIN=$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+
+# ---------------------------------------------------------------- output helpers
+if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'; else B='' G='' R='' D='' N=''; fi
+STEP=0
+section() { STEP=$((STEP + 1)); printf '\n%s== %d. %s ==%s\n' "$B" "$STEP" "$1" "$N"; }
+say() { printf '   %s\n' "$*"; }
+show() { sed 's/^/   | /'; } # indented output of a tool
+show_run() { # show_run NAME: NAME.txt (stdout), then NAME.err (stderr) but for the
+  # "verification failed" lines the report repeats as FAIL lines
+  show <"$1.txt"
+  [ -s "$1.err" ] && grep -v 'verification failed' "$1.err" | show
+  return 0
+}
+CHECKS=0 FAILED=0 FAILS=()
+pass() { CHECKS=$((CHECKS + 1)); printf '   %sEXPECTED%s  %s\n' "$G" "$N" "$1"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILED=$((FAILED + 1)); FAILS+=("$1"); printf '   %sUNEXPECTED%s %s\n' "$R" "$N" "$1"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+ok_if() { if eval "$2"; then pass "$1"; else fail "$1"; fi; } # ok_if NAME 'SHELL CONDITION'
+
+die() { fail "$1"; printf '\n%sDEMO FAILED%s at step %d: %s (work dir kept: %s)\n' "$R" "$N" "$STEP" "$1" "$W"; KEEP=1; exit 1; }
+elapsed() { echo $(($(date +%s) - T0)); }
+
+# ---------------------------------------------------------------- processes
+PIDS=() NAMES=()
+KEEP=${XT_DEMO_KEEP:-0}
+spawn() { # spawn NAME LOGFILE CMD...: start in the background, remember the PID
+  local name=$1 log=$2
+  shift 2
+  "$@" >"$log" 2>&1 &
+  PIDS+=($!) NAMES+=("$name")
+}
+stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL
+  local p=$1 i
+  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+  kill -TERM "$p" 2>/dev/null
+  for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  wait "$p" 2>/dev/null
+  return 0
+}
+stop_named() { # stop_named NAME: stop that one process (by its PID) and forget it
+  local i
+  for i in "${!NAMES[@]}"; do
+    if [ "${NAMES[$i]}" = "$1" ]; then stop_pid "${PIDS[$i]}"; unset 'PIDS[i]' 'NAMES[i]'; fi
+  done
+}
+cleanup() {
+  local i
+  trap - EXIT INT TERM
+  for i in "${!PIDS[@]}"; do stop_pid "${PIDS[$i]}"; done
+  if [ "$KEEP" = 1 ]; then echo "work directory kept: $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'echo; echo "interrupted"; KEEP=${XT_DEMO_KEEP:-0}; exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { local i; for i in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_http() { local i; for i in $(seq 200); do curl -sf -m 2 "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC"; }
+
+printf '%sxordi-tlog demo%s: %s users, %s collection rounds; work directory %s\n' "$B" "$N" "$USERS" "$ROUNDS" "$W"
+
+# Private copies of the binaries: a parallel `make` may relink bin/ while this runs.
+mkdir -p "$W/bin"
+for f in tlog logd collector-test mock-tiktok dstack-sim tlog-anchor-dir; do
+  cp "$ROOT/bin/$f" "$W/bin/$f" 2>/dev/null || die "bin/$f is not built (run make)"
+done
+BIN=$W/bin
+TLOG=$BIN/tlog
+[ -x "$ANVIL_BIN" ] || die "anvil is missing: $ANVIL_BIN (run make deps)"
+command -v jq >/dev/null || die "jq is missing (run make deps)"
+
+# Does this logd anchor by itself, and run against a dstack guest agent? (Checked, not assumed.)
+LOGD_HELP=$("$BIN/logd" --help 2>&1)
+LOGD_ANCHORS=0 LOGD_ENCLAVE=0
+grep -q -- '--anchor-rpc' <<<"$LOGD_HELP" && LOGD_ANCHORS=1
+grep -q -- '--dstack-socket' <<<"$LOGD_HELP" && LOGD_ENCLAVE=1
+
+# ================================================================ 1. chain
+section "Local chain: anvil (chain id 84532), TreeHeadAnchor deployed"
+PORT_CHAIN=$(free_port)
+RPC=http://127.0.0.1:$PORT_CHAIN
+spawn anvil "$W/anvil.log" "$ANVIL_BIN" --host 127.0.0.1 --port "$PORT_CHAIN" --chain-id 84532 --prune-history --silent
+for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+case $(rpc eth_chainId) in *'"0x14a34"'*) pass "anvil answers chain id 84532 at $RPC" ;; *) die "anvil did not start" ;; esac
+# anvil's well-known dev keys: #0 deploys and owns the contract, #1 is the anchorer in dev mode.
+echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$W/owner.key"
+echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$W/anchorer.key"
+chmod 600 "$W/owner.key" "$W/anchorer.key"
+CONTRACT=$("$TLOG" anchor deploy --rpc "$RPC" --key "$W/owner.key" 2>"$W/deploy.err") || { show <"$W/deploy.err"; die "tlog anchor deploy"; }
+pass "tlog anchor deploy: TreeHeadAnchor at $CONTRACT"
+ORIGIN=demo.xordi.example/tlog/v1
+say "log origin: $ORIGIN (log id = SHA-256 of it)"
+
+# ================================================================ 2. dstack simulator
+section "dstack simulator with this repository's app-compose.json"
+# The deployed compose file, rendered from deploy/ exactly as deploy/release.sh does when
+# no images were built: no Docker here, so the image digests are the all-zero example
+# ones (the compose hash is that of the example release, not of a deployable one).
+ZERO=0000000000000000000000000000000000000000000000000000000000000000
+mkdir -p "$W/compose"
+bash deploy/render-compose.sh --logd-image "example.invalid/xordi-tlog/logd@sha256:$ZERO" \
+  --collector-image "example.invalid/xordi-tlog/collector@sha256:$ZERO" --allow-placeholders \
+  --out "$W/compose/docker-compose.yml" >"$W/compose/render.log" 2>&1 || { show <"$W/compose/render.log"; die "deploy/render-compose.sh"; }
+HASH_LINE=$(bash deploy/make-app-compose.sh "$W/compose/docker-compose.yml" --tlog "$TLOG" 2>"$W/compose/make.err") || { show <"$W/compose/make.err"; die "deploy/make-app-compose.sh"; }
+COMPOSE_HASH=${HASH_LINE#compose-hash }
+check "deploy/make-app-compose.sh: compose hash $COMPOSE_HASH" [ "$COMPOSE_HASH" = "$("$TLOG" compose-hash "$W/compose/app-compose.json")" ]
+SOCK=$W/dstack.sock
+SIM_ARGS=(--socket "$SOCK" --app-compose "$W/compose/app-compose.json")
+TD=${XT_TESTDATA:-$ROOT/../shared/testdata}/tdx
+[ -d "$TD" ] && SIM_ARGS+=(--testdata "$TD")
+spawn dstack-sim "$W/dstack-sim.log" "$BIN/dstack-sim" "${SIM_ARGS[@]}"
+dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
+for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+SIM_HASH=$(dstack Info '{}' | jq -r .compose_hash 2>/dev/null)
+check "dstack-sim Info reports that compose hash (measured into RTMR3)" [ "$SIM_HASH" = "$COMPOSE_HASH" ]
+say "(simulated quotes: well-formed, signatures that never verify; every verifier says 'simulated')"
+
+# ================================================================ 3. logd, mock TikTok, collector
+section "logd, mock TikTok API and collector (test build)"
+PORT_LOGD=$(free_port) PORT_MOCK=$(free_port) PORT_COL=$(free_port)
+LOG_URL=http://127.0.0.1:$PORT_LOGD
+COL_URL=http://127.0.0.1:$PORT_COL
+# Submitters: the collector (its token is GetKey-derived inside the enclave, the
+# compose file's getkey: form) and a rogue process with a token of its own.
+COL_TOKEN_PATH=xordi-tlog/logd/submitter-token/collector/v1
+COL_TOKEN=$(dstack GetKey "{\"path\":\"$COL_TOKEN_PATH\",\"purpose\":\"logd-submitter-token\",\"algorithm\":\"secp256k1\"}" | jq -r .key)
+ROGUE_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf 'collector %s\nrogue %s\n' "$COL_TOKEN" "$ROGUE_TOKEN" >"$W/submitters"
+chmod 600 "$W/submitters"
+LOGD_ARGS=(--data "$W/logd" --listen "127.0.0.1:$PORT_LOGD" --origin "$ORIGIN" --submitters "$W/submitters" --checkpoint-interval-ms 200)
+if [ "$LOGD_ENCLAVE" = 1 ]; then LOGD_ARGS+=(--dstack-socket "$SOCK"); LOGD_MODE="enclave mode (keys and quotes from the simulator)"
+else LOGD_ARGS+=(--dev); LOGD_MODE="--dev mode (this logd has no --dstack-socket yet: keys generated on disk)"; fi
+if [ "$LOGD_ANCHORS" = 1 ]; then
+  LOGD_ARGS+=(--anchor-rpc "$RPC" --anchor-contract "$CONTRACT" --anchor-interval "$ANCHOR_INTERVAL")
+  [ "$LOGD_ENCLAVE" = 1 ] || LOGD_ARGS+=(--anchor-key "$W/anchorer.key")
+fi
+spawn logd "$W/logd.log" "$BIN/logd" "${LOGD_ARGS[@]}"
+wait_http "$LOG_URL/healthz" || { tail -n 20 "$W/logd.log" | show; die "logd did not start"; }
+VKEY=$(curl -s "$LOG_URL/v1/log" | jq -r .verifier_key)
+echo "$VKEY" >"$W/verifier-key"
+pass "logd up at $LOG_URL, $LOGD_MODE"
+say "checkpoint verifier key: $VKEY"
+
+# The anchorer: logd itself when it can, else the stand-in (said loudly, never hidden).
+if [ "$LOGD_ANCHORS" = 1 ]; then
+  if [ "$LOGD_ENCLAVE" = 1 ]; then
+    ANCHORER=$(curl -s "$LOG_URL/v1/attestation" | jq -r '.anchor_address // empty')
+  else
+    ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
+  fi
+else
+  ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
+fi
+[ -n "$ANCHORER" ] || die "could not learn the anchor address"
+"$TLOG" anchor register --rpc "$RPC" --key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
+  { show <"$W/register.log"; die "tlog anchor register"; }
+pass "tlog anchor register: $ORIGIN may be anchored only by $ANCHORER"
+if [ "$LOGD_ANCHORS" = 1 ]; then
+  say "logd anchors its newest checkpoint every $ANCHOR_INTERVAL s (--anchor-interval)"
+else
+  say "${R}NOTE${N}: this logd build has no --anchor-rpc yet, so logd does not anchor by itself."
+  say "      Stand-in: tests/tlog-anchor-dir anchors logd's signed checkpoints (proofs built"
+  say "      from logd's tiles, checked locally and on chain) at each step below."
+fi
+stand_in_anchor() { # anchor logd's current checkpoint (only without logd anchoring)
+  [ "$LOGD_ANCHORS" = 1 ] && return 0
+  local s
+  s=$("$TLOG" checkpoint --log "$LOG_URL" --key "$W/verifier-key" --json 2>/dev/null | jq -r .size)
+  "$BIN/tlog-anchor-dir" --rpc "$RPC" --contract "$CONTRACT" --key "$W/anchorer.key" --log "$LOG_URL" \
+    --vkey "$W/verifier-key" --sizes "$s" >>"$W/stand-in-anchor.log" 2>&1
+}
+
+spawn mock-tiktok "$W/mock-tiktok.log" "$BIN/mock-tiktok" --listen "127.0.0.1:$PORT_MOCK" --record "$W/tiktok-record.jsonl"
+wait_port "$PORT_MOCK" || die "mock-tiktok did not start"
+ARCHIVE_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ARCHIVE_SHA=$(printf '%s' "$ARCHIVE_TOKEN" | sha256sum | cut -d' ' -f1)
+spawn collector "$W/collector.log" "$BIN/collector-test" --listen "127.0.0.1:$PORT_COL" --data "$W/collector" \
+  --logd "$LOG_URL" --logd-token "getkey:$COL_TOKEN_PATH" --archive-token "sha256:$ARCHIVE_SHA" \
+  --dstack-socket "$SOCK" --api-base "http://127.0.0.1:$PORT_MOCK"
+for _ in $(seq 200); do grep -q '^listening ' "$W/collector.log" && break; sleep 0.05; done
+grep -q '^listening ' "$W/collector.log" || { tail -n 20 "$W/collector.log" | show; die "collector did not start"; }
+pass "collector up at $COL_URL: $(grep -m1 '^listening ' "$W/collector.log")"
+BOOT_INDEX=$(curl -s "$COL_URL/v1/attestation" | jq -r .boot_index)
+say "collector boot entry at log index $BOOT_INDEX (compose hash from the simulator, quote bound to its key)"
+say "mock TikTok API at 127.0.0.1:$PORT_MOCK records every request it receives"
+
+# ================================================================ 4. Archive + rogue
+section "A scripted Archive: $USERS users' credentials, watch history collected $ROUNDS times"
+archive() { # archive METHOD PATH [BODY] -> prints the HTTP status; the answer goes to $W/last.json
+  curl -s --path-as-is -o "$W/last.json" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $ARCHIVE_TOKEN" \
+    -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$COL_URL$2"
+}
+uname_of() { printf 'demo_user_%03d' "$1"; } # mock-tiktok's user for cookie sessionid=<name>-secret
+bad=0
+for i in $(seq 1 "$USERS"); do
+  u=$(uname_of "$i")
+  [ "$(archive POST /v1/credentials "{\"username\":\"$u\",\"cookie\":\"sessionid=$u-secret\"}")" = 200 ] || bad=$((bad + 1))
+done
+check "$USERS credentials submitted (each logged as credential_intake before it was stored)" [ "$bad" = 0 ]
+stand_in_anchor
+COLLECTS=0
+for r in $(seq "$ROUNDS"); do
+  bad=0
+  for i in $(seq 1 "$USERS"); do
+    if [ "$(archive POST /v1/collect "{\"username\":\"$(uname_of "$i")\",\"count\":20}")" = 200 ]; then COLLECTS=$((COLLECTS + 1)); else bad=$((bad + 1)); fi
+  done
+  check "round $r: $USERS watch-history collections (intent logged before each call, result after)" [ "$bad" = 0 ]
+  stand_in_anchor
+done
+[ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jq -r .count "$W/last.json") || UC=?
+check "collector's signed user-count statement: $UC users" [ "$UC" = "$USERS" ]
+
+say ""
+say "${B}Rogue attempts at direct messages${N}"
+code=$(archive POST /v1/collect '{"username":"../../api/direct_messages"}')
+msg=$(jq -r .error "$W/last.json" 2>/dev/null)
+check "Archive asks the collector for a path-traversal username -> HTTP $code ($msg)" [ "$code" = 400 ]
+code=$(archive DELETE /v1/credentials/../../api/direct_messages)
+ok_if "Archive sends a traversal path to the credentials endpoint -> HTTP $code" '[ "$code" = 400 ] || [ "$code" = 404 ]'
+# Everything honest so far must be anchored before the rogue entry (the audit's windows
+# are made of anchors), so an auditor can tell the honest period from the rogue one.
+HONEST_SIZE=$(curl -s "$LOG_URL/v1/log" | jq -r .tree_size)
+wait_anchored() { # wait_anchored SIZE SECONDS: until an anchor covers SIZE entries
+  local want=$1 t=$(($(date +%s) + $2)) s
+  while [ "$(date +%s)" -le "$t" ]; do
+    stand_in_anchor
+    s=$("$TLOG" anchor status --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jq -r '.size // 0')
+    [ "${s:-0}" -ge "$want" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "every honest entry (size $HONEST_SIZE) anchored on chain before the rogue step" wait_anchored "$HONEST_SIZE" 30
+# The honest period is "day 1"; the local chain's clock is moved one day on, so the
+# rogue entry's anchor falls on day 2 by block time (the only time the audit trusts).
+DAY1=$(date -u -d "@$(rpc eth_getBlockByNumber '["latest",false]' | jq -r .result.timestamp | xargs printf '%d')" +%F)
+rpc evm_increaseTime '[86400]' >/dev/null
+rpc evm_mine >/dev/null
+DAY2=$(date -u -d "$DAY1 + 1 day" +%F)
+say "local chain clock moved one day on: day 1 = $DAY1 (honest), day 2 = $DAY2 (rogue)"
+SOME_USER=$(curl -s "$LOG_URL/v1/entries?start=$BOOT_INDEX&count=5" | jq -r '.entries[].entry | fromjson | .event | select(.type=="credential_intake") | .user' | head -n 1)
+ROGUE_EVENT="{\"type\":\"api_call\",\"phase\":\"intent\",\"call_id\":\"rogue-1\",\"user\":\"$SOME_USER\",\"endpoint\":\"direct_messages\",\"method\":\"GET\",\"host\":\"www.tiktok.com\",\"path\":\"/api/direct_messages\"}"
+code=$(curl -s -o "$W/rogue.json" -w '%{http_code}' -H "Authorization: Bearer $ROGUE_TOKEN" -H 'Content-Type: application/json' \
+  --data-binary "$ROGUE_EVENT" "$LOG_URL/v1/add")
+ROGUE_INDEX=$(jq -r .index "$W/rogue.json" 2>/dev/null)
+check "rogue submitter logs an api_call intent to direct messages -> HTTP $code, index $ROGUE_INDEX (logd logs what it is told; the audit judges)" [ "$code" = 200 ]
+curl -s -o /dev/null -H "Authorization: Bearer $ROGUE_TOKEN" -H 'Content-Type: application/json' \
+  --data-binary '{"type":"api_call","phase":"result","call_id":"rogue-1","status":200,"bytes":0,"body_sha256":"00"}' "$LOG_URL/v1/add"
+# A few more honest collections on day 2.
+bad=0
+for i in $(seq 1 3); do
+  if [ "$(archive POST /v1/collect "{\"username\":\"$(uname_of "$i")\"}")" = 200 ]; then COLLECTS=$((COLLECTS + 1)); else bad=$((bad + 1)); fi
+done
+check "day 2: 3 more honest collections" [ "$bad" = 0 ]
+
+say ""
+say "${B}What the mock TikTok API actually received${N}"
+DM=$(jq -s '[.[] | select(.endpoint == "direct_messages" or (.path | test("direct.?message"; "i")))] | length' "$W/tiktok-record.jsonl")
+WH=$(jq -s '[.[] | select(.endpoint == "watch_history" and .method == "GET" and .path == "/api/watch_history")] | length' "$W/tiktok-record.jsonl")
+ALL=$(wc -l <"$W/tiktok-record.jsonl")
+ok_if "record: $ALL requests, $WH of them GET /api/watch_history (one per collection: $COLLECTS)" '[ "$WH" = "$COLLECTS" ] && [ "$ALL" = "$WH" ]'
+check "record: $DM requests to direct messages" [ "$DM" = 0 ]
+
+# ================================================================ 5. anchors
+section "Anchors on chain"
+FINAL_SIZE=$(curl -s "$LOG_URL/v1/log" | jq -r .tree_size)
+wait_anchored "$FINAL_SIZE" 30 || fail "the final size $FINAL_SIZE was anchored within 30 s"
+if [ "$LOGD_ANCHORS" = 1 ]; then
+  t=$(($(date +%s) + 20))
+  while [ "$(date +%s)" -le "$t" ]; do
+    n=$("$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jq length)
+    [ "${n:-0}" -ge "$MIN_ANCHORS" ] && break
+    sleep 1
+  done
+fi
+"$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" >"$W/anchors.txt" 2>&1
+show <"$W/anchors.txt"
+"$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json >"$W/anchors.json" 2>/dev/null
+ANCHORS=$(jq length "$W/anchors.json" 2>/dev/null || echo 0)
+LAST_ANCHORED=$(jq -r '.[-1].size' "$W/anchors.json" 2>/dev/null)
+ok_if "$ANCHORS anchors of the log on chain (at least $MIN_ANCHORS), the last covering all $FINAL_SIZE entries" \
+  '[ "$ANCHORS" -ge "$MIN_ANCHORS" ] && [ "$LAST_ANCHORED" = "$FINAL_SIZE" ]'
+
+# ================================================================ 6. audit
+section "tlog audit against the live log and the chain"
+AUD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT")
+say "${B}Day 1 only ($DAY1): the honest period${N}"
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
+rc=$?
+show_run "$W/audit-day1"
+ok_if "audit of day 1 PASSED (exit $rc)" '[ "$rc" = 0 ] && grep -q "audit PASSED" "$W/audit-day1.txt"'
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
+say ""
+say "${B}Day 1 and day 2 ($DAY1 .. $DAY2): includes the rogue entry $ROGUE_INDEX${N}"
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet >"$W/audit-all.txt" 2>"$W/audit-all.err"
+rc=$?
+show_run "$W/audit-all"
+ok_if "audit of both days FAILED (exit $rc), naming entry $ROGUE_INDEX as outside the policy" \
+  '[ "$rc" = 1 ] && grep -q "entry $ROGUE_INDEX: api_call intent GET direct_messages /api/direct_messages is outside the policy" "$W/audit-all.txt"'
+check "... and as naming direct messages" grep -q "entry $ROGUE_INDEX names direct messages" "$W/audit-all.txt"
+
+# ================================================================ 7. offline
+section "Export, stop everything, audit offline"
+"$TLOG" export --log "$LOG_URL" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --to "$W/bundle" --quiet >"$W/export.txt" 2>"$W/export.err"
+rc=$?
+show_run "$W/export"
+ok_if "tlog export: bundle of the whole log with its anchors (exit $rc)" '[ "$rc" = 0 ] && [ -f "$W/bundle/manifest.json" ]'
+for n in collector mock-tiktok logd dstack-sim; do stop_named "$n"; done
+check "collector, mock TikTok, logd and the simulator stopped (logd no longer answers)" \
+  bash -c "! curl -s -m 1 '$LOG_URL/healthz' >/dev/null 2>&1"
+say "the bundle: $(du -sh "$W/bundle" | cut -f1), $(find "$W/bundle" -type f | wc -l) files"
+say ""
+say "${B}verify-bundle with no network at all${N} (files, signatures, every entry recomputed to every recorded root)"
+"$TLOG" verify-bundle "$W/bundle" --key "$W/verifier-key" --quiet >"$W/vb-offline.txt" 2>"$W/vb-offline.err"
+rc=$?
+show_run "$W/vb-offline"
+check "verify-bundle offline (exit $rc)" [ "$rc" = 0 ]
+say "${B}verify-bundle against the chain${N} (each recorded anchor is on chain exactly, none left out)"
+"$TLOG" verify-bundle "$W/bundle" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --quiet >"$W/vb-chain.txt" 2>"$W/vb-chain.err"
+rc=$?
+show_run "$W/vb-chain"
+check "verify-bundle against the chain (exit $rc)" [ "$rc" = 0 ]
+say "${B}audit --bundle, logd gone, anchors from the chain${N}"
+"$TLOG" audit --bundle "$W/bundle" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-b1.txt" 2>"$W/audit-b1.err"
+rc1=$?
+tail -n 1 "$W/audit-b1.txt" | show
+grep -v 'verification failed' "$W/audit-b1.err" | show
+"$TLOG" audit --bundle "$W/bundle" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet >"$W/audit-b2.txt" 2>"$W/audit-b2.err"
+rc2=$?
+grep -E '^FAIL|audit (PASSED|FAILED)' "$W/audit-b2.txt" | show
+grep -v 'verification failed' "$W/audit-b2.err" | show
+ok_if "audit --bundle: day 1 PASSED, days 1-2 FAILED naming entry $ROGUE_INDEX (same verdicts as live)" \
+  '[ "$rc1" = 0 ] && [ "$rc2" = 1 ] && grep -q "entry $ROGUE_INDEX names direct messages" "$W/audit-b2.txt"'
+stop_named anvil
+
+# ================================================================ 8. summary
+section "Summary"
+say "users (credentials taken in):     $USERS (collector statement: $UC)"
+say "watch-history calls:              $COLLECTS made, $WH received by TikTok, $DM to direct messages"
+say "log:                              $FINAL_SIZE entries, $ANCHORS anchors on chain"
+say "anchoring:                        $([ "$LOGD_ANCHORS" = 1 ] && echo "by logd (--anchor-interval $ANCHOR_INTERVAL)" || echo "by the stand-in tests/tlog-anchor-dir: logd has no --anchor-rpc yet")"
+say "logd mode:                        $LOGD_MODE"
+say "code identity:                    compose hash $COMPOSE_HASH (simulated quotes)"
+say "audit day 1:                      $(grep -Eo 'audit (PASSED|FAILED).*' "$W/audit-day1.txt" | head -n 1)"
+say "audit day 1-2:                    $(grep -Eo 'audit (PASSED|FAILED).*' "$W/audit-all.txt" | head -n 1)"
+say "offline:                          bundle verified offline and against the chain; audit --bundle same verdicts"
+say "time:                             $(elapsed) s"
+if [ "$FAILED" -eq 0 ]; then
+  printf '\n%sDEMO OK%s: %d of %d steps had their expected outcome\n' "$G" "$N" "$CHECKS" "$CHECKS"
+  exit 0
+fi
+printf '\n%sDEMO FAILED%s: %d of %d steps did not have their expected outcome:\n' "$R" "$N" "$FAILED" "$CHECKS"
+printf '   - %s\n' "${FAILS[@]}"
+KEEP=1
+exit 1
