@@ -41,6 +41,7 @@ check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; f
 ok_if() { if eval "$2"; then pass "$1"; else fail "$1"; fi; } # ok_if NAME 'SHELL CONDITION'
 
 die() { fail "$1"; printf '\n%sDEMO FAILED%s at step %d: %s (work dir kept: %s)\n' "$R" "$N" "$STEP" "$1" "$W"; KEEP=1; exit 1; }
+verdict() { case $1 in 0) echo PASSED ;; 1) echo FAILED ;; *) echo "could not run (exit $1)" ;; esac; }
 elapsed() { echo $(($(date +%s) - T0)); }
 
 # ---------------------------------------------------------------- processes
@@ -176,6 +177,12 @@ else
   ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
 fi
 [ -n "$ANCHORER" ] || die "could not learn the anchor address"
+if [ "$LOGD_ANCHORS" = 1 ] && [ "$LOGD_ENCLAVE" = 1 ]; then
+  # The enclave's anchor key comes from GetKey, so its address holds no ETH on a fresh
+  # chain: give it test ETH (anvil only; on Base the operator funds it).
+  rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
+  say "anchor address $ANCHORER (from the enclave's GetKey) funded with 100 test ETH"
+fi
 "$TLOG" anchor register --rpc "$RPC" --key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
   { show <"$W/register.log"; die "tlog anchor register"; }
 pass "tlog anchor register: $ORIGIN may be anchored only by $ANCHORER"
@@ -312,6 +319,7 @@ say "${B}Day 1 only ($DAY1): the honest period${N}"
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
 rc=$?
 show_run "$W/audit-day1"
+AUDIT1=$rc
 ok_if "audit of day 1 PASSED (exit $rc)" '[ "$rc" = 0 ] && grep -q "audit PASSED" "$W/audit-day1.txt"'
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
 say ""
@@ -319,6 +327,7 @@ say "${B}Day 1 and day 2 ($DAY1 .. $DAY2): includes the rogue entry $ROGUE_INDEX
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet >"$W/audit-all.txt" 2>"$W/audit-all.err"
 rc=$?
 show_run "$W/audit-all"
+AUDIT2=$rc
 ok_if "audit of both days FAILED (exit $rc), naming entry $ROGUE_INDEX as outside the policy" \
   '[ "$rc" = 1 ] && grep -q "entry $ROGUE_INDEX: api_call intent GET direct_messages /api/direct_messages is outside the policy" "$W/audit-all.txt"'
 check "... and as naming direct messages" grep -q "entry $ROGUE_INDEX names direct messages" "$W/audit-all.txt"
@@ -338,11 +347,13 @@ say "${B}verify-bundle with no network at all${N} (files, signatures, every entr
 "$TLOG" verify-bundle "$W/bundle" --key "$W/verifier-key" --quiet >"$W/vb-offline.txt" 2>"$W/vb-offline.err"
 rc=$?
 show_run "$W/vb-offline"
+VB_OFF=$rc
 check "verify-bundle offline (exit $rc)" [ "$rc" = 0 ]
 say "${B}verify-bundle against the chain${N} (each recorded anchor is on chain exactly, none left out)"
 "$TLOG" verify-bundle "$W/bundle" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --quiet >"$W/vb-chain.txt" 2>"$W/vb-chain.err"
 rc=$?
 show_run "$W/vb-chain"
+VB_CHAIN=$rc
 check "verify-bundle against the chain (exit $rc)" [ "$rc" = 0 ]
 say "${B}audit --bundle, logd gone, anchors from the chain${N}"
 "$TLOG" audit --bundle "$W/bundle" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-b1.txt" 2>"$W/audit-b1.err"
@@ -365,9 +376,9 @@ say "log:                              $FINAL_SIZE entries, $ANCHORS anchors on 
 say "anchoring:                        $([ "$LOGD_ANCHORS" = 1 ] && echo "by logd (--anchor-interval $ANCHOR_INTERVAL)" || echo "by the stand-in tests/tlog-anchor-dir: logd has no --anchor-rpc yet")"
 say "logd mode:                        $LOGD_MODE"
 say "code identity:                    compose hash $COMPOSE_HASH (simulated quotes)"
-say "audit day 1:                      $(grep -Eo 'audit (PASSED|FAILED).*' "$W/audit-day1.txt" | head -n 1)"
-say "audit day 1-2:                    $(grep -Eo 'audit (PASSED|FAILED).*' "$W/audit-all.txt" | head -n 1)"
-say "offline:                          bundle verified offline and against the chain; audit --bundle same verdicts"
+say "audit day 1 (live):               $(verdict "$AUDIT1") (expected: PASSED)"
+say "audit days 1-2 (live):            $(verdict "$AUDIT2") (expected: FAILED, naming the rogue entry $ROGUE_INDEX)"
+say "offline (logd gone):              verify-bundle $([ "$VB_OFF" = 0 ] && echo verified || echo FAILED) offline, $([ "$VB_CHAIN" = 0 ] && echo verified || echo FAILED) against the chain; audit --bundle day 1 $(verdict "$rc1"), days 1-2 $(verdict "$rc2")"
 say "time:                             $(elapsed) s"
 if [ "$FAILED" -eq 0 ]; then
   printf '\n%sDEMO OK%s: %d of %d steps had their expected outcome\n' "$G" "$N" "$CHECKS" "$CHECKS"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# CI check of `make demo`: runs a shortened demo (10 users, fewer rounds) non-interactively
+# and checks its verdict lines; then starts it again and stops it with SIGTERM in the
+# middle, and checks that nothing it started is left running either time.
+set -u
+ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$ROOT" || exit 2
+out=$(mktemp /tmp/xt-demo-test.XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$out"' EXIT
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+has() { # has NAME REGEX: a line of the demo's output matches
+  if grep -qE -- "$2" "$out"; then ok "$1"; else nok "$1 (no line matching '$2')"; fi
+}
+# Nothing the demo started may outlive it: its private binaries live under its work
+# directory and anvil listens on the chain port it printed.
+left_behind() {
+  local w port
+  w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
+  port=$(sed -n 's/.*anvil answers chain id 84532 at http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out" | head -n 1)
+  [ -n "$w" ] && ps -eo args= | grep -F -- "$w/" | grep -v grep && return 0
+  [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && echo "anvil still on port $port" && return 0
+  return 1
+}
+
+start=$(date +%s)
+XT_DEMO_USERS=10 XT_DEMO_SHORT=1 timeout -k 5 120 bash tests/demo.sh >"$out" 2>&1
+rc=$?
+secs=$(($(date +%s) - start))
+if [ "$rc" -eq 0 ]; then ok "short demo exits 0 in ${secs} s"; else nok "short demo exits 0 (exit $rc after ${secs} s)"; fi
+has "demo ends with DEMO OK" '^DEMO OK: [0-9]+ of [0-9]+ steps had their expected outcome'
+has "10 credentials submitted" 'EXPECTED  10 credentials submitted'
+has "collector's user-count statement says 10" "EXPECTED  collector's signed user-count statement: 10 users"
+has "path traversal towards direct messages refused with 400" 'EXPECTED  Archive asks the collector for a path-traversal username -> HTTP 400'
+has "rogue submitter's entry accepted by logd" 'EXPECTED  rogue submitter logs an api_call intent to direct messages -> HTTP 200, index [0-9]+'
+has "mock TikTok saw zero direct-message requests" 'EXPECTED  record: 0 requests to direct messages'
+has "anchors on chain" 'EXPECTED  [0-9]+ anchors of the log on chain'
+has "audit of the honest day passes" 'EXPECTED  audit of day 1 PASSED \(exit 0\)'
+has "audit report shows 10 users" '^   \|     [0-9]{4}-[0-9]{2} +10 users'
+has "audit including the rogue entry fails naming it" 'EXPECTED  audit of both days FAILED \(exit 1\), naming entry [0-9]+ as outside the policy'
+has "audit report names direct messages" '^   \| FAIL  \(d\) entry [0-9]+ names direct messages'
+has "bundle verified offline" 'EXPECTED  verify-bundle offline \(exit 0\)'
+has "bundle verified against the chain" 'EXPECTED  verify-bundle against the chain \(exit 0\)'
+has "audit --bundle after logd is gone" 'EXPECTED  audit --bundle: day 1 PASSED, days 1-2 FAILED'
+if grep -q UNEXPECTED "$out"; then nok "no UNEXPECTED outcome"; grep UNEXPECTED "$out" | sed 's/^/#   /'; else ok "no UNEXPECTED outcome"; fi
+if left=$(left_behind); then nok "no process left behind"; printf '#   %s\n' "$left"; else ok "no process left behind"; fi
+w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
+if [ "$rc" -eq 0 ] && [ -n "$w" ] && [ -e "$w" ]; then nok "work directory removed after a passing run"; else ok "work directory removed after a passing run"; fi
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$out" | tail -n 40
+
+# Interrupted in the middle (while the Archive runs): everything is stopped.
+XT_DEMO_USERS=10 XT_DEMO_SHORT=1 bash tests/demo.sh >"$out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q '^== 4\.' "$out" && break; sleep 0.05; done
+kill -TERM "$pid" 2>/dev/null
+for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$pid" 2>/dev/null && { nok "demo stops on SIGTERM within 10 s"; kill -KILL "$pid"; } || ok "demo stops on SIGTERM within 10 s"
+wait "$pid" 2>/dev/null
+pid=
+if left=$(left_behind); then nok "no process left behind after SIGTERM"; printf '#   %s\n' "$left"; else ok "no process left behind after SIGTERM"; fi
+w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
+[ -n "$w" ] && rm -rf "$w" # an interrupted run keeps nothing worth keeping
+[ "$fails" -eq 0 ]
