@@ -77,6 +77,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "interrupted"; KEEP=${XT_DEMO_KEEP:-0}; exit 130' INT TERM
 
+# jv EXPR [FILE]: a value from JSON (stdin or FILE); EXPR is Python over `d`; prints
+# nothing when the JSON or the value is missing (python3, which make deps ensures).
+jv() {
+  python3 -c 'import json,sys
+try:
+    d=json.load(open(sys.argv[2]) if len(sys.argv)>2 else sys.stdin); r=eval(sys.argv[1])
+except Exception: r=None
+print("" if r is None else r)' "$@"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { local i; for i in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 wait_http() { local i; for i in $(seq 200); do curl -sf -m 2 "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
@@ -92,7 +101,7 @@ done
 BIN=$W/bin
 TLOG=$BIN/tlog
 [ -x "$ANVIL_BIN" ] || die "anvil is missing: $ANVIL_BIN (run make deps)"
-command -v jq >/dev/null || die "jq is missing (run make deps)"
+command -v python3 >/dev/null || die "python3 is missing (run make deps)"
 
 # Does this logd anchor by itself, and run against a dstack guest agent? (Checked, not assumed.)
 LOGD_HELP=$("$BIN/logd" --help 2>&1)
@@ -136,7 +145,7 @@ TD=${XT_TESTDATA:-$ROOT/../shared/testdata}/tdx
 spawn dstack-sim "$W/dstack-sim.log" "$BIN/dstack-sim" "${SIM_ARGS[@]}"
 dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
 for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
-SIM_HASH=$(dstack Info '{}' | jq -r .compose_hash 2>/dev/null)
+SIM_HASH=$(dstack Info '{}' | jv 'd["compose_hash"]')
 check "dstack-sim Info reports that compose hash (measured into RTMR3)" [ "$SIM_HASH" = "$COMPOSE_HASH" ]
 say "(simulated quotes: well-formed, signatures that never verify; every verifier says 'simulated')"
 
@@ -148,7 +157,7 @@ COL_URL=http://127.0.0.1:$PORT_COL
 # Submitters: the collector (its token is GetKey-derived inside the enclave, the
 # compose file's getkey: form) and a rogue process with a token of its own.
 COL_TOKEN_PATH=xordi-tlog/logd/submitter-token/collector/v1
-COL_TOKEN=$(dstack GetKey "{\"path\":\"$COL_TOKEN_PATH\",\"purpose\":\"logd-submitter-token\",\"algorithm\":\"secp256k1\"}" | jq -r .key)
+COL_TOKEN=$(dstack GetKey "{\"path\":\"$COL_TOKEN_PATH\",\"purpose\":\"logd-submitter-token\",\"algorithm\":\"secp256k1\"}" | jv 'd["key"]')
 ROGUE_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'collector %s\nrogue %s\n' "$COL_TOKEN" "$ROGUE_TOKEN" >"$W/submitters"
 chmod 600 "$W/submitters"
@@ -161,7 +170,7 @@ if [ "$LOGD_ANCHORS" = 1 ]; then
 fi
 spawn logd "$W/logd.log" "$BIN/logd" "${LOGD_ARGS[@]}"
 wait_http "$LOG_URL/healthz" || { tail -n 20 "$W/logd.log" | show; die "logd did not start"; }
-VKEY=$(curl -s "$LOG_URL/v1/log" | jq -r .verifier_key)
+VKEY=$(curl -s "$LOG_URL/v1/log" | jv 'd["verifier_key"]')
 echo "$VKEY" >"$W/verifier-key"
 pass "logd up at $LOG_URL, $LOGD_MODE"
 say "checkpoint verifier key: $VKEY"
@@ -169,7 +178,7 @@ say "checkpoint verifier key: $VKEY"
 # The anchorer: logd itself when it can, else the stand-in (said loudly, never hidden).
 if [ "$LOGD_ANCHORS" = 1 ]; then
   if [ "$LOGD_ENCLAVE" = 1 ]; then
-    ANCHORER=$(curl -s "$LOG_URL/v1/attestation" | jq -r '.anchor_address // empty')
+    ANCHORER=$(curl -s "$LOG_URL/v1/attestation" | jv 'd.get("anchor_address")')
   else
     ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
   fi
@@ -196,7 +205,7 @@ fi
 stand_in_anchor() { # anchor logd's current checkpoint (only without logd anchoring)
   [ "$LOGD_ANCHORS" = 1 ] && return 0
   local s
-  s=$("$TLOG" checkpoint --log "$LOG_URL" --key "$W/verifier-key" --json 2>/dev/null | jq -r .size)
+  s=$("$TLOG" checkpoint --log "$LOG_URL" --key "$W/verifier-key" --json 2>/dev/null | jv 'd["size"]')
   "$BIN/tlog-anchor-dir" --rpc "$RPC" --contract "$CONTRACT" --key "$W/anchorer.key" --log "$LOG_URL" \
     --vkey "$W/verifier-key" --sizes "$s" >>"$W/stand-in-anchor.log" 2>&1
 }
@@ -211,7 +220,7 @@ spawn collector "$W/collector.log" "$BIN/collector-test" --listen "127.0.0.1:$PO
 for _ in $(seq 200); do grep -q '^listening ' "$W/collector.log" && break; sleep 0.05; done
 grep -q '^listening ' "$W/collector.log" || { tail -n 20 "$W/collector.log" | show; die "collector did not start"; }
 pass "collector up at $COL_URL: $(grep -m1 '^listening ' "$W/collector.log")"
-BOOT_INDEX=$(curl -s "$COL_URL/v1/attestation" | jq -r .boot_index)
+BOOT_INDEX=$(curl -s "$COL_URL/v1/attestation" | jv 'd["boot_index"]')
 say "collector boot entry at log index $BOOT_INDEX (compose hash from the simulator, quote bound to its key)"
 say "mock TikTok API at 127.0.0.1:$PORT_MOCK records every request it receives"
 
@@ -238,24 +247,24 @@ for r in $(seq "$ROUNDS"); do
   check "round $r: $USERS watch-history collections (intent logged before each call, result after)" [ "$bad" = 0 ]
   stand_in_anchor
 done
-[ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jq -r .count "$W/last.json") || UC=?
+[ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jv 'd["count"]' "$W/last.json") || UC=?
 check "collector's signed user-count statement: $UC users" [ "$UC" = "$USERS" ]
 
 say ""
 say "${B}Rogue attempts at direct messages${N}"
 code=$(archive POST /v1/collect '{"username":"../../api/direct_messages"}')
-msg=$(jq -r .error "$W/last.json" 2>/dev/null)
+msg=$(jv 'd["error"]' "$W/last.json")
 check "Archive asks the collector for a path-traversal username -> HTTP $code ($msg)" [ "$code" = 400 ]
 code=$(archive DELETE /v1/credentials/../../api/direct_messages)
 ok_if "Archive sends a traversal path to the credentials endpoint -> HTTP $code" '[ "$code" = 400 ] || [ "$code" = 404 ]'
 # Everything honest so far must be anchored before the rogue entry (the audit's windows
 # are made of anchors), so an auditor can tell the honest period from the rogue one.
-HONEST_SIZE=$(curl -s "$LOG_URL/v1/log" | jq -r .tree_size)
+HONEST_SIZE=$(curl -s "$LOG_URL/v1/log" | jv 'd["tree_size"]')
 wait_anchored() { # wait_anchored SIZE SECONDS: until an anchor covers SIZE entries
   local want=$1 t=$(($(date +%s) + $2)) s
   while [ "$(date +%s)" -le "$t" ]; do
     stand_in_anchor
-    s=$("$TLOG" anchor status --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jq -r '.size // 0')
+    s=$("$TLOG" anchor status --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jv 'd.get("size") or 0')
     [ "${s:-0}" -ge "$want" ] && return 0
     sleep 0.5
   done
@@ -264,16 +273,16 @@ wait_anchored() { # wait_anchored SIZE SECONDS: until an anchor covers SIZE entr
 check "every honest entry (size $HONEST_SIZE) anchored on chain before the rogue step" wait_anchored "$HONEST_SIZE" 30
 # The honest period is "day 1"; the local chain's clock is moved one day on, so the
 # rogue entry's anchor falls on day 2 by block time (the only time the audit trusts).
-DAY1=$(date -u -d "@$(rpc eth_getBlockByNumber '["latest",false]' | jq -r .result.timestamp | xargs printf '%d')" +%F)
+DAY1=$(date -u -d "@$(rpc eth_getBlockByNumber '["latest",false]' | jv 'int(d["result"]["timestamp"], 16)')" +%F)
 rpc evm_increaseTime '[86400]' >/dev/null
 rpc evm_mine >/dev/null
 DAY2=$(date -u -d "$DAY1 + 1 day" +%F)
 say "local chain clock moved one day on: day 1 = $DAY1 (honest), day 2 = $DAY2 (rogue)"
-SOME_USER=$(curl -s "$LOG_URL/v1/entries?start=$BOOT_INDEX&count=5" | jq -r '.entries[].entry | fromjson | .event | select(.type=="credential_intake") | .user' | head -n 1)
+SOME_USER=$(curl -s "$LOG_URL/v1/entries?start=$BOOT_INDEX&count=5" | jv '[e["event"]["user"] for e in (json.loads(x["entry"]) for x in d["entries"]) if e["event"]["type"] == "credential_intake"][0]')
 ROGUE_EVENT="{\"type\":\"api_call\",\"phase\":\"intent\",\"call_id\":\"rogue-1\",\"user\":\"$SOME_USER\",\"endpoint\":\"direct_messages\",\"method\":\"GET\",\"host\":\"www.tiktok.com\",\"path\":\"/api/direct_messages\"}"
 code=$(curl -s -o "$W/rogue.json" -w '%{http_code}' -H "Authorization: Bearer $ROGUE_TOKEN" -H 'Content-Type: application/json' \
   --data-binary "$ROGUE_EVENT" "$LOG_URL/v1/add")
-ROGUE_INDEX=$(jq -r .index "$W/rogue.json" 2>/dev/null)
+ROGUE_INDEX=$(jv 'd["index"]' "$W/rogue.json")
 check "rogue submitter logs an api_call intent to direct messages -> HTTP $code, index $ROGUE_INDEX (logd logs what it is told; the audit judges)" [ "$code" = 200 ]
 curl -s -o /dev/null -H "Authorization: Bearer $ROGUE_TOKEN" -H 'Content-Type: application/json' \
   --data-binary '{"type":"api_call","phase":"result","call_id":"rogue-1","status":200,"bytes":0,"body_sha256":"00"}' "$LOG_URL/v1/add"
@@ -286,20 +295,25 @@ check "day 2: 3 more honest collections" [ "$bad" = 0 ]
 
 say ""
 say "${B}What the mock TikTok API actually received${N}"
-DM=$(jq -s '[.[] | select(.endpoint == "direct_messages" or (.path | test("direct.?message"; "i")))] | length' "$W/tiktok-record.jsonl")
-WH=$(jq -s '[.[] | select(.endpoint == "watch_history" and .method == "GET" and .path == "/api/watch_history")] | length' "$W/tiktok-record.jsonl")
+record() { # record PYTHON-CONDITION-ON-r: how many recorded requests match
+  python3 -c 'import json,re,sys
+rs=[json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+print(sum(1 for r in rs if eval(sys.argv[1])))' "$1" "$W/tiktok-record.jsonl"
+}
+DM=$(record 'r["endpoint"] == "direct_messages" or re.search("direct.?message", r["path"] + r["query"], re.I)')
+WH=$(record 'r["endpoint"] == "watch_history" and r["method"] == "GET" and r["path"] == "/api/watch_history"')
 ALL=$(wc -l <"$W/tiktok-record.jsonl")
 ok_if "record: $ALL requests, $WH of them GET /api/watch_history (one per collection: $COLLECTS)" '[ "$WH" = "$COLLECTS" ] && [ "$ALL" = "$WH" ]'
 check "record: $DM requests to direct messages" [ "$DM" = 0 ]
 
 # ================================================================ 5. anchors
 section "Anchors on chain"
-FINAL_SIZE=$(curl -s "$LOG_URL/v1/log" | jq -r .tree_size)
+FINAL_SIZE=$(curl -s "$LOG_URL/v1/log" | jv 'd["tree_size"]')
 wait_anchored "$FINAL_SIZE" 30 || fail "the final size $FINAL_SIZE was anchored within 30 s"
 if [ "$LOGD_ANCHORS" = 1 ]; then
   t=$(($(date +%s) + 20))
   while [ "$(date +%s)" -le "$t" ]; do
-    n=$("$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jq length)
+    n=$("$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jv 'len(d)')
     [ "${n:-0}" -ge "$MIN_ANCHORS" ] && break
     sleep 1
   done
@@ -307,8 +321,8 @@ fi
 "$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" >"$W/anchors.txt" 2>&1
 show <"$W/anchors.txt"
 "$TLOG" anchor list --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json >"$W/anchors.json" 2>/dev/null
-ANCHORS=$(jq length "$W/anchors.json" 2>/dev/null || echo 0)
-LAST_ANCHORED=$(jq -r '.[-1].size' "$W/anchors.json" 2>/dev/null)
+ANCHORS=$(jv 'len(d)' "$W/anchors.json"); ANCHORS=${ANCHORS:-0}
+LAST_ANCHORED=$(jv 'd[-1]["size"]' "$W/anchors.json")
 ok_if "$ANCHORS anchors of the log on chain (at least $MIN_ANCHORS), the last covering all $FINAL_SIZE entries" \
   '[ "$ANCHORS" -ge "$MIN_ANCHORS" ] && [ "$LAST_ANCHORED" = "$FINAL_SIZE" ]'
 
