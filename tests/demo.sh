@@ -221,7 +221,26 @@ for _ in $(seq 200); do grep -q '^listening ' "$W/collector.log" && break; sleep
 grep -q '^listening ' "$W/collector.log" || { tail -n 20 "$W/collector.log" | show; die "collector did not start"; }
 pass "collector up at $COL_URL: $(grep -m1 '^listening ' "$W/collector.log")"
 BOOT_INDEX=$(curl -s "$COL_URL/v1/attestation" | jv 'd["boot_index"]')
-say "collector boot entry at log index $BOOT_INDEX (compose hash from the simulator, quote bound to its key)"
+say "collector boot entry at log index $BOOT_INDEX"
+# Code identity: the collector's boot quote (from the simulator) must carry this
+# repository's compose hash and bind the collector's signing key; the boot entry in the
+# log must name the same compose hash and the quote's SHA-256.
+curl -s "$COL_URL/v1/attestation" >"$W/collector-attestation.json"
+jv 'd["quote"]' "$W/collector-attestation.json" >"$W/collector-quote.hex"
+jv 'd["event_log"]' "$W/collector-attestation.json" >"$W/collector-eventlog.json"
+"$TLOG" verify-quote --quote "$W/collector-quote.hex" --event-log "$W/collector-eventlog.json" --json >"$W/vq.json" 2>"$W/vq.err"
+rc=$?
+ok_if "tlog verify-quote refuses the collector's boot quote: status $(jv 'd["status"]' "$W/vq.json") (exit $rc; a simulator is not a TDX machine)" \
+  '[ "$rc" = 1 ] && [ "$(jv "d[\"status\"]" "$W/vq.json")" = simulated ]'
+"$TLOG" verify-quote --quote "$W/collector-quote.hex" --event-log "$W/collector-eventlog.json" --allow-simulated --json >"$W/vq-sim.json" 2>"$W/vq-sim.err"
+rc=$?
+WANT_RD=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(b"xordi-tlog-boot-v1collector" + bytes.fromhex(sys.argv[1])).hexdigest() + "00" * 32)' "$(jv 'd["signing_key"]' "$W/collector-attestation.json")")
+QUOTE_SHA=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(bytes.fromhex(open(sys.argv[1]).read().strip())).hexdigest())' "$W/collector-quote.hex")
+BOOT_EVENT=$(curl -s "$LOG_URL/v1/entries?start=$BOOT_INDEX&count=1" | jv 'json.dumps(json.loads(d["entries"][0]["entry"])["event"])')
+ok_if "with --allow-simulated: RTMR3 replays to compose hash $(jv 'd["compose_hash"]' "$W/vq-sim.json" | cut -c1-16).. (this repo's) and report_data binds the collector's key" \
+  '[ "$rc" = 0 ] && [ "$(jv "d[\"compose_hash\"]" "$W/vq-sim.json")" = "$COMPOSE_HASH" ] && [ "$(jv "d[\"report_data\"]" "$W/vq-sim.json")" = "$WANT_RD" ]'
+ok_if "boot entry $BOOT_INDEX names that compose hash and the quote's SHA-256" \
+  '[ "$(jv "d[\"compose_hash\"]" <<<"$BOOT_EVENT")" = "$COMPOSE_HASH" ] && [ "$(jv "d[\"quote_sha256\"]" <<<"$BOOT_EVENT")" = "$QUOTE_SHA" ]'
 say "mock TikTok API at 127.0.0.1:$PORT_MOCK records every request it receives"
 
 # ================================================================ 4. Archive + rogue
