@@ -337,7 +337,7 @@ int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, siz
 
 int checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out, char *err,
                     size_t errcap) {
-  size_t tlen;
+  size_t tlen = 0; /* set by note_verify on success; 0 keeps the analyzer certain of it */
   if (note_verify(v, note, len, &tlen, err, errcap) != 0) return -1;
   checkpoint c;
   if (checkpoint_parse(&c, note, tlen, err, errcap) != 0) return -1;

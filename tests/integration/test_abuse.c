@@ -213,8 +213,10 @@ static void test_huge_headers(void) {
     memcpy(h, "X-Big: ", 7);
     memset(h + 7, 'a', big);
     memcpy(h + 7 + big, "\r\n", 3);
-    size_t len;
+    size_t len = 0;
     char *req = request(&targets[t], h, "{}", 2, &len);
+    free(h);
+    CHECK_FATAL(req);
     int st = raw_exchange(*targets[t].port, req, len);
     if (!refused(st) || getenv("XT_VERBOSE")) printf("#   %s: 256 KiB header -> %d\n", targets[t].name, st);
     CHECK(refused(st));
@@ -225,12 +227,12 @@ static void test_huge_headers(void) {
     CHECK_FATAL(many);
     for (int i = 0; i < 20000; i++) n += (size_t)snprintf(many + n, cap - n, "X-%d: v\r\n", i);
     req = request(&targets[t], many, "{}", 2, &len);
+    free(many);
+    CHECK_FATAL(req);
     st = raw_exchange(*targets[t].port, req, len);
     if (!refused(st) || getenv("XT_VERBOSE")) printf("#   %s: 20000 headers -> %d\n", targets[t].name, st);
     CHECK(refused(st));
     free(req);
-    free(many);
-    free(h);
   }
   CHECK(healthy());
   CHECK(log_size() == before);
