@@ -154,13 +154,39 @@ section "logd, mock TikTok API and collector (test build)"
 PORT_LOGD=$(free_port) PORT_MOCK=$(free_port) PORT_COL=$(free_port)
 LOG_URL=http://127.0.0.1:$PORT_LOGD
 COL_URL=http://127.0.0.1:$PORT_COL
-# Submitters: the collector (its token is GetKey-derived inside the enclave, the
-# compose file's getkey: form) and a rogue process with a token of its own.
+# Submitters: the collector (its token is GetKey-derived inside the enclave: the compose
+# file's getkey: form) and a rogue process with a token of its own.
 COL_TOKEN_PATH=xordi-tlog/logd/submitter-token/collector/v1
-COL_TOKEN=$(dstack GetKey "{\"path\":\"$COL_TOKEN_PATH\",\"purpose\":\"logd-submitter-token\",\"algorithm\":\"secp256k1\"}" | jv 'd["key"]')
 ROGUE_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf 'collector %s\nrogue %s\n' "$COL_TOKEN" "$ROGUE_TOKEN" >"$W/submitters"
+if [ "$LOGD_ENCLAVE" = 1 ]; then
+  grep -v '^#' deploy/logd-submitters >"$W/submitters" # the deployed file, as is
+else # --dev logd cannot ask GetKey: the same token, computed here from the simulator
+  COL_TOKEN=$(dstack GetKey "{\"path\":\"$COL_TOKEN_PATH\",\"purpose\":\"logd-submitter-token\",\"algorithm\":\"secp256k1\"}" | jv 'd["key"]')
+  printf 'collector %s\n' "$COL_TOKEN" >"$W/submitters"
+fi
+printf 'rogue %s\n' "$ROGUE_TOKEN" >>"$W/submitters"
 chmod 600 "$W/submitters"
+
+# The anchorer, registered before logd starts: logd itself when it can anchor, else the
+# stand-in (said loudly, never hidden). In enclave mode logd's anchor key is GetKey's
+# for its path; only because this is a simulator can the demo compute its address
+# beforehand (and check below that logd's boot entry names the same one).
+if [ "$LOGD_ANCHORS" = 1 ] && [ "$LOGD_ENCLAVE" = 1 ]; then
+  dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor","algorithm":"secp256k1"}' | jv 'd["key"]' >"$W/enclave-anchor.key"
+  ANCHORER=$("$TLOG" anchor address --key "$W/enclave-anchor.key")
+  rm -f "$W/enclave-anchor.key"
+  # Its address holds no ETH on a fresh chain: test ETH (anvil only; on Base the
+  # operator funds it).
+  rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
+  say "logd's anchor address (GetKey in the enclave): $ANCHORER, funded with 100 test ETH"
+else
+  ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
+fi
+[ -n "$ANCHORER" ] || die "could not learn the anchor address"
+"$TLOG" anchor register --rpc "$RPC" --key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
+  { show <"$W/register.log"; die "tlog anchor register"; }
+pass "tlog anchor register: $ORIGIN may be anchored only by $ANCHORER"
+
 LOGD_ARGS=(--data "$W/logd" --listen "127.0.0.1:$PORT_LOGD" --origin "$ORIGIN" --submitters "$W/submitters" --checkpoint-interval-ms 200)
 if [ "$LOGD_ENCLAVE" = 1 ]; then LOGD_ARGS+=(--dstack-socket "$SOCK"); LOGD_MODE="enclave mode (keys and quotes from the simulator)"
 else LOGD_ARGS+=(--dev); LOGD_MODE="--dev mode (this logd has no --dstack-socket yet: keys generated on disk)"; fi
@@ -174,27 +200,13 @@ VKEY=$(curl -s "$LOG_URL/v1/log" | jv 'd["verifier_key"]')
 echo "$VKEY" >"$W/verifier-key"
 pass "logd up at $LOG_URL, $LOGD_MODE"
 say "checkpoint verifier key: $VKEY"
-
-# The anchorer: logd itself when it can, else the stand-in (said loudly, never hidden).
-if [ "$LOGD_ANCHORS" = 1 ]; then
-  if [ "$LOGD_ENCLAVE" = 1 ]; then
-    ANCHORER=$(curl -s "$LOG_URL/v1/attestation" | jv 'd.get("anchor_address")')
-  else
-    ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
-  fi
-else
-  ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
+# logd's own boot entry (when this logd writes one): its keys and code identity.
+LOGD_BOOT=$(curl -s "$LOG_URL/v1/entries?start=0&count=1" | jv '(lambda e: json.dumps(e["event"]) if e["event"].get("type") == "boot" and e.get("submitter") == "logd" else None)(json.loads(d["entries"][0]["entry"]))')
+if [ -n "$LOGD_BOOT" ]; then
+  say "logd boot entry 0: $LOGD_BOOT"
+  [ "$LOGD_ANCHORS" = 1 ] && ok_if "logd's boot entry names the registered anchor address" \
+    '[ "$(jv "d[\"anchor_address\"].lower()" <<<"$LOGD_BOOT")" = "$(echo "$ANCHORER" | tr A-F a-f)" ]'
 fi
-[ -n "$ANCHORER" ] || die "could not learn the anchor address"
-if [ "$LOGD_ANCHORS" = 1 ] && [ "$LOGD_ENCLAVE" = 1 ]; then
-  # The enclave's anchor key comes from GetKey, so its address holds no ETH on a fresh
-  # chain: give it test ETH (anvil only; on Base the operator funds it).
-  rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
-  say "anchor address $ANCHORER (from the enclave's GetKey) funded with 100 test ETH"
-fi
-"$TLOG" anchor register --rpc "$RPC" --key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
-  { show <"$W/register.log"; die "tlog anchor register"; }
-pass "tlog anchor register: $ORIGIN may be anchored only by $ANCHORER"
 if [ "$LOGD_ANCHORS" = 1 ]; then
   say "logd anchors its newest checkpoint every $ANCHOR_INTERVAL s (--anchor-interval)"
 else
