@@ -31,6 +31,22 @@ typedef struct ix_op {
   uint64_t index;
 } ix_op;
 
+/* A prepared batch: everything the writer needs, nothing it must read from the
+ * sequencer's (moving) state. */
+typedef struct inflight {
+  seq_sub *list;
+  store_batch *batch;
+  size_t total;
+  int has_write;
+  uint64_t start_size, size;
+  uint8_t root[MERKLE_HASH_SIZE];
+  uint64_t new_bytes;
+  int with_note;
+  char *note;
+  size_t note_len;
+  checkpoint note_cp;
+} inflight;
+
 /* In-batch dedup: open addressing over the batch's dedup keys. */
 typedef struct dmap_slot {
   uint8_t key[STORE_KEY_PREFIX];
@@ -64,15 +80,33 @@ struct logd_seq {
   size_t nchunks;
   uint64_t chunk_first;
   size_t chunk_off;
-  store_batch *batch;
+  store_batch *batch;         /* the batch being prepared (points into fl[]) */
+  store_batch *sbatch;        /* standalone checkpoint writes (writer idle) */
   uint64_t last_ts;
-  uint64_t ckpt_size;
-  int have_ckpt;              /* a checkpoint was ever published */
   unsigned sign_failures;     /* consecutive */
   uint64_t last_ckpt_mono;
-  seq_sub *waiters;           /* want_checkpoint, not yet covered */
-  dmap_slot *dmap;
+  dmap_slot *dmap;            /* in-batch dedup of the batch being prepared */
   size_t dmap_cap;
+  dmap_slot *prev_dmap;       /* ... and of the batch before it, maybe still in flight */
+  size_t prev_dmap_cap;
+
+  /* Pipelining: the sequencer prepares batch k+1 while the writer thread does the
+   * synced write of batch k, then publishes it and completes its submissions. One
+   * batch in flight at most; batches are written in order. */
+  inflight fl[2];
+  int cur;
+  pthread_t writer;
+  pthread_mutex_t wmu;
+  pthread_cond_t wcv;
+  inflight *wjob;             /* handed to the writer, not yet done */
+  int wfailed;                /* the writer's last write failed: reload before going on */
+  int wstop;
+
+  /* checkpoint state (pub_mu): written by whichever thread publishes */
+  uint64_t ckpt_size;
+  int have_ckpt;              /* a checkpoint was ever published */
+  seq_sub *waiters;           /* want_checkpoint, not yet covered (writer thread, or
+                               * the sequencer while the writer is idle) */
   ix_op *ix;
   size_t nix, ix_cap;
   char *entry_buf;
@@ -234,12 +268,23 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
   return 0;
 }
 
+static void publish_size(logd_seq *q, uint64_t size, const uint8_t root[MERKLE_HASH_SIZE]) {
+  pthread_mutex_lock(&q->pub_mu);
+  q->pub_size = size;
+  memcpy(q->pub_root, root, MERKLE_HASH_SIZE);
+  pthread_mutex_unlock(&q->pub_mu);
+}
+
 static void publish_tree(logd_seq *q) {
   uint8_t root[MERKLE_HASH_SIZE];
   merkle_tree_root(&q->tree, root);
+  publish_size(q, q->tree.size, root);
+}
+
+static void ckpt_state(logd_seq *q, uint64_t *size, int *have) {
   pthread_mutex_lock(&q->pub_mu);
-  q->pub_size = q->tree.size;
-  memcpy(q->pub_root, root, sizeof root);
+  *size = q->ckpt_size;
+  *have = q->have_ckpt;
   pthread_mutex_unlock(&q->pub_mu);
 }
 
@@ -259,7 +304,14 @@ static void sink(void *ctx, unsigned level, uint64_t index, const uint8_t hash[M
   }
 }
 
+/* The current map becomes the previous batch's; the new current one is emptied. */
 static int dmap_prepare(logd_seq *q, size_t n) {
+  dmap_slot *t = q->prev_dmap;
+  size_t tc = q->prev_dmap_cap;
+  q->prev_dmap = q->dmap;
+  q->prev_dmap_cap = q->dmap_cap;
+  q->dmap = t;
+  q->dmap_cap = tc;
   size_t cap = 64;
   while (cap < 2 * n) cap *= 2;
   if (cap > q->dmap_cap) {
@@ -268,18 +320,32 @@ static int dmap_prepare(logd_seq *q, size_t n) {
     q->dmap = m;
     q->dmap_cap = cap;
   }
-  memset(q->dmap, 0, cap * sizeof *q->dmap);
-  q->dmap_cap = cap;
+  memset(q->dmap, 0, q->dmap_cap * sizeof *q->dmap);
   return 0;
 }
 
-static dmap_slot *dmap_find(logd_seq *q, const uint8_t *key) {
+/* After a failed write nothing of the last batches is real: forget both maps. */
+static void dmap_reset(logd_seq *q) {
+  if (q->dmap) memset(q->dmap, 0, q->dmap_cap * sizeof *q->dmap);
+  if (q->prev_dmap) memset(q->prev_dmap, 0, q->prev_dmap_cap * sizeof *q->prev_dmap);
+}
+
+static dmap_slot *dmap_find_in(dmap_slot *m, size_t cap, const uint8_t *key) {
   uint64_t h;
   memcpy(&h, key, sizeof h);
-  size_t i = (size_t)h & (q->dmap_cap - 1);
-  while (q->dmap[i].used && memcmp(q->dmap[i].key, key, STORE_KEY_PREFIX))
-    i = (i + 1) & (q->dmap_cap - 1);
-  return &q->dmap[i];
+  size_t i = (size_t)h & (cap - 1);
+  while (m[i].used && memcmp(m[i].key, key, STORE_KEY_PREFIX)) i = (i + 1) & (cap - 1);
+  return &m[i];
+}
+
+static dmap_slot *dmap_find(logd_seq *q, const uint8_t *key) {
+  return dmap_find_in(q->dmap, q->dmap_cap, key);
+}
+
+static const dmap_slot *prev_find(logd_seq *q, const uint8_t *key) {
+  if (!q->prev_dmap) return NULL;
+  const dmap_slot *d = dmap_find_in(q->prev_dmap, q->prev_dmap_cap, key);
+  return d->used ? d : NULL;
 }
 
 static int ix_push(logd_seq *q, char tag, const uint8_t *key, uint64_t index) {
@@ -334,31 +400,35 @@ static void fail_all(seq_sub *list, int status, const char *msg) {
   }
 }
 
-/* Sequences one group. Returns 0, or -1 when the store failed (state reloaded). */
-static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
+/* Sequences one group into f (the tree, edge tiles and bundle advance; nothing is
+ * written). Returns 0, or -1 when preparing failed: then the submissions are failed
+ * and the caller must reload the state once the writer is idle. */
+static int prepare_batch(logd_seq *q, seq_sub *list, int ckpt_due, inflight *f) {
   char err[300];
   size_t total = 0;
   for (seq_sub *s = list; s; s = s->next) total += s->events.count;
+  f->list = list;
+  f->total = total;
+  f->has_write = 0;
+  f->with_note = 0;
+  f->new_bytes = 0;
+  q->batch = f->batch;
+  store_batch_clear(q->batch);
   if (dmap_prepare(q, total)) {
     fail_all(list, 503, "out of memory, try again");
-    return 0;
+    return -1;
   }
-  store_batch_clear(q->batch);
   uint64_t ts = now_real_ms();
   if (ts < q->last_ts) ts = q->last_ts;
   uint64_t start_size = q->tree.size;
-  uint64_t new_bytes = 0;
   int failed = 0;
-  int with_note = 0;
-  char note[NOTE_MAX_SIZE];
-  size_t note_len = 0;
-  checkpoint note_cp;
   q->chunk_first = start_size;
   q->chunk_off = q->bundle_len;
   q->nix = 0;
 
   /* One batched lookup for every dedup key of the group: whether an earlier batch
-   * already logged the event, and where. */
+   * already logged the event, and where. The batch before this one may still be in
+   * flight: its keys are in prev_dmap. */
   for (seq_sub *s = list; s && !failed; s = s->next) {
     if (store_get_dedup_many(q->store, s->events.count, (const uint8_t (*)[32])s->dedup, s->index,
                              s->dup, err, sizeof err))
@@ -381,70 +451,87 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
     for (size_t i = 0; i < s->events.count && !failed; i++) {
       const uint8_t *key = s->dedup[i];
       dmap_slot *slot = dmap_find(q, key);
+      const dmap_slot *prev;
       if (slot->used) {
         s->index[i] = slot->index;
         memcpy(s->leaf[i], slot->leaf, MERKLE_HASH_SIZE);
         s->dup[i] = 1;
-      } else {
-        uint64_t idx = s->index[i];
-        if (s->dup[i] == PRIOR_COPY && idx < start_size) {
-          s->index[i] = idx;
-          s->dup[i] = 1;
-          /* The first copy is durable, so its leaf hash is in a stored level-0 tile. */
-          store_reader rd;
-          store_reader_init(&rd, q->store);
-          if (store_read_nodes(&rd, 0, idx, 1, &s->leaf[i])) {
-            snprintf(err, sizeof err, "%s", rd.err);
-            failed = 1;
-          }
-          store_reader_done(&rd);
-          memcpy(slot->key, key, STORE_KEY_PREFIX);
-          memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
-          slot->index = idx;
-          slot->used = 1;
-          continue;
-        }
-        size_t len = event_entry_build(q->entry_buf, EVENT_ENTRY_HARD_MAX + 1, s->events.canon[i],
-                                       s->events.canon_len[i], s->submitter, ts);
-        idx = q->tree.size;
-        new_bytes += len;
-        merkle_leaf_hash((const uint8_t *)q->entry_buf, len, s->leaf[i]);
-        int mrc = merkle_tree_append(&q->tree, s->leaf[i], sink, q);
-        if (mrc || bundle_add(q, q->entry_buf, len)) {
-          snprintf(err, sizeof err, "cannot append: %s", mrc ? merkle_status_str(mrc) : "out of memory");
+        continue;
+      }
+      if ((prev = prev_find(q, key)) != NULL) {
+        s->index[i] = prev->index;
+        memcpy(s->leaf[i], prev->leaf, MERKLE_HASH_SIZE);
+        s->dup[i] = 1;
+        *slot = *prev;
+        continue;
+      }
+      uint64_t idx = s->index[i];
+      if (s->dup[i] == PRIOR_COPY && idx < start_size) {
+        s->dup[i] = 1;
+        /* The first copy is durable, so its leaf hash is in a stored level-0 tile. */
+        store_reader rd;
+        store_reader_init(&rd, q->store);
+        if (store_read_nodes(&rd, 0, idx, 1, &s->leaf[i])) {
+          snprintf(err, sizeof err, "%s", rd.err);
           failed = 1;
-          break;
         }
-        if (idx % TILE_WIDTH == TILE_WIDTH - 1) {
-          /* The tile is complete (the sink stored its hashes): store the bundle
-           * whole and drop the chunks it replaces, in this same write. */
-          store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, idx / TILE_WIDTH, q->bundle, q->bundle_len);
-          for (size_t c = 0; c < q->nchunks; c++) {
-            store_batch_delete_chunk(q->batch, 0, q->chunk_starts[c]);
-            store_batch_delete_chunk(q->batch, STORE_ENTRIES_LEVEL, q->chunk_starts[c]);
-          }
-          q->nchunks = 0;
-          q->bundle_len = 0;
-          q->bundle_dirty = 0;
-          q->chunk_first = idx + 1;
-          q->chunk_off = 0;
-        }
-        if (ix_push(q, 'D', key, idx) || ix_push(q, 'H', s->leaf[i], idx)) {
-          snprintf(err, sizeof err, "out of memory");
-          failed = 1;
-          break;
-        }
+        store_reader_done(&rd);
         memcpy(slot->key, key, STORE_KEY_PREFIX);
         memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
         slot->index = idx;
         slot->used = 1;
-        s->index[i] = idx;
-        s->dup[i] = 0;
+        continue;
       }
+      size_t len = event_entry_build(q->entry_buf, EVENT_ENTRY_HARD_MAX + 1, s->events.canon[i],
+                                     s->events.canon_len[i], s->submitter, ts);
+      idx = q->tree.size;
+      f->new_bytes += len;
+      merkle_leaf_hash((const uint8_t *)q->entry_buf, len, s->leaf[i]);
+      int mrc = merkle_tree_append(&q->tree, s->leaf[i], sink, q);
+      if (mrc || bundle_add(q, q->entry_buf, len)) {
+        snprintf(err, sizeof err, "cannot append: %s", mrc ? merkle_status_str(mrc) : "out of memory");
+        failed = 1;
+        break;
+      }
+      if (idx % TILE_WIDTH == TILE_WIDTH - 1) {
+        /* The tile is complete (the sink stored its hashes): store the bundle
+         * whole and drop the chunks it replaces, in this same write. */
+        store_batch_put_tile(q->batch, STORE_ENTRIES_LEVEL, idx / TILE_WIDTH, q->bundle, q->bundle_len);
+        for (size_t c = 0; c < q->nchunks; c++) {
+          store_batch_delete_chunk(q->batch, 0, q->chunk_starts[c]);
+          store_batch_delete_chunk(q->batch, STORE_ENTRIES_LEVEL, q->chunk_starts[c]);
+        }
+        q->nchunks = 0;
+        q->bundle_len = 0;
+        q->bundle_dirty = 0;
+        q->chunk_first = idx + 1;
+        q->chunk_off = 0;
+      }
+      if (ix_push(q, 'D', key, idx) || ix_push(q, 'H', s->leaf[i], idx)) {
+        snprintf(err, sizeof err, "out of memory");
+        failed = 1;
+        break;
+      }
+      memcpy(slot->key, key, STORE_KEY_PREFIX);
+      memcpy(slot->leaf, s->leaf[i], MERKLE_HASH_SIZE);
+      slot->index = idx;
+      slot->used = 1;
+      s->index[i] = idx;
+      s->dup[i] = 0;
     }
   }
+  if (failed) {
+    atomic_fetch_add(&q->metrics.write_errors, 1);
+    logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", total, err);
+    fail_all(list, 503, "storage read failed; nothing was logged, try again");
+    return -1;
+  }
 
-  if (!failed && q->tree.size > start_size) {
+  q->last_ts = ts;
+  f->start_size = start_size;
+  f->size = q->tree.size;
+  merkle_tree_root(&q->tree, f->root);
+  if (q->tree.size > start_size) {
     uint64_t size = q->tree.size;
     for (unsigned L = 1; L < TILE_LEVELS; L++) {
       uint64_t n = size >> (8 * L);
@@ -473,52 +560,50 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
     }
     store_batch_put_size(q->batch, size);
     /* A checkpoint that is due rides in the same synced write as the entries. */
-    if (ckpt_due && make_note(q, note, sizeof note, &note_len, &note_cp) == 0) {
-      store_batch_put_checkpoint(q->batch, note_cp.size, note, note_len);
-      with_note = 1;
+    if (ckpt_due && make_note(q, f->note, NOTE_MAX_SIZE, &f->note_len, &f->note_cp) == 0) {
+      store_batch_put_checkpoint(q->batch, f->note_cp.size, f->note, f->note_len);
+      f->with_note = 1;
+      q->last_ckpt_mono = now_mono_ms();
     }
+    f->has_write = 1;
+  }
+  return 0;
+}
+
+/* The writer's half: one synced write, then publish and complete. */
+static int commit_batch(logd_seq *q, inflight *f) {
+  char err[300];
+  if (f->has_write) {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    if (store_batch_write(q->store, q->batch, err, sizeof err)) failed = 1;
+    int rc = store_batch_write(q->store, f->batch, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    if (!failed) {
-      uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 + (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
-      atomic_fetch_add(&q->metrics.fsync_count, 1);
-      atomic_fetch_add(&q->metrics.fsync_us_sum, us);
-      for (int i = 0; i < SEQ_FSYNC_BUCKETS; i++)
-        if ((double)us / 1000.0 <= seq_fsync_bucket_ms[i]) {
-          atomic_fetch_add(&q->metrics.fsync_bucket[i], 1);
-          break;
-        }
+    if (rc) {
+      atomic_fetch_add(&q->metrics.write_errors, 1);
+      logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", f->total, err);
+      fail_all(f->list, 503, "storage write failed; nothing was logged, try again");
+      f->list = NULL;
+      return -1;
     }
-  }
-
-  if (failed) {
-    atomic_fetch_add(&q->metrics.write_errors, 1);
-    logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", total, err);
-    char lerr[300];
-    if (load_state(q, lerr, sizeof lerr)) {
-      logd_log("sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
-      pthread_mutex_lock(&q->mu);
-      q->broken = 1;
-      pthread_mutex_unlock(&q->mu);
-    }
-    fail_all(list, 503, "storage write failed; nothing was logged, try again");
-    return -1;
-  }
-
-  q->last_ts = ts;
-  atomic_fetch_add(&q->metrics.batches, 1);
-  atomic_fetch_add(&q->metrics.entries, q->tree.size - start_size);
-  atomic_fetch_add(&q->metrics.entry_bytes, new_bytes);
-  /* The tree first: whoever sees the checkpoint can read proofs up to its size. */
-  publish_tree(q);
-  if (with_note) {
-    q->last_ckpt_mono = now_mono_ms();
-    publish_note(q, note, note_len, &note_cp);
+    uint64_t us = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000 + (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000);
+    atomic_fetch_add(&q->metrics.fsync_count, 1);
+    atomic_fetch_add(&q->metrics.fsync_us_sum, us);
+    for (int i = 0; i < SEQ_FSYNC_BUCKETS; i++)
+      if ((double)us / 1000.0 <= seq_fsync_bucket_ms[i]) {
+        atomic_fetch_add(&q->metrics.fsync_bucket[i], 1);
+        break;
+      }
+    atomic_fetch_add(&q->metrics.batches, 1);
+    atomic_fetch_add(&q->metrics.entries, f->size - f->start_size);
+    atomic_fetch_add(&q->metrics.entry_bytes, f->new_bytes);
+    /* The tree first: whoever sees the checkpoint can read proofs up to its size. */
+    publish_size(q, f->size, f->root);
+    if (f->with_note) publish_note(q, f->note, f->note_len, &f->note_cp);
   }
 
   /* Complete: either now, or when a checkpoint covers the submission. */
+  seq_sub *list = f->list;
+  f->list = NULL;
   while (list) {
     seq_sub *s = list;
     list = s->next;
@@ -545,13 +630,79 @@ static int run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
   return 0;
 }
 
+static void *writer_main(void *arg) {
+  logd_seq *q = arg;
+  pthread_mutex_lock(&q->wmu);
+  for (;;) {
+    while (!q->wjob && !q->wstop) pthread_cond_wait(&q->wcv, &q->wmu);
+    if (!q->wjob) break;
+    inflight *f = q->wjob;
+    pthread_mutex_unlock(&q->wmu);
+    int rc = commit_batch(q, f);
+    pthread_mutex_lock(&q->wmu);
+    if (rc) q->wfailed = 1;
+    q->wjob = NULL;
+    pthread_cond_broadcast(&q->wcv);
+  }
+  pthread_mutex_unlock(&q->wmu);
+  return NULL;
+}
+
+/* Waits until no batch is in flight; returns whether the last one failed (and
+ * clears that). */
+static int writer_idle(logd_seq *q) {
+  pthread_mutex_lock(&q->wmu);
+  while (q->wjob) pthread_cond_wait(&q->wcv, &q->wmu);
+  int failed = q->wfailed;
+  q->wfailed = 0;
+  pthread_mutex_unlock(&q->wmu);
+  return failed;
+}
+
+/* After a failure: rebuild everything from what is durable. Writer idle. */
+static void reload(logd_seq *q) {
+  char lerr[300];
+  dmap_reset(q);
+  if (load_state(q, lerr, sizeof lerr)) {
+    logd_log("sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
+    pthread_mutex_lock(&q->mu);
+    q->broken = 1;
+    pthread_mutex_unlock(&q->mu);
+  }
+}
+
+/* Prepares a group and hands it to the writer once the previous one is done. */
+static void run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
+  inflight *f = &q->fl[q->cur];
+  if (prepare_batch(q, list, ckpt_due, f)) {
+    writer_idle(q);
+    reload(q);
+    return;
+  }
+  if (writer_idle(q)) {
+    /* The batch before failed, and this one was built on top of it. */
+    fail_all(f->list, 503, "storage write failed; nothing was logged, try again");
+    f->list = NULL;
+    reload(q);
+    return;
+  }
+  pthread_mutex_lock(&q->wmu);
+  q->wjob = f;
+  pthread_cond_signal(&q->wcv);
+  pthread_mutex_unlock(&q->wmu);
+  q->cur ^= 1;
+}
+
 /* Completes the waiters a published checkpoint covers; with fail_msg, fails the
  * others with 503 (their entries are logged; only the receipt is missing). */
 static void wake_waiters(logd_seq *q, const char *fail_msg) {
+  uint64_t covered;
+  int have;
+  ckpt_state(q, &covered, &have);
   seq_sub **pp = &q->waiters;
   while (*pp) {
     seq_sub *s = *pp;
-    if (s->need_size <= q->ckpt_size) {
+    if (have && s->need_size <= covered) {
       *pp = s->next;
       s->next = NULL;
       pthread_mutex_lock(&q->pub_mu);
@@ -608,10 +759,9 @@ static int publish_note(logd_seq *q, const char *note, size_t note_len, const ch
   q->pub_note_size = c->size;
   memcpy(q->pub_note_root, c->root, MERKLE_HASH_SIZE);
   q->pub_note_mono = now_mono_ms();
-  pthread_mutex_unlock(&q->pub_mu);
   q->ckpt_size = c->size;
   q->have_ckpt = 1;
-  q->sign_failures = 0;
+  pthread_mutex_unlock(&q->pub_mu);
   atomic_fetch_add(&q->metrics.checkpoints, 1);
   return 0;
 }
@@ -621,9 +771,9 @@ static int sign_checkpoint(logd_seq *q) {
   size_t note_len;
   checkpoint c;
   if (make_note(q, note, sizeof note, &note_len, &c)) return -1;
-  store_batch_clear(q->batch);
-  store_batch_put_checkpoint(q->batch, c.size, note, note_len);
-  if (store_batch_write(q->store, q->batch, err, sizeof err)) {
+  store_batch_clear(q->sbatch);
+  store_batch_put_checkpoint(q->sbatch, c.size, note, note_len);
+  if (store_batch_write(q->store, q->sbatch, err, sizeof err)) {
     atomic_fetch_add(&q->metrics.write_errors, 1);
     logd_log("sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
     return -1;
@@ -634,10 +784,13 @@ static int sign_checkpoint(logd_seq *q) {
 static void *seq_main(void *arg) {
   logd_seq *q = arg;
   for (;;) {
+    uint64_t ckpt_size;
+    int have_ckpt;
     pthread_mutex_lock(&q->mu);
     for (;;) {
       if (q->head || q->stopping) break;
-      if (q->tree.size > q->ckpt_size || !q->have_ckpt) {
+      ckpt_state(q, &ckpt_size, &have_ckpt);
+      if (q->tree.size > ckpt_size || !have_ckpt) {
         uint64_t due = q->last_ckpt_mono + q->cfg.interval_ms;
         uint64_t now = now_mono_ms();
         if (now >= due) break;
@@ -660,8 +813,16 @@ static void *seq_main(void *arg) {
 
     if (list) run_batch(q, list, now_mono_ms() >= q->last_ckpt_mono + q->cfg.interval_ms);
     uint64_t now = now_mono_ms();
-    if ((q->tree.size > q->ckpt_size || !q->have_ckpt) &&
-        (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list))) {
+    ckpt_state(q, &ckpt_size, &have_ckpt);
+    int sign = (q->tree.size > ckpt_size || !have_ckpt) &&
+               (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list));
+    if (sign || (stopping && !list)) {
+      /* Checkpoints and waiters are the writer's while a batch is in flight. */
+      if (writer_idle(q)) reload(q);
+      ckpt_state(q, &ckpt_size, &have_ckpt);
+      sign = sign && (q->tree.size > ckpt_size || !have_ckpt);
+    }
+    if (sign) {
       q->last_ckpt_mono = now;
       if (sign_checkpoint(q) == 0) {
         q->sign_failures = 0;
@@ -725,6 +886,26 @@ static int check_checkpoint(logd_seq *q, char *err, size_t errcap) {
   return 0;
 }
 
+static void seq_release(logd_seq *q) {
+  for (int i = 0; i < 2; i++) {
+    store_batch_free(q->fl[i].batch);
+    free(q->fl[i].note);
+  }
+  store_batch_free(q->sbatch);
+  free(q->entry_buf);
+  free(q->bundle);
+  free(q->dmap);
+  free(q->prev_dmap);
+  free(q->ix);
+  free(q->pub_note);
+  pthread_mutex_destroy(&q->mu);
+  pthread_mutex_destroy(&q->pub_mu);
+  pthread_mutex_destroy(&q->wmu);
+  pthread_cond_destroy(&q->cv);
+  pthread_cond_destroy(&q->wcv);
+  free(q);
+}
+
 logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
                     char *err, size_t errcap) {
   logd_seq *q = calloc(1, sizeof *q);
@@ -735,37 +916,55 @@ logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_conf
   q->store = store;
   q->signer = *signer;
   q->cfg = *cfg;
-  q->batch = store_batch_new(store);
-  q->entry_buf = malloc(EVENT_ENTRY_HARD_MAX + 1);
-  if (!q->batch || !q->entry_buf) {
-    snprintf(err, errcap, "out of memory");
-    goto fail;
-  }
-  if (load_state(q, err, errcap) || check_checkpoint(q, err, errcap)) goto fail;
-  publish_tree(q);
-  q->last_ckpt_mono = now_mono_ms();
-  q->pub_note_mono = q->last_ckpt_mono;
-  /* A restart may find entries newer than the last checkpoint: sign one soon. */
-  if (q->tree.size > q->ckpt_size || !q->have_ckpt) q->last_ckpt_mono -= q->cfg.interval_ms;
   pthread_mutex_init(&q->mu, NULL);
   pthread_mutex_init(&q->pub_mu, NULL);
+  pthread_mutex_init(&q->wmu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&q->cv, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&q->wcv, NULL);
+  int ok = 1;
+  for (int i = 0; i < 2; i++) {
+    q->fl[i].batch = store_batch_new(store);
+    q->fl[i].note = malloc(NOTE_MAX_SIZE);
+    ok = ok && q->fl[i].batch && q->fl[i].note;
+  }
+  q->sbatch = store_batch_new(store);
+  q->entry_buf = malloc(EVENT_ENTRY_HARD_MAX + 1);
+  if (!ok || !q->sbatch || !q->entry_buf) {
+    snprintf(err, errcap, "out of memory");
+    seq_release(q);
+    return NULL;
+  }
+  q->batch = q->fl[0].batch;
+  if (load_state(q, err, errcap) || check_checkpoint(q, err, errcap)) {
+    seq_release(q);
+    return NULL;
+  }
+  publish_tree(q);
+  q->last_ckpt_mono = now_mono_ms();
+  q->pub_note_mono = q->last_ckpt_mono;
+  /* A restart may find entries newer than the last checkpoint: sign one soon. */
+  if ((q->tree.size > q->ckpt_size || !q->have_ckpt) && q->last_ckpt_mono >= q->cfg.interval_ms)
+    q->last_ckpt_mono -= q->cfg.interval_ms;
+  if (pthread_create(&q->writer, NULL, writer_main, q)) {
+    snprintf(err, errcap, "cannot start the writer thread");
+    seq_release(q);
+    return NULL;
+  }
   if (pthread_create(&q->thread, NULL, seq_main, q)) {
+    pthread_mutex_lock(&q->wmu);
+    q->wstop = 1;
+    pthread_cond_signal(&q->wcv);
+    pthread_mutex_unlock(&q->wmu);
+    pthread_join(q->writer, NULL);
     snprintf(err, errcap, "cannot start the sequencer thread");
-    goto fail;
+    seq_release(q);
+    return NULL;
   }
   return q;
-fail:
-  store_batch_free(q->batch);
-  free(q->entry_buf);
-  free(q->bundle);
-  free(q->pub_note);
-  free(q);
-  return NULL;
 }
 
 void seq_stop(logd_seq *q) {
@@ -779,21 +978,18 @@ void seq_stop(logd_seq *q) {
   pthread_cond_signal(&q->cv);
   pthread_mutex_unlock(&q->mu);
   pthread_join(q->thread, NULL);
+  /* The sequencer left the writer idle; stop it. */
+  pthread_mutex_lock(&q->wmu);
+  q->wstop = 1;
+  pthread_cond_signal(&q->wcv);
+  pthread_mutex_unlock(&q->wmu);
+  pthread_join(q->writer, NULL);
 }
 
 void seq_free(logd_seq *q) {
   if (!q) return;
   seq_stop(q);
-  store_batch_free(q->batch);
-  free(q->entry_buf);
-  free(q->bundle);
-  free(q->dmap);
-  free(q->ix);
-  free(q->pub_note);
-  pthread_mutex_destroy(&q->mu);
-  pthread_mutex_destroy(&q->pub_mu);
-  pthread_cond_destroy(&q->cv);
-  free(q);
+  seq_release(q);
 }
 
 int seq_submit(logd_seq *q, seq_sub *sub) {

@@ -2,9 +2,12 @@
  *
  * Contract: HTTP threads hand in submissions (one event, or an all-or-none batch);
  * one sequencer thread takes everything queued, deduplicates (against the store and
- * within the batch), assigns contiguous indices, extends the tree, and writes all of
- * it with ONE synced store write. Only then are the submissions completed through
- * their done() callback, from the sequencer thread. A checkpoint is signed at most
+ * within the batch), assigns contiguous indices, extends the tree, and prepares all
+ * of it as ONE store write; a writer thread performs that synced write (while the
+ * sequencer prepares the next group: at most one write in flight, in order), and
+ * only then publishes the new tree and completes the submissions through their
+ * done() callback. A failed write fails its group and the one prepared after it,
+ * and the state is rebuilt from the store. A checkpoint is signed at most
  * every interval_ms when the tree grew, stored (synced), and only then published;
  * submissions that asked for a checkpoint complete once one covers them.
  *
