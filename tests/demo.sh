@@ -222,6 +222,23 @@ stand_in_anchor() { # anchor logd's current checkpoint (only without logd anchor
     --vkey "$W/verifier-key" --sizes "$s" >>"$W/stand-in-anchor.log" 2>&1
 }
 
+wait_anchored() { # wait_anchored SIZE SECONDS: until an anchor covers SIZE entries
+  local want=$1 t=$(($(date +%s) + $2)) s
+  while [ "$(date +%s)" -le "$t" ]; do
+    stand_in_anchor
+    s=$("$TLOG" anchor status --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jv 'd.get("size") or 0')
+    [ "${s:-0}" -ge "$want" ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+tree_size() { curl -s "$LOG_URL/v1/log" | jv 'd["tree_size"]'; }
+anchored_now() { # anchored_now WHAT: wait for an anchor covering the whole log
+  local n
+  n=$(tree_size)
+  if wait_anchored "$n" 30; then say "anchored: $1 (size $n)"; else fail "an anchor covering $1 (size $n) within 30 s"; fi
+}
+
 spawn mock-tiktok "$W/mock-tiktok.log" "$BIN/mock-tiktok" --listen "127.0.0.1:$PORT_MOCK" --record "$W/tiktok-record.jsonl"
 wait_port "$PORT_MOCK" || die "mock-tiktok did not start"
 ARCHIVE_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -268,7 +285,7 @@ for i in $(seq 1 "$USERS"); do
   [ "$(archive POST /v1/credentials "{\"username\":\"$u\",\"cookie\":\"sessionid=$u-secret\"}")" = 200 ] || bad=$((bad + 1))
 done
 check "$USERS credentials submitted (each logged as credential_intake before it was stored)" [ "$bad" = 0 ]
-stand_in_anchor
+anchored_now "the credential intakes"
 COLLECTS=0
 for r in $(seq "$ROUNDS"); do
   bad=0
@@ -276,7 +293,7 @@ for r in $(seq "$ROUNDS"); do
     if [ "$(archive POST /v1/collect "{\"username\":\"$(uname_of "$i")\",\"count\":20}")" = 200 ]; then COLLECTS=$((COLLECTS + 1)); else bad=$((bad + 1)); fi
   done
   check "round $r: $USERS watch-history collections (intent logged before each call, result after)" [ "$bad" = 0 ]
-  stand_in_anchor
+  anchored_now "round $r"
 done
 [ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jv 'd["count"]' "$W/last.json") || UC=?
 check "collector's signed user-count statement: $UC users" [ "$UC" = "$USERS" ]
@@ -290,17 +307,7 @@ code=$(archive DELETE /v1/credentials/../../api/direct_messages)
 ok_if "Archive sends a traversal path to the credentials endpoint -> HTTP $code" '[ "$code" = 400 ] || [ "$code" = 404 ]'
 # Everything honest so far must be anchored before the rogue entry (the audit's windows
 # are made of anchors), so an auditor can tell the honest period from the rogue one.
-HONEST_SIZE=$(curl -s "$LOG_URL/v1/log" | jv 'd["tree_size"]')
-wait_anchored() { # wait_anchored SIZE SECONDS: until an anchor covers SIZE entries
-  local want=$1 t=$(($(date +%s) + $2)) s
-  while [ "$(date +%s)" -le "$t" ]; do
-    stand_in_anchor
-    s=$("$TLOG" anchor status --rpc "$RPC" --contract "$CONTRACT" --origin "$ORIGIN" --json 2>/dev/null | jv 'd.get("size") or 0')
-    [ "${s:-0}" -ge "$want" ] && return 0
-    sleep 0.5
-  done
-  return 1
-}
+HONEST_SIZE=$(tree_size)
 check "every honest entry (size $HONEST_SIZE) anchored on chain before the rogue step" wait_anchored "$HONEST_SIZE" 30
 # The honest period is "day 1"; the local chain's clock is moved one day on, so the
 # rogue entry's anchor falls on day 2 by block time (the only time the audit trusts).
@@ -339,7 +346,7 @@ check "record: $DM requests to direct messages" [ "$DM" = 0 ]
 
 # ================================================================ 5. anchors
 section "Anchors on chain"
-FINAL_SIZE=$(curl -s "$LOG_URL/v1/log" | jv 'd["tree_size"]')
+FINAL_SIZE=$(tree_size)
 wait_anchored "$FINAL_SIZE" 30 || fail "the final size $FINAL_SIZE was anchored within 30 s"
 if [ "$LOGD_ANCHORS" = 1 ]; then
   t=$(($(date +%s) + 20))
