@@ -287,7 +287,13 @@ static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
   json_object_set_new(j, "root", hex_json(v.note_root, MERKLE_HASH_SIZE));
   json_object_set_new(j, "tree_size", json_integer((json_int_t)v.size));
   json_object_set_new(j, "checkpoint", v.note ? json_stringn(v.note, v.note_len) : json_null());
-  json_object_set_new(j, "anchor", json_null());
+  json_t *anchor = NULL;
+  if (h->cfg.ext && h->cfg.ext->anchor_json) {
+    char *text = h->cfg.ext->anchor_json(h->cfg.ext->ctx);
+    if (text) anchor = json_loads(text, JSON_DECODE_ANY, NULL);
+    free(text);
+  }
+  json_object_set_new(j, "anchor", anchor ? anchor : json_null());
   seq_view_free(&v);
   return respond_json(h, c, 200, j, "no-cache");
 }
@@ -493,6 +499,12 @@ static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
     unsigned long long n = atomic_load(&h->status_count[s]);
     if (n) P("logd_http_responses_total{code=\"%d\"} %llu\n", s, n);
   }
+  if (h->cfg.ext && h->cfg.ext->metrics) {
+    char *more = h->cfg.ext->metrics(h->cfg.ext->ctx);
+    if (more) P("%s", more);
+    else e = 1;
+    free(more);
+  }
 #undef P
   if (e) {
     free(b);
@@ -689,8 +701,16 @@ static enum MHD_Result handle_get(logd_http *h, struct MHD_Connection *c, const 
   if (!strncmp(url, "/v1/checkpoints/", 16)) return get_stored_checkpoint(h, c, url + 16);
   if (!strcmp(url, "/healthz")) return get_health(h, c);
   if (!strcmp(url, "/metrics")) return get_metrics(h, c);
-  if (!strcmp(url, "/v1/attestation"))
-    return respond_error(h, c, 404, "no attestation: this logd runs in --dev mode, outside a TEE");
+  if (!strcmp(url, "/v1/attestation")) {
+    if (!h->cfg.ext || !h->cfg.ext->attestation)
+      return respond_error(h, c, 404, "no attestation: this logd runs in --dev mode, outside a TEE");
+    char *body = NULL;
+    size_t len = 0;
+    unsigned st = h->cfg.ext->attestation(h->cfg.ext->ctx, arg(c, "size"), &body, &len);
+    if (!body) return respond_error(h, c, 503, "out of memory");
+    return respond(h, c, st, "application/json", body, len, st == 200 ? "no-cache" : "no-store",
+                   NULL, NULL);
+  }
   return respond_error(h, c, 404, "no such path");
 }
 

@@ -18,6 +18,16 @@ typedef struct logd_submitter {
   uint8_t token_hash[32];
 } logd_submitter;
 
+/* Optional extensions (anchoring, attestation); any member may be NULL. */
+typedef struct http_ext {
+  void *ctx;
+  char *(*anchor_json)(void *ctx);  /* /v1/log "anchor" as JSON text, malloc'd */
+  char *(*metrics)(void *ctx);      /* more Prometheus lines for /metrics, malloc'd */
+  /* GET /v1/attestation (size: the ?size= argument or NULL): an HTTP status and a
+   * malloc'd JSON body (an error object on failure). */
+  unsigned (*attestation)(void *ctx, const char *size, char **body, size_t *len);
+} http_ext;
+
 typedef struct http_config {
   const char *listen;          /* host:port */
   logd_seq *seq;
@@ -31,6 +41,7 @@ typedef struct http_config {
   unsigned timeout_s;
   unsigned max_connections;
   unsigned threads;
+  const http_ext *ext;         /* may be NULL */
 } http_config;
 
 typedef struct logd_http logd_http;

@@ -13,7 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "anchor/tx.h"
+#include "logd/anchoring.h"
+#include "logd/enclave.h"
 #include "logd/event.h"
+#include "logd/ext.h"
 #include "logd/http.h"
 #include "logd/log.h"
 #include "logd/sequencer.h"
@@ -24,10 +28,13 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: logd --data DIR --listen HOST:PORT --origin ORIGIN --dev\n"
+          "usage: logd --data DIR --listen HOST:PORT --origin ORIGIN\n"
+          "            (--dev | --dstack-socket PATH)\n"
           "            [--submitters FILE] [--checkpoint-interval-ms 1000]\n"
           "            [--max-entry-bytes 16384] [--client-timeout 30]\n"
           "            [--max-connections 1024] [--queue-limit 100000] [--threads 2]\n"
+          "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
+          "             [--anchor-interval 600]]\n"
           "\n"
           "The append-only Merkle log server: accepts events over HTTP, sequences them\n"
           "into a RocksDB store under DIR (one synced write per group of requests), and\n"
@@ -39,7 +46,16 @@ static void usage(FILE *f) {
           "  --dev                      keys are generated into DIR on first start and reused;\n"
           "                             writes DIR/verifier-key and DIR/dev-token (a bearer\n"
           "                             token for submitter 'dev') and prints both\n"
-          "  --submitters FILE          lines 'name token': who may write\n"
+          "  --dstack-socket PATH       enclave mode: keys from dstack's GetKey, boot and\n"
+          "                             anchored checkpoints attested by TDX quotes\n"
+          "  --submitters FILE          lines 'name token': who may write; token is a literal,\n"
+          "                             sha256:HEX (its SHA-256) or getkey:PATH (the hex of\n"
+          "                             GetKey(PATH), enclave mode)\n"
+          "  --anchor-rpc URL           anchor signed checkpoints on chain through this node\n"
+          "  --anchor-contract 0xADDR   the TreeHeadAnchor contract\n"
+          "  --anchor-key FILE          the anchoring key (hex secp256k1; --dev only: in\n"
+          "                             enclave mode it comes from GetKey)\n"
+          "  --anchor-interval S        anchor at most every S seconds (default 600)\n"
           "  --checkpoint-interval-ms N sign a checkpoint at most every N ms when the tree grew\n"
           "  --max-entry-bytes N        largest stored entry (default 16384, at most 65535)\n"
           "  --client-timeout S         close connections idle for S seconds (default 30)\n"
@@ -156,7 +172,8 @@ static int dev_secret(const char *dir, const char *name, uint8_t out[32]) {
   return 0;
 }
 
-static int load_submitters(const char *path, logd_submitter **out, size_t *count) {
+static int load_submitters(const char *path, logd_enclave *enc, logd_submitter **out,
+                           size_t *count) {
   FILE *f = fopen(path, "r");
   if (!f) {
     fprintf(stderr, "logd: cannot open --submitters %s: %s\n", path, strerror(errno));
@@ -186,15 +203,15 @@ static int load_submitters(const char *path, logd_submitter **out, size_t *count
       rc = -1;
       break;
     }
-    if (strlen(token) < 16) {
-      fprintf(stderr, "logd: %s:%u: token of '%s' is shorter than 16 characters\n", path, lineno, name);
-      rc = -1;
-      break;
-    }
     logd_submitter s;
     memset(&s, 0, sizeof s);
     memcpy(s.name, name, strlen(name) + 1); /* valid names are <= 64 chars */
-    EVP_Digest(token, strlen(token), s.token_hash, NULL, EVP_sha256(), NULL);
+    char terr[300];
+    if (enclave_token_hash(enc, token, s.token_hash, terr, sizeof terr)) {
+      fprintf(stderr, "logd: %s:%u: token of '%s': %s\n", path, lineno, name, terr);
+      rc = -1;
+      break;
+    }
     for (size_t i = 0; i < *count; i++) {
       if (!strcmp((*out)[i].name, s.name) || !memcmp((*out)[i].token_hash, s.token_hash, 32)) {
         fprintf(stderr, "logd: %s:%u: duplicate submitter name or token\n", path, lineno);
@@ -216,6 +233,9 @@ static int load_submitters(const char *path, logd_submitter **out, size_t *count
 
 int main(int argc, char **argv) {
   const char *data = NULL, *listen = NULL, *origin = NULL, *subfile = NULL;
+  const char *dstack_socket = NULL, *anchor_rpc = NULL, *anchor_contract = NULL,
+             *anchor_keyfile = NULL;
+  uint64_t anchor_interval = 600;
   int dev = 0;
   uint64_t interval = 1000, max_entry = 16384, timeout = 30, max_conns = 1024, queue = 100000,
            threads = 2;
@@ -268,9 +288,21 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "--threads")) {
       NEED_VALUE();
       if (parse_num(a, v, 1, 64, &threads)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--dstack-socket") || !strncmp(a, "--anchor-", 9)) {
-      fprintf(stderr, "logd: %s is not supported in this build yet\n", a);
-      return EXIT_USAGE;
+    } else if (!strcmp(a, "--dstack-socket")) {
+      NEED_VALUE();
+      dstack_socket = v;
+    } else if (!strcmp(a, "--anchor-rpc")) {
+      NEED_VALUE();
+      anchor_rpc = v;
+    } else if (!strcmp(a, "--anchor-contract")) {
+      NEED_VALUE();
+      anchor_contract = v;
+    } else if (!strcmp(a, "--anchor-key")) {
+      NEED_VALUE();
+      anchor_keyfile = v;
+    } else if (!strcmp(a, "--anchor-interval")) {
+      NEED_VALUE();
+      if (parse_num(a, v, 1, 86400, &anchor_interval)) return EXIT_USAGE;
     } else {
       fprintf(stderr, "logd: unknown option '%s' (see --help)\n", a);
       return EXIT_USAGE;
@@ -281,8 +313,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logd: --data, --listen and --origin are required (see --help)\n");
     return EXIT_USAGE;
   }
-  if (!dev) {
-    fprintf(stderr, "logd: --dev is required: this build has no enclave key source yet\n");
+  if (dev == !!dstack_socket) {
+    fprintf(stderr, "logd: exactly one of --dev and --dstack-socket is required\n");
+    return EXIT_USAGE;
+  }
+  if (!anchor_rpc != !anchor_contract) {
+    fprintf(stderr, "logd: --anchor-rpc and --anchor-contract go together\n");
+    return EXIT_USAGE;
+  }
+  if (dstack_socket && anchor_keyfile) {
+    fprintf(stderr, "logd: --anchor-key is refused with --dstack-socket: the anchor key comes "
+                    "from GetKey in the enclave\n");
+    return EXIT_USAGE;
+  }
+  if (dev && anchor_rpc && !anchor_keyfile) {
+    fprintf(stderr, "logd: --dev with --anchor-rpc needs --anchor-key FILE\n");
+    return EXIT_USAGE;
+  }
+  if (anchor_keyfile && !anchor_rpc) {
+    fprintf(stderr, "logd: --anchor-key needs --anchor-rpc and --anchor-contract\n");
     return EXIT_USAGE;
   }
   /* Signals are taken by sigwait in main. Block them before any thread exists
@@ -302,11 +351,37 @@ int main(int argc, char **argv) {
   }
 
   /* Keys first: a bad origin fails before any storage is touched. */
-  uint8_t seed[32], token[32];
+  uint8_t seed[32], token[32] = {0}, akey[32] = {0};
+  int have_akey = 0;
+  char aaddr[43] = "";
   note_signer signer;
-  if (dev_secret(data, "checkpoint-key", seed)) return 1;
+  memset(&signer, 0, sizeof signer);
+  logd_enclave *enc = enclave_open(dstack_socket, data, err, sizeof err);
+  if (!enc) {
+    fprintf(stderr, "logd: %s\n", err);
+    return 1;
+  }
+  if (dstack_socket ? enclave_checkpoint_seed(enc, seed, err, sizeof err) != 0
+                    : dev_secret(data, "checkpoint-key", seed) != 0) {
+    if (dstack_socket) fprintf(stderr, "logd: %s\n", err);
+    enclave_free(enc);
+    return 1;
+  }
+  if (dstack_socket || anchor_keyfile) {
+    if (dstack_socket ? enclave_anchor_key(enc, akey, err, sizeof err)
+                      : eth_key_read_file(anchor_keyfile, akey, err, sizeof err)) {
+      fprintf(stderr, "logd: anchor key: %s\n", err);
+      enclave_free(enc);
+      return 1;
+    }
+    uint8_t addr[20];
+    eth_address_from_key(akey, addr);
+    eth_address_format(addr, aaddr);
+    have_akey = 1;
+  }
   if (note_signer_from_seed(&signer, origin, seed, err, sizeof err)) {
     fprintf(stderr, "logd: --origin '%s' cannot name a key: %s\n", origin, err);
+    enclave_free(enc);
     return EXIT_USAGE;
   }
   OPENSSL_cleanse(seed, sizeof seed);
@@ -314,6 +389,7 @@ int main(int argc, char **argv) {
   size_t vlen;
   if (note_verifier_format(&signer.verifier, vkey, sizeof vkey - 1, &vlen, err, sizeof err)) {
     fprintf(stderr, "logd: %s\n", err);
+    enclave_free(enc);
     return 1;
   }
   vkey[vlen] = 0;
@@ -321,27 +397,48 @@ int main(int argc, char **argv) {
   snprintf(vfile, sizeof vfile, "%s\n", vkey);
   if (write_file(data, "verifier-key", vfile, vlen + 1, 0644)) {
     fprintf(stderr, "logd: cannot write %s/verifier-key: %s\n", data, strerror(errno));
+    enclave_free(enc);
     return 1;
   }
-  if (dev_secret(data, "dev-token", token)) return 1;
+  if (dev && dev_secret(data, "dev-token", token)) {
+    enclave_free(enc);
+    return 1;
+  }
 
   logd_submitter *subs = NULL;
   size_t nsubs = 0;
-  if (subfile && load_submitters(subfile, &subs, &nsubs)) goto fail;
+  logd_anchor *anc = NULL;
+  if (subfile && load_submitters(subfile, enc, &subs, &nsubs)) goto fail;
   for (size_t i = 0; i < nsubs; i++)
-    if (!strcmp(subs[i].name, "dev")) {
-      fprintf(stderr, "logd: --submitters names 'dev', which --dev reserves\n");
+    if (!strcmp(subs[i].name, "dev") || !strcmp(subs[i].name, "logd")) {
+      fprintf(stderr, "logd: --submitters names '%s', which logd reserves\n", subs[i].name);
       goto fail;
     }
   char token_hex[65];
   hex(token, 32, token_hex);
-  logd_submitter *nv = realloc(subs, (nsubs + 1) * sizeof *nv);
-  if (!nv) goto fail;
-  subs = nv;
-  memset(&subs[nsubs], 0, sizeof subs[nsubs]);
-  snprintf(subs[nsubs].name, sizeof subs[nsubs].name, "dev");
-  EVP_Digest(token_hex, 64, subs[nsubs].token_hash, NULL, EVP_sha256(), NULL);
-  nsubs++;
+  if (dev) {
+    logd_submitter *nv = realloc(subs, (nsubs + 1) * sizeof *nv);
+    if (!nv) goto fail;
+    subs = nv;
+    memset(&subs[nsubs], 0, sizeof subs[nsubs]);
+    snprintf(subs[nsubs].name, sizeof subs[nsubs].name, "dev");
+    EVP_Digest(token_hex, 64, subs[nsubs].token_hash, NULL, EVP_sha256(), NULL);
+    nsubs++;
+  }
+  if (anchor_rpc) {
+    logd_anchor_config ac = {.rpc_url = anchor_rpc,
+                             .contract = anchor_contract,
+                             .key = akey,
+                             .interval_s = anchor_interval,
+                             .origin = origin,
+                             .data_dir = data};
+    anc = anchoring_new(&ac, err, sizeof err);
+    if (!anc) {
+      fprintf(stderr, "logd: %s\n", err);
+      goto fail;
+    }
+  }
+  OPENSSL_cleanse(akey, sizeof akey);
 
   char dbpath[PATH_MAX];
   snprintf(dbpath, sizeof dbpath, "%s/db", data);
@@ -366,7 +463,12 @@ int main(int argc, char **argv) {
     store_close(store);
     goto fail;
   }
-
+  /* The rollback defence: never serve a tree the chain has seen grow past it. */
+  if (anc && anchoring_check_start(anc, store, err, sizeof err)) {
+    fprintf(stderr, "logd: %s\n", err);
+    store_close(store);
+    goto fail;
+  }
 
   seq_config sc = {.interval_ms = interval,
                    .max_entry_bytes = max_entry,
@@ -378,8 +480,28 @@ int main(int argc, char **argv) {
     store_close(store);
     goto fail;
   }
+  int64_t boot_index = enclave_log_boot(enc, seq, &signer.verifier, vkey, have_akey ? aaddr : NULL,
+                                        err, sizeof err);
+  if (boot_index < 0) {
+    fprintf(stderr, "logd: boot entry not logged: %s\n", err);
+    seq_free(seq);
+    store_close(store);
+    goto fail;
+  }
+  if (anc) {
+    if (enclave_has_quotes(enc)) anchoring_set_hook(anc, enclave_checkpoint_quote, enc);
+    if (anchoring_start(anc, seq, err, sizeof err)) {
+      fprintf(stderr, "logd: %s\n", err);
+      seq_free(seq);
+      store_close(store);
+      goto fail;
+    }
+  }
   seq_view v;
   seq_view_get(seq, &v, 0);
+  logd_ext ext = {.anchor = anc, .enclave = enc};
+  http_ext hx;
+  logd_ext_http(&ext, &hx);
   http_config hc = {.listen = listen,
                     .seq = seq,
                     .store = store,
@@ -391,35 +513,52 @@ int main(int argc, char **argv) {
                     .interval_ms = interval,
                     .timeout_s = (unsigned)timeout,
                     .max_connections = (unsigned)max_conns,
-                    .threads = (unsigned)threads};
+                    .threads = (unsigned)threads,
+                    .ext = &hx};
   logd_http *http = http_start(&hc, err, sizeof err);
   if (!http) {
     fprintf(stderr, "logd: %s\n", err);
+    if (anc && anchoring_stop(anc, 5000)) _exit(1); /* still sending: nothing to clean up */
     seq_free(seq);
     store_close(store);
     goto fail;
   }
-  printf("verifier-key: %s\ndev-token: %s\n", vkey, token_hex);
+  printf("verifier-key: %s\n", vkey);
+  if (dev) printf("dev-token: %s\n", token_hex);
+  if (have_akey) printf("anchor-address: %s\n", aaddr);
   fflush(stdout);
   logd_log("serving %s on %s (port %u): %" PRIu64 " entries, checkpoint size %" PRIu64
-           ", %zu submitters",
-           origin, listen, http_port(http), v.size, v.note_size, nsubs);
+           ", %zu submitters, boot entry %" PRId64 "%s",
+           origin, listen, http_port(http), v.size, v.note_size, nsubs, boot_index,
+           dstack_socket ? ", enclave mode" : "");
 
   int sig = 0;
   sigwait(&sigs, &sig);
   logd_log("signal %d: finishing queued writes", sig);
   http_quiesce(http);
+  /* A transaction in flight may take long: wait a little, then leave it to exit. */
+  int anchor_busy = anc && anchoring_stop(anc, 5000);
   seq_stop(seq);
   http_stop(http);
   seq_view_get(seq, &v, 0);
   logd_log("stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
+  if (anchor_busy) {
+    /* Everything is durable; the thread still sending would outlive what it reads. */
+    logd_log("anchor: a transaction is still in flight; exiting without waiting for it");
+    _exit(0);
+  }
   seq_free(seq);
   store_close(store);
+  anchoring_free(anc);
+  enclave_free(enc);
   OPENSSL_cleanse(&signer, sizeof signer);
   free(subs);
   return 0;
 fail:
   OPENSSL_cleanse(&signer, sizeof signer);
+  OPENSSL_cleanse(akey, sizeof akey);
+  anchoring_free(anc);
+  enclave_free(enc);
   free(subs);
   return 1;
 }

@@ -4,9 +4,9 @@ logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c logd/log.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd
-logd_SRCS := logd/main.c logd/http.c
-logd_LIBS := logdcore merkle
-logd_PKGS := libmicrohttpd jansson libcrypto rocksdb
+logd_SRCS := logd/main.c logd/http.c logd/anchoring.c logd/enclave.c logd/ext.c
+logd_LIBS := logdcore anchor dstack merkle
+logd_PKGS := libmicrohttpd jansson libcrypto rocksdb libsecp256k1 libcurl
 
 TESTS += test-logd
 test-logd_SRCS := tests/integration/test_logd.c tests/integration/logd_fixture.c

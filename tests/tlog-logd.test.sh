@@ -75,22 +75,23 @@ note_of() { python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.arg
 
 start_logd "$T/a" || { nok "start logd A"; exit 1; }
 A=$URL
+# Every logd start appends its own boot entry at index 0: sizes below count it.
 KEY=$T/a/verifier-key
 add "$A" "$T/a" 0 600 a || nok "add 600 to A"
 note_of "$T/last.json" >"$T/old"
-expect "checkpoint from logd" 0 "size +601" -- "$TLOG" checkpoint --log "$A" --key "$KEY"
+expect "checkpoint from logd" 0 "size +602" -- "$TLOG" checkpoint --log "$A" --key "$KEY"
 add "$A" "$T/a" 600 700 a || nok "add 700 more to A"
-expect "consistency from an older checkpoint" 0 "old +size 601" -- "$TLOG" consistency --log "$A" --key "$KEY" --old "$T/old"
+expect "consistency from an older checkpoint" 0 "old +size 602" -- "$TLOG" consistency --log "$A" --key "$KEY" --old "$T/old"
 expect "inclusion by index" 0 "inclusion verified" -- "$TLOG" inclusion --log "$A" --key "$KEY" --index 1000
 LH=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["leaf_hash"])' "$T/last.json")
-expect "inclusion by leaf hash (index learnt from the API, proof from tiles)" 0 "index +1301" -- "$TLOG" inclusion --log "$A" --key "$KEY" --hash "$LH"
+expect "inclusion by leaf hash (index learnt from the API, proof from tiles)" 0 "index +1302" -- "$TLOG" inclusion --log "$A" --key "$KEY" --hash "$LH"
 "$TLOG" entries --log "$A" --key "$KEY" --start 77 --count 1 | cut -d' ' -f2- >"$T/e77"
 expect "inclusion by entry file" 0 "index +77" -- "$TLOG" inclusion --log "$A" --key "$KEY" --entry "$T/e77"
-expect "inclusion at the older size (v1/checkpoints not needed)" 0 '"size": 601' -- "$TLOG" inclusion --log "$A" --key "$KEY" --index 600 --size 601 --json
+expect "inclusion at the older size (v1/checkpoints not needed)" 0 '"size": 602' -- "$TLOG" inclusion --log "$A" --key "$KEY" --index 600 --size 602 --json
 n=$("$TLOG" entries --log "$A" --key "$KEY" | wc -l)
-[ "$n" -eq 1302 ] && ok "entries from logd: 1302" || nok "entries from logd (got $n)"
+[ "$n" -eq 1303 ] && ok "entries from logd: 1303" || nok "entries from logd (got $n)"
 expect "entries carry the submitter wrapper" 0 '"submitter":"dev"' -- "$TLOG" entries --log "$A" --key "$KEY" --start 3 --count 1
-expect "export from logd over HTTP" 0 "exported 1302 entries" -- "$TLOG" export --log "$A" --key "$KEY" --to "$T/bundle" --quiet
+expect "export from logd over HTTP" 0 "exported 1303 entries" -- "$TLOG" export --log "$A" --key "$KEY" --to "$T/bundle" --quiet
 expect "verify-bundle of logd's export" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY"
 expect "the bundle proves what logd serves" 0 "index +1000" -- "$TLOG" inclusion --log "$T/bundle" --key "$KEY" --index 1000
 
@@ -99,9 +100,9 @@ mkdir -p "$T/b" && cp "$T/a/checkpoint-key" "$T/b/checkpoint-key"
 start_logd "$T/b" || { nok "start logd B"; exit 1; }
 B=$URL
 add "$B" "$T/b" 0 900 b || nok "add 900 to B"
-expect "B's checkpoint verifies with A's key" 0 "size +901" -- "$TLOG" checkpoint --log "$B" --key "$KEY"
-expect "fork: B does not extend A's old checkpoint" 1 "fork: the log's tree of size 901 does not contain the old tree of size 601" -- "$TLOG" consistency --log "$B" --key "$KEY" --old "$T/old"
+expect "B's checkpoint verifies with A's key" 0 "size +902" -- "$TLOG" checkpoint --log "$B" --key "$KEY"
+expect "fork: B does not extend A's old checkpoint" 1 "fork: the log's tree of size 902 does not contain the old tree of size 602" -- "$TLOG" consistency --log "$B" --key "$KEY" --old "$T/old"
 "$TLOG" checkpoint --log "$A" --key "$KEY" --out "$T/a-new" >/dev/null
-expect "rollback detected" 1 "rollback: the log's checkpoint has size 901, smaller than the old checkpoint's 1302" -- "$TLOG" consistency --log "$B" --key "$KEY" --old "$T/a-new"
+expect "rollback detected" 1 "rollback: the log's checkpoint has size 902, smaller than the old checkpoint's 1303" -- "$TLOG" consistency --log "$B" --key "$KEY" --old "$T/a-new"
 
 [ "$fails" -eq 0 ]

@@ -139,7 +139,7 @@ static void test_cli(void) {
   char path[512];
   if (env && *env) snprintf(path, sizeof path, "%s/logd", env), bin = path;
   struct {
-    const char *args[12];
+    const char *args[16];
     int code;
   } cases[] = {
       {{"--help"}, 0},
@@ -150,10 +150,14 @@ static void test_cli(void) {
       {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--max-entry-bytes"}, 2},
       {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--max-entry-bytes", "65536"}, 2},
       {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--checkpoint-interval-ms", "-5"}, 2},
-      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dstack-socket", "/x"}, 2},
+      /* No guest agent at /x: a startup failure. */
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dstack-socket", "/x"}, 1},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--dstack-socket", "/x"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dstack-socket", "/x", "--anchor-rpc", "http://127.0.0.1:1", "--anchor-contract", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "--anchor-key", "/k"}, 2},
+      {{"--data", "/tmp/x", "--listen", "127.0.0.1:1", "--origin", "o", "--dev", "--anchor-rpc", "http://127.0.0.1:1"}, 2},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    const char *argv[12] = {bin};
+    const char *argv[18] = {bin};
     int n = 1;
     for (int k = 0; cases[i].args[k]; k++) argv[n++] = cases[i].args[k];
     argv[n] = NULL;
@@ -168,10 +172,13 @@ static void test_first_checkpoint_and_dev_files(void) {
   checkpoint c;
   char *note = NULL;
   CHECK_FATAL(settle(&c, &note) == 0);
-  CHECK(c.size == 0);
-  uint8_t empty[32];
-  merkle_empty_root(empty);
-  CHECK_EQ_MEM(c.root, empty, 32);
+  /* The first entry is logd's own boot entry (in --dev mode without a quote). */
+  CHECK(c.size == 1);
+  http_resp b;
+  CHECK(fx_get(&fx, "/v1/entries?start=0&count=1", &b) == 200);
+  CHECK(b.body && strstr(b.body, "\\\"submitter\\\":\\\"logd\\\"") &&
+        strstr(b.body, "\\\"component\\\":\\\"logd\\\"") && strstr(b.body, "\\\"quote_sha256\\\":\\\"\\\""));
+  http_resp_free(&b);
   CHECK(!strcmp(c.origin, FX_ORIGIN));
   CHECK(strlen(fx.token) == 64);
   CHECK(!strncmp(fx.vkey, FX_ORIGIN "+", strlen(FX_ORIGIN) + 1));
@@ -776,11 +783,12 @@ static void test_restart_keeps_everything(void) {
   http_resp_free(&r);
   CHECK(fx_stop(&fx) == 0);
   CHECK_FATAL(fx_restart(&fx) == 0);
-  CHECK(tree_size() == size);
-  CHECK(fx_checkpoint(&fx, &c2, &n2) == 0);
-  CHECK(c2.size == c1.size && !memcmp(c2.root, c1.root, 32));
+  CHECK(tree_size() == size + 1); /* every start logs a boot entry */
+  CHECK(settle(&c2, &n2) == 0);
+  CHECK(c2.size == c1.size + 1);
   fx_get(&fx, "/v1/entries?start=0&count=1000", &r);
-  CHECK(!strcmp(r.body, entries_before));
+  /* The same entries, then the new boot entry. */
+  CHECK(r.body && !strncmp(r.body, entries_before, strlen(entries_before) - 2));
   http_resp_free(&r);
   free(entries_before);
   /* Dedup survives the restart. */
@@ -791,11 +799,11 @@ static void test_restart_keeps_everything(void) {
   CHECK(add("{\"type\":\"k9\"}", &idx, NULL, &dup) == 0 && !dup);
   proc_kill9(&fx.p);
   CHECK_FATAL(fx_restart(&fx) == 0);
-  CHECK(tree_size() == idx + 1);
+  CHECK(tree_size() == idx + 2);
   uint64_t again;
   CHECK(add("{\"type\":\"k9\"}", &again, NULL, &dup) == 0 && dup && again == idx);
   checkpoint c3;
-  CHECK(settle(&c3, NULL) == 0 && c3.size == idx + 1);
+  CHECK(settle(&c3, NULL) == 0 && c3.size == idx + 2);
   free(n1);
   free(n2);
 }
@@ -893,7 +901,7 @@ static void test_queue_bounded(void) {
   fx_get(&q, "/v1/log", &r);
   json_t *j = fx_json(&r);
   http_resp_free(&r);
-  CHECK(j && (uint64_t)json_integer_value(json_object_get(j, "tree_size")) == accepted);
+  CHECK(j && (uint64_t)json_integer_value(json_object_get(j, "tree_size")) == accepted + 1); /* + boot */
   json_decref(j);
   CHECK(fx_stop(&q) == 0);
   fx_destroy(&q);
@@ -927,7 +935,7 @@ static void test_submitters_file(void) {
   }
   CHECK(idx[0] != idx[1] && idx[1] != idx[2] && idx[0] != idx[2]);
   http_resp r;
-  fx_get(&q, "/v1/entries?start=0&count=3", &r);
+  fx_get(&q, "/v1/entries?start=1&count=3", &r); /* 0 is logd's boot entry */
   CHECK(strstr(r.body, "\\\"submitter\\\":\\\"archive\\\"") && strstr(r.body, "\\\"submitter\\\":\\\"collector\\\"") &&
         strstr(r.body, "\\\"submitter\\\":\\\"dev\\\""));
   http_resp_free(&r);

@@ -1,0 +1,444 @@
+#include "logd/anchoring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anchor/anchor.h"
+#include "anchor/hex.h"
+#include "anchor/rpc.h"
+#include "anchor/tx.h"
+#include "logd/log.h"
+
+#define MAX_BACKOFF_S 3600
+
+struct logd_anchor {
+  anchor_client *client;
+  eth_rpc *rpc; /* block number and time of our transactions, chain id */
+  char contract[43];
+  char address[43];
+  uint8_t addr[20];
+  uint8_t log_id[32];
+  uint64_t interval_s;
+  char state_path[PATH_MAX];
+  logd_seq *seq;
+  logd_store *store;
+  anchoring_hook hook;
+  void *hook_ctx;
+
+  pthread_t thread;
+  int started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int stopping;
+  int finished;
+
+  /* last anchor (mu) */
+  int have_chain_id;
+  uint64_t chain_id;
+  int have;
+  uint64_t size;
+  uint8_t root[32];
+  int have_tx;
+  uint8_t tx[32];
+  uint64_t block, time;
+
+  /* anchoring thread only */
+  int hook_pending;
+  unsigned failures;
+
+  atomic_ullong attempts, anchors, errors, consecutive;
+};
+
+static void log_line(void *ctx, const char *line) {
+  (void)ctx;
+  logd_log("anchor: %s", line);
+}
+
+logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap) {
+  logd_anchor *a = calloc(1, sizeof *a);
+  if (!a) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&a->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&a->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  a->interval_s = cfg->interval_s;
+  uint8_t caddr[20];
+  if (eth_address_parse(cfg->contract, caddr)) {
+    snprintf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
+    goto fail;
+  }
+  eth_address_format(caddr, a->contract);
+  if (eth_address_from_key(cfg->key, a->addr)) {
+    snprintf(err, errcap, "the anchor key is not a valid secp256k1 private key");
+    goto fail;
+  }
+  eth_address_format(a->addr, a->address);
+  anchor_log_id(cfg->origin, a->log_id);
+  if ((size_t)snprintf(a->state_path, sizeof a->state_path, "%s/anchor-state.json", cfg->data_dir) >=
+      sizeof a->state_path) {
+    snprintf(err, errcap, "data directory path too long");
+    goto fail;
+  }
+  anchor_options o;
+  anchor_options_default(&o);
+  o.log = log_line;
+  /* A send (retries, fee bumps, confirmation) ends within a few intervals, so a node
+   * that is away shows as a logged failure and the next rounds back off. */
+  uint64_t deadline = cfg->interval_s * 5000;
+  o.deadline_ms = (unsigned)(deadline < 10000 ? 10000 : deadline > 120000 ? 120000 : deadline);
+  char cerr[300];
+  a->client = anchor_client_new(cfg->rpc_url, cfg->contract, cfg->key, &o, cerr, sizeof cerr);
+  if (!a->client) {
+    snprintf(err, errcap, "anchor client: %s", cerr);
+    goto fail;
+  }
+  a->rpc = eth_rpc_new(cfg->rpc_url, cerr, sizeof cerr);
+  if (!a->rpc) {
+    snprintf(err, errcap, "anchor RPC: %s", cerr);
+    goto fail;
+  }
+  eth_rpc_set_timeout_ms(a->rpc, 10000);
+  return a;
+fail:
+  anchoring_free(a);
+  return NULL;
+}
+
+void anchoring_free(logd_anchor *a) {
+  if (!a) return;
+  anchor_client_free(a->client);
+  eth_rpc_free(a->rpc);
+  pthread_mutex_destroy(&a->mu);
+  pthread_cond_destroy(&a->cv);
+  OPENSSL_cleanse(a, sizeof *a);
+  free(a);
+}
+
+const char *anchoring_address(const logd_anchor *a) { return a->address; }
+
+void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
+  a->hook = fn;
+  a->hook_ctx = ctx;
+}
+
+/* ---------- the state file: the last anchor's transaction survives restarts ---------- */
+
+static void save_state(logd_anchor *a) {
+  char root[65], tx[67];
+  hex_encode(a->root, 32, root);
+  hex_encode0x(a->tx, 32, tx);
+  json_t *j = json_pack("{s:I,s:s,s:s*,s:I,s:I}", "size", (json_int_t)a->size, "root", root, "tx",
+                        a->have_tx ? tx : NULL, "block", (json_int_t)a->block, "time",
+                        (json_int_t)a->time);
+  char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(j);
+  if (!text) return;
+  char tmp[PATH_MAX + 8];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", a->state_path) >= sizeof tmp) {
+    free(text);
+    return;
+  }
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  size_t n = strlen(text);
+  int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+  if (fd >= 0) close(fd);
+  if (!ok || rename(tmp, a->state_path)) {
+    logd_log("anchor: cannot write %s: %s", a->state_path, strerror(errno));
+    unlink(tmp);
+  }
+  free(text);
+}
+
+/* Takes the saved transaction if it anchored exactly the chain's head. */
+static void load_state(logd_anchor *a) {
+  json_t *j = json_load_file(a->state_path, 0, NULL);
+  if (!j) return;
+  json_int_t size = 0, block = 0, t = 0;
+  const char *root = NULL, *tx = NULL;
+  uint8_t r[32], h[32];
+  if (!json_unpack(j, "{s:I,s:s,s?s,s:I,s:I}", "size", &size, "root", &root, "tx", &tx, "block",
+                   &block, "time", &t) &&
+      (uint64_t)size == a->size && strlen(root) == 64 && !hex_decode_exact(root, r, 32) &&
+      !memcmp(r, a->root, 32)) {
+    if (tx && !hex_decode_exact(tx, h, 32)) {
+      memcpy(a->tx, h, 32);
+      a->have_tx = 1;
+    }
+    a->block = (uint64_t)block;
+    a->time = (uint64_t)t;
+  }
+  json_decref(j);
+}
+
+/* ---------- start-up: the rollback defence ---------- */
+
+int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
+  char e[400];
+  uint64_t local = 0, chain_id = 0;
+  int rc = store_get_size(store, &local, e, sizeof e);
+  if (rc < 0) {
+    snprintf(err, errcap, "%s", e);
+    return -1;
+  }
+  if (eth_chain_id(a->rpc, &chain_id) != ETH_RPC_OK) {
+    snprintf(err, errcap,
+             "cannot reach the anchor RPC node to read the anchored head (%s); refusing to start "
+             "without the rollback check",
+             eth_rpc_error(a->rpc));
+    return -1;
+  }
+  uint64_t size;
+  uint8_t root[32], anchorer[20];
+  rc = anchor_get_head(a->client, a->log_id, &size, root, anchorer, e, sizeof e);
+  if (rc != ANCHOR_OK) {
+    snprintf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
+             a->contract, e);
+    return -1;
+  }
+  static const uint8_t zero[20];
+  if (!memcmp(anchorer, zero, 20)) {
+    logd_log("anchor: this log is not registered in contract %s on chain %" PRIu64
+             "; anchoring waits until the owner registers anchorer %s",
+             a->contract, chain_id, a->address);
+  } else if (memcmp(anchorer, a->addr, 20)) {
+    char other[43];
+    eth_address_format(anchorer, other);
+    logd_log("anchor: contract %s names anchorer %s for this log, not this logd's key %s: "
+             "anchoring fails until the owner rotates it",
+             a->contract, other, a->address);
+  }
+  uint64_t chain_size = 0;
+  store_reader r;
+  store_reader_init(&r, store);
+  rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e, sizeof e);
+  store_reader_done(&r);
+  if (rc == ANCHOR_ERR_INCONSISTENT) {
+    snprintf(err, errcap,
+             "the local tree (%" PRIu64 " entries) is behind or inconsistent with the head "
+             "anchored in contract %s (size %" PRIu64 "): %s; refusing to start (was the data "
+             "directory rolled back?)",
+             local, a->contract, size, e);
+    return -1;
+  }
+  if (rc != ANCHOR_OK && rc != ANCHOR_ERR_REJECTED) {
+    snprintf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
+             a->contract, e);
+    return -1;
+  }
+  pthread_mutex_lock(&a->mu);
+  a->have_chain_id = 1;
+  a->chain_id = chain_id;
+  if (size > 0) {
+    a->have = 1;
+    a->size = size;
+    memcpy(a->root, root, 32);
+    load_state(a);
+  }
+  pthread_mutex_unlock(&a->mu);
+  a->store = store;
+  logd_log("anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
+           ", local tree %" PRIu64 " entries: consistent",
+           chain_id, a->contract, a->address, size, local);
+  return 0;
+}
+
+/* ---------- the anchoring thread ---------- */
+
+static void round_once(logd_anchor *a) {
+  seq_view v;
+  if (seq_view_get(a->seq, &v, 1)) return;
+  pthread_mutex_lock(&a->mu);
+  uint64_t anchored = a->have ? a->size : 0;
+  pthread_mutex_unlock(&a->mu);
+  if (a->hook_pending && a->hook && v.note && v.note_size == anchored) {
+    /* An earlier round anchored this checkpoint but its hook failed: try again. */
+    if (a->hook(a->hook_ctx, v.note_size, v.note, v.note_len) == 0) a->hook_pending = 0;
+  }
+  if (!v.note || v.note_size == 0 || v.note_size <= anchored) {
+    seq_view_free(&v);
+    return;
+  }
+  atomic_fetch_add(&a->attempts, 1);
+  uint8_t ch[32], tx[32];
+  EVP_Digest(v.note, v.note_len, ch, NULL, EVP_sha256(), NULL);
+  char e[400];
+  store_reader r;
+  store_reader_init(&r, a->store);
+  int rc = anchor_submit_tree(a->client, a->log_id, v.note_size, v.note_root, ch, store_read_nodes,
+                              &r, tx, e, sizeof e);
+  store_reader_done(&r);
+  if (rc != ANCHOR_OK && rc != ANCHOR_UNCHANGED) {
+    atomic_fetch_add(&a->errors, 1);
+    atomic_fetch_add(&a->consecutive, 1);
+    a->failures++;
+    logd_log("anchor: checkpoint %" PRIu64 " not anchored (%s): %s%s", v.note_size,
+             anchor_status_str(rc), e,
+             rc == ANCHOR_ERR_INCONSISTENT ? " -- ALERT: this tree is not consistent with the "
+                                             "chain's head; nothing was sent" : "");
+    seq_view_free(&v);
+    return;
+  }
+  a->failures = 0;
+  atomic_store(&a->consecutive, 0);
+  atomic_fetch_add(&a->anchors, 1);
+  uint64_t block = 0, btime = 0;
+  if (rc == ANCHOR_OK) {
+    eth_receipt rec;
+    eth_block b;
+    int found = 0;
+    if (eth_get_transaction_receipt(a->rpc, tx, &rec, &found) == ETH_RPC_OK && found) {
+      block = rec.block_number;
+      if (eth_get_block_by_number(a->rpc, block, &b, &found) == ETH_RPC_OK && found) btime = b.timestamp;
+    }
+  }
+  pthread_mutex_lock(&a->mu);
+  a->have = 1;
+  a->size = v.note_size;
+  memcpy(a->root, v.note_root, 32);
+  a->have_tx = rc == ANCHOR_OK;
+  memcpy(a->tx, tx, 32);
+  a->block = block;
+  a->time = btime;
+  save_state(a);
+  pthread_mutex_unlock(&a->mu);
+  char txh[67];
+  hex_encode0x(tx, 32, txh);
+  logd_log("anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
+           block, rc == ANCHOR_OK ? txh : "none: the chain already held this head");
+  /* The anchored note is the one the sequencer stored before publishing it. */
+  char *stored = NULL;
+  size_t slen = 0;
+  if (store_get_checkpoint(a->store, v.note_size, &stored, &slen, e, sizeof e) != 0 ||
+      slen != v.note_len || memcmp(stored, v.note, slen))
+    logd_log("anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
+  free(stored);
+  if (a->hook) a->hook_pending = a->hook(a->hook_ctx, v.note_size, v.note, v.note_len) != 0;
+  seq_view_free(&v);
+}
+
+static void *anchor_thread(void *arg) {
+  logd_anchor *a = arg;
+  pthread_mutex_lock(&a->mu);
+  while (!a->stopping) {
+    uint64_t delay = a->interval_s;
+    for (unsigned k = 0; k < a->failures && k < 3; k++) delay *= 2;
+    if (delay > MAX_BACKOFF_S && a->interval_s < MAX_BACKOFF_S) delay = MAX_BACKOFF_S;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)delay;
+    while (!a->stopping) {
+      if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) break;
+    }
+    if (a->stopping) break;
+    pthread_mutex_unlock(&a->mu);
+    round_once(a);
+    pthread_mutex_lock(&a->mu);
+  }
+  a->finished = 1;
+  pthread_cond_broadcast(&a->cv);
+  pthread_mutex_unlock(&a->mu);
+  return NULL;
+}
+
+int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
+  a->seq = seq;
+  if (!a->store) a->store = seq_store(seq);
+  if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
+    snprintf(err, errcap, "cannot start the anchoring thread");
+    return -1;
+  }
+  a->started = 1;
+  return 0;
+}
+
+int anchoring_stop(logd_anchor *a, unsigned wait_ms) {
+  if (!a->started) return 0;
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += wait_ms / 1000;
+  until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&a->mu);
+  a->stopping = 1;
+  pthread_cond_broadcast(&a->cv);
+  while (!a->finished)
+    if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) break;
+  int fin = a->finished;
+  pthread_mutex_unlock(&a->mu);
+  if (!fin) return -1;
+  pthread_join(a->thread, NULL);
+  a->started = 0;
+  return 0;
+}
+
+/* ---------- what /v1/log and /metrics show ---------- */
+
+char *anchoring_state_json(logd_anchor *a) {
+  pthread_mutex_lock(&a->mu);
+  json_t *j = NULL;
+  if (a->have) {
+    char root[65], tx[67];
+    hex_encode(a->root, 32, root);
+    hex_encode0x(a->tx, 32, tx);
+    j = json_object();
+    json_object_set_new(j, "contract", json_string(a->contract));
+    json_object_set_new(j, "anchorer", json_string(a->address));
+    json_object_set_new(j, "chain_id", a->have_chain_id ? json_integer((json_int_t)a->chain_id) : json_null());
+    json_object_set_new(j, "size", json_integer((json_int_t)a->size));
+    json_object_set_new(j, "root", json_string(root));
+    json_object_set_new(j, "tx", a->have_tx ? json_string(tx) : json_null());
+    json_object_set_new(j, "block", a->block ? json_integer((json_int_t)a->block) : json_null());
+    json_object_set_new(j, "time", a->time ? json_integer((json_int_t)a->time) : json_null());
+  }
+  pthread_mutex_unlock(&a->mu);
+  if (!j) return strdup("null");
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  return s;
+}
+
+char *anchoring_metrics(logd_anchor *a) {
+  pthread_mutex_lock(&a->mu);
+  uint64_t size = a->have ? a->size : 0, block = a->block, t = a->time;
+  pthread_mutex_unlock(&a->mu);
+  char *s = NULL;
+  if (asprintf(&s,
+               "# HELP logd_anchor_size Size of the last checkpoint anchored on chain.\n"
+               "# TYPE logd_anchor_size gauge\nlogd_anchor_size %" PRIu64 "\n"
+               "# HELP logd_anchor_block Block of the last anchor transaction.\n"
+               "# TYPE logd_anchor_block gauge\nlogd_anchor_block %" PRIu64 "\n"
+               "# HELP logd_anchor_time_seconds Block time of the last anchor.\n"
+               "# TYPE logd_anchor_time_seconds gauge\nlogd_anchor_time_seconds %" PRIu64 "\n"
+               "# HELP logd_anchor_attempts_total Anchoring attempts by this process.\n"
+               "# TYPE logd_anchor_attempts_total counter\nlogd_anchor_attempts_total %llu\n"
+               "# HELP logd_anchors_total Checkpoints anchored by this process.\n"
+               "# TYPE logd_anchors_total counter\nlogd_anchors_total %llu\n"
+               "# HELP logd_anchor_failures_total Failed anchoring attempts.\n"
+               "# TYPE logd_anchor_failures_total counter\nlogd_anchor_failures_total %llu\n"
+               "# HELP logd_anchor_consecutive_failures Failed attempts since the last success.\n"
+               "# TYPE logd_anchor_consecutive_failures gauge\nlogd_anchor_consecutive_failures %llu\n",
+               size, block, t, atomic_load(&a->attempts), atomic_load(&a->anchors),
+               atomic_load(&a->errors), atomic_load(&a->consecutive)) < 0)
+    return NULL;
+  return s;
+}

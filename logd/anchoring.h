@@ -1,0 +1,66 @@
+/* anchoring.h: logd's on-chain anchoring of its signed checkpoints (DESIGN.md section 5).
+ *
+ * Contract: at start, anchoring_check_start reads the log's head from the contract and
+ * refuses (non-zero) when the local tree is behind it or inconsistent with it (the
+ * rollback defence). Then one background thread, every interval, takes the newest
+ * signed checkpoint; if it is larger than the last anchored size it is anchored with
+ * anchor_submit_tree, which builds the consistency proof from the chain's head with
+ * the store's node reader and verifies it locally before sending, so a head not
+ * consistent with the chain's is never sent. The thread only reads the published view
+ * and the store: it never holds a lock the sequencer waits for. RPC failures are
+ * logged and retried with backoff (interval x 2^k, at most 8x and one hour).
+ *
+ * Every anchored checkpoint is one logd published, so it stays at /v1/checkpoints/<size>
+ * (the store keeps every published checkpoint by size). The last anchor is kept in
+ * DATA/anchor-state.json so /v1/log can name its transaction after a restart. */
+#ifndef XT_LOGD_ANCHORING_H
+#define XT_LOGD_ANCHORING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "logd/sequencer.h"
+#include "logd/store.h"
+
+typedef struct logd_anchor_config {
+  const char *rpc_url;
+  const char *contract;      /* "0x" + 40 hex digits */
+  const uint8_t *key;        /* 32-byte secp256k1 private key (copied) */
+  uint64_t interval_s;
+  const char *origin;        /* log id = SHA-256(origin) */
+  const char *data_dir;      /* anchor-state.json lives here */
+} logd_anchor_config;
+
+/* Called from the anchoring thread after a checkpoint was anchored (and again in later
+ * rounds while it returns non-zero): enclave mode gets its checkpoint quote here. */
+typedef int (*anchoring_hook)(void *ctx, uint64_t size, const char *note, size_t note_len);
+
+typedef struct logd_anchor logd_anchor;
+
+/* Does not contact the node. NULL with a message on a bad URL, address or key. */
+logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap);
+void anchoring_free(logd_anchor *a);
+/* The anchoring key's address, "0x" + EIP-55 hex. */
+const char *anchoring_address(const logd_anchor *a);
+void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx);
+
+/* The start-up check against the store (before the sequencer runs). 0: go on (the log
+ * may not be registered yet: that is logged, and anchoring retries every round);
+ * -1 with a message: do not start. */
+int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap);
+
+/* Starts the thread. */
+int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap);
+/* Asks the thread to stop and waits for it up to wait_ms (a send in flight may take
+ * longer: then it is left to die with the process and anchoring_free must not be
+ * called). Returns 0 if the thread ended. */
+int anchoring_stop(logd_anchor *a, unsigned wait_ms);
+
+/* The "anchor" member of /v1/log as JSON text (malloc'd): an object
+ * {"contract","chain_id","size","root","tx","block","time"} or "null" before the
+ * first anchor is known. */
+char *anchoring_state_json(logd_anchor *a);
+/* Prometheus lines (malloc'd). */
+char *anchoring_metrics(logd_anchor *a);
+
+#endif

@@ -1,0 +1,399 @@
+#include "logd/enclave.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "anchor/tx.h"
+#include "dstack/attest.h"
+#include "dstack/guest.h"
+#include "logd/event.h"
+#include "logd/log.h"
+
+struct logd_enclave {
+  dstack_client *dc; /* NULL in --dev mode */
+  char compose_hash[129];
+  char instance_id[129];
+  char dir[PATH_MAX]; /* DATA/attestations */
+  char *boot_json;    /* GET /v1/attestation, set once before serving */
+  size_t boot_json_len;
+};
+
+static void hexs(const uint8_t *in, size_t n, char *out) {
+  static const char d[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = d[in[i] >> 4];
+    out[2 * i + 1] = d[in[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+static char *hex_alloc(const uint8_t *in, size_t n) {
+  char *s = malloc(2 * n + 1);
+  if (s) hexs(in, n, s);
+  return s;
+}
+
+static int unhex(const char *s, size_t n, uint8_t *out) {
+  for (size_t i = 0; i < 2 * n; i++) {
+    char c = s[i];
+    int v = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (v < 0) return -1;
+    out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
+  }
+  return 0;
+}
+
+logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap) {
+  logd_enclave *e = calloc(1, sizeof *e);
+  if (!e) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  if ((size_t)snprintf(e->dir, sizeof e->dir, "%s/attestations", data_dir) >= sizeof e->dir) {
+    snprintf(err, errcap, "data directory path too long");
+    free(e);
+    return NULL;
+  }
+  if (!socket_path) {
+    /* Like the collector's dev mode: no measured compose, a fresh instance id. */
+    uint8_t rid[16];
+    if (RAND_bytes(rid, sizeof rid) != 1) {
+      snprintf(err, errcap, "no randomness");
+      free(e);
+      return NULL;
+    }
+    snprintf(e->compose_hash, sizeof e->compose_hash, "dev");
+    hexs(rid, sizeof rid, e->instance_id);
+    return e;
+  }
+  char derr[300];
+  e->dc = dstack_client_new(socket_path, derr, sizeof derr);
+  dstack_info info;
+  memset(&info, 0, sizeof info);
+  if (!e->dc || dstack_get_info(e->dc, &info, derr, sizeof derr)) {
+    snprintf(err, errcap, "dstack guest agent at %s: %s", socket_path, derr);
+    enclave_free(e);
+    return NULL;
+  }
+  snprintf(e->compose_hash, sizeof e->compose_hash, "%s", info.compose_hash);
+  snprintf(e->instance_id, sizeof e->instance_id, "%s", info.instance_id);
+  dstack_info_free(&info);
+  if (mkdir(e->dir, 0700) && errno != EEXIST) {
+    snprintf(err, errcap, "cannot create %s: %s", e->dir, strerror(errno));
+    enclave_free(e);
+    return NULL;
+  }
+  return e;
+}
+
+void enclave_free(logd_enclave *e) {
+  if (!e) return;
+  dstack_client_free(e->dc);
+  free(e->boot_json);
+  free(e);
+}
+
+int enclave_has_quotes(const logd_enclave *e) { return e && e->dc; }
+
+static int get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
+                   uint8_t out[32], char *err, size_t errcap) {
+  if (!e->dc) {
+    snprintf(err, errcap, "GetKey needs --dstack-socket");
+    return -1;
+  }
+  dstack_key k;
+  memset(&k, 0, sizeof k);
+  char derr[300];
+  int rc = dstack_get_key(e->dc, path, purpose, alg, &k, derr, sizeof derr);
+  if (rc == 0 && k.key_len != 32) {
+    snprintf(derr, sizeof derr, "%zu-byte key, not 32", k.key_len);
+    rc = -1;
+  }
+  if (rc == 0) memcpy(out, k.key, 32);
+  else snprintf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
+  OPENSSL_cleanse(&k, sizeof k);
+  return rc;
+}
+
+int enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap) {
+  return get_key(e, ENCLAVE_PATH_CHECKPOINT, "checkpoint-signing", "ed25519", seed, err, errcap);
+}
+
+int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap) {
+  uint8_t addr[20];
+  if (get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap)) return -1;
+  if (eth_address_from_key(key, addr)) {
+    snprintf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
+    return -1;
+  }
+  return 0;
+}
+
+int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
+  if (!strncmp(token, "sha256:", 7)) {
+    if (strlen(token + 7) != 64 || unhex(token + 7, 32, out)) {
+      snprintf(err, errcap, "sha256: takes 64 hex digits");
+      return -1;
+    }
+    return 0;
+  }
+  if (!strncmp(token, "getkey:", 7)) {
+    if (!token[7]) {
+      snprintf(err, errcap, "getkey: needs a path");
+      return -1;
+    }
+    if (!e || !e->dc) {
+      snprintf(err, errcap, "getkey: tokens need --dstack-socket");
+      return -1;
+    }
+    /* The collector's side of this contract: its token is the lowercase hex of the
+     * same GetKey (collector/main.c). */
+    uint8_t k[32];
+    char h[65];
+    if (get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap)) return -1;
+    hexs(k, 32, h);
+    EVP_Digest(h, 64, out, NULL, EVP_sha256(), NULL);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(h, sizeof h);
+    return 0;
+  }
+  if (strlen(token) < 16) {
+    snprintf(err, errcap, "tokens are at least 16 characters");
+    return -1;
+  }
+  EVP_Digest(token, strlen(token), out, NULL, EVP_sha256(), NULL);
+  return 0;
+}
+
+/* ---------- the boot entry ---------- */
+
+typedef struct boot_wait {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done;
+} boot_wait;
+
+static void boot_done(seq_sub *s, void *ctx) {
+  (void)s;
+  boot_wait *w = ctx;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
+                         const char *verifier_key, const char *anchor_address, char *err,
+                         size_t errcap) {
+  uint8_t keys[52];
+  size_t nkeys = 32;
+  memcpy(keys, checkpoint_key->public_key, 32);
+  if (anchor_address) {
+    if (eth_address_parse(anchor_address, keys + 32)) {
+      snprintf(err, errcap, "bad anchor address");
+      return -1;
+    }
+    nkeys = 52;
+  }
+  uint8_t rd[64], qsha[32], bid[16];
+  char quote_sha[65] = "", boot_id[33];
+  dstack_quote_reply q;
+  memset(&q, 0, sizeof q);
+  dstack_boot_report_data("logd", keys, nkeys, rd);
+  if (e->dc) {
+    char derr[300];
+    if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
+      snprintf(err, errcap, "GetQuote for the boot entry: %s", derr);
+      return -1;
+    }
+    EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
+    hexs(qsha, 32, quote_sha);
+  }
+  /* Every boot is its own entry: without it a restart would be folded into the first. */
+  if (RAND_bytes(bid, sizeof bid) != 1) {
+    snprintf(err, errcap, "no randomness");
+    dstack_quote_reply_free(&q);
+    return -1;
+  }
+  hexs(bid, sizeof bid, boot_id);
+  json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "boot", "component", "logd",
+                         "version", XT_VERSION, "compose_hash", e->compose_hash, "instance_id",
+                         e->instance_id, "quote_sha256", quote_sha, "checkpoint_key", verifier_key,
+                         "anchor_address", anchor_address ? anchor_address : "", "boot_id", boot_id);
+  char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(ev);
+  event_list events;
+  memset(&events, 0, sizeof events);
+  if (!text || event_parse_one(text, strlen(text), &events, err, errcap)) {
+    if (!text) snprintf(err, errcap, "out of memory");
+    free(text);
+    dstack_quote_reply_free(&q);
+    return -1;
+  }
+  free(text);
+  seq_sub *sub = seq_sub_new("logd", &events);
+  if (!sub) {
+    snprintf(err, errcap, "out of memory");
+    dstack_quote_reply_free(&q);
+    return -1;
+  }
+  boot_wait w = {.done = 0};
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.cv, NULL);
+  sub->done = boot_done;
+  sub->done_ctx = &w;
+  int64_t index = -1;
+  if (seq_submit(seq, sub)) {
+    snprintf(err, errcap, "the sequencer refused the boot entry");
+    seq_sub_free(sub);
+  } else {
+    pthread_mutex_lock(&w.mu);
+    while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    if (sub->status) snprintf(err, errcap, "boot entry: %s", sub->error);
+    else index = (int64_t)sub->index[0];
+    seq_sub_free(sub);
+  }
+  pthread_mutex_destroy(&w.mu);
+  pthread_cond_destroy(&w.cv);
+  if (index >= 0 && e->dc) {
+    char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
+    json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
+                          (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
+                          q.event_log ? q.event_log : "[]", "report_data", rdh ? rdh : "",
+                          "checkpoint_key", verifier_key, "anchor_address", anchor_address,
+                          "compose_hash", e->compose_hash, "instance_id", e->instance_id);
+    free(qh);
+    free(rdh);
+    e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!e->boot_json) {
+      snprintf(err, errcap, "out of memory");
+      index = -1;
+    } else {
+      e->boot_json_len = strlen(e->boot_json);
+    }
+  }
+  dstack_quote_reply_free(&q);
+  return index;
+}
+
+/* ---------- checkpoint quotes ---------- */
+
+static int write_atomic(const char *path, const char *data, size_t len) {
+  char tmp[PATH_MAX + 8];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp, path)) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len) {
+  logd_enclave *e = ctx;
+  if (!e->dc) return 0;
+  uint8_t rd[64];
+  dstack_checkpoint_report_data((const uint8_t *)note, note_len, rd);
+  dstack_quote_reply q;
+  char derr[300];
+  if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
+    logd_log("attestation: no quote for anchored checkpoint %" PRIu64 " (retried next round): %s",
+             size, derr);
+    return -1;
+  }
+  char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
+  json_t *j = (qh && rdh) ? json_pack("{s:s,s:I,s:s%,s:s,s:s,s:s}", "kind", "checkpoint", "size",
+                                      (json_int_t)size, "checkpoint", note, note_len, "quote", qh,
+                                      "event_log", q.event_log ? q.event_log : "[]", "report_data", rdh)
+                          : NULL;
+  free(qh);
+  free(rdh);
+  dstack_quote_reply_free(&q);
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/checkpoint-%" PRIu64 ".json", e->dir, size);
+  int rc = text ? write_atomic(path, text, strlen(text)) : -1;
+  free(text);
+  if (rc) logd_log("attestation: cannot keep the quote of checkpoint %" PRIu64 " in %s", size, path);
+  else logd_log("attestation: quote for anchored checkpoint %" PRIu64 " kept", size);
+  return rc;
+}
+
+static unsigned error_body(unsigned status, const char *msg, char **body, size_t *len) {
+  json_t *j = json_pack("{s:s}", "error", msg);
+  *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  *len = *body ? strlen(*body) : 0;
+  return status;
+}
+
+unsigned enclave_attestation_json(logd_enclave *e, const char *size, char **body, size_t *len) {
+  if (!e || !e->dc) return error_body(404, "no attestation: this logd runs in --dev mode, outside a TEE", body, len);
+  if (!size) {
+    if (!e->boot_json) return error_body(503, "no boot quote yet", body, len);
+    *body = malloc(e->boot_json_len + 1);
+    if (!*body) return 500;
+    memcpy(*body, e->boot_json, e->boot_json_len + 1);
+    *len = e->boot_json_len;
+    return 200;
+  }
+  /* Strict decimal, like every other query number. */
+  size_t n = strlen(size);
+  if (!n || n > 20 || (n > 1 && size[0] == '0') || strspn(size, "0123456789") != n)
+    return error_body(400, "size must be a decimal integer", body, len);
+  errno = 0;
+  unsigned long long v = strtoull(size, NULL, 10);
+  if (errno) return error_body(400, "size must be a decimal integer", body, len);
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/checkpoint-%llu.json", e->dir, v);
+  FILE *f = fopen(path, "rb");
+  if (!f) return error_body(404, "no quote for a checkpoint of this size (only anchored checkpoints have one)", body, len);
+  char *buf = NULL;
+  size_t cap = 0, got = 0;
+  for (;;) {
+    if (got == cap) {
+      size_t nc = cap ? cap * 2 : 16384;
+      char *nb = nc <= (64u << 20) ? realloc(buf, nc) : NULL;
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return error_body(500, "cannot read the stored quote", body, len);
+      }
+      buf = nb;
+      cap = nc;
+    }
+    size_t r = fread(buf + got, 1, cap - got, f);
+    got += r;
+    if (r == 0) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return error_body(500, "cannot read the stored quote", body, len);
+  }
+  *body = buf;
+  *len = got;
+  return 200;
+}
