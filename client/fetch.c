@@ -294,6 +294,13 @@ int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, 
                  : file_get(s, path, max, data, len, err, errcap);
 }
 
+/* Whether the directory source holds `path` as a regular file. */
+static int file_exists(const log_source *s, const char *path, struct stat *st) {
+  char full[4096];
+  int n = snprintf(full, sizeof full, "%s/%s", s->base, path);
+  return n > 0 && (size_t)n < sizeof full && stat(full, st) == 0 && S_ISREG(st->st_mode);
+}
+
 /* Length of the first `count` entries of a bundle, or 0 if it holds fewer. */
 static size_t bundle_prefix(const uint8_t *buf, size_t len, unsigned count) {
   size_t off = 0;
@@ -327,8 +334,23 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
   size_t max = t->level == TILE_LEVEL_ENTRIES ? FETCH_MAX_TILE : (size_t)TILE_WIDTH * MERKLE_HASH_SIZE;
   int rc = log_source_get(s, path, max, data, len, err, errcap);
   if (rc == FETCH_NOT_FOUND && t->width < TILE_WIDTH) {
+    /* A copy of a log taken at a larger size holds a wider partial tile or the full
+     * one; either's prefix is this tile (C2SP tlog-tiles). A server answers any
+     * width itself, so only a directory is searched for a wider partial. */
     tile_id full = *t;
     full.width = TILE_WIDTH;
+    if (!s->http) {
+      for (unsigned w = t->width + 1; w < TILE_WIDTH; w++) {
+        tile_id wider = *t;
+        wider.width = w;
+        char wpath[TILE_PATH_MAX];
+        struct stat st;
+        if (tile_path_encode(&wider, wpath, sizeof wpath, NULL) == MERKLE_OK && file_exists(s, wpath, &st)) {
+          full = wider;
+          break;
+        }
+      }
+    }
     char ferr[256];
     char fpath[TILE_PATH_MAX];
     tile_path_encode(&full, fpath, sizeof fpath, NULL);

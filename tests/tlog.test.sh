@@ -117,6 +117,13 @@ rm -r "$T/nopartial/tile/0/001.p" "$T/nopartial/tile/entries/001.p"
 expect "partial tiles served from the full tile's prefix" 0 "exported 300 entries" -- "$TLOG" export --log "$T/nopartial" --key "$KEY" --to "$T/b300" --size 300
 expect "bundle cut from full tiles verifies" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/b300" --key "$KEY"
 
+# --- a copy taken at a larger size: only a wider partial tile is there ---
+$MKLOG --dir "$T/w" --count 1000 --checkpoints 800 || nok "mklog (wider)"
+rm -f "$T/w/tile/0/003.p/32" "$T/w/tile/entries/003.p/32"
+W=(--log "$T/w" --key "$(cat "$T/w/verifier-key")")
+expect "older size read from a wider partial tile" 0 '"size": 800' -- "$TLOG" inclusion "${W[@]}" --index 799 --size 800 --json
+expect "entries of an older size from a wider bundle" 0 "inclusion verified" -- "$TLOG" inclusion "${W[@]}" --entry <("$TLOG" entries "${W[@]}" --start 790 --count 1 | cut -d' ' -f2-) --size 800
+
 # --- audit (anchors from a file written by tlog-mklog: Jan 5, Jan 20, Feb 3 2026) ---
 TIMES=1767571200,1768867200,1770076800
 $MKLOG --dir "$T/au" --count 1000 --checkpoints 300,700,1000 --anchor-times $TIMES >/dev/null
