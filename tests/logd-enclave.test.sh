@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# logd in enclave mode (--dstack-socket) against tests/dstack-sim, with anchoring on a
+# local anvil chain, end to end with real processes:
+#  - keys from GetKey: the checkpoint key and anchor address stable across restarts;
+#  - the boot entry (submitter logd): compose hash and instance id from Info,
+#    checkpoint_key, anchor_address, quote_sha256 = SHA-256 of /v1/attestation's quote,
+#    whose report_data is the boot binding of dstack/attest.h; `tlog verify-quote`
+#    says "simulated";
+#  - every anchored checkpoint has a quote at /v1/attestation?size=N whose report_data
+#    binds that checkpoint (SHA-256("xordi-tlog-checkpoint-v1" || note));
+#  - submitter tokens: literal, sha256:HEX and getkey:PATH (the collector, started with
+#    --dstack-socket on the same simulator, logs its boot entry through logd);
+#  - refusals: --anchor-key with --dstack-socket, getkey: tokens in --dev mode.
+set -u
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root"
+BIN=${BIN:-bin}
+ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+tmp=$(mktemp -d /tmp/xt-logd-enclave.XXXXXX)
+mkdir -p "$tmp/bin"
+for f in tlog logd dstack-sim collector-test mock-tiktok; do
+  cp "$BIN/$f" "$tmp/bin/" 2>/dev/null || { echo "not ok - logd-enclave: $BIN/$f missing (make all-tests)"; rm -rf "$tmp"; exit 1; }
+done
+[ -x "$ANVIL" ] || { echo "not ok - logd-enclave: anvil missing (make deps)"; rm -rf "$tmp"; exit 1; }
+B=$tmp/bin
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
+stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+sha256hex() { sha256sum | cut -d' ' -f1; }
+
+# --- the simulator ---
+SOCK=$tmp/dstack.sock
+printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-logd-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
+"$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0a \
+  --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>"$tmp/sim.log" &
+pids+=($!)
+dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
+for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+dstack Info '{}' >"$tmp/info.json" || { nok "dstack-sim starts"; exit 1; }
+COMPOSE_HASH=$(jq -r .compose_hash "$tmp/info.json")
+INSTANCE_ID=$(jq -r .instance_id "$tmp/info.json")
+
+# --- the chain; logd's anchor address is GetKey's, computed here only because this is
+# a simulator (in production the operator reads it from logd's boot entry) ---
+port=$(free_port)
+U=http://127.0.0.1:$port
+"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
+pids+=($!)
+for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
+dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/enclave-anchor.key"
+ANCHORER=$("$B/tlog" anchor address --key "$tmp/enclave-anchor.key")
+rm -f "$tmp/enclave-anchor.key"
+rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
+C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+O=example.org/xordi/enclave
+"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
+  { nok "register"; exit 1; }
+
+# --- submitters: a literal, a sha256: digest, a getkey: path ---
+LIT=literal-token-0123456789
+ARCH=archive-token-abcdefghijklmnop
+TOKEN_PATH=xordi-tlog/logd/submitter-token/collector/v1
+cat >"$tmp/submitters" <<EOF
+# name token
+lit $LIT
+archive sha256:$(printf '%s' "$ARCH" | sha256hex)
+collector getkey:$TOKEN_PATH
+EOF
+
+D=$tmp/logd
+start_logd() { # extra args; sets URL, logd_pid
+  local lport; lport=$(free_port)
+  URL=http://127.0.0.1:$lport
+  "$B/logd" --dstack-socket "$SOCK" --data "$D" --listen "127.0.0.1:$lport" --origin "$O" \
+    --submitters "$tmp/submitters" --checkpoint-interval-ms 100 \
+    --anchor-rpc "$U" --anchor-contract "$C" --anchor-interval 1 "$@" >"$D.out" 2>>"$D.log" &
+  logd_pid=$!
+  pids+=("$logd_pid")
+  for _ in $(seq 200); do
+    curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$logd_pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+# --- refusals ---
+"$B/logd" --dstack-socket "$SOCK" --data "$tmp/x" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" \
+  --anchor-contract "$C" --anchor-key "$tmp/owner.key" 2>"$tmp/x.err"
+check "--anchor-key with --dstack-socket is refused (2)" [ $? = 2 ] && grep -q GetKey "$tmp/x.err"
+"$B/logd" --dev --data "$tmp/y" --listen 127.0.0.1:0 --origin "$O" --submitters "$tmp/submitters" 2>"$tmp/y.err"
+check "getkey: tokens in --dev mode are refused (1) naming the line" [ $? = 1 ] && grep -q 'submitters:4' "$tmp/y.err"
+
+start_logd || { nok "logd starts in enclave mode"; sed 's/^/# /' "$D.log"; exit 1; }
+ok "logd starts in enclave mode with anchoring"
+VKEY=$(sed -n 's/^verifier-key: //p' "$D.out")
+ADDR=$(sed -n 's/^anchor-address: //p' "$D.out")
+check "keys from GetKey: the anchor address is GetKey's ($ADDR)" [ "$ADDR" = "$ANCHORER" ]
+check "no dev token, no key files on disk" [ ! -e "$D/dev-token" -a ! -e "$D/checkpoint-key" ] && ! grep -q dev-token "$D.out"
+
+# --- the boot entry and its quote ---
+curl -s "$URL/v1/entries?start=0&count=1" | jq -r '.entries[0].entry' >"$tmp/boot.json"
+jq -r .event "$tmp/boot.json" >"$tmp/boot-event.json"
+ev() { jq -r ".$1" "$tmp/boot-event.json"; }
+check "entry 0 is logd's boot entry (submitter logd, component logd, version)" \
+  [ "$(jq -r .submitter "$tmp/boot.json")" = logd -a "$(ev type)" = boot -a "$(ev component)" = logd -a -n "$(ev version)" ]
+check "boot entry: compose_hash and instance_id from Info" [ "$(ev compose_hash)" = "$COMPOSE_HASH" -a "$(ev instance_id)" = "$INSTANCE_ID" ]
+check "boot entry: checkpoint_key and anchor_address" [ "$(ev checkpoint_key)" = "$VKEY" -a "$(ev anchor_address)" = "$ADDR" ]
+curl -s "$URL/v1/attestation" >"$tmp/att-boot.json"
+QSHA=$(jq -r .quote "$tmp/att-boot.json" | xxd -r -p | sha256hex)
+check "boot entry: quote_sha256 is the SHA-256 of /v1/attestation's quote" [ "$(ev quote_sha256)" = "$QSHA" -a ${#QSHA} = 64 ]
+# the boot binding: SHA-256("xordi-tlog-boot-v1" || "logd" || Ed25519 public key || address)
+WANT_BOOT=$(python3 - "$VKEY" "$ADDR" <<'EOF'
+import base64, hashlib, sys
+vkey, addr = sys.argv[1], sys.argv[2]
+pub = base64.b64decode(vkey.split("+", 2)[2])[1:]
+assert len(pub) == 32
+print(hashlib.sha256(b"xordi-tlog-boot-v1" + b"logd" + pub + bytes.fromhex(addr[2:])).hexdigest() + "00" * 32)
+EOF
+)
+check "the boot quote's report_data is the boot binding" [ "$(jq -r .report_data "$tmp/att-boot.json")" = "$WANT_BOOT" ]
+"$B/tlog" verify-quote --report "$tmp/att-boot.json" --json >"$tmp/vq.json" 2>"$tmp/vq.err"
+rc=$?
+check "tlog verify-quote --report on the boot attestation: simulated (exit 1)" [ $rc = 1 -a "$(jq -r .status "$tmp/vq.json")" = simulated ]
+check "... its quote carries the boot binding and replays the compose hash" \
+  [ "$(jq -r .report_data "$tmp/vq.json")" = "$WANT_BOOT" -a "$(jq -r .compose_hash "$tmp/vq.json")" = "$COMPOSE_HASH" ]
+
+# --- submitters ---
+post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" --data-binary "$2" "$URL/v1/add"; }
+check "literal token accepted" [ "$(post "$LIT" '{"type":"x","who":"lit"}')" = 200 ]
+check "sha256: token accepted (the token whose digest is configured)" [ "$(post "$ARCH" '{"type":"x","who":"archive"}')" = 200 ]
+check "the sha256: digest itself is not a token" [ "$(post "$(printf '%s' "$ARCH" | sha256hex)" '{"type":"x"}')" = 401 ]
+PM=$(free_port) PC=$(free_port)
+: >"$tmp/collector.log"
+"$B/mock-tiktok" --listen "127.0.0.1:$PM" --record "$tmp/tiktok.jsonl" >"$tmp/mock.log" 2>&1 &
+pids+=($!)
+"$B/collector-test" --listen "127.0.0.1:$PC" --data "$tmp/collector" --logd "$URL" --logd-token "getkey:$TOKEN_PATH" \
+  --archive-token "sha256:$(printf '%s' "$ARCH" | sha256hex)" --dstack-socket "$SOCK" --api-base "http://127.0.0.1:$PM" \
+  >"$tmp/collector.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do grep -q '^listening ' "$tmp/collector.log" && break; sleep 0.05; done
+check "collector (--dstack-socket, --logd-token getkey:PATH) logs its boot entry through logd" grep -q '^listening ' "$tmp/collector.log"
+n=$(curl -s "$URL/v1/entries?start=0&count=100" | jq -r '.entries[].entry' | jq -r 'select(.submitter=="collector" and .event.type=="boot") | .event.component' | grep -c collector)
+check "logd holds the collector's boot entry under submitter collector" [ "${n:-0}" -ge 1 ]
+
+# --- anchored checkpoints and their quotes ---
+size=0
+for _ in $(seq 300); do
+  size=$(curl -s "$URL/v1/log" | jq -r '.anchor.size // 0')
+  [ "$size" -gt 1 ] && break
+  sleep 0.1
+done
+check "logd anchors in enclave mode (size $size)" [ "$size" -gt 0 ]
+code=0
+for _ in $(seq 50); do
+  code=$(curl -s -o "$tmp/att-cp.json" -w '%{http_code}' "$URL/v1/attestation?size=$size")
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+check "/v1/attestation?size=$size answers 200" [ "$code" = 200 ]
+curl -s "$URL/v1/checkpoints/$size" >"$tmp/cp"
+check "... with the checkpoint served at /v1/checkpoints/$size" [ "$(jq -j .checkpoint "$tmp/att-cp.json" | sha256hex)" = "$(sha256hex <"$tmp/cp")" ]
+WANT_CP=$( (printf 'xordi-tlog-checkpoint-v1'; cat "$tmp/cp") | sha256hex)00000000000000000000000000000000000000000000000000000000000000000
+WANT_CP=${WANT_CP:0:128}
+check "... whose quote's report_data binds it: SHA-256(\"xordi-tlog-checkpoint-v1\" || note)" \
+  [ "$(jq -r .report_data "$tmp/att-cp.json")" = "$WANT_CP" ]
+"$B/tlog" verify-quote --report "$tmp/att-cp.json" --json >"$tmp/vq2.json" 2>/dev/null
+check "tlog verify-quote on the checkpoint quote: simulated, same report_data" \
+  [ "$(jq -r .status "$tmp/vq2.json")" = simulated -a "$(jq -r .report_data "$tmp/vq2.json")" = "$WANT_CP" ]
+check "the on-chain checkpoint hash is that note's" \
+  [ "$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r ".[] | select(.size==$size) | .checkpoint_hash" | tail -1 | sed 's/^0x//')" = "$(sha256hex <"$tmp/cp")" ]
+check "/v1/attestation?size=1 (never anchored): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=1")" = 404 ]
+check "/v1/attestation?size=01: 400" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=01")" = 400 ]
+
+# --- restart: the same keys ---
+stop_pid "$logd_pid"
+start_logd || nok "logd restarts in enclave mode"
+check "after restart: the same verifier key and anchor address (GetKey is stable)" \
+  [ "$(sed -n 's/^verifier-key: //p' "$D.out")" = "$VKEY" -a "$(sed -n 's/^anchor-address: //p' "$D.out")" = "$ADDR" ]
+nb=$(curl -s "$URL/v1/entries?start=0&count=1000" | jq -r '.entries[].entry' | jq -r 'select(.submitter=="logd") | .event.type' | grep -c boot)
+check "a second boot entry was logged ($nb)" [ "$nb" = 2 ]
+check "the anchored checkpoint's quote survives the restart" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=$size")" = 200 ]
+stop_pid "$logd_pid"
+[ $fails = 0 ]
