@@ -54,8 +54,10 @@ struct logd_anchor {
   uint8_t tx[32];
   uint64_t block, time;
 
-  /* anchoring thread only */
-  int hook_pending;
+  /* anchoring thread only: an anchored checkpoint whose hook failed, retried each round */
+  char *pending_note;
+  size_t pending_len;
+  uint64_t pending_size;
   unsigned failures;
 
   atomic_ullong attempts, anchors, errors, consecutive;
@@ -125,6 +127,7 @@ void anchoring_free(logd_anchor *a) {
   if (!a) return;
   anchor_client_free(a->client);
   eth_rpc_free(a->rpc);
+  free(a->pending_note);
   pthread_mutex_destroy(&a->mu);
   pthread_cond_destroy(&a->cv);
   OPENSSL_cleanse(a, sizeof *a);
@@ -140,6 +143,7 @@ void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
 
 /* ---------- the state file: the last anchor's transaction survives restarts ---------- */
 
+/* Called by the anchoring thread, the only writer of the state, without the lock. */
 static void save_state(logd_anchor *a) {
   char root[65], tx[67];
   hex_encode(a->root, 32, root);
@@ -267,9 +271,10 @@ static void round_once(logd_anchor *a) {
   pthread_mutex_lock(&a->mu);
   uint64_t anchored = a->have ? a->size : 0;
   pthread_mutex_unlock(&a->mu);
-  if (a->hook_pending && a->hook && v.note && v.note_size == anchored) {
-    /* An earlier round anchored this checkpoint but its hook failed: try again. */
-    if (a->hook(a->hook_ctx, v.note_size, v.note, v.note_len) == 0) a->hook_pending = 0;
+  if (a->pending_note &&
+      a->hook(a->hook_ctx, a->pending_size, a->pending_note, a->pending_len) == 0) {
+    free(a->pending_note);
+    a->pending_note = NULL;
   }
   if (!v.note || v.note_size == 0 || v.note_size <= anchored) {
     seq_view_free(&v);
@@ -316,8 +321,8 @@ static void round_once(logd_anchor *a) {
   memcpy(a->tx, tx, 32);
   a->block = block;
   a->time = btime;
-  save_state(a);
   pthread_mutex_unlock(&a->mu);
+  save_state(a);
   char txh[67];
   hex_encode0x(tx, 32, txh);
   logd_log("anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
@@ -329,7 +334,18 @@ static void round_once(logd_anchor *a) {
       slen != v.note_len || memcmp(stored, v.note, slen))
     logd_log("anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
   free(stored);
-  if (a->hook) a->hook_pending = a->hook(a->hook_ctx, v.note_size, v.note, v.note_len) != 0;
+  if (a->hook && a->hook(a->hook_ctx, v.note_size, v.note, v.note_len)) {
+    if (a->pending_note)
+      logd_log("anchor: giving up the hook of checkpoint %" PRIu64 " for the newer %" PRIu64,
+               a->pending_size, v.note_size);
+    free(a->pending_note);
+    a->pending_note = malloc(v.note_len);
+    if (a->pending_note) {
+      memcpy(a->pending_note, v.note, v.note_len);
+      a->pending_len = v.note_len;
+      a->pending_size = v.note_size;
+    }
+  }
   seq_view_free(&v);
 }
 

@@ -42,11 +42,16 @@ sha256hex() { sha256sum | cut -d' ' -f1; }
 # --- the simulator ---
 SOCK=$tmp/dstack.sock
 printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-logd-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
-"$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0a \
-  --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>"$tmp/sim.log" &
-pids+=($!)
 dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
-for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+start_sim() {
+  "$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0a \
+    --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>>"$tmp/sim.log" &
+  sim_pid=$!
+  pids+=("$sim_pid")
+  for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && return 0; sleep 0.05; done
+  return 1
+}
+start_sim
 dstack Info '{}' >"$tmp/info.json" || { nok "dstack-sim starts"; exit 1; }
 COMPOSE_HASH=$(jq -r .compose_hash "$tmp/info.json")
 INSTANCE_ID=$(jq -r .instance_id "$tmp/info.json")
@@ -183,6 +188,24 @@ check "the on-chain checkpoint hash is that note's" \
   [ "$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r ".[] | select(.size==$size) | .checkpoint_hash" | tail -1 | sed 's/^0x//')" = "$(sha256hex <"$tmp/cp")" ]
 check "/v1/attestation?size=1 (never anchored): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=1")" = 404 ]
 check "/v1/attestation?size=01: 400" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=01")" = 400 ]
+
+# --- the guest agent away while a checkpoint is anchored: its quote comes later ---
+stop_pid "$sim_pid"
+s2=$(curl -s -H "Authorization: Bearer $LIT" --data-binary '{"type":"x","who":"while-away"}' "$URL/v1/add?wait=checkpoint" | jq -r .checkpoint | sed -n 2p)
+for _ in $(seq 100); do [ "$(curl -s "$URL/v1/log" | jq -r '.anchor.size // 0')" -ge "${s2:-999999}" ] && break; sleep 0.1; done
+a2=$(curl -s "$URL/v1/log" | jq -r '.anchor.size')
+check "anchoring goes on without the guest agent (size $a2)" [ "$a2" -ge "${s2:-999999}" ]
+check "... the quote of checkpoint $a2 is missing meanwhile (404)" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=$a2")" = 404 ]
+for _ in $(seq 100); do grep -q "no quote for anchored checkpoint $a2" "$D.log" && break; sleep 0.1; done
+check "... and the failure is logged" grep -q "no quote for anchored checkpoint $a2" "$D.log"
+start_sim || nok "the simulator restarts"
+code=0
+for _ in $(seq 100); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=$a2")
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+check "once the agent is back, the quote of checkpoint $a2 is obtained (retried each round)" [ "$code" = 200 ]
 
 # --- restart: the same keys ---
 stop_pid "$logd_pid"
