@@ -82,6 +82,7 @@ trap 'echo; echo "interrupted"; KEEP=${XT_DEMO_KEEP:-0}; exit 130' INT TERM
 jv() {
   python3 -c 'import json,sys
 try:
+    import hashlib
     d=json.load(open(sys.argv[2]) if len(sys.argv)>2 else sys.stdin); r=eval(sys.argv[1])
 except Exception: r=None
 print("" if r is None else r)' "$@"
@@ -206,6 +207,22 @@ if [ -n "$LOGD_BOOT" ]; then
   say "logd boot entry 0: $LOGD_BOOT"
   [ "$LOGD_ANCHORS" = 1 ] && ok_if "logd's boot entry names the registered anchor address" \
     '[ "$(jv "d[\"anchor_address\"].lower()" <<<"$LOGD_BOOT")" = "$(echo "$ANCHORER" | tr A-F a-f)" ]'
+fi
+if [ "$LOGD_ENCLAVE" = 1 ]; then
+  # Code identity of logd: its boot quote carries the compose hash and binds the
+  # checkpoint key and the anchor address; the boot entry names the quote's SHA-256.
+  curl -s "$LOG_URL/v1/attestation" >"$W/logd-attestation.json"
+  "$TLOG" verify-quote --report "$W/logd-attestation.json" --allow-simulated --json >"$W/vq-logd.json" 2>"$W/vq-logd.err"
+  rc=$?
+  WANT_RD=$(python3 -c 'import base64,hashlib,sys
+pub = base64.b64decode(sys.argv[1].split("+", 2)[2])[1:]  # base64 may hold "+"
+addr = bytes.fromhex(sys.argv[2][2:])
+print(hashlib.sha256(b"xordi-tlog-boot-v1logd" + pub + addr).hexdigest() + "00" * 32)' "$VKEY" "$ANCHORER")
+  QUOTE_SHA=$(jv 'hashlib.sha256(bytes.fromhex(d["quote"])).hexdigest()' "$W/logd-attestation.json")
+  ok_if "logd's boot quote (--allow-simulated): compose hash is this repo's, report_data binds its checkpoint key and anchor address" \
+    '[ "$rc" = 0 ] && [ "$(jv "d[\"compose_hash\"]" "$W/vq-logd.json")" = "$COMPOSE_HASH" ] && [ "$(jv "d[\"report_data\"]" "$W/vq-logd.json")" = "$WANT_RD" ]'
+  ok_if "logd's boot entry names that quote's SHA-256, the compose hash and the verifier key" \
+    '[ "$(jv "d[\"quote_sha256\"]" <<<"$LOGD_BOOT")" = "$QUOTE_SHA" ] && [ "$(jv "d[\"compose_hash\"]" <<<"$LOGD_BOOT")" = "$COMPOSE_HASH" ] && [ "$(jv "d[\"checkpoint_key\"]" <<<"$LOGD_BOOT")" = "$VKEY" ]'
 fi
 if [ "$LOGD_ANCHORS" = 1 ]; then
   say "logd anchors its newest checkpoint every $ANCHOR_INTERVAL s (--anchor-interval)"
@@ -367,6 +384,21 @@ LAST_DAY=$(date -u -d "@$(jv 'd[-1]["time"]' "$W/anchors.json")" +%F 2>/dev/null
 [ "$LAST_DAY" \> "$DAY2" ] && DAY2=$LAST_DAY
 ok_if "$ANCHORS anchors of the log on chain (at least $MIN_ANCHORS), the last covering all $FINAL_SIZE entries" \
   '[ "$ANCHORS" -ge "$MIN_ANCHORS" ] && [ "$LAST_ANCHORED" = "$FINAL_SIZE" ]'
+
+if [ "$LOGD_ENCLAVE" = 1 ] && [ "$LOGD_ANCHORS" = 1 ]; then
+  # Every anchored checkpoint is attested: a quote whose report_data binds the exact
+  # signed note whose SHA-256 is on chain.
+  for _ in $(seq 100); do
+    [ "$(curl -s -o "$W/cp-attestation.json" -w '%{http_code}' "$LOG_URL/v1/attestation?size=$LAST_ANCHORED")" = 200 ] && break
+    sleep 0.1
+  done
+  "$TLOG" verify-quote --report "$W/cp-attestation.json" --allow-simulated --json >"$W/vq-cp.json" 2>"$W/vq-cp.err"
+  rc=$?
+  NOTE_SHA=$(jv 'hashlib.sha256(d["checkpoint"].encode()).hexdigest()' "$W/cp-attestation.json")
+  WANT_RD=$(jv 'hashlib.sha256(b"xordi-tlog-checkpoint-v1" + d["checkpoint"].encode()).hexdigest() + "00" * 32' "$W/cp-attestation.json")
+  ok_if "anchored checkpoint $LAST_ANCHORED: its quote (/v1/attestation?size=$LAST_ANCHORED) binds the note whose SHA-256 is the on-chain checkpoint_hash" \
+    '[ "$rc" = 0 ] && [ "$NOTE_SHA" = "$(jv "d[-1][\"checkpoint_hash\"]" "$W/anchors.json")" ] && [ "$(jv "d[\"report_data\"]" "$W/vq-cp.json")" = "$WANT_RD" ]'
+fi
 
 # ================================================================ 6. audit
 section "tlog audit against the live log and the chain"
