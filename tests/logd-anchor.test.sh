@@ -180,6 +180,23 @@ wait "$logd_pid" 2>/dev/null
 kill -0 "$logd_pid" 2>/dev/null && nok "the refusing logd exited" || ok "the refusing logd exited"
 start_logd "$D" "$O" || nok "logd still starts on its current data"
 stop_pid "$logd_pid"
+# A fork: another tree under the same origin and key, larger than the anchored head.
+F=$tmp/fork
+mkdir -p "$F" && cp "$D/checkpoint-key" "$F/"
+fport=$(free_port)
+"$LOGD" --dev --data "$F" --listen "127.0.0.1:$fport" --origin "$O" --checkpoint-interval-ms 100 >"$F.out" 2>"$F.log" &
+logd_pid=$!
+pids+=("$logd_pid")
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$fport/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+URL=http://127.0.0.1:$fport
+Dsave=$D; D=$F
+add 400 fork >/dev/null
+D=$Dsave
+stop_pid "$logd_pid"
+start_logd "$F" "$O"
+rc=$?
+check "logd refuses to start on a forked tree larger than the anchored head" [ $rc != 0 ] && grep -q 'behind or inconsistent' "$F.log"
+wait "$logd_pid" 2>/dev/null
 # an unreachable RPC node: no rollback check, no start
 dead=$(free_port)
 "$LOGD" --dev --data "$D" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "http://127.0.0.1:$dead" --anchor-contract "$C" \
