@@ -180,6 +180,20 @@ int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char
   return 0;
 }
 
+static int write_atomic(const char *path, const char *data, size_t len) {
+  char tmp[PATH_MAX + 8];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return -1;
+  int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp, path)) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
 /* ---------- the boot entry ---------- */
 
 typedef struct boot_wait {
@@ -287,6 +301,11 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
       index = -1;
     } else {
       e->boot_json_len = strlen(e->boot_json);
+      /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
+      char path[PATH_MAX + 64];
+      snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
+      if (write_atomic(path, e->boot_json, e->boot_json_len))
+        logd_log("attestation: cannot keep the boot quote in %s", path);
     }
   }
   dstack_quote_reply_free(&q);
@@ -295,19 +314,6 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
 
 /* ---------- checkpoint quotes ---------- */
 
-static int write_atomic(const char *path, const char *data, size_t len) {
-  char tmp[PATH_MAX + 8];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp, path)) {
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
 
 int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len) {
   logd_enclave *e = ctx;
@@ -348,9 +354,12 @@ static unsigned error_body(unsigned status, const char *msg, char **body, size_t
   return status;
 }
 
-unsigned enclave_attestation_json(logd_enclave *e, const char *size, char **body, size_t *len) {
+unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char *boot, char **body,
+                                  size_t *len) {
   if (!e || !e->dc) return error_body(404, "no attestation: this logd runs in --dev mode, outside a TEE", body, len);
-  if (!size) {
+  if (size && boot) return error_body(400, "give size or boot, not both", body, len);
+  const char *num = size ? size : boot;
+  if (!num) {
     if (!e->boot_json) return error_body(503, "no boot quote yet", body, len);
     *body = malloc(e->boot_json_len + 1);
     if (!*body) return 500;
@@ -359,16 +368,21 @@ unsigned enclave_attestation_json(logd_enclave *e, const char *size, char **body
     return 200;
   }
   /* Strict decimal, like every other query number. */
-  size_t n = strlen(size);
-  if (!n || n > 20 || (n > 1 && size[0] == '0') || strspn(size, "0123456789") != n)
-    return error_body(400, "size must be a decimal integer", body, len);
+  size_t n = strlen(num);
+  if (!n || n > 20 || (n > 1 && num[0] == '0') || strspn(num, "0123456789") != n)
+    return error_body(400, size ? "size must be a decimal integer" : "boot must be a decimal integer",
+                      body, len);
   errno = 0;
-  unsigned long long v = strtoull(size, NULL, 10);
-  if (errno) return error_body(400, "size must be a decimal integer", body, len);
+  unsigned long long v = strtoull(num, NULL, 10);
+  if (errno) return error_body(400, "the number is out of range", body, len);
   char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "%s/checkpoint-%llu.json", e->dir, v);
+  snprintf(path, sizeof path, "%s/%s-%llu.json", e->dir, size ? "checkpoint" : "boot", v);
   FILE *f = fopen(path, "rb");
-  if (!f) return error_body(404, "no quote for a checkpoint of this size (only anchored checkpoints have one)", body, len);
+  if (!f)
+    return error_body(404,
+                      size ? "no quote for a checkpoint of this size (only anchored checkpoints have one)"
+                           : "no boot quote for this index (not a boot entry of logd in enclave mode)",
+                      body, len);
   char *buf = NULL;
   size_t cap = 0, got = 0;
   for (;;) {

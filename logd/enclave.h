@@ -52,7 +52,10 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
 /* anchoring_hook: gets and keeps the quote of an anchored checkpoint. ctx: the enclave. */
 int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len);
 
-/* GET /v1/attestation[?size=N]: HTTP status and a malloc'd JSON body. */
-unsigned enclave_attestation_json(logd_enclave *e, const char *size, char **body, size_t *len);
+/* GET /v1/attestation: this run's boot quote; ?size=N: the quote of anchored checkpoint
+ * N; ?boot=I: the boot quote of the boot entry at index I (every run's is kept in
+ * DATA/attestations/boot-<I>.json). HTTP status and a malloc'd JSON body. */
+unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char *boot, char **body,
+                                  size_t *len);
 
 #endif

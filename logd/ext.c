@@ -16,9 +16,10 @@ static char *ext_metrics(void *ctx) {
   return x->anchor ? anchoring_metrics(x->anchor) : strdup("");
 }
 
-static unsigned ext_attestation(void *ctx, const char *size, char **body, size_t *len) {
+static unsigned ext_attestation(void *ctx, const char *size, const char *boot, char **body,
+                                size_t *len) {
   logd_ext *x = ctx;
-  return enclave_attestation_json(x->enclave, size, body, len);
+  return enclave_attestation_json(x->enclave, size, boot, body, len);
 }
 
 void logd_ext_http(logd_ext *x, http_ext *out) {

@@ -706,7 +706,7 @@ static enum MHD_Result handle_get(logd_http *h, struct MHD_Connection *c, const 
       return respond_error(h, c, 404, "no attestation: this logd runs in --dev mode, outside a TEE");
     char *body = NULL;
     size_t len = 0;
-    unsigned st = h->cfg.ext->attestation(h->cfg.ext->ctx, arg(c, "size"), &body, &len);
+    unsigned st = h->cfg.ext->attestation(h->cfg.ext->ctx, arg(c, "size"), arg(c, "boot"), &body, &len);
     if (!body) return respond_error(h, c, 503, "out of memory");
     return respond(h, c, st, "application/json", body, len, st == 200 ? "no-cache" : "no-store",
                    NULL, NULL);

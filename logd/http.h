@@ -23,9 +23,9 @@ typedef struct http_ext {
   void *ctx;
   char *(*anchor_json)(void *ctx);  /* /v1/log "anchor" as JSON text, malloc'd */
   char *(*metrics)(void *ctx);      /* more Prometheus lines for /metrics, malloc'd */
-  /* GET /v1/attestation (size: the ?size= argument or NULL): an HTTP status and a
-   * malloc'd JSON body (an error object on failure). */
-  unsigned (*attestation)(void *ctx, const char *size, char **body, size_t *len);
+  /* GET /v1/attestation (size, boot: the ?size= and ?boot= arguments or NULL): an HTTP
+   * status and a malloc'd JSON body (an error object on failure). */
+  unsigned (*attestation)(void *ctx, const char *size, const char *boot, char **body, size_t *len);
 } http_ext;
 
 typedef struct http_config {

@@ -215,5 +215,13 @@ check "after restart: the same verifier key and anchor address (GetKey is stable
 nb=$(curl -s "$URL/v1/entries?start=0&count=1000" | jq -r '.entries[].entry' | jq -r 'select(.submitter=="logd") | .event.type' | grep -c boot)
 check "a second boot entry was logged ($nb)" [ "$nb" = 2 ]
 check "the anchored checkpoint's quote survives the restart" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=$size")" = 200 ]
+curl -s "$URL/v1/attestation?boot=0" >"$tmp/att-boot0.json"
+check "the first run's boot quote stays at /v1/attestation?boot=0 (same quote)" \
+  [ "$(jq -r .quote "$tmp/att-boot0.json")" = "$(jq -r .quote "$tmp/att-boot.json")" -a "$(jq -r .boot_index "$tmp/att-boot0.json")" = 0 ]
+BI=$(curl -s "$URL/v1/attestation" | jq -r .boot_index)
+QSHA2=$(curl -s "$URL/v1/attestation?boot=$BI" | jq -r .quote | xxd -r -p | sha256hex)
+check "this run's boot entry ($BI) matches its quote at ?boot=$BI" \
+  [ "$(curl -s "$URL/v1/entries?start=$BI&count=1" | jq -r '.entries[0].entry' | jq -r .event.quote_sha256)" = "$QSHA2" ]
+check "?boot=1 (not a logd boot entry): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?boot=1")" = 404 ]
 stop_pid "$logd_pid"
 [ $fails = 0 ]
