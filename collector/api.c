@@ -125,6 +125,12 @@ static int authorized(collector_api *api, struct MHD_Connection *c) {
 /* Parses a JSON object body whose members are all in `allowed`. */
 static json_t *parse_body(struct conn *cs, const char *const *allowed, char *err, size_t errcap) {
   json_error_t jerr;
+  /* A raw NUL is never JSON, but jansson 2.14 skips one that follows a number
+   * ({"count":1\0,...} parses), so refuse it before parsing. */
+  if (memchr(cs->body, 0, cs->len)) {
+    snprintf(err, errcap, "malformed JSON: a NUL byte in the body");
+    return NULL;
+  }
   json_t *o = json_loadb(cs->body, cs->len, JSON_REJECT_DUPLICATES, &jerr);
   if (!o) { snprintf(err, errcap, "malformed JSON: %s", jerr.text); return NULL; }
   if (!json_is_object(o)) {
