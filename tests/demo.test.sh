@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI check of `make demo`: runs a shortened demo (10 users, fewer rounds) non-interactively
-# and checks its verdict lines; then starts it again and stops it with SIGTERM in the
-# middle, and checks that nothing it started is left running either time.
+# and checks its verdict lines; then starts it twice more and interrupts it in the middle
+# (SIGTERM; Ctrl-C), and checks that nothing it started is left running each time.
 set -u
 ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 2
@@ -43,6 +43,11 @@ has "audit including the rogue entry fails naming it" 'EXPECTED  audit of both d
 has "audit report names direct messages" '^   \| FAIL  \(d\) entry [0-9]+ names direct messages'
 has "bundle verified offline" 'EXPECTED  verify-bundle offline \(exit 0\)'
 has "bundle verified against the chain" 'EXPECTED  verify-bundle against the chain \(exit 0\)'
+has "logd anchors by itself" '^   anchoring: +by logd \(--anchor-interval'
+has "logd in enclave mode against the simulator" '^   logd mode: +enclave mode'
+has "logd's boot quote binds its keys and the compose hash" "EXPECTED  logd's boot quote \(--allow-simulated\): compose hash is this repo's"
+has "the collector's simulated quote is refused without --allow-simulated" "EXPECTED  tlog verify-quote refuses the collector's boot quote: status simulated"
+has "an anchored checkpoint's quote binds the on-chain note" 'EXPECTED  anchored checkpoint [0-9]+: its quote'
 has "audit --bundle after logd is gone" 'EXPECTED  audit --bundle: day 1 PASSED, days 1-2 FAILED'
 if grep -q UNEXPECTED "$out"; then nok "no UNEXPECTED outcome"; grep UNEXPECTED "$out" | sed 's/^/#   /'; else ok "no UNEXPECTED outcome"; fi
 if left=$(left_behind); then nok "no process left behind"; printf '#   %s\n' "$left"; else ok "no process left behind"; fi
@@ -50,16 +55,27 @@ w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out
 if [ "$rc" -eq 0 ] && [ -n "$w" ] && [ -e "$w" ]; then nok "work directory removed after a passing run"; else ok "work directory removed after a passing run"; fi
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$out" | tail -n 40
 
-# Interrupted in the middle (while the Archive runs): everything is stopped.
-XT_DEMO_USERS=10 XT_DEMO_SHORT=1 bash tests/demo.sh >"$out" 2>&1 &
-pid=$!
-for _ in $(seq 600); do grep -q '^== 4\.' "$out" && break; sleep 0.05; done
-kill -TERM "$pid" 2>/dev/null
-for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-kill -0 "$pid" 2>/dev/null && { nok "demo stops on SIGTERM within 10 s"; kill -KILL "$pid"; } || ok "demo stops on SIGTERM within 10 s"
-wait "$pid" 2>/dev/null
-pid=
-if left=$(left_behind); then nok "no process left behind after SIGTERM"; printf '#   %s\n' "$left"; else ok "no process left behind after SIGTERM"; fi
-w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
-[ -n "$w" ] && rm -rf "$w" # an interrupted run keeps nothing worth keeping
+# Interrupted in the middle (while the Archive runs): SIGTERM to the demo's shell alone
+# (its trap must stop everything), then SIGINT to its whole process group, as Ctrl-C
+# on a terminal does. Job control gives the demo its own group (and keeps SIGINT from
+# being ignored, as it is for background jobs without it).
+interrupt() { # interrupt NAME SIGNAL TARGET-PREFIX ("" for the shell, "-" for its group)
+  set -m
+  XT_DEMO_USERS=10 XT_DEMO_SHORT=1 bash tests/demo.sh >"$out" 2>&1 &
+  pid=$!
+  set +m
+  for _ in $(seq 600); do grep -q '^== 4\.' "$out" && break; sleep 0.05; done
+  kill "-$2" -- "$3$pid" 2>/dev/null
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then nok "$1: demo stops within 10 s"; kill -KILL "$pid"; else ok "$1: demo stops within 10 s"; fi
+  wait "$pid" 2>/dev/null
+  pid=
+  if left=$(left_behind); then nok "$1: no process left behind"; printf '#   %s\n' "$left"; else ok "$1: no process left behind"; fi
+  grep -q '^interrupted' "$out" && ok "$1: the demo says it was interrupted" || nok "$1: the demo says it was interrupted"
+  local w
+  w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
+  [ -n "$w" ] && [ -e "$w" ] && { nok "$1: work directory removed"; rm -rf "$w"; } || ok "$1: work directory removed"
+}
+interrupt "SIGTERM to the demo" TERM ""
+interrupt "Ctrl-C (SIGINT to its process group)" INT "-"
 [ "$fails" -eq 0 ]
