@@ -2,7 +2,7 @@
 # make demo: the whole story on one machine, non-interactively, in under 3 minutes.
 #
 #   local chain (anvil) + TreeHeadAnchor   dstack simulator (this repo's compose hash)
-#   logd (anchoring to the chain)          mock TikTok API (records every request)
+#   logd (enclave mode, anchoring itself)  mock TikTok API (records every request)
 #   collector (test build)                 a scripted Archive (curl) and a rogue submitter
 #   then: tlog anchor list, tlog audit, tlog export, everything stopped,
 #   tlog verify-bundle and tlog audit --bundle on what is left.
@@ -12,6 +12,8 @@
 # sample directory). Everything runs on 127.0.0.1 under one temporary work directory,
 # which is printed. Every process the demo starts is stopped by its PID on exit, on
 # failure and on Ctrl-C. Exit status 0 only if every step had its expected outcome.
+# logd's enclave mode and its own anchoring are used when `logd --help` offers them;
+# otherwise the demo says so and falls back (--dev; the stand-in tests/tlog-anchor-dir).
 set -u
 ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 2
