@@ -26,9 +26,8 @@ LIBS += torture
 torture_SRCS := tests/torture/alloc_fail.c
 TESTS += test-torture
 test-torture_SRCS := tests/torture/test_torture.c
-test-torture_LIBS := torture logdcore anchor dstack merkle check
+test-torture_LIBS := torture logdcore collectorcore anchor dstack merkle testlib check
 test-torture_PKGS := jansson libcrypto libsecp256k1 libcurl
-test-torture_SRCS += collector/validate.c
 $(BIN)/test-torture: BASE_LDFLAGS += $(TORTURE_WRAP)
 
 # Abuse tests against a real logd and collector (tests/integration/test_abuse.c).

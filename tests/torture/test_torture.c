@@ -15,6 +15,7 @@
 #include "anchor/rlp.h"
 #include "anchor/tx.h"
 #include "collector/validate.h"
+#include "collector/vault.h"
 #include "dstack/eventlog.h"
 #include "dstack/quote.h"
 #include "dstack/util.h"
@@ -23,6 +24,7 @@
 #include "merkle/note.h"
 #include "merkle/tile.h"
 #include "tests/lib/check.h"
+#include "tests/lib/proc.h"
 #include "tests/torture/torture.h"
 
 void *__real_malloc(size_t n);
@@ -336,6 +338,44 @@ static void test_validate(void) {
   report("collector validation", st);
 }
 
+/* ---- collector: the credential vault (AES-GCM over RocksDB) ---- */
+
+static char vault_dir[4096];
+
+static int op_vault(void *ctx) {
+  char err[256] = "";
+  uint8_t key[32];
+  memset(key, 0x42, sizeof key);
+  vault *v = vault_open(vault_dir, key, err, sizeof err);
+  if (!v) {
+    if (!err[0]) abort();
+    return 1;
+  }
+  static const char cookie[] = "sessionid=abc123; tt_csrf=zzz";
+  int rc = 1;
+  char *got = NULL;
+  size_t glen = 0;
+  if (vault_put(v, "p_torture", cookie, sizeof cookie - 1, err, sizeof err)) goto out;
+  int found = vault_get(v, "p_torture", &got, &glen, err, sizeof err);
+  if (found < 0) goto out;
+  if (found != 1 || glen != sizeof cookie - 1 || memcmp(got, cookie, glen)) abort();
+  if (vault_delete(v, "p_torture", err, sizeof err)) goto out;
+  if (vault_has(v, "p_torture", err, sizeof err) != 0) goto out;
+  rc = 0;
+out:
+  if (rc && !err[0]) abort();
+  if (got) vault_free_secret(got, glen);
+  vault_close(v);
+  return rc;
+}
+
+static void test_vault(void) {
+  CHECK_FATAL(proc_tmpdir("xt-torture-vault", vault_dir, sizeof vault_dir) == 0);
+  CHECK(op_vault(NULL) == 0);
+  report("collector vault", torture_loop(op_vault, NULL, 1000));
+  proc_rmtree(vault_dir);
+}
+
 /* ---- dstack: quote, collateral, event log ---- */
 
 static uint8_t *quote_bytes, *collateral_text;
@@ -446,6 +486,7 @@ int main(void) {
   CHECK_RUN(test_event);
   CHECK_RUN(test_anchor);
   CHECK_RUN(test_validate);
+  CHECK_RUN(test_vault);
   CHECK_RUN(test_dstack);
   return check_finish();
 }
