@@ -281,7 +281,7 @@ static void round_once(logd_anchor *a) {
     return;
   }
   atomic_fetch_add(&a->attempts, 1);
-  uint8_t ch[32], tx[32];
+  uint8_t ch[32], tx[32] = {0};
   EVP_Digest(v.note, v.note_len, ch, NULL, EVP_sha256(), NULL);
   char e[400];
   store_reader r;
