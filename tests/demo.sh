@@ -206,7 +206,7 @@ say "checkpoint verifier key: $VKEY"
 # logd's own boot entry (when this logd writes one): its keys and code identity.
 LOGD_BOOT=$(curl -s "$LOG_URL/v1/entries?start=0&count=1" | jv '(lambda e: json.dumps(e["event"]) if e["event"].get("type") == "boot" and e.get("submitter") == "logd" else None)(json.loads(d["entries"][0]["entry"]))')
 if [ -n "$LOGD_BOOT" ]; then
-  say "logd boot entry 0: $LOGD_BOOT"
+  say "logd boot entry 0: $(jv '"component %s, version %s, compose_hash %s.., anchor_address %s, quote_sha256 %s.." % (d["component"], d["version"], d["compose_hash"][:16], d["anchor_address"], d["quote_sha256"][:16])' <<<"$LOGD_BOOT")"
   [ "$LOGD_ANCHORS" = 1 ] && ok_if "logd's boot entry names the registered anchor address" \
     '[ "$(jv "d[\"anchor_address\"].lower()" <<<"$LOGD_BOOT")" = "$(echo "$ANCHORER" | tr A-F a-f)" ]'
 fi
@@ -315,7 +315,21 @@ for r in $(seq "$ROUNDS"); do
   anchored_now "round $r"
 done
 [ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jv 'd["count"]' "$W/last.json") || UC=?
-check "collector's signed user-count statement: $UC users" [ "$UC" = "$USERS" ]
+cp "$W/last.json" "$W/user-count.json"
+# The statement's Ed25519 signature, checked with openssl against the collector's key
+# (the key its boot quote binds).
+python3 -c 'import base64,json,sys
+d = json.load(open(sys.argv[1])); w = sys.argv[2]
+open(w + "/uc-statement", "wb").write(d["statement"].encode())
+open(w + "/uc-signature", "wb").write(bytes.fromhex(d["signature"]))
+der = bytes.fromhex("302a300506032b6570032100" + d["public_key"])
+open(w + "/uc-key.pem", "w").write("-----BEGIN PUBLIC KEY-----\n" + base64.b64encode(der).decode() + "\n-----END PUBLIC KEY-----\n")' "$W/user-count.json" "$W" 2>/dev/null
+UC_SIG=bad
+openssl pkeyutl -verify -pubin -inkey "$W/uc-key.pem" -rawin -in "$W/uc-statement" -sigfile "$W/uc-signature" >/dev/null 2>&1 &&
+  [ "$(jv 'd["public_key"]' "$W/user-count.json")" = "$(jv 'd["signing_key"]' "$W/collector-attestation.json")" ] && UC_SIG=ok
+ok_if "collector's user-count statement: $UC users, Ed25519 signature $UC_SIG (the key its boot quote binds), logged at index $(jv 'd["index"]' "$W/user-count.json")" \
+  '[ "$UC" = "$USERS" ] && [ "$UC_SIG" = ok ]'
+say "statement: $(cat "$W/uc-statement")"
 
 say ""
 say "${B}Rogue attempts at direct messages${N}"

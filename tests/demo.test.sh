@@ -32,7 +32,7 @@ secs=$(($(date +%s) - start))
 if [ "$rc" -eq 0 ]; then ok "short demo exits 0 in ${secs} s"; else nok "short demo exits 0 (exit $rc after ${secs} s)"; fi
 has "demo ends with DEMO OK" '^DEMO OK: [0-9]+ of [0-9]+ steps had their expected outcome'
 has "10 credentials submitted" 'EXPECTED  10 credentials submitted'
-has "collector's user-count statement says 10" "EXPECTED  collector's signed user-count statement: 10 users"
+has "collector's user-count statement says 10, signature verified" "EXPECTED  collector's user-count statement: 10 users, Ed25519 signature ok"
 has "path traversal towards direct messages refused with 400" 'EXPECTED  Archive asks the collector for a path-traversal username -> HTTP 400'
 has "rogue submitter's entry accepted by logd" 'EXPECTED  rogue submitter logs an api_call intent to direct messages -> HTTP 200, index [0-9]+'
 has "mock TikTok saw zero direct-message requests" 'EXPECTED  record: 0 requests to direct messages'
