@@ -129,7 +129,7 @@ ORIGIN=demo.xordi.example/tlog/v1
 say "log origin: $ORIGIN (log id = SHA-256 of it)"
 
 # ================================================================ 2. dstack simulator
-section "dstack simulator with this repository's app-compose.json"
+section "Release: the compose hash of deploy/, allowed on the app's KMS contract; dstack simulator"
 # The deployed compose file, rendered from deploy/ exactly as deploy/release.sh does when
 # no images were built: no Docker here, so the image digests are the all-zero example
 # ones (the compose hash is that of the example release, not of a deployable one).
@@ -141,6 +141,38 @@ bash deploy/render-compose.sh --logd-image "example.invalid/xordi-tlog/logd@sha2
 HASH_LINE=$(bash deploy/make-app-compose.sh "$W/compose/docker-compose.yml" --tlog "$TLOG" 2>"$W/compose/make.err") || { show <"$W/compose/make.err"; die "deploy/make-app-compose.sh"; }
 COMPOSE_HASH=${HASH_LINE#compose-hash }
 check "deploy/make-app-compose.sh: compose hash $COMPOSE_HASH" [ "$COMPOSE_HASH" = "$("$TLOG" compose-hash "$W/compose/app-compose.json")" ]
+# The release step that allows this compose hash: the app's DstackApp contract (dstack's
+# KMS releases keys only to CVMs whose compose hash it allows). Here a stand-in with
+# the same events (tests/kms/DstackAppStandin.sol) on the local chain; the transaction
+# is the one deploy/prepare-add-compose-hash.sh prepares, sent from the app owner's
+# account (anvil's dev account #0, unlocked on anvil).
+APP_OWNER=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+send_tx() { # send_tx TX-JSON: eth_sendTransaction, wait for the receipt, print it
+  local h i r
+  h=$(rpc eth_sendTransaction "[$1]" | jv 'd["result"]')
+  [ -n "$h" ] || return 1
+  for i in $(seq 100); do
+    r=$(rpc eth_getTransactionReceipt "[\"$h\"]")
+    [ -n "$(jv 'd["result"]["status"]' <<<"$r")" ] && { echo "$r"; return 0; }
+    sleep 0.02
+  done
+  return 1
+}
+STANDIN_CODE=$(node -e '
+const fs = require("fs"), solc = require("solc");
+const src = fs.readFileSync("tests/kms/DstackAppStandin.sol", "utf8");
+const input = { language: "Solidity", sources: { "a.sol": { content: src } },
+  settings: { evmVersion: "cancun", outputSelection: { "*": { "*": ["evm.bytecode.object"] } } } };
+const out = JSON.parse(solc.compile(JSON.stringify(input)));
+process.stdout.write(out.contracts["a.sol"].DstackAppStandin.evm.bytecode.object);' 2>"$W/standin.err")
+APP=$(send_tx "{\"from\":\"$APP_OWNER\",\"data\":\"0x$STANDIN_CODE\"}" | jv 'd["result"]["contractAddress"]')
+[ -n "$APP" ] || { show <"$W/standin.err"; die "deploy the stand-in DstackApp contract"; }
+bash deploy/prepare-add-compose-hash.sh --app "$APP" --hash "$COMPOSE_HASH" --chain-id 84532 >"$W/add-compose-hash.json" ||
+  die "deploy/prepare-add-compose-hash.sh"
+say "deploy/prepare-add-compose-hash.sh: $(cat "$W/add-compose-hash.json")"
+ST=$(send_tx "{\"from\":\"$APP_OWNER\",\"to\":\"$APP\",\"data\":\"$(jv 'd["data"]' "$W/add-compose-hash.json")\"}" | jv 'd["result"]["status"]')
+check "the app owner sends it: the stand-in DstackApp at $APP allows the compose hash (ComposeHashAdded)" [ "$ST" = 0x1 ]
+
 SOCK=$W/dstack.sock
 SIM_ARGS=(--socket "$SOCK" --app-compose "$W/compose/app-compose.json")
 TD=${XT_TESTDATA:-$ROOT/../shared/testdata}/tdx
@@ -418,13 +450,16 @@ fi
 
 # ================================================================ 6. audit
 section "tlog audit against the live log and the chain"
-AUD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT")
+AUD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --app "$APP")
+say "(--app $APP: each boot entry's compose hash is checked against the app's KMS contract)"
 say "${B}Day 1 only ($DAY1): the honest period${N}"
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
 rc=$?
 show_run "$W/audit-day1"
 AUDIT1=$rc
 ok_if "audit of day 1 PASSED (exit $rc)" '[ "$rc" = 0 ] && grep -q "audit PASSED" "$W/audit-day1.txt"'
+ok_if "audit (e): every boot entry's compose hash is this repo's and allowed by the KMS contract" \
+  '[ "$(grep -c "compose_hash $COMPOSE_HASH .*KMS: allowed" "$W/audit-day1.txt")" -ge 1 ] && ! grep -E "compose_hash [0-9a-f]{64}" "$W/audit-day1.txt" | grep -qv "compose_hash $COMPOSE_HASH .*KMS: allowed"'
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
 say ""
 say "${B}Day 1 and day 2 ($DAY1 .. $DAY2): includes the rogue entry $ROGUE_INDEX${N}"
@@ -479,7 +514,7 @@ say "watch-history calls:              $COLLECTS made, $WH received by TikTok, $
 say "log:                              $FINAL_SIZE entries, $ANCHORS anchors on chain"
 say "anchoring:                        $([ "$LOGD_ANCHORS" = 1 ] && echo "by logd (--anchor-interval $ANCHOR_INTERVAL)" || echo "by the stand-in tests/tlog-anchor-dir: logd has no --anchor-rpc yet")"
 say "logd mode:                        $LOGD_MODE"
-say "code identity:                    compose hash $COMPOSE_HASH (simulated quotes)"
+say "code identity:                    compose hash $COMPOSE_HASH in every boot entry, allowed by the KMS contract $APP (quotes simulated)"
 say "audit day 1 (live):               $(verdict "$AUDIT1") (expected: PASSED)"
 say "audit days 1-2 (live):            $(verdict "$AUDIT2") (expected: FAILED, naming the rogue entry $ROGUE_INDEX)"
 say "offline (logd gone):              verify-bundle $([ "$VB_OFF" = 0 ] && echo verified || echo FAILED) offline, $([ "$VB_CHAIN" = 0 ] && echo verified || echo FAILED) against the chain; audit --bundle day 1 $(verdict "$rc1"), days 1-2 $(verdict "$rc2")"
