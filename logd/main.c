@@ -236,7 +236,7 @@ int main(int argc, char **argv) {
   const char *dstack_socket = NULL, *anchor_rpc = NULL, *anchor_contract = NULL,
              *anchor_keyfile = NULL;
   uint64_t anchor_interval = 600;
-  int dev = 0;
+  int dev = 0, anchor_interval_set = 0;
   uint64_t interval = 1000, max_entry = 16384, timeout = 30, max_conns = 1024, queue = 100000,
            threads = 2;
   for (int i = 1; i < argc; i++) {
@@ -303,6 +303,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "--anchor-interval")) {
       NEED_VALUE();
       if (parse_num(a, v, 1, 86400, &anchor_interval)) return EXIT_USAGE;
+      anchor_interval_set = 1;
     } else {
       fprintf(stderr, "logd: unknown option '%s' (see --help)\n", a);
       return EXIT_USAGE;
@@ -330,8 +331,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "logd: --dev with --anchor-rpc needs --anchor-key FILE\n");
     return EXIT_USAGE;
   }
-  if (anchor_keyfile && !anchor_rpc) {
-    fprintf(stderr, "logd: --anchor-key needs --anchor-rpc and --anchor-contract\n");
+  if ((anchor_keyfile || anchor_interval_set) && !anchor_rpc) {
+    fprintf(stderr, "logd: --anchor-key and --anchor-interval need --anchor-rpc and --anchor-contract\n");
     return EXIT_USAGE;
   }
   /* Signals are taken by sigwait in main. Block them before any thread exists

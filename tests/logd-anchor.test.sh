@@ -108,6 +108,9 @@ check "--dev --anchor-rpc without --anchor-key: usage error (2)" [ $? = 2 ]
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract 0x12 --anchor-key "$tmp/anchorer.key" 2>"$tmp/u.err"
 check "a malformed --anchor-contract is refused (1) with a message" [ $? = 1 ] && grep -q 'anchor-contract' "$tmp/u.err"
 
+"$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-interval 5 2>"$tmp/u.err"
+check "--anchor-interval without --anchor-rpc: usage error (2)" [ $? = 2 ]
+
 # --- anchoring as the log grows ---
 D=$tmp/d
 start_logd "$D" "$O" || { nok "logd starts with --anchor-*"; sed 's/^/# /' "$D.log"; exit 1; }
