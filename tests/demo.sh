@@ -55,19 +55,23 @@ spawn() { # spawn NAME LOGFILE CMD...: start in the background, remember the PID
   "$@" >"$log" 2>&1 &
   PIDS+=($!) NAMES+=("$name")
 }
-stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL
+stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL; returns its exit status
   local p=$1 i
-  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return; }
   kill -TERM "$p" 2>/dev/null
   for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
   wait "$p" 2>/dev/null
-  return 0
 }
-stop_named() { # stop_named NAME: stop that one process (by its PID) and forget it
+stop_named() { # stop_named NAME: stop that one process (by its PID), forget it, set STOPPED_RC
   local i
+  STOPPED_RC=
   for i in "${!NAMES[@]}"; do
-    if [ "${NAMES[$i]}" = "$1" ]; then stop_pid "${PIDS[$i]}"; unset 'PIDS[i]' 'NAMES[i]'; fi
+    if [ "${NAMES[$i]}" = "$1" ]; then
+      stop_pid "${PIDS[$i]}"
+      STOPPED_RC=$?
+      unset 'PIDS[i]' 'NAMES[i]'
+    fi
   done
 }
 cleanup() {
@@ -98,8 +102,11 @@ printf '%sxordi-tlog demo%s: %s users, %s collection rounds; work directory %s\n
 
 # Private copies of the binaries: a parallel `make` may relink bin/ while this runs.
 mkdir -p "$W/bin"
+# BIN (set by tests/run.sh, e.g. bin/san under make sanitize) picks the build, else bin/.
 for f in tlog logd collector-test mock-tiktok dstack-sim; do
-  cp "$ROOT/bin/$f" "$W/bin/$f" 2>/dev/null || die "bin/$f is not built (run make)"
+  src=$ROOT/${BIN:-bin}/$f
+  [ -x "$src" ] || src=$ROOT/bin/$f
+  cp "$src" "$W/bin/$f" 2>/dev/null || die "bin/$f is not built (run make)"
 done
 BIN=$W/bin
 TLOG=$BIN/tlog
@@ -461,7 +468,13 @@ section "Export, stop everything, audit offline"
 rc=$?
 show_run "$W/export"
 ok_if "tlog export: bundle of the whole log with its anchors (exit $rc)" '[ "$rc" = 0 ] && [ -f "$W/bundle/manifest.json" ]'
-for n in collector mock-tiktok logd dstack-sim; do stop_named "$n"; done
+stop_named collector
+COL_RC=$STOPPED_RC
+stop_named mock-tiktok
+stop_named logd
+LOGD_RC=$STOPPED_RC
+stop_named dstack-sim
+ok_if "logd and the collector exit 0 on SIGTERM (logd: $(tail -n 1 "$W/logd.log" | sed 's/^[^ ]* logd: //'))" '[ "$LOGD_RC" = 0 ] && [ "$COL_RC" = 0 ]'
 check "collector, mock TikTok, logd and the simulator stopped (logd no longer answers)" \
   bash -c "! curl -s -m 1 '$LOG_URL/healthz' >/dev/null 2>&1"
 say "the bundle: $(du -sh "$W/bundle" | cut -f1), $(find "$W/bundle" -type f | wc -l) files"
