@@ -184,10 +184,12 @@ check "the app owner sends it: the stand-in DstackApp at $APP allows the compose
 SOCK=$W/dstack.sock
 SIM_ARGS=(--socket "$SOCK" --app-compose "$W/compose/app-compose.json")
 TD=${XT_TESTDATA:-$ROOT/../shared/testdata}/tdx
-[ -d "$TD" ] && SIM_ARGS+=(--testdata "$TD")
+[ -f "$TD/sim-quote.hex" ] || die "dstack-sim needs the TDX sample data: $TD (set XT_TESTDATA to the testdata directory)"
+SIM_ARGS+=(--testdata "$TD")
 spawn dstack-sim "$W/dstack-sim.log" "$BIN/dstack-sim" "${SIM_ARGS[@]}"
 dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
 for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+[ -S "$SOCK" ] || { tail -n 5 "$W/dstack-sim.log" | show; die "dstack-sim did not start"; }
 SIM_HASH=$(dstack Info '{}' | jv 'd["compose_hash"]')
 check "dstack-sim Info reports that compose hash (measured into RTMR3)" [ "$SIM_HASH" = "$COMPOSE_HASH" ]
 say "(simulated quotes: well-formed, signatures that never verify; every verifier says 'simulated')"
@@ -436,20 +438,36 @@ fi
 section "tlog audit against the live log and the chain"
 AUD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --app "$APP")
 say "(--app $APP: each boot entry's compose hash is checked against the app's KMS contract)"
+# When tlog audit checks the quotes behind the code identity (checked in its --help, not
+# assumed), simulated quotes or a --dev log pass only when named: first without, then with.
+SIMFLAG=()
+if grep -q -- '--allow-simulated' <<<"$("$TLOG" audit --help 2>&1)"; then
+  if [ "$LOGD_ENCLAVE" = 1 ]; then SIMFLAG=(--allow-simulated); else SIMFLAG=(--allow-dev --allow-simulated); fi
+  "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-nosim.txt" 2>"$W/audit-nosim.err"
+  rc=$?
+  say "${B}Day 1 without ${SIMFLAG[*]}${N}: the quotes come from a simulator, not a TDX machine"
+  grep -E '^FAIL' "$W/audit-nosim.txt" | head -n 4 | show
+  n=$(grep -c '^FAIL' "$W/audit-nosim.txt")
+  [ "$n" -gt 4 ] && say "| ... ($n failures)"
+  ok_if "audit without ${SIMFLAG[*]} FAILS on the code identity (exit $rc): a simulator is not a TDX machine" \
+    '[ "$rc" = 1 ] && grep -qiE "^FAIL.*(simulat|dev)" "$W/audit-nosim.txt"'
+  AUD+=("${SIMFLAG[@]}")
+  say "from here on: ${SIMFLAG[*]} (a real deployment's auditor gives --collateral instead)"
+fi
 say "${B}Day 1 only ($DAY1): the honest period${N}"
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
 rc=$?
 show_run "$W/audit-day1"
 AUDIT1=$rc
 ok_if "audit of day 1 PASSED (exit $rc)" '[ "$rc" = 0 ] && grep -q "audit PASSED" "$W/audit-day1.txt"'
-BOOTS=$(grep -cE "entry [0-9]+ +[a-z]+ +[^ ]+ +compose_hash " "$W/audit-day1.txt")
-ALLOWED=$(grep -cE "entry [0-9]+ +[a-z]+ +[^ ]+ +compose_hash $COMPOSE_HASH .*KMS: allowed" "$W/audit-day1.txt")
+BOOTS=$(grep -cE "^ +entry [0-9]+ +[a-z]+ +[^ ]+ +compose_hash " "$W/audit-day1.txt")
+ALLOWED=$(grep -cE "^ +entry [0-9]+ +[a-z]+ +[^ ]+ +compose_hash $COMPOSE_HASH .*KMS: allowed" "$W/audit-day1.txt")
 if [ "$LOGD_ENCLAVE" = 1 ]; then
   ok_if "audit (e): every boot entry's compose hash ($BOOTS entries) is this repo's and allowed by the KMS contract" \
     '[ "$BOOTS" -ge 2 ] && [ "$ALLOWED" = "$BOOTS" ]'
 else # a --dev logd is not attested: its boot entry says compose_hash dev
   ok_if "audit (e): the collector's compose hash is allowed by the KMS contract; the --dev logd's boot says compose_hash dev" \
-    '[ "$BOOTS" -ge 2 ] && [ "$ALLOWED" = $((BOOTS - 1)) ] && grep -qE "entry [0-9]+ +logd +[^ ]+ +compose_hash dev " "$W/audit-day1.txt"'
+    '[ "$BOOTS" -ge 2 ] && [ "$ALLOWED" = $((BOOTS - 1)) ] && grep -qE "^ +entry [0-9]+ +logd +[^ ]+ +compose_hash dev " "$W/audit-day1.txt"'
 fi
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
 say ""
@@ -506,7 +524,7 @@ stop_named anvil
 check "the local chain stopped too (nothing of the demo is running now)" bash -c "! curl -s -m 1 '$RPC' >/dev/null 2>&1"
 say "${B}audit --bundle --anchors bundle/anchors.json, no network at all${N} (the anchors as recorded in"
 say "the bundle: this proves the log's own consistency with them, nothing about the chain)"
-"$TLOG" audit --bundle "$W/bundle" --key "$W/verifier-key" --anchors "$W/bundle/anchors.json" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-b3.txt" 2>"$W/audit-b3.err"
+"$TLOG" audit --bundle "$W/bundle" --key "$W/verifier-key" --anchors "$W/bundle/anchors.json" "${SIMFLAG[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-b3.txt" 2>"$W/audit-b3.err"
 rc3=$?
 grep -E '^anchors from|^audit (PASSED|FAILED)' "$W/audit-b3.txt" | sed "s/^/day 1 ($DAY1): /" | show
 check "audit from the bundle alone: day 1 PASSED (exit $rc3)" [ "$rc3" = 0 ]

@@ -51,6 +51,10 @@ has "an anchored checkpoint's quote binds the on-chain note" 'EXPECTED  anchored
 has "audit (e): boot compose hashes allowed by the KMS contract" "EXPECTED  audit \(e\): every boot entry's compose hash \([0-9]+ entries\) is this repo's and allowed by the KMS contract"
 has "audit from the bundle with no network at all" 'EXPECTED  audit from the bundle alone: day 1 PASSED'
 has "the chain stopped at the end" 'EXPECTED  the local chain stopped too'
+has "logd and the collector exit 0 on SIGTERM" 'EXPECTED  logd and the collector exit 0 on SIGTERM'
+if grep -q -- '--allow-simulated' <<<"$(bin/tlog audit --help 2>&1)"; then
+  has "audit refuses simulated quotes unless told" 'EXPECTED  audit without --allow-simulated FAILS on the code identity'
+fi
 has "audit --bundle after logd is gone" 'EXPECTED  audit --bundle: day 1 PASSED, days 1-2 FAILED'
 if grep -q UNEXPECTED "$out"; then nok "no UNEXPECTED outcome"; grep UNEXPECTED "$out" | sed 's/^/#   /'; else ok "no UNEXPECTED outcome"; fi
 if left=$(left_behind); then nok "no process left behind"; printf '#   %s\n' "$left"; else ok "no process left behind"; fi
