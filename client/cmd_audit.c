@@ -26,13 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "anchor/rpc.h"
 #include "client/anchors.h"
+#include "client/codeid.h"
 #include "client/common.h"
 #include "client/entryscan.h"
 #include "client/kms.h"
 #include "client/replay.h"
+#include "dstack/util.h"
 
 #define MAX_FAILURE_LINES 200
 #define MAX_BOOTS 10000
@@ -44,6 +47,7 @@ static void usage(FILE *f) {
           "usage: tlog audit (--log URL|DIR | --bundle DIR) --key VKEY\n"
           "                  (--rpc URL --contract 0xADDR | --anchors FILE)\n"
           "                  --from YYYY-MM-DD --to YYYY-MM-DD [--app 0xADDR] [--policy FILE]\n"
+          "                  [--allow-simulated] [--allow-dev] [--collateral FILE] [--now RFC3339]\n"
           "                  [--json] [--quiet]\n"
           "\n"
           "Audits the window [from 00:00:00, to 23:59:59] UTC, by block time:\n"
@@ -56,6 +60,18 @@ static void usage(FILE *f) {
           "      no entry naming direct messages;\n"
           "  (e) every boot entry's code identity (compose hash) and the anchor covering it;\n"
           "      with --app (the DstackApp contract), whether the KMS allowed that hash.\n"
+          "  Code identity: every logd boot entry's quote (v1/attestation?boot=I, or a\n"
+          "      bundle's attestation/boot-I.json): SHA-256 = quote_sha256, report_data =\n"
+          "      boot binding over checkpoint_key and anchor_address, event log replayed to\n"
+          "      the RTMRs, RTMR3 compose hash = the entry's; every window anchor's quote\n"
+          "      (v1/attestation?size=N, or attestation/checkpoint-N.json) binding the note\n"
+          "      whose SHA-256 is the on-chain checkpointHash. A missing attestation fails.\n"
+          "      Collector boot quotes are checked only when a bundle holds them.\n"
+          "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
+          "                   it a real quote's TCB status is unknown: a failure)\n"
+          "  --now RFC3339    time for the collateral's validity (default: now)\n"
+          "  --allow-simulated  accept simulated quotes (dstack simulator), flagged so\n"
+          "  --allow-dev      accept a --dev log (boot compose_hash \"dev\", no quotes)\n"
           "  --bundle DIR     a `tlog export` bundle (same as --log DIR)\n"
           "  --anchors FILE   take anchors from a file (`tlog anchor list --json` output or\n"
           "                   a bundle's anchors.json) instead of the chain: the report says\n"
@@ -306,6 +322,8 @@ typedef struct boot_rec {
   char component[64], version[64], compose_hash[80], instance_id[80];
   size_t cover; /* index of the covering anchor */
   int kms;      /* 1 allowed, 0 not, -1 not checked */
+  codeid_boot cb;
+  codeid_result cid; /* cid.status NULL: not examined */
 } boot_rec;
 
 typedef struct month_rec {
@@ -481,6 +499,7 @@ static int audit_entry(void *ctx, uint64_t idx, const uint8_t *data, size_t len)
       copy_field(b->instance_id, sizeof b->instance_id, s->f[SF_INSTANCE_ID]);
       b->cover = a->cover;
       b->kms = -1;
+      codeid_boot_parse(data, len, idx, &b->cb);
       if (in && !b->compose_hash[0])
         AUDIT_FAIL(a, "(e) boot entry %llu has no compose_hash", (unsigned long long)idx);
     }
@@ -507,7 +526,131 @@ typedef struct anchor_status {
   bool in_window;
   int consistent;   /* 1 yes, 0 no, -1 first (nothing before it to check) */
   const char *note; /* checkpoint note: "verified", "not kept by the log", "MISMATCH" */
+  codeid_result cid; /* the checkpoint's quote; cid.status NULL: not examined */
+  int kms;           /* its compose hash allowed by the KMS: 1, 0, -1 not checked */
 } anchor_status;
+
+/* The latest boot entry of submitter logd before index idx (the run that signed and
+ * anchored a checkpoint of size idx), or NULL. */
+static const boot_rec *logd_boot_before(const audit *a, uint64_t idx) {
+  const boot_rec *found = NULL;
+  for (size_t i = 0; i < a->nboots && a->boots[i].index < idx; i++)
+    if (!strcmp(a->boots[i].cb.submitter, "logd")) found = &a->boots[i];
+  return found;
+}
+
+/* Whether boot i's code ran during the window: it is in it, or it is the last boot of
+ * its component before it. */
+static bool boot_relevant(const audit *a, size_t i) {
+  const boot_rec *b = &a->boots[i];
+  if (b->index >= a->lo) return true;
+  for (size_t j = i + 1; j < a->nboots; j++)
+    if (!strcmp(a->boots[j].component, b->component)) return a->boots[j].index > a->lo;
+  return true;
+}
+
+/* Same text over HTTP and from a directory, so both audits report alike. */
+#define NOT_FROM_LOGD                                                                      \
+  "its quote is served by the component itself, not by logd: only the entry's fields are " \
+  "checked (in full when a bundle holds attestation/boot-<index>.json)"
+
+static void cid_set(codeid_result *r, const char *status, bool failed, const char *msg) {
+  memset(r, 0, sizeof *r);
+  r->status = status;
+  r->failed = failed;
+  snprintf(r->message, sizeof r->message, "%s", msg);
+}
+
+/* Code identity: the quotes behind boot entries and window anchors (codeid.h). */
+static void check_code_identity(audit *a, log_source *src, anchor_status *ast, size_t first, size_t last,
+                                const codeid_opts *co, const kms_history *kh) {
+  bool http = log_source_is_http(src);
+  for (size_t i = 0; i < a->nboots; i++) {
+    boot_rec *b = &a->boots[i];
+    codeid_result *r = &b->cid;
+    if (!boot_relevant(a, i)) continue;
+    bool from_logd = !strcmp(b->cb.submitter, "logd");
+    if (!from_logd && !strcmp(b->cb.component, "logd")) {
+      cid_set(r, "FAILED", true, "a boot entry of component logd not submitted by logd");
+    } else if (codeid_boot_is_dev(&b->cb)) {
+      cid_set(r, "not attested (dev mode)", !co->allow_dev,
+              co->allow_dev ? "compose_hash dev, no quote (--allow-dev)"
+                            : "compose_hash dev, no quote: a --dev log proves no code identity (--allow-dev "
+                              "accepts it)");
+    } else if (!from_logd && http) {
+      cid_set(r, "not checked", false, NOT_FROM_LOGD);
+    } else {
+      uint8_t *d = NULL;
+      size_t n = 0;
+      char ferr[300];
+      int fr = codeid_fetch(src, true, b->index, &d, &n, ferr, sizeof ferr);
+      if (fr == FETCH_OK) {
+        codeid_check_boot(&b->cb, d, n, co, r);
+      } else if (!from_logd && fr == FETCH_NOT_FOUND) {
+        cid_set(r, "not checked", false, NOT_FROM_LOGD);
+      } else {
+        char m[400];
+        snprintf(m, sizeof m, "its attestation is %s",
+                 fr == FETCH_NOT_FOUND ? "missing" : ferr);
+        cid_set(r, "FAILED", true, m);
+      }
+      free(d);
+    }
+    if (r->failed)
+      AUDIT_FAIL(a, "(e) boot entry %llu (%s) code identity: %s", (unsigned long long)b->index,
+                 b->component[0] ? b->component : "?", r->message);
+  }
+  if (first > last || last >= a->an.n) return;
+  for (size_t i = first; i <= last; i++) {
+    const tlog_anchor *an = &a->an.a[i];
+    codeid_result *r = &ast[i].cid;
+    ast[i].kms = -1;
+    uint8_t *d = NULL;
+    size_t n = 0;
+    char ferr[300];
+    int fr = codeid_fetch(src, false, an->size, &d, &n, ferr, sizeof ferr);
+    const boot_rec *lb = logd_boot_before(a, an->size);
+    if (fr == FETCH_OK) {
+      codeid_check_checkpoint(an->size, an->checkpoint_hash, d, n, co, r);
+      uint8_t ch[32];
+      if (kh && !r->failed && !tlog_unhex(r->compose_hash, ch, 32)) {
+        ast[i].kms = kms_history_allowed_at(kh, ch, an->time);
+        if (!ast[i].kms) {
+          r->failed = true;
+          r->status = "FAILED";
+          snprintf(r->message, sizeof r->message,
+                   "its quote's compose hash %.64s was not allowed by the app's KMS contract at block time %llu",
+                   r->compose_hash, (unsigned long long)an->time);
+        }
+      }
+    } else if (fr == FETCH_NOT_FOUND && (!lb || codeid_boot_is_dev(&lb->cb))) {
+      /* No enclave-mode logd boot entry before it: nothing claims a quote exists. */
+      cid_set(r, "not attested (dev mode)", !co->allow_dev,
+              co->allow_dev ? (lb ? "anchored by a --dev logd (--allow-dev)"
+                                  : "no logd boot entry before it (--allow-dev)")
+                            : lb ? "anchored by a --dev logd: no quote (--allow-dev accepts it)"
+                                 : "no logd boot entry before it: no quote, no code identity (--allow-dev "
+                                   "accepts it)");
+    } else {
+      char m[400];
+      snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
+      cid_set(r, "FAILED", true, m);
+    }
+    free(d);
+    if (r->failed)
+      AUDIT_FAIL(a, "(e) anchored checkpoint %llu code identity: %s", (unsigned long long)an->size, r->message);
+  }
+}
+
+static json_t *cid_json(const codeid_result *r) {
+  if (!r->status) return json_null();
+  json_t *x = json_pack("{s:s,s:b}", "status", r->status, "failed", r->failed);
+  if (r->quote_status[0]) json_object_set_new(x, "quote_status", json_string(r->quote_status));
+  if (r->compose_hash[0]) json_object_set_new(x, "compose_hash", json_string(r->compose_hash));
+  if (r->app_id[0]) json_object_set_new(x, "app_id", json_string(r->app_id));
+  if (r->message[0]) json_object_set_new(x, "message", json_string(r->message));
+  return x;
+}
 
 int cmd_audit(int argc, char **argv) {
   static const struct option opts[] = {{"log", required_argument, 0, 'l'},
@@ -523,7 +666,13 @@ int cmd_audit(int argc, char **argv) {
                                        {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"allow-simulated", no_argument, 0, 'S'},
+                                       {"allow-dev", no_argument, 0, 'D'},
+                                       {"collateral", required_argument, 0, 'C'},
+                                       {"now", required_argument, 0, 'N'},
                                        {0, 0, 0, 0}};
+  const char *collateral_file = NULL, *now_arg = NULL;
+  codeid_opts co = {0};
   const char *log = NULL, *bundle = NULL, *key = NULL, *rpc = NULL, *contract = NULL, *anchors_file = NULL,
              *from = NULL, *to = NULL, *app = NULL, *policy_file = NULL;
   bool json = false, quiet = false;
@@ -543,6 +692,10 @@ int cmd_audit(int argc, char **argv) {
     case 'p': policy_file = optarg; break;
     case 'j': json = true; break;
     case 'q': quiet = true; break;
+    case 'S': co.allow_simulated = true; break;
+    case 'D': co.allow_dev = true; break;
+    case 'C': collateral_file = optarg; break;
+    case 'N': now_arg = optarg; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
     default: usage(stderr); return TLOG_EXIT_USAGE;
     }
@@ -561,9 +714,24 @@ int cmd_audit(int argc, char **argv) {
   uint8_t app_addr[20];
   if (app && tlog_unhex(app, app_addr, 20))
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
+  co.now = time(NULL);
+  if (now_arg && dstack_parse_rfc3339(now_arg, &co.now))
+    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--now must be an RFC 3339 time");
+  tdx_collateral *coll = NULL;
+  if (collateral_file) {
+    size_t clen;
+    uint8_t *cj = dstack_read_file(collateral_file, (size_t)16 << 20, &clen, err, sizeof err);
+    if (cj) coll = tdx_collateral_parse((const char *)cj, clen, err, sizeof err);
+    free(cj);
+    if (!coll) return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
+    co.collateral = coll;
+  }
 
   audit *a = calloc(1, sizeof *a);
-  if (!a) return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "out of memory");
+  if (!a) {
+    tdx_collateral_free(coll);
+    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "out of memory");
+  }
   a->months = calloc(MAX_MONTHS, sizeof *a->months);
   a->boots = calloc(MAX_BOOTS, sizeof *a->boots);
   a->calls.b = calloc(CALL_BUCKETS, sizeof *a->calls.b);
@@ -767,6 +935,8 @@ int cmd_audit(int argc, char **argv) {
     }
   }
 
+  if (first != n) check_code_identity(a, l.src, ast, first, last, &co, have_kh ? &kh : NULL);
+
   /* ---- report ---- */
   {
     bool passed = a->failures == 0;
@@ -787,6 +957,8 @@ int cmd_audit(int argc, char **argv) {
         json_object_set_new(x, "consistent_with_previous",
                             ast[i].consistent < 0 ? json_null() : json_boolean(ast[i].consistent));
         json_object_set_new(x, "checkpoint_note", ast[i].note ? json_string(ast[i].note) : json_null());
+        json_object_set_new(x, "code_identity", cid_json(&ast[i].cid));
+        if (ast[i].cid.status && ast[i].kms >= 0) json_object_set_new(x, "kms_allowed", json_boolean(ast[i].kms));
         json_array_append_new(aa, x);
       }
       json_object_set_new(o, "anchors", aa);
@@ -830,9 +1002,14 @@ int cmd_audit(int argc, char **argv) {
                                         (json_int_t)a->an.a[k].block, "time", (json_int_t)a->an.a[k].time));
         }
         json_object_set_new(x, "kms_allowed", b->kms < 0 ? json_null() : json_boolean(b->kms));
+        json_object_set_new(x, "submitter", json_string(b->cb.submitter));
+        json_object_set_new(x, "code_identity", cid_json(&b->cid));
         json_array_append_new(bo, x);
       }
       json_object_set_new(o, "boots", bo);
+      json_object_set_new(o, "code_identity",
+                          json_pack("{s:b,s:b,s:b,s:I}", "allow_simulated", co.allow_simulated, "allow_dev",
+                                    co.allow_dev, "collateral", co.collateral != NULL, "now", (json_int_t)co.now));
       json_t *fa = json_array();
       for (size_t i = 0; i < a->f.n; i++) json_array_append_new(fa, json_string(a->f.msg[i]));
       json_object_set_new(o, "failures", fa);
@@ -892,6 +1069,29 @@ int cmd_audit(int argc, char **argv) {
                b->compose_hash[0] ? b->compose_hash : "(none)", when,
                b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", until);
       }
+      printf("\nCode identity (TDX quotes: boot entries and window anchors; %s%s%s)\n",
+             co.collateral ? "with collateral" : "no collateral", co.allow_simulated ? ", --allow-simulated" : "",
+             co.allow_dev ? ", --allow-dev" : "");
+      size_t shown = 0;
+      for (size_t i = 0; i < a->nboots; i++) {
+        const boot_rec *b = &a->boots[i];
+        if (!b->cid.status) continue;
+        shown++;
+        printf("    boot entry %-8llu %-10s %s%s%s%s%s\n", (unsigned long long)b->index,
+               b->component[0] ? b->component : "?", b->cid.status,
+               b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
+               b->cid.message[0] ? ": " : "", b->cid.message);
+      }
+      for (size_t i = first; first != n && i <= last; i++) {
+        const codeid_result *x = &ast[i].cid;
+        if (!x->status) continue;
+        shown++;
+        printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
+               x->status, x->compose_hash[0] ? "  compose_hash " : "", x->compose_hash,
+               ast[i].kms < 0 ? "" : ast[i].kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED",
+               x->message[0] ? ": " : "", x->message);
+      }
+      if (!shown) printf("    (nothing to check)\n");
       printf("\n");
       for (size_t i = 0; i < a->f.n; i++) printf("FAIL  %s\n", a->f.msg[i]);
       if (a->failures > a->f.n)
@@ -905,6 +1105,7 @@ int cmd_audit(int argc, char **argv) {
   }
 out:
   tile_reader_free(r);
+  tdx_collateral_free(coll);
   if (have_kh) kms_history_free(&kh);
   free(ast);
   free(sizes);

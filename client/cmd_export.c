@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "client/anchors.h"
+#include "client/codeid.h"
 #include "client/common.h"
 #include "client/replay.h"
 
@@ -199,7 +201,10 @@ int cmd_export(int argc, char **argv) {
               (unsigned long long)size);
     tlog_anchors_free(&all);
   }
-  /* Hash tiles of every level, then entry bundles; each authenticated on reading. */
+  /* Hash tiles of every level, then entry bundles; each authenticated on reading. The
+   * entries' logd boot entries are noted: their quotes go into the bundle too. */
+  static uint64_t boot_idx[4096];
+  size_t nboot_idx = 0;
   tlog_progress p;
   tlog_progress_init(&p, quiet, "exporting tiles", size);
   uint8_t(*hashes)[MERKLE_HASH_SIZE] = malloc(TILE_WIDTH * MERKLE_HASH_SIZE);
@@ -254,7 +259,14 @@ int cmd_export(int argc, char **argv) {
       rc = tlog_reader_failure(l.src, fails);
       break;
     }
-    for (size_t i = 0; i < n; i++) tile_bundle_append(bundle, FETCH_MAX_TILE, &blen, e[i].data, e[i].len);
+    for (size_t i = 0; i < n; i++) {
+      tile_bundle_append(bundle, FETCH_MAX_TILE, &blen, e[i].data, e[i].len);
+      codeid_boot cb;
+      if (codeid_maybe_boot(e[i].data, e[i].len) &&
+          !codeid_boot_parse(e[i].data, e[i].len, k * TILE_WIDTH + i, &cb) && !strcmp(cb.submitter, "logd") &&
+          !codeid_boot_is_dev(&cb) && nboot_idx < sizeof boot_idx / sizeof boot_idx[0])
+        boot_idx[nboot_idx++] = cb.index;
+    }
     tile_id t = {TILE_LEVEL_ENTRIES, k, (unsigned)n};
     char rel[TILE_PATH_MAX];
     tile_path_encode(&t, rel, sizeof rel, NULL);
@@ -295,6 +307,27 @@ int cmd_export(int argc, char **argv) {
     tlog_checkpoint_clear(&acp);
     if (rc) goto out;
     anchored_notes++;
+  }
+  /* Attestations (codeid.h): logd's boot quotes and the anchored checkpoints' quotes,
+   * as served; `tlog audit --bundle` and `verify-bundle` check them. */
+  size_t natt = 0;
+  for (size_t i = 0; i < nboot_idx + anchors.n; i++) {
+    bool boot = i < nboot_idx;
+    uint64_t n = boot ? boot_idx[i] : anchors.a[i - nboot_idx].size;
+    uint8_t *d = NULL;
+    size_t dlen = 0;
+    char ferr[300], rel[96];
+    int fr = codeid_fetch(l.src, boot, n, &d, &dlen, ferr, sizeof ferr);
+    if (fr == FETCH_OK) {
+      codeid_path(false, boot, n, rel, sizeof rel);
+      rc = bundle_put(to, files, rel, d, dlen, err, sizeof err) ? TLOG_EXIT_USAGE : 0;
+      natt += rc == 0;
+    } else if (!quiet) {
+      fprintf(stderr, "tlog export: no attestation for %s %llu (%s)\n", boot ? "boot entry" : "anchored checkpoint",
+              (unsigned long long)n, fr == FETCH_NOT_FOUND ? "not served" : ferr);
+    }
+    free(d);
+    if (rc) goto out;
   }
   if (bundle_put(to, files, "checkpoint", bcp.note, bcp.note_len, err, sizeof err)) {
     rc = TLOG_EXIT_USAGE;
@@ -339,8 +372,8 @@ int cmd_export(int argc, char **argv) {
     free(s);
     if (rc) goto out;
   }
-  printf("exported %llu entries (%zu files, %zu anchors, %zu anchored checkpoints) to %s\n",
-         (unsigned long long)size, json_object_size(files), anchors.n, anchored_notes, to);
+  printf("exported %llu entries (%zu files, %zu anchors, %zu anchored checkpoints, %zu attestations) to %s\n",
+         (unsigned long long)size, json_object_size(files), anchors.n, anchored_notes, natt, to);
 out:
   tile_reader_free(r);
   tlog_checkpoint_clear(&bcp);
@@ -365,6 +398,81 @@ static void verify_usage(FILE *f) {
           "recorded (size, root, checkpoint hash, block, time, tx) and none is left out.\n"
           "Exit status: 0 verified, 1 verification failed (each failure on its own line),\n"
           "2 usage or I/O error.\n");
+}
+
+/* verify-bundle's replay callback: collects the boot entries. */
+typedef struct boot_list {
+  codeid_boot *b;
+  size_t n, cap;
+} boot_list;
+
+static int collect_boot(void *ctx, uint64_t idx, const uint8_t *data, size_t len) {
+  boot_list *l = ctx;
+  codeid_boot cb;
+  if (!codeid_maybe_boot(data, len) || codeid_boot_parse(data, len, idx, &cb)) return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    codeid_boot *nb = realloc(l->b, cap * sizeof *nb);
+    if (!nb) return 2;
+    l->b = nb;
+    l->cap = cap;
+  }
+  l->b[l->n++] = cb;
+  return 0;
+}
+
+/* The bundle's attestations (codeid.h), judged on their bindings: every logd boot entry
+ * (not --dev) and every anchor of an enclave-mode logd needs one; a simulated quote is
+ * counted, not failed (trusting simulation is `tlog audit`'s --allow-simulated). */
+static void verify_attestations(log_source *src, const boot_list *bl, const tlog_anchors *anchors,
+                                tlog_failures *f, size_t counts[3]) {
+  codeid_opts o = {.now = time(NULL), .lenient = true, .allow_dev = true};
+  for (size_t i = 0; i < bl->n + anchors->n; i++) {
+    bool boot = i < bl->n;
+    const codeid_boot *b = boot ? &bl->b[i] : NULL;
+    const tlog_anchor *an = boot ? NULL : &anchors->a[i - bl->n];
+    const codeid_boot *lb = NULL; /* the logd run before an anchor */
+    if (boot && (codeid_boot_is_dev(b) || strcmp(b->submitter, "logd"))) {
+      if (strcmp(b->submitter, "logd") && !codeid_boot_is_dev(b)) {
+        /* Another component's quote: checked when the bundle holds it. */
+        uint8_t *d = NULL;
+        size_t n = 0;
+        char ferr[200];
+        if (codeid_fetch(src, true, b->index, &d, &n, ferr, sizeof ferr) == FETCH_OK) {
+          codeid_result r;
+          codeid_check_boot(b, d, n, &o, &r);
+          if (r.failed)
+            tlog_failures_add(f, "attestation/boot-%llu.json: %s", (unsigned long long)b->index, r.message);
+          else
+            counts[!strcmp(r.status, "simulated") ? 1 : 0]++;
+        }
+        free(d);
+      }
+      continue;
+    }
+    if (!boot) {
+      for (size_t j = 0; j < bl->n && bl->b[j].index < an->size; j++)
+        if (!strcmp(bl->b[j].submitter, "logd")) lb = &bl->b[j];
+    }
+    uint64_t n = boot ? b->index : an->size;
+    uint8_t *d = NULL;
+    size_t dlen = 0;
+    char ferr[200], rel[96];
+    codeid_path(false, boot, n, rel, sizeof rel);
+    int fr = codeid_fetch(src, boot, n, &d, &dlen, ferr, sizeof ferr);
+    if (fr == FETCH_OK) {
+      codeid_result r;
+      if (boot) codeid_check_boot(b, d, dlen, &o, &r);
+      else codeid_check_checkpoint(n, an->checkpoint_hash, d, dlen, &o, &r);
+      if (r.failed) tlog_failures_add(f, "%s: %s", rel, r.message);
+      else counts[!strcmp(r.status, "simulated") ? 1 : 0]++;
+    } else if (boot || (lb && !codeid_boot_is_dev(lb))) {
+      tlog_failures_add(f, "%s: %s", rel, fr == FETCH_NOT_FOUND ? "missing" : ferr);
+    } else {
+      counts[2]++; /* an anchor of a --dev logd (or of no logd): nothing to check */
+    }
+    free(d);
+  }
 }
 
 static bool anchor_equal(const tlog_anchor *a, const tlog_anchor *b) {
@@ -419,6 +527,8 @@ int cmd_verify_bundle(int argc, char **argv) {
   tlog_checkpoint cp = {0};
   tlog_anchors anchors = {0}, chain = {0};
   replay_stats st = {0};
+  boot_list boots = {0};
+  size_t att_counts[3] = {0, 0, 0}; /* verified or bindings ok, simulated, dev anchors */
   uint64_t *sizes = NULL;
   uint8_t(*roots)[MERKLE_HASH_SIZE] = NULL;
   uint64_t nfiles = 0;
@@ -538,10 +648,13 @@ int cmd_verify_bundle(int argc, char **argv) {
     o.check_tiles = true;
     o.quiet = quiet;
     o.what = "recomputing entries";
+    o.entry = collect_boot;
+    o.ctx = &boots;
     char rerr[600];
     int rr = replay_run(src, &o, &st, rerr, sizeof rerr);
     /* Data missing from a bundle is a defect of the bundle, not an I/O error. */
     if (rr) tlog_failures_add(&f, "replay: %s", rerr);
+    else verify_attestations(src, &boots, &anchors, &f, att_counts);
   }
   /* 5. The chain, when given. */
   if (rpc) {
@@ -574,6 +687,9 @@ report:
                           "size", (json_int_t)cp.c.size, "root", rh, "files", (json_int_t)nfiles,
                           "entries_recomputed", (json_int_t)st.entries, "anchors", (json_int_t)anchors.n,
                           "chain_checked", rpc != NULL);
+    json_object_set_new(o, "attestations",
+                        json_pack("{s:I,s:I,s:I}", "checked", (json_int_t)(att_counts[0] + att_counts[1]),
+                                  "simulated", (json_int_t)att_counts[1], "dev_anchors", (json_int_t)att_counts[2]));
     json_t *fa = json_array();
     for (size_t i = 0; i < f.n; i++) json_array_append_new(fa, json_string(f.msg[i]));
     json_object_set_new(o, "failures", fa);
@@ -588,6 +704,9 @@ report:
     printf("entries  %llu replayed (recomputed to the signed root%s)\n", (unsigned long long)st.entries,
            anchors.n ? " and the anchored roots" : "");
     printf("anchors  %zu%s\n", anchors.n, rpc ? " (checked against the chain)" : " (not checked against a chain)");
+    printf("quotes   %zu attestations bound to their boot entries and anchored checkpoints (%zu simulated)%s\n",
+           att_counts[0] + att_counts[1], att_counts[1],
+           att_counts[2] ? "; anchors of a --dev logd have none" : "");
     for (size_t i = 0; i < f.n; i++) printf("FAIL  %s\n", f.msg[i]);
     printf("%s\n", f.n ? "bundle verification FAILED" : "bundle verified");
   }
@@ -600,6 +719,7 @@ out:
   tlog_anchors_free(&chain);
   free(sizes);
   free(roots);
+  free(boots.b);
   tlog_failures_free(&f);
   if (rc == TLOG_EXIT_USAGE) return tlog_fail(cmd, json, rc, err);
   return rc;

@@ -39,3 +39,6 @@ test-entryscan_PKGS := jansson
 
 
 
+
+# Code identity from TDX quotes (audit, export, verify-bundle)
+tlog_SRCS += client/codeid.c

@@ -129,13 +129,13 @@ TIMES=1767571200,1768867200,1770076800
 $MKLOG --dir "$T/au" --count 1000 --checkpoints 300,700,1000 --anchor-times $TIMES >/dev/null
 AK=$T/au/verifier-key
 AU=(--log "$T/au" --key "$AK" --anchors "$T/au/anchors.json")
-expect "audit January passes" 0 "audit PASSED" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-01-31
-expect "audit January: users per month" 0 '"2026-01": 37' -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-01-31 --json
-expect "audit February: window entries from the anchor before" 0 '"window_first": 700' -- "$TLOG" audit "${AU[@]}" --from 2026-02-01 --to 2026-02-28 --json
-expect "audit: boot identity reported" 0 "entry 0 +collector +0.1.0 +compose_hash [0-9a-f]{64}" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-02-28
-expect "audit: no anchor in the window" 1 "no anchor of this log has a block time in the window" -- "$TLOG" audit "${AU[@]}" --from 2025-06-01 --to 2025-06-30
-expect "audit --help" 0 "usage: tlog audit" -- "$TLOG" audit --help
-expect "audit: bad date" 2 "YYYY-MM-DD" -- "$TLOG" audit "${AU[@]}" --from 2026-02-30 --to 2026-03-01
+expect "audit January passes" 0 "audit PASSED" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-01-31
+expect "audit January: users per month" 0 '"2026-01": 37' -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-01-31 --json
+expect "audit February: window entries from the anchor before" 0 '"window_first": 700' -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-02-01 --to 2026-02-28 --json
+expect "audit: boot identity reported" 0 "entry 0 +collector +0.1.0 +compose_hash [0-9a-f]{64}" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-02-28
+expect "audit: no anchor in the window" 1 "no anchor of this log has a block time in the window" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2025-06-01 --to 2025-06-30
+expect "audit --help" 0 "usage: tlog audit" -- "$TLOG" audit --allow-dev --help
+expect "audit: bad date" 2 "YYYY-MM-DD" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-02-30 --to 2026-03-01
 # A rogue submitter's DM call, a result without intent, a malformed event.
 cat >"$T/rogue.jsonl" <<'EOF2'
 {"event":{"call_id":"x1","endpoint":"direct_messages","method":"GET","path":"/api/direct_messages","phase":"intent","type":"api_call","user":"00"},"submitter":"rogue","ts_ms":1,"v":1}
@@ -146,30 +146,30 @@ cat >"$T/rogue.jsonl" <<'EOF2'
 EOF2
 $MKLOG --dir "$T/rogue" --count 1000 --entries "$T/rogue.jsonl" --checkpoints 300,1005 --anchor-times 1767571200,1768867200 >/dev/null
 RA=(--log "$T/rogue" --key "$T/rogue/verifier-key" --anchors "$T/rogue/anchors.json" --from 2026-01-01 --to 2026-01-31)
-expect "audit: DM intent outside the policy" 1 "entry 1000: api_call intent GET direct_messages /api/direct_messages is outside the policy" -- "$TLOG" audit "${RA[@]}"
-expect "audit: DM named" 1 "entry 1000 names direct messages" -- "$TLOG" audit "${RA[@]}"
-expect "audit: result without intent" 1 "entry 1001: api_call result for call_id 'nope' has no earlier intent" -- "$TLOG" audit "${RA[@]}"
-expect "audit: wrong method" 1 "entry 1002: api_call intent POST watch_history" -- "$TLOG" audit "${RA[@]}"
-expect "audit: DM named in any spelling" 1 "entry 1003 names direct messages" -- "$TLOG" audit "${RA[@]}"
-expect "audit: malformed event" 1 "entry 1004 is not a JSON object with an event and its type" -- "$TLOG" audit "${RA[@]}"
+expect "audit: DM intent outside the policy" 1 "entry 1000: api_call intent GET direct_messages /api/direct_messages is outside the policy" -- "$TLOG" audit --allow-dev "${RA[@]}"
+expect "audit: DM named" 1 "entry 1000 names direct messages" -- "$TLOG" audit --allow-dev "${RA[@]}"
+expect "audit: result without intent" 1 "entry 1001: api_call result for call_id 'nope' has no earlier intent" -- "$TLOG" audit --allow-dev "${RA[@]}"
+expect "audit: wrong method" 1 "entry 1002: api_call intent POST watch_history" -- "$TLOG" audit --allow-dev "${RA[@]}"
+expect "audit: DM named in any spelling" 1 "entry 1003 names direct messages" -- "$TLOG" audit --allow-dev "${RA[@]}"
+expect "audit: malformed event" 1 "entry 1004 is not a JSON object with an event and its type" -- "$TLOG" audit --allow-dev "${RA[@]}"
 echo '{"allow":[{"endpoint":"direct_messages"},{"method":"POST"},{"endpoint":"watch_history","method":"GET","path":"/api/watch_history"}]}' >"$T/policy.json"
-out=$("$TLOG" audit "${RA[@]}" --policy "$T/policy.json" 2>&1)
+out=$("$TLOG" audit --allow-dev "${RA[@]}" --policy "$T/policy.json" 2>&1)
 grep -q "is outside the policy" <<<"$out" && nok "audit --policy widens the allowlist" || ok "audit --policy widens the allowlist"
 # Tampering the log after anchoring: the recomputed root differs from the anchored one.
 cp -r "$T/au" "$T/aut"
 printf 'X' | dd of="$T/aut/tile/entries/000" bs=1 seek=300 conv=notrunc status=none
-expect "audit: tampered entry" 1 "\(b\) the entries recompute to root [0-9a-f]+ at size 300, not to" -- "$TLOG" audit --log "$T/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit: tampered entry" 1 "\(b\) the entries recompute to root [0-9a-f]+ at size 300, not to" -- "$TLOG" audit --allow-dev --log "$T/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 # A fork served under the same key: the chain's roots are not the log's.
 $MKLOG --dir "$T/auf" --count 1000 --variant 3 >/dev/null
-expect "audit: forked log vs anchors" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --log "$T/auf" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
-expect "audit: forked log, anchors inconsistent" 1 "anchors at sizes 300 and 700 are not consistent" -- "$TLOG" audit --log "$T/auf" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit: forked log vs anchors" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --allow-dev --log "$T/auf" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit: forked log, anchors inconsistent" 1 "anchors at sizes 300 and 700 are not consistent" -- "$TLOG" audit --allow-dev --log "$T/auf" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 # A rollback: the log now serves fewer entries than were anchored.
 $MKLOG --dir "$T/aur" --count 500 >/dev/null
-expect "audit: rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --log "$T/aur" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit: rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --allow-dev --log "$T/aur" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 # Bundle with anchors: export, verify offline, audit from the bundle.
 expect "export with anchors" 0 "2 anchors, 2 anchored checkpoints" -- "$TLOG" export --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --to "$T/aub" --size 700
 expect "verify-bundle with anchors" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/aub" --key "$AK"
-expect "audit from a bundle" 0 "audit PASSED" -- "$TLOG" audit --bundle "$T/aub" --key "$AK" --anchors "$T/aub/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit from a bundle" 0 "audit PASSED" -- "$TLOG" audit --allow-dev --bundle "$T/aub" --key "$AK" --anchors "$T/aub/anchors.json" --from 2026-01-01 --to 2026-01-31
 python3 - "$T/aub/anchors.json" <<'EOF2'
 import json, sys
 a = json.load(open(sys.argv[1])); a[1]["root"] = "00" * 32
@@ -223,11 +223,11 @@ SRV_PID=$!
 trap 'kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$SPORT/" && break; sleep 0.1; done
 SU=http://127.0.0.1:$SPORT
-expect "audit over HTTP" 0 "audit PASSED" -- "$TLOG" audit --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28
-d1=$("$TLOG" audit --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
-d2=$("$TLOG" audit --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
+expect "audit over HTTP" 0 "audit PASSED" -- "$TLOG" audit --allow-dev --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28
+d1=$("$TLOG" audit --allow-dev --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
+d2=$("$TLOG" audit --allow-dev --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
 [ "$d1" = "$d2" ] && ok "audit over HTTP reports what the directory audit reports" || nok "audit over HTTP reports what the directory audit reports"
-expect "audit over HTTP: tampered entry" 1 "recompute to root [0-9a-f]+ at size 300" -- "$TLOG" audit --log "$SU/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
+expect "audit over HTTP: tampered entry" 1 "recompute to root [0-9a-f]+ at size 300" -- "$TLOG" audit --allow-dev --log "$SU/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 expect "export over HTTP with partial tiles gone (404)" 0 "exported 300 entries" -- "$TLOG" export --log "$SU/nopartial" --key "$KEY" --to "$T/h300" --size 300
 expect "inclusion over HTTP" 0 "index +999" -- "$TLOG" inclusion --log "$SU/a" --key "$KEY" --index 999
 expect "HTTP 404 for a missing log" 2 "404" -- "$TLOG" checkpoint --log "$SU/none" --key "$KEY"

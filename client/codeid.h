@@ -1,0 +1,74 @@
+/* codeid.h: code identity of a log from its TDX quotes (DESIGN.md section 7), for
+ * `tlog audit`, `tlog export` and `tlog verify-bundle`.
+ *
+ * Two kinds of attestation, both logd's JSON (logd/README.md, "Enclave mode"):
+ *   boot:       behind a `boot` entry: SHA-256(quote) is the entry's quote_sha256, the
+ *               quote's REPORTDATA the boot binding over the component name and its
+ *               public keys named in the entry (logd: checkpoint_key's Ed25519 key then
+ *               anchor_address; collector: signing_key), the event log replays to the
+ *               quote's RTMRs and RTMR3's compose hash is the entry's compose_hash;
+ *   checkpoint: behind an anchor: the note it carries hashes to the on-chain
+ *               checkpointHash and the quote's REPORTDATA is the checkpoint binding over
+ *               that note; the event log replays to the RTMRs.
+ * Where they come from: a log URL serves them at v1/attestation?boot=I / ?size=N; a
+ * directory (a `tlog export` bundle) holds attestation/boot-<I>.json and
+ * attestation/checkpoint-<N>.json. */
+#ifndef XT_CLIENT_CODEID_H
+#define XT_CLIENT_CODEID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client/fetch.h"
+#include "dstack/quote.h"
+
+#define CODEID_MAX_ATTESTATION ((size_t)1 << 20)
+
+typedef struct codeid_opts {
+  const tdx_collateral *collateral; /* NULL: a real quote cannot be fully verified */
+  time_t now;
+  bool allow_simulated; /* a simulated quote passes (flagged "simulated") */
+  bool allow_dev;       /* a --dev boot entry / unattested dev anchor passes */
+  bool lenient;         /* verify-bundle: judge bindings only; quote status is reported,
+                           failing only when the quote is invalid */
+} codeid_opts;
+
+/* The fields of a `boot` entry that name its code and keys. */
+typedef struct codeid_boot {
+  uint64_t index;
+  char submitter[64], component[64], version[64], compose_hash[80], instance_id[80];
+  char quote_sha256[80], anchor_address[64], signing_key[80];
+  char checkpoint_key[400];
+} codeid_boot;
+
+/* Parses entry bytes; returns 0 if it is a boot entry (b filled), -1 otherwise. */
+int codeid_boot_parse(const uint8_t *data, size_t len, uint64_t index, codeid_boot *b);
+/* A --dev boot entry: compose_hash "dev" and no quote. */
+bool codeid_boot_is_dev(const codeid_boot *b);
+/* Cheap pre-filter on canonical entry bytes: might this be a boot entry? */
+bool codeid_maybe_boot(const uint8_t *data, size_t len);
+
+typedef struct codeid_result {
+  /* "verified", "simulated", "not attested (dev mode)", "not checked", "FAILED" */
+  const char *status;
+  bool failed;
+  char quote_status[40]; /* the quote's verdict ("UpToDate", "simulated", ...) or "" */
+  char compose_hash[129];
+  char app_id[129];
+  char message[600]; /* why it failed, or what was not checked */
+} codeid_result;
+
+/* The path of an attestation in a log source (http: the served form). */
+void codeid_path(bool http, bool boot, uint64_t n, char *out, size_t cap);
+/* Reads it: FETCH_OK, FETCH_NOT_FOUND or FETCH_ERROR (err set). */
+int codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
+                 size_t errcap);
+
+void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len, const codeid_opts *o,
+                       codeid_result *r);
+void codeid_check_checkpoint(uint64_t size, const uint8_t checkpoint_hash[32], const uint8_t *att,
+                             size_t att_len, const codeid_opts *o, codeid_result *r);
+
+#endif

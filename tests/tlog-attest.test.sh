@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# tlog audit's code identity (client/codeid.h) against a real logd in enclave mode on
+# tests/dstack-sim, anchoring on anvil; and a --dev logd:
+#  - audit --allow-simulated passes and shows the compose hash; without it, fails naming
+#    "simulated"; export carries the attestations; audit --bundle and verify-bundle use
+#    them offline;
+#  - a bundle with a quote byte flipped, a checkpoint attestation holding another
+#    checkpoint's quote, or an attestation file removed fails naming it;
+#  - a --dev log fails without --allow-dev ("not attested (dev mode)"), passes with it.
+set -u
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root"
+BIN=${BIN:-bin}
+ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+tmp=$(mktemp -d /tmp/xt-tlog-attest.XXXXXX)
+mkdir -p "$tmp/bin"
+for f in tlog logd dstack-sim; do
+  cp "$BIN/$f" "$tmp/bin/" 2>/dev/null || { echo "not ok - tlog-attest: $BIN/$f missing (make all-tests)"; rm -rf "$tmp"; exit 1; }
+done
+[ -x "$ANVIL" ] || { echo "not ok - tlog-attest: anvil missing (make deps)"; rm -rf "$tmp"; exit 1; }
+B=$tmp/bin
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+ok() { echo "ok - $1"; }
+nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+# expect NAME STATUS REGEX -- CMD...: exit status and a line of stdout+stderr
+expect() {
+  local name=$1 want=$2 re=$3; shift 4
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$out"; then ok "$name"; else
+    nok "$name (exit $rc, want $want, /$re/)"; sed 's/^/#   /' <<<"$out" | tail -n 15; fi
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
+
+SOCK=$tmp/dstack.sock
+printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-attest-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
+dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
+"$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0b \
+  --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>>"$tmp/sim.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
+COMPOSE_HASH=$(dstack Info '{}' | jq -r .compose_hash)
+
+port=$(free_port)
+U=http://127.0.0.1:$port
+"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
+pids+=($!)
+for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
+OWNER=$("$B/tlog" anchor address --key "$tmp/owner.key")
+dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"
+ANCHORER=$("$B/tlog" anchor address --key "$tmp/ea.key")
+rm -f "$tmp/ea.key"
+rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
+C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+O=example.org/xordi/attest
+OD=example.org/xordi/attest-dev
+"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null &&
+  "$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$OD" --anchorer "$OWNER" >/dev/null ||
+  { nok "register"; exit 1; }
+TOK=literal-token-0123456789
+printf 'lit %s\n' "$TOK" >"$tmp/submitters"
+
+start_logd() { # DIR ORIGIN mode-args...; sets URL
+  local dir=$1 origin=$2; shift 2
+  local lport; lport=$(free_port)
+  URL=http://127.0.0.1:$lport
+  "$B/logd" "$@" --data "$dir" --listen "127.0.0.1:$lport" --origin "$origin" --checkpoint-interval-ms 100 \
+    --anchor-rpc "$U" --anchor-contract "$C" --anchor-interval 1 >"$dir.out" 2>>"$dir.log" &
+  pids+=($!)
+  for _ in $(seq 200); do curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  return 1
+}
+# grow TAG: one event, waits for its checkpoint, then for the anchor of that size
+grow() {
+  local s
+  s=$(curl -s -H "Authorization: Bearer $1" --data-binary "{\"type\":\"mark\",\"tag\":\"$2\"}" \
+    "$URL/v1/add?wait=checkpoint" | jq -r .checkpoint | sed -n 2p)
+  for _ in $(seq 200); do [ "$(curl -s "$URL/v1/log" | jq -r '.anchor.size // 0')" -ge "${s:-999999}" ] && break; sleep 0.05; done
+  echo "$s"
+}
+
+# ---- enclave mode ----
+D=$tmp/logd
+start_logd "$D" "$O" --dstack-socket "$SOCK" --submitters "$tmp/submitters" || { nok "logd starts (enclave)"; sed 's/^/# /' "$D.log"; exit 1; }
+VK=$(sed -n 's/^verifier-key: //p' "$D.out")
+S1=$(grow "$TOK" one)
+S2=$(grow "$TOK" two)
+# the checkpoint quotes come right after each anchor
+for _ in $(seq 100); do curl -sf "$URL/v1/attestation?size=$S2" >/dev/null && break; sleep 0.05; done
+TODAY=$(date -u +%F)
+AU=(--key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet)
+expect "enclave log: audit --allow-simulated passes, Code identity shows the compose hash" 0 \
+  "boot entry 0 +logd +simulated  compose_hash $COMPOSE_HASH" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
+expect "... and the anchored checkpoint's quote" 0 "checkpoint $S2 .*simulated  compose_hash $COMPOSE_HASH" -- \
+  "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
+out=$("$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated --json 2>/dev/null)
+[ "$(jq -r '.boots[0].code_identity.compose_hash' <<<"$out")" = "$COMPOSE_HASH" ] &&
+  [ "$(jq -r '[.anchors[] | select(.in_window) | .code_identity.status] | unique | join(",")' <<<"$out")" = simulated ] &&
+  ok "--json: boots[].code_identity and anchors[].code_identity" || nok "--json: code_identity fields"
+expect "enclave log: without --allow-simulated the audit fails naming simulated" 1 \
+  "FAIL  \(e\) boot entry 0 \(logd\) code identity: the quote is simulated" -- "$B/tlog" audit --log "$URL" "${AU[@]}"
+expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \
+  "$B/tlog" audit --log "$URL" "${AU[@]}"
+
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet >"$tmp/export.out" 2>&1
+[ -f "$tmp/b/attestation/boot-0.json" ] && [ -f "$tmp/b/attestation/checkpoint-$S1.json" ] &&
+  jq -e ".files[\"attestation/checkpoint-$S2.json\"]" "$tmp/b/manifest.json" >/dev/null &&
+  ok "export: attestation/boot-0.json and attestation/checkpoint-N.json, listed in the manifest" ||
+  { nok "export carries the attestations"; sed 's/^/# /' "$tmp/export.out"; }
+expect "verify-bundle checks the attestations offline" 0 "quotes +3 attestations .*\(3 simulated\)" -- \
+  "$B/tlog" verify-bundle "$tmp/b" --key "$VK" --quiet
+expect "audit --bundle --anchors (no logd, no chain) --allow-simulated passes" 0 "audit PASSED" -- \
+  "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated
+
+# tampered copies
+tamper() { rm -rf "$tmp/t"; cp -r "$tmp/b" "$tmp/t"; }
+ABT=(--bundle "$tmp/t" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated)
+tamper
+python3 - "$tmp/t/attestation/boot-0.json" <<'EOF'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p)); q = d["quote"]
+i = 2 * 200  # a byte of the TD report (MRTD)
+d["quote"] = q[:i] + ("0" if q[i] != "0" else "1") + q[i + 1:]
+json.dump(d, open(p, "w"))
+EOF
+expect "quote byte flipped in a boot attestation: audit fails naming quote_sha256" 1 \
+  "boot entry 0 \(logd\) code identity: SHA-256 of the quote is not the entry's quote_sha256" -- "$B/tlog" audit "${ABT[@]}"
+expect "... and verify-bundle names the file" 1 "attestation/boot-0.json" -- "$B/tlog" verify-bundle "$tmp/t" --key "$VK" --quiet
+tamper
+python3 - "$tmp/t/attestation/checkpoint-$S1.json" "$tmp/t/attestation/checkpoint-$S2.json" <<'EOF'
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+a["quote"] = b["quote"]; a["event_log"] = b["event_log"]
+json.dump(a, open(sys.argv[1], "w"))
+EOF
+expect "checkpoint attestation holding another checkpoint's quote: fails naming report_data" 1 \
+  "anchored checkpoint $S1 code identity: the quote's report_data is not the expected binding" -- "$B/tlog" audit "${ABT[@]}"
+tamper
+rm "$tmp/t/attestation/checkpoint-$S2.json"
+expect "attestation file missing from a bundle: audit fails naming it" 1 \
+  "anchored checkpoint $S2 code identity: its attestation is missing" -- "$B/tlog" audit "${ABT[@]}"
+expect "... verify-bundle too" 1 "attestation/checkpoint-$S2.json" -- "$B/tlog" verify-bundle "$tmp/t" --key "$VK" --quiet
+
+# ---- --dev mode ----
+DD=$tmp/dev
+start_logd "$DD" "$OD" --dev --anchor-key "$tmp/owner.key" || { nok "logd starts (--dev)"; sed 's/^/# /' "$DD.log"; exit 1; }
+DVK=$(cat "$DD/verifier-key")
+grow "$(cat "$DD/dev-token")" dev >/dev/null
+AD=(--log "$URL" --key "$DVK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet)
+expect "--dev log: audit fails without --allow-dev" 1 "boot entry 0 \(logd\) code identity: compose_hash dev, no quote" -- \
+  "$B/tlog" audit "${AD[@]}" --allow-simulated
+expect "... with a clear not attested (dev mode) line" 1 "boot entry 0 +logd +not attested \(dev mode\)" -- "$B/tlog" audit "${AD[@]}"
+expect "--dev log: audit --allow-dev passes" 0 "audit PASSED" -- "$B/tlog" audit "${AD[@]}" --allow-dev
+
+[ "$fails" = 0 ]
