@@ -642,6 +642,12 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
   }
 }
 
+/* A verified quote's TCB status ("UpToDate", "OutOfDate", ...) beside "verified". */
+static const char *tcb_value(const codeid_result *r) {
+  return r->status && !strcmp(r->status, "verified") ? r->quote_status : "";
+}
+static const char *tcb_label(const codeid_result *r) { return tcb_value(r)[0] ? " TCB " : ""; }
+
 static json_t *cid_json(const codeid_result *r) {
   if (!r->status) return json_null();
   json_t *x = json_pack("{s:s,s:b}", "status", r->status, "failed", r->failed);
@@ -927,11 +933,15 @@ int cmd_audit(int argc, char **argv) {
       boot_rec *b = &a->boots[i];
       uint8_t ch[32];
       if (tlog_unhex(b->compose_hash, ch, 32) || b->cover >= n) continue;
-      b->kms = kms_history_allowed_at(&kh, ch, a->an.a[b->cover].time);
-      if (!b->kms && b->index >= a->lo)
+      /* At every anchor covering this code's entries, not only the first. */
+      size_t k_end = boot_last_anchor(a, i), k = b->cover;
+      b->kms = 1;
+      for (; k <= k_end && b->kms; k++) b->kms = kms_history_allowed_at(&kh, ch, a->an.a[k].time);
+      k--;
+      if (!b->kms && (b->index >= a->lo || k >= first))
         AUDIT_FAIL(a, "(e) boot entry %llu: compose hash %s was not allowed by the app's KMS contract at block "
                    "time %llu",
-                   (unsigned long long)b->index, b->compose_hash, (unsigned long long)a->an.a[b->cover].time);
+                   (unsigned long long)b->index, b->compose_hash, (unsigned long long)a->an.a[k].time);
     }
   }
 
@@ -1077,8 +1087,8 @@ int cmd_audit(int argc, char **argv) {
         const boot_rec *b = &a->boots[i];
         if (!b->cid.status) continue;
         shown++;
-        printf("    boot entry %-8llu %-10s %s%s%s%s%s\n", (unsigned long long)b->index,
-               b->component[0] ? b->component : "?", b->cid.status,
+        printf("    boot entry %-8llu %-10s %s%s%s%s%s%s%s\n", (unsigned long long)b->index,
+               b->component[0] ? b->component : "?", b->cid.status, tcb_label(&b->cid), tcb_value(&b->cid),
                b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
                b->cid.message[0] ? ": " : "", b->cid.message);
       }
@@ -1086,8 +1096,8 @@ int cmd_audit(int argc, char **argv) {
         const codeid_result *x = &ast[i].cid;
         if (!x->status) continue;
         shown++;
-        printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
-               x->status, x->compose_hash[0] ? "  compose_hash " : "", x->compose_hash,
+        printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
+               x->status, tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "", x->compose_hash,
                ast[i].kms < 0 ? "" : ast[i].kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED",
                x->message[0] ? ": " : "", x->message);
       }

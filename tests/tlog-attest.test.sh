@@ -66,6 +66,11 @@ OD=example.org/xordi/attest-dev
 "$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null &&
   "$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$OD" --anchorer "$OWNER" >/dev/null ||
   { nok "register"; exit 1; }
+# Stand-in DstackApp contracts (tests/kms): one that allows the simulator's compose hash
+# (added, never removed), one that never does. They move chain time on by hours.
+OTHER=$(printf 'other' | sha256sum | cut -d' ' -f1)
+APP_OK=$(node tests/kms/standin.js "$U" "$OTHER" "$COMPOSE_HASH" 2>"$tmp/standin.err" | jq -r .address) || APP_OK=
+APP_NO=$(node tests/kms/standin.js "$U" "$OTHER" "$OTHER" 2>>"$tmp/standin.err" | jq -r .address) || APP_NO=
 TOK=literal-token-0123456789
 printf 'lit %s\n' "$TOK" >"$tmp/submitters"
 
@@ -96,7 +101,8 @@ S1=$(grow "$TOK" one)
 S2=$(grow "$TOK" two)
 # the checkpoint quotes come right after each anchor
 for _ in $(seq 100); do curl -sf "$URL/v1/attestation?size=$S2" >/dev/null && break; sleep 0.05; done
-TODAY=$(date -u +%F)
+# the window: the day of the anchors' block time (chain time, moved on by the stand-ins)
+TODAY=$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r '.[-1].time' | xargs -I{} date -u -d @{} +%F)
 AU=(--key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet)
 expect "enclave log: audit --allow-simulated passes, Code identity shows the compose hash" 0 \
   "boot entry 0 +logd +simulated  compose_hash $COMPOSE_HASH" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
@@ -106,6 +112,16 @@ out=$("$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated --json 2>/dev/nu
 [ "$(jq -r '.boots[0].code_identity.compose_hash' <<<"$out")" = "$COMPOSE_HASH" ] &&
   [ "$(jq -r '[.anchors[] | select(.in_window) | .code_identity.status] | unique | join(",")' <<<"$out")" = simulated ] &&
   ok "--json: boots[].code_identity and anchors[].code_identity" || nok "--json: code_identity fields"
+if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
+  expect "--app: the boot entry's compose hash allowed by the KMS" 0 "compose_hash $COMPOSE_HASH  anchored by .*KMS: allowed" -- \
+    "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated --app "$APP_OK"
+  expect "--app: each anchored checkpoint's quote's compose hash allowed at its block time" 0 "checkpoint $S2 .*simulated  compose_hash $COMPOSE_HASH  KMS: allowed" -- \
+    "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated --app "$APP_OK"
+  expect "--app: a KMS that never allowed it fails naming the checkpoint" 1 "anchored checkpoint $S1 code identity: its quote's compose hash $COMPOSE_HASH was not allowed" -- \
+    "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated --app "$APP_NO"
+else
+  nok "stand-in DstackApp contracts deployed (node tests/kms/standin.js)"; sed 's/^/# /' "$tmp/standin.err" | tail -5
+fi
 expect "enclave log: without --allow-simulated the audit fails naming simulated" 1 \
   "FAIL  \(e\) boot entry 0 \(logd\) code identity: the quote is simulated" -- "$B/tlog" audit --log "$URL" "${AU[@]}"
 expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \
