@@ -8,12 +8,13 @@
 #   tlog verify-bundle and tlog audit --bundle on what is left.
 #
 # Environment: XT_DEMO_USERS (default 50), XT_DEMO_SHORT=1 (fewer rounds and anchors,
-# for CI), XT_DEMO_KEEP=1 (keep the work directory), XT_DEMO_DEV=1 (logd --dev), XT_TESTDATA (dstack-sim's tdx
-# sample directory). Everything runs on 127.0.0.1 under one temporary work directory,
-# which is printed. Every process the demo starts is stopped by its PID on exit, on
-# failure and on Ctrl-C. Exit status 0 only if every step had its expected outcome.
-# logd runs in enclave mode against the simulator (XT_DEMO_DEV=1: --dev mode with an
-# anchor key file instead) and anchors its checkpoints by itself.
+# for CI), XT_DEMO_KEEP=1 (keep the work directory), XT_DEMO_DEV=1 (logd in --dev mode
+# with an anchor key file instead of enclave mode), XT_TESTDATA (the directory holding
+# dstack-sim's tdx/ samples), BIN (bin/san under make sanitize).
+# Everything runs on 127.0.0.1 under one temporary work directory, which is printed.
+# Every process the demo starts is stopped by its PID on exit, on failure and on Ctrl-C.
+# Exit status 0 only if every step had its expected outcome; the work directory is
+# removed after a passing run and kept after a failing one.
 set -u
 ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 2
