@@ -65,7 +65,8 @@ static int bundle_put(const char *dir, json_t *files, const char *rel, const voi
 static void export_usage(FILE *f) {
   fprintf(f,
           "usage: tlog export --log URL|DIR --key VKEY --to DIR [--size N]\n"
-          "                   [--rpc URL --contract 0xADDR | --anchors FILE] [--quiet]\n"
+          "                   [--rpc URL --contract 0xADDR | --anchors FILE]\n"
+          "                   [--attestation FILE]... [--quiet]\n"
           "\n"
           "Writes an offline audit bundle: the signed checkpoint of size N (default: the\n"
           "latest; other sizes need the log's v1/checkpoints/N), every tile and entry\n"
@@ -75,6 +76,11 @@ static void export_usage(FILE *f) {
           "manifest.json with the SHA-256 of every file. The bundle directory is itself\n"
           "usable as --log DIR; check it with `tlog verify-bundle`. --anchors FILE takes\n"
           "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
+          "Attestations: logd's boot quotes and anchored checkpoints' quotes, as the log\n"
+          "serves them, go to attestation/boot-<I>.json and attestation/checkpoint-<N>.json.\n"
+          "--attestation FILE adds another component's boot attestation (the collector's\n"
+          "GET /v1/attestation answer: JSON with boot_index and quote) as\n"
+          "attestation/boot-<boot_index>.json; `tlog audit --bundle` then checks it.\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
@@ -88,7 +94,10 @@ int cmd_export(int argc, char **argv) {
                                        {"anchors", required_argument, 0, 'A'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"attestation", required_argument, 0, 'T'},
                                        {0, 0, 0, 0}};
+  const char *extra_att[16];
+  size_t nextra = 0;
   const char *log = NULL, *key = NULL, *to = NULL, *size_arg = NULL, *rpc = NULL, *contract = NULL,
              *anchors_file = NULL;
   bool quiet = false;
@@ -104,6 +113,13 @@ int cmd_export(int argc, char **argv) {
     case 'c': contract = optarg; break;
     case 'A': anchors_file = optarg; break;
     case 'q': quiet = true; break;
+    case 'T':
+      if (nextra == sizeof extra_att / sizeof extra_att[0]) {
+        export_usage(stderr);
+        return TLOG_EXIT_USAGE;
+      }
+      extra_att[nextra++] = optarg;
+      break;
     case 'h': export_usage(stdout); return TLOG_EXIT_OK;
     default: export_usage(stderr); return TLOG_EXIT_USAGE;
     }
@@ -131,6 +147,8 @@ int cmd_export(int argc, char **argv) {
   tile_reader *r = NULL;
   json_t *files = json_object();
   tlog_anchors anchors = {0};
+  uint64_t *boot_idx = NULL; /* logd boot entries (not --dev) */
+  size_t nboot_idx = 0, boot_cap = 0;
   uint64_t fails = log_source_failures(l.src);
   if (size > l.cp.c.size) {
     snprintf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
@@ -203,8 +221,7 @@ int cmd_export(int argc, char **argv) {
   }
   /* Hash tiles of every level, then entry bundles; each authenticated on reading. The
    * entries' logd boot entries are noted: their quotes go into the bundle too. */
-  static uint64_t boot_idx[4096];
-  size_t nboot_idx = 0;
+
   tlog_progress p;
   tlog_progress_init(&p, quiet, "exporting tiles", size);
   uint8_t(*hashes)[MERKLE_HASH_SIZE] = malloc(TILE_WIDTH * MERKLE_HASH_SIZE);
@@ -264,9 +281,22 @@ int cmd_export(int argc, char **argv) {
       codeid_boot cb;
       if (codeid_maybe_boot(e[i].data, e[i].len) &&
           !codeid_boot_parse(e[i].data, e[i].len, k * TILE_WIDTH + i, &cb) && !strcmp(cb.submitter, "logd") &&
-          !codeid_boot_is_dev(&cb) && nboot_idx < sizeof boot_idx / sizeof boot_idx[0])
+          !codeid_boot_is_dev(&cb)) {
+        if (nboot_idx == boot_cap) {
+          size_t cap = boot_cap ? boot_cap * 2 : 16;
+          uint64_t *nb = realloc(boot_idx, cap * sizeof *nb);
+          if (!nb) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = TLOG_EXIT_USAGE;
+            break;
+          }
+          boot_idx = nb;
+          boot_cap = cap;
+        }
         boot_idx[nboot_idx++] = cb.index;
+      }
     }
+    if (rc) break;
     tile_id t = {TILE_LEVEL_ENTRIES, k, (unsigned)n};
     char rel[TILE_PATH_MAX];
     tile_path_encode(&t, rel, sizeof rel, NULL);
@@ -329,6 +359,33 @@ int cmd_export(int argc, char **argv) {
     free(d);
     if (rc) goto out;
   }
+  /* Other components' boot attestations, given as files; checked by the audit. */
+  for (size_t i = 0; i < nextra; i++) {
+    json_error_t je;
+    json_t *j = json_load_file(extra_att[i], 0, &je);
+    json_t *bi = json_object_get(j, "boot_index");
+    char rel[96];
+    if (!json_is_integer(bi) || json_integer_value(bi) < 0 || (uint64_t)json_integer_value(bi) >= size ||
+        !json_is_string(json_object_get(j, "quote"))) {
+      snprintf(err, sizeof err, "--attestation %.300s: %s", extra_att[i],
+               j ? "needs a boot_index inside the bundle and a quote" : je.text);
+      json_decref(j);
+      rc = TLOG_EXIT_USAGE;
+      goto out;
+    }
+    codeid_path(false, true, (uint64_t)json_integer_value(bi), rel, sizeof rel);
+    char *txt = json_object_get(files, rel) ? NULL : json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!txt) {
+      snprintf(err, sizeof err, "--attestation %.300s: the bundle already holds %s", extra_att[i], rel);
+      rc = TLOG_EXIT_USAGE;
+      goto out;
+    }
+    rc = bundle_put(to, files, rel, txt, strlen(txt), err, sizeof err) ? TLOG_EXIT_USAGE : 0;
+    free(txt);
+    if (rc) goto out;
+    natt++;
+  }
   if (bundle_put(to, files, "checkpoint", bcp.note, bcp.note_len, err, sizeof err)) {
     rc = TLOG_EXIT_USAGE;
     goto out;
@@ -375,6 +432,7 @@ int cmd_export(int argc, char **argv) {
   printf("exported %llu entries (%zu files, %zu anchors, %zu anchored checkpoints, %zu attestations) to %s\n",
          (unsigned long long)size, json_object_size(files), anchors.n, anchored_notes, natt, to);
 out:
+  free(boot_idx);
   tile_reader_free(r);
   tlog_checkpoint_clear(&bcp);
   json_decref(files);

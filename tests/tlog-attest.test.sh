@@ -14,7 +14,7 @@ BIN=${BIN:-bin}
 ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 tmp=$(mktemp -d /tmp/xt-tlog-attest.XXXXXX)
 mkdir -p "$tmp/bin"
-for f in tlog logd dstack-sim; do
+for f in tlog logd dstack-sim collector-test mock-tiktok; do
   cp "$BIN/$f" "$tmp/bin/" 2>/dev/null || { echo "not ok - tlog-attest: $BIN/$f missing (make all-tests)"; rm -rf "$tmp"; exit 1; }
 done
 [ -x "$ANVIL" ] || { echo "not ok - tlog-attest: anvil missing (make deps)"; rm -rf "$tmp"; exit 1; }
@@ -72,7 +72,8 @@ OTHER=$(printf 'other' | sha256sum | cut -d' ' -f1)
 APP_OK=$(node tests/kms/standin.js "$U" "$OTHER" "$COMPOSE_HASH" 2>"$tmp/standin.err" | jq -r .address) || APP_OK=
 APP_NO=$(node tests/kms/standin.js "$U" "$OTHER" "$OTHER" 2>>"$tmp/standin.err" | jq -r .address) || APP_NO=
 TOK=literal-token-0123456789
-printf 'lit %s\n' "$TOK" >"$tmp/submitters"
+TOKEN_PATH=xordi-tlog/logd/submitter-token/collector/v1
+printf 'lit %s\ncollector getkey:%s\n' "$TOK" "$TOKEN_PATH" >"$tmp/submitters"
 
 start_logd() { # DIR ORIGIN mode-args...; sets URL
   local dir=$1 origin=$2; shift 2
@@ -97,6 +98,18 @@ grow() {
 D=$tmp/logd
 start_logd "$D" "$O" --dstack-socket "$SOCK" --submitters "$tmp/submitters" || { nok "logd starts (enclave)"; sed 's/^/# /' "$D.log"; exit 1; }
 VK=$(sed -n 's/^verifier-key: //p' "$D.out")
+# the collector (enclave mode on the same simulator) logs its boot entry through logd
+PM=$(free_port) PC=$(free_port)
+"$B/mock-tiktok" --listen "127.0.0.1:$PM" --record "$tmp/tiktok.jsonl" >"$tmp/mock.log" 2>&1 &
+pids+=($!)
+"$B/collector-test" --listen "127.0.0.1:$PC" --data "$tmp/collector" --logd "$URL" --logd-token "getkey:$TOKEN_PATH" \
+  --archive-token "sha256:$(printf 'archive-token-abcdefghijklmnop' | sha256sum | cut -d' ' -f1)" \
+  --dstack-socket "$SOCK" --api-base "http://127.0.0.1:$PM" >"$tmp/collector.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do grep -qs '^listening ' "$tmp/collector.log" && break; sleep 0.05; done
+CB=$(sed -n 's/^listening .* boot-index \([0-9]*\).*/\1/p' "$tmp/collector.log")
+curl -s "http://127.0.0.1:$PC/v1/attestation" >"$tmp/collector-att.json"
+[ -n "$CB" ] && [ "$(jq -r .boot_index "$tmp/collector-att.json")" = "$CB" ] || { nok "collector starts and logs its boot entry"; sed 's/^/# /' "$tmp/collector.log"; }
 S1=$(grow "$TOK" one)
 S2=$(grow "$TOK" two)
 # the checkpoint quotes come right after each anchor
@@ -122,19 +135,26 @@ if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
 else
   nok "stand-in DstackApp contracts deployed (node tests/kms/standin.js)"; sed 's/^/# /' "$tmp/standin.err" | tail -5
 fi
+expect "the collector's boot entry over HTTP: not checked (its quote is served by the collector)" 0 \
+  "boot entry $CB +collector +not checked: its quote is served by the component itself" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
 expect "enclave log: without --allow-simulated the audit fails naming simulated" 1 \
   "FAIL  \(e\) boot entry 0 \(logd\) code identity: the quote is simulated" -- "$B/tlog" audit --log "$URL" "${AU[@]}"
 expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}"
 
-"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet >"$tmp/export.out" 2>&1
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet \
+  --attestation "$tmp/collector-att.json" >"$tmp/export.out" 2>&1
 [ -f "$tmp/b/attestation/boot-0.json" ] && [ -f "$tmp/b/attestation/checkpoint-$S1.json" ] &&
   jq -e ".files[\"attestation/checkpoint-$S2.json\"]" "$tmp/b/manifest.json" >/dev/null &&
   ok "export: attestation/boot-0.json and attestation/checkpoint-N.json, listed in the manifest" ||
   { nok "export carries the attestations"; sed 's/^/# /' "$tmp/export.out"; }
-expect "verify-bundle checks the attestations offline" 0 "quotes +3 attestations .*\(3 simulated\)" -- \
+expect "verify-bundle checks the attestations offline (logd's 3, the collector's 1)" 0 "quotes +4 attestations .*\(4 simulated\)" -- \
   "$B/tlog" verify-bundle "$tmp/b" --key "$VK" --quiet
 expect "audit --bundle --anchors (no logd, no chain) --allow-simulated passes" 0 "audit PASSED" -- \
+  "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated
+
+expect "audit --bundle checks the collector's boot quote given to export --attestation" 0 \
+  "boot entry $CB +collector +simulated  compose_hash $COMPOSE_HASH\$" -- \
   "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated
 
 # tampered copies
@@ -160,6 +180,16 @@ json.dump(a, open(sys.argv[1], "w"))
 EOF
 expect "checkpoint attestation holding another checkpoint's quote: fails naming report_data" 1 \
   "anchored checkpoint $S1 code identity: the quote's report_data is not the expected binding" -- "$B/tlog" audit "${ABT[@]}"
+tamper
+python3 - "$tmp/t/attestation/boot-$CB.json" <<'EOF'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p)); q = d["quote"]
+i = 2 * 600  # a byte of REPORTDATA
+d["quote"] = q[:i] + ("0" if q[i] != "0" else "1") + q[i + 1:]
+json.dump(d, open(p, "w"))
+EOF
+expect "quote byte flipped in the collector's attestation: audit fails naming it" 1 \
+  "boot entry $CB \(collector\) code identity: SHA-256 of the quote" -- "$B/tlog" audit "${ABT[@]}"
 tamper
 rm "$tmp/t/attestation/checkpoint-$S2.json"
 expect "attestation file missing from a bundle: audit fails naming it" 1 \
