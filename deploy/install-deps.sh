@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 debian_packages=(
   build-essential pkg-config clang llvm libclang-rt-14-dev
   libssl-dev openssl librocksdb-dev rocksdb-tools libmicrohttpd-dev libsecp256k1-dev
-  libcurl4-openssl-dev libjansson-dev curl ca-certificates nginx-light
+  libcurl4-openssl-dev libjansson-dev curl ca-certificates nginx-light jq
 )
 # Node.js may come from elsewhere (this image ships its own node and npm); Debian's
 # nodejs conflicts with such an npm, so only ask for it when there is no node at all.

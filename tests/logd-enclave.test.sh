@@ -186,7 +186,11 @@ check "tlog verify-quote on the checkpoint quote: simulated, same report_data" \
   [ "$(jq -r .status "$tmp/vq2.json")" = simulated -a "$(jq -r .report_data "$tmp/vq2.json")" = "$WANT_CP" ]
 check "the on-chain checkpoint hash is that note's" \
   [ "$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r ".[] | select(.size==$size) | .checkpoint_hash" | tail -1 | sed 's/^0x//')" = "$(sha256hex <"$tmp/cp")" ]
-check "/v1/attestation?size=1 (never anchored): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=1")" = 404 ]
+# A size the chain never saw (whichever sizes the anchoring thread happened to pick).
+anchored_sizes=" $("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r '.[].size' | tr '\n' ' ')"
+never=1
+while [[ "$anchored_sizes" == *" $never "* ]]; do never=$((never + 1)); done
+check "/v1/attestation?size=$never (never anchored): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=$never")" = 404 ]
 check "/v1/attestation?size=01: 400" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?size=01")" = 400 ]
 
 # --- the guest agent away while a checkpoint is anchored: its quote comes later ---
