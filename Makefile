@@ -88,7 +88,7 @@ $(OUT)/obj/%.o: %.c
 ALL_PROGS := $(addprefix $(BIN)/,$(BINS) $(TOOLS))
 ALL_TESTS := $(addprefix $(BIN)/,$(TESTS))
 
-.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests release
+.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests crashtest release
 all: $(ALL_PROGS)
 
 deps:
@@ -119,6 +119,13 @@ demo: deps all
 # Two clean builds of HEAD compared bit for bit; writes release/manifest.json.
 release: deps
 	@bash deploy/release.sh
+
+# The long crash test (not in CI): 100 kill -9 cycles of logd under load, then every
+# acknowledged entry and every published checkpoint checked (XT_CRASH_CYCLES to change).
+XT_CRASH_CYCLES ?= 100
+crashtest: deps
+	@$(MAKE) --no-print-directory all-tests
+	@XT_CRASH_CYCLES=$(XT_CRASH_CYCLES) XT_TEST_TIMEOUT=3600 XT_TEST_SCRIPTS=0 BIN=$(BIN) bash tests/run.sh $(BIN)/test-logd-crash
 
 # libFuzzer targets (FUZZERS in module.mk files, sources in tests/fuzz/), each run for
 # FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name>/; new inputs go to a

@@ -41,6 +41,7 @@ for t in "$@"; do
 done
 for s in "$here"/*.test.sh; do
   [ -e "$s" ] || continue
+  [ "${XT_TEST_SCRIPTS:-1}" = 0 ] && break
   run_one "$s" bash "$s"
 done
 
