@@ -20,7 +20,7 @@ ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 2
 USERS=${XT_DEMO_USERS:-50}
 SHORT=${XT_DEMO_SHORT:-0}
-if [ "$SHORT" = 1 ]; then ROUNDS=2 ANCHOR_INTERVAL=2 MIN_ANCHORS=3; else ROUNDS=3 ANCHOR_INTERVAL=3 MIN_ANCHORS=4; fi
+if [ "$SHORT" = 1 ]; then ROUNDS=2 ANCHOR_INTERVAL=1 MIN_ANCHORS=3; else ROUNDS=3 ANCHOR_INTERVAL=3 MIN_ANCHORS=4; fi
 T0=$(date +%s)
 W=$(mktemp -d /tmp/xordi-demo.XXXXXX) || exit 2
 ANVIL_BIN=$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
