@@ -454,6 +454,10 @@ static void verify_usage(FILE *f) {
           "recomputed from the entries, and the anchored checkpoints' signatures and\n"
           "hashes. With --rpc/--contract, also that the bundle's anchors are on chain as\n"
           "recorded (size, root, checkpoint hash, block, time, tx) and none is left out.\n"
+          "Attestations (attestation/*.json): each bound to its boot entry (quote SHA-256,\n"
+          "report_data over the keys the entry names, event log, compose hash) or to its\n"
+          "anchored note; one missing for a logd boot entry or an enclave logd's anchor\n"
+          "fails. Simulated quotes are counted here; `tlog audit` judges them.\n"
           "Exit status: 0 verified, 1 verification failed (each failure on its own line),\n"
           "2 usage or I/O error.\n");
 }

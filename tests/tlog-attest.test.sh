@@ -191,6 +191,19 @@ EOF
 expect "quote byte flipped in the collector's attestation: audit fails naming it" 1 \
   "boot entry $CB \(collector\) code identity: SHA-256 of the quote" -- "$B/tlog" audit "${ABT[@]}"
 tamper
+TD=${XT_TESTDATA:-$root/../shared/testdata}/tdx
+python3 - "$tmp/t/attestation/checkpoint-$S1.json" "$TD/tdx_quote" <<'EOF'
+import json, sys
+p = sys.argv[1]; d = json.load(open(p))
+d["quote"] = open(sys.argv[2], "rb").read().hex()
+json.dump(d, open(p, "w"))
+EOF
+expect "a real TDX quote (testdata) in a checkpoint attestation, --collateral: fails naming report_data" 1 \
+  "anchored checkpoint $S1 code identity: the quote's report_data is not the expected binding" -- \
+  "$B/tlog" audit "${ABT[@]}" --collateral "$TD/tdx_quote_collateral.json"
+expect "--collateral that is not collateral: usage error (2)" 2 "collateral|JSON|json" -- \
+  "$B/tlog" audit "${ABT[@]}" --collateral "$tmp/submitters"
+tamper
 rm "$tmp/t/attestation/checkpoint-$S2.json"
 expect "attestation file missing from a bundle: audit fails naming it" 1 \
   "anchored checkpoint $S2 code identity: its attestation is missing" -- "$B/tlog" audit "${ABT[@]}"
