@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # many variables are read only by ok_if's eval
 # make demo: the whole story on one machine, non-interactively, in under 3 minutes.
 #
 #   local chain (anvil) + TreeHeadAnchor   dstack simulator (this repo's compose hash)
@@ -26,7 +27,7 @@ W=$(mktemp -d /tmp/xordi-demo.XXXXXX) || exit 2
 ANVIL_BIN=$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 
 # ---------------------------------------------------------------- output helpers
-if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' D=$'\e[2m' N=$'\e[0m'; else B='' G='' R='' D='' N=''; fi
+if [ -t 1 ]; then B=$'\e[1m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'; else B='' G='' R='' N=''; fi
 STEP=0
 section() { STEP=$((STEP + 1)); printf '\n%s== %d. %s ==%s\n' "$B" "$STEP" "$1" "$N"; }
 say() { printf '   %s\n' "$*"; }
@@ -341,7 +342,7 @@ for r in $(seq "$ROUNDS"); do
   check "round $r: $USERS watch-history collections (intent logged before each call, result after)" [ "$bad" = 0 ]
   anchored_now "round $r"
 done
-[ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jv 'd["count"]' "$W/last.json") || UC=?
+[ "$(archive GET /v1/user-count)" = 200 ] && UC=$(jv 'd["count"]' "$W/last.json") || UC='?'
 cp "$W/last.json" "$W/user-count.json"
 # The statement's Ed25519 signature, checked with openssl against the collector's key
 # (the key its boot quote binds).
