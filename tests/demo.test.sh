@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI check of `make demo`: runs a shortened demo (10 users, fewer rounds) non-interactively
-# and checks its verdict lines; then starts it twice more and interrupts it in the middle
+# and checks its verdict lines; then makes a step fail, and interrupts it in the middle
 # (SIGTERM; Ctrl-C), and checks that nothing it started is left running each time.
 set -u
 ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -83,6 +83,19 @@ interrupt() { # interrupt NAME SIGNAL TARGET-PREFIX ("" for the shell, "-" for i
   w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
   [ -n "$w" ] && [ -e "$w" ] && { nok "$1: work directory removed"; rm -rf "$w"; } || ok "$1: work directory removed"
 }
+# A failing step (dstack-sim's sample data missing, after the chain started): exit 1,
+# DEMO FAILED naming the step, nothing left running, the work directory kept.
+XT_TESTDATA=/nonexistent XT_DEMO_USERS=2 XT_DEMO_SHORT=1 timeout -k 5 60 bash tests/demo.sh >"$out" 2>&1
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q '^DEMO FAILED at step 2: dstack-sim needs the TDX sample data' "$out"; then
+  ok "a failing step: exit 1, DEMO FAILED names it"
+else
+  nok "a failing step: exit 1, DEMO FAILED names it (exit $rc)"; tail -n 5 "$out" | sed 's/^/#   /'
+fi
+if left=$(left_behind); then nok "a failing step: no process left behind"; printf '#   %s\n' "$left"; else ok "a failing step: no process left behind"; fi
+w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
+if [ -n "$w" ] && [ -d "$w" ]; then ok "a failing step: work directory kept"; rm -rf "$w"; else nok "a failing step: work directory kept"; fi
+
 interrupt "SIGTERM to the demo" TERM ""
 interrupt "Ctrl-C (SIGINT to its process group)" INT "-"
 [ "$fails" -eq 0 ]
