@@ -376,7 +376,9 @@ DAY1=$(date -u -d "@$(rpc eth_getBlockByNumber '["latest",false]' | jv 'int(d["r
 rpc evm_increaseTime '[86400]' >/dev/null
 rpc evm_mine >/dev/null
 DAY2=$(date -u -d "$DAY1 + 1 day" +%F)
-say "local chain clock moved one day on: day 1 = $DAY1 (honest), day 2 = $DAY2 (rogue)"
+say "local chain clock moved one day on: day 1 = $DAY1 (honest), day 2 = $DAY2 (rogue)."
+say "(audit windows are days of block time, the only clock the audit trusts: moving the"
+say " test chain's clock lets the demo show an honest day and a rogue day in seconds)"
 SOME_USER=$(curl -s "$LOG_URL/v1/entries?start=$BOOT_INDEX&count=5" | jv '[e["event"]["user"] for e in (json.loads(x["entry"]) for x in d["entries"]) if e["event"]["type"] == "credential_intake"][0]')
 ROGUE_EVENT="{\"type\":\"api_call\",\"phase\":\"intent\",\"call_id\":\"rogue-1\",\"user\":\"$SOME_USER\",\"endpoint\":\"direct_messages\",\"method\":\"GET\",\"host\":\"www.tiktok.com\",\"path\":\"/api/direct_messages\"}"
 code=$(curl -s -o "$W/rogue.json" -w '%{http_code}' -H "Authorization: Bearer $ROGUE_TOKEN" -H 'Content-Type: application/json' \
