@@ -137,11 +137,14 @@ void tlog_datetime(uint64_t t, char out[21]) {
 }
 
 int tlog_parse_date(const char *s, uint64_t *t) {
-  int y, m, d;
-  char tail;
-  if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 ||
-      m < 1 || m > 12 || d < 1 || d > 31)
-    return -1;
+  /* Exactly YYYY-MM-DD: sscanf's %d would also take signs and white space. */
+  if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') return -1;
+  for (int i = 0; i < 10; i++)
+    if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -1;
+  int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+  int m = (s[5] - '0') * 10 + (s[6] - '0');
+  int d = (s[8] - '0') * 10 + (s[9] - '0');
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) return -1;
   struct tm tm;
   memset(&tm, 0, sizeof tm);
   tm.tm_year = y - 1900;

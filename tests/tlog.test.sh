@@ -136,6 +136,8 @@ expect "audit: boot identity reported" 0 "entry 0 +collector +0.1.0 +compose_has
 expect "audit: no anchor in the window" 1 "no anchor of this log has a block time in the window" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2025-06-01 --to 2025-06-30
 expect "audit --help" 0 "usage: tlog audit" -- "$TLOG" audit --allow-dev --help
 expect "audit: bad date" 2 "YYYY-MM-DD" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-02-30 --to 2026-03-01
+expect "audit: white space inside a date field" 2 "YYYY-MM-DD" -- "$TLOG" audit --allow-dev "${AU[@]}" --from $'2026-01-\f1' --to 2026-03-01
+expect "audit: a signed date field" 2 "YYYY-MM-DD" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-+1 --to 2026-03-01
 # A rogue submitter's DM call, a result without intent, a malformed event.
 cat >"$T/rogue.jsonl" <<'EOF2'
 {"event":{"call_id":"x1","endpoint":"direct_messages","method":"GET","path":"/api/direct_messages","phase":"intent","type":"api_call","user":"00"},"submitter":"rogue","ts_ms":1,"v":1}
