@@ -209,6 +209,10 @@ static int scan_object(scanner *sc, int depth, int role) {
     sc->p++;
     return 0;
   }
+  /* Keys the audit reads may appear once: logd writes canonical JSON, which has no
+   * duplicate keys, and two readers of a duplicate disagree on which one counts
+   * (jansson keeps the last), so such an entry is malformed. */
+  uint32_t seen = 0;
   for (;;) {
     skip_ws(sc);
     if (sc->p >= sc->end || *sc->p != '"') return -1;
@@ -221,18 +225,17 @@ static int scan_object(scanner *sc, int depth, int role) {
     skip_ws(sc);
     int child_role = 0;
     scan_str *dst = NULL;
+    uint32_t bit = 0;
     if (role == 1) {
-      if (scan_eq(key, "event")) child_role = 2;
-      else if (scan_eq(key, "submitter")) dst = &sc->s->submitter;
+      if (scan_eq(key, "event")) child_role = 2, bit = 1;
+      else if (scan_eq(key, "submitter")) dst = &sc->s->submitter, bit = 2;
     } else if (role == 2) {
       int fi = field_of(key);
-      if (fi >= 0) dst = &sc->s->f[fi];
+      if (fi >= 0) dst = &sc->s->f[fi], bit = UINT32_C(1) << fi;
     }
     sc->s->buf_used = mark; /* the key's decoded copy is no longer needed */
-    if (dst) {
-      *dst = (scan_str){0};
-      /* A duplicate key: the last one wins, like jansson. */
-    }
+    if (seen & bit) return -1;
+    seen |= bit;
     if (child_role == 2) {
       if (sc->p < sc->end && *sc->p == '{') {
         if (scan_object(sc, depth + 1, 2)) return -1;

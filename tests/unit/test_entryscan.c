@@ -38,9 +38,16 @@ static void test_fields(void) {
   /* No event object. */
   scan("{\"event\":[1,2],\"v\":1}");
   CHECK(sc.json_ok && !sc.has_event);
-  /* Last duplicate wins, as in jansson. */
+  /* A duplicate of a key the audit reads makes the entry malformed. */
   scan("{\"event\":{\"type\":\"a\",\"type\":\"b\"}}");
-  CHECK(scan_eq(sc.f[SF_TYPE], "b"));
+  CHECK(!sc.json_ok);
+  scan("{\"event\":{\"type\":\"a\"},\"event\":{\"type\":\"b\"}}");
+  CHECK(!sc.json_ok);
+  scan("{\"submitter\":\"a\",\"event\":{},\"submitter\":\"b\"}");
+  CHECK(!sc.json_ok);
+  /* Other keys may repeat (the scanner does not read them). */
+  scan("{\"event\":{\"type\":\"a\",\"x\":1,\"x\":2}}");
+  CHECK(sc.json_ok && scan_eq(sc.f[SF_TYPE], "a"));
 }
 
 static void test_escapes(void) {
