@@ -68,7 +68,10 @@ if [ "$rc" -eq 0 ] && [ -n "$w" ] && [ -e "$w" ]; then nok "work directory remov
 # being ignored, as it is for background jobs without it).
 interrupt() { # interrupt NAME SIGNAL TARGET-PREFIX ("" for the shell, "-" for its group)
   set -m
-  XT_DEMO_USERS=10 XT_DEMO_SHORT=1 bash tests/demo.sh >"$out" 2>&1 &
+  # If this script itself was started with SIGINT ignored (a background job of a
+  # non-interactive shell, as CI may start it), the demo would inherit SIG_IGN and
+  # bash cannot trap a signal ignored on entry: restore the default first.
+  XT_DEMO_USERS=10 XT_DEMO_SHORT=1 env --default-signal=INT bash tests/demo.sh >"$out" 2>&1 &
   pid=$!
   set +m
   for _ in $(seq 600); do grep -q '^== 4\.' "$out" && break; sleep 0.05; done
