@@ -6,6 +6,7 @@
 # Knobs: XT_BENCH_LOGD_SECONDS (default 8 per measurement).
 set -euo pipefail
 secs=${XT_BENCH_LOGD_SECONDS:-8}
+BIN=${BIN:-bin}
 tmp=$(mktemp -d /tmp/xt-bench-logd.XXXXXX)
 pids=()
 cleanup() {
