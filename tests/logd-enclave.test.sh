@@ -15,29 +15,9 @@ set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
 BIN=${BIN:-bin}
-ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-tmp=$(mktemp -d /tmp/xt-logd-enclave.XXXXXX)
-mkdir -p "$tmp/bin"
-for f in tlog logd dstack-sim collector-test mock-tiktok; do
-  cp "$BIN/$f" "$tmp/bin/" 2>/dev/null || { echo "not ok - logd-enclave: $BIN/$f missing (make all-tests)"; rm -rf "$tmp"; exit 1; }
-done
-[ -x "$ANVIL" ] || { echo "not ok - logd-enclave: anvil missing (make deps)"; rm -rf "$tmp"; exit 1; }
-B=$tmp/bin
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$root/tests/lib/harness.sh"
+harness_init logd-enclave tlog logd dstack-sim collector-test mock-tiktok
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
-stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-sha256hex() { sha256sum | cut -d' ' -f1; }
 
 # --- the simulator ---
 SOCK=$tmp/dstack.sock
