@@ -298,6 +298,15 @@ static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
   return respond_json(h, c, 200, j, "no-cache");
 }
 
+/* A proof answer: `head` (the JSON up to the proof member) then "proof":[...]}. */
+static enum MHD_Result respond_proof(logd_http *h, struct MHD_Connection *c, const char *head,
+                                     const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n) {
+  size_t len;
+  char *body = proof_text(head, proof, n, &len);
+  if (!body) return respond_error(h, c, 503, "out of memory");
+  return respond(h, c, 200, "application/json", body, len, "public, max-age=60", NULL, NULL);
+}
+
 static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   seq_view v;
   seq_view_get(h->cfg.seq, &v, 0);
@@ -343,10 +352,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   hex(leaf, MERKLE_HASH_SIZE, lh);
   snprintf(head, sizeof head, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":\"%s\",",
            index, size, lh);
-  size_t len;
-  char *body = proof_text(head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n, &len);
-  if (!body) return respond_error(h, c, 503, "out of memory");
-  return respond(h, c, 200, "application/json", body, len, "public, max-age=60", NULL, NULL);
+  return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
 }
 
 static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
@@ -371,10 +377,7 @@ static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
   store_reader_done(&rd);
   char head[100];
   snprintf(head, sizeof head, "{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",", from, to);
-  size_t len;
-  char *body = proof_text(head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n, &len);
-  if (!body) return respond_error(h, c, 503, "out of memory");
-  return respond(h, c, 200, "application/json", body, len, "public, max-age=60", NULL, NULL);
+  return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
 }
 
 static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
