@@ -6,6 +6,7 @@
 #   TESTS    += name            a test program (run by `make test`), same variables
 #   TOOLS    += name            a helper program for tests/bench (built, not run as a test)
 #   name_PKGS                   pkg-config packages it needs (libraries and programs)
+# Every program also links base/ (the shared helpers), so no module lists it.
 # so modules never edit this file to add their own pieces.
 
 SHELL := /bin/bash
@@ -67,13 +68,15 @@ $(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS)
 endef
 
 # Programs link their own libraries plus the libraries' pkg-config dependencies.
+# base/ is the bottom of the tree: every program links it, last, so no module.mk
+# names it and any library may use it.
 define prog_rule
-$(1)_ALLPKGS := $(sort $($(1)_PKGS) $(foreach l,$($(1)_LIBS),$($(l)_PKGS)))
-$(BIN)/$(1): $(call obj_of,$($(1)_SRCS)) $(foreach l,$($(1)_LIBS),$(OUT)/lib$(l).a)
+$(1)_ALLPKGS := $(sort $($(1)_PKGS) $(foreach l,$($(1)_LIBS) base,$($(l)_PKGS)))
+$(BIN)/$(1): $(call obj_of,$($(1)_SRCS)) $(foreach l,$(filter-out base,$($(1)_LIBS)) base,$(OUT)/lib$(l).a)
 	@mkdir -p $$(@D)
 	$$(CC) $$(BASE_LDFLAGS) -o $$@ $(call obj_of,$($(1)_SRCS)) \
-	  $(foreach l,$($(1)_LIBS),$(OUT)/lib$(l).a) $$(call pkg_libs,$$($(1)_ALLPKGS)) -lpthread -lm
-$(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS) $(foreach l,$($(1)_LIBS),$($(l)_PKGS))
+	  $(foreach l,$(filter-out base,$($(1)_LIBS)) base,$(OUT)/lib$(l).a) $$(call pkg_libs,$$($(1)_ALLPKGS)) -lpthread -lm
+$(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS) $(foreach l,$($(1)_LIBS) base,$($(l)_PKGS))
 endef
 
 $(foreach l,$(LIBS),$(eval $(call lib_rule,$(l))))
