@@ -185,7 +185,7 @@ check "the app owner sends it: the stand-in DstackApp at $APP allows the compose
 
 SOCK=$W/dstack.sock
 SIM_ARGS=(--socket "$SOCK" --app-compose "$W/compose/app-compose.json")
-TD=${XT_TESTDATA:-$ROOT/../shared/testdata}/tdx
+TD=${XT_TESTDATA:-$ROOT/tests/data}/tdx
 [ -f "$TD/sim-quote.hex" ] || die "dstack-sim needs the TDX sample data: $TD (set XT_TESTDATA to the testdata directory)"
 SIM_ARGS+=(--testdata "$TD")
 spawn dstack-sim "$W/dstack-sim.log" "$BIN/dstack-sim" "${SIM_ARGS[@]}"

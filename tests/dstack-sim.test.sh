@@ -20,7 +20,7 @@ check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 sock=$tmp/dstack.sock
 start_sim() { # seed
   "$bin/dstack-sim" --socket "$sock" --app-compose "$tmp/app-compose.json" --seed "$1" \
-    --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>"$tmp/sim.log" &
+    --testdata "${XT_TESTDATA:-$root/tests/data}/tdx" 2>"$tmp/sim.log" &
   sim_pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && curl -s --unix-socket "$sock" http://dstack/Info >/dev/null && return 0; sleep 0.05; done
   return 1

@@ -25,7 +25,7 @@ printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-logd-te
 dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
 start_sim() {
   "$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0a \
-    --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>>"$tmp/sim.log" &
+    --testdata "${XT_TESTDATA:-$root/tests/data}/tdx" 2>>"$tmp/sim.log" &
   sim_pid=$!
   pids+=("$sim_pid")
   for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && return 0; sleep 0.05; done

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # tlog verify-quote / compose-hash / compose-normalize on the real TDX data in
-# ../shared/testdata/tdx (expected verdicts: its README).
+# tests/data/tdx (expected verdicts: its README).
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 bin=$root/${BIN:-bin}
 tlog=$bin/tlog
-T=${XT_TESTDATA:-$root/../shared/testdata}/tdx
+T=${XT_TESTDATA:-$root/tests/data}/tdx
 tmp=$(mktemp -d /tmp/xt-quote.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # a private copy: a parallel `make` may relink bin/ while this runs

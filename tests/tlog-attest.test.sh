@@ -19,7 +19,7 @@ SOCK=$tmp/dstack.sock
 printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-attest-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
 dstack() { curl -s -m 5 --unix-socket "$SOCK" -X POST "http://dstack/$1" -H 'Content-Type: application/json' -d "$2"; }
 "$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0b \
-  --testdata "${XT_TESTDATA:-$root/../shared/testdata}/tdx" 2>>"$tmp/sim.log" &
+  --testdata "${XT_TESTDATA:-$root/tests/data}/tdx" 2>>"$tmp/sim.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
 COMPOSE_HASH=$(dstack Info '{}' | jq -r .compose_hash)
@@ -166,7 +166,7 @@ EOF
 expect "quote byte flipped in the collector's attestation: audit fails naming it" 1 \
   "boot entry $CB \(collector\) code identity: SHA-256 of the quote" -- "$B/tlog" audit "${ABT[@]}"
 tamper
-TD=${XT_TESTDATA:-$root/../shared/testdata}/tdx
+TD=${XT_TESTDATA:-$root/tests/data}/tdx
 python3 - "$tmp/t/attestation/checkpoint-$S1.json" "$TD/tdx_quote" <<'EOF'
 import json, sys
 p = sys.argv[1]; d = json.load(open(p))

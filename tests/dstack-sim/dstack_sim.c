@@ -14,7 +14,7 @@
  * - app_id is the first 20 bytes of the compose hash (as in dstack's simulator data) and
  *   instance_id is derived from the seed.
  * The template data is read from --testdata DIR (default: $XT_TESTDATA/tdx, else
- * ../shared/testdata/tdx next to the checkout the binary was built in). */
+ * tests/data/tdx of the checkout the binary was built in). */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -352,13 +352,13 @@ static void default_testdata(char *out, size_t cap) {
         char *slash = strrchr(dir, '/');
         if (slash) *slash = '\0';
       }
-      snprintf(out, cap, "%.800s/../shared/testdata/tdx", dir);
+      snprintf(out, cap, "%.800s/tests/data/tdx", dir);
       char probe[1024];
       snprintf(probe, sizeof probe, "%s/sim-quote.hex", out);
       if (access(probe, R_OK) == 0) return;
     }
   }
-  snprintf(out, cap, "../shared/testdata/tdx");
+  snprintf(out, cap, "tests/data/tdx");
 }
 
 int main(int argc, char **argv) {

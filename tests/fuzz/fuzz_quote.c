@@ -2,7 +2,7 @@
  * certificate SGX extension DER, signatures) from untrusted bytes.
  *
  * Inputs starting with 'P' are patches over the real sample quote (read once from
- * ../shared/testdata/tdx/tdx_quote, relative to the repository root where
+ * tests/data/tdx/tdx_quote, relative to the repository root where
  * tests/fuzz/run.sh runs): pairs of (u16le offset, byte), so mutations reach the
  * signature data and certificate chain deep inside a well-formed quote. */
 #include <stdint.h>
@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];
     const char *dir = getenv("XT_TESTDATA");
     char path[512];
-    snprintf(path, sizeof path, "%s/tdx/tdx_quote", dir ? dir : "../shared/testdata");
+    snprintf(path, sizeof path, "%s/tdx/tdx_quote", dir ? dir : "tests/data");
     sample = dstack_read_file(path, 1 << 20, &sample_len, err, sizeof err);
     if (!sample) {
       sample = calloc(1, 1);

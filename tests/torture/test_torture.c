@@ -479,8 +479,8 @@ static void test_dstack(void) {
 int main(void) {
   const char *env = getenv("XT_TESTDATA"), *root_dir = getenv("XT_ROOT");
   if (env) snprintf(testdata, sizeof testdata, "%s/tdx", env);
-  else if (root_dir) snprintf(testdata, sizeof testdata, "%s/../shared/testdata/tdx", root_dir);
-  else snprintf(testdata, sizeof testdata, "../shared/testdata/tdx");
+  else if (root_dir) snprintf(testdata, sizeof testdata, "%s/tests/data/tdx", root_dir);
+  else snprintf(testdata, sizeof testdata, "tests/data/tdx");
   CHECK_RUN(test_tile_reader);
   CHECK_RUN(test_note);
   CHECK_RUN(test_event);

@@ -1,5 +1,5 @@
 /* test_eventlog.c: dstack event log replay and app identity, on a real dstack GetQuote
- * response and on dstack's simulator data (../shared/testdata/tdx). */
+ * response and on dstack's simulator data (tests/data/tdx). */
 #include "dstack/eventlog.h"
 #include "dstack/util.h"
 #include "tests/lib/check.h"
@@ -207,9 +207,9 @@ int main(void) {
   if (env)
     snprintf(testdata, sizeof testdata, "%s/tdx", env);
   else if (root)
-    snprintf(testdata, sizeof testdata, "%s/../shared/testdata/tdx", root);
+    snprintf(testdata, sizeof testdata, "%s/tests/data/tdx", root);
   else
-    snprintf(testdata, sizeof testdata, "../shared/testdata/tdx");
+    snprintf(testdata, sizeof testdata, "tests/data/tdx");
   CHECK_RUN(test_real_report_replays);
   CHECK_RUN(test_tampered_log_rejected);
   CHECK_RUN(test_sim_log_replays);

@@ -6,7 +6,7 @@
  *   leaves "", 00, 10, 2021, 3031, 40414243, 5051525354555657,
  *   606162636465666768696a6b6c6d6e6f, their roots for sizes 1..8, and the
  *   inclusion / consistency paths used by trillian's log verifier tests.
- * - ../shared/testdata/merkle/vectors-1000.json, computed with Go's
+ * - tests/data/merkle/vectors-1000.json, computed with Go's
  *   golang.org/x/mod/sumdb/tlog for leaves "leaf-0" .. "leaf-999". */
 #include <jansson.h>
 #include <stdlib.h>
@@ -183,7 +183,7 @@ static void load_proof(json_t *arr, hash_t *out, size_t *len) {
 static void test_go_reference_vectors(void) {
   const char *root_dir = getenv("XT_ROOT");
   char path[512];
-  snprintf(path, sizeof path, "%s/../shared/testdata/merkle/vectors-1000.json", root_dir ? root_dir : ".");
+  snprintf(path, sizeof path, "%s/tests/data/merkle/vectors-1000.json", root_dir ? root_dir : ".");
   json_error_t jerr;
   json_t *doc = json_load_file(path, 0, &jerr);
   CHECK_FATAL(doc != NULL);

@@ -1,5 +1,5 @@
 /* test_quote.c: TDX quote parsing and DCAP verification on the real Intel data in
- * ../shared/testdata/tdx (see its README for the expected verdicts), and on tampered
+ * tests/data/tdx (see its README for the expected verdicts), and on tampered
  * copies of it. */
 #include "dstack/quote.h"
 #include "dstack/util.h"
@@ -353,9 +353,9 @@ int main(void) {
   if (env)
     snprintf(testdata, sizeof testdata, "%s/tdx", env);
   else if (root)
-    snprintf(testdata, sizeof testdata, "%s/../shared/testdata/tdx", root);
+    snprintf(testdata, sizeof testdata, "%s/tests/data/tdx", root);
   else
-    snprintf(testdata, sizeof testdata, "../shared/testdata/tdx");
+    snprintf(testdata, sizeof testdata, "tests/data/tdx");
   CHECK_RUN(test_root_ca_is_intel);
   CHECK_RUN(test_rfc3339);
   CHECK_RUN(test_parse_real_quote);

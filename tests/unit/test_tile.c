@@ -1,7 +1,7 @@
 /* Tests of merkle/tile.h: C2SP tlog-tiles paths, widths, entry bundles, and the
  * authenticating tile reader (including a forged level-0 tile in a 70,000-entry
  * log, the case golang.org/x/mod's TileHashReader does not catch). Path vectors
- * also come from ../shared/testdata/merkle/vectors-1000.json (Go's tlog). */
+ * also come from tests/data/merkle/vectors-1000.json (Go's tlog). */
 #include <jansson.h>
 #include <stdlib.h>
 
@@ -35,7 +35,7 @@ static void test_path_vectors(void) {
   }
   const char *root_dir = getenv("XT_ROOT");
   char path[512];
-  snprintf(path, sizeof path, "%s/../shared/testdata/merkle/vectors-1000.json", root_dir ? root_dir : ".");
+  snprintf(path, sizeof path, "%s/tests/data/merkle/vectors-1000.json", root_dir ? root_dir : ".");
   json_t *doc = json_load_file(path, 0, NULL);
   CHECK_FATAL(doc);
   json_t *tp = json_object_get(doc, "tile_paths");
