@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/num.h"
+#include "base/time.h"
 #include "tests/lib/check.h"
 
 static void hex_round_trip(void) {
@@ -147,7 +148,22 @@ static void buffers(void) {
   CHECK(b.data == NULL && b.len == 0 && b.max == 10);
 }
 
+static void times(void) {
+  time_t t = 0;
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27Z", &t) == XT_OK && t == 1750329147);
+  CHECK(xt_parse_rfc3339("2025-06-19T12:32:27.123+02:00", &t) == XT_OK && t == 1750329147);
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27", &t) == XT_EINVAL);
+  CHECK(xt_parse_rfc3339("2025-13-19T10:32:27Z", &t) == XT_EINVAL);
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27Z ", &t) == XT_EINVAL);
+  CHECK(xt_parse_rfc3339(NULL, &t) == XT_EINVAL);
+  char out[21];
+  CHECK(xt_format_rfc3339(1750329147, out, sizeof out) == XT_OK);
+  CHECK(!strcmp(out, "2025-06-19T10:32:27Z"));
+  CHECK(xt_format_rfc3339(1750329147, out, 20) == XT_ETOOBIG && out[0] == 0);
+}
+
 int main(void) {
+  CHECK_RUN(times);
   CHECK_RUN(hex_round_trip);
   CHECK_RUN(hex_rejects);
   CHECK_RUN(hex_alloc);
