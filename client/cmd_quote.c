@@ -53,6 +53,7 @@ typedef struct quote_report {
   bool log_ok;
   char log_message[256];
   dstack_app_identity id;
+  json_t *vm_config; /* the report's vm_config (parsed), or NULL */
   bool verified;
 } quote_report;
 
@@ -65,6 +66,38 @@ static void hex_field(json_t *obj, const char *key, const uint8_t *b, size_t n) 
 
 static void set_or_null(json_t *obj, const char *key, const char *value) {
   json_object_set_new(obj, key, value && value[0] ? json_string(value) : json_null());
+}
+
+/* The vm_config's os_image_hash string, or NULL. */
+static const char *vm_os_image_hash(const quote_report *r) {
+  return json_string_value(json_object_get(r->vm_config, "os_image_hash"));
+}
+
+/* What dstack 0.5.6+ measures besides app and compose: the OS image (as the KMS names it
+ * in RTMR3, and as the host's vm_config names it: both shown, they need not be equal),
+ * the key provider, the storage file system, MRCONFIGID decoded, and vm_config. */
+static void add_dstack_fields(json_t *o, const quote_report *r) {
+  json_t *img = json_object();
+  set_or_null(img, "event", r->id.os_image_hash);
+  set_or_null(img, "vm_config", vm_os_image_hash(r));
+  json_object_set_new(o, "os_image_hash", img);
+  if (r->id.key_provider_name[0])
+    json_object_set_new(o, "key_provider", json_pack("{s:s,s:s}", "name", r->id.key_provider_name,
+                                                     "id", r->id.key_provider_id));
+  else
+    set_or_null(o, "key_provider", r->id.key_provider);
+  set_or_null(o, "storage_fs", r->id.storage_fs);
+  set_or_null(o, "gpu_policy_hash", r->id.gpu_policy_hash);
+  if (r->q) {
+    dstack_mr_config mc;
+    dstack_mr_config_decode(r->q->mrconfigid, &mc);
+    json_t *m = json_object();
+    json_object_set_new(m, "version", mc.version < 0 ? json_null() : json_integer(mc.version));
+    if (mc.version > 0) json_object_set_new(m, mc.version == 1 ? "compose_hash" : "hash",
+                                            json_string(mc.hash));
+    json_object_set_new(o, "mr_config_id", m);
+  }
+  json_object_set(o, "vm_config", r->vm_config ? r->vm_config : json_null());
 }
 
 static void print_json(const quote_report *r) {
@@ -102,7 +135,7 @@ static void print_json(const quote_report *r) {
   set_or_null(o, "compose_hash", r->id.compose_hash);
   set_or_null(o, "app_id", r->id.app_id);
   set_or_null(o, "instance_id", r->id.instance_id);
-  set_or_null(o, "key_provider", r->id.key_provider);
+  add_dstack_fields(o, r);
   char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   if (text) {
     puts(text);
@@ -130,6 +163,19 @@ static void print_human(const quote_report *r) {
   if (r->id.compose_hash[0]) printf("compose_hash: %s\n", r->id.compose_hash);
   if (r->id.app_id[0]) printf("app_id:       %s\n", r->id.app_id);
   if (r->id.instance_id[0]) printf("instance_id:  %s\n", r->id.instance_id);
+  if (r->id.os_image_hash[0]) printf("os_image_hash (event):     %s\n", r->id.os_image_hash);
+  if (vm_os_image_hash(r)) printf("os_image_hash (vm_config): %s\n", vm_os_image_hash(r));
+  if (r->id.key_provider_name[0])
+    printf("key_provider: %s %s\n", r->id.key_provider_name, r->id.key_provider_id);
+  else if (r->id.key_provider[0])
+    printf("key_provider: %s\n", r->id.key_provider);
+  if (r->id.storage_fs[0]) printf("storage_fs:   %s\n", r->id.storage_fs);
+  if (r->q) {
+    dstack_mr_config mc;
+    dstack_mr_config_decode(r->q->mrconfigid, &mc);
+    if (mc.version < 0) printf("mr_config_id: unrecognised form\n");
+    else if (mc.version > 0) printf("mr_config_id: version %d, %s\n", mc.version, mc.hash);
+  }
   if (r->verdict.message[0]) printf("note:         %s\n", r->verdict.message);
   printf("%s\n", r->verified ? "verified" : "FAILED");
 }
@@ -137,7 +183,7 @@ static void print_human(const quote_report *r) {
 /* Reads a GetQuote response: quote hex and the event log (a JSON string holding the
  * array, or the array itself). */
 static int read_report(const char *path, uint8_t **quote, size_t *quote_len, char **event_log,
-                       char *err, size_t errlen) {
+                       json_t **vm_config, char *err, size_t errlen) {
   size_t len;
   uint8_t *text = dstack_read_file(path, TLOG_QUOTE_MAX_INPUT, &len, err, errlen);
   if (!text) return -1;
@@ -152,6 +198,10 @@ static int read_report(const char *path, uint8_t **quote, size_t *quote_len, cha
   }
   *quote = tdx_quote_decode_file_bytes((const uint8_t *)json_string_value(q),
                                        json_string_length(q), quote_len, err, errlen);
+  /* vm_config is a JSON text inside a string (GetQuote); only reported, never trusted */
+  json_t *vc = json_object_get(root, "vm_config");
+  *vm_config = json_is_string(vc) ? json_loadb(json_string_value(vc), json_string_length(vc), 0, &jerr)
+               : json_is_object(vc) ? json_incref(vc) : NULL;
   json_t *el = json_object_get(root, "event_log");
   int el_bad = el && !json_is_string(el) && !json_is_array(el);
   *event_log = NULL;
@@ -227,7 +277,8 @@ int cmd_verify_quote(int argc, char **argv) {
   memset(&r, 0, sizeof r);
 
   if (report_path) {
-    if (read_report(report_path, &quote, &quote_len, &report_log, err, sizeof err)) goto io_fail;
+    if (read_report(report_path, &quote, &quote_len, &report_log, &r.vm_config, err, sizeof err))
+      goto io_fail;
   } else {
     if (!(file = dstack_read_file(quote_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err))) goto io_fail;
     if (!(quote = tdx_quote_decode_file_bytes(file, len, &quote_len, err, sizeof err)))
@@ -302,6 +353,7 @@ done:
   free(cjson);
   free(ljson);
   free(report_log);
+  json_decref(r.vm_config);
   return rc;
 }
 

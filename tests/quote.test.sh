@@ -75,6 +75,72 @@ expect_rc "tampered event log fails" 1 \
   "$tlog" verify-quote --report "$T/dstack-quote-report.json" --event-log "$tmp/el.json" --json
 [ "$(jget event_log)" = mismatch ] && ok "tampered event log reported" || nok "tampered event log reported"
 
+# dstack 0.6.0 (every release since 0.5.6): runtime events without a digest, newer
+# RTMR3 events, vm_config. Expected values: tests/data/tdx/README.md.
+R6=$T/dstack-0.6.0-getquote.json
+expect_rc "0.6.0 report without collateral fails (TCB unknown)" 1 "$tlog" verify-quote --report "$R6" --json
+python3 - "$tmp/out" <<'PY' >"$tmp/check6" 2>&1
+import json, sys
+d = json.load(open(sys.argv[1]))
+want = {
+  "event_log": "replayed",
+  "compose_hash": "86b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9",
+  "app_id": "86b0e55f2fa8e4fb69d890f14f54d5612707646e",
+  "instance_id": "050bf89570575fe8fab4cb8f0a62a9e64efe8ead",
+  "os_image_hash": {"event": "07a2388c7a6a1b6a646d443f1517990a4ec294471d63146cda9d56972765051d",
+                    "vm_config": "e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db"},
+  "key_provider": {"name": "kms", "id": "3059301306072a8648ce3d020106082a8648ce3d030107034200042f71e234d7339a1ceaca09c3c391eb816c533f980adaab34f16ead093ff0ac100d9c03253a3056f6d27735125433180b3e61c54a78f3fd13337869e0051dee06"},
+  "storage_fs": "zfs",
+  "mr_config_id": {"version": 1, "compose_hash": "86b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9"},
+  "mrconfigid": "0186b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9000000000000000000000000000000",
+  "rtmr3": "6f24c170d0fd63fc2b1b53202eea47b013978437fa6982cf5e0438ff95c208994aaa0f4ebab2e3a66824b5b56869137e",
+}
+bad = [k for k in want if d.get(k) != want[k]]
+vc = d.get("vm_config") or {}
+if vc.get("image") != "dstack-0.6.0" or "tdx_measurement" not in vc: bad.append("vm_config")
+print("mismatch: " + " ".join(bad) if bad else "all match")
+PY
+[ "$(cat "$tmp/check6")" = "all match" ] && ok "0.6.0 report: identity, os-image-hash, key provider, MRCONFIGID, vm_config exact" \
+  || nok "0.6.0 report values ($(cat "$tmp/check6"))"
+"$tlog" verify-quote --report "$R6" >"$tmp/out" 2>&1
+grep -qx "os_image_hash (vm_config): e6f5cfec20c02e7b97baa213d0f718020b55e040172d90ccbcb946d56c8b09db" "$tmp/out" \
+  && grep -qx "key_provider: kms 3059301306072a8648ce3d020106082a8648ce3d030107034200042f71e234d7339a1ceaca09c3c391eb816c533f980adaab34f16ead093ff0ac100d9c03253a3056f6d27735125433180b3e61c54a78f3fd13337869e0051dee06" "$tmp/out" \
+  && ok "0.6.0 human report names os image and key provider" || nok "0.6.0 human report"
+# every RTMR3 event with its payload altered (one byte appended) is refused
+python3 - "$R6" "$tmp" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); el = json.loads(r["event_log"])
+for i, e in enumerate(el):
+    if e["imr"] != 3: continue
+    c = json.loads(r["event_log"]); c[i]["event_payload"] += "00"
+    json.dump(c, open("%s/alt-%02d-%s.json" % (sys.argv[2], i, e["event"]), "w"))
+PY
+n=0; bad=0
+for f in "$tmp"/alt-*.json; do
+  n=$((n + 1))
+  "$tlog" verify-quote --report "$R6" --event-log "$f" --json >"$tmp/out" 2>/dev/null
+  [ $? -eq 1 ] && [ "$(jget event_log)" = mismatch ] && grep -q RTMR3 "$tmp/out" || { bad=1; echo "#   $(basename "$f") not refused"; }
+done
+[ $n -eq 9 ] && [ $bad -eq 0 ] && ok "each of the 9 RTMR3 events altered is refused" || nok "altered RTMR3 events refused ($n files)"
+# the same log with digests written in (the pre-0.5.6 form) replays; a wrong one is refused
+python3 - "$R6" "$tmp" <<'PY'
+import hashlib, json, struct, sys
+r = json.load(open(sys.argv[1])); el = json.loads(r["event_log"])
+for e in el:
+    if e["event_type"] == 0x08000001:
+        pre = struct.pack("<I", 0x08000001) + b":" + e["event"].encode() + b":" + bytes.fromhex(e["event_payload"])
+        e["digest"] = hashlib.sha384(pre).hexdigest()
+json.dump(el, open(sys.argv[2] + "/full.json", "w"))
+el[25]["digest"] = el[24]["digest"]
+json.dump(el, open(sys.argv[2] + "/wrongdigest.json", "w"))
+PY
+expect_rc "0.6.0 log with digests filled in replays (exit 1 only for TCB)" 1 \
+  "$tlog" verify-quote --report "$R6" --event-log "$tmp/full.json" --json
+[ "$(jget event_log)" = replayed ] && ok "digests filled in: replayed" || nok "digests filled in ($(jget event_log_message))"
+"$tlog" verify-quote --report "$R6" --event-log "$tmp/wrongdigest.json" --json >"$tmp/out" 2>/dev/null
+[ "$(jget event_log)" = mismatch ] && grep -q 'os-image-hash.*digest does not match' "$tmp/out" \
+  && ok "a digest that disagrees with its payload is refused" || nok "wrong digest refused"
+
 # the simulator's stored quote never passes as real
 expect_rc "sim quote fails without collateral" 1 "$tlog" verify-quote --quote "$T/sim-quote.hex"
 expect_rc "sim quote fails with collateral" 1 \
