@@ -2,7 +2,10 @@
  * tests/data/tdx (see its README for the expected verdicts), and on tampered
  * copies of it. */
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/time.h"
+#include "dstack/eventlog.h"
 #include "tests/lib/check.h"
 
 #include <jansson.h>
@@ -16,8 +19,9 @@ static char testdata[512];
 static uint8_t *load(const char *name, size_t *len) {
   char path[768], err[256];
   snprintf(path, sizeof path, "%s/%s", testdata, name);
-  uint8_t *buf = dstack_read_file(path, 1 << 22, len, err, sizeof err);
-  if (!buf) fprintf(stdout, "# cannot load %s: %s\n", path, err);
+  uint8_t *buf = NULL;
+  if (xt_file_read(path, 1 << 22, &buf, len, err, sizeof err) != XT_OK)
+    fprintf(stdout, "# cannot load %s: %s\n", path, err);
   return buf;
 }
 
@@ -34,7 +38,7 @@ static tdx_collateral *load_collateral(const char *name) {
 
 static time_t at(const char *rfc3339) {
   time_t t = 0;
-  if (dstack_parse_rfc3339(rfc3339, &t)) fprintf(stdout, "# bad time %s\n", rfc3339);
+  if (xt_parse_rfc3339(rfc3339, &t) != XT_OK) fprintf(stdout, "# bad time %s\n", rfc3339);
   return t;
 }
 
@@ -67,17 +71,18 @@ static void test_root_ca_is_intel(void) {
   free(file);
 }
 
+/* The collateral's times, read with base/time.h. */
 static void test_rfc3339(void) {
   time_t t;
-  CHECK(dstack_parse_rfc3339("1970-01-01T00:00:00Z", &t) == 0 && t == 0);
-  CHECK(dstack_parse_rfc3339("2025-06-19T10:32:27Z", &t) == 0 && t == 1750329147);
-  CHECK(dstack_parse_rfc3339("2025-06-19T12:32:27.5+02:00", &t) == 0 && t == 1750329147);
-  CHECK(dstack_parse_rfc3339("2025-06-19T10:32:27", &t) != 0);
-  CHECK(dstack_parse_rfc3339("2025-13-19T10:32:27Z", &t) != 0);
-  CHECK(dstack_parse_rfc3339("2025-06-19T10:32:27Zx", &t) != 0);
-  CHECK(dstack_parse_rfc3339("", &t) != 0);
+  CHECK(xt_parse_rfc3339("1970-01-01T00:00:00Z", &t) == XT_OK && t == 0);
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27Z", &t) == XT_OK && t == 1750329147);
+  CHECK(xt_parse_rfc3339("2025-06-19T12:32:27.5+02:00", &t) == XT_OK && t == 1750329147);
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27", &t) != XT_OK);
+  CHECK(xt_parse_rfc3339("2025-13-19T10:32:27Z", &t) != XT_OK);
+  CHECK(xt_parse_rfc3339("2025-06-19T10:32:27Zx", &t) != XT_OK);
+  CHECK(xt_parse_rfc3339("", &t) != XT_OK);
   char out[32];
-  dstack_format_rfc3339(1750329147, out, sizeof out);
+  CHECK(xt_format_rfc3339(1750329147, out, sizeof out) == XT_OK);
   CHECK(!strcmp(out, "2025-06-19T10:32:27Z"));
 }
 
@@ -334,7 +339,7 @@ static void test_hex_quote_file(void) {
   char *hex = malloc(2 * len + 8);
   CHECK_FATAL(hex);
   memcpy(hex, "0x", 2);
-  dstack_hex_encode(buf, len, hex + 2);
+  xt_hex_encode(buf, len, hex + 2);
   size_t hl = strlen(hex);
   hex[hl++] = '\n';
   uint8_t *back = tdx_quote_decode_file_bytes((uint8_t *)hex, hl, &out_len, err, sizeof err);
@@ -345,6 +350,51 @@ static void test_hex_quote_file(void) {
   free(back);
   free(hex);
   free(buf);
+}
+
+/* MRCONFIGID of the dstack 0.6.0 capture: form 1, the compose hash (README); and the
+ * other forms dstack writes. */
+static void test_mr_config_id(void) {
+  size_t len;
+  uint8_t *text = load("dstack-0.6.0-getquote.json", &len);
+  CHECK_FATAL(text);
+  json_t *root = json_loadb((const char *)text, len, 0, NULL);
+  free(text);
+  uint8_t *raw = NULL;
+  size_t raw_len = 0;
+  char err[256];
+  CHECK_FATAL(xt_hex_decode_alloc(json_string_value(json_object_get(root, "quote")), 0, &raw,
+                                  &raw_len) == XT_OK);
+  json_decref(root);
+  tdx_quote q;
+  CHECK_FATAL(tdx_quote_parse(&q, raw, raw_len, err, sizeof err) == 0);
+  dstack_mr_config mc;
+  dstack_mr_config_decode(q.mrconfigid, &mc);
+  CHECK(mc.version == 1);
+  CHECK(!strcmp(mc.hash, "86b0e55f2fa8e4fb69d890f14f54d5612707646e2573d54e0d2ddaaade77caa9"));
+  free(raw);
+
+  uint8_t m[48];
+  memset(m, 0, sizeof m);
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == 0 && mc.hash[0] == '\0');
+  m[0] = 2;
+  m[32] = 0xee;
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == 2 && !strcmp(mc.hash + 62, "ee"));
+  m[0] = 3;
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == 3);
+  m[33] = 1; /* bytes past the hash must be zero */
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == -1);
+  m[33] = 0;
+  m[0] = 4;
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == -1);
+  m[0] = 0; /* form 0 with bytes set is no form */
+  dstack_mr_config_decode(m, &mc);
+  CHECK(mc.version == -1);
 }
 
 int main(void) {
@@ -369,5 +419,6 @@ int main(void) {
   CHECK_RUN(test_sim_quote_never_real);
   CHECK_RUN(test_debug_td_rejected);
   CHECK_RUN(test_hex_quote_file);
+  CHECK_RUN(test_mr_config_id);
   return check_finish();
 }
