@@ -85,7 +85,8 @@ dstack_err dstack_runtime_event_preimage(dstack_event_version v, const char *nam
   }
   if (v != DSTACK_EVENT_V2) return DSTACK_EMALFORMED;
   /* JCS sorts the keys: name, payload, type. */
-  static const char k1[] = "{\"name\":\"", k2[] = "\",\"payload\":\"", k3[] = "\",\"type\":134217729}";
+  static const char k1[] = "{\"name\":\"", k2[] = "\",\"payload\":\"",
+                    k3[] = "\",\"type\":134217729}";
   char *b = malloc(sizeof k1 + 6 * nlen + sizeof k2 + 2 * payload_len + sizeof k3 + 1);
   if (!b) return DSTACK_ENOMEM;
   char *p = b;
