@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/hex.h"
+#include "base/time.h"
 #include "dstack/tdx_internal.h"
-#include "dstack/util.h"
 
 static const char *const status_names[] = {
     "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
@@ -80,17 +81,18 @@ static long hex_field(json_t *obj, const char *key, uint8_t *out, size_t cap, si
     xt_errf(err, errlen, "missing hex field \"%s\"", key);
     return -1;
   }
-  long n = dstack_hex_decode(json_string_value(v), json_string_length(v), out, cap);
-  if (n < 0 || (want && (size_t)n != want)) {
+  size_t n = 0;
+  if (xt_hex_decode(json_string_value(v), json_string_length(v), XT_HEX_0X, out, cap, &n) ||
+      (want && n != want)) {
     xt_errf(err, errlen, "field \"%s\" is not %zu bytes of hex", key, want);
     return -1;
   }
-  return n;
+  return (long)n;
 }
 
 static int time_field(json_t *obj, const char *key, time_t *out, char *err, size_t errlen) {
   json_t *v = json_object_get(obj, key);
-  if (!json_is_string(v) || dstack_parse_rfc3339(json_string_value(v), out) != 0) {
+  if (!json_is_string(v) || xt_parse_rfc3339(json_string_value(v), out) != XT_OK) {
     xt_errf(err, errlen, "missing or malformed time \"%s\"", key);
     return -1;
   }
@@ -322,11 +324,13 @@ static X509_CRL *crl_from_hex(json_t *obj, const char *key, char *err, size_t er
     xt_errf(err, errlen, "out of memory");
     return NULL;
   }
-  long got = dstack_hex_decode(json_string_value(v), json_string_length(v), der, n);
+  size_t got = 0;
   X509_CRL *crl = NULL;
-  if (got > 0) {
+  if (xt_hex_decode(json_string_value(v), json_string_length(v), XT_HEX_0X, der, n, &got) ==
+          XT_OK &&
+      got > 0) {
     const uint8_t *p = der;
-    crl = d2i_X509_CRL(NULL, &p, got);
+    crl = d2i_X509_CRL(NULL, &p, (long)got);
     if (crl && p != der + got) {
       X509_CRL_free(crl);
       crl = NULL;

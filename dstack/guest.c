@@ -1,30 +1,22 @@
 /* guest.c: dstack guest-agent client over a unix socket with libcurl. */
 #include "dstack/guest.h"
-#include "dstack/util.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/hex.h"
+
 struct dstack_client {
   char *socket_path;
   long timeout_ms;
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -33,13 +25,13 @@ static void init_curl(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAUL
 dstack_client *dstack_client_new(const char *socket_path, char *err, size_t errlen) {
   pthread_once(&curl_once, init_curl);
   if (curl_init_rc != CURLE_OK) {
-    set_err(err, errlen, "libcurl initialisation failed");
+    xt_errf(err, errlen, "libcurl initialisation failed");
     return NULL;
   }
   dstack_client *c = calloc(1, sizeof *c);
   if (!c || !(c->socket_path = strdup(socket_path ? socket_path : DSTACK_DEFAULT_SOCKET))) {
     free(c);
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     return NULL;
   }
   c->timeout_ms = 30000;
@@ -54,28 +46,6 @@ void dstack_client_free(dstack_client *c) {
 
 void dstack_client_set_timeout(dstack_client *c, long timeout_ms) { c->timeout_ms = timeout_ms; }
 
-typedef struct reply_buf {
-  char *data;
-  size_t len;
-  bool too_big;
-} reply_buf;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-  reply_buf *b = userdata;
-  size_t n = size * nmemb;
-  if (b->len + n > DSTACK_MAX_REPLY) {
-    b->too_big = true;
-    return 0; /* aborts the transfer */
-  }
-  char *p = realloc(b->data, b->len + n + 1);
-  if (!p) return 0;
-  memcpy(p + b->len, ptr, n);
-  b->data = p;
-  b->len += n;
-  b->data[b->len] = '\0';
-  return n;
-}
-
 /* POSTs body to method and returns the parsed JSON object of a 200 reply. */
 static json_t *call(dstack_client *c, const char *method, json_t *body, char *err,
                     size_t errlen) {
@@ -84,10 +54,10 @@ static json_t *call(dstack_client *c, const char *method, json_t *body, char *er
   char *text = json_dumps(body, JSON_COMPACT);
   CURL *h = curl_easy_init();
   struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-  reply_buf b = {0};
+  xt_buf b = xt_buf_make(DSTACK_MAX_REPLY);
   json_t *result = NULL;
   if (!text || !h || !headers) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     goto out;
   }
   curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
@@ -95,36 +65,36 @@ static json_t *call(dstack_client *c, const char *method, json_t *body, char *er
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, xt_buf_curl_write);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    if (b.too_big)
-      set_err(err, errlen, "dstack %s: reply larger than %u bytes", method, DSTACK_MAX_REPLY);
+    if (b.overflow)
+      xt_errf(err, errlen, "dstack %s: reply larger than %u bytes", method, DSTACK_MAX_REPLY);
     else
-      set_err(err, errlen, "dstack %s via %s: %s", method, c->socket_path,
+      xt_errf(err, errlen, "dstack %s via %s: %s", method, c->socket_path,
               curl_easy_strerror(rc));
     goto out;
   }
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   json_error_t jerr;
-  json_t *reply = b.data ? json_loadb(b.data, b.len, 0, &jerr) : NULL;
+  json_t *reply = b.data ? json_loadb((const char *)b.data, b.len, 0, &jerr) : NULL;
   json_t *e = json_object_get(reply, "error");
   if (status != 200 || e) {
     if (json_is_string(e))
-      set_err(err, errlen, "dstack %s: HTTP %ld: %.300s", method, status, json_string_value(e));
+      xt_errf(err, errlen, "dstack %s: HTTP %ld: %.300s", method, status, json_string_value(e));
     else
-      set_err(err, errlen, "dstack %s: HTTP %ld: %.200s", method, status,
-              b.data ? b.data : "(empty reply)");
+      xt_errf(err, errlen, "dstack %s: HTTP %ld: %.200s", method, status,
+              b.data ? (const char *)b.data : "(empty reply)");
     json_decref(reply);
     goto out;
   }
   if (!json_is_object(reply)) {
-    set_err(err, errlen, "dstack %s: reply is not a JSON object", method);
+    xt_errf(err, errlen, "dstack %s: reply is not a JSON object", method);
     json_decref(reply);
     goto out;
   }
@@ -133,22 +103,19 @@ out:
   curl_slist_free_all(headers);
   if (h) curl_easy_cleanup(h);
   free(text);
-  free(b.data);
+  xt_buf_free(&b);
   return result;
 }
 
 static int get_hex(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *len,
                    const char *method, char *err, size_t errlen) {
   json_t *v = json_object_get(obj, key);
-  long n = json_is_string(v)
-               ? dstack_hex_decode(json_string_value(v), json_string_length(v), out, cap)
-               : -1;
-  if (n < 0) {
-    set_err(err, errlen, "dstack %s: \"%s\" missing, not hex, or longer than %zu bytes", method,
+  if (!json_is_string(v) ||
+      xt_hex_decode(json_string_value(v), json_string_length(v), XT_HEX_0X, out, cap, len)) {
+    xt_errf(err, errlen, "dstack %s: \"%s\" missing, not hex, or longer than %zu bytes", method,
             key, cap);
     return -1;
   }
-  *len = (size_t)n;
   return 0;
 }
 
@@ -159,7 +126,7 @@ int dstack_get_key(dstack_client *c, const char *path, const char *purpose,
                            purpose ? purpose : "");
   if (body && algorithm) json_object_set_new(body, "algorithm", json_string(algorithm));
   if (!body) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     return -1;
   }
   json_t *r = call(c, "GetKey", body, err, errlen);
@@ -169,24 +136,22 @@ int dstack_get_key(dstack_client *c, const char *path, const char *purpose,
   if (get_hex(r, "key", out->key, sizeof out->key, &out->key_len, "GetKey", err, errlen))
     goto out;
   if (out->key_len != 32) {
-    set_err(err, errlen, "dstack GetKey: key is %zu bytes (want 32)", out->key_len);
+    xt_errf(err, errlen, "dstack GetKey: key is %zu bytes (want 32)", out->key_len);
     goto out;
   }
   json_t *chain = json_object_get(r, "signature_chain");
   if (chain && (!json_is_array(chain) || json_array_size(chain) > DSTACK_MAX_SIGNATURES)) {
-    set_err(err, errlen, "dstack GetKey: bad signature_chain");
+    xt_errf(err, errlen, "dstack GetKey: bad signature_chain");
     goto out;
   }
   for (size_t i = 0; i < json_array_size(chain); i++) {
     json_t *s = json_array_get(chain, i);
-    long n = json_is_string(s) ? dstack_hex_decode(json_string_value(s), json_string_length(s),
-                                                   out->signatures[i], 128)
-                               : -1;
-    if (n < 0) {
-      set_err(err, errlen, "dstack GetKey: signature %zu is not hex", i);
+    if (!json_is_string(s) || xt_hex_decode(json_string_value(s), json_string_length(s),
+                                            XT_HEX_0X, out->signatures[i], 128,
+                                            &out->signature_len[i])) {
+      xt_errf(err, errlen, "dstack GetKey: signature %zu is not hex", i);
       goto out;
     }
-    out->signature_len[i] = (size_t)n;
     out->n_signatures++;
   }
   rc = 0;
@@ -208,14 +173,14 @@ int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
                      dstack_quote_reply *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (len > 64) {
-    set_err(err, errlen, "report_data is %zu bytes (at most 64)", len);
+    xt_errf(err, errlen, "report_data is %zu bytes (at most 64)", len);
     return -1;
   }
   char hex[129];
-  dstack_hex_encode(report_data, len, hex);
+  xt_hex_encode(report_data, len, hex);
   json_t *body = json_pack("{s:s}", "report_data", hex);
   if (!body) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     return -1;
   }
   json_t *r = call(c, "GetQuote", body, err, errlen);
@@ -226,21 +191,19 @@ int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
   json_t *el = json_object_get(r, "event_log");
   json_t *vm = json_object_get(r, "vm_config");
   if (!json_is_string(q) || json_string_length(q) % 2) {
-    set_err(err, errlen, "dstack GetQuote: \"quote\" missing or not hex");
+    xt_errf(err, errlen, "dstack GetQuote: \"quote\" missing or not hex");
     goto out;
   }
   out->quote = malloc(json_string_length(q) / 2 + 1);
   if (!out->quote) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     goto out;
   }
-  long n = dstack_hex_decode(json_string_value(q), json_string_length(q), out->quote,
-                             json_string_length(q) / 2);
-  if (n < 0) {
-    set_err(err, errlen, "dstack GetQuote: \"quote\" is not hex");
+  if (xt_hex_decode(json_string_value(q), json_string_length(q), XT_HEX_0X, out->quote,
+                    json_string_length(q) / 2, &out->quote_len)) {
+    xt_errf(err, errlen, "dstack GetQuote: \"quote\" is not hex");
     goto out;
   }
-  out->quote_len = (size_t)n;
   if (json_is_string(el))
     out->event_log = strdup(json_string_value(el));
   else if (json_is_array(el))
@@ -254,7 +217,7 @@ int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
   else
     out->vm_config = strdup("");
   if (!out->event_log || !out->vm_config) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     goto out;
   }
   memcpy(out->report_data, report_data, len);
@@ -285,7 +248,7 @@ int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen
   memset(out, 0, sizeof *out);
   json_t *body = json_object();
   if (!body) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     return -1;
   }
   json_t *r = call(c, "Info", body, err, errlen);
@@ -296,13 +259,13 @@ int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen
       copy_str(r, "instance_id", out->instance_id, sizeof out->instance_id) ||
       copy_str(r, "compose_hash", out->compose_hash, sizeof out->compose_hash) ||
       copy_str(r, "app_name", out->app_name, sizeof out->app_name)) {
-    set_err(err, errlen, "dstack Info: malformed or oversized field");
+    xt_errf(err, errlen, "dstack Info: malformed or oversized field");
     goto out;
   }
   json_t *tcb = json_object_get(r, "tcb_info");
   out->tcb_info = strdup(json_is_string(tcb) ? json_string_value(tcb) : "");
   if (!out->tcb_info) {
-    set_err(err, errlen, "out of memory");
+    xt_errf(err, errlen, "out of memory");
     goto out;
   }
   if (json_is_string(tcb)) {

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/time.h"
 #include "dstack/tdx_internal.h"
-#include "dstack/util.h"
 
 /* Intel's QE vendor ID; quotes from another QE are not Intel DCAP quotes. */
 static const uint8_t intel_qe_vendor_id[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
@@ -38,8 +38,9 @@ static int check_window(const char *what, time_t issue, time_t next, time_t now,
                         size_t errlen) {
   char a[32], b[32];
   if (now < issue || now > next) {
-    dstack_format_rfc3339(issue, a, sizeof a);
-    dstack_format_rfc3339(next, b, sizeof b);
+    /* a time that cannot be shown leaves "" (the message still names the window) */
+    (void)xt_format_rfc3339(issue, a, sizeof a);
+    (void)xt_format_rfc3339(next, b, sizeof b);
     xt_errf(err, errlen, "collateral %s: %s is valid only from %s to %s",
             now > next ? "expired" : "not yet valid", what, a, b);
     return -1;

@@ -34,7 +34,8 @@
 
 #include "dstack/eventlog.h"
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "base/file.h"
+#include "base/hex.h"
 
 #define MAX_BODY (64 * 1024)
 
@@ -69,8 +70,8 @@ static int add_runtime_event(json_t *log, const char *name, const uint8_t *paylo
   char *phex = malloc(2 * len + 1);
   if (!phex) return -1;
   dstack_runtime_event_digest(name, payload, len, digest);
-  dstack_hex_encode(digest, 48, dhex);
-  dstack_hex_encode(payload, len, phex);
+  xt_hex_encode(digest, 48, dhex);
+  xt_hex_encode(payload, len, phex);
   json_t *ev = json_pack("{s:i, s:I, s:s, s:s, s:s}", "imr", 3, "event_type",
                          (json_int_t)DSTACK_RUNTIME_EVENT_TYPE, "digest", dhex, "event", name,
                          "event_payload", phex);
@@ -200,9 +201,9 @@ static enum MHD_Result handle_get_key(struct MHD_Connection *conn, json_t *body)
     sig[i][64] = 27;
   }
   char khex[65], s0[131], s1[131];
-  dstack_hex_encode(key, 32, khex);
-  dstack_hex_encode(sig[0], 65, s0);
-  dstack_hex_encode(sig[1], 65, s1);
+  xt_hex_encode(key, 32, khex);
+  xt_hex_encode(sig[0], 65, s0);
+  xt_hex_encode(sig[1], 65, s1);
   return send_json(conn, 200,
                    json_pack("{s:s, s:[s,s]}", "key", khex, "signature_chain", s0, s1));
 }
@@ -211,7 +212,7 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
   const char *hex = str_field(body, "report_data");
   uint8_t rd[64] = {0};
   if (!hex) hex = "";
-  if (dstack_hex_decode(hex, strlen(hex), rd, sizeof rd) < 0)
+  if (xt_hex_decode(hex, strlen(hex), XT_HEX_0X, rd, sizeof rd, NULL) != XT_OK)
     return send_error(conn, 400, "report_data must be hex of at most 64 bytes");
   uint8_t *q = malloc(sim.template_len);
   char *qhex = malloc(2 * sim.template_len + 1);
@@ -223,10 +224,10 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
   memcpy(q, sim.template_quote, sim.template_len);
   memcpy(q + TDX_OFF_REPORT_DATA, rd, 64);
   memcpy(q + TDX_OFF_RTMR0 + 3 * 48, sim.rtmr3, 48);
-  dstack_hex_encode(q, sim.template_len, qhex);
+  xt_hex_encode(q, sim.template_len, qhex);
   free(q);
   char rdhex[129];
-  dstack_hex_encode(rd, 64, rdhex);
+  xt_hex_encode(rd, 64, rdhex);
   json_t *reply = json_pack("{s:s, s:s, s:s, s:s}", "quote", qhex, "event_log",
                             sim.event_log_text, "report_data", rdhex, "vm_config",
                             "{\"spec_version\":1,\"simulated\":true}");
@@ -236,17 +237,17 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
 
 static enum MHD_Result handle_info(struct MHD_Connection *conn) {
   char app_id[41], instance_id[41], compose_hash[65], hex[97];
-  dstack_hex_encode(sim.app_id, 20, app_id);
-  dstack_hex_encode(sim.instance_id, 20, instance_id);
-  dstack_hex_encode(sim.compose_hash, 32, compose_hash);
+  xt_hex_encode(sim.app_id, 20, app_id);
+  xt_hex_encode(sim.instance_id, 20, instance_id);
+  xt_hex_encode(sim.compose_hash, 32, compose_hash);
   json_t *tcb = json_object();
   if (!tcb) return send_error(conn, 500, "out of memory");
-  dstack_hex_encode(sim.template_quote + TDX_OFF_MRTD, 48, hex);
+  xt_hex_encode(sim.template_quote + TDX_OFF_MRTD, 48, hex);
   json_object_set_new(tcb, "mrtd", json_string(hex));
   for (int i = 0; i < 4; i++) {
     char key[16];
     snprintf(key, sizeof key, "rtmr%d", i);
-    dstack_hex_encode(i == 3 ? sim.rtmr3 : sim.template_quote + TDX_OFF_RTMR0 + 48 * i, 48, hex);
+    xt_hex_encode(i == 3 ? sim.rtmr3 : sim.template_quote + TDX_OFF_RTMR0 + 48 * i, 48, hex);
     json_object_set_new(tcb, key, json_string(hex));
   }
   json_object_set(tcb, "event_log", sim.event_log);
@@ -389,22 +390,25 @@ int main(int argc, char **argv) {
 
   char err[512];
   if (seed_hex) {
-    long n = dstack_hex_decode(seed_hex, strlen(seed_hex), sim.seed, sizeof sim.seed);
-    if (n <= 0) {
+    size_t n = 0;
+    if (xt_hex_decode(seed_hex, strlen(seed_hex), XT_HEX_0X, sim.seed, sizeof sim.seed, &n) !=
+            XT_OK ||
+        n == 0) {
       fprintf(stderr, "dstack-sim: --seed must be 1..64 bytes of hex\n");
       return 2;
     }
-    sim.seed_len = (size_t)n;
+    sim.seed_len = n;
   } else {
     memcpy(sim.seed, "dstack-sim-default-seed", 23);
     sim.seed_len = 23;
   }
-  sim.app_compose = (char *)dstack_read_file(compose_path, 1 << 20, &sim.app_compose_len, err,
-                                             sizeof err);
-  if (!sim.app_compose) {
+  uint8_t *compose = NULL;
+  if (xt_file_read(compose_path, 1 << 20, &compose, &sim.app_compose_len, err, sizeof err) !=
+      XT_OK) {
     fprintf(stderr, "dstack-sim: %s\n", err);
     return 2;
   }
+  sim.app_compose = (char *)compose;
   unsigned int hlen = 32;
   EVP_Digest(sim.app_compose, sim.app_compose_len, sim.compose_hash, &hlen, EVP_sha256(), NULL);
   memcpy(sim.app_id, sim.compose_hash, 20);
@@ -415,8 +419,9 @@ int main(int argc, char **argv) {
   char path[1024];
   size_t hex_len;
   snprintf(path, sizeof path, "%s/sim-quote.hex", testdata);
-  uint8_t *hex = dstack_read_file(path, 1 << 20, &hex_len, err, sizeof err);
-  if (!hex || !(sim.template_quote = tdx_quote_decode_file_bytes(hex, hex_len, &sim.template_len,
+  uint8_t *hex = NULL;
+  if (xt_file_read(path, 1 << 20, &hex, &hex_len, err, sizeof err) != XT_OK ||
+      !(sim.template_quote = tdx_quote_decode_file_bytes(hex, hex_len, &sim.template_len,
                                                                  err, sizeof err))) {
     fprintf(stderr, "dstack-sim: template quote: %s\n", err);
     return 2;
@@ -469,7 +474,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   char ch[65];
-  dstack_hex_encode(sim.compose_hash, 32, ch);
+  xt_hex_encode(sim.compose_hash, 32, ch);
   fprintf(stderr, "dstack-sim: listening on %s (compose hash %s; SIMULATED quotes)\n",
           socket_path, ch);
   int sig = 0;

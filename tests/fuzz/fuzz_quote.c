@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "base/file.h"
 
 static uint8_t *sample;
 static size_t sample_len;
@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *dir = getenv("XT_TESTDATA");
     char path[512];
     snprintf(path, sizeof path, "%s/tdx/tdx_quote", dir ? dir : "tests/data");
-    sample = dstack_read_file(path, 1 << 20, &sample_len, err, sizeof err);
-    if (!sample) {
+    if (xt_file_read(path, 1 << 20, &sample, &sample_len, err, sizeof err) != XT_OK) {
       sample = calloc(1, 1);
       sample_len = 0;
     }

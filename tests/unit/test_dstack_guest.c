@@ -6,7 +6,7 @@
 #include "dstack/eventlog.h"
 #include "dstack/guest.h"
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "base/hex.h"
 #include "tests/lib/check.h"
 
 #include <openssl/sha.h>
@@ -128,7 +128,7 @@ static void test_quote_carries_report_data(void) {
   uint8_t h[32];
   char hex[65];
   SHA256((const uint8_t *)compose, sizeof compose - 1, h);
-  dstack_hex_encode(h, 32, hex);
+  xt_hex_encode(h, 32, hex);
   CHECK(!strcmp(id.compose_hash, hex));
   CHECK(strlen(id.app_id) == 40 && !strncmp(id.app_id, hex, 40));
   dstack_event_log_free(&log);
@@ -150,7 +150,7 @@ static void test_info(void) {
   uint8_t h[32];
   char hex[65];
   SHA256((const uint8_t *)compose, sizeof compose - 1, h);
-  dstack_hex_encode(h, 32, hex);
+  xt_hex_encode(h, 32, hex);
   CHECK(!strcmp(info.compose_hash, hex));
   CHECK(!strncmp(info.app_id, hex, 40) && strlen(info.app_id) == 40);
   CHECK(strlen(info.instance_id) == 40);
@@ -198,7 +198,7 @@ static void test_attestation_check(void) {
   CHECK_FATAL(dstack_get_quote(client, rd, 64, &r, err, sizeof err) == 0);
   uint8_t h[32];
   SHA256((const uint8_t *)compose, sizeof compose - 1, h);
-  dstack_hex_encode(h, 32, hex);
+  xt_hex_encode(h, 32, hex);
   dstack_attestation a;
   time_t now = time(NULL);
   size_t el = strlen(r.event_log);
