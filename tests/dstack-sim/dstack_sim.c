@@ -1,8 +1,9 @@
 /* dstack-sim: a stand-in for dstack's guest agent, for tests and the demo (never shipped).
  *
- *   dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--testdata DIR]
+ *   dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--app-id HEX]
+ *              [--legacy-event-log] [--testdata DIR]
  *
- * Serves GetKey, GetQuote and Info over HTTP on a unix socket, like dstack 0.5.x:
+ * Serves GetKey, GetQuote, Info and Version over HTTP on a unix socket, like dstack 0.6:
  * - keys are deterministic: HMAC-SHA256(seed, "dstack-sim-key-v1" 0 app_id 0 algorithm 0
  *   path), so they depend on the app and the path but (as in dstack) not on the purpose
  *   or the compose hash; the signature chain holds two deterministic 65-byte stand-ins;
@@ -11,8 +12,14 @@
  *   RTMR3 events, which include the compose-hash event of the given app-compose file
  *   (SHA-256 of its exact bytes). RTMR0-2 and their events stay those of the original.
  *   The attestation-key signature then no longer verifies, so verifiers say "simulated".
- * - app_id is the first 20 bytes of the compose hash (as in dstack's simulator data) and
- *   instance_id is derived from the seed.
+ * - RTMR3 holds the events dstack 0.6.0 measures, in its order: system-preparing, app-id,
+ *   compose-hash, instance-id, boot-mr-done, os-image-hash, key-provider
+ *   ({"name":"kms","id":...}), storage-fs ("zfs"), system-ready. As every dstack since
+ *   0.5.6, their digests are sent EMPTY (the verifier computes them);
+ *   --legacy-event-log sends them filled in, as dstack 0.5.5 and older did.
+ * - app_id stands for the DstackApp contract address (--app-id, default derived from the
+ *   seed), not the compose hash; instance_id, the os image hash and the KMS key id are
+ *   derived from the seed. vm_config names the same os image hash.
  * The template data is read from --testdata DIR (default: $XT_TESTDATA/tdx, else
  * tests/data/tdx of the checkout the binary was built in). */
 #include <errno.h>
@@ -45,6 +52,10 @@ typedef struct sim_state {
   uint8_t compose_hash[32];
   uint8_t app_id[20];
   uint8_t instance_id[20];
+  uint8_t os_image_hash[32];
+  char key_provider[128]; /* the key-provider payload: {"name":"kms","id":"<hex>"} */
+  char vm_config[256];
+  bool legacy_log;        /* runtime event digests filled in (dstack <= 0.5.5) */
   char *app_compose; /* exact file bytes, NUL-terminated */
   size_t app_compose_len;
   uint8_t *template_quote;
@@ -66,11 +77,13 @@ static void hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, 
 
 static int add_runtime_event(json_t *log, const char *name, const uint8_t *payload, size_t len) {
   uint8_t digest[48];
-  char dhex[97];
+  char dhex[97] = "";
   char *phex = malloc(2 * len + 1);
   if (!phex) return -1;
-  dstack_runtime_event_digest(name, payload, len, digest);
-  xt_hex_encode(digest, 48, dhex);
+  if (sim.legacy_log) {
+    dstack_runtime_event_digest(name, payload, len, digest);
+    xt_hex_encode(digest, 48, dhex);
+  }
   xt_hex_encode(payload, len, phex);
   json_t *ev = json_pack("{s:i, s:I, s:s, s:s, s:s}", "imr", 3, "event_type",
                          (json_int_t)DSTACK_RUNTIME_EVENT_TYPE, "digest", dhex, "event", name,
@@ -98,14 +111,15 @@ static int build_event_log(const char *testdata, char *err, size_t errlen) {
     if (json_is_integer(imr) && json_integer_value(imr) != 3) json_array_append(log, ev);
   }
   json_decref(orig);
-  static const char key_provider[] = "{\"name\":\"dstack-sim\",\"id\":\"\"}";
   if (add_runtime_event(log, "system-preparing", NULL, 0) ||
       add_runtime_event(log, "app-id", sim.app_id, 20) ||
       add_runtime_event(log, "compose-hash", sim.compose_hash, 32) ||
       add_runtime_event(log, "instance-id", sim.instance_id, 20) ||
       add_runtime_event(log, "boot-mr-done", NULL, 0) ||
-      add_runtime_event(log, "key-provider", (const uint8_t *)key_provider,
-                        sizeof key_provider - 1) ||
+      add_runtime_event(log, "os-image-hash", sim.os_image_hash, 32) ||
+      add_runtime_event(log, "key-provider", (const uint8_t *)sim.key_provider,
+                        strlen(sim.key_provider)) ||
+      add_runtime_event(log, "storage-fs", (const uint8_t *)"zfs", 3) ||
       add_runtime_event(log, "system-ready", NULL, 0)) {
     snprintf(err, errlen, "out of memory");
     json_decref(log);
@@ -230,7 +244,7 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
   xt_hex_encode(rd, 64, rdhex);
   json_t *reply = json_pack("{s:s, s:s, s:s, s:s}", "quote", qhex, "event_log",
                             sim.event_log_text, "report_data", rdhex, "vm_config",
-                            "{\"spec_version\":1,\"simulated\":true}");
+                            sim.vm_config);
   free(qhex);
   return send_json(conn, 200, reply);
 }
@@ -262,7 +276,7 @@ static enum MHD_Result handle_info(struct MHD_Connection *conn) {
   json_t *reply = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "app_id", app_id,
                             "instance_id", instance_id, "compose_hash", compose_hash, "tcb_info",
                             tcb_text, "app_name", app_name, "app_cert", "", "key_provider_info",
-                            "{\"name\":\"dstack-sim\",\"id\":\"\"}");
+                            sim.key_provider);
   json_decref(compose);
   free(tcb_text);
   return send_json(conn, 200, reply);
@@ -313,6 +327,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r = handle_get_quote(conn, body);
   else if (!strcmp(url, "/Info"))
     r = handle_info(conn);
+  else if (!strcmp(url, "/Version")) /* dstack's WorkerVersion: version and git rev */
+    r = send_json(conn, 200, json_pack("{s:s, s:s}", "version", "0.6.0", "rev", "dstack-sim"));
   else
     r = send_error(conn, 404, "unknown method");
   json_decref(body);
@@ -332,7 +348,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* ---- main --------------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--testdata DIR]\n");
+  fprintf(f, "usage: dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--app-id HEX]\n"
+             "                  [--legacy-event-log] [--testdata DIR]\n");
 }
 
 static void default_testdata(char *out, size_t cap) {
@@ -362,14 +379,44 @@ static void default_testdata(char *out, size_t cap) {
   snprintf(out, cap, "tests/data/tdx");
 }
 
+/* What the seed (and --app-id) decide besides keys: app id, instance id, os image hash,
+ * the KMS key id, vm_config. Returns 0, or -1 after a message for a bad --app-id. */
+static int derive_identity(const char *app_id_hex) {
+  uint8_t h[32];
+  if (app_id_hex) {
+    if (xt_hex_decode_exact(app_id_hex, XT_HEX_0X, sim.app_id, 20) != XT_OK) {
+      fprintf(stderr, "dstack-sim: --app-id must be 20 bytes of hex (a contract address)\n");
+      return -1;
+    }
+  } else {
+    hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"app-id", 6, h);
+    memcpy(sim.app_id, h, 20);
+  }
+  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"instance-id", 11, h);
+  memcpy(sim.instance_id, h, 20);
+  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"os-image-hash", 13, sim.os_image_hash);
+  char img[65], kid[65];
+  xt_hex_encode(sim.os_image_hash, 32, img);
+  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"kms-key-id", 10, h);
+  xt_hex_encode(h, 32, kid);
+  snprintf(sim.key_provider, sizeof sim.key_provider, "{\"name\":\"kms\",\"id\":\"%s\"}", kid);
+  snprintf(sim.vm_config, sizeof sim.vm_config,
+           "{\"spec_version\":1,\"os_image_hash\":\"%s\",\"cpu_count\":2,"
+           "\"memory_size\":2147483648,\"image\":\"dstack-sim-0.6.0\",\"simulated\":true}",
+           img);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
                                        {"app-compose", required_argument, NULL, 'a'},
                                        {"seed", required_argument, NULL, 'k'},
                                        {"testdata", required_argument, NULL, 't'},
+                                       {"app-id", required_argument, NULL, 'i'},
+                                       {"legacy-event-log", no_argument, NULL, 'l'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *socket_path = NULL, *compose_path = NULL, *seed_hex = NULL;
+  const char *socket_path = NULL, *compose_path = NULL, *seed_hex = NULL, *app_id_hex = NULL;
   char testdata[900] = "";
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -378,6 +425,8 @@ int main(int argc, char **argv) {
       case 'a': compose_path = optarg; break;
       case 'k': seed_hex = optarg; break;
       case 't': snprintf(testdata, sizeof testdata, "%s", optarg); break;
+      case 'i': app_id_hex = optarg; break;
+      case 'l': sim.legacy_log = true; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
@@ -411,10 +460,7 @@ int main(int argc, char **argv) {
   sim.app_compose = (char *)compose;
   unsigned int hlen = 32;
   EVP_Digest(sim.app_compose, sim.app_compose_len, sim.compose_hash, &hlen, EVP_sha256(), NULL);
-  memcpy(sim.app_id, sim.compose_hash, 20);
-  uint8_t inst[32];
-  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"instance-id", 11, inst);
-  memcpy(sim.instance_id, inst, 20);
+  if (derive_identity(app_id_hex)) return 2;
 
   char path[1024];
   size_t hex_len;

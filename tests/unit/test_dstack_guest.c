@@ -130,7 +130,12 @@ static void test_quote_carries_report_data(void) {
   SHA256((const uint8_t *)compose, sizeof compose - 1, h);
   xt_hex_encode(h, 32, hex);
   CHECK(!strcmp(id.compose_hash, hex));
-  CHECK(strlen(id.app_id) == 40 && !strncmp(id.app_id, hex, 40));
+  /* the app id stands for the DstackApp address (as in dstack 0.6), not the compose hash */
+  CHECK(strlen(id.app_id) == 40 && strncmp(id.app_id, hex, 40) != 0);
+  CHECK(!strcmp(id.key_provider_name, "kms") && strlen(id.key_provider_id) == 64);
+  CHECK(strlen(id.os_image_hash) == 64 && !strcmp(id.storage_fs, "zfs"));
+  for (size_t i = 0; i < log.n; i++)
+    if (log.events[i].event_type == DSTACK_RUNTIME_EVENT_TYPE) CHECK(!log.events[i].digest_given);
   dstack_event_log_free(&log);
 
   /* and it never verifies as real */
@@ -152,7 +157,7 @@ static void test_info(void) {
   SHA256((const uint8_t *)compose, sizeof compose - 1, h);
   xt_hex_encode(h, 32, hex);
   CHECK(!strcmp(info.compose_hash, hex));
-  CHECK(!strncmp(info.app_id, hex, 40) && strlen(info.app_id) == 40);
+  CHECK(strncmp(info.app_id, hex, 40) != 0 && strlen(info.app_id) == 40);
   CHECK(strlen(info.instance_id) == 40);
   CHECK(!strcmp(info.app_name, "xordi-test"));
   CHECK(info.app_compose && !strcmp(info.app_compose, compose));
