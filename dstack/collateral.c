@@ -156,6 +156,8 @@ static int parse_components(json_t *arr, uint8_t out[16], const char *what, char
   return 0;
 }
 
+/* Over 100 lines on purpose: TCB info is one document read top to bottom (header, TDX
+ * module, module identities, levels); splitting it would spread its checks apart. */
 static int parse_tcb_info(tdx_collateral *c, char *err, size_t errlen) {
   json_error_t jerr;
   json_t *root = json_loadb(c->tcb_info_json, c->tcb_info_len, JSON_REJECT_DUPLICATES, &jerr);

@@ -12,6 +12,9 @@
 #include "base/err.h"
 #include "dstack/tdx_internal.h"
 
+/* Over 100 lines on purpose: one straight walk over the quote's layout (header, body,
+ * signature data, certification data), each field bounds-checked where it is read, so
+ * every offset can be checked against Intel's layout in one place. */
 int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, size_t errlen) {
   memset(q, 0, sizeof *q);
   if (!buf || len < TDX_QUOTE_MIN_LEN) {

@@ -74,6 +74,9 @@ out:
   return ok ? 0 : -1;
 }
 
+/* Over 100 lines on purpose: the verification order is itself the specification (QVL's
+ * order, each failure named before the next check), so it reads as one sequence; each
+ * step is a helper of pck_chain.c or tcb_eval.c. */
 tdx_result tdx_quote_verify(const tdx_quote *q, const tdx_collateral *c, time_t now,
                             tdx_verdict *v) {
   char why[256];

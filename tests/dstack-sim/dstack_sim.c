@@ -407,6 +407,8 @@ static int derive_identity(const char *app_id_hex) {
   return 0;
 }
 
+/* Over 100 lines: option parsing, state set-up and the server's lifetime, in the order a
+ * reader follows when starting the simulator by hand. */
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
                                        {"app-compose", required_argument, NULL, 'a'},
