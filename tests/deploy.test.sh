@@ -154,6 +154,9 @@ for df in "$D/Dockerfile.logd" "$D/Dockerfile.collector"; do
     || nok "$n: runtime user ($user)"
   refuses "$n: no COPY of tests/ or bench/ or client/" grep -nE '^COPY .*(tests|bench|client)/' "$df"
   refuses "$n: no ADD (no remote fetches)" grep -nE '^ADD ' "$df"
+  # every program links base/ (Makefile), so an image built without it cannot link
+  grep -qx 'COPY base/ base/' "$df" && ok "$n: the build stage copies base/ (linked by every program)" \
+    || nok "$n: the build stage copies base/"
 done
 dc=$D/Dockerfile.collector
 refuses "collector image never names the test build or mock-tiktok" grep -nE 'collector-test|mock-tiktok|mock_tiktok' "$dc"
