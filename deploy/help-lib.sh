@@ -1,4 +1,5 @@
 # Shell functions that read the shipped programs' --help texts (sourced, not run).
+# shellcheck shell=bash
 # The man pages (deploy/gen-man.sh), tlog's bash completion (deploy/gen-completion.sh)
 # and the docs check (tests/docs.test.sh) all derive from these, so none of them keeps
 # its own list of commands or flags that could drift from the programs.
