@@ -2,12 +2,12 @@
 #
 # Each module folder has a module.mk that declares, with plain variables:
 #   LIBS     += name            a static library built from name_SRCS
-#   BINS     += name            a program built from name_SRCS, linking name_LIBS
+#   BINS     += name            a shipped program (`make install`), from name_SRCS + name_LIBS
 #   TESTS    += name            a test program (run by `make test`), same variables
 #   TOOLS    += name            a helper program for tests/bench (built, not run as a test)
 #   name_PKGS                   pkg-config packages it needs (libraries and programs)
-# Every program also links base/ (the shared helpers), so no module lists it,
-# so modules never edit this file to add their own pieces.
+# Every program also links base/ (the shared helpers), so no module lists it.
+# Modules never edit this file to add their own pieces.
 #
 # `make` prints one line per target ("CC logd/main.c", "LD bin/logd"); V=1 prints the
 # commands. `make install` (PREFIX=/usr/local, DESTDIR honoured) installs the BINS only,
