@@ -2,12 +2,16 @@
 #
 # Each module folder has a module.mk that declares, with plain variables:
 #   LIBS     += name            a static library built from name_SRCS
-#   BINS     += name            a program built from name_SRCS, linking name_LIBS
+#   BINS     += name            a shipped program (`make install`), from name_SRCS + name_LIBS
 #   TESTS    += name            a test program (run by `make test`), same variables
 #   TOOLS    += name            a helper program for tests/bench (built, not run as a test)
 #   name_PKGS                   pkg-config packages it needs (libraries and programs)
 # Every program also links base/ (the shared helpers), so no module lists it.
-# so modules never edit this file to add their own pieces.
+# Modules never edit this file to add their own pieces.
+#
+# `make` prints one line per target ("CC logd/main.c", "LD bin/logd"); V=1 prints the
+# commands. `make install` (PREFIX=/usr/local, DESTDIR honoured) installs the BINS only,
+# with man pages and tlog's bash completion generated from their --help texts.
 
 SHELL := /bin/bash
 CC ?= cc
@@ -33,6 +37,14 @@ OPT := -O2 -D_FORTIFY_SOURCE=2
 SANLD :=
 endif
 BIN := $(if $(filter 1,$(FUZZ)),bin/fuzz,$(if $(filter 1,$(SAN)),bin/san,bin))
+
+# $(call show,WHAT) prints one short line for a recipe, unless V=1 shows the commands.
+V ?= 0
+ifeq ($(V),1)
+show :=
+else
+show = @echo "$(1)";
+endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # Reproducible builds: no absolute paths or times end up in binaries.
@@ -63,7 +75,7 @@ obj_of = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 define lib_rule
 $(OUT)/lib$(1).a: $(call obj_of,$($(1)_SRCS))
 	@mkdir -p $$(@D)
-	rm -f $$@ && ar rcsD $$@ $$^
+	$$(call show,AR $$@)rm -f $$@ && ar rcsD $$@ $$^
 $(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS)
 endef
 
@@ -74,7 +86,7 @@ define prog_rule
 $(1)_ALLPKGS := $(sort $($(1)_PKGS) $(foreach l,$($(1)_LIBS) base,$($(l)_PKGS)))
 $(BIN)/$(1): $(call obj_of,$($(1)_SRCS)) $(foreach l,$(filter-out base,$($(1)_LIBS)) base,$(OUT)/lib$(l).a)
 	@mkdir -p $$(@D)
-	$$(CC) $$(BASE_LDFLAGS) -o $$@ $(call obj_of,$($(1)_SRCS)) \
+	$$(call show,LD $$@)$$(CC) $$(BASE_LDFLAGS) -o $$@ $(call obj_of,$($(1)_SRCS)) \
 	  $(foreach l,$(filter-out base,$($(1)_LIBS)) base,$(OUT)/lib$(l).a) $$(call pkg_libs,$$($(1)_ALLPKGS)) -lpthread -lm
 $(call obj_of,$($(1)_SRCS)): PKGS := $($(1)_PKGS) $(foreach l,$($(1)_LIBS) base,$($(l)_PKGS))
 endef
@@ -84,15 +96,52 @@ $(foreach p,$(BINS) $(TESTS) $(TOOLS) $(FUZZERS),$(eval $(call prog_rule,$(p))))
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(call pkg_cflags,$(PKGS)) -MMD -MP -c -o $@ $<
+	$(call show,CC $<)$(CC) $(BASE_CFLAGS) $(call pkg_cflags,$(PKGS)) -MMD -MP -c -o $@ $<
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 ALL_PROGS := $(addprefix $(BIN)/,$(BINS) $(TOOLS))
 ALL_TESTS := $(addprefix $(BIN)/,$(TESTS))
 
-.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests crashtest release
-all: $(ALL_PROGS)
+# Man pages and tlog's bash completion, generated from the shipped programs' --help
+# texts (deploy/gen-man.sh, deploy/gen-completion.sh), so they cannot drift from them.
+MAN_OUT := $(OUT)/man
+MAN_STAMP := $(MAN_OUT)/.stamp
+COMPLETION := $(OUT)/completion/tlog
+HELP_GEN := deploy/help-lib.sh README.md VERSION
+
+$(MAN_STAMP): $(addprefix $(BIN)/,$(BINS)) deploy/gen-man.sh $(HELP_GEN)
+	$(call show,MAN $(MAN_OUT)/*.1)bash deploy/gen-man.sh --out $(MAN_OUT) $(addprefix $(BIN)/,$(BINS))
+	@touch $@
+
+$(COMPLETION): $(BIN)/tlog deploy/gen-completion.sh $(HELP_GEN)
+	@mkdir -p $(@D)
+	$(call show,GEN $@)bash deploy/gen-completion.sh $(BIN)/tlog $@
+
+.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests crashtest release \
+        doc install uninstall
+all: $(ALL_PROGS) doc
+
+doc: $(MAN_STAMP) $(COMPLETION)
+
+# Installs the shipped programs (BINS: never a TOOLS or TESTS program), their man pages
+# and tlog's bash completion under $(DESTDIR)$(PREFIX).
+PREFIX ?= /usr/local
+DESTDIR ?=
+bindir ?= $(PREFIX)/bin
+man1dir ?= $(PREFIX)/share/man/man1
+bashcompdir ?= $(PREFIX)/share/bash-completion/completions
+install: $(addprefix $(BIN)/,$(BINS)) doc
+	@install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(bashcompdir)
+	$(call show,INSTALL $(DESTDIR)$(bindir): $(BINS))install -m 0755 $(addprefix $(BIN)/,$(BINS)) $(DESTDIR)$(bindir)/
+	$(call show,INSTALL $(DESTDIR)$(man1dir): $(MAN_OUT)/*.1)install -m 0644 $(MAN_OUT)/*.1 $(DESTDIR)$(man1dir)/
+	$(call show,INSTALL $(DESTDIR)$(bashcompdir)/tlog)install -m 0644 $(COMPLETION) $(DESTDIR)$(bashcompdir)/tlog
+
+# Removes what install wrote; the page names are those of this build's man pages.
+uninstall: $(MAN_STAMP)
+	$(call show,UNINSTALL $(DESTDIR)$(PREFIX))rm -f $(addprefix $(DESTDIR)$(bindir)/,$(BINS)) \
+	  $(DESTDIR)$(bashcompdir)/tlog && \
+	for f in $(MAN_OUT)/*.1; do rm -f "$(DESTDIR)$(man1dir)/$${f##*/}"; done
 
 deps:
 	@bash deploy/install-deps.sh

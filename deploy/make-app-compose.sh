@@ -49,7 +49,8 @@ trap 'rm -f "$tmp"' EXIT
 #   allowed_envs: [] (no encrypted environment: nothing the operator can inject)
 #   public_logs: false (container logs are not published by the guest agent)
 #   public_sysinfo / public_tcbinfo: true (anyone can read Info: app-compose, RTMRs)
-#   gateway_enabled: true (TLS termination in the CVM by dstack's gateway)
+#   gateway_enabled: true (published ports are reached as https://<app-id>-<port>.<gateway
+#     domain>: TLS ends at dstack's gateway, then WireGuard to this CVM)
 #   no_instance_id: false, secure_time: true
 node -e '
 const fs = require("fs");

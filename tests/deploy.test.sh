@@ -98,6 +98,52 @@ else
     || nok "dstack socket mounted in both services ($n mounts)"
 fi
 
+# ---- networks and published ports (issue 14 item 6)
+if [ $have_yaml -eq 1 ]; then
+  check "collector and logd share only an internal network; each has its own egress network" python3 - "$tmp/dc.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+svcs, nets = d["services"], d["networks"]
+def internal(n): return bool((nets.get(n) or {}).get("internal"))
+lg, co = set(svcs["logd"]["networks"]), set(svcs["collector"]["networks"])
+shared = lg & co
+assert len(shared) == 1 and internal(shared.pop()), ("shared", lg & co)
+for name, mine in (("logd", lg), ("collector", co)):
+    own = [n for n in mine if not internal(n)]
+    assert len(own) == 1, (name, "needs exactly one egress network", own)
+    users = [s for s, v in svcs.items() if own[0] in v.get("networks", [])]
+    assert users == [name], (own[0], users)
+for name, s in svcs.items():
+    assert "network_mode" not in s, name
+    assert set(s["networks"]) <= set(nets), (name, "undeclared network")
+PY
+  check "published: logd's listen port (public read API) and the collector's (Archive API), nothing else" python3 - "$tmp/dc.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+svcs = d["services"]
+def listen_port(s):
+    c = s["command"]
+    return c[c.index("--listen") + 1].rsplit(":", 1)[1]
+for name in ("logd", "collector"):
+    s = svcs[name]
+    p = listen_port(s)
+    assert s["ports"] == [p + ":" + p], (name, s["ports"], p)
+    assert "expose" not in s, name
+c = svcs["collector"]["command"]
+assert c[c.index("--logd") + 1] == "http://logd:" + listen_port(svcs["logd"]), "collector reaches logd by service name"
+PY
+else
+  grep -q '^    internal: true$' "$tmp/dc.yml" && ok "an internal network (grep; no YAML parser)" \
+    || nok "an internal network (grep; no YAML parser)"
+fi
+# every "ports:" entry is preceded by the comment that says why it is public
+bad=$(awk '/^    ports:$/ { p = 1; why = 0; next }
+  p && /^ *# Public: / { why = 1; next } p && /^ *#/ { next }
+  p && /^ *- / { if (!why) print NR; p = 0 }' "$tmp/dc.yml")
+n=$(grep -c '^    ports:$' "$tmp/dc.yml")
+[ -z "$bad" ] && [ "$n" -eq 2 ] && ok "each of the $n published ports says why it is public" \
+  || nok "published ports without a '# Public:' reason (lines: $bad; $n ports: blocks)"
+
 # ---- app-compose.json
 if [ -x "$tlog" ]; then
   mkdir -p "$tmp/ac1" "$tmp/ac2"
@@ -154,6 +200,9 @@ for df in "$D/Dockerfile.logd" "$D/Dockerfile.collector"; do
     || nok "$n: runtime user ($user)"
   refuses "$n: no COPY of tests/ or bench/ or client/" grep -nE '^COPY .*(tests|bench|client)/' "$df"
   refuses "$n: no ADD (no remote fetches)" grep -nE '^ADD ' "$df"
+  # every program links base/ (Makefile), so an image built without it cannot link
+  grep -qx 'COPY base/ base/' "$df" && ok "$n: the build stage copies base/ (linked by every program)" \
+    || nok "$n: the build stage copies base/"
 done
 dc=$D/Dockerfile.collector
 refuses "collector image never names the test build or mock-tiktok" grep -nE 'collector-test|mock-tiktok|mock_tiktok' "$dc"
