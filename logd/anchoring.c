@@ -193,10 +193,16 @@ static void load_state(logd_anchor *a) {
 
 /* ---------- start-up: the rollback defence ---------- */
 
+/* The node reader of a log with no store yet: it has no nodes. */
+static int no_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, uint8_t (*out)[32]) {
+  (void)ctx, (void)level, (void)index, (void)count, (void)out;
+  return -1;
+}
+
 int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
   char e[400];
   uint64_t local = 0, chain_id = 0;
-  int rc = store_get_size(store, &local, e, sizeof e);
+  int rc = store ? store_get_size(store, &local, e, sizeof e) : 1;
   if (rc < 0) {
     snprintf(err, errcap, "%s", e);
     return -1;
@@ -229,10 +235,15 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
              a->contract, other, a->address);
   }
   uint64_t chain_size = 0;
-  store_reader r;
-  store_reader_init(&r, store);
-  rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e, sizeof e);
-  store_reader_done(&r);
+  if (store) {
+    store_reader r;
+    store_reader_init(&r, store);
+    rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e,
+                            sizeof e);
+    store_reader_done(&r);
+  } else {
+    rc = anchor_check_local(a->client, a->log_id, 0, no_nodes, NULL, &chain_size, e, sizeof e);
+  }
   if (rc == ANCHOR_ERR_INCONSISTENT) {
     snprintf(err, errcap,
              "the local tree (%" PRIu64 " entries) is behind or inconsistent with the head "
@@ -256,7 +267,6 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
     load_state(a);
   }
   pthread_mutex_unlock(&a->mu);
-  a->store = store;
   logd_log("anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
            ", local tree %" PRIu64 " entries: consistent",
            chain_id, a->contract, a->address, size, local);
@@ -375,7 +385,8 @@ static void *anchor_thread(void *arg) {
 
 int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
   a->seq = seq;
-  if (!a->store) a->store = seq_store(seq);
+  /* The start-up check may have read a read-only store since closed: take the live one. */
+  a->store = seq_store(seq);
   if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
     snprintf(err, errcap, "cannot start the anchoring thread");
     return -1;

@@ -44,9 +44,10 @@ void anchoring_free(logd_anchor *a);
 const char *anchoring_address(const logd_anchor *a);
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx);
 
-/* The start-up check against the store (before the sequencer runs). 0: go on (the log
- * may not be registered yet: that is logged, and anchoring retries every round);
- * -1 with a message: do not start. */
+/* The start-up check against the store (before the sequencer runs; store may be
+ * read-only, and is NULL for a log with no database yet, i.e. an empty tree; it is not
+ * kept). 0: go on (the log may not be registered yet: that is logged, and anchoring
+ * retries every round); -1 with a message: do not start. */
 int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap);
 
 /* Starts the thread. */

@@ -93,11 +93,6 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
   snprintf(e->compose_hash, sizeof e->compose_hash, "%s", info.compose_hash);
   snprintf(e->instance_id, sizeof e->instance_id, "%s", info.instance_id);
   dstack_info_free(&info);
-  if (mkdir(e->dir, 0700) && errno != EEXIST) {
-    snprintf(err, errcap, "cannot create %s: %s", e->dir, strerror(errno));
-    enclave_free(e);
-    return NULL;
-  }
   return e;
 }
 
@@ -180,7 +175,16 @@ int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char
   return 0;
 }
 
+/* DATA/attestations is created on the first write, not at open: a start that is
+ * refused later must leave the data directory as it found it. */
 static int write_atomic(const char *path, const char *data, size_t len) {
+  const char *slash = strrchr(path, '/');
+  char dir[PATH_MAX];
+  if (slash && (size_t)(slash - path) < sizeof dir) {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    if (mkdir(dir, 0700) && errno != EEXIST) return -1;
+  }
   char tmp[PATH_MAX + 8];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -1,6 +1,7 @@
 #include "logd/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -868,70 +869,93 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   logd_log("http: %s", msg);
 }
 
+int http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port) {
+  const char *colon = listen ? strrchr(listen, ':') : NULL;
+  uint64_t p;
+  if (!colon || colon == listen || parse_u64(colon + 1, 65535, &p)) return -1;
+  size_t hl = (size_t)(colon - listen);
+  if (listen[0] == '[') {
+    if (hl < 3 || listen[hl - 1] != ']') return -1;
+    listen++;
+    hl -= 2;
+  }
+  if (hl >= hostcap) return -1;
+  memcpy(host, listen, hl);
+  host[hl] = 0;
+  *port = (unsigned)p;
+  return 0;
+}
+
+int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_t errcap) {
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  char ps[8];
+  snprintf(ps, sizeof ps, "%u", port);
+  int gai = getaddrinfo(host, ps, &hints, &ai);
+  if (gai || !ai) {
+    snprintf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
+    return -1;
+  }
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  /* As MHD does for sockets it opens itself: a restart may bind while old
+   * connections are in TIME_WAIT. */
+  int ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+           (ai->ai_family != AF_INET6 ||
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+           bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+  int e = errno;
+  freeaddrinfo(ai);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (ok && getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) ok = 0, e = errno;
+  if (!ok) {
+    snprintf(err, errcap, "cannot listen on %s port %u: %s", host, port,
+             e == EADDRINUSE ? "the address is already in use" : strerror(e));
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+  return fd;
+}
+
+int http_listen(int fd, const char *listen_arg, char *err, size_t errcap) {
+  if (listen(fd, 1024) == 0) return 0;
+  snprintf(err, errcap, "cannot listen on %s: %s", listen_arg, strerror(errno));
+  return -1;
+}
+
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   logd_http *h = calloc(1, sizeof *h);
   if (!h) {
     snprintf(err, errcap, "out of memory");
+    close(cfg->listen_fd);
     return NULL;
   }
   h->cfg = *cfg;
-  const char *colon = strrchr(cfg->listen, ':');
-  uint64_t port;
-  if (!colon || colon == cfg->listen || parse_u64(colon + 1, 65535, &port)) {
-    snprintf(err, errcap, "--listen must be HOST:PORT (got '%s')", cfg->listen);
-    free(h);
-    return NULL;
-  }
-  char host[256];
-  size_t hl = (size_t)(colon - cfg->listen);
-  if (hl >= sizeof host) hl = sizeof host - 1;
-  memcpy(host, cfg->listen, hl);
-  host[hl] = 0;
-  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-    memmove(host, host + 1, hl - 2);
-    host[hl - 2] = 0;
-  }
-  struct addrinfo hints, *ai = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  int gai = getaddrinfo(host, NULL, &hints, &ai);
-  if (gai || !ai) {
-    snprintf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
-    free(h);
-    return NULL;
-  }
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+  h->port = cfg->port;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
-  if (ai->ai_family == AF_INET6) {
-    ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    flags |= MHD_USE_IPv6;
-  } else {
-    ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  }
-  freeaddrinfo(ai);
-  h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, h,
+  h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd,
                           MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                           MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
                           /* Per-connection buffer: headers (well under 16 KiB) and body
                            * chunks; MHD clears it for every request. */
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                           MHD_OPTION_END);
   if (!h->d) {
-    snprintf(err, errcap, "cannot listen on %s (address in use or not permitted?)", cfg->listen);
+    snprintf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
+    close(cfg->listen_fd);
     free(h);
     return NULL;
   }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-  h->port = di ? di->port : (unsigned)port;
   return h;
 }
 

@@ -29,7 +29,9 @@ typedef struct http_ext {
 } http_ext;
 
 typedef struct http_config {
-  const char *listen;          /* host:port */
+  const char *listen;          /* host:port, for messages */
+  int listen_fd;               /* from http_bind; http_start takes it (closes it on failure) */
+  unsigned port;               /* the port listen_fd is bound to */
   logd_seq *seq;
   logd_store *store;
   const char *origin;
@@ -46,6 +48,20 @@ typedef struct http_config {
 
 typedef struct logd_http logd_http;
 
+/* Splits --listen's "HOST:PORT" or "[IPV6]:PORT" into host (hostcap bytes) and port
+ * (0-65535, strict decimal). Returns 0, or -1 when malformed (nothing else checked). */
+int http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port);
+/* Resolves host and binds a socket to its first address and port, without listening
+ * yet: the port is claimed (a port another socket listens on is refused here) but no
+ * client can connect before http_listen. Returns the socket (the caller owns it until
+ * it passes it to http_start) and sets *bound to the port bound (the one chosen for
+ * port 0); -1 with a message. */
+int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_t errcap);
+/* Starts listening on a socket from http_bind (connections then wait in the backlog
+ * until http_start). 0, or -1 with a message naming listen_arg. */
+int http_listen(int fd, const char *listen_arg, char *err, size_t errcap);
+/* Starts serving on cfg->listen_fd; cfg and what it points to must outlive the server.
+ * NULL with a message. */
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap);
 /* Stops accepting connections (in-flight ones finish). */
 void http_quiesce(logd_http *h);

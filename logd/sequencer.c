@@ -906,8 +906,10 @@ static void seq_release(logd_seq *q) {
   free(q);
 }
 
-logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
-                    char *err, size_t errcap) {
+/* Everything seq_start does before its threads: allocations, the tree rebuilt from
+ * the store and the latest checkpoint checked. NULL with a message. */
+static logd_seq *seq_prepare(logd_store *store, const note_signer *signer, const seq_config *cfg,
+                             char *err, size_t errcap) {
   logd_seq *q = calloc(1, sizeof *q);
   if (!q) {
     snprintf(err, errcap, "out of memory");
@@ -943,6 +945,21 @@ logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_conf
     seq_release(q);
     return NULL;
   }
+  return q;
+}
+
+int seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
+              size_t errcap) {
+  logd_seq *q = seq_prepare(store, signer, cfg, err, errcap);
+  if (!q) return -1;
+  seq_release(q);
+  return 0;
+}
+
+logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
+                    char *err, size_t errcap) {
+  logd_seq *q = seq_prepare(store, signer, cfg, err, errcap);
+  if (!q) return NULL;
   publish_tree(q);
   q->last_ckpt_mono = now_mono_ms();
   q->pub_note_mono = q->last_ckpt_mono;

@@ -88,6 +88,10 @@ typedef struct logd_seq logd_seq;
  * message on any mismatch. Starts the sequencer thread. */
 logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
                     char *err, size_t errcap);
+/* The checks of seq_start alone, on a store that may be read-only: no thread is
+ * started and nothing is written. Returns 0, or -1 with seq_start's message. */
+int seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
+              size_t errcap);
 /* Drains the queue, signs a last checkpoint if the tree grew, completes every
  * submission and stops the thread; the published view stays readable. */
 void seq_stop(logd_seq *q);

@@ -1,11 +1,14 @@
 #include "logd/store.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "merkle/merkle.h"
 #include "merkle/tile.h"
@@ -69,7 +72,8 @@ static int fail(char *err, size_t errcap, const char *what, char *rerr) {
   return -1;
 }
 
-int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
+/* Opens read-write (creating the database when missing) or read-only. */
+static int open_mode(const char *path, int read_only, logd_store **out, char *err, size_t errcap) {
   logd_store *s = calloc(1, sizeof *s);
   if (s) s->ncache = calloc(NCACHE_SLOTS, sizeof *s->ncache);
   if (!s || !s->ncache) {
@@ -78,11 +82,11 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
     return -1;
   }
   s->opts = rocksdb_options_create();
-  rocksdb_options_set_create_if_missing(s->opts, 1);
+  rocksdb_options_set_create_if_missing(s->opts, !read_only);
   rocksdb_options_increase_parallelism(s->opts, 2);
   rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
   rocksdb_options_set_max_open_files(s->opts, 512);
-  rocksdb_options_set_create_missing_column_families(s->opts, 1);
+  rocksdb_options_set_create_missing_column_families(s->opts, !read_only);
   rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
   rocksdb_options_set_max_write_buffer_number(s->opts, 4);
   /* One writer thread (the sequencer): no concurrent memtable inserts. */
@@ -119,7 +123,9 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   const rocksdb_options_t *cfo[2] = {s->opts, s->idx_opts};
   rocksdb_column_family_handle_t *cfh[2] = {NULL, NULL};
   char *rerr = NULL;
-  s->db = rocksdb_open_column_families(s->opts, path, 2, names, cfo, cfh, &rerr);
+  s->db = read_only ? rocksdb_open_for_read_only_column_families(s->opts, path, 2, names, cfo, cfh,
+                                                                  0, &rerr)
+                    : rocksdb_open_column_families(s->opts, path, 2, names, cfo, cfh, &rerr);
   if (!s->db) {
     fail(err, errcap, "cannot open the database", rerr);
     rocksdb_block_based_options_destroy(s->table);
@@ -140,6 +146,25 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   rocksdb_writeoptions_set_sync(s->wopts, 1);
   *out = s;
   return 0;
+}
+
+int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
+  return open_mode(path, 0, out, err, errcap);
+}
+
+int store_open_read_only(const char *path, logd_store **out, char *err, size_t errcap) {
+  char current[PATH_MAX];
+  if ((size_t)snprintf(current, sizeof current, "%s/CURRENT", path) >= sizeof current) {
+    snprintf(err, errcap, "storage: path too long: %s", path);
+    return -1;
+  }
+  struct stat st;
+  if (stat(current, &st) != 0) {
+    if (errno == ENOENT) return 1;
+    snprintf(err, errcap, "storage: %s: %s", current, strerror(errno));
+    return -1;
+  }
+  return open_mode(path, 1, out, err, errcap);
 }
 
 void store_close(logd_store *s) {

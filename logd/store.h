@@ -33,6 +33,10 @@ typedef struct logd_store logd_store;
 typedef struct store_batch store_batch;
 
 int store_open(const char *path, logd_store **out, char *err, size_t errcap);
+/* Opens an existing database for reading only, writing nothing under path (start-up
+ * checks run on it before logd commits to starting). Returns 0, 1 when there is no
+ * database at path yet, or -1 with a message. Write functions must not be called. */
+int store_open_read_only(const char *path, logd_store **out, char *err, size_t errcap);
 void store_close(logd_store *s);
 
 /* Meta values; 1 when never written. */

@@ -3,6 +3,8 @@
  * each bad-input class of DESIGN.md section 9 (4xx, checkpoint unchanged). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
+#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -965,6 +968,190 @@ static void test_submitters_file(void) {
   proc_rmtree(dir);
 }
 
+/* ---- refused starts ---- */
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *listing_buf;
+static size_t listing_len;
+
+static int list_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)ftw;
+  if (type != FTW_F) return 0;
+  size_t n = 0;
+  char *data = proc_read_file(path, &n);
+  uint8_t d[32];
+  char h[65];
+  EVP_Digest(data ? data : "", data ? n : 0, d, NULL, EVP_sha256(), NULL);
+  for (int i = 0; i < 32; i++) snprintf(h + 2 * i, 3, "%02x", d[i]);
+  free(data);
+  char line[PATH_MAX + 120];
+  int k = snprintf(line, sizeof line, "%s %lld %s%s\n", path, (long long)st->st_size, h,
+                   data ? "" : " unreadable");
+  char *nb = realloc(listing_buf, listing_len + (size_t)k + 1);
+  if (!nb) return -1;
+  listing_buf = nb;
+  memcpy(listing_buf + listing_len, line, (size_t)k + 1);
+  listing_len += (size_t)k;
+  return 0;
+}
+
+/* Every file under dir with its size and SHA-256, one a line, in a fixed order. */
+static char *listing(const char *dir) {
+  listing_buf = NULL;
+  listing_len = 0;
+  if (nftw(dir, list_one, 16, FTW_PHYS) != 0) {
+    free(listing_buf);
+    return NULL;
+  }
+  if (!listing_buf) return strdup("");
+  /* Sort the lines: nftw's order is the directory's, which a rewrite may change. */
+  size_t n = 0;
+  for (size_t i = 0; i < listing_len; i++) n += listing_buf[i] == '\n';
+  char **lines = calloc(n, sizeof *lines);
+  char *save = NULL, *p = strtok_r(listing_buf, "\n", &save);
+  for (size_t i = 0; p && i < n; i++, p = strtok_r(NULL, "\n", &save)) lines[i] = p;
+  qsort(lines, n, sizeof *lines, cmp_str);
+  char *out = calloc(1, listing_len + 1);
+  for (size_t i = 0; i < n; i++) strcat(strcat(out, lines[i]), "\n");
+  free(lines);
+  free(listing_buf);
+  return out;
+}
+
+/* Runs logd with args (after the program name) and returns its exit code; its stderr
+ * goes to errfile. */
+static int run_logd(const char *const args[], const char *errfile) {
+  char bin[PATH_MAX];
+  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  const char *argv[24] = {bin};
+  int n = 1;
+  for (int i = 0; args[i] && n < 23; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  remove(errfile);
+  proc p;
+  if (proc_spawn(&p, argv, NULL, NULL, errfile, 0) || proc_wait(&p, 20000)) {
+    proc_kill9(&p);
+    return -1;
+  }
+  return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : -1;
+}
+
+static int file_has(const char *path, const char *text) {
+  char *s = proc_read_file(path, NULL);
+  int ok = s && strstr(s, text);
+  if (!ok) printf("# %s: expected '%s' in: %s\n", path, text, s ? s : "(nothing)");
+  free(s);
+  return ok;
+}
+
+static int count_boot_entries(logd_fx *q) {
+  http_resp r;
+  fx_get(q, "/v1/entries?start=0&count=1000", &r);
+  int n = 0;
+  for (const char *p = r.body; p && (p = strstr(p, "\\\"submitter\\\":\\\"logd\\\"")); p++) n++;
+  http_resp_free(&r);
+  return n;
+}
+
+/* Issue 19: a start that is refused (another logd on the directory, another origin,
+ * the port taken, a malformed --listen or flag) changes no file of the data directory,
+ * and the next good start shows no boot entry or checkpoint of the refused ones. */
+static void test_refused_starts_change_nothing(void) {
+  logd_fx q;
+  CHECK_FATAL(fx_start(&q, NULL) == 0);
+  uint64_t idx;
+  http_resp r;
+  CHECK(fx_post(&q, "/v1/add", "{\"type\":\"before\"}", &r) == 200);
+  http_resp_free(&r);
+  checkpoint c;
+  for (int i = 0; i < 400 && (fx_checkpoint(&q, &c, NULL) || c.size < 2); i++) proc_sleep_ms(10);
+  CHECK_FATAL(c.size == 2);
+  (void)idx;
+  char errfile[PATH_MAX + 16], own[64];
+  snprintf(errfile, sizeof errfile, "%s.refused", q.dir);
+  snprintf(own, sizeof own, "127.0.0.1:%u", q.port);
+  char *before = listing(q.dir);
+  CHECK_FATAL(before && strstr(before, "/verifier-key ") && strstr(before, "/db/CURRENT "));
+
+  /* A second logd on the same directory, even with another origin and port. */
+  const char *second[] = {"--data", q.dir, "--listen", "127.0.0.1:0", "--origin",
+                          "other.example/log", "--dev", NULL};
+  CHECK(run_logd(second, errfile) == 1);
+  CHECK(file_has(errfile, "another logd is running on --data"));
+  char *after = listing(q.dir);
+  CHECK(after && !strcmp(before, after));
+  free(after);
+  CHECK(fx_stop(&q) == 0);
+  free(before);
+  before = listing(q.dir);
+  CHECK_FATAL(before);
+
+  /* Another origin. */
+  CHECK(run_logd(second, errfile) == 1);
+  CHECK(file_has(errfile, "holds the log 'example.org/xordi/test', not --origin 'other.example/log'"));
+  after = listing(q.dir);
+  CHECK(after && !strcmp(before, after));
+  free(after);
+
+  /* The port in use. */
+  int busy = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  socklen_t sl = sizeof sa;
+  CHECK_FATAL(bind(busy, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(busy, 1) == 0 &&
+              getsockname(busy, (struct sockaddr *)&sa, &sl) == 0);
+  char taken[64];
+  snprintf(taken, sizeof taken, "127.0.0.1:%u", ntohs(sa.sin_port));
+  const char *clash[] = {"--data", q.dir, "--listen", taken, "--origin", FX_ORIGIN, "--dev", NULL};
+  CHECK(run_logd(clash, errfile) == 1);
+  CHECK(file_has(errfile, "the address is already in use"));
+  close(busy);
+  after = listing(q.dir);
+  CHECK(after && !strcmp(before, after));
+  free(after);
+
+  /* Usage errors: exit 2 before anything is touched. */
+  const char *nolisten[] = {"--data", q.dir, "--listen", "localhost", "--origin", FX_ORIGIN, "--dev", NULL};
+  CHECK(run_logd(nolisten, errfile) == 2);
+  CHECK(file_has(errfile, "--listen takes HOST:PORT"));
+  const char *badflag[] = {"--data", q.dir, "--listen", own, "--origin", FX_ORIGIN, "--dev",
+                           "--max-entry-bytes", "12x", NULL};
+  CHECK(run_logd(badflag, errfile) == 2);
+  CHECK(file_has(errfile, "--max-entry-bytes takes an integer from 256 to 65535 (got '12x')"));
+  after = listing(q.dir);
+  CHECK(after && !strcmp(before, after));
+  free(after);
+  /* ... and a directory that did not exist is not created. */
+  char fresh[PATH_MAX + 16];
+  snprintf(fresh, sizeof fresh, "%s/fresh", q.dir);
+  const char *nolisten2[] = {"--data", fresh, "--listen", "localhost", "--origin", FX_ORIGIN, "--dev", NULL};
+  CHECK(run_logd(nolisten2, errfile) == 2);
+  CHECK(access(fresh, F_OK) != 0 && errno == ENOENT);
+  remove(errfile);
+
+  /* The next good start: its own boot entry only, and the checkpoints are its own. */
+  CHECK_FATAL(fx_restart(&q) == 0);
+  http_resp l;
+  fx_get(&q, "/v1/log", &l);
+  json_t *j = fx_json(&l);
+  http_resp_free(&l);
+  CHECK(j && json_integer_value(json_object_get(j, "tree_size")) == 3);
+  json_decref(j);
+  CHECK(count_boot_entries(&q) == 2);
+  for (int i = 0; i < 400 && (fx_checkpoint(&q, &c, NULL) || c.size < 3); i++) proc_sleep_ms(10);
+  CHECK(c.size == 3);
+  CHECK(fx_get(&q, "/v1/checkpoints/2", &l) == 200);
+  http_resp_free(&l);
+  CHECK(fx_get(&q, "/v1/checkpoints/4", &l) == 404);
+  http_resp_free(&l);
+  free(before);
+  CHECK(fx_stop(&q) == 0);
+  fx_destroy(&q);
+}
+
 int main(void) {
   if (getenv("XT_ROOT") && chdir(getenv("XT_ROOT"))) return 2;
   CHECK_RUN(test_cli);
@@ -989,6 +1176,7 @@ int main(void) {
   CHECK_RUN(test_refuses_mismatch);
   CHECK_RUN(test_queue_bounded);
   CHECK_RUN(test_submitters_file);
+  CHECK_RUN(test_refused_starts_change_nothing);
   int st = fx_stop(&fx);
   if (st != 0) printf("not ok - logd exited with %d on SIGTERM\n", st);
   fx_destroy(&fx);
