@@ -112,6 +112,22 @@ static int canon_into(event_list *l, const json_t *ev, char *err, size_t errcap)
   return 0;
 }
 
+/* jansson's own texts name its flags (JSON_ALLOW_NUL) and internals; clients get ours. */
+static const char *json_error_words(const json_error_t *je) {
+  switch (json_error_code(je)) {
+  case json_error_null_character:
+    return "a string holds the NUL character (\\u0000), which events may not contain";
+  case json_error_invalid_utf8: return "the text is not valid UTF-8";
+  case json_error_premature_end_of_input: return "the JSON text ends too early";
+  case json_error_end_of_input_expected: return "more text follows the JSON value";
+  case json_error_stack_overflow: return "the JSON nests too deeply";
+  case json_error_duplicate_key: return "an object has the same key twice";
+  case json_error_numeric_overflow: return "a number is too large";
+  case json_error_out_of_memory: return "out of memory";
+  default: return "invalid JSON syntax";
+  }
+}
+
 static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
   json_error_t je;
   if (len == 0) {
@@ -126,7 +142,9 @@ static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
     return NULL;
   }
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root) snprintf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
+  if (!root)
+    snprintf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column,
+             json_error_words(&je));
   return root;
 }
 

@@ -24,6 +24,12 @@
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
 #define MAX_ENTRIES_PER_READ 1000
+/* The most bytes of a refused request body read and dropped past its limit before
+ * the connection is cut off without an answer (see the handler). */
+#define DISCARD_MAX (16u << 20)
+/* Set on the MHD thread that cuts a connection off, which then logs a generic
+ * "internal error" line of its own: mhd_log drops that one (ours says why). */
+static _Thread_local int mhd_cut_pending;
 /* Bodies buffered across all connections; beyond it writers get 503. */
 #define BODY_BUDGET (256u << 20)
 
@@ -111,6 +117,15 @@ static enum MHD_Result respond_error(logd_http *h, struct MHD_Connection *c, uns
   if (status == 405)
     return respond(h, c, status, "application/json", b, n + 1, "no-store", "Allow",
                    strstr(msg, "POST") ? "POST" : "GET, HEAD");
+  /* RFC 6750 section 3: a 401 names the scheme the client must use. */
+  if (status == 401)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store",
+                   MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  /* A 413 may come before the body was read (Content-Length) or after the rest of it
+   * was discarded: either way the connection is not reused. */
+  if (status == 413)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store",
+                   MHD_HTTP_HEADER_CONNECTION, "close");
   return respond(h, c, status, "application/json", b, n + 1, "no-store", NULL, NULL);
 }
 
@@ -799,8 +814,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     *upload_size = 0;
     if (r->too_large || r->overloaded) {
       r->discarded += n;
-      /* Stop listening to a client that keeps streaming after the limit. */
-      return r->discarded > r->limit + (1u << 20) ? MHD_NO : MHD_YES;
+      /* MHD cannot answer before the body ends, so the rest of a refused body is read
+       * and dropped (no memory kept) to answer 413/503 cleanly; a client still
+       * streaming DISCARD_MAX past the limit is cut off instead. */
+      if (r->discarded <= r->limit + DISCARD_MAX) return MHD_YES;
+      logd_log("http: cut off a request body still streaming %u MiB past its %zu-byte limit",
+               DISCARD_MAX >> 20, r->limit);
+      mhd_cut_pending = 1;
+      return MHD_NO;
     }
     if (r->len + n > r->limit) {
       r->too_large = 1;
@@ -866,6 +887,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n && msg[n - 1] == '\n') msg[--n] = 0;
+  if (mhd_cut_pending && strstr(msg, "Application reported internal error")) {
+    mhd_cut_pending = 0;
+    return;
+  }
   logd_log("http: %s", msg);
 }
 
