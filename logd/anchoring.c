@@ -1,7 +1,6 @@
 #include "logd/anchoring.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -13,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
 #include "anchor/anchor.h"
-#include "anchor/hex.h"
 #include "anchor/rpc.h"
 #include "anchor/tx.h"
-#include "logd/log.h"
 
 #define MAX_BACKOFF_S 3600
 
@@ -65,7 +64,7 @@ struct logd_anchor {
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;
-  logd_log("anchor: %s", line);
+  xt_log("logd", "anchor: %s", line);
 }
 
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap) {
@@ -134,8 +133,6 @@ void anchoring_free(logd_anchor *a) {
   free(a);
 }
 
-const char *anchoring_address(const logd_anchor *a) { return a->address; }
-
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
   a->hook = fn;
   a->hook_ctx = ctx;
@@ -146,27 +143,17 @@ void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
 /* Called by the anchoring thread, the only writer of the state, without the lock. */
 static void save_state(logd_anchor *a) {
   char root[65], tx[67];
-  hex_encode(a->root, 32, root);
-  hex_encode0x(a->tx, 32, tx);
+  xt_hex_encode(a->root, 32, root);
+  xt_hex_encode0x(a->tx, 32, tx);
   json_t *j = json_pack("{s:I,s:s,s:s*,s:I,s:I}", "size", (json_int_t)a->size, "root", root, "tx",
                         a->have_tx ? tx : NULL, "block", (json_int_t)a->block, "time",
                         (json_int_t)a->time);
   char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(j);
   if (!text) return;
-  char tmp[PATH_MAX + 8];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", a->state_path) >= sizeof tmp) {
-    free(text);
-    return;
-  }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  size_t n = strlen(text);
-  int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  if (!ok || rename(tmp, a->state_path)) {
-    logd_log("anchor: cannot write %s: %s", a->state_path, strerror(errno));
-    unlink(tmp);
-  }
+  char err[300];
+  if (xt_file_write_atomic(a->state_path, text, strlen(text), 0644, err, sizeof err) != XT_OK)
+    xt_log("logd", "anchor: cannot keep the last anchor: %s", err);
   free(text);
 }
 
@@ -179,9 +166,9 @@ static void load_state(logd_anchor *a) {
   uint8_t r[32], h[32];
   if (!json_unpack(j, "{s:I,s:s,s?s,s:I,s:I}", "size", &size, "root", &root, "tx", &tx, "block",
                    &block, "time", &t) &&
-      (uint64_t)size == a->size && strlen(root) == 64 && !hex_decode_exact(root, r, 32) &&
+      (uint64_t)size == a->size && strlen(root) == 64 && xt_hex_decode_exact(root, XT_HEX_0X, r, 32) == XT_OK &&
       !memcmp(r, a->root, 32)) {
-    if (tx && !hex_decode_exact(tx, h, 32)) {
+    if (tx && xt_hex_decode_exact(tx, XT_HEX_0X, h, 32) == XT_OK) {
       memcpy(a->tx, h, 32);
       a->have_tx = 1;
     }
@@ -224,13 +211,13 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
   }
   static const uint8_t zero[20];
   if (!memcmp(anchorer, zero, 20)) {
-    logd_log("anchor: this log is not registered in contract %s on chain %" PRIu64
+    xt_log("logd", "anchor: this log is not registered in contract %s on chain %" PRIu64
              "; anchoring waits until the owner registers anchorer %s",
              a->contract, chain_id, a->address);
   } else if (memcmp(anchorer, a->addr, 20)) {
     char other[43];
     eth_address_format(anchorer, other);
-    logd_log("anchor: contract %s names anchorer %s for this log, not this logd's key %s: "
+    xt_log("logd", "anchor: contract %s names anchorer %s for this log, not this logd's key %s: "
              "anchoring fails until the owner rotates it",
              a->contract, other, a->address);
   }
@@ -267,7 +254,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
     load_state(a);
   }
   pthread_mutex_unlock(&a->mu);
-  logd_log("anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
+  xt_log("logd", "anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
            ", local tree %" PRIu64 " entries: consistent",
            chain_id, a->contract, a->address, size, local);
   return 0;
@@ -303,7 +290,7 @@ static void round_once(logd_anchor *a) {
     atomic_fetch_add(&a->errors, 1);
     atomic_fetch_add(&a->consecutive, 1);
     a->failures++;
-    logd_log("anchor: checkpoint %" PRIu64 " not anchored (%s): %s%s", v.note_size,
+    xt_log("logd", "anchor: checkpoint %" PRIu64 " not anchored (%s): %s%s", v.note_size,
              anchor_status_str(rc), e,
              rc == ANCHOR_ERR_INCONSISTENT ? " -- ALERT: this tree is not consistent with the "
                                              "chain's head; nothing was sent" : "");
@@ -334,19 +321,19 @@ static void round_once(logd_anchor *a) {
   pthread_mutex_unlock(&a->mu);
   save_state(a);
   char txh[67];
-  hex_encode0x(tx, 32, txh);
-  logd_log("anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
+  xt_hex_encode0x(tx, 32, txh);
+  xt_log("logd", "anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
            block, rc == ANCHOR_OK ? txh : "none: the chain already held this head");
   /* The anchored note is the one the sequencer stored before publishing it. */
   char *stored = NULL;
   size_t slen = 0;
   if (store_get_checkpoint(a->store, v.note_size, &stored, &slen, e, sizeof e) != 0 ||
       slen != v.note_len || memcmp(stored, v.note, slen))
-    logd_log("anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
+    xt_log("logd", "anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
   free(stored);
   if (a->hook && a->hook(a->hook_ctx, v.note_size, v.note, v.note_len)) {
     if (a->pending_note)
-      logd_log("anchor: giving up the hook of checkpoint %" PRIu64 " for the newer %" PRIu64,
+      xt_log("logd", "anchor: giving up the hook of checkpoint %" PRIu64 " for the newer %" PRIu64,
                a->pending_size, v.note_size);
     free(a->pending_note);
     a->pending_note = malloc(v.note_len);
@@ -425,8 +412,8 @@ char *anchoring_state_json(logd_anchor *a) {
   json_t *j = NULL;
   if (a->have) {
     char root[65], tx[67];
-    hex_encode(a->root, 32, root);
-    hex_encode0x(a->tx, 32, tx);
+    xt_hex_encode(a->root, 32, root);
+    xt_hex_encode0x(a->tx, 32, tx);
     j = json_object();
     json_object_set_new(j, "contract", json_string(a->contract));
     json_object_set_new(j, "anchorer", json_string(a->address));

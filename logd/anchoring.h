@@ -40,8 +40,6 @@ typedef struct logd_anchor logd_anchor;
 /* Does not contact the node. NULL with a message on a bad URL, address or key. */
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap);
 void anchoring_free(logd_anchor *a);
-/* The anchoring key's address, "0x" + EIP-55 hex. */
-const char *anchoring_address(const logd_anchor *a);
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx);
 
 /* The start-up check against the store (before the sequencer runs; store may be

@@ -1,7 +1,6 @@
 #include "logd/enclave.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -15,11 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "anchor/tx.h"
 #include "dstack/attest.h"
 #include "dstack/guest.h"
 #include "logd/event.h"
-#include "logd/log.h"
 
 struct logd_enclave {
   dstack_client *dc; /* NULL in --dev mode */
@@ -30,32 +32,10 @@ struct logd_enclave {
   size_t boot_json_len;
 };
 
-static void hexs(const uint8_t *in, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 static char *hex_alloc(const uint8_t *in, size_t n) {
   char *s = malloc(2 * n + 1);
-  if (s) hexs(in, n, s);
+  if (s) xt_hex_encode(in, n, s);
   return s;
-}
-
-static int unhex(const char *s, size_t n, uint8_t *out) {
-  for (size_t i = 0; i < 2 * n; i++) {
-    char c = s[i];
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (v < 0) return -1;
-    out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
-  }
-  return 0;
 }
 
 logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap) {
@@ -78,7 +58,7 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
       return NULL;
     }
     snprintf(e->compose_hash, sizeof e->compose_hash, "dev");
-    hexs(rid, sizeof rid, e->instance_id);
+    xt_hex_encode(rid, sizeof rid, e->instance_id);
     return e;
   }
   char derr[300];
@@ -141,7 +121,7 @@ int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errca
 
 int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
   if (!strncmp(token, "sha256:", 7)) {
-    if (strlen(token + 7) != 64 || unhex(token + 7, 32, out)) {
+    if (xt_hex_decode_exact(token + 7, 0, out, 32) != XT_OK) {
       snprintf(err, errcap, "sha256: takes 64 hex digits");
       return -1;
     }
@@ -161,7 +141,7 @@ int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char
     uint8_t k[32];
     char h[65];
     if (get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap)) return -1;
-    hexs(k, 32, h);
+    xt_hex_encode(k, 32, h);
     EVP_Digest(h, 64, out, NULL, EVP_sha256(), NULL);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(h, sizeof h);
@@ -175,27 +155,18 @@ int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char
   return 0;
 }
 
-/* DATA/attestations is created on the first write, not at open: a start that is
- * refused later must leave the data directory as it found it. */
-static int write_atomic(const char *path, const char *data, size_t len) {
-  const char *slash = strrchr(path, '/');
-  char dir[PATH_MAX];
-  if (slash && (size_t)(slash - path) < sizeof dir) {
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = 0;
-    if (mkdir(dir, 0700) && errno != EEXIST) return -1;
-  }
-  char tmp[PATH_MAX + 8];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp, path)) {
-    unlink(tmp);
+/* Keeps a quote file in DATA/attestations, which is created on the first write, not
+ * at open: a start that is refused later must leave the data directory as it found it.
+ * 0, or -1 after logging why. */
+static int keep_file(const logd_enclave *e, const char *path, const char *data, size_t len) {
+  char err[300];
+  if (mkdir(e->dir, 0700) && errno != EEXIST) {
+    xt_log("logd", "attestation: cannot create %s: %s", e->dir, strerror(errno));
     return -1;
   }
-  return 0;
+  if (xt_file_write_atomic(path, data, len, 0644, err, sizeof err) == XT_OK) return 0;
+  xt_log("logd", "attestation: %s", err);
+  return -1;
 }
 
 /* ---------- the boot entry ---------- */
@@ -240,7 +211,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
       return -1;
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
-    hexs(qsha, 32, quote_sha);
+    xt_hex_encode(qsha, 32, quote_sha);
   }
   /* Every boot is its own entry: without it a restart would be folded into the first. */
   if (RAND_bytes(bid, sizeof bid) != 1) {
@@ -248,7 +219,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
     dstack_quote_reply_free(&q);
     return -1;
   }
-  hexs(bid, sizeof bid, boot_id);
+  xt_hex_encode(bid, sizeof bid, boot_id);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "boot", "component", "logd",
                          "version", XT_VERSION, "compose_hash", e->compose_hash, "instance_id",
                          e->instance_id, "quote_sha256", quote_sha, "checkpoint_key", verifier_key,
@@ -308,8 +279,8 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
       /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
       char path[PATH_MAX + 64];
       snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
-      if (write_atomic(path, e->boot_json, e->boot_json_len))
-        logd_log("attestation: cannot keep the boot quote in %s", path);
+      if (keep_file(e, path, e->boot_json, e->boot_json_len))
+        xt_log("logd", "attestation: cannot keep the boot quote in %s", path);
     }
   }
   dstack_quote_reply_free(&q);
@@ -327,7 +298,7 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
   dstack_quote_reply q;
   char derr[300];
   if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
-    logd_log("attestation: no quote for anchored checkpoint %" PRIu64 " (retried next round): %s",
+    xt_log("logd", "attestation: no quote for anchored checkpoint %" PRIu64 " (retried next round): %s",
              size, derr);
     return -1;
   }
@@ -343,10 +314,10 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
   json_decref(j);
   char path[PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/checkpoint-%" PRIu64 ".json", e->dir, size);
-  int rc = text ? write_atomic(path, text, strlen(text)) : -1;
+  int rc = text ? keep_file(e, path, text, strlen(text)) : -1;
   free(text);
-  if (rc) logd_log("attestation: cannot keep the quote of checkpoint %" PRIu64 " in %s", size, path);
-  else logd_log("attestation: quote for anchored checkpoint %" PRIu64 " kept", size);
+  if (rc) xt_log("logd", "attestation: cannot keep the quote of checkpoint %" PRIu64 " in %s", size, path);
+  else xt_log("logd", "attestation: quote for anchored checkpoint %" PRIu64 " kept", size);
   return rc;
 }
 
@@ -372,46 +343,28 @@ unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char 
     return 200;
   }
   /* Strict decimal, like every other query number. */
-  size_t n = strlen(num);
-  if (!n || n > 20 || (n > 1 && num[0] == '0') || strspn(num, "0123456789") != n)
+  uint64_t v;
+  xt_err ne = xt_parse_u64(num, XT_NUM_CANONICAL, 0, UINT64_MAX, &v);
+  if (ne == XT_ERANGE) return error_body(400, "the number is out of range", body, len);
+  if (ne != XT_OK)
     return error_body(400, size ? "size must be a decimal integer" : "boot must be a decimal integer",
                       body, len);
-  errno = 0;
-  unsigned long long v = strtoull(num, NULL, 10);
-  if (errno) return error_body(400, "the number is out of range", body, len);
   char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "%s/%s-%llu.json", e->dir, size ? "checkpoint" : "boot", v);
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  snprintf(path, sizeof path, "%s/%s-%" PRIu64 ".json", e->dir, size ? "checkpoint" : "boot", v);
+  /* Whether the file exists decides 404 or 500: a quote that cannot be read is ours. */
+  if (access(path, F_OK) != 0)
     return error_body(404,
                       size ? "no quote for a checkpoint of this size (only anchored checkpoints have one)"
                            : "no boot quote for this index (not a boot entry of logd in enclave mode)",
                       body, len);
-  char *buf = NULL;
-  size_t cap = 0, got = 0;
-  for (;;) {
-    if (got == cap) {
-      size_t nc = cap ? cap * 2 : 16384;
-      char *nb = nc <= (64u << 20) ? realloc(buf, nc) : NULL;
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return error_body(500, "cannot read the stored quote", body, len);
-      }
-      buf = nb;
-      cap = nc;
-    }
-    size_t r = fread(buf + got, 1, cap - got, f);
-    got += r;
-    if (r == 0) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
+  uint8_t *buf = NULL;
+  size_t got = 0;
+  char err[300];
+  if (xt_file_read(path, 64u << 20, &buf, &got, err, sizeof err) != XT_OK) {
+    xt_log("logd", "attestation: %s", err);
     return error_body(500, "cannot read the stored quote", body, len);
   }
-  *body = buf;
+  *body = (char *)buf;
   *len = got;
   return 200;
 }

@@ -17,13 +17,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "logd/log.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "merkle/note.h"
 #include "merkle/tile.h"
 
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
 #define MAX_ENTRIES_PER_READ 1000
+/* The timestamp the size pre-check wraps events with: an entry's length depends only
+ * on its timestamp's digit count, and every millisecond time from 2001-09-09 to
+ * 2286-11-20 has 13 digits, like this one, so the pre-check's length is exact. */
+#define SIZE_CHECK_TS_MS 1000000000000ull
 /* The most bytes of a refused request body read and dropped past its limit before
  * the connection is cut off without an answer (see the handler). */
 #define DISCARD_MAX (16u << 20)
@@ -141,49 +147,20 @@ static enum MHD_Result respond_errorf(logd_http *h, struct MHD_Connection *c, un
   return respond_error(h, c, status, msg);
 }
 
-static void hex(const uint8_t *in, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 static json_t *hex_json(const uint8_t *in, size_t n) {
   char buf[2 * 64 + 1];
-  hex(in, n, buf);
+  xt_hex_encode(in, n, buf);
   return json_string(buf);
 }
 
 static int unhex32(const char *s, uint8_t out[32]) {
-  if (strlen(s) != 64) return -1;
-  for (int i = 0; i < 64; i++) {
-    char c = s[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (v < 0) return -1;
-    if (i % 2) out[i / 2] = (uint8_t)(out[i / 2] << 4 | v);
-    else out[i / 2] = (uint8_t)v;
-  }
-  return 0;
+  return xt_hex_decode_exact(s, 0, out, 32) == XT_OK ? 0 : -1;
 }
 
 /* Strict decimal: digits only, no sign, no leading zero (except "0"), <= max.
  * 0 ok, -1 malformed or out of range. */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !*s || strlen(s) > 20) return -1;
-  if (s[0] == '0' && s[1]) return -1;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return -1;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  if (v > max) return -1;
-  *out = v;
-  return 0;
+  return xt_parse_u64(s, XT_NUM_CANONICAL, 0, max, out) == XT_OK ? 0 : -1;
 }
 
 static const char *arg(struct MHD_Connection *c, const char *name) {
@@ -226,7 +203,7 @@ static char *proof_text(const char *head, const uint8_t (*p)[MERKLE_HASH_SIZE], 
   for (size_t i = 0; i < n; i++) {
     if (i) b[o++] = ',';
     b[o++] = '"';
-    hex(p[i], MERKLE_HASH_SIZE, b + o);
+    xt_hex_encode(p[i], MERKLE_HASH_SIZE, b + o);
     o += 2 * MERKLE_HASH_SIZE;
     b[o++] = '"';
   }
@@ -260,7 +237,7 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
   char err[200];
   int rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
   if (rc) {
-    logd_log("read tile %s: %s", path, rc == 1 ? "missing from storage" : err);
+    xt_log("logd", "read tile %s: %s", path, rc == 1 ? "missing from storage" : err);
     return respond_error(h, c, 500, "storage error");
   }
   size_t want;
@@ -276,7 +253,7 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     }
     if (n < t.width) {
       free(data);
-      logd_log("read bundle %s: stored bundle too short", path);
+      xt_log("logd", "read bundle %s: stored bundle too short", path);
       return respond_error(h, c, 500, "storage error");
     }
     want = off;
@@ -284,7 +261,7 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     want = (size_t)t.width * MERKLE_HASH_SIZE;
     if (len < want) {
       free(data);
-      logd_log("read tile %s: stored tile too short", path);
+      xt_log("logd", "read tile %s: stored tile too short", path);
       return respond_error(h, c, 500, "storage error");
     }
   }
@@ -354,7 +331,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
   if (rc == 0) rc = merkle_inclusion_proof(index, size, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
-    logd_log("inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
+    xt_log("logd", "inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
     store_reader_done(&rd);
     return respond_error(h, c, 500, "storage error");
   }
@@ -365,7 +342,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
     if (memcmp(want, leaf, MERKLE_HASH_SIZE)) return respond_error(h, c, 404, "no entry has this leaf hash");
   }
   char head[200], lh[65];
-  hex(leaf, MERKLE_HASH_SIZE, lh);
+  xt_hex_encode(leaf, MERKLE_HASH_SIZE, lh);
   snprintf(head, sizeof head, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":\"%s\",",
            index, size, lh);
   return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
@@ -386,7 +363,7 @@ static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
   size_t n = 0;
   int rc = merkle_consistency_proof(from, to, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
-    logd_log("consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
+    xt_log("logd", "consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
     store_reader_done(&rd);
     return respond_error(h, c, 500, "storage error");
   }
@@ -403,7 +380,8 @@ static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
   uint64_t start, count;
   if (query_u64(h, c, "start", UINT64_MAX, &start, &ret)) return ret;
   if (query_u64(h, c, "count", MAX_ENTRIES_PER_READ, &count, &ret)) return ret;
-  if (count == 0) return respond_error(h, c, 400, "count must be from 1 to 1000");
+  if (count == 0)
+    return respond_errorf(h, c, 400, "count must be from 1 to %d", MAX_ENTRIES_PER_READ);
   if (start >= v.size)
     return respond_errorf(h, c, 404, "start must be less than the tree size %" PRIu64, v.size);
   uint64_t end = start + count > v.size ? v.size : start + count;
@@ -576,7 +554,7 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
     for (size_t i = 0; i < n; i++) {
       if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
                                  proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &plen[i])) {
-        logd_log("receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
+        xt_log("logd", "receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
         store_reader_done(&rd);
         free(proof), free(plen);
         return respond_error(h, c, 500, "storage error");
@@ -593,14 +571,14 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
     if (!out || tlog_proof_format(s->index[0], proof, plen[0], s->checkpoint, s->checkpoint_len,
                                   out, cap, &outlen, err, sizeof err)) {
       free(out);
-      logd_log("tlog-proof: %s", err);
+      xt_log("logd", "tlog-proof: %s", err);
       ret = respond_error(h, c, 500, "cannot format the receipt");
     } else {
       ret = respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
     }
   } else if (r->route == R_ADD && !r->want_checkpoint) {
     char body[200], lh[65];
-    hex(s->leaf[0], MERKLE_HASH_SIZE, lh);
+    xt_hex_encode(s->leaf[0], MERKLE_HASH_SIZE, lh);
     int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
                       s->index[0], lh, s->dup[0] ? "true" : "false");
     char *b = malloc((size_t)n0);
@@ -623,7 +601,7 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
       else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
       for (size_t i = 0; i < n; i++) {
         char lh[65];
-        hex(s->leaf[i], MERKLE_HASH_SIZE, lh);
+        xt_hex_encode(s->leaf[i], MERKLE_HASH_SIZE, lh);
         o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
                               i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
       }
@@ -681,7 +659,7 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
   /* Reject oversize entries here so the client hears 413 at once; the sequencer
    * re-checks with its own timestamp. */
   for (size_t i = 0; i < ev.count; i++) {
-    size_t len = event_entry_len(ev.canon_len[i], r->who->name, 1000000000000ull);
+    size_t len = event_entry_len(ev.canon_len[i], r->who->name, SIZE_CHECK_TS_MS);
     if (len > h->cfg.max_entry_bytes) {
       event_list_free(&ev);
       return respond_errorf(h, c, 413, "event %zu: entry would be %zu bytes, the limit is %zu", i,
@@ -818,7 +796,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
        * and dropped (no memory kept) to answer 413/503 cleanly; a client still
        * streaming DISCARD_MAX past the limit is cut off instead. */
       if (r->discarded <= r->limit + DISCARD_MAX) return MHD_YES;
-      logd_log("http: cut off a request body still streaming %u MiB past its %zu-byte limit",
+      xt_log("logd", "http: cut off a request body still streaming %u MiB past its %zu-byte limit",
                DISCARD_MAX >> 20, r->limit);
       mhd_cut_pending = 1;
       return MHD_NO;
@@ -891,7 +869,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     mhd_cut_pending = 0;
     return;
   }
-  logd_log("http: %s", msg);
+  xt_log("logd", "http: %s", msg);
 }
 
 int http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port) {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "logd/log.h"
+#include "base/err.h"
 #include "merkle/tile.h"
 
 const double seq_fsync_bucket_ms[SEQ_FSYNC_BUCKETS] = {0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000};
@@ -522,7 +522,7 @@ static int prepare_batch(logd_seq *q, seq_sub *list, int ckpt_due, inflight *f) 
   }
   if (failed) {
     atomic_fetch_add(&q->metrics.write_errors, 1);
-    logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", total, err);
+    xt_log("logd", "sequencer: batch of %zu events failed, nothing acknowledged: %s", total, err);
     fail_all(list, 503, "storage read failed; nothing was logged, try again");
     return -1;
   }
@@ -580,7 +580,7 @@ static int commit_batch(logd_seq *q, inflight *f) {
     clock_gettime(CLOCK_MONOTONIC, &b);
     if (rc) {
       atomic_fetch_add(&q->metrics.write_errors, 1);
-      logd_log("sequencer: batch of %zu events failed, nothing acknowledged: %s", f->total, err);
+      xt_log("logd", "sequencer: batch of %zu events failed, nothing acknowledged: %s", f->total, err);
       fail_all(f->list, 503, "storage write failed; nothing was logged, try again");
       f->list = NULL;
       return -1;
@@ -664,7 +664,7 @@ static void reload(logd_seq *q) {
   char lerr[300];
   dmap_reset(q);
   if (load_state(q, lerr, sizeof lerr)) {
-    logd_log("sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
+    xt_log("logd", "sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
     pthread_mutex_lock(&q->mu);
     q->broken = 1;
     pthread_mutex_unlock(&q->mu);
@@ -740,7 +740,7 @@ static int make_note(logd_seq *q, char *note, size_t cap, size_t *note_len, chec
   merkle_tree_root(&q->tree, c->root);
   if (checkpoint_format(c, body, sizeof body, &body_len, err, sizeof err) ||
       note_sign(&q->signer, body, body_len, note, cap - 1, note_len, err, sizeof err)) {
-    logd_log("sequencer: cannot sign a checkpoint: %s", err);
+    xt_log("logd", "sequencer: cannot sign a checkpoint: %s", err);
     return -1;
   }
   note[*note_len] = 0;
@@ -775,7 +775,7 @@ static int sign_checkpoint(logd_seq *q) {
   store_batch_put_checkpoint(q->sbatch, c.size, note, note_len);
   if (store_batch_write(q->store, q->sbatch, err, sizeof err)) {
     atomic_fetch_add(&q->metrics.write_errors, 1);
-    logd_log("sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
+    xt_log("logd", "sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
     return -1;
   }
   return publish_note(q, note, note_len, &c);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/num.h"
 #include "merkle/merkle.h"
 #include "merkle/tile.h"
 
@@ -283,7 +284,7 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
         snprintf(err, errcap, "out of memory");
         return -1;
       }
-      memcpy(*data, v, vl);
+      if (vl) memcpy(*data, v, vl); /* an empty value may come as NULL */
       *len = vl;
       rocksdb_iter_destroy(it);
       return 0;
@@ -297,7 +298,7 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
   rc = 1;
   for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
     const char *key = rocksdb_iter_key(it, &kl);
-    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || (uint8_t)key[0] != lo[0]) break;
     size_t vl;
     const char *v = rocksdb_iter_value(it, &vl);
     if (n + vl + 1 > cap) {
@@ -313,7 +314,7 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
       buf = nb;
       cap = nc;
     }
-    memcpy(buf + n, v, vl);
+    if (vl) memcpy(buf + n, v, vl); /* an empty chunk may come as NULL */
     n += vl;
     rc = 0;
   }
@@ -346,7 +347,7 @@ int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], 
   for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it) && *count < 256;
        rocksdb_iter_next(it)) {
     const char *key = rocksdb_iter_key(it, &kl);
-    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || (uint8_t)key[0] != lo[0]) break;
     starts[(*count)++] = rd64((const uint8_t *)key + 1);
   }
   char *ierr = NULL;
@@ -354,13 +355,6 @@ int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], 
   rocksdb_iter_destroy(it);
   if (ierr) return fail(err, errcap, "read failed", ierr);
   return 0;
-}
-
-int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
-                    char *err, size_t errcap) {
-  uint8_t k[1 + STORE_KEY_PREFIX] = {'D'};
-  memcpy(k + 1, key, STORE_KEY_PREFIX);
-  return get_u64(s, k, sizeof k, index, err, errcap);
 }
 
 int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
@@ -510,7 +504,8 @@ uint64_t store_disk_bytes(logd_store *s) {
   for (int i = 0; i < 2; i++) {
     /* The C API returns a malloc'd string. */
     char *v = rocksdb_property_value_cf(s->db, cfs[i], "rocksdb.total-sst-files-size");
-    if (v) n += strtoull(v, NULL, 10);
+    uint64_t x;
+    if (v && xt_parse_u64(v, 0, 0, UINT64_MAX, &x) == XT_OK) n += x;
     free(v);
   }
   return n;

@@ -50,13 +50,12 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
 /* Starts of the chunks of (partial) level-0 tile / bundle tile_index, in order. */
 int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
                       char *err, size_t errcap);
-/* Index lookups by the first STORE_KEY_PREFIX bytes of a digest. 1 when absent. */
-int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
-                    char *err, size_t errcap);
-/* The same for n dedup keys at once (the first STORE_KEY_PREFIX bytes of each digest
+/* Dedup lookups of n keys at once (the first STORE_KEY_PREFIX bytes of each digest
  * are used): found[i] says whether index[i] was set. */
 int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
                          uint8_t *found, char *err, size_t errcap);
+/* The index of the entry whose leaf hash starts with these STORE_KEY_PREFIX bytes.
+ * 1 when absent. */
 int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
                       char *err, size_t errcap);
 /* A checkpoint note by size, or the latest (size == UINT64_MAX). 1 when absent. */
