@@ -186,6 +186,34 @@ static void boot_done(seq_sub *s, void *ctx) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* Keeps this run's boot quote for GET /v1/attestation and DATA/attestations/boot-<I>.json.
+ * Returns index, or -1 when out of memory (message in err). */
+static int64_t keep_boot_quote(logd_enclave *e, int64_t index, const dstack_quote_reply *q,
+                               const uint8_t rd[64], const char *verifier_key,
+                               const char *anchor_address, char *err, size_t errcap) {
+  char *qh = hex_alloc(q->quote, q->quote_len), *rdh = hex_alloc(rd, 64);
+  json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
+                        (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
+                        q->event_log ? q->event_log : "[]", "report_data", rdh ? rdh : "",
+                        "checkpoint_key", verifier_key, "anchor_address", anchor_address,
+                        "compose_hash", e->compose_hash, "instance_id", e->instance_id);
+  free(qh);
+  free(rdh);
+  e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!e->boot_json) {
+    snprintf(err, errcap, "out of memory");
+    return -1;
+  }
+  e->boot_json_len = strlen(e->boot_json);
+  /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
+  if (keep_file(e, path, e->boot_json, e->boot_json_len))
+    xt_log("logd", "attestation: cannot keep the boot quote in %s", path);
+  return index;
+}
+
 int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
                          const char *verifier_key, const char *anchor_address, char *err,
                          size_t errcap) {
@@ -260,29 +288,8 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   }
   pthread_mutex_destroy(&w.mu);
   pthread_cond_destroy(&w.cv);
-  if (index >= 0 && e->dc) {
-    char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
-    json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
-                          (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
-                          q.event_log ? q.event_log : "[]", "report_data", rdh ? rdh : "",
-                          "checkpoint_key", verifier_key, "anchor_address", anchor_address,
-                          "compose_hash", e->compose_hash, "instance_id", e->instance_id);
-    free(qh);
-    free(rdh);
-    e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!e->boot_json) {
-      snprintf(err, errcap, "out of memory");
-      index = -1;
-    } else {
-      e->boot_json_len = strlen(e->boot_json);
-      /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
-      char path[PATH_MAX + 64];
-      snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
-      if (keep_file(e, path, e->boot_json, e->boot_json_len))
-        xt_log("logd", "attestation: cannot keep the boot quote in %s", path);
-    }
-  }
+  if (index >= 0 && e->dc)
+    index = keep_boot_quote(e, index, &q, rd, verifier_key, anchor_address, err, errcap);
   dstack_quote_reply_free(&q);
   return index;
 }

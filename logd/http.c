@@ -536,6 +536,32 @@ static void on_done(seq_sub *s, void *ctx) {
   MHD_resume_connection(r->conn);
 }
 
+/* Inclusion proofs of every entry of s in its covering checkpoint (n x MERKLE_MAX_PROOF
+ * hashes and n lengths, malloc'd). 0, 503 when out of memory, 500 on a storage error. */
+static int receipt_proofs(logd_http *h, const seq_sub *s, uint8_t (**proof)[MERKLE_HASH_SIZE],
+                          size_t **plen) {
+  size_t n = s->events.count;
+  *proof = calloc(n * MERKLE_MAX_PROOF, MERKLE_HASH_SIZE);
+  *plen = calloc(n, sizeof **plen);
+  if (!*proof || !*plen) {
+    free(*proof), free(*plen);
+    return 503;
+  }
+  store_reader rd;
+  store_reader_init(&rd, h->cfg.store);
+  for (size_t i = 0; i < n; i++) {
+    if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
+                               *proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &(*plen)[i])) {
+      xt_log("logd", "receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
+      store_reader_done(&rd);
+      free(*proof), free(*plen);
+      return 500;
+    }
+  }
+  store_reader_done(&rd);
+  return 0;
+}
+
 static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
   seq_sub *s = r->sub;
   if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
@@ -543,24 +569,10 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
   size_t n = s->events.count;
   size_t *plen = NULL;
   if (r->want_checkpoint) {
-    proof = calloc(n * MERKLE_MAX_PROOF, MERKLE_HASH_SIZE);
-    plen = calloc(n, sizeof *plen);
-    if (!proof || !plen) {
-      free(proof), free(plen);
+    int st = receipt_proofs(h, s, &proof, &plen);
+    if (st == 503)
       return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
-    }
-    store_reader rd;
-    store_reader_init(&rd, h->cfg.store);
-    for (size_t i = 0; i < n; i++) {
-      if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
-                                 proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &plen[i])) {
-        xt_log("logd", "receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
-        store_reader_done(&rd);
-        free(proof), free(plen);
-        return respond_error(h, c, 500, "storage error");
-      }
-    }
-    store_reader_done(&rd);
+    if (st) return respond_error(h, c, 500, "storage error");
   }
   enum MHD_Result ret;
   if (r->want_text) {
@@ -726,6 +738,110 @@ static int is_read_path(const char *url) {
 
 static char read_marker;
 
+/* The first call of a request (headers only): routes, checks method, token, declared
+ * size and query, and for a write allocates its req. */
+static enum MHD_Result begin_request(logd_http *h, struct MHD_Connection *c, const char *url,
+                                     const char *method, void **con_cls) {
+  int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+  int post = !strcmp(method, "POST");
+  if (!is_write_path(url)) {
+    if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
+    if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
+    *con_cls = (void *)&read_marker;
+    return MHD_YES;
+  }
+  if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
+  const logd_submitter *who = authenticate(h, c);
+  if (!who) {
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
+  }
+  enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
+  size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  uint64_t clen = 0;
+  if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
+    return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
+  const char *wait = arg(c, "wait");
+  const char *format = arg(c, "format");
+  const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+  int want_text = (format && !strcmp(format, "tlog-proof")) ||
+                  (accept && strstr(accept, "text/x-tlog-proof"));
+  if (wait && strcmp(wait, "checkpoint"))
+    return respond_error(h, c, 400, "wait takes only the value 'checkpoint'");
+  if (format && strcmp(format, "tlog-proof") && strcmp(format, "json"))
+    return respond_error(h, c, 400, "format takes 'json' or 'tlog-proof'");
+  if (want_text && route != R_ADD)
+    return respond_error(h, c, 400, "tlog-proof receipts are per entry: use POST /v1/add");
+  req *r = calloc(1, sizeof *r);
+  if (!r) return MHD_NO;
+  r->h = h;
+  r->conn = c;
+  r->route = route;
+  r->who = who;
+  r->limit = limit;
+  r->want_text = want_text;
+  r->want_checkpoint = want_text || (wait != NULL);
+  atomic_init(&r->state, ST_READING);
+  *con_cls = r;
+  return MHD_YES;
+}
+
+/* Frees what was kept of a refused body (n more bytes just came); the rest is only
+ * counted from here on. */
+static void drop_body(logd_http *h, req *r, size_t n) {
+  free(r->body);
+  r->body = NULL;
+  atomic_fetch_sub(&h->body_bytes, r->reserved);
+  r->reserved = 0;
+  r->cap = 0;
+  r->discarded = r->len + n;
+  r->len = 0;
+}
+
+/* A piece of a write's body: kept within the request's limit and the global body
+ * budget, or (once over either) read and dropped until the body ends. */
+static enum MHD_Result take_body(logd_http *h, req *r, const char *upload, size_t n) {
+  if (r->too_large || r->overloaded) {
+    r->discarded += n;
+    /* MHD cannot answer before the body ends, so the rest of a refused body is read
+     * and dropped (no memory kept) to answer 413/503 cleanly; a client still
+     * streaming DISCARD_MAX past the limit is cut off instead. */
+    if (r->discarded <= r->limit + DISCARD_MAX) return MHD_YES;
+    xt_log("logd", "http: cut off a request body still streaming %u MiB past its %zu-byte limit",
+           DISCARD_MAX >> 20, r->limit);
+    mhd_cut_pending = 1;
+    return MHD_NO;
+  }
+  if (r->len + n > r->limit) {
+    r->too_large = 1;
+    drop_body(h, r, n);
+    return MHD_YES;
+  }
+  if (r->len + n > r->cap) {
+    size_t nc = r->cap ? r->cap : 4096;
+    while (nc < r->len + n) nc *= 2;
+    if (nc > r->limit) nc = r->limit;
+    if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
+      atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+      r->overloaded = 1;
+      drop_body(h, r, n);
+      return MHD_YES;
+    }
+    char *nb = realloc(r->body, nc);
+    if (!nb) {
+      atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+      return MHD_NO;
+    }
+    r->reserved += nc - r->cap;
+    r->body = nb;
+    r->cap = nc;
+  }
+  memcpy(r->body + r->len, upload, n);
+  r->len += n;
+  return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls) {
@@ -740,106 +856,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     return handle_get(h, c, url);
   }
-  if (!r) {
-    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-    int post = !strcmp(method, "POST");
-    if (!is_write_path(url)) {
-      if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
-      if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
-      *con_cls = (void *)&read_marker;
-      return MHD_YES;
-    }
-    if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
-    const logd_submitter *who = authenticate(h, c);
-    if (!who) {
-      const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-      return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
-    }
-    enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
-    size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t clen = 0;
-    if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
-      return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
-    const char *wait = arg(c, "wait");
-    const char *format = arg(c, "format");
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-    int want_text = (format && !strcmp(format, "tlog-proof")) ||
-                    (accept && strstr(accept, "text/x-tlog-proof"));
-    if (wait && strcmp(wait, "checkpoint"))
-      return respond_error(h, c, 400, "wait takes only the value 'checkpoint'");
-    if (format && strcmp(format, "tlog-proof") && strcmp(format, "json"))
-      return respond_error(h, c, 400, "format takes 'json' or 'tlog-proof'");
-    if (want_text && route != R_ADD)
-      return respond_error(h, c, 400, "tlog-proof receipts are per entry: use POST /v1/add");
-    r = calloc(1, sizeof *r);
-    if (!r) return MHD_NO;
-    r->h = h;
-    r->conn = c;
-    r->route = route;
-    r->who = who;
-    r->limit = limit;
-    r->want_text = want_text;
-    r->want_checkpoint = want_text || (wait != NULL);
-    atomic_init(&r->state, ST_READING);
-    *con_cls = r;
-    return MHD_YES;
-  }
-
+  if (!r) return begin_request(h, c, url, method, con_cls);
   int st = atomic_load(&r->state);
   if (st == ST_READING && *upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large || r->overloaded) {
-      r->discarded += n;
-      /* MHD cannot answer before the body ends, so the rest of a refused body is read
-       * and dropped (no memory kept) to answer 413/503 cleanly; a client still
-       * streaming DISCARD_MAX past the limit is cut off instead. */
-      if (r->discarded <= r->limit + DISCARD_MAX) return MHD_YES;
-      xt_log("logd", "http: cut off a request body still streaming %u MiB past its %zu-byte limit",
-               DISCARD_MAX >> 20, r->limit);
-      mhd_cut_pending = 1;
-      return MHD_NO;
-    }
-    if (r->len + n > r->limit) {
-      r->too_large = 1;
-      free(r->body);
-      r->body = NULL;
-      atomic_fetch_sub(&h->body_bytes, r->reserved);
-      r->reserved = 0;
-      r->cap = 0;
-      r->discarded = r->len + n;
-      r->len = 0;
-      return MHD_YES;
-    }
-    if (r->len + n > r->cap) {
-      size_t nc = r->cap ? r->cap : 4096;
-      while (nc < r->len + n) nc *= 2;
-      if (nc > r->limit) nc = r->limit;
-      if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
-        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
-        r->overloaded = 1;
-        free(r->body);
-        r->body = NULL;
-        atomic_fetch_sub(&h->body_bytes, r->reserved);
-        r->reserved = 0;
-        r->cap = 0;
-        r->discarded = r->len + n;
-        r->len = 0;
-        return MHD_YES;
-      }
-      char *nb = realloc(r->body, nc);
-      if (!nb) {
-        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
-        return MHD_NO;
-      }
-      r->reserved += nc - r->cap;
-      r->body = nb;
-      r->cap = nc;
-    }
-    memcpy(r->body + r->len, upload, n);
-    r->len += n;
-    return MHD_YES;
+    return take_body(h, r, upload, n);
   }
   if (st == ST_READING) return start_add(h, c, r);
   if (st == ST_DONE) return add_response(h, c, r);

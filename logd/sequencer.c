@@ -402,7 +402,11 @@ static void fail_all(seq_sub *list, int status, const char *msg) {
 
 /* Sequences one group into f (the tree, edge tiles and bundle advance; nothing is
  * written). Returns 0, or -1 when preparing failed: then the submissions are failed
- * and the caller must reload the state once the writer is idle. */
+ * and the caller must reload the state once the writer is idle.
+ * Longer than our ~100-line rule on purpose: its phases (dedup against the store,
+ * all-or-none size checks, in-group dedup and append, index ops, chunking) share the
+ * group's failure state and the batch being built, and reading them in one place is
+ * how the all-or-none promise is checked; split, each piece would need all of it. */
 static int prepare_batch(logd_seq *q, seq_sub *list, int ckpt_due, inflight *f) {
   char err[300];
   size_t total = 0;
