@@ -70,7 +70,7 @@ static void log_line(void *ctx, const char *line) {
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap) {
   logd_anchor *a = calloc(1, sizeof *a);
   if (!a) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   pthread_mutex_init(&a->mu, NULL);
@@ -82,19 +82,19 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
   a->interval_s = cfg->interval_s;
   uint8_t caddr[20];
   if (eth_address_parse(cfg->contract, caddr)) {
-    snprintf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
+    xt_errf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
     goto fail;
   }
   eth_address_format(caddr, a->contract);
   if (eth_address_from_key(cfg->key, a->addr)) {
-    snprintf(err, errcap, "the anchor key is not a valid secp256k1 private key");
+    xt_errf(err, errcap, "the anchor key is not a valid secp256k1 private key");
     goto fail;
   }
   eth_address_format(a->addr, a->address);
   anchor_log_id(cfg->origin, a->log_id);
   if ((size_t)snprintf(a->state_path, sizeof a->state_path, "%s/anchor-state.json", cfg->data_dir) >=
       sizeof a->state_path) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     goto fail;
   }
   anchor_options o;
@@ -107,12 +107,12 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
   char cerr[300];
   a->client = anchor_client_new(cfg->rpc_url, cfg->contract, cfg->key, &o, cerr, sizeof cerr);
   if (!a->client) {
-    snprintf(err, errcap, "anchor client: %s", cerr);
+    xt_errf(err, errcap, "anchor client: %s", cerr);
     goto fail;
   }
   a->rpc = eth_rpc_new(cfg->rpc_url, cerr, sizeof cerr);
   if (!a->rpc) {
-    snprintf(err, errcap, "anchor RPC: %s", cerr);
+    xt_errf(err, errcap, "anchor RPC: %s", cerr);
     goto fail;
   }
   eth_rpc_set_timeout_ms(a->rpc, 10000);
@@ -189,13 +189,14 @@ static int no_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, u
 int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
   char e[400];
   uint64_t local = 0, chain_id = 0;
-  int rc = store ? store_get_size(store, &local, e, sizeof e) : 1;
-  if (rc < 0) {
-    snprintf(err, errcap, "%s", e);
+  store_err se = store ? store_get_size(store, &local, e, sizeof e) : STORE_NOT_FOUND;
+  if (se != STORE_OK && se != STORE_NOT_FOUND) {
+    xt_errf(err, errcap, "%s", e);
     return -1;
   }
+  int rc;
   if (eth_chain_id(a->rpc, &chain_id) != ETH_RPC_OK) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "cannot reach the anchor RPC node to read the anchored head (%s); refusing to start "
              "without the rollback check",
              eth_rpc_error(a->rpc));
@@ -205,7 +206,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
   uint8_t root[32], anchorer[20];
   rc = anchor_get_head(a->client, a->log_id, &size, root, anchorer, e, sizeof e);
   if (rc != ANCHOR_OK) {
-    snprintf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
+    xt_errf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
              a->contract, e);
     return -1;
   }
@@ -232,7 +233,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
     rc = anchor_check_local(a->client, a->log_id, 0, no_nodes, NULL, &chain_size, e, sizeof e);
   }
   if (rc == ANCHOR_ERR_INCONSISTENT) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "the local tree (%" PRIu64 " entries) is behind or inconsistent with the head "
              "anchored in contract %s (size %" PRIu64 "): %s; refusing to start (was the data "
              "directory rolled back?)",
@@ -240,7 +241,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
     return -1;
   }
   if (rc != ANCHOR_OK && rc != ANCHOR_ERR_REJECTED) {
-    snprintf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
+    xt_errf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
              a->contract, e);
     return -1;
   }
@@ -375,7 +376,7 @@ int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
   /* The start-up check may have read a read-only store since closed: take the live one. */
   a->store = seq_store(seq);
   if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
-    snprintf(err, errcap, "cannot start the anchoring thread");
+    xt_errf(err, errcap, "cannot start the anchoring thread");
     return -1;
   }
   a->started = 1;

@@ -41,11 +41,11 @@ static char *hex_alloc(const uint8_t *in, size_t n) {
 logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap) {
   logd_enclave *e = calloc(1, sizeof *e);
   if (!e) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   if ((size_t)snprintf(e->dir, sizeof e->dir, "%s/attestations", data_dir) >= sizeof e->dir) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     free(e);
     return NULL;
   }
@@ -53,7 +53,7 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
     /* Like the collector's dev mode: no measured compose, a fresh instance id. */
     uint8_t rid[16];
     if (RAND_bytes(rid, sizeof rid) != 1) {
-      snprintf(err, errcap, "no randomness");
+      xt_errf(err, errcap, "no randomness");
       free(e);
       return NULL;
     }
@@ -66,7 +66,7 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
   dstack_info info;
   memset(&info, 0, sizeof info);
   if (!e->dc || dstack_get_info(e->dc, &info, derr, sizeof derr)) {
-    snprintf(err, errcap, "dstack guest agent at %s: %s", socket_path, derr);
+    xt_errf(err, errcap, "dstack guest agent at %s: %s", socket_path, derr);
     enclave_free(e);
     return NULL;
   }
@@ -88,7 +88,7 @@ int enclave_has_quotes(const logd_enclave *e) { return e && e->dc; }
 static int get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
                    uint8_t out[32], char *err, size_t errcap) {
   if (!e->dc) {
-    snprintf(err, errcap, "GetKey needs --dstack-socket");
+    xt_errf(err, errcap, "GetKey needs --dstack-socket");
     return -1;
   }
   dstack_key k;
@@ -100,7 +100,7 @@ static int get_key(logd_enclave *e, const char *path, const char *purpose, const
     rc = -1;
   }
   if (rc == 0) memcpy(out, k.key, 32);
-  else snprintf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
+  else xt_errf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
   OPENSSL_cleanse(&k, sizeof k);
   return rc;
 }
@@ -113,7 +113,7 @@ int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errca
   uint8_t addr[20];
   if (get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap)) return -1;
   if (eth_address_from_key(key, addr)) {
-    snprintf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
+    xt_errf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
     return -1;
   }
   return 0;
@@ -122,18 +122,18 @@ int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errca
 int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
   if (!strncmp(token, "sha256:", 7)) {
     if (xt_hex_decode_exact(token + 7, 0, out, 32) != XT_OK) {
-      snprintf(err, errcap, "sha256: takes 64 hex digits");
+      xt_errf(err, errcap, "sha256: takes 64 hex digits");
       return -1;
     }
     return 0;
   }
   if (!strncmp(token, "getkey:", 7)) {
     if (!token[7]) {
-      snprintf(err, errcap, "getkey: needs a path");
+      xt_errf(err, errcap, "getkey: needs a path");
       return -1;
     }
     if (!e || !e->dc) {
-      snprintf(err, errcap, "getkey: tokens need --dstack-socket");
+      xt_errf(err, errcap, "getkey: tokens need --dstack-socket");
       return -1;
     }
     /* The collector's side of this contract: its token is the lowercase hex of the
@@ -148,7 +148,7 @@ int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char
     return 0;
   }
   if (strlen(token) < 16) {
-    snprintf(err, errcap, "tokens are at least 16 characters");
+    xt_errf(err, errcap, "tokens are at least 16 characters");
     return -1;
   }
   EVP_Digest(token, strlen(token), out, NULL, EVP_sha256(), NULL);
@@ -202,7 +202,7 @@ static int64_t keep_boot_quote(logd_enclave *e, int64_t index, const dstack_quot
   e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   if (!e->boot_json) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   e->boot_json_len = strlen(e->boot_json);
@@ -222,7 +222,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   memcpy(keys, checkpoint_key->public_key, 32);
   if (anchor_address) {
     if (eth_address_parse(anchor_address, keys + 32)) {
-      snprintf(err, errcap, "bad anchor address");
+      xt_errf(err, errcap, "bad anchor address");
       return -1;
     }
     nkeys = 52;
@@ -235,7 +235,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   if (e->dc) {
     char derr[300];
     if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
-      snprintf(err, errcap, "GetQuote for the boot entry: %s", derr);
+      xt_errf(err, errcap, "GetQuote for the boot entry: %s", derr);
       return -1;
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
@@ -243,7 +243,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   }
   /* Every boot is its own entry: without it a restart would be folded into the first. */
   if (RAND_bytes(bid, sizeof bid) != 1) {
-    snprintf(err, errcap, "no randomness");
+    xt_errf(err, errcap, "no randomness");
     dstack_quote_reply_free(&q);
     return -1;
   }
@@ -257,7 +257,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   event_list events;
   memset(&events, 0, sizeof events);
   if (!text || event_parse_one(text, strlen(text), &events, err, errcap)) {
-    if (!text) snprintf(err, errcap, "out of memory");
+    if (!text) xt_errf(err, errcap, "out of memory");
     free(text);
     dstack_quote_reply_free(&q);
     return -1;
@@ -265,7 +265,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   free(text);
   seq_sub *sub = seq_sub_new("logd", &events);
   if (!sub) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     dstack_quote_reply_free(&q);
     return -1;
   }
@@ -276,13 +276,13 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   sub->done_ctx = &w;
   int64_t index = -1;
   if (seq_submit(seq, sub)) {
-    snprintf(err, errcap, "the sequencer refused the boot entry");
+    xt_errf(err, errcap, "the sequencer refused the boot entry");
     seq_sub_free(sub);
   } else {
     pthread_mutex_lock(&w.mu);
     while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
-    if (sub->status) snprintf(err, errcap, "boot entry: %s", sub->error);
+    if (sub->status) xt_errf(err, errcap, "boot entry: %s", sub->error);
     else index = (int64_t)sub->index[0];
     seq_sub_free(sub);
   }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+
 void event_list_free(event_list *l) {
   if (!l) return;
   for (size_t i = 0; i < l->count; i++) free(l->canon[i]);
@@ -29,12 +31,12 @@ int event_submitter_valid(const char *name) {
 /* Integers only: a real has no canonical form both sides agree on. */
 static int check_value(const json_t *v, int depth, char *err, size_t errcap) {
   if (depth > EVENT_MAX_DEPTH) {
-    snprintf(err, errcap, "event nests deeper than %d levels", EVENT_MAX_DEPTH);
+    xt_errf(err, errcap, "event nests deeper than %d levels", EVENT_MAX_DEPTH);
     return -1;
   }
   switch (json_typeof(v)) {
   case JSON_REAL:
-    snprintf(err, errcap, "event contains a non-integer number (only integers are allowed)");
+    xt_errf(err, errcap, "event contains a non-integer number (only integers are allowed)");
     return -1;
   case JSON_OBJECT: {
     const char *k;
@@ -59,28 +61,28 @@ static int check_value(const json_t *v, int depth, char *err, size_t errcap) {
 
 static int check_event(const json_t *ev, char *err, size_t errcap) {
   if (!json_is_object(ev)) {
-    snprintf(err, errcap, "an event must be a JSON object");
+    xt_errf(err, errcap, "an event must be a JSON object");
     return -1;
   }
   const json_t *type = json_object_get(ev, "type");
   if (!type) {
-    snprintf(err, errcap, "event has no \"type\"");
+    xt_errf(err, errcap, "event has no \"type\"");
     return -1;
   }
   if (!json_is_string(type)) {
-    snprintf(err, errcap, "event \"type\" must be a string");
+    xt_errf(err, errcap, "event \"type\" must be a string");
     return -1;
   }
   const char *t = json_string_value(type);
   size_t n = json_string_length(type);
   if (n < 1 || n > EVENT_TYPE_MAX) {
-    snprintf(err, errcap, "event \"type\" must be 1-%d characters", EVENT_TYPE_MAX);
+    xt_errf(err, errcap, "event \"type\" must be 1-%d characters", EVENT_TYPE_MAX);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     char c = t[i];
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
-      snprintf(err, errcap, "event \"type\" may only contain a-z, 0-9, '_' and '.'");
+      xt_errf(err, errcap, "event \"type\" may only contain a-z, 0-9, '_' and '.'");
       return -1;
     }
   }
@@ -94,7 +96,7 @@ static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
   if (!l->canon || !l->canon_len) {
     free(l->canon);
     free(l->canon_len);
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   return 0;
@@ -103,7 +105,7 @@ static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
 static int canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
   char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
   if (!s) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   l->canon[l->count] = s;
@@ -131,19 +133,19 @@ static const char *json_error_words(const json_error_t *je) {
 static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
   json_error_t je;
   if (len == 0) {
-    snprintf(err, errcap, "empty request body");
+    xt_errf(err, errcap, "empty request body");
     return NULL;
   }
   /* A raw NUL is never JSON, but jansson 2.14 skips one that follows a number
    * ({"n":1\0,"m":2} parses), which would log bytes the submitter never sent as
    * JSON; refuse it before parsing. */
   if (memchr(body, 0, len)) {
-    snprintf(err, errcap, "malformed JSON: a NUL byte in the body");
+    xt_errf(err, errcap, "malformed JSON: a NUL byte in the body");
     return NULL;
   }
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
   if (!root)
-    snprintf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column,
+    xt_errf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column,
              json_error_words(&je));
   return root;
 }
@@ -166,11 +168,11 @@ int event_parse_batch(const char *body, size_t len, size_t max_events, event_lis
   if (!root) return -1;
   int rc = -1;
   if (!json_is_array(root)) {
-    snprintf(err, errcap, "add-batch takes a JSON array of event objects");
+    xt_errf(err, errcap, "add-batch takes a JSON array of event objects");
   } else if (json_array_size(root) == 0) {
-    snprintf(err, errcap, "add-batch needs at least one event");
+    xt_errf(err, errcap, "add-batch needs at least one event");
   } else if (json_array_size(root) > max_events) {
-    snprintf(err, errcap, "add-batch takes at most %zu events", max_events);
+    xt_errf(err, errcap, "add-batch takes at most %zu events", max_events);
   } else if (list_alloc(out, json_array_size(root), err, errcap) == 0) {
     size_t i;
     json_t *ev;
@@ -178,7 +180,7 @@ int event_parse_batch(const char *body, size_t len, size_t max_events, event_lis
     json_array_foreach(root, i, ev) {
       char sub[200];
       if (check_event(ev, sub, sizeof sub)) {
-        snprintf(err, errcap, "event %zu: %s", i, sub);
+        xt_errf(err, errcap, "event %zu: %s", i, sub);
         rc = -1;
         break;
       }

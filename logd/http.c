@@ -235,9 +235,9 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
   uint8_t *data = NULL;
   size_t len = 0;
   char err[200];
-  int rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
+  store_err rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
   if (rc) {
-    xt_log("logd", "read tile %s: %s", path, rc == 1 ? "missing from storage" : err);
+    xt_log("logd", "read tile %s: %s", path, rc == STORE_NOT_FOUND ? "missing from storage" : err);
     return respond_error(h, c, 500, "storage error");
   }
   size_t want;
@@ -314,9 +314,9 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
     if (arg(c, "index")) return respond_error(h, c, 400, "give either index or hash, not both");
     if (unhex32(hs, leaf)) return respond_error(h, c, 400, "hash must be 64 hex digits");
     char err[200];
-    int rc = store_get_by_hash(h->cfg.store, leaf, &index, err, sizeof err);
-    if (rc < 0) return respond_error(h, c, 500, "storage error");
-    if (rc == 1 || index >= v.size) return respond_error(h, c, 404, "no entry has this leaf hash");
+    store_err rc = store_get_by_hash(h->cfg.store, leaf, &index, err, sizeof err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) return respond_error(h, c, 500, "storage error");
+    if (rc == STORE_NOT_FOUND || index >= v.size) return respond_error(h, c, 404, "no entry has this leaf hash");
     if (index >= size)
       return respond_errorf(h, c, 404, "the entry with this leaf hash has index %" PRIu64
                             ", not in the tree of size %" PRIu64, index, size);
@@ -424,8 +424,8 @@ static enum MHD_Result get_stored_checkpoint(logd_http *h, struct MHD_Connection
   char *note = NULL;
   size_t len = 0;
   char err[200];
-  int rc = store_get_checkpoint(h->cfg.store, size, &note, &len, err, sizeof err);
-  if (rc == 1) return respond_error(h, c, 404, "no checkpoint of this size was published");
+  store_err rc = store_get_checkpoint(h->cfg.store, size, &note, &len, err, sizeof err);
+  if (rc == STORE_NOT_FOUND) return respond_error(h, c, 404, "no checkpoint of this size was published");
   if (rc) return respond_error(h, c, 500, "storage error");
   return respond(h, c, 200, "text/plain; charset=utf-8", note, len,
                  "public, max-age=31536000, immutable", NULL, NULL);
@@ -920,7 +920,7 @@ int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_
   snprintf(ps, sizeof ps, "%u", port);
   int gai = getaddrinfo(host, ps, &hints, &ai);
   if (gai || !ai) {
-    snprintf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
+    xt_errf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
     return -1;
   }
   int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -937,7 +937,7 @@ int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_
   socklen_t sl = sizeof ss;
   if (ok && getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) ok = 0, e = errno;
   if (!ok) {
-    snprintf(err, errcap, "cannot listen on %s port %u: %s", host, port,
+    xt_errf(err, errcap, "cannot listen on %s port %u: %s", host, port,
              e == EADDRINUSE ? "the address is already in use" : strerror(e));
     if (fd >= 0) close(fd);
     return -1;
@@ -949,14 +949,14 @@ int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_
 
 int http_listen(int fd, const char *listen_arg, char *err, size_t errcap) {
   if (listen(fd, 1024) == 0) return 0;
-  snprintf(err, errcap, "cannot listen on %s: %s", listen_arg, strerror(errno));
+  xt_errf(err, errcap, "cannot listen on %s: %s", listen_arg, strerror(errno));
   return -1;
 }
 
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   logd_http *h = calloc(1, sizeof *h);
   if (!h) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     close(cfg->listen_fd);
     return NULL;
   }
@@ -976,7 +976,7 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                           MHD_OPTION_END);
   if (!h->d) {
-    snprintf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
+    xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
     close(cfg->listen_fd);
     free(h);
     return NULL;

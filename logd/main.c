@@ -426,8 +426,8 @@ static int check_store(const logd_opts *o, logd_run *run) {
   char err[400], dbpath[PATH_MAX];
   db_path(o, dbpath, sizeof dbpath);
   logd_store *ro = NULL;
-  int rc = store_open_read_only(dbpath, &ro, err, sizeof err);
-  if (rc < 0) {
+  store_err rc = store_open_read_only(dbpath, &ro, err, sizeof err);
+  if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
     fprintf(stderr, "logd: %s\n", err);
     return -1;
   }
@@ -435,10 +435,10 @@ static int check_store(const logd_opts *o, logd_run *run) {
   if (ro) {
     char *stored = NULL;
     rc = store_get_origin(ro, &stored, err, sizeof err);
-    if (rc < 0) {
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
       fprintf(stderr, "logd: %s\n", err);
       bad = 1;
-    } else if (rc == 0 && strcmp(stored, o->origin)) {
+    } else if (rc == STORE_OK && strcmp(stored, o->origin)) {
       fprintf(stderr, "logd: %s holds the log '%s', not --origin '%s'; refusing to start\n",
               o->data, stored, o->origin);
       bad = 1;
@@ -514,9 +514,9 @@ static int open_log(const logd_opts *o, logd_run *run) {
     return -1;
   }
   char *stored = NULL;
-  int rc = store_get_origin(run->store, &stored, err, sizeof err);
+  store_err rc = store_get_origin(run->store, &stored, err, sizeof err);
   free(stored);
-  if (rc == 1) rc = store_put_origin(run->store, o->origin, err, sizeof err);
+  if (rc == STORE_NOT_FOUND) rc = store_put_origin(run->store, o->origin, err, sizeof err);
   if (rc) {
     fprintf(stderr, "logd: %s\n", err);
     return -1;

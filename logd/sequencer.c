@@ -187,14 +187,13 @@ void seq_sub_free(seq_sub *s) {
 
 static int load_state(logd_seq *q, char *err, size_t errcap) {
   uint64_t size = 0;
-  int rc = store_get_size(q->store, &size, err, errcap);
-  if (rc < 0) return -1;
-  if (rc == 1) size = 0;
+  store_err se = store_get_size(q->store, &size, err, errcap);
+  if (se != STORE_OK && se != STORE_NOT_FOUND) return -1;
   store_reader rd;
   store_reader_init(&rd, q->store);
-  rc = merkle_tree_restore(&q->tree, size, store_read_nodes, &rd);
+  int rc = merkle_tree_restore(&q->tree, size, store_read_nodes, &rd);
   if (rc) {
-    snprintf(err, errcap, "cannot rebuild the tree of %" PRIu64 " entries: %s%s%s", size,
+    xt_errf(err, errcap, "cannot rebuild the tree of %" PRIu64 " entries: %s%s%s", size,
              merkle_status_str(rc), rd.err[0] ? ": " : "", rd.err);
     store_reader_done(&rd);
     return -1;
@@ -207,15 +206,15 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
     if (!w) continue;
     uint8_t *data = NULL;
     size_t len = 0;
-    rc = store_get_tile(q->store, L, n / TILE_WIDTH, &data, &len, err, errcap);
-    if (rc == 0 && len >= (size_t)w * 32) {
+    se = store_get_tile(q->store, L, n / TILE_WIDTH, &data, &len, err, errcap);
+    if (se == STORE_OK && len >= (size_t)w * 32) {
       memcpy(q->edge[L].h, data, (size_t)w * 32);
       free(data);
       continue;
     }
-    if (rc == 0) free(data);
-    if (rc >= 0)
-      snprintf(err, errcap, "storage: edge tile %u/%" PRIu64 " is missing or too short", L,
+    if (se == STORE_OK) free(data);
+    if (se == STORE_OK || se == STORE_NOT_FOUND)
+      xt_errf(err, errcap, "storage: edge tile %u/%" PRIu64 " is missing or too short", L,
                n / TILE_WIDTH);
     return -1;
   }
@@ -225,9 +224,9 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
   if (bw) {
     uint8_t *data = NULL;
     size_t len = 0;
-    rc = store_get_tile(q->store, STORE_ENTRIES_LEVEL, size / TILE_WIDTH, &data, &len, err, errcap);
-    if (rc) {
-      if (rc == 1) snprintf(err, errcap, "storage: entry bundle %" PRIu64 " is missing", size / TILE_WIDTH);
+    se = store_get_tile(q->store, STORE_ENTRIES_LEVEL, size / TILE_WIDTH, &data, &len, err, errcap);
+    if (se != STORE_OK) {
+      if (se == STORE_NOT_FOUND) xt_errf(err, errcap, "storage: entry bundle %" PRIu64 " is missing", size / TILE_WIDTH);
       return -1;
     }
     tile_bundle_entry *ents = calloc(bw, sizeof *ents);
@@ -236,7 +235,7 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
     if (!ents || tile_bundle_parse(data, len, bw, ents) != 0) {
       free(ents);
       free(data);
-      snprintf(err, errcap, "storage: entry bundle %" PRIu64 " does not hold %u entries",
+      xt_errf(err, errcap, "storage: entry bundle %" PRIu64 " does not hold %u entries",
                size / TILE_WIDTH, bw);
       return -1;
     }
@@ -246,7 +245,7 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
       uint8_t *nb = realloc(q->bundle, off);
       if (!nb) {
         free(data);
-        snprintf(err, errcap, "out of memory");
+        xt_errf(err, errcap, "out of memory");
         return -1;
       }
       q->bundle = nb;
@@ -261,7 +260,7 @@ static int load_state(logd_seq *q, char *err, size_t errcap) {
     if (store_list_chunks(q->store, size / TILE_WIDTH, q->chunk_starts, &q->nchunks, err, errcap))
       return -1;
     if (q->nchunks == 0) {
-      snprintf(err, errcap, "storage: the right-edge bundle %" PRIu64 " has no chunks", size / TILE_WIDTH);
+      xt_errf(err, errcap, "storage: the right-edge bundle %" PRIu64 " has no chunks", size / TILE_WIDTH);
       return -1;
     }
   }
@@ -580,7 +579,7 @@ static int commit_batch(logd_seq *q, inflight *f) {
   if (f->has_write) {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    int rc = store_batch_write(q->store, f->batch, err, sizeof err);
+    store_err rc = store_batch_write(q->store, f->batch, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &b);
     if (rc) {
       atomic_fetch_add(&q->metrics.write_errors, 1);
@@ -848,20 +847,20 @@ static void *seq_main(void *arg) {
 static int check_checkpoint(logd_seq *q, char *err, size_t errcap) {
   char *note = NULL;
   size_t len = 0;
-  int rc = store_get_checkpoint(q->store, UINT64_MAX, &note, &len, err, errcap);
-  if (rc == 1) return 0;
-  if (rc) return -1;
+  store_err se = store_get_checkpoint(q->store, UINT64_MAX, &note, &len, err, errcap);
+  if (se == STORE_NOT_FOUND) return 0;
+  if (se != STORE_OK) return -1;
   checkpoint c;
   char cerr[200];
   if (checkpoint_open(&q->signer.verifier, note, len, &c, cerr, sizeof cerr)) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "the latest stored checkpoint does not verify with this log's key (%s); "
              "refusing to start (wrong key or origin for this data directory?)", cerr);
     free(note);
     return -1;
   }
   if (c.size > q->tree.size) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "the latest stored checkpoint has size %" PRIu64 " but storage holds only %" PRIu64
              " entries; refusing to start rather than publish an inconsistent tree",
              c.size, q->tree.size);
@@ -871,10 +870,10 @@ static int check_checkpoint(logd_seq *q, char *err, size_t errcap) {
   uint8_t root[MERKLE_HASH_SIZE];
   store_reader rd;
   store_reader_init(&rd, q->store);
-  rc = merkle_root_at(c.size, store_read_nodes, &rd, root);
+  int rc = merkle_root_at(c.size, store_read_nodes, &rd, root);
   store_reader_done(&rd);
   if (rc || memcmp(root, c.root, MERKLE_HASH_SIZE)) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "the stored tree's root at size %" PRIu64 " differs from the latest signed "
              "checkpoint's; refusing to start",
              c.size);
@@ -916,7 +915,7 @@ static logd_seq *seq_prepare(logd_store *store, const note_signer *signer, const
                              char *err, size_t errcap) {
   logd_seq *q = calloc(1, sizeof *q);
   if (!q) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   q->store = store;
@@ -940,7 +939,7 @@ static logd_seq *seq_prepare(logd_store *store, const note_signer *signer, const
   q->sbatch = store_batch_new(store);
   q->entry_buf = malloc(EVENT_ENTRY_HARD_MAX + 1);
   if (!ok || !q->sbatch || !q->entry_buf) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     seq_release(q);
     return NULL;
   }
@@ -971,7 +970,7 @@ logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_conf
   if ((q->tree.size > q->ckpt_size || !q->have_ckpt) && q->last_ckpt_mono >= q->cfg.interval_ms)
     q->last_ckpt_mono -= q->cfg.interval_ms;
   if (pthread_create(&q->writer, NULL, writer_main, q)) {
-    snprintf(err, errcap, "cannot start the writer thread");
+    xt_errf(err, errcap, "cannot start the writer thread");
     seq_release(q);
     return NULL;
   }
@@ -981,7 +980,7 @@ logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_conf
     pthread_cond_signal(&q->wcv);
     pthread_mutex_unlock(&q->wmu);
     pthread_join(q->writer, NULL);
-    snprintf(err, errcap, "cannot start the sequencer thread");
+    xt_errf(err, errcap, "cannot start the sequencer thread");
     seq_release(q);
     return NULL;
   }
