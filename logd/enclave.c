@@ -38,6 +38,18 @@ static char *hex_alloc(const uint8_t *in, size_t n) {
   return s;
 }
 
+const char *enclave_err_str(enclave_err e) {
+  switch (e) {
+  case ENCLAVE_OK: return "ok";
+  case ENCLAVE_EAGENT: return "dstack guest agent failed";
+  case ENCLAVE_EINVAL: return "invalid argument";
+  case ENCLAVE_ENOMEM: return "out of memory";
+  case ENCLAVE_ELOG: return "boot entry not logged";
+  case ENCLAVE_ERAND: return "no randomness";
+  }
+  return "unknown enclave error";
+}
+
 logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap) {
   logd_enclave *e = calloc(1, sizeof *e);
   if (!e) {
@@ -85,11 +97,11 @@ void enclave_free(logd_enclave *e) {
 
 int enclave_has_quotes(const logd_enclave *e) { return e && e->dc; }
 
-static int get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
+static enclave_err get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
                    uint8_t out[32], char *err, size_t errcap) {
   if (!e->dc) {
     xt_errf(err, errcap, "GetKey needs --dstack-socket");
-    return -1;
+    return ENCLAVE_EAGENT;
   }
   dstack_key k;
   memset(&k, 0, sizeof k);
@@ -102,57 +114,59 @@ static int get_key(logd_enclave *e, const char *path, const char *purpose, const
   if (rc == 0) memcpy(out, k.key, 32);
   else xt_errf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
   OPENSSL_cleanse(&k, sizeof k);
-  return rc;
+  return rc == 0 ? ENCLAVE_OK : ENCLAVE_EAGENT;
 }
 
-int enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap) {
+enclave_err enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap) {
   return get_key(e, ENCLAVE_PATH_CHECKPOINT, "checkpoint-signing", "ed25519", seed, err, errcap);
 }
 
-int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap) {
+enclave_err enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap) {
   uint8_t addr[20];
-  if (get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap)) return -1;
+  enclave_err rc = get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap);
+  if (rc != ENCLAVE_OK) return rc;
   if (eth_address_from_key(key, addr)) {
     xt_errf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
-    return -1;
+    return ENCLAVE_EAGENT;
   }
-  return 0;
+  return ENCLAVE_OK;
 }
 
-int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
+enclave_err enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
   if (!strncmp(token, "sha256:", 7)) {
     if (xt_hex_decode_exact(token + 7, 0, out, 32) != XT_OK) {
       xt_errf(err, errcap, "sha256: takes 64 hex digits");
-      return -1;
+      return ENCLAVE_EINVAL;
     }
-    return 0;
+    return ENCLAVE_OK;
   }
   if (!strncmp(token, "getkey:", 7)) {
     if (!token[7]) {
       xt_errf(err, errcap, "getkey: needs a path");
-      return -1;
+      return ENCLAVE_EINVAL;
     }
     if (!e || !e->dc) {
       xt_errf(err, errcap, "getkey: tokens need --dstack-socket");
-      return -1;
+      return ENCLAVE_EINVAL;
     }
     /* The collector's side of this contract: its token is the lowercase hex of the
      * same GetKey (collector/main.c). */
     uint8_t k[32];
     char h[65];
-    if (get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap)) return -1;
+    enclave_err rc = get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap);
+    if (rc != ENCLAVE_OK) return rc;
     xt_hex_encode(k, 32, h);
     EVP_Digest(h, 64, out, NULL, EVP_sha256(), NULL);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(h, sizeof h);
-    return 0;
+    return ENCLAVE_OK;
   }
   if (strlen(token) < 16) {
     xt_errf(err, errcap, "tokens are at least 16 characters");
-    return -1;
+    return ENCLAVE_EINVAL;
   }
   EVP_Digest(token, strlen(token), out, NULL, EVP_sha256(), NULL);
-  return 0;
+  return ENCLAVE_OK;
 }
 
 /* Keeps a quote file in DATA/attestations, which is created on the first write, not
@@ -214,16 +228,16 @@ static int64_t keep_boot_quote(logd_enclave *e, int64_t index, const dstack_quot
   return index;
 }
 
-int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
-                         const char *verifier_key, const char *anchor_address, char *err,
-                         size_t errcap) {
+enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
+                             const char *verifier_key, const char *anchor_address,
+                             int64_t *boot_index, char *err, size_t errcap) {
   uint8_t keys[52];
   size_t nkeys = 32;
   memcpy(keys, checkpoint_key->public_key, 32);
   if (anchor_address) {
     if (eth_address_parse(anchor_address, keys + 32)) {
       xt_errf(err, errcap, "bad anchor address");
-      return -1;
+      return ENCLAVE_EINVAL;
     }
     nkeys = 52;
   }
@@ -236,7 +250,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
     char derr[300];
     if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
       xt_errf(err, errcap, "GetQuote for the boot entry: %s", derr);
-      return -1;
+      return ENCLAVE_EAGENT;
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
     xt_hex_encode(qsha, 32, quote_sha);
@@ -245,7 +259,7 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   if (RAND_bytes(bid, sizeof bid) != 1) {
     xt_errf(err, errcap, "no randomness");
     dstack_quote_reply_free(&q);
-    return -1;
+    return ENCLAVE_ERAND;
   }
   xt_hex_encode(bid, sizeof bid, boot_id);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "boot", "component", "logd",
@@ -256,18 +270,19 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   json_decref(ev);
   event_list events;
   memset(&events, 0, sizeof events);
-  if (!text || event_parse_one(text, strlen(text), &events, err, errcap)) {
+  event_err ee = text ? event_parse_one(text, strlen(text), &events, err, errcap) : EVENT_ENOMEM;
+  if (ee != EVENT_OK) {
     if (!text) xt_errf(err, errcap, "out of memory");
     free(text);
     dstack_quote_reply_free(&q);
-    return -1;
+    return ee == EVENT_ENOMEM ? ENCLAVE_ENOMEM : ENCLAVE_EINVAL;
   }
   free(text);
   seq_sub *sub = seq_sub_new("logd", &events);
   if (!sub) {
     xt_errf(err, errcap, "out of memory");
     dstack_quote_reply_free(&q);
-    return -1;
+    return ENCLAVE_ENOMEM;
   }
   boot_wait w = {.done = 0};
   pthread_mutex_init(&w.mu, NULL);
@@ -288,10 +303,13 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   }
   pthread_mutex_destroy(&w.mu);
   pthread_cond_destroy(&w.cv);
-  if (index >= 0 && e->dc)
-    index = keep_boot_quote(e, index, &q, rd, verifier_key, anchor_address, err, errcap);
+  enclave_err rc = index < 0 ? ENCLAVE_ELOG : ENCLAVE_OK;
+  if (rc == ENCLAVE_OK && e->dc && keep_boot_quote(e, index, &q, rd, verifier_key, anchor_address,
+                                                   err, errcap) < 0)
+    rc = ENCLAVE_ENOMEM;
   dstack_quote_reply_free(&q);
-  return index;
+  if (rc == ENCLAVE_OK) *boot_index = index;
+  return rc;
 }
 
 /* ---------- checkpoint quotes ---------- */

@@ -89,7 +89,16 @@ static int check_event(const json_t *ev, char *err, size_t errcap) {
   return check_value(ev, 1, err, errcap);
 }
 
-static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
+const char *event_err_str(event_err e) {
+  switch (e) {
+  case EVENT_OK: return "ok";
+  case EVENT_EINVAL: return "invalid event";
+  case EVENT_ENOMEM: return "out of memory";
+  }
+  return "unknown event error";
+}
+
+static event_err list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
   memset(l, 0, sizeof(*l));
   l->canon = calloc(n ? n : 1, sizeof(char *));
   l->canon_len = calloc(n ? n : 1, sizeof(size_t));
@@ -97,21 +106,21 @@ static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
     free(l->canon);
     free(l->canon_len);
     xt_errf(err, errcap, "out of memory");
-    return -1;
+    return EVENT_ENOMEM;
   }
-  return 0;
+  return EVENT_OK;
 }
 
-static int canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
+static event_err canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
   char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
   if (!s) {
     xt_errf(err, errcap, "out of memory");
-    return -1;
+    return EVENT_ENOMEM;
   }
   l->canon[l->count] = s;
   l->canon_len[l->count] = strlen(s);
   l->count++;
-  return 0;
+  return EVENT_OK;
 }
 
 /* jansson's own texts name its flags (JSON_ALLOW_NUL) and internals; clients get ours. */
@@ -150,11 +159,12 @@ static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
   return root;
 }
 
-int event_parse_one(const char *body, size_t len, event_list *out, char *err, size_t errcap) {
+event_err event_parse_one(const char *body, size_t len, event_list *out, char *err,
+                          size_t errcap) {
   json_t *root = load(body, len, err, errcap);
-  if (!root) return -1;
-  int rc = -1;
-  if (check_event(root, err, errcap) == 0 && list_alloc(out, 1, err, errcap) == 0) {
+  if (!root) return EVENT_EINVAL;
+  event_err rc = EVENT_EINVAL;
+  if (check_event(root, err, errcap) == 0 && (rc = list_alloc(out, 1, err, errcap)) == EVENT_OK) {
     rc = canon_into(out, root, err, errcap);
     if (rc) event_list_free(out);
   }
@@ -162,32 +172,28 @@ int event_parse_one(const char *body, size_t len, event_list *out, char *err, si
   return rc;
 }
 
-int event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
-                      char *err, size_t errcap) {
+event_err event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
+                            char *err, size_t errcap) {
   json_t *root = load(body, len, err, errcap);
-  if (!root) return -1;
-  int rc = -1;
+  if (!root) return EVENT_EINVAL;
+  event_err rc = EVENT_EINVAL;
   if (!json_is_array(root)) {
     xt_errf(err, errcap, "add-batch takes a JSON array of event objects");
   } else if (json_array_size(root) == 0) {
     xt_errf(err, errcap, "add-batch needs at least one event");
   } else if (json_array_size(root) > max_events) {
     xt_errf(err, errcap, "add-batch takes at most %zu events", max_events);
-  } else if (list_alloc(out, json_array_size(root), err, errcap) == 0) {
+  } else if ((rc = list_alloc(out, json_array_size(root), err, errcap)) == EVENT_OK) {
     size_t i;
     json_t *ev;
-    rc = 0;
     json_array_foreach(root, i, ev) {
       char sub[200];
       if (check_event(ev, sub, sizeof sub)) {
         xt_errf(err, errcap, "event %zu: %s", i, sub);
-        rc = -1;
+        rc = EVENT_EINVAL;
         break;
       }
-      if (canon_into(out, ev, err, errcap)) {
-        rc = -1;
-        break;
-      }
+      if ((rc = canon_into(out, ev, err, errcap)) != EVENT_OK) break;
     }
     if (rc) event_list_free(out);
   }

@@ -661,13 +661,16 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
     return respond_error(h, c, 503, "too many request bodies in flight; retry shortly");
   char err[300];
   event_list ev;
-  int rc = r->route == R_ADD ? event_parse_one(r->body ? r->body : "", r->len, &ev, err, sizeof err)
-                             : event_parse_batch(r->body ? r->body : "", r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
+  const char *body = r->body ? r->body : "";
+  event_err ee = r->route == R_ADD
+                     ? event_parse_one(body, r->len, &ev, err, sizeof err)
+                     : event_parse_batch(body, r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
   free(r->body);
   r->body = NULL;
   atomic_fetch_sub(&h->body_bytes, r->reserved);
   r->reserved = 0;
-  if (rc) return respond_error(h, c, 400, err);
+  if (ee == EVENT_ENOMEM) return respond_error(h, c, 503, "out of memory, try again");
+  if (ee != EVENT_OK) return respond_error(h, c, 400, err);
   /* Reject oversize entries here so the client hears 413 at once; the sequencer
    * re-checks with its own timestamp. */
   for (size_t i = 0; i < ev.count; i++) {
@@ -686,11 +689,11 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
   r->sub = s;
   atomic_store(&r->state, ST_WAITING);
   MHD_suspend_connection(c);
-  rc = seq_submit(h->cfg.seq, s);
-  if (rc) {
+  seq_err se = seq_submit(h->cfg.seq, s);
+  if (se != SEQ_OK) {
     s->status = 503;
     snprintf(s->error, sizeof s->error, "%s",
-             rc == -1 ? "the log is busy (queue full); retry shortly"
+             se == SEQ_EBUSY ? "the log is busy (queue full); retry shortly"
                       : "the log is not accepting writes (shutting down or storage failed)");
     atomic_store(&r->state, ST_DONE);
     MHD_resume_connection(c);

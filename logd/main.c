@@ -282,14 +282,16 @@ static int load_keys(const logd_opts *o, logd_run *run) {
     fprintf(stderr, "logd: %s\n", err);
     return 1;
   }
-  if (o->dstack_socket ? enclave_checkpoint_seed(run->enc, run->seed, err, sizeof err) != 0
+  if (o->dstack_socket ? enclave_checkpoint_seed(run->enc, run->seed, err, sizeof err) != ENCLAVE_OK
                        : dev_secret(o->data, "checkpoint-key", run->seed, &run->seed_new) != 0) {
     if (o->dstack_socket) fprintf(stderr, "logd: %s\n", err);
     return 1;
   }
   if (o->dstack_socket || o->anchor_keyfile) {
-    if (o->dstack_socket ? enclave_anchor_key(run->enc, akey, err, sizeof err)
-                         : eth_key_read_file(o->anchor_keyfile, akey, err, sizeof err)) {
+    int bad = o->dstack_socket
+                  ? enclave_anchor_key(run->enc, akey, err, sizeof err) != ENCLAVE_OK
+                  : eth_key_read_file(o->anchor_keyfile, akey, err, sizeof err) != 0;
+    if (bad) {
       fprintf(stderr, "logd: anchor key: %s\n", err);
       return 1;
     }
@@ -570,9 +572,9 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
     return -1;
   }
   if (open_log(o, run)) return -1;
-  run->boot_index = enclave_log_boot(run->enc, run->seq, &run->signer.verifier, run->vkey,
-                                     run->have_akey ? run->aaddr : NULL, err, sizeof err);
-  if (run->boot_index < 0) {
+  if (enclave_log_boot(run->enc, run->seq, &run->signer.verifier, run->vkey,
+                       run->have_akey ? run->aaddr : NULL, &run->boot_index, err,
+                       sizeof err) != ENCLAVE_OK) {
     fprintf(stderr, "logd: boot entry not logged: %s\n", err);
     return -1;
   }

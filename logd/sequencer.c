@@ -951,12 +951,22 @@ static logd_seq *seq_prepare(logd_store *store, const note_signer *signer, const
   return q;
 }
 
-int seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
-              size_t errcap) {
+const char *seq_err_str(seq_err e) {
+  switch (e) {
+  case SEQ_OK: return "ok";
+  case SEQ_EBUSY: return "queue full";
+  case SEQ_ESTOPPED: return "not accepting writes";
+  case SEQ_ESTATE: return "stored log refused";
+  }
+  return "unknown sequencer error";
+}
+
+seq_err seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
+                  size_t errcap) {
   logd_seq *q = seq_prepare(store, signer, cfg, err, errcap);
-  if (!q) return -1;
+  if (!q) return SEQ_ESTATE;
   seq_release(q);
-  return 0;
+  return SEQ_OK;
 }
 
 logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
@@ -1012,18 +1022,18 @@ void seq_free(logd_seq *q) {
   seq_release(q);
 }
 
-int seq_submit(logd_seq *q, seq_sub *sub) {
+seq_err seq_submit(logd_seq *q, seq_sub *sub) {
   pthread_mutex_lock(&q->mu);
   if (q->stopping || q->broken) {
     pthread_mutex_unlock(&q->mu);
-    return -2;
+    return SEQ_ESTOPPED;
   }
   unsigned long long ne = atomic_load(&q->metrics.queue_entries);
   unsigned long long nb = atomic_load(&q->metrics.queue_bytes);
   if (q->head && (ne + sub->events.count > q->cfg.queue_max_entries ||
                   nb + sub->bytes > q->cfg.queue_max_bytes)) {
     pthread_mutex_unlock(&q->mu);
-    return -1;
+    return SEQ_EBUSY;
   }
   sub->next = NULL;
   if (q->tail) q->tail->next = sub;
@@ -1033,7 +1043,7 @@ int seq_submit(logd_seq *q, seq_sub *sub) {
   atomic_store(&q->metrics.queue_bytes, nb + sub->bytes);
   pthread_cond_signal(&q->cv);
   pthread_mutex_unlock(&q->mu);
-  return 0;
+  return SEQ_OK;
 }
 
 int seq_view_get(logd_seq *q, seq_view *v, int with_note) {

@@ -26,6 +26,16 @@
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 
+typedef enum {
+  SEQ_OK = 0,
+  SEQ_EBUSY,    /* the queue is full: answer 503 and let the client retry */
+  SEQ_ESTOPPED, /* shutting down, or a storage write failed: no more writes */
+  SEQ_ESTATE    /* the store does not hold a log this key may continue (or cannot be read) */
+} seq_err;
+
+/* A fixed name for e; never NULL. */
+const char *seq_err_str(seq_err e);
+
 typedef struct seq_sub seq_sub;
 typedef void (*seq_done_fn)(seq_sub *sub, void *ctx);
 
@@ -89,16 +99,19 @@ typedef struct logd_seq logd_seq;
 logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
                     char *err, size_t errcap);
 /* The checks of seq_start alone, on a store that may be read-only: no thread is
- * started and nothing is written. Returns 0, or -1 with seq_start's message. */
-int seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
-              size_t errcap);
+ * started and nothing is written. Returns SEQ_OK, or SEQ_ESTATE with seq_start's
+ * message. */
+seq_err seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
+                  size_t errcap) __attribute__((warn_unused_result));
 /* Drains the queue, signs a last checkpoint if the tree grew, completes every
  * submission and stops the thread; the published view stays readable. */
 void seq_stop(logd_seq *q);
 void seq_free(logd_seq *q);
 
-/* 0 queued; -1 queue full (answer 503); -2 shutting down or storage failed. */
-int seq_submit(logd_seq *q, seq_sub *sub);
+/* Queues sub; on SEQ_OK the sequencer owns it until its done() callback, which the
+ * caller's side then frees. SEQ_EBUSY (queue full) or SEQ_ESTOPPED: sub is untouched
+ * and still the caller's. */
+seq_err seq_submit(logd_seq *q, seq_sub *sub) __attribute__((warn_unused_result));
 
 /* What readers may see: the tree size and root after the last durable batch, and
  * the latest published checkpoint (note malloc'd, may be NULL before the first). */
