@@ -67,6 +67,17 @@ static void log_line(void *ctx, const char *line) {
   xt_log("logd", "anchor: %s", line);
 }
 
+const char *anchoring_err_str(anchoring_err e) {
+  switch (e) {
+  case ANCHORING_OK: return "ok";
+  case ANCHORING_ERPC: return "anchor node or contract unreadable";
+  case ANCHORING_EROLLBACK: return "local log behind or inconsistent with the chain";
+  case ANCHORING_ESTORE: return "storage error";
+  case ANCHORING_ETHREAD: return "cannot start the anchoring thread";
+  }
+  return "unknown anchoring error";
+}
+
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap) {
   logd_anchor *a = calloc(1, sizeof *a);
   if (!a) {
@@ -186,13 +197,13 @@ static int no_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, u
   return -1;
 }
 
-int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
+anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
   char e[400];
   uint64_t local = 0, chain_id = 0;
   store_err se = store ? store_get_size(store, &local, e, sizeof e) : STORE_NOT_FOUND;
   if (se != STORE_OK && se != STORE_NOT_FOUND) {
     xt_errf(err, errcap, "%s", e);
-    return -1;
+    return ANCHORING_ESTORE;
   }
   int rc;
   if (eth_chain_id(a->rpc, &chain_id) != ETH_RPC_OK) {
@@ -200,7 +211,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
              "cannot reach the anchor RPC node to read the anchored head (%s); refusing to start "
              "without the rollback check",
              eth_rpc_error(a->rpc));
-    return -1;
+    return ANCHORING_ERPC;
   }
   uint64_t size;
   uint8_t root[32], anchorer[20];
@@ -208,7 +219,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
   if (rc != ANCHOR_OK) {
     xt_errf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
              a->contract, e);
-    return -1;
+    return ANCHORING_ERPC;
   }
   static const uint8_t zero[20];
   if (!memcmp(anchorer, zero, 20)) {
@@ -238,12 +249,12 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
              "anchored in contract %s (size %" PRIu64 "): %s; refusing to start (was the data "
              "directory rolled back?)",
              local, a->contract, size, e);
-    return -1;
+    return ANCHORING_EROLLBACK;
   }
   if (rc != ANCHOR_OK && rc != ANCHOR_ERR_REJECTED) {
     xt_errf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
              a->contract, e);
-    return -1;
+    return ANCHORING_ERPC;
   }
   pthread_mutex_lock(&a->mu);
   a->have_chain_id = 1;
@@ -258,7 +269,7 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
   xt_log("logd", "anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
            ", local tree %" PRIu64 " entries: consistent",
            chain_id, a->contract, a->address, size, local);
-  return 0;
+  return ANCHORING_OK;
 }
 
 /* ---------- the anchoring thread ---------- */
@@ -371,16 +382,16 @@ static void *anchor_thread(void *arg) {
   return NULL;
 }
 
-int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
+anchoring_err anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
   a->seq = seq;
   /* The start-up check may have read a read-only store since closed: take the live one. */
   a->store = seq_store(seq);
   if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
     xt_errf(err, errcap, "cannot start the anchoring thread");
-    return -1;
+    return ANCHORING_ETHREAD;
   }
   a->started = 1;
-  return 0;
+  return ANCHORING_OK;
 }
 
 int anchoring_stop(logd_anchor *a, unsigned wait_ms) {

@@ -897,24 +897,35 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   xt_log("logd", "http: %s", msg);
 }
 
-int http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port) {
+const char *http_err_str(http_err e) {
+  switch (e) {
+  case HTTP_OK: return "ok";
+  case HTTP_EINVAL: return "malformed listen address";
+  case HTTP_ERESOLVE: return "cannot resolve the listen host";
+  case HTTP_EBIND: return "cannot bind or listen";
+  }
+  return "unknown HTTP error";
+}
+
+http_err http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port) {
   const char *colon = listen ? strrchr(listen, ':') : NULL;
   uint64_t p;
-  if (!colon || colon == listen || parse_u64(colon + 1, 65535, &p)) return -1;
+  if (!colon || colon == listen || parse_u64(colon + 1, 65535, &p)) return HTTP_EINVAL;
   size_t hl = (size_t)(colon - listen);
   if (listen[0] == '[') {
-    if (hl < 3 || listen[hl - 1] != ']') return -1;
+    if (hl < 3 || listen[hl - 1] != ']') return HTTP_EINVAL;
     listen++;
     hl -= 2;
   }
-  if (hl >= hostcap) return -1;
+  if (hl >= hostcap) return HTTP_EINVAL;
   memcpy(host, listen, hl);
   host[hl] = 0;
   *port = (unsigned)p;
-  return 0;
+  return HTTP_OK;
 }
 
-int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_t errcap) {
+http_err http_bind(const char *host, unsigned port, int *fd_out, unsigned *bound, char *err,
+                   size_t errcap) {
   struct addrinfo hints, *ai = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_socktype = SOCK_STREAM;
@@ -924,7 +935,7 @@ int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_
   int gai = getaddrinfo(host, ps, &hints, &ai);
   if (gai || !ai) {
     xt_errf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
-    return -1;
+    return HTTP_ERESOLVE;
   }
   int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   int one = 1;
@@ -943,17 +954,18 @@ int http_bind(const char *host, unsigned port, unsigned *bound, char *err, size_
     xt_errf(err, errcap, "cannot listen on %s port %u: %s", host, port,
              e == EADDRINUSE ? "the address is already in use" : strerror(e));
     if (fd >= 0) close(fd);
-    return -1;
+    return HTTP_EBIND;
   }
   *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                           : ((struct sockaddr_in *)&ss)->sin_port);
-  return fd;
+  *fd_out = fd;
+  return HTTP_OK;
 }
 
-int http_listen(int fd, const char *listen_arg, char *err, size_t errcap) {
-  if (listen(fd, 1024) == 0) return 0;
+http_err http_listen(int fd, const char *listen_arg, char *err, size_t errcap) {
+  if (listen(fd, 1024) == 0) return HTTP_OK;
   xt_errf(err, errcap, "cannot listen on %s: %s", listen_arg, strerror(errno));
-  return -1;
+  return HTTP_EBIND;
 }
 
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {

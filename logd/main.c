@@ -196,7 +196,7 @@ static int check_opts(logd_opts *o) {
     fprintf(stderr, "logd: %s\n", why);
     return EXIT_USAGE;
   }
-  if (http_parse_listen(o->listen, o->host, sizeof o->host, &o->port)) {
+  if (http_parse_listen(o->listen, o->host, sizeof o->host, &o->port) != HTTP_OK) {
     fprintf(stderr, "logd: --listen takes HOST:PORT or [IPV6]:PORT with a port from 0 to 65535 "
                     "(got '%s')\n", o->listen);
     return EXIT_USAGE;
@@ -452,7 +452,7 @@ static int check_store(const logd_opts *o, logd_run *run) {
       bad = 1;
     }
   }
-  if (!bad && run->anc && anchoring_check_start(run->anc, ro, err, sizeof err)) {
+  if (!bad && run->anc && anchoring_check_start(run->anc, ro, err, sizeof err) != ANCHORING_OK) {
     fprintf(stderr, "logd: %s\n", err);
     bad = 1;
   }
@@ -468,8 +468,7 @@ static int start_checks(const logd_opts *o, logd_run *run) {
   if (rc != GO_ON) return rc;
   if (load_all_submitters(o, run) || check_store(o, run)) return 1;
   char err[400];
-  run->listen_fd = http_bind(o->host, o->port, &run->port, err, sizeof err);
-  if (run->listen_fd < 0) {
+  if (http_bind(o->host, o->port, &run->listen_fd, &run->port, err, sizeof err) != HTTP_OK) {
     fprintf(stderr, "logd: %s\n", err);
     return 1;
   }
@@ -567,7 +566,7 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
       write_verifier_key(o, run))
     return -1;
   OPENSSL_cleanse(run->seed, sizeof run->seed);
-  if (http_listen(run->listen_fd, o->listen, err, sizeof err)) {
+  if (http_listen(run->listen_fd, o->listen, err, sizeof err) != HTTP_OK) {
     fprintf(stderr, "logd: %s\n", err);
     return -1;
   }
@@ -580,7 +579,7 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
   }
   if (run->anc) {
     if (enclave_has_quotes(run->enc)) anchoring_set_hook(run->anc, enclave_checkpoint_quote, run->enc);
-    if (anchoring_start(run->anc, run->seq, err, sizeof err)) {
+    if (anchoring_start(run->anc, run->seq, err, sizeof err) != ANCHORING_OK) {
       fprintf(stderr, "logd: %s\n", err);
       return -1;
     }
