@@ -562,93 +562,97 @@ static int receipt_proofs(logd_http *h, const seq_sub *s, uint8_t (**proof)[MERK
   return 0;
 }
 
-static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
-  seq_sub *s = r->sub;
-  if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
-  uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
+/* The answer to a write that did not wait for a checkpoint: index, leaf hash, dup. */
+static enum MHD_Result respond_added(logd_http *h, struct MHD_Connection *c, const req *r) {
+  const seq_sub *s = r->sub;
   size_t n = s->events.count;
-  size_t *plen = NULL;
-  if (r->want_checkpoint) {
-    int st = receipt_proofs(h, s, &proof, &plen);
-    if (st == 503)
-      return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
-    if (st) return respond_error(h, c, 500, "storage error");
-  }
-  enum MHD_Result ret;
-  if (r->want_text) {
-    size_t cap = s->checkpoint_len + 256 + plen[0] * 48;
-    char *out = malloc(cap);
-    size_t outlen = 0;
-    char err[200];
-    if (!out || tlog_proof_format(s->index[0], proof, plen[0], s->checkpoint, s->checkpoint_len,
-                                  out, cap, &outlen, err, sizeof err)) {
-      free(out);
-      xt_log("logd", "tlog-proof: %s", err);
-      ret = respond_error(h, c, 500, "cannot format the receipt");
-    } else {
-      ret = respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
-    }
-  } else if (r->route == R_ADD && !r->want_checkpoint) {
+  if (r->route == R_ADD) {
     char body[200], lh[65];
     xt_hex_encode(s->leaf[0], MERKLE_HASH_SIZE, lh);
     int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
                       s->index[0], lh, s->dup[0] ? "true" : "false");
     char *b = malloc((size_t)n0);
-    if (!b) ret = respond_error(h, c, 503, "out of memory; the entry is logged, retry");
-    else {
-      memcpy(b, body, (size_t)n0);
-      ret = respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
+    if (!b) return respond_error(h, c, 503, "out of memory; the entry is logged, retry");
+    memcpy(b, body, (size_t)n0);
+    return respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
+  }
+  /* 1,000 results: formatted directly rather than as a JSON tree. */
+  size_t cap = 64 + n * 128, o = 0;
+  char *b = malloc(cap);
+  if (!b) return respond_error(h, c, 503, "out of memory; the entries are logged, retry");
+  uint64_t first = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+  if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
+  else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
+  for (size_t i = 0; i < n; i++) {
+    char lh[65];
+    xt_hex_encode(s->leaf[i], MERKLE_HASH_SIZE, lh);
+    o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
+                          i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
+  }
+  o += (size_t)snprintf(b + o, cap - o, "]}\n");
+  return respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
+}
+
+/* The answer to a write that waited for its checkpoint: receipts with proofs
+ * (proof: n x MERKLE_MAX_PROOF hashes, plen: n lengths). */
+static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, const req *r,
+                                       const uint8_t (*proof)[MERKLE_HASH_SIZE],
+                                       const size_t *plen) {
+  const seq_sub *s = r->sub;
+  size_t n = s->events.count;
+  if (r->want_text) {
+    size_t cap = s->checkpoint_len + 256 + plen[0] * 48;
+    char *out = malloc(cap);
+    size_t outlen = 0;
+    char err[200] = "out of memory";
+    if (!out || tlog_proof_format(s->index[0], proof, plen[0], s->checkpoint, s->checkpoint_len,
+                                  out, cap, &outlen, err, sizeof err)) {
+      free(out);
+      xt_log("logd", "tlog-proof: %s", err);
+      return respond_error(h, c, 500, "cannot format the receipt");
     }
-  } else if (r->route == R_ADD_BATCH && !r->want_checkpoint) {
-    /* 1,000 results: formatted directly rather than as a JSON tree. */
-    size_t cap = 64 + n * 128, o = 0;
-    char *b = malloc(cap);
-    if (!b) {
-      ret = respond_error(h, c, 503, "out of memory; the entries are logged, retry");
-    } else {
-      uint64_t first = UINT64_MAX;
-      for (size_t i = 0; i < n; i++)
-        if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-      if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
-      else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
-      for (size_t i = 0; i < n; i++) {
-        char lh[65];
-        xt_hex_encode(s->leaf[i], MERKLE_HASH_SIZE, lh);
-        o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
-                              i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
-      }
-      o += (size_t)snprintf(b + o, cap - o, "]}\n");
-      ret = respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
-    }
-  } else if (r->route == R_ADD) {
-    json_t *j = json_object();
+    return respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
+  }
+  json_t *j = json_object();
+  if (r->route == R_ADD) {
     json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
     json_object_set_new(j, "leaf_hash", hex_json(s->leaf[0], MERKLE_HASH_SIZE));
     json_object_set_new(j, "dup", json_boolean(s->dup[0]));
-    if (r->want_checkpoint) {
-      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-      json_object_set_new(j, "proof", proof_json(proof, plen[0]));
-    }
-    ret = respond_json(h, c, 200, j, "no-store");
-  } else {
-    json_t *j = json_object();
-    json_t *res = json_array();
-    uint64_t first = UINT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-      if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-      json_t *e = json_object();
-      json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
-      json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
-      json_object_set_new(e, "dup", json_boolean(s->dup[i]));
-      if (r->want_checkpoint) json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
-      json_array_append_new(res, e);
-    }
-    json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
-    json_object_set_new(j, "results", res);
-    if (r->want_checkpoint)
-      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-    ret = respond_json(h, c, 200, j, "no-store");
+    json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+    json_object_set_new(j, "proof", proof_json(proof, plen[0]));
+    return respond_json(h, c, 200, j, "no-store");
   }
+  json_t *res = json_array();
+  uint64_t first = UINT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
+    json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
+    json_object_set_new(e, "dup", json_boolean(s->dup[i]));
+    json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
+    json_array_append_new(res, e);
+  }
+  json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
+  json_object_set_new(j, "results", res);
+  json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+  return respond_json(h, c, 200, j, "no-store");
+}
+
+static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
+  seq_sub *s = r->sub;
+  if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
+  if (!r->want_checkpoint) return respond_added(h, c, r);
+  uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
+  size_t *plen = NULL;
+  int st = receipt_proofs(h, s, &proof, &plen);
+  if (st == 503)
+    return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
+  if (st || !proof || !plen) return respond_error(h, c, 500, "storage error");
+  enum MHD_Result ret =
+      respond_receipt(h, c, r, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, plen);
   free(proof);
   free(plen);
   return ret;
@@ -948,6 +952,7 @@ http_err http_bind(const char *host, unsigned port, int *fd_out, unsigned *bound
   int e = errno;
   freeaddrinfo(ai);
   struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
   socklen_t sl = sizeof ss;
   if (ok && getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) ok = 0, e = errno;
   if (!ok) {

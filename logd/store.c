@@ -312,7 +312,7 @@ store_err store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t 
     if (kl != 9 || memcmp(key, hi, 9) >= 0 || (uint8_t)key[0] != lo[0]) break;
     size_t vl;
     const char *v = rocksdb_iter_value(it, &vl);
-    if (n + vl + 1 > cap) {
+    if (!buf || n + vl + 1 > cap) {
       size_t nc = cap ? cap : 8192;
       while (nc < n + vl + 1) nc *= 2;
       uint8_t *nb = realloc(buf, nc);
@@ -374,7 +374,8 @@ store_err store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32
   uint8_t *kb = malloc(n * (1 + STORE_KEY_PREFIX));
   const char **kp = malloc(n * sizeof *kp);
   size_t *ks = malloc(n * sizeof *ks);
-  rocksdb_pinnableslice_t **vals = calloc(n, sizeof *vals);
+  /* An array of n slice pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
+  rocksdb_pinnableslice_t **vals = calloc(n, sizeof vals[0]);
   char **errs = calloc(n, sizeof *errs);
   store_err rc = STORE_OK;
   if (!kb || !kp || !ks || !vals || !errs) {

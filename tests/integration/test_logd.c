@@ -23,6 +23,12 @@
 
 static logd_fx fx;
 
+/* Where the programs under test are: $BIN, or bin. */
+static const char *bin_dir(void) {
+  const char *b = getenv("BIN");
+  return b && *b ? b : "bin";
+}
+
 /* ---- helpers ---- */
 
 static int add(const char *body, uint64_t *index, uint8_t leaf[32], int *dup) {
@@ -956,7 +962,7 @@ static void test_refuses_mismatch(void) {
   snprintf(listen, sizeof listen, "127.0.0.1:%u", fx.port);
   snprintf(port, sizeof port, "%u", fx.port);
   char bin[PATH_MAX];
-  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  snprintf(bin, sizeof bin, "%s/logd", bin_dir());
   const char *argv[] = {bin, "--data", fx.dir, "--listen", listen, "--origin", "other.example/log", "--dev", NULL};
   proc p;
   CHECK_FATAL(proc_spawn(&p, argv, NULL, NULL, fx.log, 1) == 0);
@@ -1079,7 +1085,7 @@ static void test_submitters_file(void) {
                        "a 0123456789abcdef0123456789abcdef\nb 0123456789abcdef0123456789abcdef\n",
                        "a/b 0123456789abcdef0123456789abcdef\n"};
   char bin[PATH_MAX];
-  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  snprintf(bin, sizeof bin, "%s/logd", bin_dir());
   char data[PATH_MAX + 16];
   snprintf(data, sizeof data, "%s/data", dir);
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -1140,7 +1146,12 @@ static char *listing(const char *dir) {
   for (size_t i = 0; p && i < n; i++, p = strtok_r(NULL, "\n", &save)) lines[i] = p;
   qsort(lines, n, sizeof *lines, cmp_str);
   char *out = calloc(1, listing_len + 1);
-  for (size_t i = 0; i < n; i++) strcat(strcat(out, lines[i]), "\n");
+  for (size_t i = 0, o = 0; out && i < n; i++) {
+    size_t k = strlen(lines[i]);
+    memcpy(out + o, lines[i], k);
+    out[o + k] = '\n';
+    o += k + 1;
+  }
   free(lines);
   free(listing_buf);
   return out;
@@ -1150,7 +1161,7 @@ static char *listing(const char *dir) {
  * goes to errfile. */
 static int run_logd(const char *const args[], const char *errfile) {
   char bin[PATH_MAX];
-  snprintf(bin, sizeof bin, "%s/logd", getenv("BIN") && *getenv("BIN") ? getenv("BIN") : "bin");
+  snprintf(bin, sizeof bin, "%s/logd", bin_dir());
   const char *argv[24] = {bin};
   int n = 1;
   for (int i = 0; args[i] && n < 23; i++) argv[n++] = args[i];
@@ -1187,19 +1198,18 @@ static int count_boot_entries(logd_fx *q) {
 static void test_refused_starts_change_nothing(void) {
   logd_fx q;
   CHECK_FATAL(fx_start(&q, NULL) == 0);
-  uint64_t idx;
   http_resp r;
   CHECK(fx_post(&q, "/v1/add", "{\"type\":\"before\"}", &r) == 200);
   http_resp_free(&r);
   checkpoint c;
   for (int i = 0; i < 400 && (fx_checkpoint(&q, &c, NULL) || c.size < 2); i++) proc_sleep_ms(10);
   CHECK_FATAL(c.size == 2);
-  (void)idx;
   char errfile[PATH_MAX + 16], own[64];
   snprintf(errfile, sizeof errfile, "%s.refused", q.dir);
   snprintf(own, sizeof own, "127.0.0.1:%u", q.port);
   char *before = listing(q.dir);
-  CHECK_FATAL(before && strstr(before, "/verifier-key ") && strstr(before, "/db/CURRENT "));
+  CHECK(before && strstr(before, "/verifier-key ") && strstr(before, "/db/CURRENT "));
+  if (!before) return;
 
   /* A second logd on the same directory, even with another origin and port. */
   const char *second[] = {"--data", q.dir, "--listen", "127.0.0.1:0", "--origin",
@@ -1212,7 +1222,8 @@ static void test_refused_starts_change_nothing(void) {
   CHECK(fx_stop(&q) == 0);
   free(before);
   before = listing(q.dir);
-  CHECK_FATAL(before);
+  CHECK(before);
+  if (!before) return;
 
   /* Another origin. */
   CHECK(run_logd(second, errfile) == 1);
@@ -1226,8 +1237,8 @@ static void test_refused_starts_change_nothing(void) {
   struct sockaddr_in sa = {.sin_family = AF_INET};
   inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
   socklen_t sl = sizeof sa;
-  CHECK_FATAL(bind(busy, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(busy, 1) == 0 &&
-              getsockname(busy, (struct sockaddr *)&sa, &sl) == 0);
+  CHECK(bind(busy, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(busy, 1) == 0 &&
+        getsockname(busy, (struct sockaddr *)&sa, &sl) == 0);
   char taken[64];
   snprintf(taken, sizeof taken, "127.0.0.1:%u", ntohs(sa.sin_port));
   const char *clash[] = {"--data", q.dir, "--listen", taken, "--origin", FX_ORIGIN, "--dev", NULL};
@@ -1256,6 +1267,7 @@ static void test_refused_starts_change_nothing(void) {
   CHECK(run_logd(nolisten2, errfile) == 2);
   CHECK(access(fresh, F_OK) != 0 && errno == ENOENT);
   remove(errfile);
+  free(before);
 
   /* The next good start: its own boot entry only, and the checkpoints are its own. */
   CHECK_FATAL(fx_restart(&q) == 0);
@@ -1272,13 +1284,13 @@ static void test_refused_starts_change_nothing(void) {
   http_resp_free(&l);
   CHECK(fx_get(&q, "/v1/checkpoints/4", &l) == 404);
   http_resp_free(&l);
-  free(before);
   CHECK(fx_stop(&q) == 0);
   fx_destroy(&q);
 }
 
 int main(void) {
-  if (getenv("XT_ROOT") && chdir(getenv("XT_ROOT"))) return 2;
+  const char *root = getenv("XT_ROOT");
+  if (root && chdir(root)) return 2;
   CHECK_RUN(test_cli);
   const char *extra[] = {"--client-timeout", "2", NULL};
   if (fx_start(&fx, extra)) {
