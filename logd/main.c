@@ -81,7 +81,8 @@ static void usage(FILE *f) {
           "  --help, --version\n"
           "\n"
           "Log lines go to stderr. SIGTERM/SIGINT: finish queued writes, sign a last\n"
-          "checkpoint, exit 0. Exit status 1 on a startup failure, 2 on a usage error.\n");
+          "checkpoint, exit 0. Exit status 1 on a startup failure, 2 on a usage error;\n"
+          "a refused start leaves DIR unchanged (DIR/logd.lock keeps a second logd off it).\n");
 }
 
 /* The command line. */
