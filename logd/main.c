@@ -197,6 +197,16 @@ static int check_opts(logd_opts *o) {
     fprintf(stderr, "logd: %s\n", why);
     return EXIT_USAGE;
   }
+  /* The origin names the key: a name note.h refuses is a usage error, found before
+   * anything exists (the seed here is a stand-in; the real one comes later). */
+  static const uint8_t probe_seed[32];
+  note_signer probe;
+  char err[300];
+  if (note_signer_from_seed(&probe, o->origin, probe_seed, err, sizeof err)) {
+    fprintf(stderr, "logd: --origin '%s' cannot name a key: %s\n", o->origin, err);
+    return EXIT_USAGE;
+  }
+  OPENSSL_cleanse(&probe, sizeof probe);
   if (http_parse_listen(o->listen, o->host, sizeof o->host, &o->port) != HTTP_OK) {
     fprintf(stderr, "logd: --listen takes HOST:PORT or [IPV6]:PORT with a port from 0 to 65535 "
                     "(got '%s')\n", o->listen);
@@ -378,6 +388,7 @@ static int load_submitters(const char *path, logd_enclave *enc, logd_submitter *
     if (rc) break;
     logd_submitter *nv = realloc(*out, (*count + 1) * sizeof *nv);
     if (!nv) {
+      fprintf(stderr, "logd: out of memory reading %s\n", path);
       rc = -1;
       break;
     }

@@ -1266,6 +1266,11 @@ static void test_refused_starts_change_nothing(void) {
   const char *nolisten2[] = {"--data", fresh, "--listen", "localhost", "--origin", FX_ORIGIN, "--dev", NULL};
   CHECK(run_logd(nolisten2, errfile) == 2);
   CHECK(access(fresh, F_OK) != 0 && errno == ENOENT);
+  const char *badorigin[] = {"--data", fresh, "--listen", "127.0.0.1:0", "--origin", "bad origin",
+                             "--dev", NULL};
+  CHECK(run_logd(badorigin, errfile) == 2);
+  CHECK(file_has(errfile, "--origin 'bad origin' cannot name a key"));
+  CHECK(access(fresh, F_OK) != 0 && errno == ENOENT);
   remove(errfile);
   free(before);
 
