@@ -1,7 +1,6 @@
 #include "logd/anchoring.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -13,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
 #include "anchor/anchor.h"
-#include "anchor/hex.h"
 #include "anchor/rpc.h"
 #include "anchor/tx.h"
-#include "logd/log.h"
 
 #define MAX_BACKOFF_S 3600
 
@@ -65,13 +64,24 @@ struct logd_anchor {
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;
-  logd_log("anchor: %s", line);
+  xt_log("logd", "anchor: %s", line);
+}
+
+const char *anchoring_err_str(anchoring_err e) {
+  switch (e) {
+  case ANCHORING_OK: return "ok";
+  case ANCHORING_ERPC: return "anchor node or contract unreadable";
+  case ANCHORING_EROLLBACK: return "local log behind or inconsistent with the chain";
+  case ANCHORING_ESTORE: return "storage error";
+  case ANCHORING_ETHREAD: return "cannot start the anchoring thread";
+  }
+  return "unknown anchoring error";
 }
 
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap) {
   logd_anchor *a = calloc(1, sizeof *a);
   if (!a) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   pthread_mutex_init(&a->mu, NULL);
@@ -83,19 +93,19 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
   a->interval_s = cfg->interval_s;
   uint8_t caddr[20];
   if (eth_address_parse(cfg->contract, caddr)) {
-    snprintf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
+    xt_errf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
     goto fail;
   }
   eth_address_format(caddr, a->contract);
   if (eth_address_from_key(cfg->key, a->addr)) {
-    snprintf(err, errcap, "the anchor key is not a valid secp256k1 private key");
+    xt_errf(err, errcap, "the anchor key is not a valid secp256k1 private key");
     goto fail;
   }
   eth_address_format(a->addr, a->address);
   anchor_log_id(cfg->origin, a->log_id);
   if ((size_t)snprintf(a->state_path, sizeof a->state_path, "%s/anchor-state.json", cfg->data_dir) >=
       sizeof a->state_path) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     goto fail;
   }
   anchor_options o;
@@ -108,12 +118,12 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
   char cerr[300];
   a->client = anchor_client_new(cfg->rpc_url, cfg->contract, cfg->key, &o, cerr, sizeof cerr);
   if (!a->client) {
-    snprintf(err, errcap, "anchor client: %s", cerr);
+    xt_errf(err, errcap, "anchor client: %s", cerr);
     goto fail;
   }
   a->rpc = eth_rpc_new(cfg->rpc_url, cerr, sizeof cerr);
   if (!a->rpc) {
-    snprintf(err, errcap, "anchor RPC: %s", cerr);
+    xt_errf(err, errcap, "anchor RPC: %s", cerr);
     goto fail;
   }
   eth_rpc_set_timeout_ms(a->rpc, 10000);
@@ -134,8 +144,6 @@ void anchoring_free(logd_anchor *a) {
   free(a);
 }
 
-const char *anchoring_address(const logd_anchor *a) { return a->address; }
-
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
   a->hook = fn;
   a->hook_ctx = ctx;
@@ -146,27 +154,17 @@ void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
 /* Called by the anchoring thread, the only writer of the state, without the lock. */
 static void save_state(logd_anchor *a) {
   char root[65], tx[67];
-  hex_encode(a->root, 32, root);
-  hex_encode0x(a->tx, 32, tx);
+  xt_hex_encode(a->root, 32, root);
+  xt_hex_encode0x(a->tx, 32, tx);
   json_t *j = json_pack("{s:I,s:s,s:s*,s:I,s:I}", "size", (json_int_t)a->size, "root", root, "tx",
                         a->have_tx ? tx : NULL, "block", (json_int_t)a->block, "time",
                         (json_int_t)a->time);
   char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   json_decref(j);
   if (!text) return;
-  char tmp[PATH_MAX + 8];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", a->state_path) >= sizeof tmp) {
-    free(text);
-    return;
-  }
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  size_t n = strlen(text);
-  int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
-  if (fd >= 0) close(fd);
-  if (!ok || rename(tmp, a->state_path)) {
-    logd_log("anchor: cannot write %s: %s", a->state_path, strerror(errno));
-    unlink(tmp);
-  }
+  char err[300];
+  if (xt_file_write_atomic(a->state_path, text, strlen(text), 0644, err, sizeof err) != XT_OK)
+    xt_log("logd", "anchor: cannot keep the last anchor: %s", err);
   free(text);
 }
 
@@ -179,9 +177,9 @@ static void load_state(logd_anchor *a) {
   uint8_t r[32], h[32];
   if (!json_unpack(j, "{s:I,s:s,s?s,s:I,s:I}", "size", &size, "root", &root, "tx", &tx, "block",
                    &block, "time", &t) &&
-      (uint64_t)size == a->size && strlen(root) == 64 && !hex_decode_exact(root, r, 32) &&
+      (uint64_t)size == a->size && strlen(root) == 64 && xt_hex_decode_exact(root, XT_HEX_0X, r, 32) == XT_OK &&
       !memcmp(r, a->root, 32)) {
-    if (tx && !hex_decode_exact(tx, h, 32)) {
+    if (tx && xt_hex_decode_exact(tx, XT_HEX_0X, h, 32) == XT_OK) {
       memcpy(a->tx, h, 32);
       a->have_tx = 1;
     }
@@ -193,58 +191,70 @@ static void load_state(logd_anchor *a) {
 
 /* ---------- start-up: the rollback defence ---------- */
 
-int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
+/* The node reader of a log with no store yet: it has no nodes. */
+static int no_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, uint8_t (*out)[32]) {
+  (void)ctx, (void)level, (void)index, (void)count, (void)out;
+  return -1;
+}
+
+anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
   char e[400];
   uint64_t local = 0, chain_id = 0;
-  int rc = store_get_size(store, &local, e, sizeof e);
-  if (rc < 0) {
-    snprintf(err, errcap, "%s", e);
-    return -1;
+  store_err se = store ? store_get_size(store, &local, e, sizeof e) : STORE_NOT_FOUND;
+  if (se != STORE_OK && se != STORE_NOT_FOUND) {
+    xt_errf(err, errcap, "%s", e);
+    return ANCHORING_ESTORE;
   }
+  int rc;
   if (eth_chain_id(a->rpc, &chain_id) != ETH_RPC_OK) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "cannot reach the anchor RPC node to read the anchored head (%s); refusing to start "
              "without the rollback check",
              eth_rpc_error(a->rpc));
-    return -1;
+    return ANCHORING_ERPC;
   }
   uint64_t size;
   uint8_t root[32], anchorer[20];
   rc = anchor_get_head(a->client, a->log_id, &size, root, anchorer, e, sizeof e);
   if (rc != ANCHOR_OK) {
-    snprintf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
+    xt_errf(err, errcap, "cannot read this log's head from contract %s: %s; refusing to start",
              a->contract, e);
-    return -1;
+    return ANCHORING_ERPC;
   }
   static const uint8_t zero[20];
   if (!memcmp(anchorer, zero, 20)) {
-    logd_log("anchor: this log is not registered in contract %s on chain %" PRIu64
+    xt_log("logd", "anchor: this log is not registered in contract %s on chain %" PRIu64
              "; anchoring waits until the owner registers anchorer %s",
              a->contract, chain_id, a->address);
   } else if (memcmp(anchorer, a->addr, 20)) {
     char other[43];
     eth_address_format(anchorer, other);
-    logd_log("anchor: contract %s names anchorer %s for this log, not this logd's key %s: "
+    xt_log("logd", "anchor: contract %s names anchorer %s for this log, not this logd's key %s: "
              "anchoring fails until the owner rotates it",
              a->contract, other, a->address);
   }
   uint64_t chain_size = 0;
-  store_reader r;
-  store_reader_init(&r, store);
-  rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e, sizeof e);
-  store_reader_done(&r);
+  if (store) {
+    store_reader r;
+    store_reader_init(&r, store);
+    rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e,
+                            sizeof e);
+    store_reader_done(&r);
+  } else {
+    rc = anchor_check_local(a->client, a->log_id, 0, no_nodes, NULL, &chain_size, e, sizeof e);
+  }
   if (rc == ANCHOR_ERR_INCONSISTENT) {
-    snprintf(err, errcap,
+    xt_errf(err, errcap,
              "the local tree (%" PRIu64 " entries) is behind or inconsistent with the head "
              "anchored in contract %s (size %" PRIu64 "): %s; refusing to start (was the data "
              "directory rolled back?)",
              local, a->contract, size, e);
-    return -1;
+    return ANCHORING_EROLLBACK;
   }
   if (rc != ANCHOR_OK && rc != ANCHOR_ERR_REJECTED) {
-    snprintf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
+    xt_errf(err, errcap, "rollback check against contract %s failed: %s; refusing to start",
              a->contract, e);
-    return -1;
+    return ANCHORING_ERPC;
   }
   pthread_mutex_lock(&a->mu);
   a->have_chain_id = 1;
@@ -256,11 +266,10 @@ int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t e
     load_state(a);
   }
   pthread_mutex_unlock(&a->mu);
-  a->store = store;
-  logd_log("anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
+  xt_log("logd", "anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
            ", local tree %" PRIu64 " entries: consistent",
            chain_id, a->contract, a->address, size, local);
-  return 0;
+  return ANCHORING_OK;
 }
 
 /* ---------- the anchoring thread ---------- */
@@ -293,7 +302,7 @@ static void round_once(logd_anchor *a) {
     atomic_fetch_add(&a->errors, 1);
     atomic_fetch_add(&a->consecutive, 1);
     a->failures++;
-    logd_log("anchor: checkpoint %" PRIu64 " not anchored (%s): %s%s", v.note_size,
+    xt_log("logd", "anchor: checkpoint %" PRIu64 " not anchored (%s): %s%s", v.note_size,
              anchor_status_str(rc), e,
              rc == ANCHOR_ERR_INCONSISTENT ? " -- ALERT: this tree is not consistent with the "
                                              "chain's head; nothing was sent" : "");
@@ -324,19 +333,19 @@ static void round_once(logd_anchor *a) {
   pthread_mutex_unlock(&a->mu);
   save_state(a);
   char txh[67];
-  hex_encode0x(tx, 32, txh);
-  logd_log("anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
+  xt_hex_encode0x(tx, 32, txh);
+  xt_log("logd", "anchor: anchored checkpoint %" PRIu64 " in block %" PRIu64 " (tx %s)", v.note_size,
            block, rc == ANCHOR_OK ? txh : "none: the chain already held this head");
   /* The anchored note is the one the sequencer stored before publishing it. */
   char *stored = NULL;
   size_t slen = 0;
   if (store_get_checkpoint(a->store, v.note_size, &stored, &slen, e, sizeof e) != 0 ||
       slen != v.note_len || memcmp(stored, v.note, slen))
-    logd_log("anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
+    xt_log("logd", "anchor: checkpoint %" PRIu64 " is not stored by size as published", v.note_size);
   free(stored);
   if (a->hook && a->hook(a->hook_ctx, v.note_size, v.note, v.note_len)) {
     if (a->pending_note)
-      logd_log("anchor: giving up the hook of checkpoint %" PRIu64 " for the newer %" PRIu64,
+      xt_log("logd", "anchor: giving up the hook of checkpoint %" PRIu64 " for the newer %" PRIu64,
                a->pending_size, v.note_size);
     free(a->pending_note);
     a->pending_note = malloc(v.note_len);
@@ -373,15 +382,16 @@ static void *anchor_thread(void *arg) {
   return NULL;
 }
 
-int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
+anchoring_err anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
   a->seq = seq;
-  if (!a->store) a->store = seq_store(seq);
+  /* The start-up check may have read a read-only store since closed: take the live one. */
+  a->store = seq_store(seq);
   if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
-    snprintf(err, errcap, "cannot start the anchoring thread");
-    return -1;
+    xt_errf(err, errcap, "cannot start the anchoring thread");
+    return ANCHORING_ETHREAD;
   }
   a->started = 1;
-  return 0;
+  return ANCHORING_OK;
 }
 
 int anchoring_stop(logd_anchor *a, unsigned wait_ms) {
@@ -414,8 +424,8 @@ char *anchoring_state_json(logd_anchor *a) {
   json_t *j = NULL;
   if (a->have) {
     char root[65], tx[67];
-    hex_encode(a->root, 32, root);
-    hex_encode0x(a->tx, 32, tx);
+    xt_hex_encode(a->root, 32, root);
+    xt_hex_encode0x(a->tx, 32, tx);
     j = json_object();
     json_object_set_new(j, "contract", json_string(a->contract));
     json_object_set_new(j, "anchorer", json_string(a->address));

@@ -22,6 +22,17 @@
 #include "logd/sequencer.h"
 #include "logd/store.h"
 
+typedef enum {
+  ANCHORING_OK = 0,
+  ANCHORING_ERPC,      /* the node cannot be reached or the contract read failed */
+  ANCHORING_EROLLBACK, /* the local tree is behind or inconsistent with the anchored head */
+  ANCHORING_ESTORE,    /* the local store could not be read */
+  ANCHORING_ETHREAD    /* the anchoring thread could not start */
+} anchoring_err;
+
+/* A fixed name for e; never NULL. */
+const char *anchoring_err_str(anchoring_err e);
+
 typedef struct logd_anchor_config {
   const char *rpc_url;
   const char *contract;      /* "0x" + 40 hex digits */
@@ -37,20 +48,26 @@ typedef int (*anchoring_hook)(void *ctx, uint64_t size, const char *note, size_t
 
 typedef struct logd_anchor logd_anchor;
 
-/* Does not contact the node. NULL with a message on a bad URL, address or key. */
+/* Does not contact the node; cfg's strings are copied or used only here. NULL with a
+ * message on a bad URL, address or key; else the caller frees it with anchoring_free. */
 logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errcap);
+/* Frees a (NULL is ignored); the thread must have ended (anchoring_stop returned 0). */
 void anchoring_free(logd_anchor *a);
-/* The anchoring key's address, "0x" + EIP-55 hex. */
-const char *anchoring_address(const logd_anchor *a);
+/* The hook (and its ctx, which must outlive a) called after each anchored checkpoint;
+ * set before anchoring_start. */
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx);
 
-/* The start-up check against the store (before the sequencer runs). 0: go on (the log
- * may not be registered yet: that is logged, and anchoring retries every round);
- * -1 with a message: do not start. */
-int anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap);
+/* The start-up check against the store (before the sequencer runs; store may be
+ * read-only, and is NULL for a log with no database yet, i.e. an empty tree; it is not
+ * kept). ANCHORING_OK: go on (the log may not be registered yet: that is logged, and
+ * anchoring retries every round); any other value with a message: do not start. */
+anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 
-/* Starts the thread. */
-int anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap);
+/* Starts the thread, which reads seq's published view and store (both must outlive it
+ * until anchoring_stop returned 0). */
+anchoring_err anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 /* Asks the thread to stop and waits for it up to wait_ms (a send in flight may take
  * longer: then it is left to die with the process and anchoring_free must not be
  * called). Returns 0 if the thread ended. */
@@ -58,9 +75,9 @@ int anchoring_stop(logd_anchor *a, unsigned wait_ms);
 
 /* The "anchor" member of /v1/log as JSON text (malloc'd): an object
  * {"contract","chain_id","size","root","tx","block","time"} or "null" before the
- * first anchor is known. */
+ * first anchor is known. The caller frees it; NULL when out of memory. */
 char *anchoring_state_json(logd_anchor *a);
-/* Prometheus lines (malloc'd). */
+/* Prometheus lines (malloc'd, the caller frees them; NULL when out of memory). */
 char *anchoring_metrics(logd_anchor *a);
 
 #endif

@@ -1,7 +1,6 @@
 #include "logd/enclave.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -15,11 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "anchor/tx.h"
 #include "dstack/attest.h"
 #include "dstack/guest.h"
 #include "logd/event.h"
-#include "logd/log.h"
 
 struct logd_enclave {
   dstack_client *dc; /* NULL in --dev mode */
@@ -30,42 +32,32 @@ struct logd_enclave {
   size_t boot_json_len;
 };
 
-static void hexs(const uint8_t *in, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 static char *hex_alloc(const uint8_t *in, size_t n) {
   char *s = malloc(2 * n + 1);
-  if (s) hexs(in, n, s);
+  if (s) xt_hex_encode(in, n, s);
   return s;
 }
 
-static int unhex(const char *s, size_t n, uint8_t *out) {
-  for (size_t i = 0; i < 2 * n; i++) {
-    char c = s[i];
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (v < 0) return -1;
-    out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
+const char *enclave_err_str(enclave_err e) {
+  switch (e) {
+  case ENCLAVE_OK: return "ok";
+  case ENCLAVE_EAGENT: return "dstack guest agent failed";
+  case ENCLAVE_EINVAL: return "invalid argument";
+  case ENCLAVE_ENOMEM: return "out of memory";
+  case ENCLAVE_ELOG: return "boot entry not logged";
+  case ENCLAVE_ERAND: return "no randomness";
   }
-  return 0;
+  return "unknown enclave error";
 }
 
 logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap) {
   logd_enclave *e = calloc(1, sizeof *e);
   if (!e) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   if ((size_t)snprintf(e->dir, sizeof e->dir, "%s/attestations", data_dir) >= sizeof e->dir) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     free(e);
     return NULL;
   }
@@ -73,12 +65,12 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
     /* Like the collector's dev mode: no measured compose, a fresh instance id. */
     uint8_t rid[16];
     if (RAND_bytes(rid, sizeof rid) != 1) {
-      snprintf(err, errcap, "no randomness");
+      xt_errf(err, errcap, "no randomness");
       free(e);
       return NULL;
     }
     snprintf(e->compose_hash, sizeof e->compose_hash, "dev");
-    hexs(rid, sizeof rid, e->instance_id);
+    xt_hex_encode(rid, sizeof rid, e->instance_id);
     return e;
   }
   char derr[300];
@@ -86,18 +78,13 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
   dstack_info info;
   memset(&info, 0, sizeof info);
   if (!e->dc || dstack_get_info(e->dc, &info, derr, sizeof derr)) {
-    snprintf(err, errcap, "dstack guest agent at %s: %s", socket_path, derr);
+    xt_errf(err, errcap, "dstack guest agent at %s: %s", socket_path, derr);
     enclave_free(e);
     return NULL;
   }
   snprintf(e->compose_hash, sizeof e->compose_hash, "%s", info.compose_hash);
   snprintf(e->instance_id, sizeof e->instance_id, "%s", info.instance_id);
   dstack_info_free(&info);
-  if (mkdir(e->dir, 0700) && errno != EEXIST) {
-    snprintf(err, errcap, "cannot create %s: %s", e->dir, strerror(errno));
-    enclave_free(e);
-    return NULL;
-  }
   return e;
 }
 
@@ -110,11 +97,11 @@ void enclave_free(logd_enclave *e) {
 
 int enclave_has_quotes(const logd_enclave *e) { return e && e->dc; }
 
-static int get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
+static enclave_err get_key(logd_enclave *e, const char *path, const char *purpose, const char *alg,
                    uint8_t out[32], char *err, size_t errcap) {
   if (!e->dc) {
-    snprintf(err, errcap, "GetKey needs --dstack-socket");
-    return -1;
+    xt_errf(err, errcap, "GetKey needs --dstack-socket");
+    return ENCLAVE_EAGENT;
   }
   dstack_key k;
   memset(&k, 0, sizeof k);
@@ -125,73 +112,75 @@ static int get_key(logd_enclave *e, const char *path, const char *purpose, const
     rc = -1;
   }
   if (rc == 0) memcpy(out, k.key, 32);
-  else snprintf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
+  else xt_errf(err, errcap, "GetKey %s (%s): %s", path, alg, derr);
   OPENSSL_cleanse(&k, sizeof k);
-  return rc;
+  return rc == 0 ? ENCLAVE_OK : ENCLAVE_EAGENT;
 }
 
-int enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap) {
+enclave_err enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap) {
   return get_key(e, ENCLAVE_PATH_CHECKPOINT, "checkpoint-signing", "ed25519", seed, err, errcap);
 }
 
-int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap) {
+enclave_err enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap) {
   uint8_t addr[20];
-  if (get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap)) return -1;
+  enclave_err rc = get_key(e, ENCLAVE_PATH_ANCHOR, "anchor-signing", "secp256k1", key, err, errcap);
+  if (rc != ENCLAVE_OK) return rc;
   if (eth_address_from_key(key, addr)) {
-    snprintf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
-    return -1;
+    xt_errf(err, errcap, "GetKey %s returned an invalid secp256k1 key", ENCLAVE_PATH_ANCHOR);
+    return ENCLAVE_EAGENT;
   }
-  return 0;
+  return ENCLAVE_OK;
 }
 
-int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
+enclave_err enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap) {
   if (!strncmp(token, "sha256:", 7)) {
-    if (strlen(token + 7) != 64 || unhex(token + 7, 32, out)) {
-      snprintf(err, errcap, "sha256: takes 64 hex digits");
-      return -1;
+    if (xt_hex_decode_exact(token + 7, 0, out, 32) != XT_OK) {
+      xt_errf(err, errcap, "sha256: takes 64 hex digits");
+      return ENCLAVE_EINVAL;
     }
-    return 0;
+    return ENCLAVE_OK;
   }
   if (!strncmp(token, "getkey:", 7)) {
     if (!token[7]) {
-      snprintf(err, errcap, "getkey: needs a path");
-      return -1;
+      xt_errf(err, errcap, "getkey: needs a path");
+      return ENCLAVE_EINVAL;
     }
     if (!e || !e->dc) {
-      snprintf(err, errcap, "getkey: tokens need --dstack-socket");
-      return -1;
+      xt_errf(err, errcap, "getkey: tokens need --dstack-socket");
+      return ENCLAVE_EINVAL;
     }
     /* The collector's side of this contract: its token is the lowercase hex of the
      * same GetKey (collector/main.c). */
     uint8_t k[32];
     char h[65];
-    if (get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap)) return -1;
-    hexs(k, 32, h);
+    enclave_err rc = get_key(e, token + 7, ENCLAVE_TOKEN_PURPOSE, "secp256k1", k, err, errcap);
+    if (rc != ENCLAVE_OK) return rc;
+    xt_hex_encode(k, 32, h);
     EVP_Digest(h, 64, out, NULL, EVP_sha256(), NULL);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(h, sizeof h);
-    return 0;
+    return ENCLAVE_OK;
   }
   if (strlen(token) < 16) {
-    snprintf(err, errcap, "tokens are at least 16 characters");
-    return -1;
+    xt_errf(err, errcap, "tokens are at least 16 characters");
+    return ENCLAVE_EINVAL;
   }
   EVP_Digest(token, strlen(token), out, NULL, EVP_sha256(), NULL);
-  return 0;
+  return ENCLAVE_OK;
 }
 
-static int write_atomic(const char *path, const char *data, size_t len) {
-  char tmp[PATH_MAX + 8];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return -1;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  int ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-  close(fd);
-  if (!ok || rename(tmp, path)) {
-    unlink(tmp);
+/* Keeps a quote file in DATA/attestations, which is created on the first write, not
+ * at open: a start that is refused later must leave the data directory as it found it.
+ * 0, or -1 after logging why. */
+static int keep_file(const logd_enclave *e, const char *path, const char *data, size_t len) {
+  char err[300];
+  if (mkdir(e->dir, 0700) && errno != EEXIST) {
+    xt_log("logd", "attestation: cannot create %s: %s", e->dir, strerror(errno));
     return -1;
   }
-  return 0;
+  if (xt_file_write_atomic(path, data, len, 0644, err, sizeof err) == XT_OK) return 0;
+  xt_log("logd", "attestation: %s", err);
+  return -1;
 }
 
 /* ---------- the boot entry ---------- */
@@ -211,16 +200,44 @@ static void boot_done(seq_sub *s, void *ctx) {
   pthread_mutex_unlock(&w->mu);
 }
 
-int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
-                         const char *verifier_key, const char *anchor_address, char *err,
-                         size_t errcap) {
+/* Keeps this run's boot quote for GET /v1/attestation and DATA/attestations/boot-<I>.json.
+ * Returns index, or -1 when out of memory (message in err). */
+static int64_t keep_boot_quote(logd_enclave *e, int64_t index, const dstack_quote_reply *q,
+                               const uint8_t rd[64], const char *verifier_key,
+                               const char *anchor_address, char *err, size_t errcap) {
+  char *qh = hex_alloc(q->quote, q->quote_len), *rdh = hex_alloc(rd, 64);
+  json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
+                        (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
+                        q->event_log ? q->event_log : "[]", "report_data", rdh ? rdh : "",
+                        "checkpoint_key", verifier_key, "anchor_address", anchor_address,
+                        "compose_hash", e->compose_hash, "instance_id", e->instance_id);
+  free(qh);
+  free(rdh);
+  e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!e->boot_json) {
+    xt_errf(err, errcap, "out of memory");
+    return -1;
+  }
+  e->boot_json_len = strlen(e->boot_json);
+  /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
+  if (keep_file(e, path, e->boot_json, e->boot_json_len))
+    xt_log("logd", "attestation: cannot keep the boot quote in %s", path);
+  return index;
+}
+
+enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
+                             const char *verifier_key, const char *anchor_address,
+                             int64_t *boot_index, char *err, size_t errcap) {
   uint8_t keys[52];
   size_t nkeys = 32;
   memcpy(keys, checkpoint_key->public_key, 32);
   if (anchor_address) {
     if (eth_address_parse(anchor_address, keys + 32)) {
-      snprintf(err, errcap, "bad anchor address");
-      return -1;
+      xt_errf(err, errcap, "bad anchor address");
+      return ENCLAVE_EINVAL;
     }
     nkeys = 52;
   }
@@ -232,19 +249,19 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   if (e->dc) {
     char derr[300];
     if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
-      snprintf(err, errcap, "GetQuote for the boot entry: %s", derr);
-      return -1;
+      xt_errf(err, errcap, "GetQuote for the boot entry: %s", derr);
+      return ENCLAVE_EAGENT;
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
-    hexs(qsha, 32, quote_sha);
+    xt_hex_encode(qsha, 32, quote_sha);
   }
   /* Every boot is its own entry: without it a restart would be folded into the first. */
   if (RAND_bytes(bid, sizeof bid) != 1) {
-    snprintf(err, errcap, "no randomness");
+    xt_errf(err, errcap, "no randomness");
     dstack_quote_reply_free(&q);
-    return -1;
+    return ENCLAVE_ERAND;
   }
-  hexs(bid, sizeof bid, boot_id);
+  xt_hex_encode(bid, sizeof bid, boot_id);
   json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "type", "boot", "component", "logd",
                          "version", XT_VERSION, "compose_hash", e->compose_hash, "instance_id",
                          e->instance_id, "quote_sha256", quote_sha, "checkpoint_key", verifier_key,
@@ -253,18 +270,19 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   json_decref(ev);
   event_list events;
   memset(&events, 0, sizeof events);
-  if (!text || event_parse_one(text, strlen(text), &events, err, errcap)) {
-    if (!text) snprintf(err, errcap, "out of memory");
+  event_err ee = text ? event_parse_one(text, strlen(text), &events, err, errcap) : EVENT_ENOMEM;
+  if (ee != EVENT_OK) {
+    if (!text) xt_errf(err, errcap, "out of memory");
     free(text);
     dstack_quote_reply_free(&q);
-    return -1;
+    return ee == EVENT_ENOMEM ? ENCLAVE_ENOMEM : ENCLAVE_EINVAL;
   }
   free(text);
   seq_sub *sub = seq_sub_new("logd", &events);
   if (!sub) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     dstack_quote_reply_free(&q);
-    return -1;
+    return ENCLAVE_ENOMEM;
   }
   boot_wait w = {.done = 0};
   pthread_mutex_init(&w.mu, NULL);
@@ -273,43 +291,25 @@ int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *ch
   sub->done_ctx = &w;
   int64_t index = -1;
   if (seq_submit(seq, sub)) {
-    snprintf(err, errcap, "the sequencer refused the boot entry");
+    xt_errf(err, errcap, "the sequencer refused the boot entry");
     seq_sub_free(sub);
   } else {
     pthread_mutex_lock(&w.mu);
     while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
-    if (sub->status) snprintf(err, errcap, "boot entry: %s", sub->error);
+    if (sub->status) xt_errf(err, errcap, "boot entry: %s", sub->error);
     else index = (int64_t)sub->index[0];
     seq_sub_free(sub);
   }
   pthread_mutex_destroy(&w.mu);
   pthread_cond_destroy(&w.cv);
-  if (index >= 0 && e->dc) {
-    char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
-    json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
-                          (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
-                          q.event_log ? q.event_log : "[]", "report_data", rdh ? rdh : "",
-                          "checkpoint_key", verifier_key, "anchor_address", anchor_address,
-                          "compose_hash", e->compose_hash, "instance_id", e->instance_id);
-    free(qh);
-    free(rdh);
-    e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!e->boot_json) {
-      snprintf(err, errcap, "out of memory");
-      index = -1;
-    } else {
-      e->boot_json_len = strlen(e->boot_json);
-      /* Kept for audits of earlier runs' boot entries (?boot=INDEX). */
-      char path[PATH_MAX + 64];
-      snprintf(path, sizeof path, "%s/boot-%" PRId64 ".json", e->dir, index);
-      if (write_atomic(path, e->boot_json, e->boot_json_len))
-        logd_log("attestation: cannot keep the boot quote in %s", path);
-    }
-  }
+  enclave_err rc = index < 0 ? ENCLAVE_ELOG : ENCLAVE_OK;
+  if (rc == ENCLAVE_OK && e->dc && keep_boot_quote(e, index, &q, rd, verifier_key, anchor_address,
+                                                   err, errcap) < 0)
+    rc = ENCLAVE_ENOMEM;
   dstack_quote_reply_free(&q);
-  return index;
+  if (rc == ENCLAVE_OK) *boot_index = index;
+  return rc;
 }
 
 /* ---------- checkpoint quotes ---------- */
@@ -323,7 +323,7 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
   dstack_quote_reply q;
   char derr[300];
   if (dstack_get_quote(e->dc, rd, sizeof rd, &q, derr, sizeof derr)) {
-    logd_log("attestation: no quote for anchored checkpoint %" PRIu64 " (retried next round): %s",
+    xt_log("logd", "attestation: no quote for anchored checkpoint %" PRIu64 " (retried next round): %s",
              size, derr);
     return -1;
   }
@@ -339,10 +339,10 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
   json_decref(j);
   char path[PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/checkpoint-%" PRIu64 ".json", e->dir, size);
-  int rc = text ? write_atomic(path, text, strlen(text)) : -1;
+  int rc = text ? keep_file(e, path, text, strlen(text)) : -1;
   free(text);
-  if (rc) logd_log("attestation: cannot keep the quote of checkpoint %" PRIu64 " in %s", size, path);
-  else logd_log("attestation: quote for anchored checkpoint %" PRIu64 " kept", size);
+  if (rc) xt_log("logd", "attestation: cannot keep the quote of checkpoint %" PRIu64 " in %s", size, path);
+  else xt_log("logd", "attestation: quote for anchored checkpoint %" PRIu64 " kept", size);
   return rc;
 }
 
@@ -368,46 +368,28 @@ unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char 
     return 200;
   }
   /* Strict decimal, like every other query number. */
-  size_t n = strlen(num);
-  if (!n || n > 20 || (n > 1 && num[0] == '0') || strspn(num, "0123456789") != n)
+  uint64_t v;
+  xt_err ne = xt_parse_u64(num, XT_NUM_CANONICAL, 0, UINT64_MAX, &v);
+  if (ne == XT_ERANGE) return error_body(400, "the number is out of range", body, len);
+  if (ne != XT_OK)
     return error_body(400, size ? "size must be a decimal integer" : "boot must be a decimal integer",
                       body, len);
-  errno = 0;
-  unsigned long long v = strtoull(num, NULL, 10);
-  if (errno) return error_body(400, "the number is out of range", body, len);
   char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "%s/%s-%llu.json", e->dir, size ? "checkpoint" : "boot", v);
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  snprintf(path, sizeof path, "%s/%s-%" PRIu64 ".json", e->dir, size ? "checkpoint" : "boot", v);
+  /* Whether the file exists decides 404 or 500: a quote that cannot be read is ours. */
+  if (access(path, F_OK) != 0)
     return error_body(404,
                       size ? "no quote for a checkpoint of this size (only anchored checkpoints have one)"
                            : "no boot quote for this index (not a boot entry of logd in enclave mode)",
                       body, len);
-  char *buf = NULL;
-  size_t cap = 0, got = 0;
-  for (;;) {
-    if (got == cap) {
-      size_t nc = cap ? cap * 2 : 16384;
-      char *nb = nc <= (64u << 20) ? realloc(buf, nc) : NULL;
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return error_body(500, "cannot read the stored quote", body, len);
-      }
-      buf = nb;
-      cap = nc;
-    }
-    size_t r = fread(buf + got, 1, cap - got, f);
-    got += r;
-    if (r == 0) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
+  uint8_t *buf = NULL;
+  size_t got = 0;
+  char err[300];
+  if (xt_file_read(path, 64u << 20, &buf, &got, err, sizeof err) != XT_OK) {
+    xt_log("logd", "attestation: %s", err);
     return error_body(500, "cannot read the stored quote", body, len);
   }
-  *body = buf;
+  *body = (char *)buf;
   *len = got;
   return 200;
 }

@@ -25,31 +25,55 @@
 /* GetKey purpose for getkey: submitter tokens (the collector uses the same). */
 #define ENCLAVE_TOKEN_PURPOSE "logd-submitter-token"
 
+/* Results of the functions below; each failure comes with a sentence in err (errcap). */
+typedef enum {
+  ENCLAVE_OK = 0,
+  ENCLAVE_EAGENT, /* dstack's guest agent failed or is absent (--dev) */
+  ENCLAVE_EINVAL, /* a malformed token, address or key */
+  ENCLAVE_ENOMEM,
+  ENCLAVE_ELOG,   /* the sequencer refused or failed the boot entry */
+  ENCLAVE_ERAND   /* no randomness */
+} enclave_err;
+
+/* A fixed name for e; never NULL. */
+const char *enclave_err_str(enclave_err e);
+
 typedef struct logd_enclave logd_enclave;
 
 /* socket_path NULL: --dev mode. In enclave mode this calls Info (so a missing agent
- * fails here, before anything else). */
+ * fails here, before anything else). Writes nothing: DATA/attestations (data_dir is
+ * kept as a path) is created on the first quote kept. NULL with a message; else the
+ * caller frees it with enclave_free. */
 logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *err, size_t errcap);
 void enclave_free(logd_enclave *e);
+/* 1 in enclave mode (quotes are available), 0 in --dev mode or for NULL. */
 int enclave_has_quotes(const logd_enclave *e);
 
-/* GetKey: the checkpoint key's Ed25519 seed, and the anchor key (secp256k1). The
- * caller wipes them. Enclave mode only. */
-int enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap);
-int enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap);
+/* GetKey: the checkpoint key's Ed25519 seed, and the anchor key (secp256k1), into the
+ * caller's buffer, which the caller wipes. Enclave mode only (ENCLAVE_EAGENT in --dev). */
+enclave_err enclave_checkpoint_seed(logd_enclave *e, uint8_t seed[32], char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+enclave_err enclave_anchor_key(logd_enclave *e, uint8_t key[32], char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 
-/* A --submitters token as the SHA-256 digest logd compares: a literal token (at least
- * 16 characters), "sha256:HEX" (the digest itself, 64 hex digits), or "getkey:PATH"
- * (the token is the lowercase hex of GetKey(PATH, secp256k1); enclave mode only). */
-int enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err, size_t errcap);
+/* A --submitters token as the SHA-256 digest logd compares, into out: a literal token
+ * (at least 16 characters), "sha256:HEX" (the digest itself, 64 hex digits), or
+ * "getkey:PATH" (the token is the lowercase hex of GetKey(PATH, secp256k1); enclave
+ * mode only). ENCLAVE_EINVAL for a malformed token, ENCLAVE_EAGENT when GetKey fails.
+ * e may be NULL when no getkey: token is given. */
+enclave_err enclave_token_hash(logd_enclave *e, const char *token, uint8_t out[32], char *err,
+                               size_t errcap) __attribute__((warn_unused_result));
 
-/* Appends the boot entry and waits until it is durable. anchor_address ("0x...") may
- * be NULL. Returns its index, or -1 with a message. */
-int64_t enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
-                         const char *verifier_key, const char *anchor_address, char *err,
-                         size_t errcap);
+/* Appends the boot entry, waits until it is durable and sets *boot_index to its index;
+ * in enclave mode gets its quote first and keeps it (see the contract above).
+ * anchor_address ("0x...") may be NULL. */
+enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier *checkpoint_key,
+                             const char *verifier_key, const char *anchor_address,
+                             int64_t *boot_index, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 
-/* anchoring_hook: gets and keeps the quote of an anchored checkpoint. ctx: the enclave. */
+/* anchoring_hook: gets and keeps the quote of an anchored checkpoint. ctx: the enclave.
+ * 0, or -1 (logged; the anchoring thread retries next round). */
 int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len);
 
 /* GET /v1/attestation: this run's boot quote; ?size=N: the quote of anchored checkpoint

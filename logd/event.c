@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+
 void event_list_free(event_list *l) {
   if (!l) return;
   for (size_t i = 0; i < l->count; i++) free(l->canon[i]);
@@ -29,12 +31,12 @@ int event_submitter_valid(const char *name) {
 /* Integers only: a real has no canonical form both sides agree on. */
 static int check_value(const json_t *v, int depth, char *err, size_t errcap) {
   if (depth > EVENT_MAX_DEPTH) {
-    snprintf(err, errcap, "event nests deeper than %d levels", EVENT_MAX_DEPTH);
+    xt_errf(err, errcap, "event nests deeper than %d levels", EVENT_MAX_DEPTH);
     return -1;
   }
   switch (json_typeof(v)) {
   case JSON_REAL:
-    snprintf(err, errcap, "event contains a non-integer number (only integers are allowed)");
+    xt_errf(err, errcap, "event contains a non-integer number (only integers are allowed)");
     return -1;
   case JSON_OBJECT: {
     const char *k;
@@ -59,82 +61,110 @@ static int check_value(const json_t *v, int depth, char *err, size_t errcap) {
 
 static int check_event(const json_t *ev, char *err, size_t errcap) {
   if (!json_is_object(ev)) {
-    snprintf(err, errcap, "an event must be a JSON object");
+    xt_errf(err, errcap, "an event must be a JSON object");
     return -1;
   }
   const json_t *type = json_object_get(ev, "type");
   if (!type) {
-    snprintf(err, errcap, "event has no \"type\"");
+    xt_errf(err, errcap, "event has no \"type\"");
     return -1;
   }
   if (!json_is_string(type)) {
-    snprintf(err, errcap, "event \"type\" must be a string");
+    xt_errf(err, errcap, "event \"type\" must be a string");
     return -1;
   }
   const char *t = json_string_value(type);
   size_t n = json_string_length(type);
   if (n < 1 || n > EVENT_TYPE_MAX) {
-    snprintf(err, errcap, "event \"type\" must be 1-%d characters", EVENT_TYPE_MAX);
+    xt_errf(err, errcap, "event \"type\" must be 1-%d characters", EVENT_TYPE_MAX);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     char c = t[i];
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
-      snprintf(err, errcap, "event \"type\" may only contain a-z, 0-9, '_' and '.'");
+      xt_errf(err, errcap, "event \"type\" may only contain a-z, 0-9, '_' and '.'");
       return -1;
     }
   }
   return check_value(ev, 1, err, errcap);
 }
 
-static int list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
+const char *event_err_str(event_err e) {
+  switch (e) {
+  case EVENT_OK: return "ok";
+  case EVENT_EINVAL: return "invalid event";
+  case EVENT_ENOMEM: return "out of memory";
+  }
+  return "unknown event error";
+}
+
+static event_err list_alloc(event_list *l, size_t n, char *err, size_t errcap) {
   memset(l, 0, sizeof(*l));
   l->canon = calloc(n ? n : 1, sizeof(char *));
   l->canon_len = calloc(n ? n : 1, sizeof(size_t));
   if (!l->canon || !l->canon_len) {
     free(l->canon);
     free(l->canon_len);
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return EVENT_ENOMEM;
   }
-  return 0;
+  return EVENT_OK;
 }
 
-static int canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
+static event_err canon_into(event_list *l, const json_t *ev, char *err, size_t errcap) {
   char *s = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
   if (!s) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return EVENT_ENOMEM;
   }
   l->canon[l->count] = s;
   l->canon_len[l->count] = strlen(s);
   l->count++;
-  return 0;
+  return EVENT_OK;
+}
+
+/* jansson's own texts name its flags (JSON_ALLOW_NUL) and internals; clients get ours. */
+static const char *json_error_words(const json_error_t *je) {
+  switch (json_error_code(je)) {
+  case json_error_null_character:
+    return "a string holds the NUL character (\\u0000), which events may not contain";
+  case json_error_invalid_utf8: return "the text is not valid UTF-8";
+  case json_error_premature_end_of_input: return "the JSON text ends too early";
+  case json_error_end_of_input_expected: return "more text follows the JSON value";
+  case json_error_stack_overflow: return "the JSON nests too deeply";
+  case json_error_duplicate_key: return "an object has the same key twice";
+  case json_error_numeric_overflow: return "a number is too large";
+  case json_error_out_of_memory: return "out of memory";
+  default: return "invalid JSON syntax";
+  }
 }
 
 static json_t *load(const char *body, size_t len, char *err, size_t errcap) {
   json_error_t je;
   if (len == 0) {
-    snprintf(err, errcap, "empty request body");
+    xt_errf(err, errcap, "empty request body");
     return NULL;
   }
   /* A raw NUL is never JSON, but jansson 2.14 skips one that follows a number
    * ({"n":1\0,"m":2} parses), which would log bytes the submitter never sent as
    * JSON; refuse it before parsing. */
   if (memchr(body, 0, len)) {
-    snprintf(err, errcap, "malformed JSON: a NUL byte in the body");
+    xt_errf(err, errcap, "malformed JSON: a NUL byte in the body");
     return NULL;
   }
   json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-  if (!root) snprintf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
+  if (!root)
+    xt_errf(err, errcap, "malformed JSON at line %d column %d: %s", je.line, je.column,
+             json_error_words(&je));
   return root;
 }
 
-int event_parse_one(const char *body, size_t len, event_list *out, char *err, size_t errcap) {
+event_err event_parse_one(const char *body, size_t len, event_list *out, char *err,
+                          size_t errcap) {
   json_t *root = load(body, len, err, errcap);
-  if (!root) return -1;
-  int rc = -1;
-  if (check_event(root, err, errcap) == 0 && list_alloc(out, 1, err, errcap) == 0) {
+  if (!root) return EVENT_EINVAL;
+  event_err rc = EVENT_EINVAL;
+  if (check_event(root, err, errcap) == 0 && (rc = list_alloc(out, 1, err, errcap)) == EVENT_OK) {
     rc = canon_into(out, root, err, errcap);
     if (rc) event_list_free(out);
   }
@@ -142,32 +172,28 @@ int event_parse_one(const char *body, size_t len, event_list *out, char *err, si
   return rc;
 }
 
-int event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
-                      char *err, size_t errcap) {
+event_err event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
+                            char *err, size_t errcap) {
   json_t *root = load(body, len, err, errcap);
-  if (!root) return -1;
-  int rc = -1;
+  if (!root) return EVENT_EINVAL;
+  event_err rc = EVENT_EINVAL;
   if (!json_is_array(root)) {
-    snprintf(err, errcap, "add-batch takes a JSON array of event objects");
+    xt_errf(err, errcap, "add-batch takes a JSON array of event objects");
   } else if (json_array_size(root) == 0) {
-    snprintf(err, errcap, "add-batch needs at least one event");
+    xt_errf(err, errcap, "add-batch needs at least one event");
   } else if (json_array_size(root) > max_events) {
-    snprintf(err, errcap, "add-batch takes at most %zu events", max_events);
-  } else if (list_alloc(out, json_array_size(root), err, errcap) == 0) {
+    xt_errf(err, errcap, "add-batch takes at most %zu events", max_events);
+  } else if ((rc = list_alloc(out, json_array_size(root), err, errcap)) == EVENT_OK) {
     size_t i;
     json_t *ev;
-    rc = 0;
     json_array_foreach(root, i, ev) {
       char sub[200];
       if (check_event(ev, sub, sizeof sub)) {
-        snprintf(err, errcap, "event %zu: %s", i, sub);
-        rc = -1;
+        xt_errf(err, errcap, "event %zu: %s", i, sub);
+        rc = EVENT_EINVAL;
         break;
       }
-      if (canon_into(out, ev, err, errcap)) {
-        rc = -1;
-        break;
-      }
+      if ((rc = canon_into(out, ev, err, errcap)) != EVENT_OK) break;
     }
     if (rc) event_list_free(out);
   }

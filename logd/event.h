@@ -7,7 +7,8 @@
  * {"event":<canonical>,"submitter":"<name>","ts_ms":<ms>,"v":1}, which is exactly what
  * jansson would print for that object with the same flags.
  *
- * Functions return 0, or -1 with a message for the client in err. */
+ * Parsers return an event_err: EVENT_OK, or another value with a sentence for the
+ * client in err (errcap bytes). */
 #ifndef XT_LOGD_EVENT_H
 #define XT_LOGD_EVENT_H
 
@@ -21,20 +22,34 @@
 /* The bundle format stores a uint16 length: no entry can be longer. */
 #define EVENT_ENTRY_HARD_MAX 65535
 
+typedef enum {
+  EVENT_OK = 0,
+  EVENT_EINVAL, /* not an event (or batch) this log accepts: the client's error */
+  EVENT_ENOMEM
+} event_err;
+
+/* A fixed name for e; never NULL. */
+const char *event_err_str(event_err e);
+
 typedef struct event_list {
   size_t count;
   char **canon;       /* malloc'd canonical event bytes, NUL-terminated */
   size_t *canon_len;
 } event_list;
 
+/* Frees the events of l (not l itself) and leaves it empty; NULL is ignored. */
 void event_list_free(event_list *l);
 
-/* One event object (body of POST /v1/add). */
-int event_parse_one(const char *body, size_t len, event_list *out, char *err, size_t errcap);
-/* A JSON array of 1..max_events event objects (body of POST /v1/add-batch). */
-int event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
-                      char *err, size_t errcap);
+/* One event object (body of POST /v1/add, len bytes) into *out, which the caller frees
+ * with event_list_free on EVENT_OK (on failure nothing is left to free). */
+event_err event_parse_one(const char *body, size_t len, event_list *out, char *err,
+                          size_t errcap) __attribute__((warn_unused_result));
+/* A JSON array of 1..max_events event objects (body of POST /v1/add-batch), all or
+ * none, into *out as for event_parse_one. */
+event_err event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
+                            char *err, size_t errcap) __attribute__((warn_unused_result));
 
+/* 1 when name is 1-EVENT_SUBMITTER_MAX chars of [A-Za-z0-9_.-], else 0. */
 int event_submitter_valid(const char *name);
 
 /* Length of the wrapped entry for this event, submitter and timestamp. */

@@ -1,6 +1,7 @@
 #include "logd/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -16,13 +17,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "logd/log.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "merkle/note.h"
 #include "merkle/tile.h"
 
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
 #define MAX_ENTRIES_PER_READ 1000
+/* The timestamp the size pre-check wraps events with: an entry's length depends only
+ * on its timestamp's digit count, and every millisecond time from 2001-09-09 to
+ * 2286-11-20 has 13 digits, like this one, so the pre-check's length is exact. */
+#define SIZE_CHECK_TS_MS 1000000000000ull
+/* The most bytes of a refused request body read and dropped past its limit before
+ * the connection is cut off without an answer (see the handler). */
+#define DISCARD_MAX (16u << 20)
+/* Set on the MHD thread that cuts a connection off, which then logs a generic
+ * "internal error" line of its own: mhd_log drops that one (ours says why). */
+static _Thread_local int mhd_cut_pending;
 /* Bodies buffered across all connections; beyond it writers get 503. */
 #define BODY_BUDGET (256u << 20)
 
@@ -110,6 +123,15 @@ static enum MHD_Result respond_error(logd_http *h, struct MHD_Connection *c, uns
   if (status == 405)
     return respond(h, c, status, "application/json", b, n + 1, "no-store", "Allow",
                    strstr(msg, "POST") ? "POST" : "GET, HEAD");
+  /* RFC 6750 section 3: a 401 names the scheme the client must use. */
+  if (status == 401)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store",
+                   MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  /* A 413 may come before the body was read (Content-Length) or after the rest of it
+   * was discarded: either way the connection is not reused. */
+  if (status == 413)
+    return respond(h, c, status, "application/json", b, n + 1, "no-store",
+                   MHD_HTTP_HEADER_CONNECTION, "close");
   return respond(h, c, status, "application/json", b, n + 1, "no-store", NULL, NULL);
 }
 
@@ -125,49 +147,20 @@ static enum MHD_Result respond_errorf(logd_http *h, struct MHD_Connection *c, un
   return respond_error(h, c, status, msg);
 }
 
-static void hex(const uint8_t *in, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
 static json_t *hex_json(const uint8_t *in, size_t n) {
   char buf[2 * 64 + 1];
-  hex(in, n, buf);
+  xt_hex_encode(in, n, buf);
   return json_string(buf);
 }
 
 static int unhex32(const char *s, uint8_t out[32]) {
-  if (strlen(s) != 64) return -1;
-  for (int i = 0; i < 64; i++) {
-    char c = s[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (v < 0) return -1;
-    if (i % 2) out[i / 2] = (uint8_t)(out[i / 2] << 4 | v);
-    else out[i / 2] = (uint8_t)v;
-  }
-  return 0;
+  return xt_hex_decode_exact(s, 0, out, 32) == XT_OK ? 0 : -1;
 }
 
 /* Strict decimal: digits only, no sign, no leading zero (except "0"), <= max.
  * 0 ok, -1 malformed or out of range. */
 static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (!s || !*s || strlen(s) > 20) return -1;
-  if (s[0] == '0' && s[1]) return -1;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return -1;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  if (v > max) return -1;
-  *out = v;
-  return 0;
+  return xt_parse_u64(s, XT_NUM_CANONICAL, 0, max, out) == XT_OK ? 0 : -1;
 }
 
 static const char *arg(struct MHD_Connection *c, const char *name) {
@@ -210,7 +203,7 @@ static char *proof_text(const char *head, const uint8_t (*p)[MERKLE_HASH_SIZE], 
   for (size_t i = 0; i < n; i++) {
     if (i) b[o++] = ',';
     b[o++] = '"';
-    hex(p[i], MERKLE_HASH_SIZE, b + o);
+    xt_hex_encode(p[i], MERKLE_HASH_SIZE, b + o);
     o += 2 * MERKLE_HASH_SIZE;
     b[o++] = '"';
   }
@@ -242,9 +235,9 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
   uint8_t *data = NULL;
   size_t len = 0;
   char err[200];
-  int rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
+  store_err rc = store_get_tile(h->cfg.store, level, t.index, &data, &len, err, sizeof err);
   if (rc) {
-    logd_log("read tile %s: %s", path, rc == 1 ? "missing from storage" : err);
+    xt_log("logd", "read tile %s: %s", path, rc == STORE_NOT_FOUND ? "missing from storage" : err);
     return respond_error(h, c, 500, "storage error");
   }
   size_t want;
@@ -260,7 +253,7 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     }
     if (n < t.width) {
       free(data);
-      logd_log("read bundle %s: stored bundle too short", path);
+      xt_log("logd", "read bundle %s: stored bundle too short", path);
       return respond_error(h, c, 500, "storage error");
     }
     want = off;
@@ -268,7 +261,7 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     want = (size_t)t.width * MERKLE_HASH_SIZE;
     if (len < want) {
       free(data);
-      logd_log("read tile %s: stored tile too short", path);
+      xt_log("logd", "read tile %s: stored tile too short", path);
       return respond_error(h, c, 500, "storage error");
     }
   }
@@ -321,9 +314,9 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
     if (arg(c, "index")) return respond_error(h, c, 400, "give either index or hash, not both");
     if (unhex32(hs, leaf)) return respond_error(h, c, 400, "hash must be 64 hex digits");
     char err[200];
-    int rc = store_get_by_hash(h->cfg.store, leaf, &index, err, sizeof err);
-    if (rc < 0) return respond_error(h, c, 500, "storage error");
-    if (rc == 1 || index >= v.size) return respond_error(h, c, 404, "no entry has this leaf hash");
+    store_err rc = store_get_by_hash(h->cfg.store, leaf, &index, err, sizeof err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) return respond_error(h, c, 500, "storage error");
+    if (rc == STORE_NOT_FOUND || index >= v.size) return respond_error(h, c, 404, "no entry has this leaf hash");
     if (index >= size)
       return respond_errorf(h, c, 404, "the entry with this leaf hash has index %" PRIu64
                             ", not in the tree of size %" PRIu64, index, size);
@@ -338,7 +331,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
   if (rc == 0) rc = merkle_inclusion_proof(index, size, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
-    logd_log("inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
+    xt_log("logd", "inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
     store_reader_done(&rd);
     return respond_error(h, c, 500, "storage error");
   }
@@ -349,7 +342,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
     if (memcmp(want, leaf, MERKLE_HASH_SIZE)) return respond_error(h, c, 404, "no entry has this leaf hash");
   }
   char head[200], lh[65];
-  hex(leaf, MERKLE_HASH_SIZE, lh);
+  xt_hex_encode(leaf, MERKLE_HASH_SIZE, lh);
   snprintf(head, sizeof head, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":\"%s\",",
            index, size, lh);
   return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
@@ -370,7 +363,7 @@ static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
   size_t n = 0;
   int rc = merkle_consistency_proof(from, to, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
-    logd_log("consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
+    xt_log("logd", "consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
     store_reader_done(&rd);
     return respond_error(h, c, 500, "storage error");
   }
@@ -387,7 +380,8 @@ static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
   uint64_t start, count;
   if (query_u64(h, c, "start", UINT64_MAX, &start, &ret)) return ret;
   if (query_u64(h, c, "count", MAX_ENTRIES_PER_READ, &count, &ret)) return ret;
-  if (count == 0) return respond_error(h, c, 400, "count must be from 1 to 1000");
+  if (count == 0)
+    return respond_errorf(h, c, 400, "count must be from 1 to %d", MAX_ENTRIES_PER_READ);
   if (start >= v.size)
     return respond_errorf(h, c, 404, "start must be less than the tree size %" PRIu64, v.size);
   uint64_t end = start + count > v.size ? v.size : start + count;
@@ -430,8 +424,8 @@ static enum MHD_Result get_stored_checkpoint(logd_http *h, struct MHD_Connection
   char *note = NULL;
   size_t len = 0;
   char err[200];
-  int rc = store_get_checkpoint(h->cfg.store, size, &note, &len, err, sizeof err);
-  if (rc == 1) return respond_error(h, c, 404, "no checkpoint of this size was published");
+  store_err rc = store_get_checkpoint(h->cfg.store, size, &note, &len, err, sizeof err);
+  if (rc == STORE_NOT_FOUND) return respond_error(h, c, 404, "no checkpoint of this size was published");
   if (rc) return respond_error(h, c, 500, "storage error");
   return respond(h, c, 200, "text/plain; charset=utf-8", note, len,
                  "public, max-age=31536000, immutable", NULL, NULL);
@@ -542,107 +536,123 @@ static void on_done(seq_sub *s, void *ctx) {
   MHD_resume_connection(r->conn);
 }
 
-static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
-  seq_sub *s = r->sub;
-  if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
-  uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
+/* Inclusion proofs of every entry of s in its covering checkpoint (n x MERKLE_MAX_PROOF
+ * hashes and n lengths, malloc'd). 0, 503 when out of memory, 500 on a storage error. */
+static int receipt_proofs(logd_http *h, const seq_sub *s, uint8_t (**proof)[MERKLE_HASH_SIZE],
+                          size_t **plen) {
   size_t n = s->events.count;
-  size_t *plen = NULL;
-  if (r->want_checkpoint) {
-    proof = calloc(n * MERKLE_MAX_PROOF, MERKLE_HASH_SIZE);
-    plen = calloc(n, sizeof *plen);
-    if (!proof || !plen) {
-      free(proof), free(plen);
-      return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
-    }
-    store_reader rd;
-    store_reader_init(&rd, h->cfg.store);
-    for (size_t i = 0; i < n; i++) {
-      if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
-                                 proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &plen[i])) {
-        logd_log("receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
-        store_reader_done(&rd);
-        free(proof), free(plen);
-        return respond_error(h, c, 500, "storage error");
-      }
-    }
-    store_reader_done(&rd);
+  *proof = calloc(n * MERKLE_MAX_PROOF, MERKLE_HASH_SIZE);
+  *plen = calloc(n, sizeof **plen);
+  if (!*proof || !*plen) {
+    free(*proof), free(*plen);
+    return 503;
   }
-  enum MHD_Result ret;
+  store_reader rd;
+  store_reader_init(&rd, h->cfg.store);
+  for (size_t i = 0; i < n; i++) {
+    if (merkle_inclusion_proof(s->index[i], s->checkpoint_size, store_read_nodes, &rd,
+                               *proof + i * MERKLE_MAX_PROOF, MERKLE_MAX_PROOF, &(*plen)[i])) {
+      xt_log("logd", "receipt proof for %" PRIu64 ": %s", s->index[i], rd.err);
+      store_reader_done(&rd);
+      free(*proof), free(*plen);
+      return 500;
+    }
+  }
+  store_reader_done(&rd);
+  return 0;
+}
+
+/* The answer to a write that did not wait for a checkpoint: index, leaf hash, dup. */
+static enum MHD_Result respond_added(logd_http *h, struct MHD_Connection *c, const req *r) {
+  const seq_sub *s = r->sub;
+  size_t n = s->events.count;
+  if (r->route == R_ADD) {
+    char body[200], lh[65];
+    xt_hex_encode(s->leaf[0], MERKLE_HASH_SIZE, lh);
+    int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
+                      s->index[0], lh, s->dup[0] ? "true" : "false");
+    char *b = malloc((size_t)n0);
+    if (!b) return respond_error(h, c, 503, "out of memory; the entry is logged, retry");
+    memcpy(b, body, (size_t)n0);
+    return respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
+  }
+  /* 1,000 results: formatted directly rather than as a JSON tree. */
+  size_t cap = 64 + n * 128, o = 0;
+  char *b = malloc(cap);
+  if (!b) return respond_error(h, c, 503, "out of memory; the entries are logged, retry");
+  uint64_t first = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+  if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
+  else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
+  for (size_t i = 0; i < n; i++) {
+    char lh[65];
+    xt_hex_encode(s->leaf[i], MERKLE_HASH_SIZE, lh);
+    o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
+                          i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
+  }
+  o += (size_t)snprintf(b + o, cap - o, "]}\n");
+  return respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
+}
+
+/* The answer to a write that waited for its checkpoint: receipts with proofs
+ * (proof: n x MERKLE_MAX_PROOF hashes, plen: n lengths). */
+static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, const req *r,
+                                       const uint8_t (*proof)[MERKLE_HASH_SIZE],
+                                       const size_t *plen) {
+  const seq_sub *s = r->sub;
+  size_t n = s->events.count;
   if (r->want_text) {
     size_t cap = s->checkpoint_len + 256 + plen[0] * 48;
     char *out = malloc(cap);
     size_t outlen = 0;
-    char err[200];
+    char err[200] = "out of memory";
     if (!out || tlog_proof_format(s->index[0], proof, plen[0], s->checkpoint, s->checkpoint_len,
                                   out, cap, &outlen, err, sizeof err)) {
       free(out);
-      logd_log("tlog-proof: %s", err);
-      ret = respond_error(h, c, 500, "cannot format the receipt");
-    } else {
-      ret = respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
+      xt_log("logd", "tlog-proof: %s", err);
+      return respond_error(h, c, 500, "cannot format the receipt");
     }
-  } else if (r->route == R_ADD && !r->want_checkpoint) {
-    char body[200], lh[65];
-    hex(s->leaf[0], MERKLE_HASH_SIZE, lh);
-    int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
-                      s->index[0], lh, s->dup[0] ? "true" : "false");
-    char *b = malloc((size_t)n0);
-    if (!b) ret = respond_error(h, c, 503, "out of memory; the entry is logged, retry");
-    else {
-      memcpy(b, body, (size_t)n0);
-      ret = respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
-    }
-  } else if (r->route == R_ADD_BATCH && !r->want_checkpoint) {
-    /* 1,000 results: formatted directly rather than as a JSON tree. */
-    size_t cap = 64 + n * 128, o = 0;
-    char *b = malloc(cap);
-    if (!b) {
-      ret = respond_error(h, c, 503, "out of memory; the entries are logged, retry");
-    } else {
-      uint64_t first = UINT64_MAX;
-      for (size_t i = 0; i < n; i++)
-        if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-      if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
-      else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
-      for (size_t i = 0; i < n; i++) {
-        char lh[65];
-        hex(s->leaf[i], MERKLE_HASH_SIZE, lh);
-        o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
-                              i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
-      }
-      o += (size_t)snprintf(b + o, cap - o, "]}\n");
-      ret = respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
-    }
-  } else if (r->route == R_ADD) {
-    json_t *j = json_object();
+    return respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
+  }
+  json_t *j = json_object();
+  if (r->route == R_ADD) {
     json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
     json_object_set_new(j, "leaf_hash", hex_json(s->leaf[0], MERKLE_HASH_SIZE));
     json_object_set_new(j, "dup", json_boolean(s->dup[0]));
-    if (r->want_checkpoint) {
-      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-      json_object_set_new(j, "proof", proof_json(proof, plen[0]));
-    }
-    ret = respond_json(h, c, 200, j, "no-store");
-  } else {
-    json_t *j = json_object();
-    json_t *res = json_array();
-    uint64_t first = UINT64_MAX;
-    for (size_t i = 0; i < n; i++) {
-      if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-      json_t *e = json_object();
-      json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
-      json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
-      json_object_set_new(e, "dup", json_boolean(s->dup[i]));
-      if (r->want_checkpoint) json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
-      json_array_append_new(res, e);
-    }
-    json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
-    json_object_set_new(j, "results", res);
-    if (r->want_checkpoint)
-      json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-    ret = respond_json(h, c, 200, j, "no-store");
+    json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+    json_object_set_new(j, "proof", proof_json(proof, plen[0]));
+    return respond_json(h, c, 200, j, "no-store");
   }
+  json_t *res = json_array();
+  uint64_t first = UINT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    if (!s->dup[i] && s->index[i] < first) first = s->index[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
+    json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
+    json_object_set_new(e, "dup", json_boolean(s->dup[i]));
+    json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
+    json_array_append_new(res, e);
+  }
+  json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
+  json_object_set_new(j, "results", res);
+  json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
+  return respond_json(h, c, 200, j, "no-store");
+}
+
+static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
+  seq_sub *s = r->sub;
+  if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
+  if (!r->want_checkpoint) return respond_added(h, c, r);
+  uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
+  size_t *plen = NULL;
+  int st = receipt_proofs(h, s, &proof, &plen);
+  if (st == 503)
+    return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
+  if (st || !proof || !plen) return respond_error(h, c, 500, "storage error");
+  enum MHD_Result ret =
+      respond_receipt(h, c, r, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, plen);
   free(proof);
   free(plen);
   return ret;
@@ -655,17 +665,20 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
     return respond_error(h, c, 503, "too many request bodies in flight; retry shortly");
   char err[300];
   event_list ev;
-  int rc = r->route == R_ADD ? event_parse_one(r->body ? r->body : "", r->len, &ev, err, sizeof err)
-                             : event_parse_batch(r->body ? r->body : "", r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
+  const char *body = r->body ? r->body : "";
+  event_err ee = r->route == R_ADD
+                     ? event_parse_one(body, r->len, &ev, err, sizeof err)
+                     : event_parse_batch(body, r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
   free(r->body);
   r->body = NULL;
   atomic_fetch_sub(&h->body_bytes, r->reserved);
   r->reserved = 0;
-  if (rc) return respond_error(h, c, 400, err);
+  if (ee == EVENT_ENOMEM) return respond_error(h, c, 503, "out of memory, try again");
+  if (ee != EVENT_OK) return respond_error(h, c, 400, err);
   /* Reject oversize entries here so the client hears 413 at once; the sequencer
    * re-checks with its own timestamp. */
   for (size_t i = 0; i < ev.count; i++) {
-    size_t len = event_entry_len(ev.canon_len[i], r->who->name, 1000000000000ull);
+    size_t len = event_entry_len(ev.canon_len[i], r->who->name, SIZE_CHECK_TS_MS);
     if (len > h->cfg.max_entry_bytes) {
       event_list_free(&ev);
       return respond_errorf(h, c, 413, "event %zu: entry would be %zu bytes, the limit is %zu", i,
@@ -680,11 +693,11 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
   r->sub = s;
   atomic_store(&r->state, ST_WAITING);
   MHD_suspend_connection(c);
-  rc = seq_submit(h->cfg.seq, s);
-  if (rc) {
+  seq_err se = seq_submit(h->cfg.seq, s);
+  if (se != SEQ_OK) {
     s->status = 503;
     snprintf(s->error, sizeof s->error, "%s",
-             rc == -1 ? "the log is busy (queue full); retry shortly"
+             se == SEQ_EBUSY ? "the log is busy (queue full); retry shortly"
                       : "the log is not accepting writes (shutting down or storage failed)");
     atomic_store(&r->state, ST_DONE);
     MHD_resume_connection(c);
@@ -732,6 +745,110 @@ static int is_read_path(const char *url) {
 
 static char read_marker;
 
+/* The first call of a request (headers only): routes, checks method, token, declared
+ * size and query, and for a write allocates its req. */
+static enum MHD_Result begin_request(logd_http *h, struct MHD_Connection *c, const char *url,
+                                     const char *method, void **con_cls) {
+  int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+  int post = !strcmp(method, "POST");
+  if (!is_write_path(url)) {
+    if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
+    if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
+    *con_cls = (void *)&read_marker;
+    return MHD_YES;
+  }
+  if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
+  const logd_submitter *who = authenticate(h, c);
+  if (!who) {
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
+  }
+  enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
+  size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  uint64_t clen = 0;
+  if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
+    return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
+  const char *wait = arg(c, "wait");
+  const char *format = arg(c, "format");
+  const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+  int want_text = (format && !strcmp(format, "tlog-proof")) ||
+                  (accept && strstr(accept, "text/x-tlog-proof"));
+  if (wait && strcmp(wait, "checkpoint"))
+    return respond_error(h, c, 400, "wait takes only the value 'checkpoint'");
+  if (format && strcmp(format, "tlog-proof") && strcmp(format, "json"))
+    return respond_error(h, c, 400, "format takes 'json' or 'tlog-proof'");
+  if (want_text && route != R_ADD)
+    return respond_error(h, c, 400, "tlog-proof receipts are per entry: use POST /v1/add");
+  req *r = calloc(1, sizeof *r);
+  if (!r) return MHD_NO;
+  r->h = h;
+  r->conn = c;
+  r->route = route;
+  r->who = who;
+  r->limit = limit;
+  r->want_text = want_text;
+  r->want_checkpoint = want_text || (wait != NULL);
+  atomic_init(&r->state, ST_READING);
+  *con_cls = r;
+  return MHD_YES;
+}
+
+/* Frees what was kept of a refused body (n more bytes just came); the rest is only
+ * counted from here on. */
+static void drop_body(logd_http *h, req *r, size_t n) {
+  free(r->body);
+  r->body = NULL;
+  atomic_fetch_sub(&h->body_bytes, r->reserved);
+  r->reserved = 0;
+  r->cap = 0;
+  r->discarded = r->len + n;
+  r->len = 0;
+}
+
+/* A piece of a write's body: kept within the request's limit and the global body
+ * budget, or (once over either) read and dropped until the body ends. */
+static enum MHD_Result take_body(logd_http *h, req *r, const char *upload, size_t n) {
+  if (r->too_large || r->overloaded) {
+    r->discarded += n;
+    /* MHD cannot answer before the body ends, so the rest of a refused body is read
+     * and dropped (no memory kept) to answer 413/503 cleanly; a client still
+     * streaming DISCARD_MAX past the limit is cut off instead. */
+    if (r->discarded <= r->limit + DISCARD_MAX) return MHD_YES;
+    xt_log("logd", "http: cut off a request body still streaming %u MiB past its %zu-byte limit",
+           DISCARD_MAX >> 20, r->limit);
+    mhd_cut_pending = 1;
+    return MHD_NO;
+  }
+  if (r->len + n > r->limit) {
+    r->too_large = 1;
+    drop_body(h, r, n);
+    return MHD_YES;
+  }
+  if (r->len + n > r->cap) {
+    size_t nc = r->cap ? r->cap : 4096;
+    while (nc < r->len + n) nc *= 2;
+    if (nc > r->limit) nc = r->limit;
+    if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
+      atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+      r->overloaded = 1;
+      drop_body(h, r, n);
+      return MHD_YES;
+    }
+    char *nb = realloc(r->body, nc);
+    if (!nb) {
+      atomic_fetch_sub(&h->body_bytes, nc - r->cap);
+      return MHD_NO;
+    }
+    r->reserved += nc - r->cap;
+    r->body = nb;
+    r->cap = nc;
+  }
+  memcpy(r->body + r->len, upload, n);
+  r->len += n;
+  return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls) {
@@ -746,100 +863,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     return handle_get(h, c, url);
   }
-  if (!r) {
-    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-    int post = !strcmp(method, "POST");
-    if (!is_write_path(url)) {
-      if (!is_read_path(url)) return respond_error(h, c, 404, "no such path");
-      if (!get) return respond_error(h, c, 405, "method not allowed (this path takes GET)");
-      *con_cls = (void *)&read_marker;
-      return MHD_YES;
-    }
-    if (!post) return respond_error(h, c, 405, "method not allowed (this path takes POST)");
-    const logd_submitter *who = authenticate(h, c);
-    if (!who) {
-      const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-      return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
-    }
-    enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
-    size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    uint64_t clen = 0;
-    if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
-      return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
-    const char *wait = arg(c, "wait");
-    const char *format = arg(c, "format");
-    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-    int want_text = (format && !strcmp(format, "tlog-proof")) ||
-                    (accept && strstr(accept, "text/x-tlog-proof"));
-    if (wait && strcmp(wait, "checkpoint"))
-      return respond_error(h, c, 400, "wait takes only the value 'checkpoint'");
-    if (format && strcmp(format, "tlog-proof") && strcmp(format, "json"))
-      return respond_error(h, c, 400, "format takes 'json' or 'tlog-proof'");
-    if (want_text && route != R_ADD)
-      return respond_error(h, c, 400, "tlog-proof receipts are per entry: use POST /v1/add");
-    r = calloc(1, sizeof *r);
-    if (!r) return MHD_NO;
-    r->h = h;
-    r->conn = c;
-    r->route = route;
-    r->who = who;
-    r->limit = limit;
-    r->want_text = want_text;
-    r->want_checkpoint = want_text || (wait != NULL);
-    atomic_init(&r->state, ST_READING);
-    *con_cls = r;
-    return MHD_YES;
-  }
-
+  if (!r) return begin_request(h, c, url, method, con_cls);
   int st = atomic_load(&r->state);
   if (st == ST_READING && *upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (r->too_large || r->overloaded) {
-      r->discarded += n;
-      /* Stop listening to a client that keeps streaming after the limit. */
-      return r->discarded > r->limit + (1u << 20) ? MHD_NO : MHD_YES;
-    }
-    if (r->len + n > r->limit) {
-      r->too_large = 1;
-      free(r->body);
-      r->body = NULL;
-      atomic_fetch_sub(&h->body_bytes, r->reserved);
-      r->reserved = 0;
-      r->cap = 0;
-      r->discarded = r->len + n;
-      r->len = 0;
-      return MHD_YES;
-    }
-    if (r->len + n > r->cap) {
-      size_t nc = r->cap ? r->cap : 4096;
-      while (nc < r->len + n) nc *= 2;
-      if (nc > r->limit) nc = r->limit;
-      if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
-        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
-        r->overloaded = 1;
-        free(r->body);
-        r->body = NULL;
-        atomic_fetch_sub(&h->body_bytes, r->reserved);
-        r->reserved = 0;
-        r->cap = 0;
-        r->discarded = r->len + n;
-        r->len = 0;
-        return MHD_YES;
-      }
-      char *nb = realloc(r->body, nc);
-      if (!nb) {
-        atomic_fetch_sub(&h->body_bytes, nc - r->cap);
-        return MHD_NO;
-      }
-      r->reserved += nc - r->cap;
-      r->body = nb;
-      r->cap = nc;
-    }
-    memcpy(r->body + r->len, upload, n);
-    r->len += n;
-    return MHD_YES;
+    return take_body(h, r, upload, n);
   }
   if (st == ST_READING) return start_add(h, c, r);
   if (st == ST_DONE) return add_response(h, c, r);
@@ -865,73 +894,113 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n && msg[n - 1] == '\n') msg[--n] = 0;
-  logd_log("http: %s", msg);
+  if (mhd_cut_pending && strstr(msg, "Application reported internal error")) {
+    mhd_cut_pending = 0;
+    return;
+  }
+  xt_log("logd", "http: %s", msg);
+}
+
+const char *http_err_str(http_err e) {
+  switch (e) {
+  case HTTP_OK: return "ok";
+  case HTTP_EINVAL: return "malformed listen address";
+  case HTTP_ERESOLVE: return "cannot resolve the listen host";
+  case HTTP_EBIND: return "cannot bind or listen";
+  }
+  return "unknown HTTP error";
+}
+
+http_err http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port) {
+  const char *colon = listen ? strrchr(listen, ':') : NULL;
+  uint64_t p;
+  if (!colon || colon == listen || parse_u64(colon + 1, 65535, &p)) return HTTP_EINVAL;
+  size_t hl = (size_t)(colon - listen);
+  if (listen[0] == '[') {
+    if (hl < 3 || listen[hl - 1] != ']') return HTTP_EINVAL;
+    listen++;
+    hl -= 2;
+  }
+  if (hl >= hostcap) return HTTP_EINVAL;
+  memcpy(host, listen, hl);
+  host[hl] = 0;
+  *port = (unsigned)p;
+  return HTTP_OK;
+}
+
+http_err http_bind(const char *host, unsigned port, int *fd_out, unsigned *bound, char *err,
+                   size_t errcap) {
+  struct addrinfo hints, *ai = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  char ps[8];
+  snprintf(ps, sizeof ps, "%u", port);
+  int gai = getaddrinfo(host, ps, &hints, &ai);
+  if (gai || !ai) {
+    xt_errf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
+    return HTTP_ERESOLVE;
+  }
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int one = 1;
+  /* As MHD does for sockets it opens itself: a restart may bind while old
+   * connections are in TIME_WAIT. */
+  int ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+           (ai->ai_family != AF_INET6 ||
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+           bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+  int e = errno;
+  freeaddrinfo(ai);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl = sizeof ss;
+  if (ok && getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) ok = 0, e = errno;
+  if (!ok) {
+    xt_errf(err, errcap, "cannot listen on %s port %u: %s", host, port,
+             e == EADDRINUSE ? "the address is already in use" : strerror(e));
+    if (fd >= 0) close(fd);
+    return HTTP_EBIND;
+  }
+  *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+  *fd_out = fd;
+  return HTTP_OK;
+}
+
+http_err http_listen(int fd, const char *listen_arg, char *err, size_t errcap) {
+  if (listen(fd, 1024) == 0) return HTTP_OK;
+  xt_errf(err, errcap, "cannot listen on %s: %s", listen_arg, strerror(errno));
+  return HTTP_EBIND;
 }
 
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   logd_http *h = calloc(1, sizeof *h);
   if (!h) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
+    close(cfg->listen_fd);
     return NULL;
   }
   h->cfg = *cfg;
-  const char *colon = strrchr(cfg->listen, ':');
-  uint64_t port;
-  if (!colon || colon == cfg->listen || parse_u64(colon + 1, 65535, &port)) {
-    snprintf(err, errcap, "--listen must be HOST:PORT (got '%s')", cfg->listen);
-    free(h);
-    return NULL;
-  }
-  char host[256];
-  size_t hl = (size_t)(colon - cfg->listen);
-  if (hl >= sizeof host) hl = sizeof host - 1;
-  memcpy(host, cfg->listen, hl);
-  host[hl] = 0;
-  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-    memmove(host, host + 1, hl - 2);
-    host[hl - 2] = 0;
-  }
-  struct addrinfo hints, *ai = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  int gai = getaddrinfo(host, NULL, &hints, &ai);
-  if (gai || !ai) {
-    snprintf(err, errcap, "--listen: cannot resolve '%s': %s", host, gai_strerror(gai));
-    free(h);
-    return NULL;
-  }
-  struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+  h->port = cfg->port;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
-  if (ai->ai_family == AF_INET6) {
-    ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-    flags |= MHD_USE_IPv6;
-  } else {
-    ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-  }
-  freeaddrinfo(ai);
-  h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, h,
+  h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-                          MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                          MHD_OPTION_LISTEN_SOCKET, (MHD_socket)cfg->listen_fd,
                           MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                           MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-                          MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
                           /* Per-connection buffer: headers (well under 16 KiB) and body
                            * chunks; MHD clears it for every request. */
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                           MHD_OPTION_END);
   if (!h->d) {
-    snprintf(err, errcap, "cannot listen on %s (address in use or not permitted?)", cfg->listen);
+    xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
+    close(cfg->listen_fd);
     free(h);
     return NULL;
   }
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-  h->port = di ? di->port : (unsigned)port;
   return h;
 }
 

@@ -13,6 +13,16 @@
 
 #include "logd/sequencer.h"
 
+typedef enum {
+  HTTP_OK = 0,
+  HTTP_EINVAL,   /* a malformed --listen */
+  HTTP_ERESOLVE, /* the host does not resolve */
+  HTTP_EBIND     /* the port is taken or not permitted */
+} http_err;
+
+/* A fixed name for e; never NULL. */
+const char *http_err_str(http_err e);
+
 typedef struct logd_submitter {
   char name[EVENT_SUBMITTER_MAX + 1];
   uint8_t token_hash[32];
@@ -29,7 +39,9 @@ typedef struct http_ext {
 } http_ext;
 
 typedef struct http_config {
-  const char *listen;          /* host:port */
+  const char *listen;          /* host:port, for messages */
+  int listen_fd;               /* from http_bind; http_start takes it (closes it on failure) */
+  unsigned port;               /* the port listen_fd is bound to */
   logd_seq *seq;
   logd_store *store;
   const char *origin;
@@ -46,9 +58,28 @@ typedef struct http_config {
 
 typedef struct logd_http logd_http;
 
+/* Splits --listen's "HOST:PORT" or "[IPV6]:PORT" into host (hostcap bytes) and port
+ * (0-65535, strict decimal). HTTP_OK, or HTTP_EINVAL when malformed (nothing else is
+ * checked: the host is resolved by http_bind). */
+http_err http_parse_listen(const char *listen, char *host, size_t hostcap, unsigned *port)
+    __attribute__((warn_unused_result));
+/* Resolves host and binds a socket to its first address and port, without listening
+ * yet: the port is claimed (a port another socket listens on is refused here) but no
+ * client can connect before http_listen. Sets *fd (the caller owns it until it passes
+ * it to http_start) and *bound (the port bound: the one chosen for port 0).
+ * HTTP_ERESOLVE or HTTP_EBIND with a message. */
+http_err http_bind(const char *host, unsigned port, int *fd, unsigned *bound, char *err,
+                   size_t errcap) __attribute__((warn_unused_result));
+/* Starts listening on a socket from http_bind (connections then wait in the backlog
+ * until http_start). HTTP_OK, or HTTP_EBIND with a message naming listen_arg. */
+http_err http_listen(int fd, const char *listen_arg, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+/* Starts serving on cfg->listen_fd; cfg and what it points to must outlive the server.
+ * NULL with a message. */
 logd_http *http_start(const http_config *cfg, char *err, size_t errcap);
 /* Stops accepting connections (in-flight ones finish). */
 void http_quiesce(logd_http *h);
+/* Stops the server and frees h (NULL is ignored). */
 void http_stop(logd_http *h);
 /* The port actually bound (for --listen host:0). */
 unsigned http_port(const logd_http *h);

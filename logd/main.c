@@ -1,9 +1,15 @@
-/* logd: the log server. See `logd --help` and SPEC.md. */
+/* logd: the log server. See `logd --help` and SPEC.md.
+ *
+ * Start-up runs in an order that makes a refused start leave the data directory as
+ * it found it: arguments are checked first (exit 2 before anything exists), then the
+ * directory's lock is taken, keys, origin and the stored log are checked (the store
+ * opened read-only), the listening socket is bound, and only then is anything written
+ * (new dev keys, DIR/verifier-key, the database, the boot entry). */
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -11,21 +17,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "anchor/tx.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/num.h"
 #include "logd/anchoring.h"
 #include "logd/enclave.h"
 #include "logd/event.h"
 #include "logd/ext.h"
 #include "logd/http.h"
-#include "logd/log.h"
 #include "logd/sequencer.h"
 #include "logd/store.h"
 #include "merkle/note.h"
 
 #define EXIT_USAGE 2
+/* Exit status of main while start-up goes on. */
+#define GO_ON (-1)
+/* The lock file in DIR that keeps a second logd off a data directory. */
+#define LOCK_FILE "logd.lock"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -66,113 +81,264 @@ static void usage(FILE *f) {
           "  --help, --version\n"
           "\n"
           "Log lines go to stderr. SIGTERM/SIGINT: finish queued writes, sign a last\n"
-          "checkpoint, exit 0. Exit status 1 on a startup failure, 2 on a usage error.\n");
+          "checkpoint, exit 0. Exit status 1 on a startup failure, 2 on a usage error;\n"
+          "a refused start leaves DIR unchanged (DIR/logd.lock keeps a second logd off it).\n");
 }
 
+/* The command line. */
+typedef struct logd_opts {
+  const char *data, *listen, *origin, *subfile;
+  const char *dstack_socket, *anchor_rpc, *anchor_contract, *anchor_keyfile;
+  char host[256];
+  unsigned port;
+  int dev, anchor_interval_set;
+  uint64_t anchor_interval, interval, max_entry, timeout, max_conns, queue, threads;
+} logd_opts;
+
+/* What the checks gathered; written or started only once the start is certain. */
+typedef struct logd_run {
+  int lock_fd, listen_fd;
+  unsigned port;
+  logd_enclave *enc;
+  note_signer signer;
+  uint8_t seed[32];       /* --dev: the checkpoint key's seed, to be written when new */
+  int seed_new;
+  uint8_t token[32];      /* --dev: the dev token */
+  int token_new;
+  char token_hex[65];
+  char vkey[512];
+  int have_akey;
+  char aaddr[43];
+  logd_submitter *subs;
+  size_t nsubs;
+  logd_anchor *anc;
+  logd_store *store;
+  logd_seq *seq;
+  logd_http *http;
+  int64_t boot_index;
+} logd_run;
+
 static int parse_num(const char *flag, const char *v, uint64_t min, uint64_t max, uint64_t *out) {
-  char *end;
-  errno = 0;
-  if (!v || !*v || *v == '-' || *v == '+') goto bad;
-  unsigned long long x = strtoull(v, &end, 10);
-  if (errno || *end || x < min || x > max) goto bad;
-  *out = x;
-  return 0;
-bad:
+  if (xt_parse_u64(v, 0, min, max, out) == XT_OK) return 0;
   fprintf(stderr, "logd: %s takes an integer from %" PRIu64 " to %" PRIu64 " (got '%s')\n", flag,
           min, max, v ? v : "");
   return -1;
 }
 
-static void hex(const uint8_t *in, size_t n, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * n] = 0;
-}
-
-static int unhex(const char *s, size_t n, uint8_t *out) {
-  for (size_t i = 0; i < 2 * n; i++) {
-    char c = s[i];
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return -1;
-    out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
-  }
-  return 0;
-}
-
-/* Reads a small file; 1 when absent. */
-static int read_file(const char *path, char *buf, size_t cap, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return errno == ENOENT ? 1 : -1;
-  size_t n = fread(buf, 1, cap - 1, f);
-  int bad = ferror(f) || !feof(f);
-  fclose(f);
-  if (bad) return -1;
-  buf[n] = 0;
-  *len = n;
-  return 0;
-}
-
-/* Written to a temporary name, synced, then renamed: never a half-written key. */
-static int write_file(const char *dir, const char *name, const char *data, size_t len, mode_t mode) {
-  char path[PATH_MAX], tmp[PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return -1;
-  ssize_t w = write(fd, data, len);
-  if (w != (ssize_t)len || fsync(fd)) {
-    close(fd);
-    unlink(tmp);
-    return -1;
-  }
-  close(fd);
-  if (rename(tmp, path)) {
-    unlink(tmp);
-    return -1;
-  }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
-  return 0;
-}
-
-/* A dev-mode secret: read it, or create it once. */
-static int dev_secret(const char *dir, const char *name, uint8_t out[32]) {
-  char path[PATH_MAX], buf[200];
-  size_t len;
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  int rc = read_file(path, buf, sizeof buf, &len);
-  if (rc == 0) {
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) len--;
-    if (len != 64 || unhex(buf, 32, out)) {
-      fprintf(stderr, "logd: %s is not 64 lowercase hex digits\n", path);
-      return -1;
-    }
+/* One flag with its value (argv[*i + 1]). GO_ON, 0 (--help, --version) or EXIT_USAGE. */
+static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    usage(stdout);
     return 0;
   }
-  if (rc < 0) {
-    fprintf(stderr, "logd: cannot read %s: %s\n", path, strerror(errno));
+  if (!strcmp(a, "--version")) {
+    printf("logd %s\n", XT_VERSION);
+    return 0;
+  }
+  if (!strcmp(a, "--dev")) {
+    o->dev = 1;
+    return GO_ON;
+  }
+  static const char *const strs[] = {"--data", "--listen", "--origin", "--submitters",
+                                     "--dstack-socket", "--anchor-rpc", "--anchor-contract",
+                                     "--anchor-key"};
+  const char **sdst[] = {&o->data, &o->listen, &o->origin, &o->subfile,
+                         &o->dstack_socket, &o->anchor_rpc, &o->anchor_contract,
+                         &o->anchor_keyfile};
+  static const struct {
+    const char *flag;
+    uint64_t min, max;
+  } nums[] = {{"--checkpoint-interval-ms", 1, 3600000}, {"--max-entry-bytes", 256, EVENT_ENTRY_HARD_MAX},
+              {"--client-timeout", 1, 3600}, {"--max-connections", 1, 65536},
+              {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
+              {"--anchor-interval", 1, 86400}};
+  uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
+                      &o->queue, &o->threads, &o->anchor_interval};
+  const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+  for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
+    int is_str = k < sizeof strs / sizeof *strs;
+    size_t n = is_str ? k : k - sizeof strs / sizeof *strs;
+    if (strcmp(a, is_str ? strs[n] : nums[n].flag)) continue;
+    if (!v) {
+      fprintf(stderr, "logd: %s needs a value (see --help)\n", a);
+      return EXIT_USAGE;
+    }
+    (*i)++;
+    if (is_str) {
+      *sdst[n] = v;
+      return GO_ON;
+    }
+    if (parse_num(a, v, nums[n].min, nums[n].max, ndst[n])) return EXIT_USAGE;
+    if (ndst[n] == &o->anchor_interval) o->anchor_interval_set = 1;
+    return GO_ON;
+  }
+  fprintf(stderr, "logd: unknown option '%s' (see --help)\n", a);
+  return EXIT_USAGE;
+}
+
+/* How the flags go together. GO_ON or EXIT_USAGE. */
+static int check_opts(logd_opts *o) {
+  const char *why = NULL;
+  if (!o->data || !o->listen || !o->origin)
+    why = "--data, --listen and --origin are required (see --help)";
+  else if (o->dev == !!o->dstack_socket)
+    why = "exactly one of --dev and --dstack-socket is required";
+  else if (!o->anchor_rpc != !o->anchor_contract)
+    why = "--anchor-rpc and --anchor-contract go together";
+  else if (o->dstack_socket && o->anchor_keyfile)
+    why = "--anchor-key is refused with --dstack-socket: the anchor key comes from GetKey in "
+          "the enclave";
+  else if (o->dev && o->anchor_rpc && !o->anchor_keyfile)
+    why = "--dev with --anchor-rpc needs --anchor-key FILE";
+  else if ((o->anchor_keyfile || o->anchor_interval_set) && !o->anchor_rpc)
+    why = "--anchor-key and --anchor-interval need --anchor-rpc and --anchor-contract";
+  if (why) {
+    fprintf(stderr, "logd: %s\n", why);
+    return EXIT_USAGE;
+  }
+  /* The origin names the key: a name note.h refuses is a usage error, found before
+   * anything exists (the seed here is a stand-in; the real one comes later). */
+  static const uint8_t probe_seed[32];
+  note_signer probe;
+  char err[300];
+  if (note_signer_from_seed(&probe, o->origin, probe_seed, err, sizeof err)) {
+    fprintf(stderr, "logd: --origin '%s' cannot name a key: %s\n", o->origin, err);
+    return EXIT_USAGE;
+  }
+  OPENSSL_cleanse(&probe, sizeof probe);
+  if (http_parse_listen(o->listen, o->host, sizeof o->host, &o->port) != HTTP_OK) {
+    fprintf(stderr, "logd: --listen takes HOST:PORT or [IPV6]:PORT with a port from 0 to 65535 "
+                    "(got '%s')\n", o->listen);
+    return EXIT_USAGE;
+  }
+  return GO_ON;
+}
+
+static int parse_args(int argc, char **argv, logd_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->anchor_interval = 600;
+  o->interval = 1000;
+  o->max_entry = 16384;
+  o->timeout = 30;
+  o->max_conns = 1024;
+  o->queue = 100000;
+  o->threads = 2;
+  for (int i = 1; i < argc; i++) {
+    int rc = parse_flag(o, argc, argv, &i);
+    if (rc != GO_ON) return rc;
+  }
+  return check_opts(o);
+}
+
+/* ---------- start-up checks: nothing is written here ---------- */
+
+/* Creates DIR when missing and takes its lock for the life of the process, so a
+ * second logd on the same directory is refused before it reads or writes anything. */
+static int take_lock(const char *dir, logd_run *run) {
+  if (mkdir(dir, 0700) && errno != EEXIST) {
+    fprintf(stderr, "logd: cannot create --data %s: %s\n", dir, strerror(errno));
     return -1;
   }
-  if (RAND_bytes(out, 32) != 1) {
+  char path[PATH_MAX];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, LOCK_FILE) >= sizeof path) {
+    fprintf(stderr, "logd: --data path too long\n");
+    return -1;
+  }
+  run->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (run->lock_fd < 0) {
+    fprintf(stderr, "logd: cannot open %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  if (flock(run->lock_fd, LOCK_EX | LOCK_NB) == 0) return 0;
+  if (errno == EWOULDBLOCK)
+    fprintf(stderr, "logd: another logd is running on --data %s (it holds %s); refusing to "
+                    "start\n", dir, path);
+  else
+    fprintf(stderr, "logd: cannot lock %s: %s\n", path, strerror(errno));
+  return -1;
+}
+
+/* A --dev secret: read from DIR/name, or made up (*is_new set) for writing later. */
+static int dev_secret(const char *dir, const char *name, uint8_t out[32], int *is_new) {
+  char path[PATH_MAX], err[300];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct stat st;
+  if (stat(path, &st) != 0 && errno == ENOENT) {
+    *is_new = 1;
+    if (RAND_bytes(out, 32) == 1) return 0;
     fprintf(stderr, "logd: no randomness for %s\n", name);
     return -1;
   }
-  char h[65];
-  hex(out, 32, h);
-  h[64] = '\n';
-  if (write_file(dir, name, h, 65, 0600)) {
-    fprintf(stderr, "logd: cannot write %s: %s\n", path, strerror(errno));
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (xt_file_read(path, 200, &buf, &len, err, sizeof err) != XT_OK) {
+    fprintf(stderr, "logd: cannot read %s\n", err);
     return -1;
   }
-  return 0;
+  while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) buf[--len] = 0;
+  int bad = len != 64 || xt_hex_decode_exact((const char *)buf, XT_HEX_LOWER, out, 32) != XT_OK;
+  OPENSSL_cleanse(buf, len);
+  free(buf);
+  if (bad) fprintf(stderr, "logd: %s is not 64 lowercase hex digits\n", path);
+  return bad ? -1 : 0;
 }
 
+/* The checkpoint key, the anchor key and the origin. GO_ON, 1 or EXIT_USAGE. */
+static int load_keys(const logd_opts *o, logd_run *run) {
+  char err[400];
+  uint8_t akey[32] = {0};
+  run->enc = enclave_open(o->dstack_socket, o->data, err, sizeof err);
+  if (!run->enc) {
+    fprintf(stderr, "logd: %s\n", err);
+    return 1;
+  }
+  if (o->dstack_socket ? enclave_checkpoint_seed(run->enc, run->seed, err, sizeof err) != ENCLAVE_OK
+                       : dev_secret(o->data, "checkpoint-key", run->seed, &run->seed_new) != 0) {
+    if (o->dstack_socket) fprintf(stderr, "logd: %s\n", err);
+    return 1;
+  }
+  if (o->dstack_socket || o->anchor_keyfile) {
+    int bad = o->dstack_socket
+                  ? enclave_anchor_key(run->enc, akey, err, sizeof err) != ENCLAVE_OK
+                  : eth_key_read_file(o->anchor_keyfile, akey, err, sizeof err) != 0;
+    if (bad) {
+      fprintf(stderr, "logd: anchor key: %s\n", err);
+      return 1;
+    }
+    uint8_t addr[20];
+    eth_address_from_key(akey, addr);
+    eth_address_format(addr, run->aaddr);
+    run->have_akey = 1;
+  }
+  int rc = GO_ON;
+  if (note_signer_from_seed(&run->signer, o->origin, run->seed, err, sizeof err)) {
+    fprintf(stderr, "logd: --origin '%s' cannot name a key: %s\n", o->origin, err);
+    rc = EXIT_USAGE;
+  } else if (o->anchor_rpc) {
+    logd_anchor_config ac = {.rpc_url = o->anchor_rpc,
+                             .contract = o->anchor_contract,
+                             .key = akey,
+                             .interval_s = o->anchor_interval,
+                             .origin = o->origin,
+                             .data_dir = o->data};
+    run->anc = anchoring_new(&ac, err, sizeof err);
+    if (!run->anc) {
+      fprintf(stderr, "logd: %s\n", err);
+      rc = 1;
+    }
+  }
+  OPENSSL_cleanse(akey, sizeof akey);
+  if (rc != GO_ON) return rc;
+  size_t vlen;
+  if (note_verifier_format(&run->signer.verifier, run->vkey, sizeof run->vkey - 1, &vlen, err,
+                           sizeof err)) {
+    fprintf(stderr, "logd: %s\n", err);
+    return 1;
+  }
+  run->vkey[vlen] = 0;
+  return GO_ON;
+}
 static int load_submitters(const char *path, logd_enclave *enc, logd_submitter **out,
                            size_t *count) {
   FILE *f = fopen(path, "r");
@@ -222,6 +388,7 @@ static int load_submitters(const char *path, logd_enclave *enc, logd_submitter *
     if (rc) break;
     logd_submitter *nv = realloc(*out, (*count + 1) * sizeof *nv);
     if (!nv) {
+      fprintf(stderr, "logd: out of memory reading %s\n", path);
       rc = -1;
       break;
     }
@@ -232,128 +399,264 @@ static int load_submitters(const char *path, logd_enclave *enc, logd_submitter *
   return rc;
 }
 
-/* jansson 2.14 can return success with a digit or a key silently dropped when one of
- * its allocations fails (found by tests/torture). A log must never sign an event other
- * than the one submitted, so a failed JSON allocation ends the process instead: every
- * acknowledged entry is durable, and a restart loses nothing. */
-static void *json_alloc_or_abort(size_t n) {
-  void *p = malloc(n);
-  if (!p) {
-    static const char msg[] = "fatal: out of memory in the JSON parser\n";
-    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
-    abort();
+/* --submitters, and in --dev mode the submitter "dev" with the dev token. */
+static int load_all_submitters(const logd_opts *o, logd_run *run) {
+  if (o->subfile && load_submitters(o->subfile, run->enc, &run->subs, &run->nsubs)) return -1;
+  for (size_t i = 0; i < run->nsubs; i++)
+    if (!strcmp(run->subs[i].name, "dev") || !strcmp(run->subs[i].name, "logd")) {
+      fprintf(stderr, "logd: --submitters names '%s', which logd reserves\n", run->subs[i].name);
+      return -1;
+    }
+  if (!o->dev) return 0;
+  if (dev_secret(o->data, "dev-token", run->token, &run->token_new)) return -1;
+  xt_hex_encode(run->token, 32, run->token_hex);
+  logd_submitter *nv = realloc(run->subs, (run->nsubs + 1) * sizeof *nv);
+  if (!nv) {
+    fprintf(stderr, "logd: out of memory\n");
+    return -1;
   }
-  return p;
+  run->subs = nv;
+  logd_submitter *s = &run->subs[run->nsubs++];
+  memset(s, 0, sizeof *s);
+  snprintf(s->name, sizeof s->name, "dev");
+  EVP_Digest(run->token_hex, 64, s->token_hash, NULL, EVP_sha256(), NULL);
+  return 0;
+}
+static seq_config seq_config_of(const logd_opts *o) {
+  seq_config sc = {.interval_ms = o->interval,
+                   .max_entry_bytes = o->max_entry,
+                   .queue_max_entries = o->queue,
+                   .queue_max_bytes = (size_t)o->queue * 1024};
+  return sc;
+}
+
+static void db_path(const logd_opts *o, char *out, size_t cap) {
+  snprintf(out, cap, "%s/db", o->data);
+}
+
+/* The stored log, read-only: its origin, tree and latest checkpoint against this key,
+ * and the chain's anchored head (the rollback defence). 0 or -1. */
+static int check_store(const logd_opts *o, logd_run *run) {
+  char err[400], dbpath[PATH_MAX];
+  db_path(o, dbpath, sizeof dbpath);
+  logd_store *ro = NULL;
+  store_err rc = store_open_read_only(dbpath, &ro, err, sizeof err);
+  if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+    fprintf(stderr, "logd: %s\n", err);
+    return -1;
+  }
+  int bad = 0;
+  if (ro) {
+    char *stored = NULL;
+    rc = store_get_origin(ro, &stored, err, sizeof err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+      fprintf(stderr, "logd: %s\n", err);
+      bad = 1;
+    } else if (rc == STORE_OK && strcmp(stored, o->origin)) {
+      fprintf(stderr, "logd: %s holds the log '%s', not --origin '%s'; refusing to start\n",
+              o->data, stored, o->origin);
+      bad = 1;
+    }
+    free(stored);
+    seq_config sc = seq_config_of(o);
+    if (!bad && seq_check(ro, &run->signer, &sc, err, sizeof err)) {
+      fprintf(stderr, "logd: %s\n", err);
+      bad = 1;
+    }
+  }
+  if (!bad && run->anc && anchoring_check_start(run->anc, ro, err, sizeof err) != ANCHORING_OK) {
+    fprintf(stderr, "logd: %s\n", err);
+    bad = 1;
+  }
+  store_close(ro);
+  return bad ? -1 : 0;
+}
+
+/* Every check of a start, in order; nothing on disk changes but DIR and its lock file
+ * on a first start. GO_ON or an exit status. */
+static int start_checks(const logd_opts *o, logd_run *run) {
+  if (take_lock(o->data, run)) return 1;
+  int rc = load_keys(o, run);
+  if (rc != GO_ON) return rc;
+  if (load_all_submitters(o, run) || check_store(o, run)) return 1;
+  char err[400];
+  if (http_bind(o->host, o->port, &run->listen_fd, &run->port, err, sizeof err) != HTTP_OK) {
+    fprintf(stderr, "logd: %s\n", err);
+    return 1;
+  }
+  return GO_ON;
+}
+
+/* ---------- the start: from here on, files are written ---------- */
+
+static int write_secret(const char *dir, const char *name, const uint8_t key[32]) {
+  char path[PATH_MAX], h[66], err[300];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  xt_hex_encode(key, 32, h);
+  h[64] = '\n';
+  xt_err e = xt_file_write_atomic(path, h, 65, 0600, err, sizeof err);
+  OPENSSL_cleanse(h, sizeof h);
+  if (e == XT_OK) return 0;
+  fprintf(stderr, "logd: cannot write %s: %s\n", name, err);
+  return -1;
+}
+
+/* DIR/verifier-key, rewritten only when it does not already hold this key. */
+static int write_verifier_key(const logd_opts *o, const logd_run *run) {
+  char path[PATH_MAX], text[600], err[300];
+  snprintf(path, sizeof path, "%s/verifier-key", o->data);
+  int n = snprintf(text, sizeof text, "%s\n", run->vkey);
+  uint8_t *old = NULL;
+  size_t oldlen = 0;
+  if (xt_file_read(path, sizeof text, &old, &oldlen, err, sizeof err) == XT_OK) {
+    int same = oldlen == (size_t)n && !memcmp(old, text, oldlen);
+    free(old);
+    if (same) return 0;
+  }
+  if (xt_file_write_atomic(path, text, (size_t)n, 0644, err, sizeof err) == XT_OK) return 0;
+  fprintf(stderr, "logd: cannot write the verifier key: %s\n", err);
+  return -1;
+}
+
+/* Opens the store for writing, records the origin of a new log, starts the sequencer. */
+static int open_log(const logd_opts *o, logd_run *run) {
+  char err[400], dbpath[PATH_MAX];
+  db_path(o, dbpath, sizeof dbpath);
+  if (store_open(dbpath, &run->store, err, sizeof err)) {
+    fprintf(stderr, "logd: %s\n", err);
+    return -1;
+  }
+  char *stored = NULL;
+  store_err rc = store_get_origin(run->store, &stored, err, sizeof err);
+  free(stored);
+  if (rc == STORE_NOT_FOUND) rc = store_put_origin(run->store, o->origin, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "logd: %s\n", err);
+    return -1;
+  }
+  seq_config sc = seq_config_of(o);
+  run->seq = seq_start(run->store, &run->signer, &sc, err, sizeof err);
+  if (!run->seq) {
+    fprintf(stderr, "logd: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int start_http(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx) {
+  logd_ext_http(ext, hx);
+  http_config hc = {.listen = o->listen,
+                    .listen_fd = run->listen_fd,
+                    .port = run->port,
+                    .seq = run->seq,
+                    .store = run->store,
+                    .origin = o->origin,
+                    .verifier_key = run->vkey,
+                    .submitters = run->subs,
+                    .nsubmitters = run->nsubs,
+                    .max_entry_bytes = o->max_entry,
+                    .interval_ms = o->interval,
+                    .timeout_s = (unsigned)o->timeout,
+                    .max_connections = (unsigned)o->max_conns,
+                    .threads = (unsigned)o->threads,
+                    .ext = hx};
+  char err[400];
+  run->listen_fd = -1; /* http_start owns it now */
+  run->http = http_start(&hc, err, sizeof err);
+  if (run->http) return 0;
+  fprintf(stderr, "logd: %s\n", err);
+  return -1;
+}
+
+/* Writes what the checks made up, opens the log, appends the boot entry and serves. */
+static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx) {
+  char err[400];
+  /* The key files first and only then listen: whoever sees the port open (tests,
+   * scripts) may read them at once. Requests wait in the backlog for the server. */
+  if ((run->seed_new && write_secret(o->data, "checkpoint-key", run->seed)) ||
+      (run->token_new && write_secret(o->data, "dev-token", run->token)) ||
+      write_verifier_key(o, run))
+    return -1;
+  OPENSSL_cleanse(run->seed, sizeof run->seed);
+  if (http_listen(run->listen_fd, o->listen, err, sizeof err) != HTTP_OK) {
+    fprintf(stderr, "logd: %s\n", err);
+    return -1;
+  }
+  if (open_log(o, run)) return -1;
+  if (enclave_log_boot(run->enc, run->seq, &run->signer.verifier, run->vkey,
+                       run->have_akey ? run->aaddr : NULL, &run->boot_index, err,
+                       sizeof err) != ENCLAVE_OK) {
+    fprintf(stderr, "logd: boot entry not logged: %s\n", err);
+    return -1;
+  }
+  if (run->anc) {
+    if (enclave_has_quotes(run->enc)) anchoring_set_hook(run->anc, enclave_checkpoint_quote, run->enc);
+    if (anchoring_start(run->anc, run->seq, err, sizeof err) != ANCHORING_OK) {
+      fprintf(stderr, "logd: %s\n", err);
+      return -1;
+    }
+  }
+  ext->anchor = run->anc;
+  ext->enclave = run->enc;
+  return start_http(o, run, ext, hx);
+}
+
+/* ---------- serving and shutdown ---------- */
+
+static void announce(const logd_opts *o, const logd_run *run) {
+  printf("verifier-key: %s\n", run->vkey);
+  if (o->dev) printf("dev-token: %s\n", run->token_hex);
+  if (run->have_akey) printf("anchor-address: %s\n", run->aaddr);
+  fflush(stdout);
+  seq_view v;
+  seq_view_get(run->seq, &v, 0);
+  xt_log("logd", "serving %s on %s (port %u): %" PRIu64 " entries, checkpoint size %" PRIu64
+         ", %zu submitters, boot entry %" PRId64 "%s",
+         o->origin, o->listen, http_port(run->http), v.size, v.note_size, run->nsubs,
+         run->boot_index, o->dstack_socket ? ", enclave mode" : "");
+}
+
+/* Stops everything that started, in order: HTTP quiesced, anchoring (waited for a
+ * little), queued writes finished with a last checkpoint, then the rest. */
+static int shutdown_run(logd_run *run, int code) {
+  if (run->http) http_quiesce(run->http);
+  /* A transaction in flight may take long: wait a little, then leave it to exit. */
+  int anchor_busy = run->anc && anchoring_stop(run->anc, 5000);
+  if (run->seq) seq_stop(run->seq);
+  http_stop(run->http);
+  if (run->seq) {
+    seq_view v;
+    seq_view_get(run->seq, &v, 0);
+    xt_log("logd", "stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
+  }
+  if (anchor_busy) {
+    /* Everything is durable; the thread still sending would outlive what it reads. */
+    xt_log("logd", "anchor: a transaction is still in flight; exiting without waiting for it");
+    _exit(code);
+  }
+  seq_free(run->seq);
+  store_close(run->store);
+  anchoring_free(run->anc);
+  enclave_free(run->enc);
+  if (run->listen_fd >= 0) close(run->listen_fd);
+  OPENSSL_cleanse(&run->signer, sizeof run->signer);
+  OPENSSL_cleanse(run->seed, sizeof run->seed);
+  OPENSSL_cleanse(run->token, sizeof run->token);
+  OPENSSL_cleanse(run->token_hex, sizeof run->token_hex);
+  free(run->subs);
+  /* The lock goes with the process; closing it last keeps the directory ours to the end. */
+  if (run->lock_fd >= 0) close(run->lock_fd);
+  return code;
 }
 
 int main(int argc, char **argv) {
-  json_set_alloc_funcs(json_alloc_or_abort, free);
-  const char *data = NULL, *listen = NULL, *origin = NULL, *subfile = NULL;
-  const char *dstack_socket = NULL, *anchor_rpc = NULL, *anchor_contract = NULL,
-             *anchor_keyfile = NULL;
-  uint64_t anchor_interval = 600;
-  int dev = 0, anchor_interval_set = 0;
-  uint64_t interval = 1000, max_entry = 16384, timeout = 30, max_conns = 1024, queue = 100000,
-           threads = 2;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                  \
-  do {                                                                \
-    if (!v) {                                                         \
-      fprintf(stderr, "logd: %s needs a value (see --help)\n", a);    \
-      return EXIT_USAGE;                                              \
-    }                                                                 \
-    i++;                                                              \
-  } while (0)
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    } else if (!strcmp(a, "--version")) {
-      printf("logd %s\n", XT_VERSION);
-      return 0;
-    } else if (!strcmp(a, "--dev")) {
-      dev = 1;
-    } else if (!strcmp(a, "--data")) {
-      NEED_VALUE();
-      data = v;
-    } else if (!strcmp(a, "--listen")) {
-      NEED_VALUE();
-      listen = v;
-    } else if (!strcmp(a, "--origin")) {
-      NEED_VALUE();
-      origin = v;
-    } else if (!strcmp(a, "--submitters")) {
-      NEED_VALUE();
-      subfile = v;
-    } else if (!strcmp(a, "--checkpoint-interval-ms")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1, 3600000, &interval)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--max-entry-bytes")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 256, EVENT_ENTRY_HARD_MAX, &max_entry)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--client-timeout")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1, 3600, &timeout)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--max-connections")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1, 65536, &max_conns)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--queue-limit")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1000, 10000000, &queue)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--threads")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1, 64, &threads)) return EXIT_USAGE;
-    } else if (!strcmp(a, "--dstack-socket")) {
-      NEED_VALUE();
-      dstack_socket = v;
-    } else if (!strcmp(a, "--anchor-rpc")) {
-      NEED_VALUE();
-      anchor_rpc = v;
-    } else if (!strcmp(a, "--anchor-contract")) {
-      NEED_VALUE();
-      anchor_contract = v;
-    } else if (!strcmp(a, "--anchor-key")) {
-      NEED_VALUE();
-      anchor_keyfile = v;
-    } else if (!strcmp(a, "--anchor-interval")) {
-      NEED_VALUE();
-      if (parse_num(a, v, 1, 86400, &anchor_interval)) return EXIT_USAGE;
-      anchor_interval_set = 1;
-    } else {
-      fprintf(stderr, "logd: unknown option '%s' (see --help)\n", a);
-      return EXIT_USAGE;
-    }
-#undef NEED_VALUE
-  }
-  if (!data || !listen || !origin) {
-    fprintf(stderr, "logd: --data, --listen and --origin are required (see --help)\n");
-    return EXIT_USAGE;
-  }
-  if (dev == !!dstack_socket) {
-    fprintf(stderr, "logd: exactly one of --dev and --dstack-socket is required\n");
-    return EXIT_USAGE;
-  }
-  if (!anchor_rpc != !anchor_contract) {
-    fprintf(stderr, "logd: --anchor-rpc and --anchor-contract go together\n");
-    return EXIT_USAGE;
-  }
-  if (dstack_socket && anchor_keyfile) {
-    fprintf(stderr, "logd: --anchor-key is refused with --dstack-socket: the anchor key comes "
-                    "from GetKey in the enclave\n");
-    return EXIT_USAGE;
-  }
-  if (dev && anchor_rpc && !anchor_keyfile) {
-    fprintf(stderr, "logd: --dev with --anchor-rpc needs --anchor-key FILE\n");
-    return EXIT_USAGE;
-  }
-  if ((anchor_keyfile || anchor_interval_set) && !anchor_rpc) {
-    fprintf(stderr, "logd: --anchor-key and --anchor-interval need --anchor-rpc and --anchor-contract\n");
-    return EXIT_USAGE;
-  }
+  xt_json_abort_on_oom();
+  logd_opts o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc != GO_ON) return rc;
   /* Signals are taken by sigwait in main. Block them before any thread exists
-   * (RocksDB starts its own in store_open): every thread inherits the mask, so
-   * none can take SIGTERM's default action. */
+   * (RocksDB starts its own): every thread inherits the mask, so none can take
+   * SIGTERM's default action. */
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -361,221 +664,17 @@ int main(int argc, char **argv) {
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
-  char err[400];
-  if (mkdir(data, 0700) && errno != EEXIST) {
-    fprintf(stderr, "logd: cannot create --data %s: %s\n", data, strerror(errno));
-    return 1;
-  }
-
-  /* Keys first: a bad origin fails before any storage is touched. */
-  uint8_t seed[32], token[32] = {0}, akey[32] = {0};
-  int have_akey = 0;
-  char aaddr[43] = "";
-  note_signer signer;
-  memset(&signer, 0, sizeof signer);
-  logd_enclave *enc = enclave_open(dstack_socket, data, err, sizeof err);
-  if (!enc) {
-    fprintf(stderr, "logd: %s\n", err);
-    return 1;
-  }
-  if (dstack_socket ? enclave_checkpoint_seed(enc, seed, err, sizeof err) != 0
-                    : dev_secret(data, "checkpoint-key", seed) != 0) {
-    if (dstack_socket) fprintf(stderr, "logd: %s\n", err);
-    enclave_free(enc);
-    return 1;
-  }
-  if (dstack_socket || anchor_keyfile) {
-    if (dstack_socket ? enclave_anchor_key(enc, akey, err, sizeof err)
-                      : eth_key_read_file(anchor_keyfile, akey, err, sizeof err)) {
-      fprintf(stderr, "logd: anchor key: %s\n", err);
-      enclave_free(enc);
-      return 1;
-    }
-    uint8_t addr[20];
-    eth_address_from_key(akey, addr);
-    eth_address_format(addr, aaddr);
-    have_akey = 1;
-  }
-  if (note_signer_from_seed(&signer, origin, seed, err, sizeof err)) {
-    fprintf(stderr, "logd: --origin '%s' cannot name a key: %s\n", origin, err);
-    enclave_free(enc);
-    return EXIT_USAGE;
-  }
-  OPENSSL_cleanse(seed, sizeof seed);
-  char vkey[512];
-  size_t vlen;
-  if (note_verifier_format(&signer.verifier, vkey, sizeof vkey - 1, &vlen, err, sizeof err)) {
-    fprintf(stderr, "logd: %s\n", err);
-    enclave_free(enc);
-    return 1;
-  }
-  vkey[vlen] = 0;
-  char vfile[600];
-  snprintf(vfile, sizeof vfile, "%s\n", vkey);
-  if (write_file(data, "verifier-key", vfile, vlen + 1, 0644)) {
-    fprintf(stderr, "logd: cannot write %s/verifier-key: %s\n", data, strerror(errno));
-    enclave_free(enc);
-    return 1;
-  }
-  if (dev && dev_secret(data, "dev-token", token)) {
-    enclave_free(enc);
-    return 1;
-  }
-
-  logd_submitter *subs = NULL;
-  size_t nsubs = 0;
-  logd_anchor *anc = NULL;
-  if (subfile && load_submitters(subfile, enc, &subs, &nsubs)) goto fail;
-  for (size_t i = 0; i < nsubs; i++)
-    if (!strcmp(subs[i].name, "dev") || !strcmp(subs[i].name, "logd")) {
-      fprintf(stderr, "logd: --submitters names '%s', which logd reserves\n", subs[i].name);
-      goto fail;
-    }
-  char token_hex[65];
-  hex(token, 32, token_hex);
-  if (dev) {
-    logd_submitter *nv = realloc(subs, (nsubs + 1) * sizeof *nv);
-    if (!nv) goto fail;
-    subs = nv;
-    memset(&subs[nsubs], 0, sizeof subs[nsubs]);
-    snprintf(subs[nsubs].name, sizeof subs[nsubs].name, "dev");
-    EVP_Digest(token_hex, 64, subs[nsubs].token_hash, NULL, EVP_sha256(), NULL);
-    nsubs++;
-  }
-  if (anchor_rpc) {
-    logd_anchor_config ac = {.rpc_url = anchor_rpc,
-                             .contract = anchor_contract,
-                             .key = akey,
-                             .interval_s = anchor_interval,
-                             .origin = origin,
-                             .data_dir = data};
-    anc = anchoring_new(&ac, err, sizeof err);
-    if (!anc) {
-      fprintf(stderr, "logd: %s\n", err);
-      goto fail;
-    }
-  }
-  OPENSSL_cleanse(akey, sizeof akey);
-
-  char dbpath[PATH_MAX];
-  snprintf(dbpath, sizeof dbpath, "%s/db", data);
-  logd_store *store;
-  if (store_open(dbpath, &store, err, sizeof err)) {
-    fprintf(stderr, "logd: %s\n", err);
-    goto fail;
-  }
-  char *stored_origin = NULL;
-  int rc = store_get_origin(store, &stored_origin, err, sizeof err);
-  if (rc < 0 || (rc == 0 && strcmp(stored_origin, origin))) {
-    if (rc < 0) fprintf(stderr, "logd: %s\n", err);
-    else fprintf(stderr, "logd: %s holds the log '%s', not --origin '%s'; refusing to start\n",
-                 data, stored_origin, origin);
-    free(stored_origin);
-    store_close(store);
-    goto fail;
-  }
-  free(stored_origin);
-  if (rc == 1 && store_put_origin(store, origin, err, sizeof err)) {
-    fprintf(stderr, "logd: %s\n", err);
-    store_close(store);
-    goto fail;
-  }
-  /* The rollback defence: never serve a tree the chain has seen grow past it. */
-  if (anc && anchoring_check_start(anc, store, err, sizeof err)) {
-    fprintf(stderr, "logd: %s\n", err);
-    store_close(store);
-    goto fail;
-  }
-
-  seq_config sc = {.interval_ms = interval,
-                   .max_entry_bytes = max_entry,
-                   .queue_max_entries = queue,
-                   .queue_max_bytes = (size_t)queue * 1024};
-  logd_seq *seq = seq_start(store, &signer, &sc, err, sizeof err);
-  if (!seq) {
-    fprintf(stderr, "logd: %s\n", err);
-    store_close(store);
-    goto fail;
-  }
-  int64_t boot_index = enclave_log_boot(enc, seq, &signer.verifier, vkey, have_akey ? aaddr : NULL,
-                                        err, sizeof err);
-  if (boot_index < 0) {
-    fprintf(stderr, "logd: boot entry not logged: %s\n", err);
-    seq_free(seq);
-    store_close(store);
-    goto fail;
-  }
-  if (anc) {
-    if (enclave_has_quotes(enc)) anchoring_set_hook(anc, enclave_checkpoint_quote, enc);
-    if (anchoring_start(anc, seq, err, sizeof err)) {
-      fprintf(stderr, "logd: %s\n", err);
-      seq_free(seq);
-      store_close(store);
-      goto fail;
-    }
-  }
-  seq_view v;
-  seq_view_get(seq, &v, 0);
-  logd_ext ext = {.anchor = anc, .enclave = enc};
+  logd_run run;
+  memset(&run, 0, sizeof run);
+  run.lock_fd = run.listen_fd = -1;
+  logd_ext ext = {0};
   http_ext hx;
-  logd_ext_http(&ext, &hx);
-  http_config hc = {.listen = listen,
-                    .seq = seq,
-                    .store = store,
-                    .origin = origin,
-                    .verifier_key = vkey,
-                    .submitters = subs,
-                    .nsubmitters = nsubs,
-                    .max_entry_bytes = max_entry,
-                    .interval_ms = interval,
-                    .timeout_s = (unsigned)timeout,
-                    .max_connections = (unsigned)max_conns,
-                    .threads = (unsigned)threads,
-                    .ext = &hx};
-  logd_http *http = http_start(&hc, err, sizeof err);
-  if (!http) {
-    fprintf(stderr, "logd: %s\n", err);
-    if (anc && anchoring_stop(anc, 5000)) _exit(1); /* still sending: nothing to clean up */
-    seq_free(seq);
-    store_close(store);
-    goto fail;
-  }
-  printf("verifier-key: %s\n", vkey);
-  if (dev) printf("dev-token: %s\n", token_hex);
-  if (have_akey) printf("anchor-address: %s\n", aaddr);
-  fflush(stdout);
-  logd_log("serving %s on %s (port %u): %" PRIu64 " entries, checkpoint size %" PRIu64
-           ", %zu submitters, boot entry %" PRId64 "%s",
-           origin, listen, http_port(http), v.size, v.note_size, nsubs, boot_index,
-           dstack_socket ? ", enclave mode" : "");
-
+  rc = start_checks(&o, &run);
+  if (rc == GO_ON) rc = start(&o, &run, &ext, &hx) ? 1 : GO_ON;
+  if (rc != GO_ON) return shutdown_run(&run, rc);
+  announce(&o, &run);
   int sig = 0;
   sigwait(&sigs, &sig);
-  logd_log("signal %d: finishing queued writes", sig);
-  http_quiesce(http);
-  /* A transaction in flight may take long: wait a little, then leave it to exit. */
-  int anchor_busy = anc && anchoring_stop(anc, 5000);
-  seq_stop(seq);
-  http_stop(http);
-  seq_view_get(seq, &v, 0);
-  logd_log("stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
-  if (anchor_busy) {
-    /* Everything is durable; the thread still sending would outlive what it reads. */
-    logd_log("anchor: a transaction is still in flight; exiting without waiting for it");
-    _exit(0);
-  }
-  seq_free(seq);
-  store_close(store);
-  anchoring_free(anc);
-  enclave_free(enc);
-  OPENSSL_cleanse(&signer, sizeof signer);
-  free(subs);
-  return 0;
-fail:
-  OPENSSL_cleanse(&signer, sizeof signer);
-  OPENSSL_cleanse(akey, sizeof akey);
-  anchoring_free(anc);
-  enclave_free(enc);
-  free(subs);
-  return 1;
+  xt_log("logd", "signal %d: finishing queued writes", sig);
+  return shutdown_run(&run, 0);
 }

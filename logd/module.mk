@@ -1,6 +1,6 @@
 # logd: the log server (RocksDB storage, group-commit sequencer, HTTP API).
 LIBS += logdcore
-logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c logd/log.c
+logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd

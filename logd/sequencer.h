@@ -26,6 +26,16 @@
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 
+typedef enum {
+  SEQ_OK = 0,
+  SEQ_EBUSY,    /* the queue is full: answer 503 and let the client retry */
+  SEQ_ESTOPPED, /* shutting down, or a storage write failed: no more writes */
+  SEQ_ESTATE    /* the store does not hold a log this key may continue (or cannot be read) */
+} seq_err;
+
+/* A fixed name for e; never NULL. */
+const char *seq_err_str(seq_err e);
+
 typedef struct seq_sub seq_sub;
 typedef void (*seq_done_fn)(seq_sub *sub, void *ctx);
 
@@ -53,8 +63,10 @@ struct seq_sub {
 };
 
 /* Allocates the in/out arrays for events and takes ownership of *events (freed
- * here on failure too). */
+ * here on failure too). NULL when out of memory; else the caller frees it with
+ * seq_sub_free once done() was called (or seq_submit refused it). */
 seq_sub *seq_sub_new(const char *submitter, event_list *events);
+/* Frees s and everything it owns (NULL is ignored). */
 void seq_sub_free(seq_sub *s);
 
 typedef struct seq_config {
@@ -84,17 +96,26 @@ typedef struct seq_metrics {
 typedef struct logd_seq logd_seq;
 
 /* Rebuilds the tree from the store and checks the latest stored checkpoint against
- * it (signed by this key, size <= tree size, equal root at its size); refuses with a
- * message on any mismatch. Starts the sequencer thread. */
+ * it (signed by this key, size <= tree size, equal root at its size); refuses (NULL)
+ * with a message on any mismatch. Starts the sequencer and writer threads. store must
+ * outlive the result; signer and cfg are copied. The caller frees it with seq_free. */
 logd_seq *seq_start(logd_store *store, const note_signer *signer, const seq_config *cfg,
                     char *err, size_t errcap);
+/* The checks of seq_start alone, on a store that may be read-only: no thread is
+ * started and nothing is written. Returns SEQ_OK, or SEQ_ESTATE with seq_start's
+ * message. */
+seq_err seq_check(logd_store *store, const note_signer *signer, const seq_config *cfg, char *err,
+                  size_t errcap) __attribute__((warn_unused_result));
 /* Drains the queue, signs a last checkpoint if the tree grew, completes every
  * submission and stops the thread; the published view stays readable. */
 void seq_stop(logd_seq *q);
+/* seq_stop if not done yet, then frees q (NULL is ignored). */
 void seq_free(logd_seq *q);
 
-/* 0 queued; -1 queue full (answer 503); -2 shutting down or storage failed. */
-int seq_submit(logd_seq *q, seq_sub *sub);
+/* Queues sub; on SEQ_OK the sequencer owns it until its done() callback, which the
+ * caller's side then frees. SEQ_EBUSY (queue full) or SEQ_ESTOPPED: sub is untouched
+ * and still the caller's. */
+seq_err seq_submit(logd_seq *q, seq_sub *sub) __attribute__((warn_unused_result));
 
 /* What readers may see: the tree size and root after the last durable batch, and
  * the latest published checkpoint (note malloc'd, may be NULL before the first). */
@@ -107,11 +128,16 @@ typedef struct seq_view {
   uint8_t note_root[MERKLE_HASH_SIZE];
 } seq_view;
 
+/* Fills *v from the published state, with a malloc'd copy of the note when with_note
+ * (then free it with seq_view_free). 0, or -1 when that copy ran out of memory (v
+ * holds everything else; v->note is NULL). */
 int seq_view_get(logd_seq *q, seq_view *v, int with_note);
 void seq_view_free(seq_view *v);
-/* NULL when healthy, else why not. */
+/* NULL when healthy, else a static sentence saying why not. */
 const char *seq_health(logd_seq *q);
+/* The counters, owned by q (atomics: read them with atomic_load). */
 seq_metrics *seq_get_metrics(logd_seq *q);
+/* The store q was started on. */
 logd_store *seq_store(logd_seq *q);
 
 #endif

@@ -1,12 +1,17 @@
 #include "logd/store.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "base/err.h"
+#include "base/num.h"
 #include "merkle/merkle.h"
 #include "merkle/tile.h"
 
@@ -63,26 +68,37 @@ static uint64_t rd64(const uint8_t *p) {
   return v;
 }
 
-static int fail(char *err, size_t errcap, const char *what, char *rerr) {
-  snprintf(err, errcap, "storage: %s: %s", what, rerr ? rerr : "unknown error");
+static store_err fail(char *err, size_t errcap, const char *what, char *rerr) {
+  xt_errf(err, errcap, "storage: %s: %s", what, rerr ? rerr : "unknown error");
   rocksdb_free(rerr);
-  return -1;
+  return STORE_EIO;
 }
 
-int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
+const char *store_err_str(store_err e) {
+  switch (e) {
+  case STORE_OK: return "ok";
+  case STORE_NOT_FOUND: return "not found";
+  case STORE_EIO: return "storage error";
+  case STORE_ENOMEM: return "out of memory";
+  }
+  return "unknown storage error";
+}
+
+/* Opens read-write (creating the database when missing) or read-only. */
+static store_err open_mode(const char *path, int read_only, logd_store **out, char *err, size_t errcap) {
   logd_store *s = calloc(1, sizeof *s);
   if (s) s->ncache = calloc(NCACHE_SLOTS, sizeof *s->ncache);
   if (!s || !s->ncache) {
     free(s);
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
   }
   s->opts = rocksdb_options_create();
-  rocksdb_options_set_create_if_missing(s->opts, 1);
+  rocksdb_options_set_create_if_missing(s->opts, !read_only);
   rocksdb_options_increase_parallelism(s->opts, 2);
   rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
   rocksdb_options_set_max_open_files(s->opts, 512);
-  rocksdb_options_set_create_missing_column_families(s->opts, 1);
+  rocksdb_options_set_create_missing_column_families(s->opts, !read_only);
   rocksdb_options_set_write_buffer_size(s->opts, 16u << 20);
   rocksdb_options_set_max_write_buffer_number(s->opts, 4);
   /* One writer thread (the sequencer): no concurrent memtable inserts. */
@@ -119,7 +135,9 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   const rocksdb_options_t *cfo[2] = {s->opts, s->idx_opts};
   rocksdb_column_family_handle_t *cfh[2] = {NULL, NULL};
   char *rerr = NULL;
-  s->db = rocksdb_open_column_families(s->opts, path, 2, names, cfo, cfh, &rerr);
+  s->db = read_only ? rocksdb_open_for_read_only_column_families(s->opts, path, 2, names, cfo, cfh,
+                                                                  0, &rerr)
+                    : rocksdb_open_column_families(s->opts, path, 2, names, cfo, cfh, &rerr);
   if (!s->db) {
     fail(err, errcap, "cannot open the database", rerr);
     rocksdb_block_based_options_destroy(s->table);
@@ -128,7 +146,7 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
     rocksdb_options_destroy(s->opts);
     free(s->ncache);
     free(s);
-    return -1;
+    return STORE_EIO;
   }
   s->cf_default = cfh[0];
   s->cf_index = cfh[1];
@@ -139,7 +157,26 @@ int store_open(const char *path, logd_store **out, char *err, size_t errcap) {
   s->wopts = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wopts, 1);
   *out = s;
-  return 0;
+  return STORE_OK;
+}
+
+store_err store_open(const char *path, logd_store **out, char *err, size_t errcap) {
+  return open_mode(path, 0, out, err, errcap);
+}
+
+store_err store_open_read_only(const char *path, logd_store **out, char *err, size_t errcap) {
+  char current[PATH_MAX];
+  if ((size_t)snprintf(current, sizeof current, "%s/CURRENT", path) >= sizeof current) {
+    xt_errf(err, errcap, "storage: path too long: %s", path);
+    return STORE_EIO;
+  }
+  struct stat st;
+  if (stat(current, &st) != 0) {
+    if (errno == ENOENT) return STORE_NOT_FOUND;
+    xt_errf(err, errcap, "storage: %s: %s", current, strerror(errno));
+    return STORE_EIO;
+  }
+  return open_mode(path, 1, out, err, errcap);
 }
 
 void store_close(logd_store *s) {
@@ -161,7 +198,7 @@ void store_close(logd_store *s) {
 }
 
 /* 1 when absent; *val malloc'd (NUL-terminated for convenience). */
-static int get(logd_store *s, const uint8_t *key, size_t klen, char **val, size_t *vlen,
+static store_err get(logd_store *s, const uint8_t *key, size_t klen, char **val, size_t *vlen,
                char *err, size_t errcap) {
   char *rerr = NULL;
   size_t n = 0;
@@ -169,51 +206,51 @@ static int get(logd_store *s, const uint8_t *key, size_t klen, char **val, size_
   rocksdb_column_family_handle_t *cf = klen == 1 + STORE_KEY_PREFIX ? s->cf_index : s->cf_default;
   char *v = rocksdb_get_cf(s->db, s->ropts, cf, (const char *)key, klen, &n, &rerr);
   if (rerr) return fail(err, errcap, "read failed", rerr);
-  if (!v) return 1;
+  if (!v) return STORE_NOT_FOUND;
   char *copy = malloc(n + 1);
   if (!copy) {
     rocksdb_free(v);
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
   }
   memcpy(copy, v, n);
   copy[n] = 0;
   rocksdb_free(v);
   *val = copy;
   *vlen = n;
-  return 0;
+  return STORE_OK;
 }
 
-static int get_u64(logd_store *s, const uint8_t *key, size_t klen, uint64_t *out, char *err,
+static store_err get_u64(logd_store *s, const uint8_t *key, size_t klen, uint64_t *out, char *err,
                    size_t errcap) {
   char *v = NULL;
   size_t n = 0;
-  int rc = get(s, key, klen, &v, &n, err, errcap);
+  store_err rc = get(s, key, klen, &v, &n, err, errcap);
   if (rc) return rc;
   if (n != 8) {
     free(v);
-    snprintf(err, errcap, "storage: corrupt value (%zu bytes where 8 belong)", n);
-    return -1;
+    xt_errf(err, errcap, "storage: corrupt value (%zu bytes where 8 belong)", n);
+    return STORE_EIO;
   }
   *out = rd64((const uint8_t *)v);
   free(v);
-  return 0;
+  return STORE_OK;
 }
 
-int store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap) {
+store_err store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap) {
   return get_u64(s, (const uint8_t *)"Msize", 5, size, err, errcap);
 }
 
-int store_get_origin(logd_store *s, char **origin, char *err, size_t errcap) {
+store_err store_get_origin(logd_store *s, char **origin, char *err, size_t errcap) {
   size_t n;
   return get(s, (const uint8_t *)"Morigin", 7, origin, &n, err, errcap);
 }
 
-int store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap) {
+store_err store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap) {
   char *rerr = NULL;
   rocksdb_put(s->db, s->wopts, "Morigin", 7, origin, strlen(origin), &rerr);
   if (rerr) return fail(err, errcap, "write failed", rerr);
-  return 0;
+  return STORE_OK;
 }
 
 static void tile_key(uint8_t k[10], unsigned level, uint64_t index) {
@@ -233,17 +270,17 @@ static void chunk_key(uint8_t k[9], unsigned level, uint64_t first) {
  * concatenation of their chunks (one per batch that added to them), read through
  * one iterator so the view is consistent with a concurrent batch that completes
  * the tile (writes the full key, deletes the chunks). */
-int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
+store_err store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
                    char *err, size_t errcap) {
   uint8_t k[10];
   tile_key(k, level, index);
-  int rc = get(s, k, sizeof k, (char **)data, len, err, errcap);
-  if (rc != 1 || (level != 0 && level != STORE_ENTRIES_LEVEL)) return rc;
-  if (index > UINT64_MAX / 256 - 1) return 1;
+  store_err rc = get(s, k, sizeof k, (char **)data, len, err, errcap);
+  if (rc != STORE_NOT_FOUND || (level != 0 && level != STORE_ENTRIES_LEVEL)) return rc;
+  if (index > UINT64_MAX / 256 - 1) return STORE_NOT_FOUND;
   rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
   if (!it) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
   }
   rocksdb_iter_seek(it, (const char *)k, sizeof k);
   size_t kl;
@@ -255,13 +292,13 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
       *data = malloc(vl + 1);
       if (!*data) {
         rocksdb_iter_destroy(it);
-        snprintf(err, errcap, "out of memory");
-        return -1;
+        xt_errf(err, errcap, "out of memory");
+        return STORE_ENOMEM;
       }
-      memcpy(*data, v, vl);
+      if (vl) memcpy(*data, v, vl); /* an empty value may come as NULL */
       *len = vl;
       rocksdb_iter_destroy(it);
-      return 0;
+      return STORE_OK;
     }
   }
   uint8_t lo[9], hi[9];
@@ -269,28 +306,28 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
   chunk_key(hi, level, index * 256 + 256);
   uint8_t *buf = NULL;
   size_t n = 0, cap = 0;
-  rc = 1;
+  rc = STORE_NOT_FOUND;
   for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
     const char *key = rocksdb_iter_key(it, &kl);
-    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || (uint8_t)key[0] != lo[0]) break;
     size_t vl;
     const char *v = rocksdb_iter_value(it, &vl);
-    if (n + vl + 1 > cap) {
+    if (!buf || n + vl + 1 > cap) {
       size_t nc = cap ? cap : 8192;
       while (nc < n + vl + 1) nc *= 2;
       uint8_t *nb = realloc(buf, nc);
       if (!nb) {
         free(buf);
         rocksdb_iter_destroy(it);
-        snprintf(err, errcap, "out of memory");
-        return -1;
+        xt_errf(err, errcap, "out of memory");
+        return STORE_ENOMEM;
       }
       buf = nb;
       cap = nc;
     }
-    memcpy(buf + n, v, vl);
+    if (vl) memcpy(buf + n, v, vl); /* an empty chunk may come as NULL */
     n += vl;
-    rc = 0;
+    rc = STORE_OK;
   }
   char *ierr = NULL;
   rocksdb_iter_get_error(it, &ierr);
@@ -306,13 +343,13 @@ int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data
   return rc;
 }
 
-int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
+store_err store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
                       char *err, size_t errcap) {
   *count = 0;
   rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
   if (!it) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
   }
   uint8_t lo[9], hi[9];
   chunk_key(lo, STORE_ENTRIES_LEVEL, tile_index * 256);
@@ -321,35 +358,29 @@ int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], 
   for (rocksdb_iter_seek(it, (const char *)lo, sizeof lo); rocksdb_iter_valid(it) && *count < 256;
        rocksdb_iter_next(it)) {
     const char *key = rocksdb_iter_key(it, &kl);
-    if (kl != 9 || memcmp(key, hi, 9) >= 0 || key[0] != lo[0]) break;
+    if (kl != 9 || memcmp(key, hi, 9) >= 0 || (uint8_t)key[0] != lo[0]) break;
     starts[(*count)++] = rd64((const uint8_t *)key + 1);
   }
   char *ierr = NULL;
   rocksdb_iter_get_error(it, &ierr);
   rocksdb_iter_destroy(it);
   if (ierr) return fail(err, errcap, "read failed", ierr);
-  return 0;
+  return STORE_OK;
 }
 
-int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
-                    char *err, size_t errcap) {
-  uint8_t k[1 + STORE_KEY_PREFIX] = {'D'};
-  memcpy(k + 1, key, STORE_KEY_PREFIX);
-  return get_u64(s, k, sizeof k, index, err, errcap);
-}
-
-int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
+store_err store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
                          uint8_t *found, char *err, size_t errcap) {
-  if (n == 0) return 0;
+  if (n == 0) return STORE_OK;
   uint8_t *kb = malloc(n * (1 + STORE_KEY_PREFIX));
   const char **kp = malloc(n * sizeof *kp);
   size_t *ks = malloc(n * sizeof *ks);
-  rocksdb_pinnableslice_t **vals = calloc(n, sizeof *vals);
+  /* An array of n slice pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
+  rocksdb_pinnableslice_t **vals = calloc(n, sizeof vals[0]);
   char **errs = calloc(n, sizeof *errs);
-  int rc = 0;
+  store_err rc = STORE_OK;
   if (!kb || !kp || !ks || !vals || !errs) {
-    snprintf(err, errcap, "out of memory");
-    rc = -1;
+    xt_errf(err, errcap, "out of memory");
+    rc = STORE_ENOMEM;
     goto out;
   }
   for (size_t i = 0; i < n; i++) {
@@ -366,15 +397,15 @@ int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uin
       if (rc == 0) fail(err, errcap, "read failed", errs[i]);
       else rocksdb_free(errs[i]);
       errs[i] = NULL;
-      rc = -1;
+      rc = STORE_EIO;
       continue;
     }
     if (!vals[i]) continue;
     size_t vl;
     const char *v = rocksdb_pinnableslice_value(vals[i], &vl);
     if (vl != 8) {
-      if (rc == 0) snprintf(err, errcap, "storage: corrupt dedup value");
-      rc = -1;
+      if (rc == 0) xt_errf(err, errcap, "storage: corrupt dedup value");
+      rc = STORE_EIO;
       continue;
     }
     index[i] = rd64((const uint8_t *)v);
@@ -387,14 +418,14 @@ out:
   return rc;
 }
 
-int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
+store_err store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
                       char *err, size_t errcap) {
   uint8_t k[1 + STORE_KEY_PREFIX] = {'H'};
   memcpy(k + 1, leaf_hash, STORE_KEY_PREFIX);
   return get_u64(s, k, sizeof k, index, err, errcap);
 }
 
-int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
+store_err store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
                          size_t errcap) {
   if (size == UINT64_MAX) return get(s, (const uint8_t *)"L", 1, note, len, err, errcap);
   uint8_t k[9] = {'C'};
@@ -472,11 +503,11 @@ void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note,
   rocksdb_writebatch_put(b->wb, "L", 1, note, len);
 }
 
-int store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
+store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
   char *rerr = NULL;
   rocksdb_write(s->db, s->wopts, b->wb, &rerr);
   if (rerr) return fail(err, errcap, "synced write failed", rerr);
-  return 0;
+  return STORE_OK;
 }
 
 uint64_t store_disk_bytes(logd_store *s) {
@@ -485,7 +516,8 @@ uint64_t store_disk_bytes(logd_store *s) {
   for (int i = 0; i < 2; i++) {
     /* The C API returns a malloc'd string. */
     char *v = rocksdb_property_value_cf(s->db, cfs[i], "rocksdb.total-sst-files-size");
-    if (v) n += strtoull(v, NULL, 10);
+    uint64_t x;
+    if (v && xt_parse_u64(v, 0, 0, UINT64_MAX, &x) == XT_OK) n += x;
     free(v);
   }
   return n;
@@ -507,9 +539,9 @@ static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
   free(r->data);
   r->data = NULL;
   r->have = 0;
-  int rc = store_get_tile(r->store, level, index, &r->data, &r->len, r->err, sizeof r->err);
-  if (rc == 1) {
-    snprintf(r->err, sizeof r->err, "storage: hash tile %u/%llu is missing", level,
+  store_err rc = store_get_tile(r->store, level, index, &r->data, &r->len, r->err, sizeof r->err);
+  if (rc == STORE_NOT_FOUND) {
+    xt_errf(r->err, sizeof r->err, "storage: hash tile %u/%llu is missing", level,
              (unsigned long long)index);
     return -1;
   }

@@ -18,8 +18,8 @@
  *                                  (both in the column family "index")
  *   'C' size (u64 BE)              a published signed checkpoint note
  *   'L'                            the latest published checkpoint note
- * Reads are safe from any thread. Functions return 0, 1 for "not found" where
- * noted, or -1 with a message in err. */
+ * Reads are safe from any thread. Functions return a store_err: STORE_OK,
+ * STORE_NOT_FOUND where noted, or another value with a message in err (errcap bytes). */
 #ifndef XT_LOGD_STORE_H
 #define XT_LOGD_STORE_H
 
@@ -29,36 +29,62 @@
 #define STORE_ENTRIES_LEVEL 0xff
 #define STORE_KEY_PREFIX 16
 
+typedef enum {
+  STORE_OK = 0,
+  STORE_NOT_FOUND, /* the key, tile, checkpoint or database is not there */
+  STORE_EIO,       /* RocksDB refused, or a stored value is corrupt */
+  STORE_ENOMEM
+} store_err;
+
+/* A fixed name for e; never NULL. */
+const char *store_err_str(store_err e);
+
 typedef struct logd_store logd_store;
 typedef struct store_batch store_batch;
 
-int store_open(const char *path, logd_store **out, char *err, size_t errcap);
+#define STORE_WUR __attribute__((warn_unused_result))
+
+/* Opens (creating when missing) the database at path for reading and writing; *out is
+ * the caller's until store_close. */
+store_err store_open(const char *path, logd_store **out, char *err, size_t errcap) STORE_WUR;
+/* Opens an existing database for reading only, writing nothing under path (start-up
+ * checks run on it before logd commits to starting); STORE_NOT_FOUND when there is no
+ * database at path yet. Write functions must not be called on it. */
+store_err store_open_read_only(const char *path, logd_store **out, char *err, size_t errcap)
+    STORE_WUR;
+/* Closes and frees s (NULL is ignored). */
 void store_close(logd_store *s);
 
-/* Meta values; 1 when never written. */
-int store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap);
-int store_get_origin(logd_store *s, char **origin, char *err, size_t errcap);
-int store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap);
+/* The tree size and the origin (*origin malloc'd, the caller frees it); STORE_NOT_FOUND
+ * when never written. store_put_origin writes the origin with a synced write. */
+store_err store_get_size(logd_store *s, uint64_t *size, char *err, size_t errcap) STORE_WUR;
+store_err store_get_origin(logd_store *s, char **origin, char *err, size_t errcap) STORE_WUR;
+store_err store_put_origin(logd_store *s, const char *origin, char *err, size_t errcap) STORE_WUR;
 
-/* A tile or bundle (malloc'd; caller frees), full or as wide as stored. 1 when absent. */
-int store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data, size_t *len,
-                   char *err, size_t errcap);
-/* Starts of the chunks of (partial) level-0 tile / bundle tile_index, in order. */
-int store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256], size_t *count,
-                      char *err, size_t errcap);
-/* Index lookups by the first STORE_KEY_PREFIX bytes of a digest. 1 when absent. */
-int store_get_dedup(logd_store *s, const uint8_t key[STORE_KEY_PREFIX], uint64_t *index,
-                    char *err, size_t errcap);
-/* The same for n dedup keys at once (the first STORE_KEY_PREFIX bytes of each digest
+/* A tile or bundle, full or as wide as stored, into *data (malloc'd, the caller frees
+ * it) and *len; STORE_NOT_FOUND when absent. */
+store_err store_get_tile(logd_store *s, unsigned level, uint64_t index, uint8_t **data,
+                         size_t *len, char *err, size_t errcap) STORE_WUR;
+/* Starts of the chunks of (partial) level-0 tile / bundle tile_index, in order, into
+ * starts (at most 256) and *count. */
+store_err store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[256],
+                            size_t *count, char *err, size_t errcap) STORE_WUR;
+/* Dedup lookups of n keys at once (the first STORE_KEY_PREFIX bytes of each digest
  * are used): found[i] says whether index[i] was set. */
-int store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
-                         uint8_t *found, char *err, size_t errcap);
-int store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
-                      char *err, size_t errcap);
-/* A checkpoint note by size, or the latest (size == UINT64_MAX). 1 when absent. */
-int store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len, char *err,
-                         size_t errcap);
+store_err store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32],
+                               uint64_t *index, uint8_t *found, char *err,
+                               size_t errcap) STORE_WUR;
+/* The index of the entry whose leaf hash starts with these STORE_KEY_PREFIX bytes;
+ * STORE_NOT_FOUND when none. */
+store_err store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX],
+                            uint64_t *index, char *err, size_t errcap) STORE_WUR;
+/* A checkpoint note by size, or the latest (size == UINT64_MAX), into *note (malloc'd,
+ * NUL-terminated, the caller frees it) and *len; STORE_NOT_FOUND when absent. */
+store_err store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len,
+                               char *err, size_t errcap) STORE_WUR;
 
+/* A write batch (NULL when out of memory); the puts below only queue into it, and
+ * store_batch_write performs them as one synced write. */
 store_batch *store_batch_new(logd_store *s);
 void store_batch_free(store_batch *b);
 void store_batch_clear(store_batch *b);
@@ -73,8 +99,8 @@ void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREF
                           uint64_t index);
 void store_batch_put_size(store_batch *b, uint64_t size);
 void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note, size_t len);
-/* One synced write of the whole batch. */
-int store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap);
+/* One synced write of the whole batch (which stays queued: clear it to reuse it). */
+store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) STORE_WUR;
 
 /* A merkle_node_reader over the stored hash tiles: node (level, index) is folded
  * from the 2^(level mod 8) hashes of its tile (tile_for_node). Remembers the last
