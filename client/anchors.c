@@ -37,14 +37,14 @@ static int on_event(void *ctx, const anchor_event *e) {
   return push(ctx, &a) ? ANCHOR_ERR_NOMEM : 0;
 }
 
-int tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
+tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
                             tlog_anchors *out, char *err, size_t errcap) {
   memset(out, 0, sizeof *out);
   char aerr[400];
   anchor_client *c = anchor_client_new(rpc, contract, NULL, NULL, aerr, sizeof aerr);
   if (!c) {
     snprintf(err, errcap, "chain: %s", aerr);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   uint8_t log_id[32];
   anchor_log_id(origin, log_id);
@@ -53,7 +53,7 @@ int tlog_anchors_from_chain(const char *rpc, const char *contract, const char *o
   if (rc) {
     snprintf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
     tlog_anchors_free(out);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   return 0;
 }
@@ -88,18 +88,18 @@ static int get_hex(json_t *o, const char *k, uint8_t *out) {
   return s ? tlog_unhex(s, out, 32) : -1;
 }
 
-int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap) {
+tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap) {
   memset(out, 0, sizeof *out);
   json_error_t je;
   json_t *j = json_load_file(file, 0, &je);
   if (!j) {
     snprintf(err, errcap, "%s: %s (line %d)", file, je.text, je.line);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   if (!json_is_array(j)) {
     snprintf(err, errcap, "%s: not a JSON array of anchors", file);
     json_decref(j);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   size_t i;
   json_t *o;
@@ -111,13 +111,13 @@ int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t err
       snprintf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
       json_decref(j);
       tlog_anchors_free(out);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
     if (push(out, &a)) {
       snprintf(err, errcap, "out of memory");
       json_decref(j);
       tlog_anchors_free(out);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
   }
   json_decref(j);

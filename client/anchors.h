@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/common.h"
+
 typedef struct tlog_anchor {
   uint64_t size;
   uint8_t root[32];
@@ -26,10 +28,10 @@ typedef struct tlog_anchors {
 void tlog_anchors_free(tlog_anchors *l);
 /* Every Anchored event of the log `origin` (log id SHA-256(origin)), oldest first.
  * Returns 0 or 2 (RPC / arguments) with err. */
-int tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
+tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
                             tlog_anchors *out, char *err, size_t errcap);
 /* anchors.json of a bundle. Returns 0 or 2. */
-int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap);
+tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap);
 json_t *tlog_anchor_json(const tlog_anchor *a);
 json_t *tlog_anchors_json(const tlog_anchors *l);
 /* YYYY-MM-DD of a Unix time (UTC), and the inverse (start of that day). */

@@ -19,12 +19,12 @@ static void trim(const char **s, size_t *len) {
     (*len)--;
 }
 
-int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap) {
+tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap) {
   char perr[200];
   const char *s = arg;
   size_t len = strlen(arg);
   trim(&s, &len);
-  if (note_verifier_parse(v, s, len, perr, sizeof perr) == 0) return TLOG_EXIT_OK;
+  if (note_verifier_parse(v, s, len, perr, sizeof perr) == 0) return TLOG_OK;
   /* Not a key string: a file holding one. */
   uint8_t *data = NULL;
   size_t n = 0;
@@ -34,7 +34,7 @@ int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errc
       snprintf(err, errcap, "--key: not a valid verifier key (%s)", perr);
     else
       snprintf(err, errcap, "--key: %s", ferr);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   s = (const char *)data;
   len = n;
@@ -43,9 +43,9 @@ int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errc
   free(data);
   if (rc != 0) {
     snprintf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
-  return TLOG_EXIT_OK;
+  return TLOG_OK;
 }
 
 void tlog_checkpoint_clear(tlog_checkpoint *cp) {
@@ -53,30 +53,30 @@ void tlog_checkpoint_clear(tlog_checkpoint *cp) {
   memset(cp, 0, sizeof *cp);
 }
 
-int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
+tlog_err tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
                               tlog_checkpoint *out, char *err, size_t errcap) {
   char cerr[200];
   memset(out, 0, sizeof *out);
   if (len > NOTE_MAX_SIZE) {
     snprintf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
-    return TLOG_EXIT_FAILED;
+    return TLOG_EVERIFY;
   }
   if (checkpoint_open(v, text, len, &out->c, cerr, sizeof cerr) != 0) {
     snprintf(err, errcap, "checkpoint does not verify: %s", cerr);
-    return TLOG_EXIT_FAILED;
+    return TLOG_EVERIFY;
   }
   out->note = malloc(len + 1);
   if (!out->note) {
     snprintf(err, errcap, "out of memory");
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   memcpy(out->note, text, len);
   out->note[len] = 0;
   out->note_len = len;
-  return TLOG_EXIT_OK;
+  return TLOG_OK;
 }
 
-int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
+tlog_err tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
                           tlog_checkpoint *out, bool *not_found, char *err, size_t errcap) {
   uint8_t *data = NULL;
   size_t len = 0;
@@ -86,7 +86,7 @@ int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *p
   if (rc != FETCH_OK) {
     if (not_found) *not_found = rc == FETCH_NOT_FOUND;
     snprintf(err, errcap, "%s", ferr);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   char cerr[300];
   rc = tlog_checkpoint_from_text(v, (const char *)data, len, out, cerr, sizeof cerr);
@@ -95,24 +95,24 @@ int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *p
   return rc;
 }
 
-int tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
+tlog_err tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
                                 const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
                                 char *err, size_t errcap) {
   char path[64];
   snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)size);
   bool nf = false;
   int rc = tlog_fetch_checkpoint(src, v, path, out, &nf, err, errcap);
-  if (rc == TLOG_EXIT_USAGE && nf && latest && latest->note && latest->c.size == size)
+  if (rc == TLOG_EIO && nf && latest && latest->note && latest->c.size == size)
     return tlog_checkpoint_from_text(v, latest->note, latest->note_len, out, err, errcap);
   if (not_found) *not_found = nf;
   return rc;
 }
 
-int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
+tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
                          char *err, size_t errcap) {
   uint8_t *data = NULL;
   size_t len = 0;
-  if (tlog_read_file(file, 1 << 20, &data, &len, err, errcap) != 0) return TLOG_EXIT_USAGE;
+  if (tlog_read_file(file, 1 << 20, &data, &len, err, errcap) != 0) return TLOG_EIO;
   const char *text = (const char *)data;
   size_t tlen = len;
   static const char hdr[] = "c2sp.org/tlog-proof@v1\n";
@@ -125,7 +125,7 @@ int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoi
                          sizeof perr) != 0) {
       snprintf(err, errcap, "%s: %s", file, perr);
       free(data);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
   }
   char cerr[300];
@@ -135,8 +135,8 @@ int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoi
   return rc;
 }
 
-int tlog_reader_failure(const log_source *src, uint64_t failures_before) {
-  return log_source_failures(src) != failures_before ? TLOG_EXIT_USAGE : TLOG_EXIT_FAILED;
+tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before) {
+  return log_source_failures(src) != failures_before ? TLOG_EIO : TLOG_EVERIFY;
 }
 
 int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
@@ -333,16 +333,16 @@ void tlog_progress_done(tlog_progress *p) {
   fflush(stderr);
 }
 
-int tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
+tlog_err tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
   memset(l, 0, sizeof *l);
   if (!log || !key) {
     snprintf(err, errcap, "--log and --key are required");
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   int rc = tlog_load_verifier(key, &l->v, err, errcap);
   if (rc) return rc;
   l->src = log_source_open(log, err, errcap);
-  if (!l->src) return TLOG_EXIT_USAGE;
+  if (!l->src) return TLOG_EIO;
   rc = tlog_fetch_checkpoint(l->src, &l->v, "checkpoint", &l->cp, NULL, err, errcap);
   if (rc) {
     log_source_free(l->src);
@@ -357,44 +357,16 @@ void tlog_log_close(tlog_log *l) {
   memset(l, 0, sizeof *l);
 }
 
-int tlog_fail(const char *cmd, bool json, int code, const char *msg) {
-  fprintf(stderr, "tlog %s: %s%s\n", cmd, code == TLOG_EXIT_FAILED ? "verification failed: " : "",
-          msg);
-  if (json) {
-    json_t *o = json_pack("{s:b,s:i,s:s}", "verified", 0, "exit", code, "error", msg);
-    if (o) {
-      json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-      fputc('\n', stdout);
-      json_decref(o);
-    }
-  }
-  return code;
-}
-
-void tlog_failures_add(tlog_failures *f, const char *fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 16;
-    char **m = realloc(f->msg, cap * sizeof *m);
-    if (!m) return;
-    f->msg = m;
-    f->cap = cap;
-  }
-  char *s = strdup(buf);
-  if (s) f->msg[f->n++] = s;
-}
-
-void tlog_failures_free(tlog_failures *f) {
-  for (size_t i = 0; i < f->n; i++) free(f->msg[i]);
-  free(f->msg);
-  memset(f, 0, sizeof *f);
-}
-
 void tlog_sha256(const void *data, size_t len, uint8_t out[32]) {
   unsigned int n = 32;
   EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+const char *tlog_err_str(tlog_err e) {
+  switch (e) {
+  case TLOG_OK: return "ok";
+  case TLOG_EVERIFY: return "verification failed";
+  case TLOG_EIO: return "usage or I/O";
+  }
+  return "unknown";
 }

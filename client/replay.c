@@ -343,7 +343,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
 
 /* ---- the serial path (with tile comparison, or without a callback) ---- */
 
-int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
+tlog_err replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
   memset(st, 0, sizeof *st);
   size_t next = 0;
   /* A check at size 0 compares with the empty tree. */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/common.h"
 #include "client/fetch.h"
 #include "merkle/merkle.h"
 
@@ -42,6 +43,6 @@ typedef struct replay_stats {
   uint8_t root[MERKLE_HASH_SIZE];           /* root of the tree of size end */
 } replay_stats;
 
-int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap);
+tlog_err replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap);
 
 #endif

@@ -20,7 +20,7 @@
 #include "anchor/anchor.h"
 #include "anchor/hex.h"
 #include "anchor/tx.h"
-#include "client/commands.h"
+#include "tlog/commands.h"
 
 typedef struct anchor_args {
   const char *rpc, *key, *contract, *origin, *anchorer;

@@ -22,6 +22,7 @@
 #include "client/anchors.h"
 #include "client/common.h"
 #include "client/kms.h"
+#include "tlog/commands.h"
 
 static void usage(FILE *f) {
   fprintf(f,

@@ -15,7 +15,7 @@
 
 #include "anchor/hex.h"
 #include "anchor/rpc.h"
-#include "client/commands.h"
+#include "tlog/commands.h"
 #include "client/kms.h"
 #include "dstack/util.h"
 

@@ -35,6 +35,7 @@
 #include "client/entryscan.h"
 #include "client/kms.h"
 #include "client/replay.h"
+#include "tlog/commands.h"
 #include "dstack/util.h"
 
 #define MAX_FAILURE_LINES 200

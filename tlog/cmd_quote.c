@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/commands.h"
+#include "tlog/commands.h"
 #include "dstack/eventlog.h"
 #include "dstack/quote.h"
 #include "dstack/util.h"

@@ -29,6 +29,7 @@
 #include "client/codeid.h"
 #include "client/common.h"
 #include "client/replay.h"
+#include "tlog/commands.h"
 
 #define BUNDLE_FORMAT "xordi-tlog-bundle/v1"
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "client/common.h"
+#include "tlog/commands.h"
 
 static void usage(FILE *f) {
   fprintf(f,
