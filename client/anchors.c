@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "anchor/anchor.h"
+#include "base/err.h"
+#include "base/hex.h"
 #include "client/common.h"
 
 void tlog_anchors_free(tlog_anchors *l) {
@@ -43,7 +45,7 @@ tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const ch
   char aerr[400];
   anchor_client *c = anchor_client_new(rpc, contract, NULL, NULL, aerr, sizeof aerr);
   if (!c) {
-    snprintf(err, errcap, "chain: %s", aerr);
+    xt_errf(err, errcap, "chain: %s", aerr);
     return TLOG_EIO;
   }
   uint8_t log_id[32];
@@ -51,7 +53,7 @@ tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const ch
   int rc = anchor_list(c, log_id, 0, on_event, out, aerr, sizeof aerr);
   anchor_client_free(c);
   if (rc) {
-    snprintf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
+    xt_errf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
     tlog_anchors_free(out);
     return TLOG_EIO;
   }
@@ -60,11 +62,11 @@ tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const ch
 
 json_t *tlog_anchor_json(const tlog_anchor *a) {
   char rh[65], ch[65], th[67];
-  tlog_hex(a->root, 32, rh);
-  tlog_hex(a->checkpoint_hash, 32, ch);
+  xt_hex_encode(a->root, 32, rh);
+  xt_hex_encode(a->checkpoint_hash, 32, ch);
   th[0] = '0';
   th[1] = 'x';
-  tlog_hex(a->tx, 32, th + 2);
+  xt_hex_encode(a->tx, 32, th + 2);
   return json_pack("{s:I,s:s,s:s,s:I,s:I,s:s}", "size", (json_int_t)a->size, "root", rh,
                    "checkpoint_hash", ch, "block", (json_int_t)a->block, "time", (json_int_t)a->time,
                    "tx", th);
@@ -85,7 +87,7 @@ static int get_u64(json_t *o, const char *k, uint64_t *v) {
 
 static int get_hex(json_t *o, const char *k, uint8_t *out) {
   const char *s = json_string_value(json_object_get(o, k));
-  return s ? tlog_unhex(s, out, 32) : -1;
+  return s && xt_hex_decode_exact(s, XT_HEX_0X, out, 32) == XT_OK ? 0 : -1;
 }
 
 tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap) {
@@ -93,11 +95,11 @@ tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_
   json_error_t je;
   json_t *j = json_load_file(file, 0, &je);
   if (!j) {
-    snprintf(err, errcap, "%s: %s (line %d)", file, je.text, je.line);
+    xt_errf(err, errcap, "%s: %s (line %d)", file, je.text, je.line);
     return TLOG_EIO;
   }
   if (!json_is_array(j)) {
-    snprintf(err, errcap, "%s: not a JSON array of anchors", file);
+    xt_errf(err, errcap, "%s: not a JSON array of anchors", file);
     json_decref(j);
     return TLOG_EIO;
   }
@@ -108,13 +110,13 @@ tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_
     if (get_u64(o, "size", &a.size) || get_hex(o, "root", a.root) ||
         get_hex(o, "checkpoint_hash", a.checkpoint_hash) || get_u64(o, "block", &a.block) ||
         get_u64(o, "time", &a.time) || get_hex(o, "tx", a.tx)) {
-      snprintf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
+      xt_errf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
       json_decref(j);
       tlog_anchors_free(out);
       return TLOG_EIO;
     }
     if (push(out, &a)) {
-      snprintf(err, errcap, "out of memory");
+      xt_errf(err, errcap, "out of memory");
       json_decref(j);
       tlog_anchors_free(out);
       return TLOG_EIO;

@@ -50,9 +50,22 @@ bool codeid_boot_is_dev(const codeid_boot *b);
 /* Cheap pre-filter on canonical entry bytes: might this be a boot entry? */
 bool codeid_maybe_boot(const uint8_t *data, size_t len);
 
+/* The verdict on one attestation. */
+typedef enum codeid_status {
+  CODEID_UNEXAMINED = 0, /* not looked at (a zeroed result) */
+  CODEID_VERIFIED,       /* bindings hold and the quote verifies to Intel's root */
+  CODEID_SIMULATED,      /* bindings hold; the quote's signature does not verify */
+  CODEID_DEV,            /* a --dev logd: no quote exists to check */
+  CODEID_NOT_CHECKED,    /* the quote could not be judged (no collateral, or not served) */
+  CODEID_FAILED          /* see failed and message */
+} codeid_status;
+
+/* Returns the report text of s ("verified", "simulated", "not attested (dev mode)",
+ * "not checked", "FAILED"; "not examined" for CODEID_UNEXAMINED); never NULL. */
+const char *codeid_status_str(codeid_status s);
+
 typedef struct codeid_result {
-  /* "verified", "simulated", "not attested (dev mode)", "not checked", "FAILED" */
-  const char *status;
+  codeid_status status;
   bool failed;
   char quote_status[40]; /* the quote's verdict ("UpToDate", "simulated", ...) or "" */
   char compose_hash[129];

@@ -1,6 +1,9 @@
 /* common.c: key loading, checkpoint fetching, files, hex and progress for tlog. */
 #include "client/common.h"
 
+#include "base/err.h"
+#include "base/file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -29,11 +32,11 @@ tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t
   uint8_t *data = NULL;
   size_t n = 0;
   char ferr[256];
-  if (tlog_read_file(arg, 4096, &data, &n, ferr, sizeof ferr) != 0) {
+  if (xt_file_read(arg, 4096, &data, &n, ferr, sizeof ferr) != XT_OK) {
     if (strchr(arg, '+'))
-      snprintf(err, errcap, "--key: not a valid verifier key (%s)", perr);
+      xt_errf(err, errcap, "--key: not a valid verifier key (%s)", perr);
     else
-      snprintf(err, errcap, "--key: %s", ferr);
+      xt_errf(err, errcap, "--key: %s", ferr);
     return TLOG_EIO;
   }
   s = (const char *)data;
@@ -42,7 +45,7 @@ tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t
   int rc = note_verifier_parse(v, s, len, perr, sizeof perr);
   free(data);
   if (rc != 0) {
-    snprintf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
+    xt_errf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
     return TLOG_EIO;
   }
   return TLOG_OK;
@@ -58,16 +61,16 @@ tlog_err tlog_checkpoint_from_text(const note_verifier *v, const char *text, siz
   char cerr[200];
   memset(out, 0, sizeof *out);
   if (len > NOTE_MAX_SIZE) {
-    snprintf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
+    xt_errf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
     return TLOG_EVERIFY;
   }
   if (checkpoint_open(v, text, len, &out->c, cerr, sizeof cerr) != 0) {
-    snprintf(err, errcap, "checkpoint does not verify: %s", cerr);
+    xt_errf(err, errcap, "checkpoint does not verify: %s", cerr);
     return TLOG_EVERIFY;
   }
   out->note = malloc(len + 1);
   if (!out->note) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return TLOG_EIO;
   }
   memcpy(out->note, text, len);
@@ -85,13 +88,13 @@ tlog_err tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const ch
   int rc = log_source_get(src, path, NOTE_MAX_SIZE, &data, &len, ferr, sizeof ferr);
   if (rc != FETCH_OK) {
     if (not_found) *not_found = rc == FETCH_NOT_FOUND;
-    snprintf(err, errcap, "%s", ferr);
+    xt_errf(err, errcap, "%s", ferr);
     return TLOG_EIO;
   }
   char cerr[300];
   rc = tlog_checkpoint_from_text(v, (const char *)data, len, out, cerr, sizeof cerr);
   free(data);
-  if (rc != 0) snprintf(err, errcap, "%s (%s)", cerr, path);
+  if (rc != 0) xt_errf(err, errcap, "%s (%s)", cerr, path);
   return rc;
 }
 
@@ -112,7 +115,9 @@ tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_che
                          char *err, size_t errcap) {
   uint8_t *data = NULL;
   size_t len = 0;
-  if (tlog_read_file(file, 1 << 20, &data, &len, err, errcap) != 0) return TLOG_EIO;
+  /* "-" is standard input, as for inclusion --entry. */
+  if (xt_file_read(strcmp(file, "-") ? file : "/dev/stdin", 1 << 20, &data, &len, err, errcap) != XT_OK)
+    return TLOG_EIO;
   const char *text = (const char *)data;
   size_t tlen = len;
   static const char hdr[] = "c2sp.org/tlog-proof@v1\n";
@@ -123,7 +128,7 @@ tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_che
     char perr[200];
     if (tlog_proof_parse(text, len, &idx, proof, MERKLE_MAX_PROOF, &plen, &text, &tlen, perr,
                          sizeof perr) != 0) {
-      snprintf(err, errcap, "%s: %s", file, perr);
+      xt_errf(err, errcap, "%s: %s", file, perr);
       free(data);
       return TLOG_EIO;
     }
@@ -131,7 +136,7 @@ tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_che
   char cerr[300];
   int rc = tlog_checkpoint_from_text(v, text, tlen, out, cerr, sizeof cerr);
   free(data);
-  if (rc != 0) snprintf(err, errcap, "%s: %s", file, cerr);
+  if (rc != 0) xt_errf(err, errcap, "%s: %s", file, cerr);
   return rc;
 }
 
@@ -139,55 +144,10 @@ tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before) {
   return log_source_failures(src) != failures_before ? TLOG_EIO : TLOG_EVERIFY;
 }
 
-int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
-                   size_t errcap) {
-  *data = NULL;
-  *len = 0;
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) {
-    snprintf(err, errcap, "%s: %s", path, strerror(errno));
-    return -1;
-  }
-  size_t cap = 4096, n = 0;
-  uint8_t *buf = malloc(cap + 1);
-  while (buf) {
-    if (n == cap) {
-      if (cap >= max + 1) break;
-      cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-      uint8_t *nb = realloc(buf, cap + 1);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) break;
-  }
-  int bad = !buf || ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad) {
-    free(buf);
-    snprintf(err, errcap, "%s: %s", path, buf ? "read error" : "out of memory");
-    return -1;
-  }
-  if (n > max) {
-    free(buf);
-    snprintf(err, errcap, "%s: larger than %zu bytes", path, max);
-    return -1;
-  }
-  buf[n] = 0;
-  *data = buf;
-  *len = n;
-  return 0;
-}
-
 int tlog_mkdirs(const char *path, char *err, size_t errcap) {
   char *p = strdup(path);
   if (!p) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   char *slash = strrchr(p, '/');
@@ -200,14 +160,14 @@ int tlog_mkdirs(const char *path, char *err, size_t errcap) {
     if (*q != '/') continue;
     *q = 0;
     if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+      xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
       free(p);
       return -1;
     }
     *q = '/';
   }
   if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+    xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
     free(p);
     return -1;
   }
@@ -215,89 +175,9 @@ int tlog_mkdirs(const char *path, char *err, size_t errcap) {
   return 0;
 }
 
-int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
-  if (tlog_mkdirs(path, err, errcap) != 0) return -1;
-  size_t tl = strlen(path) + 16;
-  char *tmp = malloc(tl);
-  if (!tmp) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
-  }
-  snprintf(tmp, tl, "%s.tmp%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-    free(tmp);
-    return -1;
-  }
-  const uint8_t *p = data;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, p + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-      close(fd);
-      unlink(tmp);
-      free(tmp);
-      return -1;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  if (rename(tmp, path) != 0) {
-    snprintf(err, errcap, "rename to %s: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  free(tmp);
-  return 0;
-}
-
-void tlog_hex(const uint8_t *in, size_t len, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * len] = 0;
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-int tlog_unhex(const char *hex, uint8_t *out, size_t cap) {
-  if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex += 2;
-  if (strlen(hex) != 2 * cap) return -1;
-  for (size_t i = 0; i < cap; i++) {
-    int a = hexval(hex[2 * i]), b = hexval(hex[2 * i + 1]);
-    if (a < 0 || b < 0) return -1;
-    out[i] = (uint8_t)(a << 4 | b);
-  }
-  return 0;
-}
-
-int tlog_parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s) return -1;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return -1;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return 0;
+tlog_err tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
+  if (tlog_mkdirs(path, err, errcap) != 0) return TLOG_EIO;
+  return xt_file_write_atomic(path, data, len, 0644, err, errcap) == XT_OK ? TLOG_OK : TLOG_EIO;
 }
 
 double tlog_now(void) {
@@ -336,7 +216,7 @@ void tlog_progress_done(tlog_progress *p) {
 tlog_err tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
   memset(l, 0, sizeof *l);
   if (!log || !key) {
-    snprintf(err, errcap, "--log and --key are required");
+    xt_errf(err, errcap, "--log and --key are required");
     return TLOG_EIO;
   }
   int rc = tlog_load_verifier(key, &l->v, err, errcap);

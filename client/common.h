@@ -71,19 +71,14 @@ void tlog_log_close(tlog_log *l);
  * 1 if what it delivered did not authenticate. */
 tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before);
 
-int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
-                   size_t errcap);
-/* Writes via a temporary file, fsync and rename, so readers never see half a file. */
-int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap);
+/* mkdir -p for the directories of path, then xt_file_write_atomic (mode 0644): readers
+ * never see half a file. Returns TLOG_OK or TLOG_EIO with err. */
+tlog_err tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 /* mkdir -p for the directories of path (not path itself unless it ends in '/'). */
 int tlog_mkdirs(const char *path, char *err, size_t errcap);
 
 void tlog_sha256(const void *data, size_t len, uint8_t out[32]);
-void tlog_hex(const uint8_t *in, size_t len, char *out /* 2 * len + 1 */);
-/* Exactly 2 * cap hex digits (optionally "0x"-prefixed) into out. */
-int tlog_unhex(const char *hex, uint8_t *out, size_t cap);
-/* Decimal uint64 without sign; the whole string. */
-int tlog_parse_u64(const char *s, uint64_t *out);
 
 /* Progress on stderr, only when it is a terminal and not --quiet, at most 10 times
  * a second; tlog_progress_done clears the line. */

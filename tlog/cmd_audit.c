@@ -28,6 +28,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/time.h"
+
 #include "anchor/rpc.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
@@ -36,7 +41,6 @@
 #include "client/kms.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
-#include "dstack/util.h"
 
 #define MAX_FAILURE_LINES 200
 #define MAX_BOOTS 10000
@@ -249,7 +253,7 @@ static int policy_load(policy *p, const char *file, char *err, size_t errcap) {
   if (file) {
     j = json_load_file(file, 0, &je);
     if (!j) {
-      snprintf(err, errcap, "--policy %.200s: %.200s (line %d)", file, je.text, je.line);
+      xt_errf(err, errcap, "--policy %.200s: %.200s (line %d)", file, je.text, je.line);
       return -1;
     }
     snprintf(p->source, sizeof p->source, "%s", file);
@@ -260,14 +264,14 @@ static int policy_load(policy *p, const char *file, char *err, size_t errcap) {
   }
   json_t *allow = json_object_get(j, "allow");
   if (!json_is_array(allow) || json_array_size(allow) == 0) {
-    snprintf(err, errcap, "--policy: needs a non-empty \"allow\" array");
+    xt_errf(err, errcap, "--policy: needs a non-empty \"allow\" array");
     json_decref(j);
     return -1;
   }
   p->r = calloc(json_array_size(allow), sizeof *p->r);
   if (!p->r) {
     json_decref(j);
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   size_t i;
@@ -288,7 +292,7 @@ static int policy_load(policy *p, const char *file, char *err, size_t errcap) {
   json_decref(j);
   return 0;
 bad:
-  snprintf(err, errcap, "--policy: rule %zu must be an object of string fields endpoint, method, path, host", i);
+  xt_errf(err, errcap, "--policy: rule %zu must be an object of string fields endpoint, method, path, host", i);
   json_decref(j);
   policy_free(p);
   return -1;
@@ -324,7 +328,7 @@ typedef struct boot_rec {
   size_t cover; /* index of the covering anchor */
   int kms;      /* 1 allowed, 0 not, -1 not checked */
   codeid_boot cb;
-  codeid_result cid; /* cid.status NULL: not examined */
+  codeid_result cid; /* CODEID_UNEXAMINED: not examined */
 } boot_rec;
 
 typedef struct month_rec {
@@ -523,11 +527,30 @@ static size_t boot_last_anchor(const audit *a, size_t i) {
   return k;
 }
 
+/* What became of an anchored checkpoint note. */
+typedef enum note_check {
+  NOTE_UNCHECKED = 0, /* not looked at */
+  NOTE_VERIFIED,      /* signed, and hashes to the on-chain checkpointHash */
+  NOTE_NOT_KEPT,      /* the log keeps no note of that size */
+  NOTE_UNREADABLE,    /* the log failed to deliver it */
+  NOTE_MISMATCH       /* it does not verify, or is not the anchored one */
+} note_check;
+
+/* Its name in the JSON report (NULL: null) and in the text table. */
+static const char *note_json(note_check n) {
+  static const char *const s[] = {NULL, "verified", "not kept by the log", "unreadable", "MISMATCH"};
+  return s[n];
+}
+static const char *note_text(note_check n) {
+  static const char *const s[] = {"-", "verified", "not kept", "unreadable", "MISMATCH"};
+  return s[n];
+}
+
 typedef struct anchor_status {
   bool in_window;
   int consistent;   /* 1 yes, 0 no, -1 first (nothing before it to check) */
-  const char *note; /* checkpoint note: "verified", "not kept by the log", "MISMATCH" */
-  codeid_result cid; /* the checkpoint's quote; cid.status NULL: not examined */
+  note_check note;  /* the anchored checkpoint note, where the log keeps it */
+  codeid_result cid; /* the checkpoint's quote; CODEID_UNEXAMINED: not examined */
   int kms;           /* its compose hash allowed by the KMS: 1, 0, -1 not checked */
 } anchor_status;
 
@@ -555,7 +578,7 @@ static bool boot_relevant(const audit *a, size_t i) {
   "its quote is served by the component itself, not by logd: only the entry's fields are " \
   "checked (in full when a bundle holds attestation/boot-<index>.json)"
 
-static void cid_set(codeid_result *r, const char *status, bool failed, const char *msg) {
+static void cid_set(codeid_result *r, codeid_status status, bool failed, const char *msg) {
   memset(r, 0, sizeof *r);
   r->status = status;
   r->failed = failed;
@@ -572,14 +595,14 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
     if (!boot_relevant(a, i)) continue;
     bool from_logd = !strcmp(b->cb.submitter, "logd");
     if (!from_logd && !strcmp(b->cb.component, "logd")) {
-      cid_set(r, "FAILED", true, "a boot entry of component logd not submitted by logd");
+      cid_set(r, CODEID_FAILED, true, "a boot entry of component logd not submitted by logd");
     } else if (codeid_boot_is_dev(&b->cb)) {
-      cid_set(r, "not attested (dev mode)", !co->allow_dev,
+      cid_set(r, CODEID_DEV, !co->allow_dev,
               co->allow_dev ? "compose_hash dev, no quote (--allow-dev)"
                             : "compose_hash dev, no quote: a --dev log proves no code identity (--allow-dev "
                               "accepts it)");
     } else if (!from_logd && http) {
-      cid_set(r, "not checked", false, NOT_FROM_LOGD);
+      cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
     } else {
       uint8_t *d = NULL;
       size_t n = 0;
@@ -588,12 +611,12 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
       if (fr == FETCH_OK) {
         codeid_check_boot(&b->cb, d, n, co, r);
       } else if (!from_logd && fr == FETCH_NOT_FOUND) {
-        cid_set(r, "not checked", false, NOT_FROM_LOGD);
+        cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
       } else {
         char m[400];
         snprintf(m, sizeof m, "its attestation is %s",
                  fr == FETCH_NOT_FOUND ? "missing" : ferr);
-        cid_set(r, "FAILED", true, m);
+        cid_set(r, CODEID_FAILED, true, m);
       }
       free(d);
     }
@@ -614,11 +637,11 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
     if (fr == FETCH_OK) {
       codeid_check_checkpoint(an->size, an->checkpoint_hash, d, n, co, r);
       uint8_t ch[32];
-      if (kh && !r->failed && !tlog_unhex(r->compose_hash, ch, 32)) {
+      if (kh && !r->failed && !xt_hex_decode_exact(r->compose_hash, XT_HEX_0X, ch, 32)) {
         ast[i].kms = kms_history_allowed_at(kh, ch, an->time);
         if (!ast[i].kms) {
           r->failed = true;
-          r->status = "FAILED";
+          r->status = CODEID_FAILED;
           snprintf(r->message, sizeof r->message,
                    "its quote's compose hash %.64s was not allowed by the app's KMS contract at block time %llu",
                    r->compose_hash, (unsigned long long)an->time);
@@ -626,7 +649,7 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
       }
     } else if (fr == FETCH_NOT_FOUND && (!lb || codeid_boot_is_dev(&lb->cb))) {
       /* No enclave-mode logd boot entry before it: nothing claims a quote exists. */
-      cid_set(r, "not attested (dev mode)", !co->allow_dev,
+      cid_set(r, CODEID_DEV, !co->allow_dev,
               co->allow_dev ? (lb ? "anchored by a --dev logd (--allow-dev)"
                                   : "no logd boot entry before it (--allow-dev)")
                             : lb ? "anchored by a --dev logd: no quote (--allow-dev accepts it)"
@@ -635,7 +658,7 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
     } else {
       char m[400];
       snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
-      cid_set(r, "FAILED", true, m);
+      cid_set(r, CODEID_FAILED, true, m);
     }
     free(d);
     if (r->failed)
@@ -645,13 +668,13 @@ static void check_code_identity(audit *a, log_source *src, anchor_status *ast, s
 
 /* A verified quote's TCB status ("UpToDate", "OutOfDate", ...) beside "verified". */
 static const char *tcb_value(const codeid_result *r) {
-  return r->status && !strcmp(r->status, "verified") ? r->quote_status : "";
+  return r->status == CODEID_VERIFIED ? r->quote_status : "";
 }
 static const char *tcb_label(const codeid_result *r) { return tcb_value(r)[0] ? " TCB " : ""; }
 
 static json_t *cid_json(const codeid_result *r) {
-  if (!r->status) return json_null();
-  json_t *x = json_pack("{s:s,s:b}", "status", r->status, "failed", r->failed);
+  if (r->status == CODEID_UNEXAMINED) return json_null();
+  json_t *x = json_pack("{s:s,s:b}", "status", codeid_status_str(r->status), "failed", r->failed);
   if (r->quote_status[0]) json_object_set_new(x, "quote_status", json_string(r->quote_status));
   if (r->compose_hash[0]) json_object_set_new(x, "compose_hash", json_string(r->compose_hash));
   if (r->app_id[0]) json_object_set_new(x, "app_id", json_string(r->app_id));
@@ -719,16 +742,17 @@ int cmd_audit(int argc, char **argv) {
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--from/--to must be dates YYYY-MM-DD with from <= to");
   uint64_t t_end = t_to + 86400; /* exclusive */
   uint8_t app_addr[20];
-  if (app && tlog_unhex(app, app_addr, 20))
+  if (app && xt_hex_decode_exact(app, XT_HEX_0X, app_addr, 20))
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
   co.now = time(NULL);
-  if (now_arg && dstack_parse_rfc3339(now_arg, &co.now))
+  if (now_arg && xt_parse_rfc3339(now_arg, &co.now))
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--now must be an RFC 3339 time");
   tdx_collateral *coll = NULL;
   if (collateral_file) {
     size_t clen;
-    uint8_t *cj = dstack_read_file(collateral_file, (size_t)16 << 20, &clen, err, sizeof err);
-    if (cj) coll = tdx_collateral_parse((const char *)cj, clen, err, sizeof err);
+    uint8_t *cj = NULL;
+    if (xt_file_read(collateral_file, (size_t)16 << 20, &cj, &clen, err, sizeof err) == XT_OK)
+      coll = tdx_collateral_parse((const char *)cj, clen, err, sizeof err);
     free(cj);
     if (!coll) return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
     co.collateral = coll;
@@ -754,7 +778,7 @@ int cmd_audit(int argc, char **argv) {
   memset(&l, 0, sizeof l);
   int rc = 0;
   if (!a->months || !a->boots || !a->calls.b) {
-    snprintf(err, sizeof err, "out of memory");
+    xt_errf(err, sizeof err, "out of memory");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -773,7 +797,7 @@ int cmd_audit(int argc, char **argv) {
     char kerr[400];
     eth_rpc *er = eth_rpc_new(rpc, kerr, sizeof kerr);
     if (!er || kms_history_load(er, app_addr, 0, ETH_BLOCK_LATEST, &kh, kerr, sizeof kerr)) {
-      snprintf(err, sizeof err, "--app: %s", kerr);
+      xt_errf(err, sizeof err, "--app: %s", kerr);
       eth_rpc_free(er);
       rc = TLOG_EXIT_USAGE;
       goto out;
@@ -797,7 +821,7 @@ int cmd_audit(int argc, char **argv) {
   sizes = calloc(n + 1, sizeof *sizes);
   roots = calloc(n + 1, sizeof *roots);
   if (!ast || !sizes || !roots) {
-    snprintf(err, sizeof err, "out of memory");
+    xt_errf(err, sizeof err, "out of memory");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -815,7 +839,7 @@ int cmd_audit(int argc, char **argv) {
     } else {
       r = tile_reader_new(l.cp.c.size, l.cp.c.root, log_source_tile_fetcher, l.src);
       if (!r) {
-        snprintf(err, sizeof err, "out of memory");
+        xt_errf(err, sizeof err, "out of memory");
         rc = TLOG_EXIT_USAGE;
         goto out;
       }
@@ -832,7 +856,7 @@ int cmd_audit(int argc, char **argv) {
           /* The first anchor's root, from the authenticated tree. */
           uint8_t root[32];
           if (merkle_root_at(nsz, tile_reader_nodes, r, root) != MERKLE_OK) {
-            snprintf(err, sizeof err, "%s", tile_reader_error(r));
+            xt_errf(err, sizeof err, "%s", tile_reader_error(r));
             rc = tlog_reader_failure(l.src, fails);
             if (rc == TLOG_EXIT_USAGE) goto out;
             AUDIT_FAIL(a, "(a) %s", err);
@@ -852,7 +876,7 @@ int cmd_audit(int argc, char **argv) {
           ok = false;
         } else if (merkle_consistency_proof(m, nsz, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF, &plen) !=
                    MERKLE_OK) {
-          snprintf(err, sizeof err, "%s", tile_reader_error(r));
+          xt_errf(err, sizeof err, "%s", tile_reader_error(r));
           rc = tlog_reader_failure(l.src, fails);
           if (rc == TLOG_EXIT_USAGE) goto out;
           AUDIT_FAIL(a, "(a) %s", err);
@@ -882,22 +906,22 @@ int cmd_audit(int argc, char **argv) {
       bool nf = false;
       int crc = tlog_fetch_sized_checkpoint(l.src, &l.v, an->size, &l.cp, &acp, &nf, cerr, sizeof cerr);
       if (crc == TLOG_EXIT_USAGE) {
-        ast[i].note = nf ? "not kept by the log" : "unreadable";
+        ast[i].note = nf ? NOTE_NOT_KEPT : NOTE_UNREADABLE;
         continue;
       }
       if (crc) {
-        ast[i].note = "MISMATCH";
+        ast[i].note = NOTE_MISMATCH;
         AUDIT_FAIL(a, "(a) anchored checkpoint of size %llu: %s", (unsigned long long)an->size, cerr);
         continue;
       }
       uint8_t h[32]; /* the contract's checkpointHash: SHA-256 of the note text */
       tlog_sha256(acp.note, acp.note_len, h);
       if (acp.c.size != an->size || memcmp(acp.c.root, an->root, 32) || memcmp(h, an->checkpoint_hash, 32)) {
-        ast[i].note = "MISMATCH";
+        ast[i].note = NOTE_MISMATCH;
         AUDIT_FAIL(a, "(a) the log's checkpoint of size %llu is not the one anchored on chain (split view)",
                    (unsigned long long)an->size);
       } else {
-        ast[i].note = "verified";
+        ast[i].note = NOTE_VERIFIED;
       }
       tlog_checkpoint_clear(&acp);
     }
@@ -923,7 +947,7 @@ int cmd_audit(int argc, char **argv) {
     char rerr[700];
     int rr = replay_run(l.src, &o, &st, rerr, sizeof rerr);
     if (rr == 2) {
-      snprintf(err, sizeof err, "replay: %s", rerr);
+      xt_errf(err, sizeof err, "replay: %s", rerr);
       rc = TLOG_EXIT_USAGE;
       goto out;
     }
@@ -933,7 +957,7 @@ int cmd_audit(int argc, char **argv) {
     for (size_t i = 0; i < a->nboots; i++) {
       boot_rec *b = &a->boots[i];
       uint8_t ch[32];
-      if (tlog_unhex(b->compose_hash, ch, 32) || b->cover >= n) continue;
+      if (xt_hex_decode_exact(b->compose_hash, XT_HEX_0X, ch, 32) || b->cover >= n) continue;
       /* At every anchor covering this code's entries, not only the first. */
       size_t k_end = boot_last_anchor(a, i), k = b->cover;
       b->kms = 1;
@@ -952,7 +976,7 @@ int cmd_audit(int argc, char **argv) {
   {
     bool passed = a->failures == 0;
     char rh[65];
-    tlog_hex(l.cp.c.root, 32, rh);
+    xt_hex_encode(l.cp.c.root, 32, rh);
     if (json) {
       json_t *o = json_object();
       json_object_set_new(o, "verified", json_boolean(passed));
@@ -967,9 +991,9 @@ int cmd_audit(int argc, char **argv) {
         json_object_set_new(x, "in_window", json_boolean(ast[i].in_window));
         json_object_set_new(x, "consistent_with_previous",
                             ast[i].consistent < 0 ? json_null() : json_boolean(ast[i].consistent));
-        json_object_set_new(x, "checkpoint_note", ast[i].note ? json_string(ast[i].note) : json_null());
+        json_object_set_new(x, "checkpoint_note", note_json(ast[i].note) ? json_string(note_json(ast[i].note)) : json_null());
         json_object_set_new(x, "code_identity", cid_json(&ast[i].cid));
-        if (ast[i].cid.status && ast[i].kms >= 0) json_object_set_new(x, "kms_allowed", json_boolean(ast[i].kms));
+        if (ast[i].cid.status != CODEID_UNEXAMINED && ast[i].kms >= 0) json_object_set_new(x, "kms_allowed", json_boolean(ast[i].kms));
         json_array_append_new(aa, x);
       }
       json_object_set_new(o, "anchors", aa);
@@ -1038,14 +1062,14 @@ int cmd_audit(int argc, char **argv) {
         const tlog_anchor *x = &a->an.a[i];
         char when[21], root[65], tx[65];
         tlog_datetime(x->time, when);
-        tlog_hex(x->root, 32, root);
-        tlog_hex(x->tx, 32, tx);
+        xt_hex_encode(x->root, 32, root);
+        xt_hex_encode(x->tx, 32, tx);
         root[16] = 0;
         tx[16] = 0;
         printf("    %-3s %-20s %10llu %12llu  %-16s %-10s %-10s 0x%s..\n", ast[i].in_window ? "" : "pre", when,
                (unsigned long long)x->block, (unsigned long long)x->size, root,
                ast[i].consistent < 0 ? "(start)" : ast[i].consistent ? "yes" : "NO",
-               ast[i].note ? (strcmp(ast[i].note, "not kept by the log") ? ast[i].note : "not kept") : "-", tx);
+               note_text(ast[i].note), tx);
       }
       printf("\n(b) entries 0 .. %llu replayed: %llu entries, %.1f MB in %.2f s; window entries %llu .. %llu\n",
              (unsigned long long)(a->hi ? a->hi - 1 : 0), (unsigned long long)st.entries,
@@ -1086,19 +1110,19 @@ int cmd_audit(int argc, char **argv) {
       size_t shown = 0;
       for (size_t i = 0; i < a->nboots; i++) {
         const boot_rec *b = &a->boots[i];
-        if (!b->cid.status) continue;
+        if (b->cid.status == CODEID_UNEXAMINED) continue;
         shown++;
         printf("    boot entry %-8llu %-10s %s%s%s%s%s%s%s\n", (unsigned long long)b->index,
-               b->component[0] ? b->component : "?", b->cid.status, tcb_label(&b->cid), tcb_value(&b->cid),
+               b->component[0] ? b->component : "?", codeid_status_str(b->cid.status), tcb_label(&b->cid), tcb_value(&b->cid),
                b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
                b->cid.message[0] ? ": " : "", b->cid.message);
       }
       for (size_t i = first; first != n && i <= last; i++) {
         const codeid_result *x = &ast[i].cid;
-        if (!x->status) continue;
+        if (x->status == CODEID_UNEXAMINED) continue;
         shown++;
         printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
-               x->status, tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "", x->compose_hash,
+               codeid_status_str(x->status), tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "", x->compose_hash,
                ast[i].kms < 0 ? "" : ast[i].kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED",
                x->message[0] ? ": " : "", x->message);
       }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "client/common.h"
 #include "tlog/commands.h"
 
@@ -58,7 +59,7 @@ int cmd_checkpoint(int argc, char **argv) {
     return tlog_fail("checkpoint", json, TLOG_EXIT_USAGE, err);
   }
   char hex[2 * MERKLE_HASH_SIZE + 1], b64[64];
-  tlog_hex(l.cp.c.root, MERKLE_HASH_SIZE, hex);
+  xt_hex_encode(l.cp.c.root, MERKLE_HASH_SIZE, hex);
   note_base64_encode(l.cp.c.root, MERKLE_HASH_SIZE, b64, sizeof b64);
   if (json) {
     json_t *o = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s%}", "verified", 1, "origin", l.cp.c.origin,

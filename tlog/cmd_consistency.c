@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/hex.h"
 #include "client/common.h"
 #include "tlog/commands.h"
 
@@ -71,13 +73,13 @@ int cmd_consistency(int argc, char **argv) {
   size_t plen = 0;
   tile_reader *r = NULL;
   if (m > n) {
-    snprintf(err, sizeof err,
+    xt_errf(err, sizeof err,
              "rollback: the log's checkpoint has size %llu, smaller than the old checkpoint's %llu",
              (unsigned long long)n, (unsigned long long)m);
     rc = TLOG_EXIT_FAILED;
   } else if (m == n) {
     if (memcmp(oc.c.root, l.cp.c.root, MERKLE_HASH_SIZE)) {
-      snprintf(err, sizeof err,
+      xt_errf(err, sizeof err,
                "fork: the log's checkpoint and the old checkpoint both have size %llu but "
                "different roots",
                (unsigned long long)n);
@@ -87,16 +89,16 @@ int cmd_consistency(int argc, char **argv) {
     r = tile_reader_new(n, l.cp.c.root, log_source_tile_fetcher, l.src);
     uint64_t fails = log_source_failures(l.src);
     if (!r) {
-      snprintf(err, sizeof err, "out of memory");
+      xt_errf(err, sizeof err, "out of memory");
       rc = TLOG_EXIT_USAGE;
     } else if (merkle_consistency_proof(m, n, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF,
                                         &plen) != MERKLE_OK) {
-      snprintf(err, sizeof err, "%s", tile_reader_error(r));
+      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);
     } else if (merkle_verify_consistency(m, n, oc.c.root, l.cp.c.root,
                                          (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
                                          plen) != MERKLE_OK) {
-      snprintf(err, sizeof err,
+      xt_errf(err, sizeof err,
                "fork: the log's tree of size %llu does not contain the old tree of size %llu "
                "(consistency proof fails)",
                (unsigned long long)n, (unsigned long long)m);
@@ -106,7 +108,7 @@ int cmd_consistency(int argc, char **argv) {
     uint8_t empty[MERKLE_HASH_SIZE];
     merkle_empty_root(empty);
     if (memcmp(empty, oc.c.root, MERKLE_HASH_SIZE)) {
-      snprintf(err, sizeof err, "the old checkpoint has size 0 but not the empty tree's root");
+      xt_errf(err, sizeof err, "the old checkpoint has size 0 but not the empty tree's root");
       rc = TLOG_EXIT_FAILED;
     }
   }
@@ -117,15 +119,15 @@ int cmd_consistency(int argc, char **argv) {
     return tlog_fail(cmd, json, rc, err);
   }
   char oh[65], nh[65];
-  tlog_hex(oc.c.root, MERKLE_HASH_SIZE, oh);
-  tlog_hex(l.cp.c.root, MERKLE_HASH_SIZE, nh);
+  xt_hex_encode(oc.c.root, MERKLE_HASH_SIZE, oh);
+  xt_hex_encode(l.cp.c.root, MERKLE_HASH_SIZE, nh);
   if (json) {
     json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s}", "verified", 1, "old_size", (json_int_t)m,
                           "new_size", (json_int_t)n, "old_root", oh, "new_root", nh);
     json_t *arr = json_array();
     for (size_t i = 0; i < plen; i++) {
       char h[65];
-      tlog_hex(proof[i], MERKLE_HASH_SIZE, h);
+      xt_hex_encode(proof[i], MERKLE_HASH_SIZE, h);
       json_array_append_new(arr, json_string(h));
     }
     json_object_set_new(o, "proof", arr);

@@ -25,6 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
 #include "client/common.h"
@@ -37,7 +40,7 @@ static void sha256_hex(const void *data, size_t len, char out[65]) {
   uint8_t h[32];
   unsigned int n = 32;
   EVP_Digest(data, len, h, &n, EVP_sha256(), NULL);
-  tlog_hex(h, 32, out);
+  xt_hex_encode(h, 32, out);
 }
 
 /* Writes DIR/rel and records its hash in files. */
@@ -48,13 +51,13 @@ static int bundle_put(const char *dir, json_t *files, const char *rel, const voi
   if (tlog_mkdirs(path, err, errcap)) return -1;
   FILE *f = fopen(path, "wb");
   if (!f) {
-    snprintf(err, errcap, "%.400s: %s", path, strerror(errno));
+    xt_errf(err, errcap, "%.400s: %s", path, strerror(errno));
     return -1;
   }
   int ok = fwrite(data, 1, len, f) == len;
   if (fclose(f) != 0) ok = 0;
   if (!ok) {
-    snprintf(err, errcap, "%.400s: write failed", path);
+    xt_errf(err, errcap, "%.400s: write failed", path);
     return -1;
   }
   char hex[65];
@@ -132,12 +135,12 @@ int cmd_export(int argc, char **argv) {
   const char *cmd = "export";
   char err[700];
   uint64_t size = 0;
-  if (size_arg && tlog_parse_u64(size_arg, &size))
+  if (size_arg && xt_parse_u64(size_arg, 0, 0, UINT64_MAX, &size))
     return tlog_fail(cmd, false, TLOG_EXIT_USAGE, "--size must be a decimal integer");
   char mpath[4096];
   snprintf(mpath, sizeof mpath, "%s/manifest.json", to);
   if (access(mpath, F_OK) == 0) {
-    snprintf(err, sizeof err, "%s already holds a bundle (manifest.json); choose an empty directory", to);
+    xt_errf(err, sizeof err, "%s already holds a bundle (manifest.json); choose an empty directory", to);
     return tlog_fail(cmd, false, TLOG_EXIT_USAGE, err);
   }
   tlog_log l;
@@ -152,19 +155,19 @@ int cmd_export(int argc, char **argv) {
   size_t nboot_idx = 0, boot_cap = 0;
   uint64_t fails = log_source_failures(l.src);
   if (size > l.cp.c.size) {
-    snprintf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
+    xt_errf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
              (unsigned long long)size, (unsigned long long)l.cp.c.size);
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
   if (size == 0) {
-    snprintf(err, sizeof err, "the tree of size 0 has nothing to export");
+    xt_errf(err, sizeof err, "the tree of size 0 has nothing to export");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
   r = tile_reader_new(l.cp.c.size, l.cp.c.root, log_source_tile_fetcher, l.src);
   if (!r || !files) {
-    snprintf(err, sizeof err, "out of memory");
+    xt_errf(err, sizeof err, "out of memory");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -178,12 +181,12 @@ int cmd_export(int argc, char **argv) {
     if (rc) goto out;
     uint8_t root[MERKLE_HASH_SIZE];
     if (merkle_root_at(size, tile_reader_nodes, r, root) != MERKLE_OK) {
-      snprintf(err, sizeof err, "%s", tile_reader_error(r));
+      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);
       goto out;
     }
     if (bcp.c.size != size || memcmp(root, bcp.c.root, MERKLE_HASH_SIZE)) {
-      snprintf(err, sizeof err, "the signed checkpoint of size %llu is not consistent with the latest checkpoint",
+      xt_errf(err, sizeof err, "the signed checkpoint of size %llu is not consistent with the latest checkpoint",
                (unsigned long long)size);
       rc = TLOG_EXIT_FAILED;
       goto out;
@@ -192,7 +195,7 @@ int cmd_export(int argc, char **argv) {
     tile_reader_free(r);
     r = tile_reader_new(bcp.c.size, bcp.c.root, log_source_tile_fetcher, l.src);
     if (!r) {
-      snprintf(err, sizeof err, "out of memory");
+      xt_errf(err, sizeof err, "out of memory");
       rc = TLOG_EXIT_USAGE;
       goto out;
     }
@@ -230,7 +233,7 @@ int cmd_export(int argc, char **argv) {
   if (!hashes || !bundle) {
     free(hashes);
     free(bundle);
-    snprintf(err, sizeof err, "out of memory");
+    xt_errf(err, sizeof err, "out of memory");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -246,7 +249,7 @@ int cmd_export(int argc, char **argv) {
         log_source_prefetch(l.src, ids, m);
       }
       if (tile_reader_nodes(r, L * TILE_HEIGHT, k * TILE_WIDTH, w, hashes) != 0) {
-        snprintf(err, sizeof err, "%s", tile_reader_error(r));
+        xt_errf(err, sizeof err, "%s", tile_reader_error(r));
         rc = tlog_reader_failure(l.src, fails);
         break;
       }
@@ -273,7 +276,7 @@ int cmd_export(int argc, char **argv) {
       log_source_prefetch(l.src, ids, m);
     }
     if (tile_reader_entries(r, k, &e, &n) != 0) {
-      snprintf(err, sizeof err, "%s", tile_reader_error(r));
+      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);
       break;
     }
@@ -287,7 +290,7 @@ int cmd_export(int argc, char **argv) {
           size_t cap = boot_cap ? boot_cap * 2 : 16;
           uint64_t *nb = realloc(boot_idx, cap * sizeof *nb);
           if (!nb) {
-            snprintf(err, sizeof err, "out of memory");
+            xt_errf(err, sizeof err, "out of memory");
             rc = TLOG_EXIT_USAGE;
             break;
           }
@@ -320,7 +323,7 @@ int cmd_export(int argc, char **argv) {
     int crc = tlog_fetch_sized_checkpoint(l.src, &l.v, a->size, &l.cp, &acp, &nf, cerr, sizeof cerr);
     if (crc == TLOG_EXIT_USAGE && nf) continue; /* the log does not keep it: the chain has root and hash */
     if (crc) {
-      snprintf(err, sizeof err, "%s", cerr);
+      xt_errf(err, sizeof err, "%s", cerr);
       rc = crc;
       goto out;
     }
@@ -328,7 +331,7 @@ int cmd_export(int argc, char **argv) {
     unsigned int hl = 32;
     EVP_Digest(acp.note, acp.note_len, h, &hl, EVP_sha256(), NULL);
     if (acp.c.size != a->size || memcmp(acp.c.root, a->root, 32) || memcmp(h, a->checkpoint_hash, 32)) {
-      snprintf(err, sizeof err, "the log's checkpoint of size %llu differs from the one anchored on chain",
+      xt_errf(err, sizeof err, "the log's checkpoint of size %llu differs from the one anchored on chain",
                (unsigned long long)a->size);
       tlog_checkpoint_clear(&acp);
       rc = TLOG_EXIT_FAILED;
@@ -368,7 +371,7 @@ int cmd_export(int argc, char **argv) {
     char rel[96];
     if (!json_is_integer(bi) || json_integer_value(bi) < 0 || (uint64_t)json_integer_value(bi) >= size ||
         !json_is_string(json_object_get(j, "quote"))) {
-      snprintf(err, sizeof err, "--attestation %.300s: %s", extra_att[i],
+      xt_errf(err, sizeof err, "--attestation %.300s: %s", extra_att[i],
                j ? "needs a boot_index inside the bundle and a quote" : je.text);
       json_decref(j);
       rc = TLOG_EXIT_USAGE;
@@ -378,7 +381,7 @@ int cmd_export(int argc, char **argv) {
     char *txt = json_object_get(files, rel) ? NULL : json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!txt) {
-      snprintf(err, sizeof err, "--attestation %.300s: the bundle already holds %s", extra_att[i], rel);
+      xt_errf(err, sizeof err, "--attestation %.300s: the bundle already holds %s", extra_att[i], rel);
       rc = TLOG_EXIT_USAGE;
       goto out;
     }
@@ -414,14 +417,14 @@ int cmd_export(int argc, char **argv) {
   }
   {
     char rh[65];
-    tlog_hex(bcp.c.root, 32, rh);
+    xt_hex_encode(bcp.c.root, 32, rh);
     json_t *m = json_pack("{s:s,s:s,s:I,s:s,s:s,s:O}", "format", BUNDLE_FORMAT, "origin", bcp.c.origin,
                           "size", (json_int_t)bcp.c.size, "root", rh, "created_by", "tlog " XT_VERSION,
                           "files", files);
     char *s = m ? json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(m);
     if (!s) {
-      snprintf(err, sizeof err, "out of memory");
+      xt_errf(err, sizeof err, "out of memory");
       rc = TLOG_EXIT_USAGE;
       goto out;
     }
@@ -507,7 +510,7 @@ static void verify_attestations(log_source *src, const boot_list *bl, const tlog
           if (r.failed)
             tlog_failures_add(f, "attestation/boot-%llu.json: %s", (unsigned long long)b->index, r.message);
           else
-            counts[!strcmp(r.status, "simulated") ? 1 : 0]++;
+            counts[r.status == CODEID_SIMULATED ? 1 : 0]++;
         }
         free(d);
       }
@@ -528,7 +531,7 @@ static void verify_attestations(log_source *src, const boot_list *bl, const tlog
       if (boot) codeid_check_boot(b, d, dlen, &o, &r);
       else codeid_check_checkpoint(n, an->checkpoint_hash, d, dlen, &o, &r);
       if (r.failed) tlog_failures_add(f, "%s: %s", rel, r.message);
-      else counts[!strcmp(r.status, "simulated") ? 1 : 0]++;
+      else counts[r.status == CODEID_SIMULATED ? 1 : 0]++;
     } else if (boot || (lb && !codeid_boot_is_dev(lb))) {
       tlog_failures_add(f, "%s: %s", rel, fr == FETCH_NOT_FOUND ? "missing" : ferr);
     } else {
@@ -582,7 +585,7 @@ int cmd_verify_bundle(int argc, char **argv) {
   json_error_t je;
   json_t *m = json_load_file(mpath, 0, &je);
   if (!m) {
-    snprintf(err, sizeof err, "%.400s: %.200s", mpath, je.text);
+    xt_errf(err, sizeof err, "%.400s: %.200s", mpath, je.text);
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
   }
   tlog_failures f = {0};
@@ -602,7 +605,7 @@ int cmd_verify_bundle(int argc, char **argv) {
   const char *fmt = json_string_value(json_object_get(m, "format"));
   json_t *files = json_object_get(m, "files");
   if (!fmt || strcmp(fmt, BUNDLE_FORMAT) || !json_is_object(files)) {
-    snprintf(err, sizeof err, "%.400s: not a %s manifest", mpath, BUNDLE_FORMAT);
+    xt_errf(err, sizeof err, "%.400s: not a %s manifest", mpath, BUNDLE_FORMAT);
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -648,7 +651,7 @@ int cmd_verify_bundle(int argc, char **argv) {
   const char *mroot = json_string_value(json_object_get(m, "root"));
   uint8_t mr[32];
   if (!json_is_integer(ms) || (uint64_t)json_integer_value(ms) != cp.c.size || !mroot ||
-      tlog_unhex(mroot, mr, 32) || memcmp(mr, cp.c.root, 32))
+      xt_hex_decode_exact(mroot, XT_HEX_0X, mr, 32) || memcmp(mr, cp.c.root, 32))
     tlog_failures_add(&f, "manifest: size/root differ from the signed checkpoint");
   /* 3. Anchors recorded in the bundle, and their signed checkpoints. */
   char apath[4096];
@@ -661,7 +664,7 @@ int cmd_verify_bundle(int argc, char **argv) {
   sizes = calloc(anchors.n + 1, sizeof *sizes);
   roots = calloc(anchors.n + 1, sizeof *roots);
   if (!sizes || !roots) {
-    snprintf(err, sizeof err, "out of memory");
+    xt_errf(err, sizeof err, "out of memory");
     rc = TLOG_EXIT_USAGE;
     goto out;
   }
@@ -745,7 +748,7 @@ report:
   rc = f.n ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
   if (json) {
     char rh[65];
-    tlog_hex(cp.c.root, 32, rh);
+    xt_hex_encode(cp.c.root, 32, rh);
     json_t *o = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:b}", "verified", f.n == 0, "origin", cp.c.origin,
                           "size", (json_int_t)cp.c.size, "root", rh, "files", (json_int_t)nfiles,
                           "entries_recomputed", (json_int_t)st.entries, "anchors", (json_int_t)anchors.n,

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/common.h"
 #include "tlog/commands.h"
 
@@ -66,7 +70,7 @@ static bool index_hint(log_source *src, const uint8_t leaf[MERKLE_HASH_SIZE], ui
                        uint64_t *index) {
   if (!log_source_is_http(src)) return false;
   char hex[2 * MERKLE_HASH_SIZE + 1], path[200];
-  tlog_hex(leaf, MERKLE_HASH_SIZE, hex);
+  xt_hex_encode(leaf, MERKLE_HASH_SIZE, hex);
   snprintf(path, sizeof path, "v1/proof/inclusion?hash=%s&size=%llu", hex, (unsigned long long)size);
   uint8_t *data = NULL;
   size_t len = 0;
@@ -123,19 +127,20 @@ int cmd_inclusion(int argc, char **argv) {
   uint64_t index = 0, size = 0;
   uint8_t want_leaf[MERKLE_HASH_SIZE];
   bool have_leaf = false;
-  if (index_arg && tlog_parse_u64(index_arg, &index) != 0)
+  if (index_arg && xt_parse_u64(index_arg, 0, 0, UINT64_MAX, &index) != 0)
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--index must be a decimal integer");
-  if (size_arg && tlog_parse_u64(size_arg, &size) != 0)
+  if (size_arg && xt_parse_u64(size_arg, 0, 0, UINT64_MAX, &size) != 0)
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--size must be a decimal integer");
   if (hash_arg) {
-    if (tlog_unhex(hash_arg, want_leaf, MERKLE_HASH_SIZE) != 0)
+    if (xt_hex_decode_exact(hash_arg, XT_HEX_0X, want_leaf, MERKLE_HASH_SIZE) != 0)
       return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--hash must be 64 hex digits (a leaf hash)");
     have_leaf = true;
   }
   if (entry_arg) {
     uint8_t *data;
     size_t len;
-    if (tlog_read_file(entry_arg, 1 << 20, &data, &len, err, sizeof err) != 0)
+    const char *path = strcmp(entry_arg, "-") ? entry_arg : "/dev/stdin"; /* "-": standard input */
+    if (xt_file_read(path, 1 << 20, &data, &len, err, sizeof err) != XT_OK)
       return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
     if (len && data[len - 1] == '\n') len--;
     if (len && data[len - 1] == '\r') len--;
@@ -149,7 +154,7 @@ int cmd_inclusion(int argc, char **argv) {
   if (rc) return tlog_fail(cmd, json, rc, err);
   if (!size_arg) size = l.cp.c.size;
   if (size > l.cp.c.size) {
-    snprintf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
+    xt_errf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
              (unsigned long long)size, (unsigned long long)l.cp.c.size);
     tlog_log_close(&l);
     return tlog_fail(cmd, json, TLOG_EXIT_FAILED, err);
@@ -175,18 +180,18 @@ int cmd_inclusion(int argc, char **argv) {
       int s = scan_for_leaf(r, size, want_leaf, quiet, &index);
       if (s == 1) {
         char hex[65];
-        tlog_hex(want_leaf, MERKLE_HASH_SIZE, hex);
-        snprintf(err, sizeof err, "no entry with leaf hash %s in the tree of size %llu", hex,
+        xt_hex_encode(want_leaf, MERKLE_HASH_SIZE, hex);
+        xt_errf(err, sizeof err, "no entry with leaf hash %s in the tree of size %llu", hex,
                  (unsigned long long)size);
         rc = TLOG_EXIT_FAILED;
       } else if (s == 2) {
-        snprintf(err, sizeof err, "%s", tile_reader_error(r));
+        xt_errf(err, sizeof err, "%s", tile_reader_error(r));
         rc = tlog_reader_failure(l.src, fails);
       }
     }
   }
   if (!rc && index >= size) {
-    snprintf(err, sizeof err, "index %llu is not in the tree of size %llu",
+    xt_errf(err, sizeof err, "index %llu is not in the tree of size %llu",
              (unsigned long long)index, (unsigned long long)size);
     rc = TLOG_EXIT_FAILED;
   }
@@ -194,19 +199,19 @@ int cmd_inclusion(int argc, char **argv) {
     if (size == l.cp.c.size) {
       memcpy(root, l.cp.c.root, MERKLE_HASH_SIZE);
     } else if (merkle_root_at(size, tile_reader_nodes, r, root) != MERKLE_OK) {
-      snprintf(err, sizeof err, "%s", tile_reader_error(r));
+      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);
     }
   }
   if (!rc && (tile_reader_nodes(r, 0, index, 1, &leaf) != 0 ||
               merkle_inclusion_proof(index, size, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF,
                                      &plen) != MERKLE_OK)) {
-    snprintf(err, sizeof err, "%s", tile_reader_error(r));
+    xt_errf(err, sizeof err, "%s", tile_reader_error(r));
     rc = tlog_reader_failure(l.src, fails);
   }
   if (!rc && merkle_verify_inclusion(index, size, leaf, (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
                                      plen, root) != MERKLE_OK) {
-    snprintf(err, sizeof err, "inclusion proof of index %llu does not verify against the root",
+    xt_errf(err, sizeof err, "inclusion proof of index %llu does not verify against the root",
              (unsigned long long)index);
     rc = TLOG_EXIT_FAILED;
   }
@@ -222,12 +227,12 @@ int cmd_inclusion(int argc, char **argv) {
       snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)size);
       int crc = tlog_fetch_checkpoint(l.src, &l.v, path, &at, &nf, cerr, sizeof cerr);
       if (crc == TLOG_EXIT_FAILED) {
-        snprintf(err, sizeof err, "%s", cerr);
+        xt_errf(err, sizeof err, "%s", cerr);
         rc = TLOG_EXIT_FAILED;
       } else if (crc == TLOG_EXIT_OK) {
         have_at = true;
         if (at.c.size != size || memcmp(at.c.root, root, MERKLE_HASH_SIZE)) {
-          snprintf(err, sizeof err,
+          xt_errf(err, sizeof err,
                    "the signed checkpoint at size %llu disagrees with the tree of the latest "
                    "checkpoint (split view)",
                    (unsigned long long)size);
@@ -240,7 +245,7 @@ int cmd_inclusion(int argc, char **argv) {
     const char *note = size == l.cp.c.size ? l.cp.note : at.note;
     size_t note_len = size == l.cp.c.size ? l.cp.note_len : at.note_len;
     if (!have_at || !note) {
-      snprintf(err, sizeof err, "--proof-out: the log has no signed checkpoint of size %llu",
+      xt_errf(err, sizeof err, "--proof-out: the log has no signed checkpoint of size %llu",
                (unsigned long long)size);
       rc = TLOG_EXIT_USAGE;
     } else {
@@ -250,7 +255,7 @@ int cmd_inclusion(int argc, char **argv) {
       if (!buf || tlog_proof_format(index, (const uint8_t(*)[MERKLE_HASH_SIZE])proof, plen, note,
                                     note_len, buf, cap, &olen, perr, sizeof perr) != 0 ||
           tlog_write_file(proof_out, buf, olen, err, sizeof err) != 0) {
-        if (!buf) snprintf(err, sizeof err, "out of memory");
+        if (!buf) xt_errf(err, sizeof err, "out of memory");
         rc = TLOG_EXIT_USAGE;
       }
       free(buf);
@@ -263,8 +268,8 @@ int cmd_inclusion(int argc, char **argv) {
     return tlog_fail(cmd, json, rc, err);
   }
   char lh[65], rh[65];
-  tlog_hex(leaf, MERKLE_HASH_SIZE, lh);
-  tlog_hex(root, MERKLE_HASH_SIZE, rh);
+  xt_hex_encode(leaf, MERKLE_HASH_SIZE, lh);
+  xt_hex_encode(root, MERKLE_HASH_SIZE, rh);
   if (json) {
     json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:I}", "verified", 1, "index", (json_int_t)index,
                           "size", (json_int_t)size, "leaf_hash", lh, "root", rh, "checkpoint_size",
@@ -272,7 +277,7 @@ int cmd_inclusion(int argc, char **argv) {
     json_t *arr = json_array();
     for (size_t i = 0; i < plen; i++) {
       char h[65];
-      tlog_hex(proof[i], MERKLE_HASH_SIZE, h);
+      xt_hex_encode(proof[i], MERKLE_HASH_SIZE, h);
       json_array_append_new(arr, json_string(h));
     }
     json_object_set_new(o, "proof", arr);

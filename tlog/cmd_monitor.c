@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "anchor/rpc.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/anchors.h"
 #include "client/common.h"
 #include "client/kms.h"
@@ -138,7 +141,7 @@ static int state_save(monitor *m, const mstate *st, const tlog_checkpoint *cp, c
   char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
   json_decref(j);
   if (!s) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   snprintf(path, sizeof path, "%s/state.json", m->state);
@@ -300,7 +303,7 @@ static int round_once(monitor *m) {
       for (size_t i = 0; i < kh.n; i++) {
         const kms_event *e = &kh.events[i];
         char hx[65], when[21];
-        tlog_hex(e->kind <= KMS_COMPOSE_HASH_REMOVED ? e->compose_hash : e->address,
+        xt_hex_encode(e->kind <= KMS_COMPOSE_HASH_REMOVED ? e->compose_hash : e->address,
                  e->kind <= KMS_COMPOSE_HASH_REMOVED ? 32 : 20, hx);
         tlog_datetime(e->block_time, when);
         alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
@@ -378,11 +381,11 @@ int cmd_monitor(int argc, char **argv) {
     return TLOG_EXIT_USAGE;
   }
   uint64_t interval = 60;
-  if ((interval_arg && (tlog_parse_u64(interval_arg, &interval) || interval == 0)) ||
-      (age_arg && tlog_parse_u64(age_arg, &m.max_age)))
+  if ((interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0)) ||
+      (age_arg && xt_parse_u64(age_arg, 0, 0, UINT64_MAX, &m.max_age)))
     return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--interval and --max-anchor-age take seconds");
   if (app) {
-    if (tlog_unhex(app, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
+    if (xt_hex_decode_exact(app, XT_HEX_0X, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
     m.have_app = true;
   }
   char err[600];
