@@ -15,6 +15,9 @@
 #include "base/buf.h"
 #include "base/err.h"
 
+/* Total time per HTTP request; connecting has 10 s of it. */
+#define FETCH_TIMEOUT_MS 30000L
+
 struct log_source {
   char *base; /* URL without trailing slash, or directory path */
   bool http;
@@ -27,10 +30,7 @@ struct log_source {
     uint8_t *data;
     size_t len;
   } ahead[FETCH_MAX_CONCURRENT];
-  long timeout_ms;
   uint64_t failures;
-  uint64_t bytes;
-  uint64_t requests;
 };
 
 static int curl_ready = 0;
@@ -45,7 +45,6 @@ log_source *log_source_open(const char *spec, char *err, size_t errcap) {
     xt_errf(err, errcap, "out of memory");
     return NULL;
   }
-  s->timeout_ms = 30000;
   s->http = !strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8);
   size_t n = strlen(spec);
   while (n > 1 && spec[n - 1] == '/') n--;
@@ -97,11 +96,8 @@ void log_source_free(log_source *s) {
   free(s);
 }
 
-const char *log_source_name(const log_source *s) { return s->base; }
 bool log_source_is_http(const log_source *s) { return s->http; }
-void log_source_set_timeout_ms(log_source *s, long ms) { s->timeout_ms = ms; }
 uint64_t log_source_failures(const log_source *s) { return s->failures; }
-uint64_t log_source_bytes(const log_source *s) { return s->bytes; }
 
 /* The server's own words for an error: its JSON "error" field, or the start of the
  * body with anything unprintable replaced. */
@@ -131,7 +127,7 @@ static void setup_get(log_source *s, CURL *c, const char *url, xt_buf *b) {
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xt_buf_curl_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip is fine: we check the bytes */
@@ -166,7 +162,6 @@ static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_b
   xt_buf b = *bp;
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  s->requests++;
   int ret = FETCH_OK;
   if (b.overflow) {
     xt_errf(err, errcap, "GET %s: response larger than %zu bytes", url, max);
@@ -197,7 +192,6 @@ static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_b
     }
   }
   b.data[b.len] = 0;
-  s->bytes += b.len;
   *data = b.data;
   *len = b.len;
   return FETCH_OK;
@@ -256,8 +250,6 @@ static int file_get(log_source *s, const char *path, size_t max, uint8_t **data,
   close(fd);
   free(full);
   buf[n] = 0;
-  s->bytes += n;
-  s->requests++;
   *data = buf;
   *len = n;
   return FETCH_OK;

@@ -33,10 +33,7 @@ typedef struct log_source log_source;
 /* spec: "http://host[:port][/prefix]", "https://...", or a directory path. */
 log_source *log_source_open(const char *spec, char *err, size_t errcap);
 void log_source_free(log_source *s);
-const char *log_source_name(const log_source *s);
 bool log_source_is_http(const log_source *s);
-/* Total timeout per HTTP request (default 30 s). */
-void log_source_set_timeout_ms(log_source *s, long ms);
 
 /* Reads `path` (at most max bytes) into a malloc'd buffer (NUL-terminated one past
  * *len for convenience). */
@@ -64,7 +61,5 @@ void log_source_prefetch(log_source *s, const tile_id *t, size_t n);
 /* Fetch failures counted since the source was opened: lets a caller tell an I/O
  * failure of the tile reader (exit 2) from an authentication failure (exit 1). */
 uint64_t log_source_failures(const log_source *s);
-/* Bytes and requests read so far (progress and benchmarks). */
-uint64_t log_source_bytes(const log_source *s);
 
 #endif

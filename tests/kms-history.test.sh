@@ -63,6 +63,10 @@ check "--to-block: only the deployment's OwnershipTransferred" \
   [ "$(jq -c '[.events[].event]' "$tmp/first.json")" = '["OwnershipTransferred"]' ]
 "$TLOG" kms-history --rpc "$U" --app "$APP" --from-block "$((dep + 1))" --json >"$tmp/rest.json"
 check "--from-block: the rest" [ "$(jq '.events | length' "$tmp/rest.json")" = 6 ]
+"$TLOG" kms-history --rpc "$U" --app "$APP" --to-block "$(printf '0x%x' "$dep")" --json >"$tmp/first-hex.json"
+check "--to-block in 0x-hex: the same block" cmp -s "$tmp/first.json" "$tmp/first-hex.json"
+"$TLOG" kms-history --rpc "$U" --app "$APP" --to-block "0$dep" >/dev/null 2>&1
+check "--to-block with a leading zero is a usage error (not read as octal)" [ $? = 2 ]
 "$TLOG" kms-history --rpc "$U" --app 0x1234 >/dev/null 2>&1
 check "a malformed --app is a usage error" [ $? = 2 ]
 "$TLOG" kms-history --rpc "http://127.0.0.1:1" --app "$APP" >/dev/null 2>&1

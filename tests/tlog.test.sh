@@ -93,6 +93,24 @@ expect "fork at equal size" 1 "fork: .*both have size 1000" -- "$TLOG" consisten
 expect "fork: inclusion of the other tree's entry fails" 1 "no entry with leaf hash" -- "$TLOG" inclusion --log "$T/fork" --key "$KEY" --hash "$H"
 expect "failure in --json" 1 '"verified": false' -- "$TLOG" consistency --log "$T/small" --key "$KEY" --old "$T/a/checkpoint" --json
 
+# --- --quiet: nothing on stdout, the exit status answers; a failure is named on stderr ---
+# quiet NAME STATUS STDERR-REGEX -- CMD...: exit status, empty stdout, stderr matching
+# (an empty regex: stderr empty too).
+quiet() {
+  local name=$1 want=$2 re=$3; shift 4
+  local out rc
+  out=$("$@" 2>"$T/quiet.err"); rc=$?
+  if [ "$rc" = "$want" ] && [ -z "$out" ] &&
+    if [ -z "$re" ]; then [ ! -s "$T/quiet.err" ]; else grep -qE -- "$re" "$T/quiet.err"; fi; then ok "$name"; else
+    nok "$name (exit $rc, want $want; stdout '$out'; stderr /$re/)"; sed 's/^/#   /' "$T/quiet.err" | head -n 8; fi
+}
+quiet "checkpoint --quiet: verified, silent" 0 '' -- "$TLOG" checkpoint "${A[@]}" --quiet
+quiet "checkpoint --quiet --json: silent too" 0 '' -- "$TLOG" checkpoint "${A[@]}" --quiet --json
+quiet "checkpoint --quiet: bad signature is exit 1, named on stderr" 1 "checkpoint does not verify" -- "$TLOG" checkpoint --log "$T/sig" --key "$KEY" --quiet --json
+quiet "consistency --quiet: verified, silent" 0 '' -- "$TLOG" consistency "${A[@]}" --old "$T/a/v1/checkpoints/300" --quiet
+quiet "consistency --quiet: rollback is exit 1, named on stderr" 1 "rollback" -- "$TLOG" consistency --log "$T/small" --key "$KEY" --old "$T/a/checkpoint" --quiet
+quiet "consistency --quiet --json: fork is exit 1, no JSON" 1 "fork" -- "$TLOG" consistency --log "$T/fork" --key "$KEY" --old "$T/a/checkpoint" --quiet --json
+
 # --- export / verify-bundle ---
 expect "export a bundle" 0 "exported 1000 entries" -- "$TLOG" export "${A[@]}" --to "$T/bundle" --quiet
 expect "verify-bundle" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY"

@@ -16,12 +16,14 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tlog consistency --log URL|DIR --key VKEY --old CHECKPOINT_FILE [--json]\n"
+          "usage: tlog consistency --log URL|DIR --key VKEY --old CHECKPOINT_FILE [--json] [--quiet]\n"
           "\n"
           "Verifies that the log's latest checkpoint is an append-only extension of an\n"
           "older checkpoint (a signed note, or a tlog-proof receipt holding one).\n"
           "  --old FILE  the older checkpoint; its signature is verified with --key too\n"
           "  --json      print {verified, old_size, new_size, old_root, new_root, proof}\n"
+          "  --quiet     print nothing: the exit status says it (a failure is still named\n"
+          "              on stderr)\n"
           "Failures (exit 1) name the cause: bad signature, rollback (the log is now\n"
           "smaller), or fork (the log's tree does not contain the old tree).\n"
           "Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.\n");
@@ -36,7 +38,7 @@ int cmd_consistency(int argc, char **argv) {
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   const char *log = NULL, *key = NULL, *old = NULL;
-  bool json = false;
+  bool json = false, quiet = false;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -45,7 +47,7 @@ int cmd_consistency(int argc, char **argv) {
     case 'k': key = optarg; break;
     case 'o': old = optarg; break;
     case 'j': json = true; break;
-    case 'q': break;
+    case 'q': quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
     default: usage(stderr); return TLOG_EXIT_USAGE;
     }
@@ -55,6 +57,7 @@ int cmd_consistency(int argc, char **argv) {
     return TLOG_EXIT_USAGE;
   }
   const char *cmd = "consistency";
+  json = json && !quiet; /* --quiet: not even the JSON failure object */
   char err[600];
   note_verifier v;
   int rc = tlog_load_verifier(key, &v, err, sizeof err);
@@ -121,7 +124,9 @@ int cmd_consistency(int argc, char **argv) {
   char oh[65], nh[65];
   xt_hex_encode(oc.c.root, MERKLE_HASH_SIZE, oh);
   xt_hex_encode(l.cp.c.root, MERKLE_HASH_SIZE, nh);
-  if (json) {
+  if (quiet) {
+    /* the exit status is the answer */
+  } else if (json) {
     json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s}", "verified", 1, "old_size", (json_int_t)m,
                           "new_size", (json_int_t)n, "old_root", oh, "new_root", nh);
     json_t *arr = json_array();

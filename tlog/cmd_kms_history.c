@@ -28,6 +28,7 @@ static void usage(FILE *f) {
           "Lists the events of a dstack app's KMS contract (compose hashes added and\n"
           "removed, upgrades, ownership transfers) with block times. With --allowed and\n"
           "--at, says whether that compose hash was allowed at that time.\n"
+          "Block numbers are decimal (no leading zero) or 0x and 1-16 hex digits.\n"
           "Exit status: 0 ok (and allowed), 1 not allowed, 2 usage, I/O or RPC error.\n");
 }
 
