@@ -123,7 +123,11 @@ expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1
   jq -e ".files[\"attestation/checkpoint-$S2.json\"]" "$tmp/b/manifest.json" >/dev/null &&
   ok "export: attestation/boot-0.json and attestation/checkpoint-N.json, listed in the manifest" ||
   { nok "export carries the attestations"; sed 's/^/# /' "$tmp/export.out"; }
-expect "verify-bundle checks the attestations offline (logd's 3, the collector's 1)" 0 "quotes +4 attestations .*\(4 simulated\)" -- \
+# logd's boot and one per anchor (two or more: the anchoring thread may have anchored the
+# collector's boot entry on its own), and the collector's
+NATT=$(find "$tmp/b/attestation" -name '*.json' | wc -l)
+check "the bundle holds logd's boot, 2+ anchors' and the collector's attestations" [ "$NATT" -ge 4 ]
+expect "verify-bundle checks every attestation offline" 0 "quotes +$NATT attestations .*\($NATT simulated\)" -- \
   "$B/tlog" verify-bundle "$tmp/b" --key "$VK" --quiet
 expect "audit --bundle --anchors (no logd, no chain) --allow-simulated passes" 0 "audit PASSED" -- \
   "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated

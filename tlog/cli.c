@@ -23,21 +23,29 @@ int tlog_fail(const char *cmd, bool json, int code, const char *msg) {
 }
 
 void tlog_failures_add(tlog_failures *f, const char *fmt, ...) {
-  char buf[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  char *s = NULL;
+  int len = vasprintf(&s, fmt, ap); /* the whole message: never cut */
   va_end(ap);
-  if (f->n == f->cap) {
+  if (len < 0) s = NULL;
+  if (s && f->n == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 16;
     char **m = realloc(f->msg, cap * sizeof *m);
-    if (!m) return;
-    f->msg = m;
-    f->cap = cap;
+    if (m) {
+      f->msg = m;
+      f->cap = cap;
+    }
   }
-  char *s = strdup(buf);
-  if (s) f->msg[f->n++] = s;
+  if (!s || f->n == f->cap) {
+    free(s);
+    f->dropped++; /* still a failure, though its line could not be kept */
+    return;
+  }
+  f->msg[f->n++] = s;
 }
+
+bool tlog_failures_any(const tlog_failures *f) { return f->n > 0 || f->dropped > 0; }
 
 void tlog_failures_free(tlog_failures *f) {
   for (size_t i = 0; i < f->n; i++) free(f->msg[i]);

@@ -42,13 +42,19 @@ int cmd_monitor(int argc, char **argv);           /* tlog/cmd_monitor.c */
  * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
 int tlog_fail(const char *cmd, bool json, int code, const char *msg);
 
-/* The failures a multi-check command (audit, verify-bundle, monitor) found, each a
- * line naming what failed. */
+/* The failures a multi-check command (audit, verify-bundle) found, each a line naming
+ * what failed. A failure whose line cannot be stored (out of memory) is still counted in
+ * dropped, so no failure is ever lost from the verdict. */
 typedef struct tlog_failures {
-  char **msg;
+  char **msg; /* owned, msg[0 .. n) */
   size_t n, cap;
+  size_t dropped;
 } tlog_failures;
+/* Adds the formatted line (any length). */
 void tlog_failures_add(tlog_failures *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns whether anything failed: stored lines or dropped ones. */
+bool tlog_failures_any(const tlog_failures *f);
+/* Frees the lines and leaves f empty. */
 void tlog_failures_free(tlog_failures *f);
 
 #endif
