@@ -85,7 +85,30 @@ static bool index_hint(log_source *src, const uint8_t leaf[MERKLE_HASH_SIZE], ui
   return ok;
 }
 
-int cmd_inclusion(int argc, char **argv) {
+/* The command line. */
+typedef struct incl_args {
+  const char *log, *key, *index_arg, *hash_arg, *entry_arg, *size_arg, *proof_out;
+  bool json, quiet;
+} incl_args;
+
+/* One proof in progress. */
+typedef struct incl {
+  const incl_args *g;
+  tlog_log l;
+  tile_reader *r;  /* the tree of the latest checkpoint */
+  uint64_t fails;  /* the source's failures before reading tiles */
+  uint64_t index, size;
+  uint8_t want_leaf[MERKLE_HASH_SIZE];
+  bool have_leaf;  /* --hash or --entry: the index is to be found */
+  uint8_t root[MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE];
+  uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+  size_t plen;
+  tlog_checkpoint at; /* the signed checkpoint of the proven size, when there is one */
+  bool have_at;
+} incl;
+
+/* Returns 0 to go on, or the exit status (after --help, or a usage error). */
+static int incl_parse_args(int argc, char **argv, incl_args *g, bool *done) {
   static const struct option opts[] = {{"log", required_argument, 0, 'l'},
                                        {"key", required_argument, 0, 'k'},
                                        {"index", required_argument, 0, 'i'},
@@ -97,206 +120,241 @@ int cmd_inclusion(int argc, char **argv) {
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *log = NULL, *key = NULL, *index_arg = NULL, *hash_arg = NULL, *entry_arg = NULL,
-             *size_arg = NULL, *proof_out = NULL;
-  bool json = false, quiet = false;
+  memset(g, 0, sizeof *g);
+  *done = true;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 'l': log = optarg; break;
-    case 'k': key = optarg; break;
-    case 'i': index_arg = optarg; break;
-    case 'H': hash_arg = optarg; break;
-    case 'e': entry_arg = optarg; break;
-    case 's': size_arg = optarg; break;
-    case 'p': proof_out = optarg; break;
-    case 'j': json = true; break;
-    case 'q': quiet = true; break;
+    case 'l': g->log = optarg; break;
+    case 'k': g->key = optarg; break;
+    case 'i': g->index_arg = optarg; break;
+    case 'H': g->hash_arg = optarg; break;
+    case 'e': g->entry_arg = optarg; break;
+    case 's': g->size_arg = optarg; break;
+    case 'p': g->proof_out = optarg; break;
+    case 'j': g->json = true; break;
+    case 'q': g->quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
     default: usage(stderr); return TLOG_EXIT_USAGE;
     }
   }
-  int ways = !!index_arg + !!hash_arg + !!entry_arg;
-  if (optind != argc || !log || !key || ways != 1) {
+  int ways = !!g->index_arg + !!g->hash_arg + !!g->entry_arg;
+  if (optind != argc || !g->log || !g->key || ways != 1) {
     usage(stderr);
     return TLOG_EXIT_USAGE;
   }
-  const char *cmd = "inclusion";
-  char err[600];
-  uint64_t index = 0, size = 0;
-  uint8_t want_leaf[MERKLE_HASH_SIZE];
-  bool have_leaf = false;
-  if (index_arg && xt_parse_u64(index_arg, 0, 0, UINT64_MAX, &index) != 0)
-    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--index must be a decimal integer");
-  if (size_arg && xt_parse_u64(size_arg, 0, 0, UINT64_MAX, &size) != 0)
-    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--size must be a decimal integer");
-  if (hash_arg) {
-    if (xt_hex_decode_exact(hash_arg, XT_HEX_0X, want_leaf, MERKLE_HASH_SIZE) != 0)
-      return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--hash must be 64 hex digits (a leaf hash)");
-    have_leaf = true;
+  *done = false;
+  return 0;
+}
+
+/* --index, --size, and the leaf hash of --hash or --entry. Returns 0 or 2 with err. */
+static int incl_options(incl *x, char *err, size_t errcap) {
+  const incl_args *g = x->g;
+  if (g->index_arg && xt_parse_u64(g->index_arg, 0, 0, UINT64_MAX, &x->index) != XT_OK) {
+    xt_errf(err, errcap, "--index must be a decimal integer");
+    return TLOG_EXIT_USAGE;
   }
-  if (entry_arg) {
+  if (g->size_arg && xt_parse_u64(g->size_arg, 0, 0, UINT64_MAX, &x->size) != XT_OK) {
+    xt_errf(err, errcap, "--size must be a decimal integer");
+    return TLOG_EXIT_USAGE;
+  }
+  if (g->hash_arg) {
+    if (xt_hex_decode_exact(g->hash_arg, XT_HEX_0X, x->want_leaf, MERKLE_HASH_SIZE) != XT_OK) {
+      xt_errf(err, errcap, "--hash must be 64 hex digits (a leaf hash)");
+      return TLOG_EXIT_USAGE;
+    }
+    x->have_leaf = true;
+  }
+  if (g->entry_arg) {
     uint8_t *data;
     size_t len;
-    const char *path = strcmp(entry_arg, "-") ? entry_arg : "/dev/stdin"; /* "-": standard input */
-    if (xt_file_read(path, 1 << 20, &data, &len, err, sizeof err) != XT_OK)
-      return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
+    const char *path = strcmp(g->entry_arg, "-") ? g->entry_arg : "/dev/stdin"; /* "-": standard input */
+    if (xt_file_read(path, 1 << 20, &data, &len, err, errcap) != XT_OK) return TLOG_EXIT_USAGE;
     if (len && data[len - 1] == '\n') len--;
     if (len && data[len - 1] == '\r') len--;
-    merkle_leaf_hash(data, len, want_leaf);
+    merkle_leaf_hash(data, len, x->want_leaf);
     free(data);
-    have_leaf = true;
+    x->have_leaf = true;
   }
+  return 0;
+}
 
-  tlog_log l;
-  int rc = tlog_log_open(&l, log, key, err, sizeof err);
-  if (rc) return tlog_fail(cmd, json, rc, err);
-  if (!size_arg) size = l.cp.c.size;
-  if (size > l.cp.c.size) {
-    xt_errf(err, sizeof err, "--size %llu is beyond the log's checkpoint size %llu",
-             (unsigned long long)size, (unsigned long long)l.cp.c.size);
-    tlog_log_close(&l);
-    return tlog_fail(cmd, json, TLOG_EXIT_FAILED, err);
+/* The log, the proven size and the reader. */
+static int incl_open(incl *x, char *err, size_t errcap) {
+  int rc = tlog_log_open(&x->l, x->g->log, x->g->key, err, errcap);
+  if (rc) return rc;
+  if (!x->g->size_arg) x->size = x->l.cp.c.size;
+  if (x->size > x->l.cp.c.size) {
+    xt_errf(err, errcap, "--size %llu is beyond the log's checkpoint size %llu", (unsigned long long)x->size,
+            (unsigned long long)x->l.cp.c.size);
+    return TLOG_EXIT_FAILED;
   }
-  tile_reader *r = tile_reader_new(l.cp.c.size, l.cp.c.root, log_source_tile_fetcher, l.src);
-  if (!r) {
-    tlog_log_close(&l);
-    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "out of memory");
+  x->r = tile_reader_new(x->l.cp.c.size, x->l.cp.c.root, log_source_tile_fetcher, x->l.src);
+  if (!x->r) {
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
   }
-  uint64_t fails = log_source_failures(l.src);
-  uint8_t root[MERKLE_HASH_SIZE], leaf[MERKLE_HASH_SIZE];
-  uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
-  size_t plen = 0;
-  tlog_checkpoint at = {0};
-  bool have_at = false;
-  rc = TLOG_EXIT_OK;
-  if (have_leaf) {
-    uint64_t hint;
-    if (index_hint(l.src, want_leaf, size, &hint) && hint < size &&
-        tile_reader_nodes(r, 0, hint, 1, &leaf) == 0 && !memcmp(leaf, want_leaf, MERKLE_HASH_SIZE)) {
-      index = hint;
-    } else {
-      int s = scan_for_leaf(r, size, want_leaf, quiet, &index);
-      if (s == 1) {
-        char hex[65];
-        xt_hex_encode(want_leaf, MERKLE_HASH_SIZE, hex);
-        xt_errf(err, sizeof err, "no entry with leaf hash %s in the tree of size %llu", hex,
-                 (unsigned long long)size);
-        rc = TLOG_EXIT_FAILED;
-      } else if (s == 2) {
-        xt_errf(err, sizeof err, "%s", tile_reader_error(r));
-        rc = tlog_reader_failure(l.src, fails);
-      }
-    }
+  x->fails = log_source_failures(x->l.src);
+  return 0;
+}
+
+/* The index of the wanted leaf: the server's hint if the tree confirms it, else a
+ * scan of the authenticated level-0 tiles. */
+static int incl_find(incl *x, char *err, size_t errcap) {
+  if (!x->have_leaf) return 0;
+  uint64_t hint;
+  if (index_hint(x->l.src, x->want_leaf, x->size, &hint) && hint < x->size &&
+      tile_reader_nodes(x->r, 0, hint, 1, &x->leaf) == 0 && !memcmp(x->leaf, x->want_leaf, MERKLE_HASH_SIZE)) {
+    x->index = hint;
+    return 0;
   }
-  if (!rc && index >= size) {
-    xt_errf(err, sizeof err, "index %llu is not in the tree of size %llu",
-             (unsigned long long)index, (unsigned long long)size);
-    rc = TLOG_EXIT_FAILED;
+  int s = scan_for_leaf(x->r, x->size, x->want_leaf, x->g->quiet, &x->index);
+  if (s == 1) {
+    char hex[65];
+    xt_hex_encode(x->want_leaf, MERKLE_HASH_SIZE, hex);
+    xt_errf(err, errcap, "no entry with leaf hash %s in the tree of size %llu", hex, (unsigned long long)x->size);
+    return TLOG_EXIT_FAILED;
   }
-  if (!rc) {
-    if (size == l.cp.c.size) {
-      memcpy(root, l.cp.c.root, MERKLE_HASH_SIZE);
-    } else if (merkle_root_at(size, tile_reader_nodes, r, root) != MERKLE_OK) {
-      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
-      rc = tlog_reader_failure(l.src, fails);
-    }
+  if (s == 2) {
+    xt_errf(err, errcap, "%s", tile_reader_error(x->r));
+    return tlog_reader_failure(x->l.src, x->fails);
   }
-  if (!rc && (tile_reader_nodes(r, 0, index, 1, &leaf) != 0 ||
-              merkle_inclusion_proof(index, size, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF,
-                                     &plen) != MERKLE_OK)) {
-    xt_errf(err, sizeof err, "%s", tile_reader_error(r));
-    rc = tlog_reader_failure(l.src, fails);
+  return 0;
+}
+
+/* The root of the proven size, the proof from tiles, and its verification. */
+static int incl_prove(incl *x, char *err, size_t errcap) {
+  if (x->index >= x->size) {
+    xt_errf(err, errcap, "index %llu is not in the tree of size %llu", (unsigned long long)x->index,
+            (unsigned long long)x->size);
+    return TLOG_EXIT_FAILED;
   }
-  if (!rc && merkle_verify_inclusion(index, size, leaf, (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
-                                     plen, root) != MERKLE_OK) {
-    xt_errf(err, sizeof err, "inclusion proof of index %llu does not verify against the root",
-             (unsigned long long)index);
-    rc = TLOG_EXIT_FAILED;
+  if (x->size == x->l.cp.c.size) {
+    memcpy(x->root, x->l.cp.c.root, MERKLE_HASH_SIZE);
+  } else if (merkle_root_at(x->size, tile_reader_nodes, x->r, x->root) != MERKLE_OK) {
+    xt_errf(err, errcap, "%s", tile_reader_error(x->r));
+    return tlog_reader_failure(x->l.src, x->fails);
   }
-  /* A signed checkpoint of the proven size, when the log keeps one, must agree. */
-  if (!rc) {
-    if (size == l.cp.c.size) {
-      at = l.cp;
-      at.note = NULL;
-      have_at = true;
-    } else {
-      char path[64], cerr[400];
-      bool nf = false;
-      snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)size);
-      int crc = tlog_fetch_checkpoint(l.src, &l.v, path, &at, &nf, cerr, sizeof cerr);
-      if (crc == TLOG_EXIT_FAILED) {
-        xt_errf(err, sizeof err, "%s", cerr);
-        rc = TLOG_EXIT_FAILED;
-      } else if (crc == TLOG_EXIT_OK) {
-        have_at = true;
-        if (at.c.size != size || memcmp(at.c.root, root, MERKLE_HASH_SIZE)) {
-          xt_errf(err, sizeof err,
-                   "the signed checkpoint at size %llu disagrees with the tree of the latest "
-                   "checkpoint (split view)",
-                   (unsigned long long)size);
-          rc = TLOG_EXIT_FAILED;
-        }
-      }
-    }
+  if (tile_reader_nodes(x->r, 0, x->index, 1, &x->leaf) != 0 ||
+      merkle_inclusion_proof(x->index, x->size, tile_reader_nodes, x->r, x->proof, MERKLE_MAX_PROOF, &x->plen) !=
+          MERKLE_OK) {
+    xt_errf(err, errcap, "%s", tile_reader_error(x->r));
+    return tlog_reader_failure(x->l.src, x->fails);
   }
-  if (!rc && proof_out) {
-    const char *note = size == l.cp.c.size ? l.cp.note : at.note;
-    size_t note_len = size == l.cp.c.size ? l.cp.note_len : at.note_len;
-    if (!have_at || !note) {
-      xt_errf(err, sizeof err, "--proof-out: the log has no signed checkpoint of size %llu",
-               (unsigned long long)size);
-      rc = TLOG_EXIT_USAGE;
-    } else {
-      size_t cap = note_len + 128 + plen * 48, olen;
-      char *buf = malloc(cap);
-      char perr[200];
-      if (!buf || tlog_proof_format(index, (const uint8_t(*)[MERKLE_HASH_SIZE])proof, plen, note,
-                                    note_len, buf, cap, &olen, perr, sizeof perr) != 0 ||
-          tlog_write_file(proof_out, buf, olen, err, sizeof err) != 0) {
-        if (!buf) xt_errf(err, sizeof err, "out of memory");
-        rc = TLOG_EXIT_USAGE;
-      }
-      free(buf);
-    }
+  if (merkle_verify_inclusion(x->index, x->size, x->leaf, (const uint8_t(*)[MERKLE_HASH_SIZE])x->proof, x->plen,
+                              x->root) != MERKLE_OK) {
+    xt_errf(err, errcap, "inclusion proof of index %llu does not verify against the root",
+            (unsigned long long)x->index);
+    return TLOG_EXIT_FAILED;
   }
-  if (rc) {
-    tlog_checkpoint_clear(&at);
-    tile_reader_free(r);
-    tlog_log_close(&l);
-    return tlog_fail(cmd, json, rc, err);
+  return 0;
+}
+
+/* A signed checkpoint of the proven size, when the log keeps one, must agree. */
+static int incl_signed_at(incl *x, char *err, size_t errcap) {
+  if (x->size == x->l.cp.c.size) {
+    x->at = x->l.cp;
+    x->at.note = NULL; /* the note stays the log's (l.cp) */
+    x->have_at = true;
+    return 0;
   }
+  char path[64], cerr[400];
+  bool nf = false;
+  snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)x->size);
+  int crc = tlog_fetch_checkpoint(x->l.src, &x->l.v, path, &x->at, &nf, cerr, sizeof cerr);
+  if (crc == TLOG_EVERIFY) {
+    xt_errf(err, errcap, "%s", cerr);
+    return TLOG_EXIT_FAILED;
+  }
+  if (crc != TLOG_OK) return 0; /* not kept, or not readable: the proof stands on the tiles */
+  x->have_at = true;
+  if (x->at.c.size != x->size || memcmp(x->at.c.root, x->root, MERKLE_HASH_SIZE)) {
+    xt_errf(err, errcap,
+            "the signed checkpoint at size %llu disagrees with the tree of the latest checkpoint (split view)",
+            (unsigned long long)x->size);
+    return TLOG_EXIT_FAILED;
+  }
+  return 0;
+}
+
+/* --proof-out: a c2sp.org/tlog-proof@v1 receipt. */
+static int incl_receipt(incl *x, char *err, size_t errcap) {
+  if (!x->g->proof_out) return 0;
+  bool latest = x->size == x->l.cp.c.size;
+  const char *note = latest ? x->l.cp.note : x->at.note;
+  size_t note_len = latest ? x->l.cp.note_len : x->at.note_len;
+  if (!x->have_at || !note) {
+    xt_errf(err, errcap, "--proof-out: the log has no signed checkpoint of size %llu", (unsigned long long)x->size);
+    return TLOG_EXIT_USAGE;
+  }
+  size_t cap = note_len + 128 + x->plen * 48, olen;
+  char *buf = malloc(cap);
+  char perr[200];
+  int rc = 0;
+  if (!buf) {
+    xt_errf(err, errcap, "out of memory");
+    rc = TLOG_EXIT_USAGE;
+  } else if (tlog_proof_format(x->index, (const uint8_t(*)[MERKLE_HASH_SIZE])x->proof, x->plen, note, note_len, buf,
+                               cap, &olen, perr, sizeof perr) != 0) {
+    xt_errf(err, errcap, "--proof-out: %s", perr);
+    rc = TLOG_EXIT_USAGE;
+  } else if (tlog_write_file(x->g->proof_out, buf, olen, err, errcap) != TLOG_OK) {
+    rc = TLOG_EXIT_USAGE;
+  }
+  free(buf);
+  return rc;
+}
+
+static void incl_report(const incl *x) {
   char lh[65], rh[65];
-  xt_hex_encode(leaf, MERKLE_HASH_SIZE, lh);
-  xt_hex_encode(root, MERKLE_HASH_SIZE, rh);
-  if (json) {
-    json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:I}", "verified", 1, "index", (json_int_t)index,
-                          "size", (json_int_t)size, "leaf_hash", lh, "root", rh, "checkpoint_size",
-                          (json_int_t)l.cp.c.size);
+  xt_hex_encode(x->leaf, MERKLE_HASH_SIZE, lh);
+  xt_hex_encode(x->root, MERKLE_HASH_SIZE, rh);
+  if (x->g->json) {
+    json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:s,s:I}", "verified", 1, "index", (json_int_t)x->index, "size",
+                          (json_int_t)x->size, "leaf_hash", lh, "root", rh, "checkpoint_size",
+                          (json_int_t)x->l.cp.c.size);
     json_t *arr = json_array();
-    for (size_t i = 0; i < plen; i++) {
+    for (size_t i = 0; i < x->plen; i++) {
       char h[65];
-      xt_hex_encode(proof[i], MERKLE_HASH_SIZE, h);
+      xt_hex_encode(x->proof[i], MERKLE_HASH_SIZE, h);
       json_array_append_new(arr, json_string(h));
     }
     json_object_set_new(o, "proof", arr);
-    json_object_set_new(o, "signed_checkpoint_at_size", json_boolean(have_at));
+    json_object_set_new(o, "signed_checkpoint_at_size", json_boolean(x->have_at));
     json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(o);
-  } else {
-    printf("inclusion verified\n");
-    printf("index      %llu\n", (unsigned long long)index);
-    printf("tree size  %llu%s\n", (unsigned long long)size,
-           size == l.cp.c.size ? " (latest checkpoint)" : "");
-    printf("leaf hash  %s\n", lh);
-    printf("root       %s\n", rh);
-    printf("proof      %zu hashes, built from %llu authenticated tile reads\n", plen,
-           (unsigned long long)tile_reader_fetches(r));
+    return;
   }
-  if (size != l.cp.c.size) tlog_checkpoint_clear(&at);
-  tile_reader_free(r);
-  tlog_log_close(&l);
-  return TLOG_EXIT_OK;
+  printf("inclusion verified\n");
+  printf("index      %llu\n", (unsigned long long)x->index);
+  printf("tree size  %llu%s\n", (unsigned long long)x->size, x->size == x->l.cp.c.size ? " (latest checkpoint)" : "");
+  printf("leaf hash  %s\n", lh);
+  printf("root       %s\n", rh);
+  printf("proof      %zu hashes, built from %llu authenticated tile reads\n", x->plen,
+         (unsigned long long)tile_reader_fetches(x->r));
+}
+
+/* The steps, in order. */
+static int (*const incl_steps[])(incl *, char *, size_t) = {
+    incl_options, incl_open, incl_find, incl_prove, incl_signed_at, incl_receipt,
+};
+
+int cmd_inclusion(int argc, char **argv) {
+  incl_args g;
+  bool done;
+  int rc = incl_parse_args(argc, argv, &g, &done);
+  if (done) return rc;
+  incl *x = calloc(1, sizeof *x);
+  if (!x) return tlog_fail("inclusion", g.json, TLOG_EXIT_USAGE, "out of memory");
+  x->g = &g;
+  char err[600];
+  for (size_t i = 0; !rc && i < sizeof incl_steps / sizeof incl_steps[0]; i++) rc = incl_steps[i](x, err, sizeof err);
+  if (!rc) incl_report(x);
+  tlog_checkpoint_clear(&x->at);
+  tile_reader_free(x->r);
+  if (x->l.src) tlog_log_close(&x->l);
+  free(x);
+  return rc ? tlog_fail("inclusion", g.json, rc, err) : TLOG_EXIT_OK;
 }
