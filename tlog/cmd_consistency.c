@@ -29,6 +29,50 @@ static void usage(FILE *f) {
           "Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.\n");
 }
 
+/* Whether the log's checkpoint extends oc: a rollback (smaller), a fork (same size,
+ * other root; or the proof from tiles fails), or verified with the proof in proof[0 ..
+ * *plen). Returns 0, 1 (err names it) or 2 (I/O). */
+static int check_extends(const tlog_log *l, const tlog_checkpoint *oc, uint8_t proof[][MERKLE_HASH_SIZE],
+                         size_t *plen, char *err, size_t errcap) {
+  uint64_t m = oc->c.size, n = l->cp.c.size;
+  if (m > n) {
+    xt_errf(err, errcap, "rollback: the log's checkpoint has size %llu, smaller than the old checkpoint's %llu",
+            (unsigned long long)n, (unsigned long long)m);
+    return TLOG_EXIT_FAILED;
+  }
+  if (m == n) {
+    if (!memcmp(oc->c.root, l->cp.c.root, MERKLE_HASH_SIZE)) return 0;
+    xt_errf(err, errcap, "fork: the log's checkpoint and the old checkpoint both have size %llu but different roots",
+            (unsigned long long)n);
+    return TLOG_EXIT_FAILED;
+  }
+  if (m == 0) {
+    uint8_t empty[MERKLE_HASH_SIZE];
+    merkle_empty_root(empty);
+    if (!memcmp(empty, oc->c.root, MERKLE_HASH_SIZE)) return 0;
+    xt_errf(err, errcap, "the old checkpoint has size 0 but not the empty tree's root");
+    return TLOG_EXIT_FAILED;
+  }
+  tile_reader *r = tile_reader_new(n, l->cp.c.root, log_source_tile_fetcher, l->src);
+  uint64_t fails = log_source_failures(l->src);
+  int rc = 0;
+  if (!r) {
+    xt_errf(err, errcap, "out of memory");
+    rc = TLOG_EXIT_USAGE;
+  } else if (merkle_consistency_proof(m, n, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF, plen) != MERKLE_OK) {
+    xt_errf(err, errcap, "%s", tile_reader_error(r));
+    rc = tlog_reader_failure(l->src, fails);
+  } else if (merkle_verify_consistency(m, n, oc->c.root, l->cp.c.root, (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
+                                       *plen) != MERKLE_OK) {
+    xt_errf(err, errcap,
+            "fork: the log's tree of size %llu does not contain the old tree of size %llu (consistency proof fails)",
+            (unsigned long long)n, (unsigned long long)m);
+    rc = TLOG_EXIT_FAILED;
+  }
+  tile_reader_free(r);
+  return rc;
+}
+
 int cmd_consistency(int argc, char **argv) {
   static const struct option opts[] = {{"log", required_argument, 0, 'l'},
                                        {"key", required_argument, 0, 'k'},
@@ -71,56 +115,15 @@ int cmd_consistency(int argc, char **argv) {
     tlog_checkpoint_clear(&oc);
     return tlog_fail(cmd, json, rc, err);
   }
-  uint64_t m = oc.c.size, n = l.cp.c.size;
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t plen = 0;
-  tile_reader *r = NULL;
-  if (m > n) {
-    xt_errf(err, sizeof err,
-             "rollback: the log's checkpoint has size %llu, smaller than the old checkpoint's %llu",
-             (unsigned long long)n, (unsigned long long)m);
-    rc = TLOG_EXIT_FAILED;
-  } else if (m == n) {
-    if (memcmp(oc.c.root, l.cp.c.root, MERKLE_HASH_SIZE)) {
-      xt_errf(err, sizeof err,
-               "fork: the log's checkpoint and the old checkpoint both have size %llu but "
-               "different roots",
-               (unsigned long long)n);
-      rc = TLOG_EXIT_FAILED;
-    }
-  } else if (m > 0) {
-    r = tile_reader_new(n, l.cp.c.root, log_source_tile_fetcher, l.src);
-    uint64_t fails = log_source_failures(l.src);
-    if (!r) {
-      xt_errf(err, sizeof err, "out of memory");
-      rc = TLOG_EXIT_USAGE;
-    } else if (merkle_consistency_proof(m, n, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF,
-                                        &plen) != MERKLE_OK) {
-      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
-      rc = tlog_reader_failure(l.src, fails);
-    } else if (merkle_verify_consistency(m, n, oc.c.root, l.cp.c.root,
-                                         (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
-                                         plen) != MERKLE_OK) {
-      xt_errf(err, sizeof err,
-               "fork: the log's tree of size %llu does not contain the old tree of size %llu "
-               "(consistency proof fails)",
-               (unsigned long long)n, (unsigned long long)m);
-      rc = TLOG_EXIT_FAILED;
-    }
-  } else {
-    uint8_t empty[MERKLE_HASH_SIZE];
-    merkle_empty_root(empty);
-    if (memcmp(empty, oc.c.root, MERKLE_HASH_SIZE)) {
-      xt_errf(err, sizeof err, "the old checkpoint has size 0 but not the empty tree's root");
-      rc = TLOG_EXIT_FAILED;
-    }
-  }
+  rc = check_extends(&l, &oc, proof, &plen, err, sizeof err);
   if (rc) {
-    tile_reader_free(r);
     tlog_checkpoint_clear(&oc);
     tlog_log_close(&l);
     return tlog_fail(cmd, json, rc, err);
   }
+  uint64_t m = oc.c.size, n = l.cp.c.size;
   char oh[65], nh[65];
   xt_hex_encode(oc.c.root, MERKLE_HASH_SIZE, oh);
   xt_hex_encode(l.cp.c.root, MERKLE_HASH_SIZE, nh);
@@ -145,7 +148,6 @@ int cmd_consistency(int argc, char **argv) {
     printf("new  size %llu  root %s\n", (unsigned long long)n, nh);
     printf("proof %zu hashes, built from authenticated tiles\n", plen);
   }
-  tile_reader_free(r);
   tlog_checkpoint_clear(&oc);
   tlog_log_close(&l);
   return TLOG_EXIT_OK;

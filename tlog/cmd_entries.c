@@ -32,6 +32,33 @@ static bool plain_text(const uint8_t *d, size_t n) {
   return true;
 }
 
+/* One entry: a JSON array element (first: no comma before it), or "<index> <entry>"
+ * (entries that are not printable text as a JSON string). */
+static void print_entry(uint64_t idx, const tile_bundle_entry *e, bool json, bool first) {
+  if (json) {
+    uint8_t h[MERKLE_HASH_SIZE];
+    char hex[65];
+    merkle_leaf_hash(e->data, e->len, h);
+    xt_hex_encode(h, MERKLE_HASH_SIZE, hex);
+    json_t *ej = json_loadb((const char *)e->data, e->len, JSON_DECODE_ANY, NULL);
+    if (!ej) ej = json_stringn_nocheck((const char *)e->data, e->len);
+    json_t *o = json_pack("{s:I,s:s,s:o}", "index", (json_int_t)idx, "leaf_hash", hex, "entry", ej);
+    fputs(first ? "\n  " : ",\n  ", stdout);
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+  } else if (plain_text(e->data, e->len)) {
+    printf("%llu ", (unsigned long long)idx);
+    fwrite(e->data, 1, e->len, stdout);
+    fputc('\n', stdout);
+  } else {
+    json_t *s = json_stringn_nocheck((const char *)e->data, e->len);
+    printf("%llu ", (unsigned long long)idx);
+    json_dumpf(s, stdout, JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+    json_decref(s);
+  }
+}
+
 int cmd_entries(int argc, char **argv) {
   static const struct option opts[] = {{"log", required_argument, 0, 'l'},
                                        {"key", required_argument, 0, 'k'},
@@ -106,28 +133,7 @@ int cmd_entries(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       uint64_t idx = b * TILE_WIDTH + i;
       if (idx < start || idx >= end) continue;
-      if (json) {
-        uint8_t h[MERKLE_HASH_SIZE];
-        char hex[65];
-        merkle_leaf_hash(e[i].data, e[i].len, h);
-        xt_hex_encode(h, MERKLE_HASH_SIZE, hex);
-        json_t *ej = json_loadb((const char *)e[i].data, e[i].len, JSON_DECODE_ANY, NULL);
-        if (!ej) ej = json_stringn_nocheck((const char *)e[i].data, e[i].len);
-        json_t *o = json_pack("{s:I,s:s,s:o}", "index", (json_int_t)idx, "leaf_hash", hex, "entry", ej);
-        fputs(first ? "\n  " : ",\n  ", stdout);
-        json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(o);
-      } else if (plain_text(e[i].data, e[i].len)) {
-        printf("%llu ", (unsigned long long)idx);
-        fwrite(e[i].data, 1, e[i].len, stdout);
-        fputc('\n', stdout);
-      } else {
-        json_t *s = json_stringn_nocheck((const char *)e[i].data, e[i].len);
-        printf("%llu ", (unsigned long long)idx);
-        json_dumpf(s, stdout, JSON_ENCODE_ANY);
-        fputc('\n', stdout);
-        json_decref(s);
-      }
+      print_entry(idx, &e[i], json, first);
       first = false;
     }
     tlog_progress_update(&p, (b + 1) * TILE_WIDTH - start);

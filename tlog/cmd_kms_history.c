@@ -46,6 +46,43 @@ static int parse_block(const char *s, uint64_t *out) {
   return xt_parse_u64(s, XT_NUM_CANONICAL, 0, UINT64_MAX, out) == XT_OK ? 0 : -1;
 }
 
+/* An event as a JSON object, or NULL when out of memory. */
+static json_t *event_json(const kms_event *ev) {
+  char hex[67], addr[43], prev[43], when[32];
+  json_t *e = json_object();
+  if (!e) return NULL;
+  (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+  json_object_set_new(e, "event", json_string(kms_event_name(ev->kind)));
+  json_object_set_new(e, "block", json_integer((json_int_t)ev->block_number));
+  json_object_set_new(e, "log_index", json_integer((json_int_t)ev->log_index));
+  json_object_set_new(e, "time", json_string(when));
+  xt_hex_encode0x(ev->tx_hash, 32, hex);
+  json_object_set_new(e, "tx", json_string(hex));
+  if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
+    xt_hex_encode(ev->compose_hash, 32, hex);
+    json_object_set_new(e, "compose_hash", json_string(hex));
+    return e;
+  }
+  xt_hex_encode0x(ev->address, 20, addr);
+  json_object_set_new(e, ev->kind == KMS_UPGRADED ? "implementation" : "new_owner", json_string(addr));
+  if (ev->kind == KMS_OWNERSHIP_TRANSFERRED) {
+    xt_hex_encode0x(ev->previous_owner, 20, prev);
+    json_object_set_new(e, "previous_owner", json_string(prev));
+  }
+  return e;
+}
+
+/* An event as a table row: block, time, event, compose hash or address. */
+static void print_event(const kms_event *ev) {
+  char value[67], when[32];
+  (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+  if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED)
+    xt_hex_encode(ev->compose_hash, 32, value);
+  else
+    xt_hex_encode0x(ev->address, 20, value);
+  printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when, kms_event_name(ev->kind), value);
+}
+
 int cmd_kms_history(int argc, char **argv) {
   static const struct option opts[] = {
       {"rpc", required_argument, NULL, 'r'},     {"app", required_argument, NULL, 'a'},
@@ -100,56 +137,26 @@ int cmd_kms_history(int argc, char **argv) {
   eth_rpc_free(rpc);
 
   int allowed = allowed_text ? kms_history_allowed_at(&h, want, (uint64_t)at) : 1;
-  char hex[67], addr[43], prev[43], when[32];
   if (as_json) {
     json_t *o = json_object(), *arr = json_array();
-    for (size_t i = 0; o && arr && i < h.n; i++) {
-      const kms_event *ev = &h.events[i];
-      json_t *e = json_object();
-      if (!e) break;
-      (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
-      json_object_set_new(e, "event", json_string(kms_event_name(ev->kind)));
-      json_object_set_new(e, "block", json_integer((json_int_t)ev->block_number));
-      json_object_set_new(e, "log_index", json_integer((json_int_t)ev->log_index));
-      json_object_set_new(e, "time", json_string(when));
-      xt_hex_encode0x(ev->tx_hash, 32, hex);
-      json_object_set_new(e, "tx", json_string(hex));
-      if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
-        xt_hex_encode(ev->compose_hash, 32, hex);
-        json_object_set_new(e, "compose_hash", json_string(hex));
-      } else {
-        xt_hex_encode0x(ev->address, 20, addr);
-        json_object_set_new(e, ev->kind == KMS_UPGRADED ? "implementation" : "new_owner",
-                            json_string(addr));
-        if (ev->kind == KMS_OWNERSHIP_TRANSFERRED) {
-          xt_hex_encode0x(ev->previous_owner, 20, prev);
-          json_object_set_new(e, "previous_owner", json_string(prev));
-        }
-      }
-      json_array_append_new(arr, e);
-    }
+    bool short_of_memory = !o || !arr;
+    for (size_t i = 0; !short_of_memory && i < h.n; i++)
+      short_of_memory = json_array_append_new(arr, event_json(&h.events[i])) != 0;
     json_object_set_new(o, "app", json_string(app_text));
     json_object_set_new(o, "events", arr);
     if (allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = short_of_memory ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text) puts(text);
     free(text);
     json_decref(o);
+    if (!text) {
+      fprintf(stderr, "tlog kms-history: out of memory\n");
+      kms_history_free(&h);
+      return TLOG_EXIT_USAGE;
+    }
   } else {
     printf("%-8s  %-20s  %-20s  %s\n", "block", "time", "event", "value");
-    for (size_t i = 0; i < h.n; i++) {
-      const kms_event *ev = &h.events[i];
-      (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
-      if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
-        xt_hex_encode(ev->compose_hash, 32, hex);
-        printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when,
-               kms_event_name(ev->kind), hex);
-      } else {
-        xt_hex_encode0x(ev->address, 20, addr);
-        printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when,
-               kms_event_name(ev->kind), addr);
-      }
-    }
+    for (size_t i = 0; i < h.n; i++) print_event(&h.events[i]);
     if (allowed_text)
       printf("compose hash %s at %s: %s\n", allowed_text, at_text,
              allowed ? "allowed" : "NOT allowed");
