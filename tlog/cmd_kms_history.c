@@ -146,10 +146,11 @@ int cmd_kms_history(int argc, char **argv) {
     json_object_set_new(o, "events", arr);
     if (allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
     char *text = short_of_memory ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    bool printed = text != NULL;
     if (text) puts(text);
     free(text);
     json_decref(o);
-    if (!text) {
+    if (!printed) {
       fprintf(stderr, "tlog kms-history: out of memory\n");
       kms_history_free(&h);
       return TLOG_EXIT_USAGE;
