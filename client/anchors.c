@@ -9,6 +9,7 @@
 #include "anchor/anchor.h"
 #include "base/err.h"
 #include "base/hex.h"
+#include "base/time.h"
 #include "client/common.h"
 
 void tlog_anchors_free(tlog_anchors *l) {
@@ -64,9 +65,7 @@ json_t *tlog_anchor_json(const tlog_anchor *a) {
   char rh[65], ch[65], th[67];
   xt_hex_encode(a->root, 32, rh);
   xt_hex_encode(a->checkpoint_hash, 32, ch);
-  th[0] = '0';
-  th[1] = 'x';
-  xt_hex_encode(a->tx, 32, th + 2);
+  xt_hex_encode0x(a->tx, 32, th);
   return json_pack("{s:I,s:s,s:s,s:I,s:I,s:s}", "size", (json_int_t)a->size, "root", rh,
                    "checkpoint_hash", ch, "block", (json_int_t)a->block, "time", (json_int_t)a->time,
                    "tx", th);
@@ -74,7 +73,11 @@ json_t *tlog_anchor_json(const tlog_anchor *a) {
 
 json_t *tlog_anchors_json(const tlog_anchors *l) {
   json_t *arr = json_array();
-  for (size_t i = 0; arr && i < l->n; i++) json_array_append_new(arr, tlog_anchor_json(&l->a[i]));
+  for (size_t i = 0; arr && i < l->n; i++)
+    if (json_array_append_new(arr, tlog_anchor_json(&l->a[i])) != 0) {
+      json_decref(arr); /* never a silently shorter list */
+      return NULL;
+    }
   return arr;
 }
 
@@ -133,9 +136,7 @@ void tlog_date(uint64_t t, char out[11]) {
 }
 
 void tlog_datetime(uint64_t t, char out[21]) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if (!gmtime_r(&tt, &tm) || !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(out, 21, "?");
+  if (t > INT64_MAX || xt_format_rfc3339((time_t)t, out, 21) != XT_OK) snprintf(out, 21, "?");
 }
 
 int tlog_parse_date(const char *s, uint64_t *t) {

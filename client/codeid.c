@@ -70,8 +70,8 @@ void codeid_path(bool http, bool boot, uint64_t n, char *out, size_t cap) {
     snprintf(out, cap, "attestation/%s-%llu.json", boot ? "boot" : "checkpoint", (unsigned long long)n);
 }
 
-int codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
-                 size_t errcap) {
+fetch_status codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
+                          size_t errcap) {
   char path[96];
   codeid_path(log_source_is_http(src), boot, n, path, sizeof path);
   return log_source_get(src, path, CODEID_MAX_ATTESTATION, data, len, err, errcap);

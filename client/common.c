@@ -144,16 +144,16 @@ tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before) {
   return log_source_failures(src) != failures_before ? TLOG_EIO : TLOG_EVERIFY;
 }
 
-int tlog_mkdirs(const char *path, char *err, size_t errcap) {
+tlog_err tlog_mkdirs(const char *path, char *err, size_t errcap) {
   char *p = strdup(path);
   if (!p) {
     xt_errf(err, errcap, "out of memory");
-    return -1;
+    return TLOG_EIO;
   }
   char *slash = strrchr(p, '/');
   if (!slash) {
     free(p);
-    return 0;
+    return TLOG_OK;
   }
   *slash = 0;
   for (char *q = p + 1; *q; q++) {
@@ -162,21 +162,21 @@ int tlog_mkdirs(const char *path, char *err, size_t errcap) {
     if (mkdir(p, 0755) != 0 && errno != EEXIST) {
       xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
       free(p);
-      return -1;
+      return TLOG_EIO;
     }
     *q = '/';
   }
   if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
     xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
     free(p);
-    return -1;
+    return TLOG_EIO;
   }
   free(p);
-  return 0;
+  return TLOG_OK;
 }
 
 tlog_err tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
-  if (tlog_mkdirs(path, err, errcap) != 0) return TLOG_EIO;
+  if (tlog_mkdirs(path, err, errcap) != TLOG_OK) return TLOG_EIO;
   return xt_file_write_atomic(path, data, len, 0644, err, errcap) == XT_OK ? TLOG_OK : TLOG_EIO;
 }
 

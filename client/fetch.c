@@ -134,10 +134,10 @@ static void setup_get(log_source *s, CURL *c, const char *url, xt_buf *b) {
   curl_easy_setopt(c, CURLOPT_USERAGENT, "tlog/" XT_VERSION);
 }
 
-static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
+static fetch_status finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
                       size_t *len, char *err, size_t errcap);
 
-static int http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+static fetch_status http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
                     char *err, size_t errcap) {
   size_t ulen = strlen(s->base) + 1 + strlen(path) + 1;
   char *url = malloc(ulen);
@@ -150,19 +150,19 @@ static int http_get(log_source *s, const char *path, size_t max, uint8_t **data,
   CURL *c = s->curl;
   setup_get(s, c, url, &b);
   CURLcode rc = curl_easy_perform(c);
-  int ret = finish_get(s, c, rc, url, &b, max, data, len, err, errcap);
+  fetch_status ret = finish_get(s, c, rc, url, &b, max, data, len, err, errcap);
   free(url);
   return ret;
 }
 
 /* Turns a finished transfer into FETCH_* and the caller's buffer. Frees b's data on
  * failure. */
-static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
+static fetch_status finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
                       size_t *len, char *err, size_t errcap) {
   xt_buf b = *bp;
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  int ret = FETCH_OK;
+  fetch_status ret = FETCH_OK;
   if (b.overflow) {
     xt_errf(err, errcap, "GET %s: response larger than %zu bytes", url, max);
     ret = FETCH_ERROR;
@@ -197,7 +197,7 @@ static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_b
   return FETCH_OK;
 }
 
-static int file_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+static fetch_status file_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
                     char *err, size_t errcap) {
   size_t plen = strlen(s->base) + 1 + strlen(path) + 1;
   char *full = malloc(plen);
@@ -255,8 +255,17 @@ static int file_get(log_source *s, const char *path, size_t max, uint8_t **data,
   return FETCH_OK;
 }
 
-int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
-                   char *err, size_t errcap) {
+const char *fetch_status_str(fetch_status st) {
+  switch (st) {
+  case FETCH_OK: return "ok";
+  case FETCH_NOT_FOUND: return "not found";
+  case FETCH_ERROR: return "error";
+  }
+  return "unknown";
+}
+
+fetch_status log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                            char *err, size_t errcap) {
   *data = NULL;
   *len = 0;
   return s->http ? http_get(s, path, max, data, len, err, errcap)

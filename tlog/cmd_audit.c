@@ -869,7 +869,9 @@ static int entry_boots(audit *a, const audit_entry *e) {
   copy_field(b->instance_id, sizeof b->instance_id, s->f[SF_INSTANCE_ID]);
   b->cover = a->cover;
   b->kms = -1;
-  codeid_boot_parse(e->data, e->len, e->index, &b->cb);
+  /* The scanner saw a boot entry; should jansson not, b->cb stays zeroed (no submitter,
+   * no keys), and its code identity cannot pass. */
+  if (codeid_boot_parse(e->data, e->len, e->index, &b->cb) != 0) memset(&b->cb, 0, sizeof b->cb);
   if (e->in_window && !b->compose_hash[0])
     AUDIT_FAIL(a, "(e) boot entry %llu has no compose_hash", (unsigned long long)e->index);
   return 0;

@@ -116,7 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (tlog_checkpoint_from_text(&v, s, n, &cp, err, sizeof err) == 0) tlog_checkpoint_clear(&cp);
     else if (!err[0]) abort();
     note_verifier pv;
-    tlog_load_verifier(s, &pv, err, sizeof err);
+    err[0] = 0;
+    if (tlog_load_verifier(s, &pv, err, sizeof err) != TLOG_OK && !err[0]) abort(); /* a refusal says why */
   }
   }
   free(s);
