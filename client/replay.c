@@ -275,7 +275,6 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
         for (size_t j = 0; j < pre_n; j++)
           ids[j] = (tile_id){TILE_LEVEL_ENTRIES, b + j, tile_width_at(TILE_LEVEL_ENTRIES, b + j, o->end)};
         if (log_source_fetch_tiles(src, ids, pre_n, pre_data, pre_len, ferr, sizeof ferr) != 0) {
-          pre_n = 0;
           xt_errf(err, errcap, "%s", ferr);
           rc = 2;
           break;

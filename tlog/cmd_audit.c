@@ -169,7 +169,7 @@ static uint64_t fnv(const char *p, size_t n) {
 
 static void callset_grow(callset *s) {
   size_t nb = s->nb * 2;
-  call_node **b = calloc(nb, sizeof *b);
+  call_node **b = calloc(nb, sizeof(call_node *));
   if (!b) return; /* keep the old table: slower, still correct */
   for (size_t i = 0; i < s->nb; i++)
     for (call_node *c = s->b[i], *nx; c; c = nx) {
@@ -1285,7 +1285,7 @@ static int audit_open(audit *a, char *err, size_t errcap) {
   const audit_args *g = a->args;
   a->months = calloc(MAX_MONTHS, sizeof *a->months);
   a->boots = calloc(MAX_BOOTS, sizeof *a->boots);
-  a->calls.b = calloc(CALL_BUCKETS, sizeof *a->calls.b);
+  a->calls.b = calloc(CALL_BUCKETS, sizeof(call_node *));
   a->calls.nb = CALL_BUCKETS;
   if (!a->months || !a->boots || !a->calls.b) {
     xt_errf(err, errcap, "out of memory");
