@@ -410,8 +410,9 @@ typedef struct audit {
   } types[MAX_TYPES];
   size_t ntypes;
   uint64_t other_types, window_entries, intents, results, outside_policy, orphan_results, dm,
-      malformed, intakes;
+      malformed, intakes, boots_beyond;
   entry_scan scan;
+  char stop[120]; /* why a check stopped the replay */
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                      \
@@ -660,7 +661,7 @@ static int run_replay(audit *a, char *err, size_t errcap) {
   free(sizes);
   free(roots);
   if (rr == TLOG_EIO) {
-    xt_errf(err, errcap, "replay: %s", rerr);
+    xt_errf(err, errcap, "replay: %s%s%s", rerr, a->stop[0] ? ": " : "", a->stop);
     return TLOG_EXIT_USAGE;
   }
   if (rr) AUDIT_FAIL(a, "(b) %s", rerr);
@@ -774,7 +775,14 @@ static int entry_users(audit *a, const audit_entry *e) {
     month_rec *m = month_for(a, a->an.a[a->cover].time);
     uint8_t key[32];
     user_key(u, key);
-    if (!m || keyset_add(&m->users, key) || keyset_add(&a->window_users, key)) return 2;
+    if (!m) {
+      snprintf(a->stop, sizeof a->stop, "more than %d months", MAX_MONTHS);
+      return 2;
+    }
+    if (keyset_add(&m->users, key) || keyset_add(&a->window_users, key)) {
+      snprintf(a->stop, sizeof a->stop, "out of memory");
+      return 2;
+    }
     m->intakes++;
   }
   return 0;
@@ -820,7 +828,10 @@ static int entry_api_calls(audit *a, const audit_entry *e) {
   if (!scan_eq(s->f[SF_TYPE], "api_call")) return 0;
   scan_str phase = s->f[SF_PHASE], id = s->f[SF_CALL_ID];
   if (scan_eq(phase, "intent")) {
-    if (id.p && call_open(&a->calls, id.p, id.n) < 0) return 2;
+    if (id.p && call_open(&a->calls, id.p, id.n) < 0) {
+      snprintf(a->stop, sizeof a->stop, "out of memory");
+      return 2;
+    }
     if (e->in_window) api_intent(a, e, id);
   } else if (scan_eq(phase, "result")) {
     int had = id.p ? call_close(&a->calls, id.p, id.n) : 0;
@@ -860,7 +871,13 @@ static void json_api_calls(const audit *a, json_t *o) {
 
 static int entry_boots(audit *a, const audit_entry *e) {
   const entry_scan *s = e->s;
-  if (!scan_eq(s->f[SF_TYPE], "boot") || a->nboots >= MAX_BOOTS) return 0;
+  if (!scan_eq(s->f[SF_TYPE], "boot")) return 0;
+  if (a->nboots == MAX_BOOTS) {
+    if (a->boots_beyond++ == 0)
+      AUDIT_FAIL(a, "(e) more than %d boot entries (entry %llu is one too many): the rest are not checked",
+                 MAX_BOOTS, (unsigned long long)e->index);
+    return 0;
+  }
   boot_rec *b = &a->boots[a->nboots++];
   b->index = e->index;
   copy_field(b->component, sizeof b->component, s->f[SF_COMPONENT]);
