@@ -431,21 +431,21 @@ typedef struct audit_entry {
   const entry_scan *s;   /* the scanned fields */
 } audit_entry;
 
-/* A named check of the audit. The table below runs them in its order: first each
- * check's run (anchors before the replay, the replay itself, then what needs every
- * entry seen); during the replay, for every entry, each raw_entry (every entry, even
- * malformed) and then each entry (well-formed entries only). The report shows each
- * check's text section in table order and merges each check's JSON members into one
- * object. Adding a check: its functions and one row. All hooks are optional. */
+/* A named check of the audit. The table below runs the checks in its order: first
+ * each check's run (the anchors before the replay, the replay itself, then what needs
+ * every entry seen); during the replay each check's entry sees every entry in index
+ * order (only well-formed ones unless sees_malformed; those that do go first). Each
+ * check's report writes its part of both report forms: with o NULL its text lines, in
+ * table order, else its members of the JSON report object o. Adding a check: a
+ * function for what it examines, its report, and one row. */
 typedef struct audit_check {
   const char *name;
   /* Returns 0, or TLOG_EXIT_USAGE with err (I/O: the audit concludes nothing). */
   int (*run)(audit *a, char *err, size_t errcap);
-  /* Returns 0, or non-zero to stop the replay (2: out of memory or I/O). */
-  int (*raw_entry)(audit *a, const audit_entry *e);
+  /* Returns 0, or non-zero to stop the replay (2, with a->stop saying why). */
   int (*entry)(audit *a, const audit_entry *e);
-  void (*text)(const audit *a);
-  void (*json)(const audit *a, json_t *report);
+  bool sees_malformed;
+  void (*report)(const audit *a, json_t *o);
 } audit_check;
 
 static void copy_field(char *dst, size_t cap, scan_str s) {
@@ -590,27 +590,28 @@ static int run_anchors(audit *a, char *err, size_t errcap) {
   return rc;
 }
 
-static void text_anchors(const audit *a) {
-  printf("(a) anchors\n    %-3s %-20s %10s %12s  %-16s %-10s %-10s %s\n", "", "block time (UTC)", "block",
-         "size", "root", "consistent", "note", "tx");
-  for (size_t i = a->begin; i < a->an.n && i <= a->last; i++) {
-    const tlog_anchor *x = &a->an.a[i];
-    const anchor_status *s = &a->ast[i];
-    char when[21], root[65], tx[65];
-    tlog_datetime(x->time, when);
-    xt_hex_encode(x->root, 32, root);
-    xt_hex_encode(x->tx, 32, tx);
-    root[16] = 0;
-    tx[16] = 0;
-    printf("    %-3s %-20s %10llu %12llu  %-16s %-10s %-10s 0x%s..\n", s->in_window ? "" : "pre", when,
-           (unsigned long long)x->block, (unsigned long long)x->size, root,
-           s->consistent < 0 ? "(start)" : s->consistent ? "yes" : "NO", note_text(s->note), tx);
-  }
-}
 
 static json_t *cid_json(const codeid_result *r);
 
-static void json_anchors(const audit *a, json_t *o) {
+static void report_anchors(const audit *a, json_t *o) {
+  if (!o) {
+    printf("(a) anchors\n    %-3s %-20s %10s %12s  %-16s %-10s %-10s %s\n", "", "block time (UTC)", "block",
+           "size", "root", "consistent", "note", "tx");
+    for (size_t i = a->begin; i < a->an.n && i <= a->last; i++) {
+      const tlog_anchor *x = &a->an.a[i];
+      const anchor_status *s = &a->ast[i];
+      char when[21], root[65], tx[65];
+      tlog_datetime(x->time, when);
+      xt_hex_encode(x->root, 32, root);
+      xt_hex_encode(x->tx, 32, tx);
+      root[16] = 0;
+      tx[16] = 0;
+      printf("    %-3s %-20s %10llu %12llu  %-16s %-10s %-10s 0x%s..\n", s->in_window ? "" : "pre", when,
+             (unsigned long long)x->block, (unsigned long long)x->size, root,
+             s->consistent < 0 ? "(start)" : s->consistent ? "yes" : "NO", note_text(s->note), tx);
+    }
+    return;
+  }
   json_object_set_new(o, "anchor_source",
                       json_string(a->args->rpc ? "chain" : "file (not checked against a chain)"));
   json_t *aa = json_array();
@@ -668,19 +669,20 @@ static int run_replay(audit *a, char *err, size_t errcap) {
   return 0;
 }
 
-static void text_replay(const audit *a) {
-  const checkpoint *c = &a->l.cp.c;
-  printf("\n(b) entries 0 .. %llu replayed: %llu entries, %.1f MB in %.2f s; window entries %llu .. %llu\n",
-         (unsigned long long)(a->hi ? a->hi - 1 : 0), (unsigned long long)a->st.entries,
-         (double)a->st.entry_bytes / 1e6, a->st.seconds, (unsigned long long)a->lo,
-         (unsigned long long)(a->hi ? a->hi - 1 : 0));
-  if (c->size > a->hi)
-    printf("    %llu later entries (up to the checkpoint's size %llu) are not covered by this window's "
-           "anchors\n",
-           (unsigned long long)(c->size - a->hi), (unsigned long long)c->size);
-}
 
-static void json_replay(const audit *a, json_t *o) {
+static void report_replay(const audit *a, json_t *o) {
+  if (!o) {
+    const checkpoint *c = &a->l.cp.c;
+    printf("\n(b) entries 0 .. %llu replayed: %llu entries, %.1f MB in %.2f s; window entries %llu .. %llu\n",
+           (unsigned long long)(a->hi ? a->hi - 1 : 0), (unsigned long long)a->st.entries,
+           (double)a->st.entry_bytes / 1e6, a->st.seconds, (unsigned long long)a->lo,
+           (unsigned long long)(a->hi ? a->hi - 1 : 0));
+    if (c->size > a->hi)
+      printf("    %llu later entries (up to the checkpoint's size %llu) are not covered by this window's "
+             "anchors\n",
+             (unsigned long long)(c->size - a->hi), (unsigned long long)c->size);
+    return;
+  }
   const checkpoint *c = &a->l.cp.c;
   json_object_set_new(o, "entries",
                       json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "replayed", (json_int_t)a->st.entries, "window_first",
@@ -701,7 +703,8 @@ static int entry_dm(audit *a, const audit_entry *e) {
   return 0;
 }
 
-static void json_dm(const audit *a, json_t *o) {
+static void report_dm(const audit *a, json_t *o) {
+  if (!o) return; /* nothing in the text form */
   json_object_set_new(o, "direct_message_mentions", json_integer((json_int_t)a->dm));
 }
 
@@ -732,7 +735,8 @@ static int entry_form(audit *a, const audit_entry *e) {
   return 0;
 }
 
-static void json_types(const audit *a, json_t *o) {
+static void report_types(const audit *a, json_t *o) {
+  if (!o) return; /* nothing in the text form */
   json_t *ty = json_object();
   for (size_t i = 0; i < a->ntypes; i++)
     json_object_set_new(ty, a->types[i].name, json_integer((json_int_t)a->types[i].n));
@@ -788,16 +792,17 @@ static int entry_users(audit *a, const audit_entry *e) {
   return 0;
 }
 
-static void text_users(const audit *a) {
-  printf("\n(c) distinct users with credential_intake, by month of the covering anchor\n");
-  if (!a->nmonths) printf("    (none)\n");
-  for (size_t i = 0; i < a->nmonths; i++)
-    printf("    %s  %8llu users  (%llu intakes)\n", a->months[i].ym, (unsigned long long)a->months[i].users.n,
-           (unsigned long long)a->months[i].intakes);
-  if (a->nmonths > 1) printf("    window   %8llu users\n", (unsigned long long)a->window_users.n);
-}
 
-static void json_users(const audit *a, json_t *o) {
+static void report_users(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(c) distinct users with credential_intake, by month of the covering anchor\n");
+    if (!a->nmonths) printf("    (none)\n");
+    for (size_t i = 0; i < a->nmonths; i++)
+      printf("    %s  %8llu users  (%llu intakes)\n", a->months[i].ym, (unsigned long long)a->months[i].users.n,
+             (unsigned long long)a->months[i].intakes);
+    if (a->nmonths > 1) printf("    window   %8llu users\n", (unsigned long long)a->window_users.n);
+    return;
+  }
   json_t *um = json_object();
   for (size_t i = 0; i < a->nmonths; i++)
     json_object_set_new(um, a->months[i].ym, json_integer((json_int_t)a->months[i].users.n));
@@ -851,15 +856,16 @@ static int entry_api_calls(audit *a, const audit_entry *e) {
   return 0;
 }
 
-/* The (d) line also shows the direct_messages check's count. */
-static void text_api_calls(const audit *a) {
-  printf("\n(d) api calls: %llu intents (%llu outside the policy), %llu results (%llu without an earlier "
-         "intent); %llu entries naming direct messages\n    policy: %s\n",
-         (unsigned long long)a->intents, (unsigned long long)a->outside_policy, (unsigned long long)a->results,
-         (unsigned long long)a->orphan_results, (unsigned long long)a->dm, a->pol.source);
-}
 
-static void json_api_calls(const audit *a, json_t *o) {
+/* The (d) line also shows the direct_messages check's count. */
+static void report_api_calls(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(d) api calls: %llu intents (%llu outside the policy), %llu results (%llu without an earlier "
+           "intent); %llu entries naming direct messages\n    policy: %s\n",
+           (unsigned long long)a->intents, (unsigned long long)a->outside_policy, (unsigned long long)a->results,
+           (unsigned long long)a->orphan_results, (unsigned long long)a->dm, a->pol.source);
+    return;
+  }
   json_object_set_new(o, "api_calls",
                       json_pack("{s:I,s:I,s:I,s:I,s:I,s:s}", "intents", (json_int_t)a->intents, "results",
                                 (json_int_t)a->results, "outside_policy", (json_int_t)a->outside_policy,
@@ -928,29 +934,30 @@ static int run_boots_kms(audit *a, char *err, size_t errcap) {
   return 0;
 }
 
-static void text_boots(const audit *a) {
-  printf("\n(e) boot entries (code identity)\n");
-  if (!a->nboots) printf("    (none up to the last anchor)\n");
-  for (size_t i = 0; i < a->nboots; i++) {
-    const boot_rec *b = &a->boots[i];
-    char when[21] = "-", until[21] = "-";
-    if (b->cover < a->an.n) {
-      tlog_datetime(a->an.a[b->cover].time, when);
-      tlog_datetime(a->an.a[boot_last_anchor(a, i)].time, until);
-    }
-    printf("    entry %-8llu %-10s %-8s compose_hash %s  anchored by %s%s\n"
-           "                   its code's entries covered by anchors up to %s\n",
-           (unsigned long long)b->index, b->component, b->version, b->compose_hash[0] ? b->compose_hash : "(none)",
-           when, b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", until);
-  }
-}
 
 static json_t *anchor_brief(const tlog_anchor *x) {
   return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)x->size, "block", (json_int_t)x->block, "time",
                    (json_int_t)x->time);
 }
 
-static void json_boots(const audit *a, json_t *o) {
+static void report_boots(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(e) boot entries (code identity)\n");
+    if (!a->nboots) printf("    (none up to the last anchor)\n");
+    for (size_t i = 0; i < a->nboots; i++) {
+      const boot_rec *b = &a->boots[i];
+      char when[21] = "-", until[21] = "-";
+      if (b->cover < a->an.n) {
+        tlog_datetime(a->an.a[b->cover].time, when);
+        tlog_datetime(a->an.a[boot_last_anchor(a, i)].time, until);
+      }
+      printf("    entry %-8llu %-10s %-8s compose_hash %s  anchored by %s%s\n"
+             "                   its code's entries covered by anchors up to %s\n",
+             (unsigned long long)b->index, b->component, b->version, b->compose_hash[0] ? b->compose_hash : "(none)",
+             when, b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", until);
+    }
+    return;
+  }
   json_t *bo = json_array();
   for (size_t i = 0; i < a->nboots; i++) {
     const boot_rec *b = &a->boots[i];
@@ -1100,35 +1107,36 @@ static json_t *cid_json(const codeid_result *r) {
   return x;
 }
 
-static void text_code_identity(const audit *a) {
-  const codeid_opts *co = &a->co;
-  printf("\nCode identity (TDX quotes: boot entries and window anchors; %s%s%s)\n",
-         co->collateral ? "with collateral" : "no collateral", co->allow_simulated ? ", --allow-simulated" : "",
-         co->allow_dev ? ", --allow-dev" : "");
-  size_t shown = 0;
-  for (size_t i = 0; i < a->nboots; i++) {
-    const boot_rec *b = &a->boots[i];
-    if (b->cid.status == CODEID_UNEXAMINED) continue;
-    shown++;
-    printf("    boot entry %-8llu %-10s %s%s%s%s%s%s%s\n", (unsigned long long)b->index,
-           b->component[0] ? b->component : "?", codeid_status_str(b->cid.status), tcb_label(&b->cid),
-           tcb_value(&b->cid), b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
-           b->cid.message[0] ? ": " : "", b->cid.message);
-  }
-  for (size_t i = a->first; a->first != a->an.n && i <= a->last; i++) {
-    const codeid_result *x = &a->ast[i].cid;
-    int kms = a->ast[i].kms;
-    if (x->status == CODEID_UNEXAMINED) continue;
-    shown++;
-    printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
-           codeid_status_str(x->status), tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "",
-           x->compose_hash, kms < 0 ? "" : kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", x->message[0] ? ": " : "",
-           x->message);
-  }
-  if (!shown) printf("    (nothing to check)\n");
-}
 
-static void json_code_identity(const audit *a, json_t *o) {
+static void report_code_identity(const audit *a, json_t *o) {
+  if (!o) {
+    const codeid_opts *co = &a->co;
+    printf("\nCode identity (TDX quotes: boot entries and window anchors; %s%s%s)\n",
+           co->collateral ? "with collateral" : "no collateral", co->allow_simulated ? ", --allow-simulated" : "",
+           co->allow_dev ? ", --allow-dev" : "");
+    size_t shown = 0;
+    for (size_t i = 0; i < a->nboots; i++) {
+      const boot_rec *b = &a->boots[i];
+      if (b->cid.status == CODEID_UNEXAMINED) continue;
+      shown++;
+      printf("    boot entry %-8llu %-10s %s%s%s%s%s%s%s\n", (unsigned long long)b->index,
+             b->component[0] ? b->component : "?", codeid_status_str(b->cid.status), tcb_label(&b->cid),
+             tcb_value(&b->cid), b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
+             b->cid.message[0] ? ": " : "", b->cid.message);
+    }
+    for (size_t i = a->first; a->first != a->an.n && i <= a->last; i++) {
+      const codeid_result *x = &a->ast[i].cid;
+      int kms = a->ast[i].kms;
+      if (x->status == CODEID_UNEXAMINED) continue;
+      shown++;
+      printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
+             codeid_status_str(x->status), tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "",
+             x->compose_hash, kms < 0 ? "" : kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", x->message[0] ? ": " : "",
+             x->message);
+    }
+    if (!shown) printf("    (nothing to check)\n");
+    return;
+  }
   const codeid_opts *co = &a->co;
   json_object_set_new(o, "code_identity",
                       json_pack("{s:b,s:b,s:b,s:I}", "allow_simulated", co->allow_simulated, "allow_dev",
@@ -1138,14 +1146,14 @@ static void json_code_identity(const audit *a, json_t *o) {
 /* ---- the table ---- */
 
 static const audit_check checks[] = {
-    {"anchors", run_anchors, NULL, NULL, text_anchors, json_anchors},                   /* (a) */
-    {"replay", run_replay, NULL, NULL, text_replay, json_replay},                       /* (b) */
-    {"direct_messages", NULL, entry_dm, NULL, NULL, json_dm},                           /* (d) */
-    {"well_formed", NULL, entry_form, NULL, NULL, json_types},                          /* types */
-    {"users", NULL, NULL, entry_users, text_users, json_users},                         /* (c) */
-    {"api_calls", NULL, NULL, entry_api_calls, text_api_calls, json_api_calls},         /* (d) */
-    {"boots", run_boots_kms, NULL, entry_boots, text_boots, json_boots},                /* (e) */
-    {"code_identity", run_code_identity, NULL, NULL, text_code_identity, json_code_identity},
+    {"anchors", run_anchors, NULL, false, report_anchors},                 /* (a) */
+    {"replay", run_replay, NULL, false, report_replay},                    /* (b) */
+    {"direct_messages", NULL, entry_dm, true, report_dm},                  /* (d) */
+    {"well_formed", NULL, entry_form, true, report_types},                 /* every entry an event */
+    {"users", NULL, entry_users, false, report_users},                     /* (c) */
+    {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
+    {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
+    {"code_identity", run_code_identity, NULL, false, report_code_identity},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
 
@@ -1158,11 +1166,11 @@ static int audit_entry_cb(void *ctx, uint64_t idx, const uint8_t *data, size_t l
   e.well_formed = a->scan.json_ok && a->scan.has_event && a->scan.f[SF_TYPE].p;
   if (e.in_window) a->window_entries++;
   for (size_t i = 0; i < NCHECKS; i++) {
-    int rc = checks[i].raw_entry ? checks[i].raw_entry(a, &e) : 0;
+    int rc = checks[i].entry && checks[i].sees_malformed ? checks[i].entry(a, &e) : 0;
     if (rc) return rc;
   }
   for (size_t i = 0; e.well_formed && i < NCHECKS; i++) {
-    int rc = checks[i].entry ? checks[i].entry(a, &e) : 0;
+    int rc = checks[i].entry && !checks[i].sees_malformed ? checks[i].entry(a, &e) : 0;
     if (rc) return rc;
   }
   return 0;
@@ -1181,8 +1189,7 @@ static void report_json(const audit *a) {
   json_object_set_new(o, "window", json_pack("{s:s,s:s,s:I,s:I}", "from", g->from, "to", g->to, "from_time",
                                              (json_int_t)a->t_from, "to_time_exclusive", (json_int_t)a->t_end));
   json_object_set_new(o, "checkpoint", json_pack("{s:I,s:s}", "size", (json_int_t)c->size, "root", rh));
-  for (size_t i = 0; i < NCHECKS; i++)
-    if (checks[i].json) checks[i].json(a, o);
+  for (size_t i = 0; i < NCHECKS; i++) checks[i].report(a, o);
   json_t *fa = json_array();
   for (size_t i = 0; i < a->f.n; i++) json_array_append_new(fa, json_string(a->f.msg[i]));
   json_object_set_new(o, "failures", fa);
@@ -1200,8 +1207,7 @@ static void report_text(const audit *a) {
   printf("audit of %s, window %s .. %s (UTC, by block time)\n", c->origin, g->from, g->to);
   printf("log checkpoint: size %llu, root %s\n", (unsigned long long)c->size, rh);
   printf("anchors from %s\n\n", g->rpc ? "the chain" : "a file (NOT checked against a chain)");
-  for (size_t i = 0; i < NCHECKS; i++)
-    if (checks[i].text) checks[i].text(a);
+  for (size_t i = 0; i < NCHECKS; i++) checks[i].report(a, NULL);
   printf("\n");
   for (size_t i = 0; i < a->f.n; i++) printf("FAIL  %s\n", a->f.msg[i]);
   if (a->failures > a->f.n) printf("FAIL  ... and %llu more\n", (unsigned long long)(a->failures - a->f.n));
