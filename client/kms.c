@@ -96,8 +96,8 @@ void kms_history_free(kms_history *h) {
   h->n = 0;
 }
 
-int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to,
-                     kms_history *out, char *err, size_t errlen) {
+tlog_err kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to, kms_history *out,
+                          char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   collect c = {out, KMS_COMPOSE_HASH_ADDED, 0, err, errlen};
   err[0] = '\0';
@@ -110,7 +110,7 @@ int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_
       if (!err[0])
         xt_errf(err, errlen, "eth_getLogs (%s): %s", kms_event_name(c.kind), eth_rpc_error(rpc));
       kms_history_free(out);
-      return -1;
+      return TLOG_EIO;
     }
   }
   if (out->n) qsort(out->events, out->n, sizeof *out->events, by_chain_order);
@@ -125,14 +125,14 @@ int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_
         xt_errf(err, errlen, "block %llu: %s", (unsigned long long)out->events[i].block_number,
                 rc != 0 ? eth_rpc_error(rpc) : "not found");
         kms_history_free(out);
-        return -1;
+        return TLOG_EIO;
       }
       last_block = b.number;
       last_time = b.timestamp;
     }
     out->events[i].block_time = last_time;
   }
-  return 0;
+  return TLOG_OK;
 }
 
 int kms_history_allowed_at(const kms_history *h, const uint8_t compose_hash[32], uint64_t t) {

@@ -20,7 +20,9 @@
  *     0); no entry in the window names direct messages;
  * (e) every boot entry up to the last anchor, with the anchor that first covers it
  *     and, with --app, whether the app's KMS contract allowed its compose hash at that
- *     anchor's block time. */
+ *     anchor's block time.
+ * Each of these is a named check, a row of the table `checks` below (see
+ * audit_check): the table runs them and writes both report forms. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
