@@ -30,12 +30,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "anchor/rpc.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/time.h"
-
-#include "anchor/rpc.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
 #include "client/common.h"

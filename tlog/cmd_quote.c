@@ -16,12 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "tlog/commands.h"
-#include "dstack/eventlog.h"
-#include "dstack/quote.h"
 #include "base/file.h"
 #include "base/hex.h"
 #include "base/time.h"
+#include "dstack/eventlog.h"
+#include "dstack/quote.h"
+#include "tlog/commands.h"
 
 #define TLOG_QUOTE_MAX_INPUT (16u << 20)
 
