@@ -216,6 +216,10 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break;
 grep -q '"kind":"rollback"' "$T/hook.jsonl" 2>/dev/null && ok "monitor: webhook receives the alert as JSON" || nok "monitor: webhook receives the alert as JSON"
 stop_pid "$HOOK_PID"
 expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
+LONG=$(printf 'd%.0s' $(seq 3100))
+expect "a directory path too long for verify-bundle is refused, not cut" 2 "too long" -- "$TLOG" verify-bundle "$T/$LONG" --key "$KEY"
+expect "... and for export --to" 2 "too long" -- "$TLOG" export "${A[@]}" --to "$T/$LONG"
+expect "... and for monitor --state" 2 "too long" -- "$TLOG" monitor "${A[@]}" --state "$T/$LONG" --once
 
 # --- the same static logs over HTTP (python's file server): concurrent bundle reads,
 # partial tiles missing on the server (404) read from the full tile ---

@@ -154,6 +154,10 @@ static int export_parse_args(int argc, char **argv, export_args *g, bool *done) 
     export_usage(stderr);
     return TLOG_EXIT_USAGE;
   }
+  if (strlen(g->to) > TLOG_MAX_DIR) {
+    fprintf(stderr, "tlog export: --to: the path is too long\n");
+    return TLOG_EXIT_USAGE;
+  }
   *done = false;
   return 0;
 }
@@ -660,6 +664,10 @@ static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) 
     return TLOG_EXIT_USAGE;
   }
   g->dir = argv[optind];
+  if (strlen(g->dir) > TLOG_MAX_DIR) {
+    fprintf(stderr, "tlog verify-bundle: the path is too long\n");
+    return TLOG_EXIT_USAGE;
+  }
   *done = false;
   return 0;
 }

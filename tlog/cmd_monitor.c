@@ -405,6 +405,8 @@ int cmd_monitor(int argc, char **argv) {
     usage(stderr);
     return TLOG_EXIT_USAGE;
   }
+  if (strlen(m.state) > TLOG_MAX_DIR)
+    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--state: the path is too long");
   uint64_t interval = 60;
   if ((interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0)) ||
       (age_arg && xt_parse_u64(age_arg, 0, 0, UINT64_MAX, &m.max_age)))

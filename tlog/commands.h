@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The longest directory argument (--to, --state, a bundle) taken: paths inside it are
+ * built in 4096-byte buffers, and this leaves room for the longest name put there. */
+#define TLOG_MAX_DIR 3000
+
 #define TLOG_EXIT_OK 0
 #define TLOG_EXIT_FAILED 1
 #define TLOG_EXIT_USAGE 2
