@@ -14,11 +14,6 @@ test-rlp_LIBS := anchor merkle check
 test-tx_SRCS := tests/unit/test_tx.c
 test-tx_LIBS := anchor merkle check
 
-# tlog anchor deploy|register|rotate|status|list|address
-tlog_SRCS += client/cmd_anchor.c
-tlog_LIBS += anchor
-tlog_PKGS += libsecp256k1 libcurl jansson
-
 # Test driver (signing cross-check with ethers, anchoring synthetic logs on anvil).
 TOOLS += anchor-tool
 anchor-tool_SRCS := tests/anchor/anchor_tool.c

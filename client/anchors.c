@@ -7,6 +7,9 @@
 #include <time.h>
 
 #include "anchor/anchor.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/time.h"
 #include "client/common.h"
 
 void tlog_anchors_free(tlog_anchors *l) {
@@ -37,34 +40,32 @@ static int on_event(void *ctx, const anchor_event *e) {
   return push(ctx, &a) ? ANCHOR_ERR_NOMEM : 0;
 }
 
-int tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
+tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
                             tlog_anchors *out, char *err, size_t errcap) {
   memset(out, 0, sizeof *out);
   char aerr[400];
   anchor_client *c = anchor_client_new(rpc, contract, NULL, NULL, aerr, sizeof aerr);
   if (!c) {
-    snprintf(err, errcap, "chain: %s", aerr);
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "chain: %s", aerr);
+    return TLOG_EIO;
   }
   uint8_t log_id[32];
   anchor_log_id(origin, log_id);
   int rc = anchor_list(c, log_id, 0, on_event, out, aerr, sizeof aerr);
   anchor_client_free(c);
   if (rc) {
-    snprintf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
+    xt_errf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
     tlog_anchors_free(out);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   return 0;
 }
 
 json_t *tlog_anchor_json(const tlog_anchor *a) {
   char rh[65], ch[65], th[67];
-  tlog_hex(a->root, 32, rh);
-  tlog_hex(a->checkpoint_hash, 32, ch);
-  th[0] = '0';
-  th[1] = 'x';
-  tlog_hex(a->tx, 32, th + 2);
+  xt_hex_encode(a->root, 32, rh);
+  xt_hex_encode(a->checkpoint_hash, 32, ch);
+  xt_hex_encode0x(a->tx, 32, th);
   return json_pack("{s:I,s:s,s:s,s:I,s:I,s:s}", "size", (json_int_t)a->size, "root", rh,
                    "checkpoint_hash", ch, "block", (json_int_t)a->block, "time", (json_int_t)a->time,
                    "tx", th);
@@ -72,7 +73,11 @@ json_t *tlog_anchor_json(const tlog_anchor *a) {
 
 json_t *tlog_anchors_json(const tlog_anchors *l) {
   json_t *arr = json_array();
-  for (size_t i = 0; arr && i < l->n; i++) json_array_append_new(arr, tlog_anchor_json(&l->a[i]));
+  for (size_t i = 0; arr && i < l->n; i++)
+    if (json_array_append_new(arr, tlog_anchor_json(&l->a[i])) != 0) {
+      json_decref(arr); /* never a silently shorter list */
+      return NULL;
+    }
   return arr;
 }
 
@@ -85,21 +90,21 @@ static int get_u64(json_t *o, const char *k, uint64_t *v) {
 
 static int get_hex(json_t *o, const char *k, uint8_t *out) {
   const char *s = json_string_value(json_object_get(o, k));
-  return s ? tlog_unhex(s, out, 32) : -1;
+  return s && xt_hex_decode_exact(s, XT_HEX_0X, out, 32) == XT_OK ? 0 : -1;
 }
 
-int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap) {
+tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap) {
   memset(out, 0, sizeof *out);
   json_error_t je;
   json_t *j = json_load_file(file, 0, &je);
   if (!j) {
-    snprintf(err, errcap, "%s: %s (line %d)", file, je.text, je.line);
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "%s: %s (line %d)", file, je.text, je.line);
+    return TLOG_EIO;
   }
   if (!json_is_array(j)) {
-    snprintf(err, errcap, "%s: not a JSON array of anchors", file);
+    xt_errf(err, errcap, "%s: not a JSON array of anchors", file);
     json_decref(j);
-    return TLOG_EXIT_USAGE;
+    return TLOG_EIO;
   }
   size_t i;
   json_t *o;
@@ -108,16 +113,16 @@ int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t err
     if (get_u64(o, "size", &a.size) || get_hex(o, "root", a.root) ||
         get_hex(o, "checkpoint_hash", a.checkpoint_hash) || get_u64(o, "block", &a.block) ||
         get_u64(o, "time", &a.time) || get_hex(o, "tx", a.tx)) {
-      snprintf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
+      xt_errf(err, errcap, "%s: anchor %zu lacks one of size, root, checkpoint_hash, block, time, tx", file, i);
       json_decref(j);
       tlog_anchors_free(out);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
     if (push(out, &a)) {
-      snprintf(err, errcap, "out of memory");
+      xt_errf(err, errcap, "out of memory");
       json_decref(j);
       tlog_anchors_free(out);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
   }
   json_decref(j);
@@ -131,9 +136,7 @@ void tlog_date(uint64_t t, char out[11]) {
 }
 
 void tlog_datetime(uint64_t t, char out[21]) {
-  time_t tt = (time_t)t;
-  struct tm tm;
-  if (!gmtime_r(&tt, &tm) || !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm)) snprintf(out, 21, "?");
+  if (t > INT64_MAX || xt_format_rfc3339((time_t)t, out, 21) != XT_OK) snprintf(out, 21, "?");
 }
 
 int tlog_parse_date(const char *s, uint64_t *t) {

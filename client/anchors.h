@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/common.h"
+
 typedef struct tlog_anchor {
   uint64_t size;
   uint8_t root[32];
@@ -23,18 +25,34 @@ typedef struct tlog_anchors {
   size_t n, cap;
 } tlog_anchors;
 
+/* Frees l's array and zeroes l (a zeroed list may be freed). */
 void tlog_anchors_free(tlog_anchors *l);
-/* Every Anchored event of the log `origin` (log id SHA-256(origin)), oldest first.
- * Returns 0 or 2 (RPC / arguments) with err. */
-int tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
-                            tlog_anchors *out, char *err, size_t errcap);
-/* anchors.json of a bundle. Returns 0 or 2. */
-int tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap);
+
+/* Every Anchored event of the log `origin` (log id SHA-256(origin)) on the
+ * TreeHeadAnchor at contract (0x + 40 hex digits), read over JSON-RPC at rpc, oldest
+ * first, into *out (the caller frees it). Returns TLOG_OK or TLOG_EIO (bad arguments,
+ * RPC failure) with err. */
+tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin, tlog_anchors *out,
+                                 char *err, size_t errcap) __attribute__((warn_unused_result));
+
+/* The anchors of a JSON file (a bundle's anchors.json, or `tlog anchor list --json`):
+ * an array of {size, root, checkpoint_hash, block, time, tx}, every field required and
+ * checked. Fills *out (the caller frees it). Returns TLOG_OK or TLOG_EIO with err. */
+tlog_err tlog_anchors_load(const char *file, tlog_anchors *out, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+
+/* The anchor as a new JSON object with the fields above (hex; tx 0x-prefixed), or NULL
+ * when out of memory. The caller owns the reference. */
 json_t *tlog_anchor_json(const tlog_anchor *a);
+/* The list as a new JSON array of such objects, or NULL when out of memory. */
 json_t *tlog_anchors_json(const tlog_anchors *l);
-/* YYYY-MM-DD of a Unix time (UTC), and the inverse (start of that day). */
+
+/* YYYY-MM-DD of a Unix time (UTC) into out ("?" when it cannot be shown). */
 void tlog_date(uint64_t t, char out[11]);
-void tlog_datetime(uint64_t t, char out[21]); /* YYYY-MM-DDTHH:MM:SSZ */
-int tlog_parse_date(const char *s, uint64_t *t);
+/* YYYY-MM-DDTHH:MM:SSZ of a Unix time into out ("?" when it cannot be shown). */
+void tlog_datetime(uint64_t t, char out[21]);
+/* Parses exactly YYYY-MM-DD (a real date, year 1970 or later) into the Unix time of
+ * that day's start (UTC). Returns 0, or -1 for anything else (*t untouched). */
+int tlog_parse_date(const char *s, uint64_t *t) __attribute__((warn_unused_result));
 
 #endif

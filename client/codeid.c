@@ -9,10 +9,22 @@
 #include <strings.h>
 
 #include "anchor/tx.h"
+#include "base/hex.h"
 #include "client/common.h"
 #include "dstack/attest.h"
-#include "dstack/util.h"
 #include "merkle/note.h"
+
+const char *codeid_status_str(codeid_status s) {
+  switch (s) {
+  case CODEID_UNEXAMINED: return "not examined";
+  case CODEID_VERIFIED: return "verified";
+  case CODEID_SIMULATED: return "simulated";
+  case CODEID_DEV: return "not attested (dev mode)";
+  case CODEID_NOT_CHECKED: return "not checked";
+  case CODEID_FAILED: return "FAILED";
+  }
+  return "unknown";
+}
 
 static void copy_str(json_t *o, const char *key, char *dst, size_t cap) {
   const char *s = json_string_value(json_object_get(o, key));
@@ -58,8 +70,8 @@ void codeid_path(bool http, bool boot, uint64_t n, char *out, size_t cap) {
     snprintf(out, cap, "attestation/%s-%llu.json", boot ? "boot" : "checkpoint", (unsigned long long)n);
 }
 
-int codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
-                 size_t errcap) {
+fetch_status codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
+                          size_t errcap) {
   char path[96];
   codeid_path(log_source_is_http(src), boot, n, path, sizeof path);
   return log_source_get(src, path, CODEID_MAX_ATTESTATION, data, len, err, errcap);
@@ -68,7 +80,7 @@ int codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t 
 static void fail(codeid_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(codeid_result *r, const char *fmt, ...) {
   r->failed = true;
-  r->status = "FAILED";
+  r->status = CODEID_FAILED;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(r->message, sizeof r->message, fmt, ap);
@@ -96,14 +108,15 @@ static int att_load(att_doc *d, const uint8_t *att, size_t att_len, codeid_resul
     fail(r, "attestation has no quote");
     return -1;
   }
-  size_t n = strlen(qh);
-  d->quote = malloc(n / 2 + 1);
-  long ql = d->quote ? dstack_hex_decode(qh, n, d->quote, n / 2 + 1) : -1;
-  if (ql <= 0) {
+  xt_err he = xt_hex_decode_alloc(qh, XT_HEX_0X, &d->quote, &d->quote_len);
+  if (he == XT_ENOMEM) {
+    fail(r, "out of memory");
+    return -1;
+  }
+  if (he != XT_OK || d->quote_len == 0) {
     fail(r, "attestation quote is not hex");
     return -1;
   }
-  d->quote_len = (size_t)ql;
   d->event_log = json_string_value(json_object_get(d->j, "event_log"));
   return 0;
 }
@@ -139,7 +152,7 @@ static void judge(const att_doc *d, const uint8_t rd[64], const char *want_compo
     fail(r, "the quote does not verify: %.40s: %.300s", a.verdict.status,
          a.verdict.result == TDX_NO_COLLATERAL ? "no --collateral given" : a.verdict.message);
   } else {
-    r->status = simulated ? "simulated" : a.verdict.result == TDX_VERIFIED ? "verified" : "not checked";
+    r->status = simulated ? CODEID_SIMULATED : a.verdict.result == TDX_VERIFIED ? CODEID_VERIFIED : CODEID_NOT_CHECKED;
     if (a.verdict.result == TDX_NO_COLLATERAL)
       snprintf(r->message, sizeof r->message, "quote signatures and PCK chain fine; TCB status not checked");
   }
@@ -148,7 +161,7 @@ static void judge(const att_doc *d, const uint8_t rd[64], const char *want_compo
 void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len, const codeid_opts *o,
                        codeid_result *r) {
   memset(r, 0, sizeof *r);
-  r->status = "FAILED";
+  r->status = CODEID_FAILED;
   att_doc d;
   if (att_load(&d, att, att_len, r)) {
     att_free(&d);
@@ -156,7 +169,7 @@ void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len,
   }
   uint8_t qsha[32], want[32];
   tlog_sha256(d.quote, d.quote_len, qsha);
-  if (tlog_unhex(b->quote_sha256, want, 32) || memcmp(qsha, want, 32)) {
+  if (xt_hex_decode_exact(b->quote_sha256, XT_HEX_0X, want, 32) || memcmp(qsha, want, 32)) {
     fail(r, "SHA-256 of the quote is not the entry's quote_sha256 %.64s", b->quote_sha256);
     att_free(&d);
     return;
@@ -183,7 +196,7 @@ void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len,
     }
   } else {
     /* The collector (and any other component) binds its signing key. */
-    if (tlog_unhex(b->signing_key, keys, 32)) {
+    if (xt_hex_decode_exact(b->signing_key, XT_HEX_0X, keys, 32)) {
       fail(r, "the entry has no 32-byte signing_key to check the binding against");
       att_free(&d);
       return;
@@ -199,7 +212,7 @@ void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len,
 void codeid_check_checkpoint(uint64_t size, const uint8_t checkpoint_hash[32], const uint8_t *att,
                              size_t att_len, const codeid_opts *o, codeid_result *r) {
   memset(r, 0, sizeof *r);
-  r->status = "FAILED";
+  r->status = CODEID_FAILED;
   att_doc d;
   if (att_load(&d, att, att_len, r)) {
     att_free(&d);

@@ -43,16 +43,34 @@ typedef struct codeid_boot {
   char checkpoint_key[400];
 } codeid_boot;
 
-/* Parses entry bytes; returns 0 if it is a boot entry (b filled), -1 otherwise. */
-int codeid_boot_parse(const uint8_t *data, size_t len, uint64_t index, codeid_boot *b);
-/* A --dev boot entry: compose_hash "dev" and no quote. */
+/* Parses the len bytes of entry `index`. Returns 0 and fills *b when it is a JSON
+ * object whose event has type "boot" (absent or non-string fields are "", longer ones
+ * cut to their field's size: they are then simply not the key or hash the checks
+ * want), or -1 otherwise (*b zeroed). */
+int codeid_boot_parse(const uint8_t *data, size_t len, uint64_t index, codeid_boot *b)
+    __attribute__((warn_unused_result));
+/* Returns whether b is a --dev logd's boot entry: compose_hash "dev" and no quote. */
 bool codeid_boot_is_dev(const codeid_boot *b);
-/* Cheap pre-filter on canonical entry bytes: might this be a boot entry? */
+/* Returns whether canonical entry bytes might be a boot entry (a cheap pre-filter:
+ * false means certainly not). */
 bool codeid_maybe_boot(const uint8_t *data, size_t len);
 
+/* The verdict on one attestation. */
+typedef enum codeid_status {
+  CODEID_UNEXAMINED = 0, /* not looked at (a zeroed result) */
+  CODEID_VERIFIED,       /* bindings hold and the quote verifies to Intel's root */
+  CODEID_SIMULATED,      /* bindings hold; the quote's signature does not verify */
+  CODEID_DEV,            /* a --dev logd: no quote exists to check */
+  CODEID_NOT_CHECKED,    /* the quote could not be judged (no collateral, or not served) */
+  CODEID_FAILED          /* see failed and message */
+} codeid_status;
+
+/* Returns the report text of s ("verified", "simulated", "not attested (dev mode)",
+ * "not checked", "FAILED"; "not examined" for CODEID_UNEXAMINED); never NULL. */
+const char *codeid_status_str(codeid_status s);
+
 typedef struct codeid_result {
-  /* "verified", "simulated", "not attested (dev mode)", "not checked", "FAILED" */
-  const char *status;
+  codeid_status status;
   bool failed;
   char quote_status[40]; /* the quote's verdict ("UpToDate", "simulated", ...) or "" */
   char compose_hash[129];
@@ -60,14 +78,21 @@ typedef struct codeid_result {
   char message[600]; /* why it failed, or what was not checked */
 } codeid_result;
 
-/* The path of an attestation in a log source (http: the served form). */
+/* Writes into out (cap bytes; 96 always suffice) the path of boot entry n's (boot) or
+ * anchored size n's attestation: the served query for http, else the bundle's file. */
 void codeid_path(bool http, bool boot, uint64_t n, char *out, size_t cap);
-/* Reads it: FETCH_OK, FETCH_NOT_FOUND or FETCH_ERROR (err set). */
-int codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
-                 size_t errcap);
+/* Reads that attestation (at most CODEID_MAX_ATTESTATION bytes) into *data (the caller
+ * frees it), as log_source_get. */
+fetch_status codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
+                          size_t errcap) __attribute__((warn_unused_result));
 
+/* Judges the attestation att (att_len bytes of JSON: quote, event_log) behind boot
+ * entry b under o, into *r (overwritten): CODEID_VERIFIED, _SIMULATED, _NOT_CHECKED
+ * (no collateral and o->lenient) or CODEID_FAILED with r->failed and r->message. */
 void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len, const codeid_opts *o,
                        codeid_result *r);
+/* The same for the attestation behind the anchor of size `size` whose on-chain
+ * checkpointHash is checkpoint_hash: the note it carries must hash to it. */
 void codeid_check_checkpoint(uint64_t size, const uint8_t checkpoint_hash[32], const uint8_t *att,
                              size_t att_len, const codeid_opts *o, codeid_result *r);
 

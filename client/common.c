@@ -1,6 +1,9 @@
 /* common.c: key loading, checkpoint fetching, files, hex and progress for tlog. */
 #include "client/common.h"
 
+#include "base/err.h"
+#include "base/file.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -19,22 +22,22 @@ static void trim(const char **s, size_t *len) {
     (*len)--;
 }
 
-int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap) {
+tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap) {
   char perr[200];
   const char *s = arg;
   size_t len = strlen(arg);
   trim(&s, &len);
-  if (note_verifier_parse(v, s, len, perr, sizeof perr) == 0) return TLOG_EXIT_OK;
+  if (note_verifier_parse(v, s, len, perr, sizeof perr) == 0) return TLOG_OK;
   /* Not a key string: a file holding one. */
   uint8_t *data = NULL;
   size_t n = 0;
   char ferr[256];
-  if (tlog_read_file(arg, 4096, &data, &n, ferr, sizeof ferr) != 0) {
+  if (xt_file_read(arg, 4096, &data, &n, ferr, sizeof ferr) != XT_OK) {
     if (strchr(arg, '+'))
-      snprintf(err, errcap, "--key: not a valid verifier key (%s)", perr);
+      xt_errf(err, errcap, "--key: not a valid verifier key (%s)", perr);
     else
-      snprintf(err, errcap, "--key: %s", ferr);
-    return TLOG_EXIT_USAGE;
+      xt_errf(err, errcap, "--key: %s", ferr);
+    return TLOG_EIO;
   }
   s = (const char *)data;
   len = n;
@@ -42,10 +45,10 @@ int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errc
   int rc = note_verifier_parse(v, s, len, perr, sizeof perr);
   free(data);
   if (rc != 0) {
-    snprintf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "--key %s: the file does not hold a verifier key (%s)", arg, perr);
+    return TLOG_EIO;
   }
-  return TLOG_EXIT_OK;
+  return TLOG_OK;
 }
 
 void tlog_checkpoint_clear(tlog_checkpoint *cp) {
@@ -53,30 +56,30 @@ void tlog_checkpoint_clear(tlog_checkpoint *cp) {
   memset(cp, 0, sizeof *cp);
 }
 
-int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
+tlog_err tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
                               tlog_checkpoint *out, char *err, size_t errcap) {
   char cerr[200];
   memset(out, 0, sizeof *out);
   if (len > NOTE_MAX_SIZE) {
-    snprintf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
-    return TLOG_EXIT_FAILED;
+    xt_errf(err, errcap, "checkpoint is larger than %d bytes", NOTE_MAX_SIZE);
+    return TLOG_EVERIFY;
   }
   if (checkpoint_open(v, text, len, &out->c, cerr, sizeof cerr) != 0) {
-    snprintf(err, errcap, "checkpoint does not verify: %s", cerr);
-    return TLOG_EXIT_FAILED;
+    xt_errf(err, errcap, "checkpoint does not verify: %s", cerr);
+    return TLOG_EVERIFY;
   }
   out->note = malloc(len + 1);
   if (!out->note) {
-    snprintf(err, errcap, "out of memory");
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EIO;
   }
   memcpy(out->note, text, len);
   out->note[len] = 0;
   out->note_len = len;
-  return TLOG_EXIT_OK;
+  return TLOG_OK;
 }
 
-int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
+tlog_err tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
                           tlog_checkpoint *out, bool *not_found, char *err, size_t errcap) {
   uint8_t *data = NULL;
   size_t len = 0;
@@ -85,34 +88,36 @@ int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *p
   int rc = log_source_get(src, path, NOTE_MAX_SIZE, &data, &len, ferr, sizeof ferr);
   if (rc != FETCH_OK) {
     if (not_found) *not_found = rc == FETCH_NOT_FOUND;
-    snprintf(err, errcap, "%s", ferr);
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "%s", ferr);
+    return TLOG_EIO;
   }
   char cerr[300];
   rc = tlog_checkpoint_from_text(v, (const char *)data, len, out, cerr, sizeof cerr);
   free(data);
-  if (rc != 0) snprintf(err, errcap, "%s (%s)", cerr, path);
+  if (rc != 0) xt_errf(err, errcap, "%s (%s)", cerr, path);
   return rc;
 }
 
-int tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
+tlog_err tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
                                 const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
                                 char *err, size_t errcap) {
   char path[64];
   snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)size);
   bool nf = false;
   int rc = tlog_fetch_checkpoint(src, v, path, out, &nf, err, errcap);
-  if (rc == TLOG_EXIT_USAGE && nf && latest && latest->note && latest->c.size == size)
+  if (rc == TLOG_EIO && nf && latest && latest->note && latest->c.size == size)
     return tlog_checkpoint_from_text(v, latest->note, latest->note_len, out, err, errcap);
   if (not_found) *not_found = nf;
   return rc;
 }
 
-int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
+tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
                          char *err, size_t errcap) {
   uint8_t *data = NULL;
   size_t len = 0;
-  if (tlog_read_file(file, 1 << 20, &data, &len, err, errcap) != 0) return TLOG_EXIT_USAGE;
+  /* "-" is standard input, as for inclusion --entry. */
+  if (xt_file_read(strcmp(file, "-") ? file : "/dev/stdin", 1 << 20, &data, &len, err, errcap) != XT_OK)
+    return TLOG_EIO;
   const char *text = (const char *)data;
   size_t tlen = len;
   static const char hdr[] = "c2sp.org/tlog-proof@v1\n";
@@ -123,181 +128,56 @@ int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoi
     char perr[200];
     if (tlog_proof_parse(text, len, &idx, proof, MERKLE_MAX_PROOF, &plen, &text, &tlen, perr,
                          sizeof perr) != 0) {
-      snprintf(err, errcap, "%s: %s", file, perr);
+      xt_errf(err, errcap, "%s: %s", file, perr);
       free(data);
-      return TLOG_EXIT_USAGE;
+      return TLOG_EIO;
     }
   }
   char cerr[300];
   int rc = tlog_checkpoint_from_text(v, text, tlen, out, cerr, sizeof cerr);
   free(data);
-  if (rc != 0) snprintf(err, errcap, "%s: %s", file, cerr);
+  if (rc != 0) xt_errf(err, errcap, "%s: %s", file, cerr);
   return rc;
 }
 
-int tlog_reader_failure(const log_source *src, uint64_t failures_before) {
-  return log_source_failures(src) != failures_before ? TLOG_EXIT_USAGE : TLOG_EXIT_FAILED;
+tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before) {
+  return log_source_failures(src) != failures_before ? TLOG_EIO : TLOG_EVERIFY;
 }
 
-int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
-                   size_t errcap) {
-  *data = NULL;
-  *len = 0;
-  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-  if (!f) {
-    snprintf(err, errcap, "%s: %s", path, strerror(errno));
-    return -1;
-  }
-  size_t cap = 4096, n = 0;
-  uint8_t *buf = malloc(cap + 1);
-  while (buf) {
-    if (n == cap) {
-      if (cap >= max + 1) break;
-      cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-      uint8_t *nb = realloc(buf, cap + 1);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-    }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
-    if (r == 0) break;
-  }
-  int bad = !buf || ferror(f);
-  if (f != stdin) fclose(f);
-  if (bad) {
-    free(buf);
-    snprintf(err, errcap, "%s: %s", path, buf ? "read error" : "out of memory");
-    return -1;
-  }
-  if (n > max) {
-    free(buf);
-    snprintf(err, errcap, "%s: larger than %zu bytes", path, max);
-    return -1;
-  }
-  buf[n] = 0;
-  *data = buf;
-  *len = n;
-  return 0;
-}
-
-int tlog_mkdirs(const char *path, char *err, size_t errcap) {
+tlog_err tlog_mkdirs(const char *path, char *err, size_t errcap) {
   char *p = strdup(path);
   if (!p) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EIO;
   }
   char *slash = strrchr(p, '/');
   if (!slash) {
     free(p);
-    return 0;
+    return TLOG_OK;
   }
   *slash = 0;
   for (char *q = p + 1; *q; q++) {
     if (*q != '/') continue;
     *q = 0;
     if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+      xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
       free(p);
-      return -1;
+      return TLOG_EIO;
     }
     *q = '/';
   }
   if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, errcap, "mkdir %s: %s", p, strerror(errno));
+    xt_errf(err, errcap, "mkdir %s: %s", p, strerror(errno));
     free(p);
-    return -1;
+    return TLOG_EIO;
   }
   free(p);
-  return 0;
+  return TLOG_OK;
 }
 
-int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
-  if (tlog_mkdirs(path, err, errcap) != 0) return -1;
-  size_t tl = strlen(path) + 16;
-  char *tmp = malloc(tl);
-  if (!tmp) {
-    snprintf(err, errcap, "out of memory");
-    return -1;
-  }
-  snprintf(tmp, tl, "%s.tmp%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-    free(tmp);
-    return -1;
-  }
-  const uint8_t *p = data;
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = write(fd, p + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-      close(fd);
-      unlink(tmp);
-      free(tmp);
-      return -1;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    snprintf(err, errcap, "%s: %s", tmp, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  if (rename(tmp, path) != 0) {
-    snprintf(err, errcap, "rename to %s: %s", path, strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-  }
-  free(tmp);
-  return 0;
-}
-
-void tlog_hex(const uint8_t *in, size_t len, char *out) {
-  static const char d[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
-    out[2 * i] = d[in[i] >> 4];
-    out[2 * i + 1] = d[in[i] & 15];
-  }
-  out[2 * len] = 0;
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-int tlog_unhex(const char *hex, uint8_t *out, size_t cap) {
-  if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex += 2;
-  if (strlen(hex) != 2 * cap) return -1;
-  for (size_t i = 0; i < cap; i++) {
-    int a = hexval(hex[2 * i]), b = hexval(hex[2 * i + 1]);
-    if (a < 0 || b < 0) return -1;
-    out[i] = (uint8_t)(a << 4 | b);
-  }
-  return 0;
-}
-
-int tlog_parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s) return -1;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return -1;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return 0;
+tlog_err tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap) {
+  if (tlog_mkdirs(path, err, errcap) != TLOG_OK) return TLOG_EIO;
+  return xt_file_write_atomic(path, data, len, 0644, err, errcap) == XT_OK ? TLOG_OK : TLOG_EIO;
 }
 
 double tlog_now(void) {
@@ -333,16 +213,16 @@ void tlog_progress_done(tlog_progress *p) {
   fflush(stderr);
 }
 
-int tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
+tlog_err tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap) {
   memset(l, 0, sizeof *l);
   if (!log || !key) {
-    snprintf(err, errcap, "--log and --key are required");
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, errcap, "--log and --key are required");
+    return TLOG_EIO;
   }
   int rc = tlog_load_verifier(key, &l->v, err, errcap);
   if (rc) return rc;
   l->src = log_source_open(log, err, errcap);
-  if (!l->src) return TLOG_EXIT_USAGE;
+  if (!l->src) return TLOG_EIO;
   rc = tlog_fetch_checkpoint(l->src, &l->v, "checkpoint", &l->cp, NULL, err, errcap);
   if (rc) {
     log_source_free(l->src);
@@ -357,44 +237,16 @@ void tlog_log_close(tlog_log *l) {
   memset(l, 0, sizeof *l);
 }
 
-int tlog_fail(const char *cmd, bool json, int code, const char *msg) {
-  fprintf(stderr, "tlog %s: %s%s\n", cmd, code == TLOG_EXIT_FAILED ? "verification failed: " : "",
-          msg);
-  if (json) {
-    json_t *o = json_pack("{s:b,s:i,s:s}", "verified", 0, "exit", code, "error", msg);
-    if (o) {
-      json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-      fputc('\n', stdout);
-      json_decref(o);
-    }
-  }
-  return code;
-}
-
-void tlog_failures_add(tlog_failures *f, const char *fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 16;
-    char **m = realloc(f->msg, cap * sizeof *m);
-    if (!m) return;
-    f->msg = m;
-    f->cap = cap;
-  }
-  char *s = strdup(buf);
-  if (s) f->msg[f->n++] = s;
-}
-
-void tlog_failures_free(tlog_failures *f) {
-  for (size_t i = 0; i < f->n; i++) free(f->msg[i]);
-  free(f->msg);
-  memset(f, 0, sizeof *f);
-}
-
 void tlog_sha256(const void *data, size_t len, uint8_t out[32]) {
   unsigned int n = 32;
   EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+const char *tlog_err_str(tlog_err e) {
+  switch (e) {
+  case TLOG_OK: return "ok";
+  case TLOG_EVERIFY: return "verification failed";
+  case TLOG_EIO: return "usage or I/O";
+  }
+  return "unknown";
 }

@@ -1,8 +1,8 @@
-/* common.h: helpers shared by the log-reading tlog commands (checkpoint, inclusion,
- * consistency, entries, export, verify-bundle, audit, monitor).
+/* common.h: the tlogcore helpers every log reader shares: verifier keys, signed
+ * checkpoints (fetched, from files, of anchored sizes), opening a log, and progress.
  *
- * Functions that can fail return a TLOG_EXIT_* code (0 ok, 1 verification failed,
- * 2 usage or I/O) and write a one-line message into err. */
+ * Functions that can fail return a tlog_err (0 ok, 1 verification failed, 2 usage or
+ * I/O) and write a one-line message into the caller's (err, errcap) buffer. */
 #ifndef XT_CLIENT_COMMON_H
 #define XT_CLIENT_COMMON_H
 
@@ -11,85 +11,103 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "client/commands.h"
 #include "client/fetch.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 #include "merkle/tile.h"
 
-/* --key: the verifier key string itself, or a file holding it (surrounding white
- * space ignored). */
-int tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap);
+/* The outcome of a tlogcore call that reads or checks a log. The values equal tlog's
+ * exit statuses (tlog/commands.h), so a command may return one unchanged. */
+typedef enum tlog_err {
+  TLOG_OK = 0,      /* verified / done */
+  TLOG_EVERIFY = 1, /* something read does not verify (err names it) */
+  TLOG_EIO = 2      /* bad arguments, or could not read: nothing was concluded */
+} tlog_err;
 
-/* A verified checkpoint with its note text (malloc'd, NUL-terminated). */
+/* Returns a static name for e ("ok", "verification failed", "usage or I/O"); never NULL. */
+const char *tlog_err_str(tlog_err e);
+
+/* Parses --key: the verifier key string itself ("name+hash+base64"), or else the path
+ * of a file holding one (at most 4 KiB; surrounding white space ignored). Fills *v.
+ * Returns TLOG_OK, or TLOG_EIO with err (neither a key nor a readable key file). */
+tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+
+/* A verified checkpoint with its note text. Owns note (malloc'd, NUL-terminated);
+ * tlog_checkpoint_clear frees it. A zeroed one is empty and may be cleared. */
 typedef struct tlog_checkpoint {
   checkpoint c;
   char *note;
   size_t note_len;
 } tlog_checkpoint;
+
+/* Frees cp's note and zeroes cp. */
 void tlog_checkpoint_clear(tlog_checkpoint *cp);
 
-/* Verifies note text against v. Returns 0, or 1 (bad signature / body) with err. */
-int tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len,
-                              tlog_checkpoint *out, char *err, size_t errcap);
-/* Reads `path` from the source ("checkpoint" or "v1/checkpoints/N") and verifies it.
- * Returns 0, 1 (does not verify) or 2 (could not read; FETCH_NOT_FOUND is reported
- * through *not_found when non-NULL). */
-int tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path,
-                          tlog_checkpoint *out, bool *not_found, char *err, size_t errcap);
-/* The signed checkpoint of an anchored size: v1/checkpoints/<size>, or the latest
- * checkpoint when it has that size and the log keeps no separate copy. Same returns
- * as tlog_fetch_checkpoint. */
-int tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
-                                const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
-                                char *err, size_t errcap);
-/* A checkpoint from a file holding a signed note (or a tlog-proof, whose note is used). */
-int tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out,
-                         char *err, size_t errcap);
+/* Verifies the len bytes of note text against v into *out (a copy of the text; the
+ * caller clears it). Returns TLOG_OK; TLOG_EVERIFY (bad signature or body, too large;
+ * err says which); TLOG_EIO (out of memory). *out is empty on failure. */
+tlog_err tlog_checkpoint_from_text(const note_verifier *v, const char *text, size_t len, tlog_checkpoint *out,
+                                   char *err, size_t errcap) __attribute__((warn_unused_result));
 
-/* An opened log: its source, the verifier, and the latest checkpoint, verified. */
+/* Reads `path` from src ("checkpoint" or "v1/checkpoints/N") and verifies it into *out
+ * (the caller clears it). Returns TLOG_OK, TLOG_EVERIFY (does not verify) or TLOG_EIO
+ * (could not read); *not_found (when not NULL) says whether the source has no such
+ * path. */
+tlog_err tlog_fetch_checkpoint(log_source *src, const note_verifier *v, const char *path, tlog_checkpoint *out,
+                               bool *not_found, char *err, size_t errcap) __attribute__((warn_unused_result));
+
+/* The signed checkpoint of an anchored size: v1/checkpoints/<size>, or a copy of
+ * *latest (may be NULL) when it has that size and the log keeps no separate copy.
+ * Same returns and ownership as tlog_fetch_checkpoint. */
+tlog_err tlog_fetch_sized_checkpoint(log_source *src, const note_verifier *v, uint64_t size,
+                                     const tlog_checkpoint *latest, tlog_checkpoint *out, bool *not_found,
+                                     char *err, size_t errcap) __attribute__((warn_unused_result));
+
+/* A checkpoint from a file holding a signed note, or a tlog-proof (whose note is
+ * used); "-" is standard input. Same returns and ownership as
+ * tlog_checkpoint_from_text, and TLOG_EIO when the file cannot be read or parsed. */
+tlog_err tlog_checkpoint_file(const note_verifier *v, const char *file, tlog_checkpoint *out, char *err,
+                              size_t errcap) __attribute__((warn_unused_result));
+
+/* An opened log: its source, the verifier, and the latest checkpoint, verified. Owns
+ * src and cp; tlog_log_close frees them. */
 typedef struct tlog_log {
   log_source *src;
   note_verifier v;
   tlog_checkpoint cp;
 } tlog_log;
-/* Opens --log, parses --key and fetches and verifies the latest checkpoint. */
-int tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap);
+
+/* Parses key (as tlog_load_verifier), opens the source log (as log_source_open) and
+ * fetches and verifies its latest checkpoint into *l. Returns TLOG_OK, TLOG_EVERIFY
+ * (the checkpoint does not verify) or TLOG_EIO; on failure *l holds nothing to close. */
+tlog_err tlog_log_open(tlog_log *l, const char *log, const char *key, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+
+/* Frees what l holds and zeroes it. */
 void tlog_log_close(tlog_log *l);
 
-/* Reports a failure: "tlog CMD: MSG" on stderr, and with json a
- * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
-int tlog_fail(const char *cmd, bool json, int code, const char *msg);
+/* Classifies a tile reader failure from the source's failure count before the reads:
+ * TLOG_EIO if the source failed to deliver, TLOG_EVERIFY if what it delivered did not
+ * authenticate. */
+tlog_err tlog_reader_failure(const log_source *src, uint64_t failures_before);
 
-/* The failures a multi-check command (audit, verify-bundle, monitor) found, each a
- * line naming what failed. */
-typedef struct tlog_failures {
-  char **msg;
-  size_t n, cap;
-} tlog_failures;
-void tlog_failures_add(tlog_failures *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tlog_failures_free(tlog_failures *f);
+/* Creates the directories of path (mkdir -p, mode 0755), then writes it with
+ * xt_file_write_atomic (mode 0644): readers never see half a file. Returns TLOG_OK or
+ * TLOG_EIO with err. */
+tlog_err tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 
-/* Classifies a tile reader failure: 2 if the source failed to deliver (I/O),
- * 1 if what it delivered did not authenticate. */
-int tlog_reader_failure(const log_source *src, uint64_t failures_before);
+/* Creates the directories of path (not path itself unless it ends in '/'), as mkdir -p.
+ * Returns TLOG_OK or TLOG_EIO with err. */
+tlog_err tlog_mkdirs(const char *path, char *err, size_t errcap) __attribute__((warn_unused_result));
 
-int tlog_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *err,
-                   size_t errcap);
-/* Writes via a temporary file, fsync and rename, so readers never see half a file. */
-int tlog_write_file(const char *path, const void *data, size_t len, char *err, size_t errcap);
-/* mkdir -p for the directories of path (not path itself unless it ends in '/'). */
-int tlog_mkdirs(const char *path, char *err, size_t errcap);
-
+/* SHA-256 of len bytes at data into out (OpenSSL). */
 void tlog_sha256(const void *data, size_t len, uint8_t out[32]);
-void tlog_hex(const uint8_t *in, size_t len, char *out /* 2 * len + 1 */);
-/* Exactly 2 * cap hex digits (optionally "0x"-prefixed) into out. */
-int tlog_unhex(const char *hex, uint8_t *out, size_t cap);
-/* Decimal uint64 without sign; the whole string. */
-int tlog_parse_u64(const char *s, uint64_t *out);
 
-/* Progress on stderr, only when it is a terminal and not --quiet, at most 10 times
- * a second; tlog_progress_done clears the line. */
+/* Progress on stderr, only when it is a terminal and not quiet, at most 10 times a
+ * second. what must outlive p; total 0 means unknown. tlog_progress_done clears the
+ * line. */
 typedef struct tlog_progress {
   bool on;
   const char *what;
@@ -99,6 +117,8 @@ typedef struct tlog_progress {
 void tlog_progress_init(tlog_progress *p, bool quiet, const char *what, uint64_t total);
 void tlog_progress_update(tlog_progress *p, uint64_t done);
 void tlog_progress_done(tlog_progress *p);
+
+/* Seconds on the monotonic clock (for durations only). */
 double tlog_now(void);
 
 #endif

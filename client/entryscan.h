@@ -46,7 +46,11 @@ typedef struct entry_scan {
   size_t buf_used;
 } entry_scan;
 
+/* Scans the len bytes at data into *s (overwritten). Strings in s point into data or
+ * into s->buf, so they live as long as both. Never fails: what is not well formed is
+ * flagged in s (json_ok, has_event, absent fields). */
 void entry_scan_run(entry_scan *s, const uint8_t *data, size_t len);
+/* Returns whether the bytes name direct messages (as names_dm above). */
 bool entry_names_dm(const uint8_t *data, size_t len);
 /* s equals the NUL-terminated lit (inline: strlen of a literal folds away). */
 static inline bool scan_eq(scan_str s, const char *lit) {

@@ -12,6 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/buf.h"
+#include "base/err.h"
+
+/* Total time per HTTP request; connecting has 10 s of it. */
+#define FETCH_TIMEOUT_MS 30000L
+
 struct log_source {
   char *base; /* URL without trailing slash, or directory path */
   bool http;
@@ -24,38 +30,34 @@ struct log_source {
     uint8_t *data;
     size_t len;
   } ahead[FETCH_MAX_CONCURRENT];
-  long timeout_ms;
   uint64_t failures;
-  uint64_t bytes;
-  uint64_t requests;
 };
 
 static int curl_ready = 0;
 
 log_source *log_source_open(const char *spec, char *err, size_t errcap) {
   if (!spec || !spec[0]) {
-    snprintf(err, errcap, "empty --log");
+    xt_errf(err, errcap, "empty --log");
     return NULL;
   }
   log_source *s = calloc(1, sizeof *s);
   if (!s) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
-  s->timeout_ms = 30000;
   s->http = !strncmp(spec, "http://", 7) || !strncmp(spec, "https://", 8);
   size_t n = strlen(spec);
   while (n > 1 && spec[n - 1] == '/') n--;
   s->base = strndup(spec, n);
   if (!s->base) {
     free(s);
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return NULL;
   }
   if (s->http) {
     if (!curl_ready) {
       if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, errcap, "libcurl initialisation failed");
+        xt_errf(err, errcap, "libcurl initialisation failed");
         log_source_free(s);
         return NULL;
       }
@@ -63,19 +65,19 @@ log_source *log_source_open(const char *spec, char *err, size_t errcap) {
     }
     s->curl = curl_easy_init();
     if (!s->curl) {
-      snprintf(err, errcap, "libcurl initialisation failed");
+      xt_errf(err, errcap, "libcurl initialisation failed");
       log_source_free(s);
       return NULL;
     }
   } else {
     struct stat st;
     if (strstr(spec, "://")) {
-      snprintf(err, errcap, "--log %s: only http:// and https:// URLs or directories", spec);
+      xt_errf(err, errcap, "--log %s: only http:// and https:// URLs or directories", spec);
       log_source_free(s);
       return NULL;
     }
     if (stat(s->base, &st) != 0 || !S_ISDIR(st.st_mode)) {
-      snprintf(err, errcap, "--log %s: not a directory or an http(s):// URL", spec);
+      xt_errf(err, errcap, "--log %s: not a directory or an http(s):// URL", spec);
       log_source_free(s);
       return NULL;
     }
@@ -94,41 +96,12 @@ void log_source_free(log_source *s) {
   free(s);
 }
 
-const char *log_source_name(const log_source *s) { return s->base; }
 bool log_source_is_http(const log_source *s) { return s->http; }
-void log_source_set_timeout_ms(log_source *s, long ms) { s->timeout_ms = ms; }
 uint64_t log_source_failures(const log_source *s) { return s->failures; }
-uint64_t log_source_bytes(const log_source *s) { return s->bytes; }
-
-typedef struct body {
-  uint8_t *data;
-  size_t len, cap, max;
-  int too_large;
-} body;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
-  body *b = ud;
-  size_t n = size * nmemb;
-  if (n > b->max - b->len) {
-    b->too_large = 1;
-    return 0; /* aborts the transfer */
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 8192;
-    while (cap < b->len + n + 1) cap *= 2;
-    uint8_t *d = realloc(b->data, cap);
-    if (!d) return 0;
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, ptr, n);
-  b->len += n;
-  return n;
-}
 
 /* The server's own words for an error: its JSON "error" field, or the start of the
  * body with anything unprintable replaced. */
-static void error_text(const body *b, char *out, size_t cap) {
+static void error_text(const xt_buf *b, char *out, size_t cap) {
   out[0] = 0;
   if (!b->data || !b->len || cap == 0) return;
   json_t *j = json_loadb((const char *)b->data, b->len, 0, NULL);
@@ -147,110 +120,108 @@ static void error_text(const body *b, char *out, size_t cap) {
   json_decref(j);
 }
 
-static void setup_get(log_source *s, CURL *c, const char *url, body *b) {
+static void setup_get(log_source *s, CURL *c, const char *url, xt_buf *b) {
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xt_buf_curl_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip is fine: we check the bytes */
   curl_easy_setopt(c, CURLOPT_USERAGENT, "tlog/" XT_VERSION);
 }
 
-static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, body *bp, size_t max, uint8_t **data,
+static fetch_status finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
                       size_t *len, char *err, size_t errcap);
 
-static int http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+static fetch_status http_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
                     char *err, size_t errcap) {
   size_t ulen = strlen(s->base) + 1 + strlen(path) + 1;
   char *url = malloc(ulen);
   if (!url) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return FETCH_ERROR;
   }
   snprintf(url, ulen, "%s/%s", s->base, path);
-  body b = {NULL, 0, 0, max, 0};
+  xt_buf b = xt_buf_make(max);
   CURL *c = s->curl;
   setup_get(s, c, url, &b);
   CURLcode rc = curl_easy_perform(c);
-  int ret = finish_get(s, c, rc, url, &b, max, data, len, err, errcap);
+  fetch_status ret = finish_get(s, c, rc, url, &b, max, data, len, err, errcap);
   free(url);
   return ret;
 }
 
 /* Turns a finished transfer into FETCH_* and the caller's buffer. Frees b's data on
  * failure. */
-static int finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, body *bp, size_t max, uint8_t **data,
+static fetch_status finish_get(log_source *s, CURL *c, CURLcode rc, const char *url, xt_buf *bp, size_t max, uint8_t **data,
                       size_t *len, char *err, size_t errcap) {
-  body b = *bp;
+  xt_buf b = *bp;
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  s->requests++;
-  int ret = FETCH_OK;
-  if (b.too_large) {
-    snprintf(err, errcap, "GET %s: response larger than %zu bytes", url, max);
+  fetch_status ret = FETCH_OK;
+  if (b.overflow) {
+    xt_errf(err, errcap, "GET %s: response larger than %zu bytes", url, max);
     ret = FETCH_ERROR;
   } else if (rc != CURLE_OK) {
-    snprintf(err, errcap, "GET %s: %s", url, curl_easy_strerror(rc));
+    xt_errf(err, errcap, "GET %s: %s", url, curl_easy_strerror(rc));
     ret = FETCH_ERROR;
   } else if (status == 404) {
     char why[160];
     error_text(&b, why, sizeof why);
-    snprintf(err, errcap, "GET %s: 404 not found%s%s", url, why[0] ? ": " : "", why);
+    xt_errf(err, errcap, "GET %s: 404 not found%s%s", url, why[0] ? ": " : "", why);
     ret = FETCH_NOT_FOUND;
   } else if (status != 200) {
     char why[160];
     error_text(&b, why, sizeof why);
-    snprintf(err, errcap, "GET %s: HTTP %ld%s%s", url, status, why[0] ? ": " : "", why);
+    xt_errf(err, errcap, "GET %s: HTTP %ld%s%s", url, status, why[0] ? ": " : "", why);
     ret = FETCH_ERROR;
   }
   if (ret != FETCH_OK) {
-    free(b.data);
+    xt_buf_free(&b);
     return ret;
   }
   if (!b.data) {
     b.data = malloc(1);
     if (!b.data) {
-      snprintf(err, errcap, "out of memory");
+      xt_errf(err, errcap, "out of memory");
       return FETCH_ERROR;
     }
   }
   b.data[b.len] = 0;
-  s->bytes += b.len;
   *data = b.data;
   *len = b.len;
   return FETCH_OK;
 }
 
-static int file_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+static fetch_status file_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
                     char *err, size_t errcap) {
   size_t plen = strlen(s->base) + 1 + strlen(path) + 1;
   char *full = malloc(plen);
   if (!full) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return FETCH_ERROR;
   }
   snprintf(full, plen, "%s/%s", s->base, path);
   int fd = open(full, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    snprintf(err, errcap, "%s: %s", full, strerror(e));
+    xt_errf(err, errcap, "%s: %s", full, strerror(e));
     free(full);
     return (e == ENOENT || e == ENOTDIR) ? FETCH_NOT_FOUND : FETCH_ERROR;
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(err, errcap, "%s: not a regular file", full);
+    xt_errf(err, errcap, "%s: not a regular file", full);
     close(fd);
     free(full);
     return FETCH_ERROR;
   }
   if ((uint64_t)st.st_size > max) {
-    snprintf(err, errcap, "%s: larger than %zu bytes", full, max);
+    xt_errf(err, errcap, "%s: larger than %zu bytes", full, max);
     close(fd);
     free(full);
     return FETCH_ERROR;
@@ -258,7 +229,7 @@ static int file_get(log_source *s, const char *path, size_t max, uint8_t **data,
   size_t n = (size_t)st.st_size;
   uint8_t *buf = malloc(n + 1);
   if (!buf) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     close(fd);
     free(full);
     return FETCH_ERROR;
@@ -268,7 +239,7 @@ static int file_get(log_source *s, const char *path, size_t max, uint8_t **data,
     ssize_t r = read(fd, buf + got, n - got);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      snprintf(err, errcap, "%s: %s", full, r < 0 ? strerror(errno) : "file shrank while reading");
+      xt_errf(err, errcap, "%s: %s", full, r < 0 ? strerror(errno) : "file shrank while reading");
       free(buf);
       close(fd);
       free(full);
@@ -279,15 +250,22 @@ static int file_get(log_source *s, const char *path, size_t max, uint8_t **data,
   close(fd);
   free(full);
   buf[n] = 0;
-  s->bytes += n;
-  s->requests++;
   *data = buf;
   *len = n;
   return FETCH_OK;
 }
 
-int log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
-                   char *err, size_t errcap) {
+const char *fetch_status_str(fetch_status st) {
+  switch (st) {
+  case FETCH_OK: return "ok";
+  case FETCH_NOT_FOUND: return "not found";
+  case FETCH_ERROR: return "error";
+  }
+  return "unknown";
+}
+
+fetch_status log_source_get(log_source *s, const char *path, size_t max, uint8_t **data, size_t *len,
+                            char *err, size_t errcap) {
   *data = NULL;
   *len = 0;
   return s->http ? http_get(s, path, max, data, len, err, errcap)
@@ -327,7 +305,7 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
   }
   char path[TILE_PATH_MAX];
   if (tile_path_encode(t, path, sizeof path, NULL) != MERKLE_OK) {
-    snprintf(err, errcap, "bad tile id");
+    xt_errf(err, errcap, "bad tile id");
     s->failures++;
     return -1;
   }
@@ -359,7 +337,7 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
       size_t want = t->level == TILE_LEVEL_ENTRIES ? bundle_prefix(*data, *len, t->width)
                                                    : (size_t)t->width * MERKLE_HASH_SIZE;
       if (want == 0 || want > *len) {
-        snprintf(err, errcap, "%s is missing and %s is too short to hold it", path, fpath);
+        xt_errf(err, errcap, "%s is missing and %s is too short to hold it", path, fpath);
         free(*data);
         *data = NULL;
         s->failures++;
@@ -368,7 +346,7 @@ int log_source_tile_fetcher(void *ctx, const tile_id *t, uint8_t **data, size_t 
       *len = want;
       return 0;
     }
-    if (rc == FETCH_ERROR) snprintf(err, errcap, "%s", ferr);
+    if (rc == FETCH_ERROR) xt_errf(err, errcap, "%s", ferr);
   }
   if (rc != FETCH_OK) {
     s->failures++;
@@ -381,7 +359,7 @@ int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **
                            size_t errcap) {
   for (size_t i = 0; i < n; i++) data[i] = NULL, len[i] = 0;
   if (n > FETCH_MAX_CONCURRENT) {
-    snprintf(err, errcap, "too many tiles at once");
+    xt_errf(err, errcap, "too many tiles at once");
     return -1;
   }
   /* Directories, and single reads, go one at a time. */
@@ -393,17 +371,17 @@ int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **
   if (!s->multi) {
     s->multi = curl_multi_init();
     if (!s->multi) {
-      snprintf(err, errcap, "libcurl initialisation failed");
+      xt_errf(err, errcap, "libcurl initialisation failed");
       return -1;
     }
   }
-  body b[FETCH_MAX_CONCURRENT];
+  xt_buf b[FETCH_MAX_CONCURRENT];
   char *url[FETCH_MAX_CONCURRENT];
   CURLcode done_rc[FETCH_MAX_CONCURRENT];
   int started = 0, ok = 1;
   for (size_t i = 0; i < n; i++) {
     size_t max = t[i].level == TILE_LEVEL_ENTRIES ? FETCH_MAX_TILE : (size_t)TILE_WIDTH * MERKLE_HASH_SIZE;
-    b[i] = (body){NULL, 0, 0, max, 0};
+    b[i] = xt_buf_make(max);
     url[i] = NULL;
     done_rc[i] = CURLE_OK;
   }
@@ -440,7 +418,7 @@ int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **
   }
   for (int i = 0; i < started; i++) curl_multi_remove_handle(s->multi, s->pool[i]);
   int ret = ok ? 0 : -1;
-  if (!ok) snprintf(err, errcap, "libcurl: concurrent reads failed");
+  if (!ok) xt_errf(err, errcap, "libcurl: concurrent reads failed");
   for (size_t i = 0; i < n && ret == 0; i++) {
     int r = finish_get(s, s->pool[i], done_rc[i], url[i], &b[i], b[i].max, &data[i], &len[i], err, errcap);
     b[i].data = NULL; /* owned by data[i] now, or freed */
@@ -454,7 +432,7 @@ int log_source_fetch_tiles(log_source *s, const tile_id *t, size_t n, uint8_t **
     }
   }
   for (size_t i = 0; i < n; i++) {
-    free(b[i].data);
+    xt_buf_free(&b[i]);
     free(url[i]);
   }
   if (ret == 0) return 0;

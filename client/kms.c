@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "anchor/keccak.h"
+#include "base/err.h"
 
 #define KMS_MAX_EVENTS 100000
 
@@ -95,8 +96,8 @@ void kms_history_free(kms_history *h) {
   h->n = 0;
 }
 
-int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to,
-                     kms_history *out, char *err, size_t errlen) {
+tlog_err kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to, kms_history *out,
+                          char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   collect c = {out, KMS_COMPOSE_HASH_ADDED, 0, err, errlen};
   err[0] = '\0';
@@ -107,9 +108,9 @@ int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_
     int rc = eth_get_logs(rpc, app, topic0, NULL, from, to, on_log, &c);
     if (rc != 0) {
       if (!err[0])
-        snprintf(err, errlen, "eth_getLogs (%s): %s", kms_event_name(c.kind), eth_rpc_error(rpc));
+        xt_errf(err, errlen, "eth_getLogs (%s): %s", kms_event_name(c.kind), eth_rpc_error(rpc));
       kms_history_free(out);
-      return -1;
+      return TLOG_EIO;
     }
   }
   if (out->n) qsort(out->events, out->n, sizeof *out->events, by_chain_order);
@@ -119,18 +120,19 @@ int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_
     if (out->events[i].block_number != last_block) {
       eth_block b;
       int found = 0;
-      if (eth_get_block_by_number(rpc, out->events[i].block_number, &b, &found) != 0 || !found) {
-        snprintf(err, errlen, "block %llu: %s", (unsigned long long)out->events[i].block_number,
-                 found ? eth_rpc_error(rpc) : "not found");
+      int rc = eth_get_block_by_number(rpc, out->events[i].block_number, &b, &found);
+      if (rc != 0 || !found) {
+        xt_errf(err, errlen, "block %llu: %s", (unsigned long long)out->events[i].block_number,
+                rc != 0 ? eth_rpc_error(rpc) : "not found");
         kms_history_free(out);
-        return -1;
+        return TLOG_EIO;
       }
       last_block = b.number;
       last_time = b.timestamp;
     }
     out->events[i].block_time = last_time;
   }
-  return 0;
+  return TLOG_OK;
 }
 
 int kms_history_allowed_at(const kms_history *h, const uint8_t compose_hash[32], uint64_t t) {

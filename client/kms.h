@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "anchor/rpc.h"
+#include "client/common.h"
 
 typedef enum kms_event_kind {
   KMS_COMPOSE_HASH_ADDED,
@@ -39,13 +40,17 @@ typedef struct kms_history {
 } kms_history;
 
 /* Reads every event of the app contract in blocks [from, to] (to == ETH_BLOCK_LATEST
- * for the newest) with their block times. Returns 0, or -1 with err set. */
-int kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to,
-                     kms_history *out, char *err, size_t errlen);
+ * for the newest) with their block times, over rpc (borrowed), into *out (the caller
+ * frees it with kms_history_free). Returns TLOG_OK, or TLOG_EIO with err set (RPC
+ * failure, a malformed log, out of memory); *out is empty on failure. */
+tlog_err kms_history_load(eth_rpc *rpc, const uint8_t app[20], uint64_t from, uint64_t to, kms_history *out,
+                          char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Frees h's events and zeroes h. */
 void kms_history_free(kms_history *h);
-/* 1 if compose_hash was allowed at time t (the last add/remove event for it in a block
- * at or before t is an add), else 0. */
+/* Returns 1 if compose_hash was allowed at time t (the last add/remove event for it in a
+ * block at or before t is an add), else 0. */
 int kms_history_allowed_at(const kms_history *h, const uint8_t compose_hash[32], uint64_t t);
+/* Returns the event's Solidity name ("ComposeHashAdded", ...); never NULL. */
 const char *kms_event_name(kms_event_kind kind);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/hex.h"
 #include "client/common.h"
 #include "merkle/tile.h"
 
@@ -86,8 +88,8 @@ static int hash_bundle(hasher *h, const tile_bundle_entry *e, unsigned n) {
       merkle_tree_root(&h->t, r);
       if (memcmp(r, o->check_roots[h->next], MERKLE_HASH_SIZE)) {
         char got[65], want[65];
-        tlog_hex(r, MERKLE_HASH_SIZE, got);
-        tlog_hex(o->check_roots[h->next], MERKLE_HASH_SIZE, want);
+        xt_hex_encode(r, MERKLE_HASH_SIZE, got);
+        xt_hex_encode(o->check_roots[h->next], MERKLE_HASH_SIZE, want);
         snprintf(h->msg, sizeof h->msg, "the entries recompute to root %s at size %llu, not to %s", got,
                  (unsigned long long)h->t.size, want);
         return h->rc = 1;
@@ -192,7 +194,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
   memset(&pl, 0, sizeof pl);
   pl.ring = calloc(RING, sizeof *pl.ring);
   if (!pl.ring) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return 2;
   }
   pthread_mutex_init(&pl.mu, NULL);
@@ -236,9 +238,9 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
         merkle_tree_root(&t, r);
         if (memcmp(r, o->check_roots[next], MERKLE_HASH_SIZE)) {
           char got[65], want[65];
-          tlog_hex(r, MERKLE_HASH_SIZE, got);
-          tlog_hex(o->check_roots[next], MERKLE_HASH_SIZE, want);
-          snprintf(err, errcap, "the entries recompute to root %s at size %llu, not to %s", got,
+          xt_hex_encode(r, MERKLE_HASH_SIZE, got);
+          xt_hex_encode(o->check_roots[next], MERKLE_HASH_SIZE, want);
+          xt_errf(err, errcap, "the entries recompute to root %s at size %llu, not to %s", got,
                    (unsigned long long)o->check_sizes[next], want);
           rc = 1;
           break;
@@ -273,8 +275,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
         for (size_t j = 0; j < pre_n; j++)
           ids[j] = (tile_id){TILE_LEVEL_ENTRIES, b + j, tile_width_at(TILE_LEVEL_ENTRIES, b + j, o->end)};
         if (log_source_fetch_tiles(src, ids, pre_n, pre_data, pre_len, ferr, sizeof ferr) != 0) {
-          pre_n = 0;
-          snprintf(err, errcap, "%s", ferr);
+          xt_errf(err, errcap, "%s", ferr);
           rc = 2;
           break;
         }
@@ -283,14 +284,14 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
       len = pre_len[b - pre_first];
       pre_data[b - pre_first] = NULL;
     } else if (log_source_tile_fetcher(src, &id, &sl->data, &len, ferr, sizeof ferr) != 0) {
-      snprintf(err, errcap, "%s", ferr);
+      xt_errf(err, errcap, "%s", ferr);
       rc = 2;
       break;
     }
     if (tile_bundle_parse(sl->data, len, id.width, sl->e) != MERKLE_OK) {
       char name[TILE_PATH_MAX];
       tile_path_encode(&id, name, sizeof name, NULL);
-      snprintf(err, errcap, "%s is not a well-formed bundle of %u entries", name, id.width);
+      xt_errf(err, errcap, "%s is not a well-formed bundle of %u entries", name, id.width);
       rc = 1;
       break;
     }
@@ -309,7 +310,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
       int e = o->entry(o->ctx, idx, sl->e[i].data, sl->e[i].len);
       if (e) {
         rc = e;
-        snprintf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
+        xt_errf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
       }
     }
     /* Help with the hashing when it lags behind the reading (or runs alone). */
@@ -327,7 +328,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
   pthread_cond_destroy(&pl.cv);
   tlog_progress_done(&p);
   if (!rc && next < o->ncheck) {
-    snprintf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
+    xt_errf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
              (unsigned long long)o->check_sizes[next], (unsigned long long)o->end);
     rc = 2;
   }
@@ -343,7 +344,7 @@ static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *
 
 /* ---- the serial path (with tile comparison, or without a callback) ---- */
 
-int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
+tlog_err replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap) {
   memset(st, 0, sizeof *st);
   size_t next = 0;
   /* A check at size 0 compares with the empty tree. */
@@ -351,7 +352,7 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
     uint8_t r[MERKLE_HASH_SIZE];
     merkle_empty_root(r);
     if (memcmp(r, o->check_roots[next], MERKLE_HASH_SIZE)) {
-      snprintf(err, errcap, "root at size 0 is not the empty tree's root");
+      xt_errf(err, errcap, "root at size 0 is not the empty tree's root");
       return 1;
     }
     next++;
@@ -362,7 +363,7 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
   if (!h || !e) {
     free(h);
     free(e);
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return 2;
   }
   h->o = o;
@@ -380,20 +381,20 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
     size_t len = 0;
     char ferr[300];
     if (log_source_tile_fetcher(src, &id, &data, &len, ferr, sizeof ferr) != 0) {
-      snprintf(err, errcap, "%s", ferr);
+      xt_errf(err, errcap, "%s", ferr);
       rc = 2;
       break;
     }
     if (tile_bundle_parse(data, len, id.width, e) != MERKLE_OK) {
       char name[TILE_PATH_MAX];
       tile_path_encode(&id, name, sizeof name, NULL);
-      snprintf(err, errcap, "%s is not a well-formed bundle of %u entries", name, id.width);
+      xt_errf(err, errcap, "%s is not a well-formed bundle of %u entries", name, id.width);
       free(data);
       rc = 1;
       break;
     }
     if (hash_bundle(h, e, id.width)) {
-      snprintf(err, errcap, "%s", h->msg);
+      xt_errf(err, errcap, "%s", h->msg);
       rc = h->rc;
     }
     for (unsigned i = 0; o->entry && i < id.width && !rc; i++) {
@@ -401,7 +402,7 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
       int r = o->entry(o->ctx, idx, e[i].data, e[i].len);
       if (r) {
         rc = r;
-        snprintf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
+        xt_errf(err, errcap, "stopped at entry %llu", (unsigned long long)idx);
       }
     }
     free(data);
@@ -409,7 +410,7 @@ int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *er
   }
   tlog_progress_done(&p);
   if (!rc && h->next < o->ncheck) {
-    snprintf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
+    xt_errf(err, errcap, "size %llu to check is beyond the replayed %llu entries",
              (unsigned long long)o->check_sizes[h->next], (unsigned long long)o->end);
     rc = 2;
   }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client/common.h"
 #include "client/fetch.h"
 #include "merkle/merkle.h"
 
@@ -42,6 +43,11 @@ typedef struct replay_stats {
   uint8_t root[MERKLE_HASH_SIZE];           /* root of the tree of size end */
 } replay_stats;
 
-int replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap);
+/* Replays as the header comment says, reading from src (borrowed), filling *st.
+ * Returns TLOG_OK; TLOG_EVERIFY (a root or tile does not match, or a bundle is badly
+ * framed: err names it); TLOG_EIO (a read failed, out of memory); or the non-zero value
+ * o->entry returned, which stopped it. */
+tlog_err replay_run(log_source *src, const replay_opts *o, replay_stats *st, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
 
 #endif

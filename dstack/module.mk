@@ -13,11 +13,6 @@ TESTS += test-eventlog
 test-eventlog_SRCS := tests/unit/test_eventlog.c
 test-eventlog_LIBS := dstack check
 
-# tlog verify-quote / compose-hash / compose-normalize
-tlog_SRCS += client/cmd_quote.c
-tlog_LIBS += dstack
-tlog_PKGS += jansson
-
 # dstack-sim: the guest-agent simulator for tests and the demo (never shipped).
 TOOLS += dstack-sim
 dstack-sim_SRCS := tests/dstack-sim/dstack_sim.c
@@ -36,7 +31,3 @@ fuzz-collateral_SRCS := tests/fuzz/fuzz_collateral.c
 fuzz-collateral_LIBS := dstack
 fuzz-eventlog_SRCS := tests/fuzz/fuzz_eventlog.c
 fuzz-eventlog_LIBS := dstack
-
-# tlog kms-history (DstackApp events over JSON-RPC; the RPC client is anchor's)
-tlog_SRCS += client/kms.c client/cmd_kms_history.c
-tlog_LIBS += anchor

@@ -4,24 +4,15 @@
 # its removal and re-addition.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-cd "$root"
 BIN=${BIN:-bin}
-ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-tmp=$(mktemp -d /tmp/xt-kms.XXXXXX)
-anvil_pid=
-cleanup() { if [ -n "$anvil_pid" ]; then kill "$anvil_pid" 2>/dev/null; wait "$anvil_pid" 2>/dev/null; fi; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-if [ ! -x "$ANVIL" ] || [ ! -x "$BIN/tlog" ]; then echo "not ok - kms-history: anvil or tlog missing (make deps all)"; exit 1; fi
-cp "$BIN/tlog" "$tmp/tlog"
-TLOG=$tmp/tlog
+cd "$root" || exit 2
+. tests/lib/harness.sh
+harness_init kms tlog
+TLOG=$B/tlog
 
-port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+port=$(free_port)
 "$ANVIL" --host 127.0.0.1 --port "$port" --silent &
-anvil_pid=$!
+pids+=($!)
 U=http://127.0.0.1:$port
 for _ in $(seq 300); do
   curl -s -m 2 -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$U" | grep -q result && break
@@ -63,6 +54,10 @@ check "--to-block: only the deployment's OwnershipTransferred" \
   [ "$(jq -c '[.events[].event]' "$tmp/first.json")" = '["OwnershipTransferred"]' ]
 "$TLOG" kms-history --rpc "$U" --app "$APP" --from-block "$((dep + 1))" --json >"$tmp/rest.json"
 check "--from-block: the rest" [ "$(jq '.events | length' "$tmp/rest.json")" = 6 ]
+"$TLOG" kms-history --rpc "$U" --app "$APP" --to-block "$(printf '0x%x' "$dep")" --json >"$tmp/first-hex.json"
+check "--to-block in 0x-hex: the same block" cmp -s "$tmp/first.json" "$tmp/first-hex.json"
+"$TLOG" kms-history --rpc "$U" --app "$APP" --to-block "0$dep" >/dev/null 2>&1
+check "--to-block with a leading zero is a usage error (not read as octal)" [ $? = 2 ]
 "$TLOG" kms-history --rpc "$U" --app 0x1234 >/dev/null 2>&1
 check "a malformed --app is a usage error" [ $? = 2 ]
 "$TLOG" kms-history --rpc "http://127.0.0.1:1" --app "$APP" >/dev/null 2>&1

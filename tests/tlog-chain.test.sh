@@ -5,51 +5,21 @@
 # rolled-back log, a window without anchors, a doctored bundle and stale anchors are
 # each reported by name. Kills the anvil it starts.
 set -u
-ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
-cd "$ROOT" || exit 2
-ANVIL="$ROOT/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-T=$(mktemp -d /tmp/xt-tlog-chain.XXXXXX)
-for f in tlog tlog-mklog tlog-anchor-dir; do
-  src=$ROOT/$BIN/$f
-  [ -x "$src" ] || src=$ROOT/bin/$f
-  if [ ! -x "$src" ]; then echo "not ok - $f not built"; rm -rf "$T"; exit 1; fi
-  cp "$src" "$T/$f" # private copies: a parallel make may relink bin/
-done
-TLOG=$T/tlog
-MKLOG=$T/tlog-mklog
-ANCHOR=$T/tlog-anchor-dir
-if [ ! -x "$ANVIL" ]; then echo "not ok - anvil missing (make deps)"; rm -rf "$T"; exit 1; fi
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect() {
-  local name=$1 want=$2 pat=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -eq "$want" ] && { [ -z "$pat" ] || grep -qE -- "$pat" <<<"$out"; }; then
-    ok "$name"
-  else
-    nok "$name (exit $rc, want $want; pattern '$pat')"
-    printf '%s\n' "$out" | head -n 12 | sed 's/^/#   /'
-  fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cd "$root" || exit 2
+. tests/lib/harness.sh
+harness_init tlog-chain tlog tlog-mklog tlog-anchor-dir logd
+T=$tmp
+TLOG=$B/tlog
+MKLOG=$B/tlog-mklog
+ANCHOR=$B/tlog-anchor-dir
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
 
 port=$(free_port)
 U=http://127.0.0.1:$port
 "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent --timestamp 1767225600 &
-PIDS+=($!)
+pids+=($!)
 for _ in $(seq 300); do
   case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac
   sleep 0.02
@@ -125,16 +95,14 @@ expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
 # --- A real logd: a rogue submitter slips in a direct-message call; the audit of
 # the anchored log names it. (logd does not anchor by itself yet: tlog-anchor-dir
 # anchors its checkpoints over HTTP, proofs from its tiles.)
-LOGD=$ROOT/$BIN/logd
-[ -x "$LOGD" ] || LOGD=$ROOT/bin/logd
+LOGD=$B/logd
 if [ -x "$LOGD" ]; then
-  cp "$LOGD" "$T/logd"
   lport=$(free_port)
   LU=http://127.0.0.1:$lport
   LO=example.org/xordi/e2e
   mkdir -p "$T/ld"
-  "$T/logd" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 >"$T/ld.out" 2>&1 &
-  PIDS+=($!)
+  "$LOGD" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 >"$T/ld.out" 2>&1 &
+  pids+=($!)
   for _ in $(seq 100); do curl -sf "$LU/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   "$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
   TOK=$(cat "$T/ld/dev-token")

@@ -3,40 +3,14 @@
 # entry), consistency, entries, and a fork (two logds sharing one checkpoint key but
 # serving different trees) and a rollback detected. Kills every daemon it starts.
 set -u
-ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
-cd "$ROOT" || exit 2
-TLOG=$ROOT/$BIN/tlog
-LOGD=$ROOT/$BIN/logd
-T=$(mktemp -d /tmp/xt-tlog-logd.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect() {
-  local name=$1 want=$2 pat=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -eq "$want" ] && { [ -z "$pat" ] || grep -qE -- "$pat" <<<"$out"; }; then
-    ok "$name"
-  else
-    nok "$name (exit $rc, want $want; pattern '$pat')"
-    printf '%s\n' "$out" | head -n 8 | sed 's/^/#   /'
-  fi
-}
-if [ ! -x "$LOGD" ]; then
-  echo "not ok - $LOGD not built"
-  exit 1
-fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cd "$root" || exit 2
+. tests/lib/harness.sh
+harness_init tlog-logd tlog logd
+T=$tmp
+TLOG=$B/tlog
+LOGD=$B/logd
 
 # start_logd DIR -> sets URL; the daemon is killed on exit.
 start_logd() {
@@ -45,7 +19,7 @@ start_logd() {
   mkdir -p "$dir"
   "$LOGD" --dev --data "$dir" --listen "127.0.0.1:$port" --origin example.org/xordi/log \
     --checkpoint-interval-ms 50 >"$dir.out" 2>&1 &
-  PIDS+=($!)
+  pids+=($!)
   URL=http://127.0.0.1:$port
   for _ in $(seq 1 100); do
     curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0

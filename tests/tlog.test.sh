@@ -3,32 +3,14 @@
 # verifying commands, and each kind of tampering detected with exit 1 and a message
 # naming it. Prints "ok - ..." / "not ok - ..." lines.
 set -u
-ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
-cd "$ROOT" || exit 2
-TLOG=$ROOT/$BIN/tlog
-MKLOG=$ROOT/bin/tlog-mklog
-[ -x "$MKLOG" ] || MKLOG=$ROOT/$BIN/tlog-mklog
-T=$(mktemp -d /tmp/xt-tlog-test.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-
-# expect NAME RC PATTERN -- command...: exit status RC and PATTERN in stdout+stderr.
-expect() {
-  local name=$1 want=$2 pat=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -eq "$want" ] && { [ -z "$pat" ] || grep -qE -- "$pat" <<<"$out"; }; then
-    ok "$name"
-  else
-    nok "$name (exit $rc, want $want; pattern '$pat')"
-    printf '%s\n' "$out" | head -n 8 | sed 's/^/#   /'
-  fi
-}
+cd "$root" || exit 2
+. tests/lib/harness.sh
+harness_init tlog-test tlog tlog-mklog
+T=$tmp
+TLOG=$B/tlog
+MKLOG=$B/tlog-mklog
 
 $MKLOG --dir "$T/a" --count 1000 --checkpoints 300,700 || { nok "mklog"; exit 1; }
 KEY=$(cat "$T/a/verifier-key")
@@ -92,6 +74,24 @@ expect "fork: one key, two trees" 1 "fork: the log's tree of size 1000 does not 
 expect "fork at equal size" 1 "fork: .*both have size 1000" -- "$TLOG" consistency --log "$T/fork" --key "$KEY" --old "$T/a/checkpoint"
 expect "fork: inclusion of the other tree's entry fails" 1 "no entry with leaf hash" -- "$TLOG" inclusion --log "$T/fork" --key "$KEY" --hash "$H"
 expect "failure in --json" 1 '"verified": false' -- "$TLOG" consistency --log "$T/small" --key "$KEY" --old "$T/a/checkpoint" --json
+
+# --- --quiet: nothing on stdout, the exit status answers; a failure is named on stderr ---
+# quiet NAME STATUS STDERR-REGEX -- CMD...: exit status, empty stdout, stderr matching
+# (an empty regex: stderr empty too).
+quiet() {
+  local name=$1 want=$2 re=$3; shift 4
+  local out rc
+  out=$("$@" 2>"$T/quiet.err"); rc=$?
+  if [ "$rc" = "$want" ] && [ -z "$out" ] &&
+    if [ -z "$re" ]; then [ ! -s "$T/quiet.err" ]; else grep -qE -- "$re" "$T/quiet.err"; fi; then ok "$name"; else
+    nok "$name (exit $rc, want $want; stdout '$out'; stderr /$re/)"; sed 's/^/#   /' "$T/quiet.err" | head -n 8; fi
+}
+quiet "checkpoint --quiet: verified, silent" 0 '' -- "$TLOG" checkpoint "${A[@]}" --quiet
+quiet "checkpoint --quiet --json: silent too" 0 '' -- "$TLOG" checkpoint "${A[@]}" --quiet --json
+quiet "checkpoint --quiet: bad signature is exit 1, named on stderr" 1 "checkpoint does not verify" -- "$TLOG" checkpoint --log "$T/sig" --key "$KEY" --quiet --json
+quiet "consistency --quiet: verified, silent" 0 '' -- "$TLOG" consistency "${A[@]}" --old "$T/a/v1/checkpoints/300" --quiet
+quiet "consistency --quiet: rollback is exit 1, named on stderr" 1 "rollback" -- "$TLOG" consistency --log "$T/small" --key "$KEY" --old "$T/a/checkpoint" --quiet
+quiet "consistency --quiet --json: fork is exit 1, no JSON" 1 "fork" -- "$TLOG" consistency --log "$T/fork" --key "$KEY" --old "$T/a/checkpoint" --quiet --json
 
 # --- export / verify-bundle ---
 expect "export a bundle" 0 "exported 1000 entries" -- "$TLOG" export "${A[@]}" --to "$T/bundle" --quiet
@@ -194,7 +194,7 @@ cp -r "$T/m" "$T/m4"
 sed -i "s/^\(— [^ ]* \)A/\1B/; t; s/^\(— [^ ]* \)./\1A/" "$T/m4/checkpoint"
 expect "monitor: bad signature" 1 "ALERT bad-signature" -- "$TLOG" monitor --log "$T/m4" --key "$MK" --state "$T/mst" --once
 expect "monitor: unreachable log is an I/O error" 2 "" -- "$TLOG" monitor --log http://127.0.0.1:1 --key "$MK" --state "$T/mst" --once
-HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+HPORT=$(free_port)
 python3 - "$HPORT" "$T/hook.jsonl" <<'EOF2' &
 import http.server, sys
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -210,30 +210,35 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF2
 HOOK_PID=$!
-trap 'kill $HOOK_PID 2>/dev/null; wait $HOOK_PID 2>/dev/null; rm -rf "$T"' EXIT
+pids+=("$HOOK_PID")
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
 "$TLOG" monitor --log "$T/m2" --key "$MK" --state "$T/mst" --once --webhook "http://127.0.0.1:$HPORT/hook" >/dev/null 2>&1
 grep -q '"kind":"rollback"' "$T/hook.jsonl" 2>/dev/null && ok "monitor: webhook receives the alert as JSON" || nok "monitor: webhook receives the alert as JSON"
-kill $HOOK_PID 2>/dev/null; wait $HOOK_PID 2>/dev/null
+stop_pid "$HOOK_PID"
 expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
+LONG=$(printf 'd%.0s' $(seq 3100))
+expect "a directory path too long for verify-bundle is refused, not cut" 2 "too long" -- "$TLOG" verify-bundle "$T/$LONG" --key "$KEY"
+expect "... and for export --to" 2 "too long" -- "$TLOG" export "${A[@]}" --to "$T/$LONG"
+expect "... and for monitor --state" 2 "too long" -- "$TLOG" monitor "${A[@]}" --state "$T/$LONG" --once
 
 # --- the same static logs over HTTP (python's file server): concurrent bundle reads,
 # partial tiles missing on the server (404) read from the full tile ---
-SPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+SPORT=$(free_port)
 python3 -m http.server "$SPORT" --bind 127.0.0.1 --directory "$T" >/dev/null 2>&1 &
 SRV_PID=$!
-trap 'kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null; rm -rf "$T"' EXIT
+pids+=("$SRV_PID")
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$SPORT/" && break; sleep 0.1; done
 SU=http://127.0.0.1:$SPORT
 expect "audit over HTTP" 0 "audit PASSED" -- "$TLOG" audit --allow-dev --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28
-d1=$("$TLOG" audit --allow-dev --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
-d2=$("$TLOG" audit --allow-dev --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --json | grep -v '"seconds"')
+d1=$("$TLOG" audit --allow-dev --log "$SU/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --now 2026-03-01T00:00:00Z --json | grep -v '"seconds"')
+d2=$("$TLOG" audit --allow-dev --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-02-28 --now 2026-03-01T00:00:00Z --json | grep -v '"seconds"')
+# (the replay time differs between any two runs; --now pins the audit's clock)
 [ "$d1" = "$d2" ] && ok "audit over HTTP reports what the directory audit reports" || nok "audit over HTTP reports what the directory audit reports"
 expect "audit over HTTP: tampered entry" 1 "recompute to root [0-9a-f]+ at size 300" -- "$TLOG" audit --allow-dev --log "$SU/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 expect "export over HTTP with partial tiles gone (404)" 0 "exported 300 entries" -- "$TLOG" export --log "$SU/nopartial" --key "$KEY" --to "$T/h300" --size 300
 expect "inclusion over HTTP" 0 "index +999" -- "$TLOG" inclusion --log "$SU/a" --key "$KEY" --index 999
 expect "HTTP 404 for a missing log" 2 "404" -- "$TLOG" checkpoint --log "$SU/none" --key "$KEY"
-kill $SRV_PID 2>/dev/null; wait $SRV_PID 2>/dev/null
+stop_pid "$SRV_PID"
 
 # DESIGN.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
 # (several subtree hashes of the tree fall in one tile at this size).

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "anchor/anchor.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/common.h"
 
 int main(int argc, char **argv) {
@@ -37,12 +40,12 @@ int main(int argc, char **argv) {
   uint8_t *kd;
   size_t kl;
   uint8_t priv[32];
-  if (tlog_read_file(keyfile, 200, &kd, &kl, err, sizeof err)) {
+  if (xt_file_read(keyfile, 200, &kd, &kl, err, sizeof err)) {
     fprintf(stderr, "tlog-anchor-dir: %s\n", err);
     return 2;
   }
   while (kl && (kd[kl - 1] == '\n' || kd[kl - 1] == ' ')) kd[--kl] = 0;
-  if (tlog_unhex((const char *)kd, priv, 32)) {
+  if (xt_hex_decode_exact((const char *)kd, XT_HEX_0X, priv, 32)) {
     fprintf(stderr, "tlog-anchor-dir: bad key file\n");
     return 2;
   }
@@ -57,13 +60,19 @@ int main(int argc, char **argv) {
   anchor_log_id(l.cp.c.origin, log_id);
   int rc = 0;
   for (const char *p = sizes; *p && !rc;) {
-    char *end;
-    unsigned long long s = strtoull(p, &end, 10);
-    p = *end == ',' ? end + 1 : end;
+    size_t len = strcspn(p, ",");
+    uint64_t s;
+    if (xt_parse_u64n(p, len, 0, 0, UINT64_MAX, &s) != XT_OK) {
+      fprintf(stderr, "tlog-anchor-dir: --sizes: not a list of decimal sizes\n");
+      rc = 2;
+      break;
+    }
+    p += len;
+    if (*p == ',') p++;
     tlog_checkpoint cp;
     char path[64];
     if (s == l.cp.c.size) snprintf(path, sizeof path, "checkpoint");
-    else snprintf(path, sizeof path, "v1/checkpoints/%llu", s);
+    else snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)s);
     if (tlog_fetch_checkpoint(l.src, &l.v, path, &cp, NULL, err, sizeof err)) {
       fprintf(stderr, "tlog-anchor-dir: %s\n", err);
       rc = 2;
@@ -73,12 +82,12 @@ int main(int argc, char **argv) {
     tlog_sha256(cp.note, cp.note_len, ch);
     int ar = anchor_submit_tree(c, log_id, cp.c.size, cp.c.root, ch, tile_reader_nodes, r, tx, err, sizeof err);
     if (ar < 0) {
-      fprintf(stderr, "tlog-anchor-dir: anchoring %llu: %s\n", s, err);
+      fprintf(stderr, "tlog-anchor-dir: anchoring %llu: %s\n", (unsigned long long)s, err);
       rc = 1;
     } else {
       char th[65];
-      tlog_hex(tx, 32, th);
-      printf("anchored %llu 0x%s\n", s, th);
+      xt_hex_encode(tx, 32, th);
+      printf("anchored %llu 0x%s\n", (unsigned long long)s, th);
     }
     tlog_checkpoint_clear(&cp);
   }

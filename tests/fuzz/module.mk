@@ -10,13 +10,12 @@ fuzz-rpc_SRCS := tests/fuzz/fuzz_rpc.c
 fuzz-rpc_LIBS := anchor merkle
 fuzz-validate_SRCS := tests/fuzz/fuzz_validate.c collector/validate.c
 fuzz-validate_LIBS :=
-fuzz-entryscan_SRCS := tests/fuzz/fuzz_entryscan.c client/entryscan.c
-fuzz-entryscan_PKGS := jansson
+fuzz-entryscan_SRCS := tests/fuzz/fuzz_entryscan.c
+fuzz-entryscan_LIBS := tlogcore
 fuzz-tile-reader_SRCS := tests/fuzz/fuzz_tile_reader.c
 fuzz-tile-reader_LIBS := merkle
-fuzz-tlog-parse_SRCS := tests/fuzz/fuzz_tlog_parse.c client/common.c client/fetch.c client/anchors.c
-fuzz-tlog-parse_LIBS := anchor merkle
-fuzz-tlog-parse_PKGS := libcurl jansson libcrypto libsecp256k1
+fuzz-tlog-parse_SRCS := tests/fuzz/fuzz_tlog_parse.c
+fuzz-tlog-parse_LIBS := tlogcore anchor dstack merkle
 FUZZERS += fuzz-tlog-parse
 
 # Allocation-failure runs: our objects' malloc/calloc/realloc/strdup/strndup go

@@ -18,9 +18,10 @@
 #include <unistd.h>
 
 #include "anchor/anchor.h"
-#include "anchor/hex.h"
 #include "anchor/tx.h"
-#include "client/commands.h"
+#include "base/hex.h"
+#include "base/num.h"
+#include "tlog/commands.h"
 
 typedef struct anchor_args {
   const char *rpc, *key, *contract, *origin, *anchorer;
@@ -56,13 +57,7 @@ static void usage(FILE *f) {
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+') return -1;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end) return -1;
-  *out = v;
-  return 0;
+  return xt_parse_u64(s, 0, 0, UINT64_MAX, out) == XT_OK ? 0 : -1;
 }
 
 static int parse_args(int argc, char **argv, anchor_args *a) {
@@ -189,7 +184,7 @@ static int do_deploy(const anchor_args *a) {
     return exit_for(rc);
   }
   eth_address_format(addr, s);
-  hex_encode0x(tx, 32, th);
+  xt_hex_encode0x(tx, 32, th);
   printf("%s\n", s);
   fprintf(stderr, "deployed in transaction %s\n", th);
   return TLOG_EXIT_OK;
@@ -219,7 +214,7 @@ static int do_register(const anchor_args *a, int rotate) {
     fprintf(stderr, "tlog anchor %s: %s\n", action, err);
     return exit_for(rc);
   }
-  hex_encode0x(tx, 32, th);
+  xt_hex_encode0x(tx, 32, th);
   eth_address_format(who, s);
   printf("%s %s as anchorer of %s in transaction %s\n", rotate ? "rotated to" : "registered", s, a->origin, th);
   return TLOG_EXIT_OK;
@@ -245,8 +240,8 @@ static int do_status(const anchor_args *a) {
   static const uint8_t zero[20];
   int registered = memcmp(who, zero, 20) != 0;
   char rh[65], idh[65], ws[43], cs[43];
-  hex_encode(root, 32, rh);
-  hex_encode(log_id, 32, idh);
+  xt_hex_encode(root, 32, rh);
+  xt_hex_encode(log_id, 32, idh);
   eth_address_format(who, ws);
   eth_address_format(caddr, cs);
   if (a->json) {
@@ -286,9 +281,9 @@ typedef struct list_ctx {
 static int on_event(void *vctx, const anchor_event *e) {
   list_ctx *l = vctx;
   char rh[65], ch[65], th[67];
-  hex_encode(e->root, 32, rh);
-  hex_encode(e->checkpoint_hash, 32, ch);
-  hex_encode0x(e->tx_hash, 32, th);
+  xt_hex_encode(e->root, 32, rh);
+  xt_hex_encode(e->checkpoint_hash, 32, ch);
+  xt_hex_encode0x(e->tx_hash, 32, th);
   l->count++;
   if (l->json) {
     json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s}", "size", (json_int_t)e->size, "root", rh,

@@ -7,7 +7,11 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/common.h"
+#include "tlog/commands.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -26,6 +30,33 @@ static bool plain_text(const uint8_t *d, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (d[i] < 0x20 || d[i] == 0x7f) return false;
   return true;
+}
+
+/* One entry: a JSON array element (first: no comma before it), or "<index> <entry>"
+ * (entries that are not printable text as a JSON string). */
+static void print_entry(uint64_t idx, const tile_bundle_entry *e, bool json, bool first) {
+  if (json) {
+    uint8_t h[MERKLE_HASH_SIZE];
+    char hex[65];
+    merkle_leaf_hash(e->data, e->len, h);
+    xt_hex_encode(h, MERKLE_HASH_SIZE, hex);
+    json_t *ej = json_loadb((const char *)e->data, e->len, JSON_DECODE_ANY, NULL);
+    if (!ej) ej = json_stringn_nocheck((const char *)e->data, e->len);
+    json_t *o = json_pack("{s:I,s:s,s:o}", "index", (json_int_t)idx, "leaf_hash", hex, "entry", ej);
+    fputs(first ? "\n  " : ",\n  ", stdout);
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+  } else if (plain_text(e->data, e->len)) {
+    printf("%llu ", (unsigned long long)idx);
+    fwrite(e->data, 1, e->len, stdout);
+    fputc('\n', stdout);
+  } else {
+    json_t *s = json_stringn_nocheck((const char *)e->data, e->len);
+    printf("%llu ", (unsigned long long)idx);
+    json_dumpf(s, stdout, JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+    json_decref(s);
+  }
 }
 
 int cmd_entries(int argc, char **argv) {
@@ -60,16 +91,16 @@ int cmd_entries(int argc, char **argv) {
   const char *cmd = "entries";
   char err[600];
   uint64_t start = 0, count = UINT64_MAX;
-  if (start_arg && tlog_parse_u64(start_arg, &start) != 0)
+  if (start_arg && xt_parse_u64(start_arg, 0, 0, UINT64_MAX, &start) != 0)
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--start must be a decimal integer");
-  if (count_arg && tlog_parse_u64(count_arg, &count) != 0)
+  if (count_arg && xt_parse_u64(count_arg, 0, 0, UINT64_MAX, &count) != 0)
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--count must be a decimal integer");
   tlog_log l;
   int rc = tlog_log_open(&l, log, key, err, sizeof err);
   if (rc) return tlog_fail(cmd, json, rc, err);
   uint64_t size = l.cp.c.size;
   if (start > size || (start == size && count_arg && count > 0)) {
-    snprintf(err, sizeof err, "--start %llu is beyond the log's size %llu",
+    xt_errf(err, sizeof err, "--start %llu is beyond the log's size %llu",
              (unsigned long long)start, (unsigned long long)size);
     tlog_log_close(&l);
     return tlog_fail(cmd, json, TLOG_EXIT_USAGE, err);
@@ -92,7 +123,7 @@ int cmd_entries(int argc, char **argv) {
     if (tile_reader_entries(r, b, &e, &n) != 0) {
       if (json) fputs("]\n", stdout);
       tlog_progress_done(&p);
-      snprintf(err, sizeof err, "%s", tile_reader_error(r));
+      xt_errf(err, sizeof err, "%s", tile_reader_error(r));
       rc = tlog_reader_failure(l.src, fails);
       fflush(stdout);
       tile_reader_free(r);
@@ -102,28 +133,7 @@ int cmd_entries(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       uint64_t idx = b * TILE_WIDTH + i;
       if (idx < start || idx >= end) continue;
-      if (json) {
-        uint8_t h[MERKLE_HASH_SIZE];
-        char hex[65];
-        merkle_leaf_hash(e[i].data, e[i].len, h);
-        tlog_hex(h, MERKLE_HASH_SIZE, hex);
-        json_t *ej = json_loadb((const char *)e[i].data, e[i].len, JSON_DECODE_ANY, NULL);
-        if (!ej) ej = json_stringn_nocheck((const char *)e[i].data, e[i].len);
-        json_t *o = json_pack("{s:I,s:s,s:o}", "index", (json_int_t)idx, "leaf_hash", hex, "entry", ej);
-        fputs(first ? "\n  " : ",\n  ", stdout);
-        json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(o);
-      } else if (plain_text(e[i].data, e[i].len)) {
-        printf("%llu ", (unsigned long long)idx);
-        fwrite(e[i].data, 1, e[i].len, stdout);
-        fputc('\n', stdout);
-      } else {
-        json_t *s = json_stringn_nocheck((const char *)e[i].data, e[i].len);
-        printf("%llu ", (unsigned long long)idx);
-        json_dumpf(s, stdout, JSON_ENCODE_ANY);
-        fputc('\n', stdout);
-        json_decref(s);
-      }
+      print_entry(idx, &e[i], json, first);
       first = false;
     }
     tlog_progress_update(&p, (b + 1) * TILE_WIDTH - start);

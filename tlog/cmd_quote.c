@@ -16,10 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/commands.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/time.h"
 #include "dstack/eventlog.h"
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "tlog/commands.h"
 
 #define TLOG_QUOTE_MAX_INPUT (16u << 20)
 
@@ -60,7 +62,7 @@ typedef struct quote_report {
 static void hex_field(json_t *obj, const char *key, const uint8_t *b, size_t n) {
   char buf[257];
   if (n > 128) return;
-  dstack_hex_encode(b, n, buf);
+  xt_hex_encode(b, n, buf);
   json_object_set_new(obj, key, json_string(buf));
 }
 
@@ -149,13 +151,13 @@ static void print_human(const quote_report *r) {
   printf("status:       %s\n", r->verdict.status);
   if (r->verdict.fmspc[0]) printf("fmspc:        %s\n", r->verdict.fmspc);
   if (r->q) {
-    dstack_hex_encode(r->q->mrtd, 48, hex);
+    xt_hex_encode(r->q->mrtd, 48, hex);
     printf("mrtd:         %s\n", hex);
     for (int i = 0; i < 4; i++) {
-      dstack_hex_encode(r->q->rtmr[i], 48, hex);
+      xt_hex_encode(r->q->rtmr[i], 48, hex);
       printf("rtmr%d:        %s\n", i, hex);
     }
-    dstack_hex_encode(r->q->report_data, 64, hex);
+    xt_hex_encode(r->q->report_data, 64, hex);
     printf("report_data:  %s\n", hex);
   }
   if (r->have_log)
@@ -180,12 +182,19 @@ static void print_human(const quote_report *r) {
   printf("%s\n", r->verified ? "verified" : "FAILED");
 }
 
+/* The whole file at path (at most max bytes, NUL-terminated, caller frees), or NULL with
+ * err set. */
+static uint8_t *read_input(const char *path, size_t max, size_t *len, char *err, size_t errcap) {
+  uint8_t *data = NULL;
+  return xt_file_read(path, max, &data, len, err, errcap) == XT_OK ? data : NULL;
+}
+
 /* Reads a GetQuote response: quote hex and the event log (a JSON string holding the
  * array, or the array itself). */
 static int read_report(const char *path, uint8_t **quote, size_t *quote_len, char **event_log,
                        json_t **vm_config, char *err, size_t errlen) {
   size_t len;
-  uint8_t *text = dstack_read_file(path, TLOG_QUOTE_MAX_INPUT, &len, err, errlen);
+  uint8_t *text = read_input(path, TLOG_QUOTE_MAX_INPUT, &len, err, errlen);
   if (!text) return -1;
   json_error_t jerr;
   json_t *root = json_loadb((const char *)text, len, 0, &jerr);
@@ -260,7 +269,7 @@ int cmd_verify_quote(int argc, char **argv) {
     return TLOG_EXIT_USAGE;
   }
   time_t now = time(NULL);
-  if (now_text && dstack_parse_rfc3339(now_text, &now)) {
+  if (now_text && xt_parse_rfc3339(now_text, &now)) {
     fprintf(stderr, "tlog verify-quote: --now: not an RFC 3339 time: %s\n", now_text);
     return TLOG_EXIT_USAGE;
   }
@@ -280,12 +289,12 @@ int cmd_verify_quote(int argc, char **argv) {
     if (read_report(report_path, &quote, &quote_len, &report_log, &r.vm_config, err, sizeof err))
       goto io_fail;
   } else {
-    if (!(file = dstack_read_file(quote_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err))) goto io_fail;
+    if (!(file = read_input(quote_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err))) goto io_fail;
     if (!(quote = tdx_quote_decode_file_bytes(file, len, &quote_len, err, sizeof err)))
       goto io_fail;
   }
   if (collateral_path) {
-    if (!(cjson = dstack_read_file(collateral_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err)))
+    if (!(cjson = read_input(collateral_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err)))
       goto io_fail;
     if (!(coll = tdx_collateral_parse((const char *)cjson, len, err, sizeof err))) {
       fprintf(stderr, "tlog verify-quote: %s: %s\n", collateral_path, err);
@@ -295,7 +304,7 @@ int cmd_verify_quote(int argc, char **argv) {
   const char *log_text = report_log;
   size_t log_len = report_log ? strlen(report_log) : 0;
   if (log_path) {
-    if (!(ljson = dstack_read_file(log_path, TLOG_QUOTE_MAX_INPUT, &log_len, err, sizeof err))) goto io_fail;
+    if (!(ljson = read_input(log_path, TLOG_QUOTE_MAX_INPUT, &log_len, err, sizeof err))) goto io_fail;
     log_text = (const char *)ljson;
   }
 
@@ -370,7 +379,7 @@ int cmd_compose_hash(int argc, char **argv) {
   }
   char err[512];
   size_t len;
-  uint8_t *data = dstack_read_file(argv[1], TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
+  uint8_t *data = read_input(argv[1], TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
   if (!data) {
     fprintf(stderr, "tlog compose-hash: %s\n", err);
     return TLOG_EXIT_USAGE;
@@ -384,7 +393,7 @@ int cmd_compose_hash(int argc, char **argv) {
     fprintf(stderr, "tlog compose-hash: SHA-256 failed\n");
     return TLOG_EXIT_USAGE;
   }
-  dstack_hex_encode(digest, 32, hex);
+  xt_hex_encode(digest, 32, hex);
   printf("%s\n", hex);
   return TLOG_EXIT_OK;
 }
@@ -573,7 +582,7 @@ int cmd_compose_normalize(int argc, char **argv) {
   }
   char err[512];
   size_t len;
-  uint8_t *data = dstack_read_file(in, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
+  uint8_t *data = read_input(in, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
   if (!data) {
     fprintf(stderr, "tlog compose-normalize: %s\n", err);
     return TLOG_EXIT_USAGE;

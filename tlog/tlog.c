@@ -1,9 +1,9 @@
 /* tlog: the auditor's and monitor's command line. This file only dispatches; each
- * subcommand lives in its own client/cmd_*.c file. */
+ * subcommand lives in its own tlog/cmd_*.c file. */
 #include <stdio.h>
 #include <string.h>
 
-#include "client/commands.h"
+#include "tlog/commands.h"
 
 const tlog_command tlog_commands[] = {
     {"verify-quote", cmd_verify_quote, "verify a TDX quote offline to the Intel root (+ event log)"},

@@ -19,9 +19,13 @@
 #include <unistd.h>
 
 #include "anchor/rpc.h"
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "client/anchors.h"
 #include "client/common.h"
 #include "client/kms.h"
+#include "tlog/commands.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -137,7 +141,7 @@ static int state_save(monitor *m, const mstate *st, const tlog_checkpoint *cp, c
   char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
   json_decref(j);
   if (!s) {
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
   snprintf(path, sizeof path, "%s/state.json", m->state);
@@ -146,190 +150,215 @@ static int state_save(monitor *m, const mstate *st, const tlog_checkpoint *cp, c
   return rc;
 }
 
+/* One round in progress. Each step returns 0 (alerts counted in m) or 2 (I/O: the
+ * round concludes nothing; the step printed why). */
+typedef struct mround {
+  monitor *m;
+  log_source *src;
+  tile_reader *r;   /* the tree of the served checkpoint */
+  uint64_t fails;   /* the source's failures before reading tiles */
+  tlog_checkpoint cp, old; /* served, and last verified (old.note NULL: none) */
+  tlog_anchors an;
+  mstate st;
+} mround;
+
+/* Classifies a tile reader failure: I/O (2, printed) or an alert of this kind. */
+static int reader_failed(mround *x, const char *kind) {
+  if (tlog_reader_failure(x->src, x->fails) == TLOG_EIO) {
+    fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(x->r));
+    return 2;
+  }
+  alert(x->m, true, kind, "%s", tile_reader_error(x->r));
+  return 0;
+}
+
+/* The served checkpoint against the last verified one in the state directory. */
+static int round_consistency(mround *x) {
+  char opath[4096], err[800];
+  snprintf(opath, sizeof opath, "%s/checkpoint", x->m->state);
+  if (access(opath, F_OK) != 0) return 0;
+  if (tlog_checkpoint_file(&x->m->v, opath, &x->old, err, sizeof err)) {
+    fprintf(stderr, "tlog monitor: the saved state does not verify: %s\n", err);
+    return 2;
+  }
+  const checkpoint *cp = &x->cp.c, *old = &x->old.c;
+  if (cp->size < old->size) {
+    alert(x->m, true, "rollback", "the log serves size %llu, smaller than the verified %llu",
+          (unsigned long long)cp->size, (unsigned long long)old->size);
+  } else if (cp->size == old->size) {
+    if (memcmp(cp->root, old->root, 32))
+      alert(x->m, true, "inconsistent", "two checkpoints of size %llu with different roots (fork)",
+            (unsigned long long)cp->size);
+  } else if (old->size > 0) {
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+    size_t plen;
+    if (merkle_consistency_proof(old->size, cp->size, tile_reader_nodes, x->r, proof, MERKLE_MAX_PROOF, &plen))
+      return reader_failed(x, "inconsistent");
+    if (merkle_verify_consistency(old->size, cp->size, old->root, cp->root, (const uint8_t(*)[MERKLE_HASH_SIZE])proof,
+                                  plen))
+      alert(x->m, true, "inconsistent", "the checkpoint of size %llu does not extend the verified one of size %llu",
+            (unsigned long long)cp->size, (unsigned long long)old->size);
+  }
+  return 0;
+}
+
+/* One new anchor against the log's tree and signed note of its size. */
+static int round_anchor(mround *x, const tlog_anchor *a) {
+  monitor *m = x->m;
+  uint8_t root[32];
+  char err[800];
+  if (merkle_root_at(a->size, tile_reader_nodes, x->r, root)) {
+    if (reader_failed(x, "split-view")) return 2;
+  } else if (memcmp(root, a->root, 32)) {
+    alert(m, true, "split-view", "the log's tree at anchored size %llu has another root than the chain's (block %llu)",
+          (unsigned long long)a->size, (unsigned long long)a->block);
+  }
+  tlog_checkpoint acp;
+  bool nf = false;
+  int arc = tlog_fetch_sized_checkpoint(x->src, &m->v, a->size, &x->cp, &acp, &nf, err, sizeof err);
+  if (arc == TLOG_EVERIFY) {
+    alert(m, true, "bad-signature", "anchored checkpoint %llu: %s", (unsigned long long)a->size, err);
+  } else if (arc == TLOG_OK) {
+    uint8_t h[32];
+    tlog_sha256(acp.note, acp.note_len, h);
+    if (memcmp(h, a->checkpoint_hash, 32) || memcmp(acp.c.root, a->root, 32))
+      alert(m, true, "split-view", "the log's checkpoint of size %llu is not the one anchored on chain",
+            (unsigned long long)a->size);
+    tlog_checkpoint_clear(&acp);
+  }
+  return 0;
+}
+
+/* Every anchor not checked in an earlier round. */
+static int round_anchors(mround *x) {
+  char err[800];
+  if (tlog_anchors_from_chain(x->m->rpc, x->m->contract, x->cp.c.origin, &x->an, err, sizeof err)) {
+    fprintf(stderr, "tlog monitor: %s\n", err);
+    return 2;
+  }
+  if (x->st.anchors_checked > x->an.n) {
+    alert(x->m, true, "chain-rollback", "the chain now lists %zu anchors, fewer than the %llu seen before", x->an.n,
+          (unsigned long long)x->st.anchors_checked);
+    x->st.anchors_checked = 0;
+  }
+  uint64_t checked = x->st.anchors_checked;
+  for (size_t i = x->st.anchors_checked; i < x->an.n; i++) {
+    const tlog_anchor *a = &x->an.a[i];
+    if (a->size > x->cp.c.size) {
+      alert(x->m, true, "rollback", "anchored size %llu (block %llu) is beyond the served checkpoint size %llu",
+            (unsigned long long)a->size, (unsigned long long)a->block, (unsigned long long)x->cp.c.size);
+      break; /* check it again next round */
+    }
+    if (round_anchor(x, a)) return 2;
+    checked = i + 1;
+  }
+  x->st.anchors_checked = checked;
+  return 0;
+}
+
+/* The newest anchor's age and the entries past it, by the chain's clock. */
+static void round_anchor_age(mround *x, const eth_block *blk) {
+  monitor *m = x->m;
+  uint64_t size = x->cp.c.size;
+  const tlog_anchor *last = x->an.n ? &x->an.a[x->an.n - 1] : NULL;
+  if (!last) {
+    alert(m, m->max_age > 0 && size > 0, "unanchored-growth", "no anchor on chain yet; the log has %llu entries",
+          (unsigned long long)size);
+    return;
+  }
+  uint64_t age = blk->timestamp > last->time ? blk->timestamp - last->time : 0;
+  if (m->max_age && age > m->max_age)
+    alert(m, true, "stale-anchor", "the newest anchor (size %llu, block %llu) is %llu s old (limit %llu s)",
+          (unsigned long long)last->size, (unsigned long long)last->block, (unsigned long long)age,
+          (unsigned long long)m->max_age);
+  if (size > last->size)
+    alert(m, m->max_age && age > m->max_age, "unanchored-growth", "%llu entries past the newest anchor (size %llu, %llu s old)",
+          (unsigned long long)(size - last->size), (unsigned long long)last->size, (unsigned long long)age);
+}
+
+/* With --app: every DstackApp event since the last round. */
+static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
+  monitor *m = x->m;
+  if (!m->have_app || x->st.kms_next_block > blk->number) return 0;
+  kms_history kh;
+  char kerr[400];
+  if (kms_history_load(er, m->app, x->st.kms_next_block, blk->number, &kh, kerr, sizeof kerr)) {
+    fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
+    return 2;
+  }
+  for (size_t i = 0; i < kh.n; i++) {
+    const kms_event *e = &kh.events[i];
+    bool hash = e->kind <= KMS_COMPOSE_HASH_REMOVED;
+    char hx[65], when[21];
+    xt_hex_encode(hash ? e->compose_hash : e->address, hash ? 32 : 20, hx);
+    tlog_datetime(e->block_time, when);
+    alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
+          (unsigned long long)e->block_number, when);
+    m->kms_events++;
+  }
+  kms_history_free(&kh);
+  x->st.kms_next_block = blk->number + 1;
+  return 0;
+}
+
+/* The chain's side: anchors, their age, the KMS. */
+static int round_chain(mround *x) {
+  if (round_anchors(x)) return 2;
+  char kerr[400];
+  eth_rpc *er = eth_rpc_new(x->m->rpc, kerr, sizeof kerr);
+  eth_block blk;
+  int found = 0;
+  if (!er || eth_get_block_by_number(er, ETH_BLOCK_LATEST, &blk, &found) || !found) {
+    fprintf(stderr, "tlog monitor: chain: %s\n", er ? eth_rpc_error(er) : kerr);
+    eth_rpc_free(er);
+    return 2;
+  }
+  round_anchor_age(x, &blk);
+  int rc = round_kms(x, er, &blk);
+  eth_rpc_free(er);
+  return rc;
+}
+
 /* One round. Returns 0 (done, alerts counted in m) or 2 (I/O: nothing concluded). */
 static int round_once(monitor *m) {
   char err[800];
   m->alerts = 0;
-  log_source *src = log_source_open(m->log, err, sizeof err);
-  if (!src) {
+  mround x;
+  memset(&x, 0, sizeof x);
+  x.m = m;
+  x.src = log_source_open(m->log, err, sizeof err);
+  if (!x.src) {
     fprintf(stderr, "tlog monitor: %s\n", err);
     return 2;
   }
-  tlog_checkpoint cp = {0}, old = {0};
-  tile_reader *r = NULL;
-  tlog_anchors an = {0};
-  mstate st;
-  state_load(m, &st);
-  int rc = tlog_fetch_checkpoint(src, &m->v, "checkpoint", &cp, NULL, err, sizeof err);
-  if (rc == TLOG_EXIT_USAGE) {
-    fprintf(stderr, "tlog monitor: %s\n", err);
-    log_source_free(src);
-    return 2;
-  }
+  state_load(m, &x.st);
+  int rc = tlog_fetch_checkpoint(x.src, &m->v, "checkpoint", &x.cp, NULL, err, sizeof err);
   snprintf(m->origin, sizeof m->origin, "%s", m->v.name);
-  if (rc) {
+  if (rc == TLOG_EIO) {
+    fprintf(stderr, "tlog monitor: %s\n", err);
+  } else if (rc) {
     alert(m, true, "bad-signature", "%s", err);
-    goto out;
-  }
-  m->size = cp.c.size;
-  r = tile_reader_new(cp.c.size, cp.c.root, log_source_tile_fetcher, src);
-  if (!r) {
-    rc = 2;
-    goto out;
-  }
-  uint64_t fails = log_source_failures(src);
-  /* Against the last verified checkpoint. */
-  char opath[4096];
-  snprintf(opath, sizeof opath, "%s/checkpoint", m->state);
-  if (access(opath, F_OK) == 0) {
-    int orc = tlog_checkpoint_file(&m->v, opath, &old, err, sizeof err);
-    if (orc) {
-      fprintf(stderr, "tlog monitor: the saved state does not verify: %s\n", err);
-      rc = 2;
-      goto out;
-    }
-    if (cp.c.size < old.c.size) {
-      alert(m, true, "rollback", "the log serves size %llu, smaller than the verified %llu",
-            (unsigned long long)cp.c.size, (unsigned long long)old.c.size);
-    } else if (cp.c.size == old.c.size) {
-      if (memcmp(cp.c.root, old.c.root, 32))
-        alert(m, true, "inconsistent", "two checkpoints of size %llu with different roots (fork)",
-              (unsigned long long)cp.c.size);
-    } else if (old.c.size > 0) {
-      uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
-      size_t plen;
-      if (merkle_consistency_proof(old.c.size, cp.c.size, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF, &plen)) {
-        if (tlog_reader_failure(src, fails) == TLOG_EXIT_USAGE) {
-          fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(r));
-          rc = 2;
-          goto out;
-        }
-        alert(m, true, "inconsistent", "%s", tile_reader_error(r));
-      } else if (merkle_verify_consistency(old.c.size, cp.c.size, old.c.root, cp.c.root,
-                                           (const uint8_t(*)[MERKLE_HASH_SIZE])proof, plen)) {
-        alert(m, true, "inconsistent", "the checkpoint of size %llu does not extend the verified one of size %llu",
-              (unsigned long long)cp.c.size, (unsigned long long)old.c.size);
-      }
-    }
-  }
-  if (m->rpc) {
-    if (tlog_anchors_from_chain(m->rpc, m->contract, cp.c.origin, &an, err, sizeof err)) {
+  } else {
+    m->size = x.cp.c.size;
+    x.r = tile_reader_new(x.cp.c.size, x.cp.c.root, log_source_tile_fetcher, x.src);
+    x.fails = log_source_failures(x.src);
+    rc = !x.r ? 2 : round_consistency(&x);
+    if (!rc && m->rpc) rc = round_chain(&x);
+    if (!rc && m->alerts == 0 && state_save(m, &x.st, &x.cp, err, sizeof err)) {
       fprintf(stderr, "tlog monitor: %s\n", err);
       rc = 2;
-      goto out;
+    } else if (!rc && m->alerts == 0 && !m->quiet && !m->json) {
+      printf("ok    size %llu verified%s\n", (unsigned long long)x.cp.c.size,
+             x.old.note ? " and consistent with the last verified checkpoint" : " (first checkpoint stored)");
     }
-    if (st.anchors_checked > an.n) {
-      alert(m, true, "chain-rollback", "the chain now lists %zu anchors, fewer than the %llu seen before", an.n,
-            (unsigned long long)st.anchors_checked);
-      st.anchors_checked = 0;
-    }
-    uint64_t checked = st.anchors_checked;
-    for (size_t i = st.anchors_checked; i < an.n; i++) {
-      const tlog_anchor *a = &an.a[i];
-      if (a->size > cp.c.size) {
-        alert(m, true, "rollback", "anchored size %llu (block %llu) is beyond the served checkpoint size %llu",
-              (unsigned long long)a->size, (unsigned long long)a->block, (unsigned long long)cp.c.size);
-        break; /* check it again next round */
-      }
-      uint8_t root[32];
-      if (merkle_root_at(a->size, tile_reader_nodes, r, root)) {
-        if (tlog_reader_failure(src, fails) == TLOG_EXIT_USAGE) {
-          fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(r));
-          rc = 2;
-          goto out;
-        }
-        alert(m, true, "split-view", "%s", tile_reader_error(r));
-      } else if (memcmp(root, a->root, 32)) {
-        alert(m, true, "split-view",
-              "the log's tree at anchored size %llu has another root than the chain's (block %llu)",
-              (unsigned long long)a->size, (unsigned long long)a->block);
-      }
-      char path[64];
-      snprintf(path, sizeof path, "v1/checkpoints/%llu", (unsigned long long)a->size);
-      tlog_checkpoint acp;
-      bool nf = false;
-      int arc = tlog_fetch_sized_checkpoint(src, &m->v, a->size, &cp, &acp, &nf, err, sizeof err);
-      if (arc == TLOG_EXIT_FAILED) {
-        alert(m, true, "bad-signature", "anchored checkpoint %llu: %s", (unsigned long long)a->size, err);
-      } else if (arc == TLOG_EXIT_OK) {
-        uint8_t h[32];
-        tlog_sha256(acp.note, acp.note_len, h);
-        if (memcmp(h, a->checkpoint_hash, 32) || memcmp(acp.c.root, a->root, 32))
-          alert(m, true, "split-view", "the log's checkpoint of size %llu is not the one anchored on chain",
-                (unsigned long long)a->size);
-        tlog_checkpoint_clear(&acp);
-      }
-      checked = i + 1;
-    }
-    st.anchors_checked = checked;
-    /* Anchor age and unanchored growth, by the chain's clock. */
-    char kerr[400];
-    eth_rpc *er = eth_rpc_new(m->rpc, kerr, sizeof kerr);
-    eth_block blk;
-    int found = 0;
-    if (!er || eth_get_block_by_number(er, ETH_BLOCK_LATEST, &blk, &found) || !found) {
-      fprintf(stderr, "tlog monitor: chain: %s\n", er ? eth_rpc_error(er) : kerr);
-      eth_rpc_free(er);
-      rc = 2;
-      goto out;
-    }
-    const tlog_anchor *last = an.n ? &an.a[an.n - 1] : NULL;
-    uint64_t age = last ? (blk.timestamp > last->time ? blk.timestamp - last->time : 0) : 0;
-    if (!last) {
-      alert(m, m->max_age > 0 && cp.c.size > 0, "unanchored-growth", "no anchor on chain yet; the log has %llu entries",
-            (unsigned long long)cp.c.size);
-    } else {
-      if (m->max_age && age > m->max_age)
-        alert(m, true, "stale-anchor", "the newest anchor (size %llu, block %llu) is %llu s old (limit %llu s)",
-              (unsigned long long)last->size, (unsigned long long)last->block, (unsigned long long)age,
-              (unsigned long long)m->max_age);
-      if (cp.c.size > last->size)
-        alert(m, m->max_age && age > m->max_age, "unanchored-growth",
-              "%llu entries past the newest anchor (size %llu, %llu s old)",
-              (unsigned long long)(cp.c.size - last->size), (unsigned long long)last->size, (unsigned long long)age);
-    }
-    if (m->have_app && st.kms_next_block <= blk.number) {
-      kms_history kh;
-      if (kms_history_load(er, m->app, st.kms_next_block, blk.number, &kh, kerr, sizeof kerr)) {
-        fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
-        eth_rpc_free(er);
-        rc = 2;
-        goto out;
-      }
-      for (size_t i = 0; i < kh.n; i++) {
-        const kms_event *e = &kh.events[i];
-        char hx[65], when[21];
-        tlog_hex(e->kind <= KMS_COMPOSE_HASH_REMOVED ? e->compose_hash : e->address,
-                 e->kind <= KMS_COMPOSE_HASH_REMOVED ? 32 : 20, hx);
-        tlog_datetime(e->block_time, when);
-        alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
-              (unsigned long long)e->block_number, when);
-        m->kms_events++;
-      }
-      kms_history_free(&kh);
-      st.kms_next_block = blk.number + 1;
-    }
-    eth_rpc_free(er);
   }
-  if (m->alerts == 0) {
-    if (state_save(m, &st, &cp, err, sizeof err)) {
-      fprintf(stderr, "tlog monitor: %s\n", err);
-      rc = 2;
-      goto out;
-    }
-    if (!m->quiet && !m->json)
-      printf("ok    size %llu verified%s\n", (unsigned long long)cp.c.size,
-             old.note ? " and consistent with the last verified checkpoint" : " (first checkpoint stored)");
-  }
-  rc = 0;
-out:
-  tile_reader_free(r);
-  tlog_anchors_free(&an);
-  tlog_checkpoint_clear(&cp);
-  tlog_checkpoint_clear(&old);
-  log_source_free(src);
+  tile_reader_free(x.r);
+  tlog_anchors_free(&x.an);
+  tlog_checkpoint_clear(&x.cp);
+  tlog_checkpoint_clear(&x.old);
+  log_source_free(x.src);
   fflush(stdout);
-  return rc;
+  return rc == TLOG_EIO ? 2 : rc;
 }
 
 int cmd_monitor(int argc, char **argv) {
@@ -376,12 +405,14 @@ int cmd_monitor(int argc, char **argv) {
     usage(stderr);
     return TLOG_EXIT_USAGE;
   }
+  if (strlen(m.state) > TLOG_MAX_DIR)
+    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--state: the path is too long");
   uint64_t interval = 60;
-  if ((interval_arg && (tlog_parse_u64(interval_arg, &interval) || interval == 0)) ||
-      (age_arg && tlog_parse_u64(age_arg, &m.max_age)))
+  if ((interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0)) ||
+      (age_arg && xt_parse_u64(age_arg, 0, 0, UINT64_MAX, &m.max_age)))
     return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--interval and --max-anchor-age take seconds");
   if (app) {
-    if (tlog_unhex(app, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
+    if (xt_hex_decode_exact(app, XT_HEX_0X, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
     m.have_app = true;
   }
   char err[600];

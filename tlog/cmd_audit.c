@@ -1,0 +1,1386 @@
+/* cmd_audit.c: `tlog audit`: what the log shows about a time window, checked from the
+ * chain and the log's own data (DESIGN.md section 1, issue 5 item 3).
+ *
+ * Time comes only from block timestamps, never from entries' ts_ms (the host sets
+ * the enclave's clock). The window [from 00:00:00, to 23:59:59] UTC selects the
+ * Anchored events whose block time falls in it, plus the anchor just before (the
+ * window's starting point). An entry belongs to the window when the first anchor that
+ * covers it (the earliest anchor with size > index) is in the window; its month is
+ * that anchor's block month.
+ *
+ * (a) consecutive anchors, and the last anchor and the log's checkpoint, are
+ *     consistent: RFC 9162 proofs built from tiles authenticated against the
+ *     checkpoint; anchored checkpoint notes (v1/checkpoints/N), where the log keeps
+ *     them, hash to the on-chain checkpoint hash and carry a valid signature;
+ * (b) every entry from 0 up to the last window anchor is recomputed into the tree,
+ *     whose root must equal every anchored root on the way;
+ * (c) distinct `user` pseudonyms of credential_intake entries in the window, per month;
+ * (d) every api_call intent in the window matches the policy's allowlist; every
+ *     result has an earlier intent with its call_id (intents are tracked from entry
+ *     0); no entry in the window names direct messages;
+ * (e) every boot entry up to the last anchor, with the anchor that first covers it
+ *     and, with --app, whether the app's KMS contract allowed its compose hash at that
+ *     anchor's block time.
+ * Each of these is a named check, a row of the table `checks` below (see
+ * audit_check): the table runs them and writes both report forms. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "anchor/rpc.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/time.h"
+#include "client/anchors.h"
+#include "client/codeid.h"
+#include "client/common.h"
+#include "client/entryscan.h"
+#include "client/kms.h"
+#include "client/replay.h"
+#include "tlog/commands.h"
+
+#define MAX_FAILURE_LINES 200
+#define MAX_BOOTS 10000
+#define MAX_MONTHS 2400
+#define MAX_TYPES 64
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: tlog audit (--log URL|DIR | --bundle DIR) --key VKEY\n"
+          "                  (--rpc URL --contract 0xADDR | --anchors FILE)\n"
+          "                  --from YYYY-MM-DD --to YYYY-MM-DD [--app 0xADDR] [--policy FILE]\n"
+          "                  [--allow-simulated] [--allow-dev] [--collateral FILE] [--now RFC3339]\n"
+          "                  [--json] [--quiet]\n"
+          "\n"
+          "Audits the window [from 00:00:00, to 23:59:59] UTC, by block time:\n"
+          "  (a) every Anchored event of the log in the window and the one before, each\n"
+          "      consistent with the previous (proofs from authenticated tiles), the last\n"
+          "      consistent with the log's checkpoint, anchored notes matching the chain;\n"
+          "  (b) every entry up to the last anchor recomputed to each anchored root;\n"
+          "  (c) distinct users with credential_intake in the window, per month;\n"
+          "  (d) every api_call intent within the policy, every result after its intent,\n"
+          "      no entry naming direct messages;\n"
+          "  (e) every boot entry's code identity (compose hash) and the anchor covering it;\n"
+          "      with --app (the DstackApp contract), whether the KMS allowed that hash.\n"
+          "  Code identity: every logd boot entry's quote (v1/attestation?boot=I, or a\n"
+          "      bundle's attestation/boot-I.json): SHA-256 = quote_sha256, report_data =\n"
+          "      boot binding over checkpoint_key and anchor_address, event log replayed to\n"
+          "      the RTMRs, RTMR3 compose hash = the entry's; every window anchor's quote\n"
+          "      (v1/attestation?size=N, or attestation/checkpoint-N.json) binding the note\n"
+          "      whose SHA-256 is the on-chain checkpointHash. A missing attestation fails.\n"
+          "      Collector boot quotes are checked only when a bundle holds them.\n"
+          "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
+          "                   it a real quote's TCB status is unknown: a failure)\n"
+          "  --now RFC3339    time for the collateral's validity (default: now)\n"
+          "  --allow-simulated  accept simulated quotes (dstack simulator), flagged so\n"
+          "  --allow-dev      accept a --dev log (boot compose_hash \"dev\", no quotes)\n"
+          "  --bundle DIR     a `tlog export` bundle (same as --log DIR)\n"
+          "  --anchors FILE   take anchors from a file (`tlog anchor list --json` output or\n"
+          "                   a bundle's anchors.json) instead of the chain: the report says\n"
+          "                   so, and it proves nothing about the chain\n"
+          "  --policy FILE    JSON {\"allow\":[{\"endpoint\":..,\"method\":..,\"path\":..,\"host\":..},...]}:\n"
+          "                   an intent passes if some rule's every given field equals the\n"
+          "                   intent's (path compared without its query string). Default:\n"
+          "                   {\"allow\":[{\"endpoint\":\"watch_history\",\"method\":\"GET\",\n"
+          "                   \"path\":\"/api/watch_history\"}]}\n"
+          "Exit status: 0 every check passed, 1 some check failed (each failure named on\n"
+          "its own line), 2 usage or I/O error.\n");
+}
+
+/* ---- sets ---- */
+
+/* 32-byte keys, open addressing. */
+typedef struct keyset {
+  uint8_t (*k)[32];
+  uint8_t *used;
+  size_t cap, n;
+} keyset;
+
+static int keyset_add(keyset *s, const uint8_t key[32]) {
+  if (2 * (s->n + 1) > s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    uint8_t(*k)[32] = calloc(cap, 32);
+    uint8_t *u = calloc(cap, 1);
+    if (!k || !u) {
+      free(k);
+      free(u);
+      return -1;
+    }
+    for (size_t i = 0; i < s->cap; i++) {
+      if (!s->used[i]) continue;
+      uint64_t h;
+      memcpy(&h, s->k[i], 8);
+      size_t j = h & (cap - 1);
+      while (u[j]) j = (j + 1) & (cap - 1);
+      memcpy(k[j], s->k[i], 32);
+      u[j] = 1;
+    }
+    free(s->k);
+    free(s->used);
+    s->k = k;
+    s->used = u;
+    s->cap = cap;
+  }
+  uint64_t h;
+  memcpy(&h, key, 8);
+  size_t j = h & (s->cap - 1);
+  while (s->used[j]) {
+    if (!memcmp(s->k[j], key, 32)) return 0;
+    j = (j + 1) & (s->cap - 1);
+  }
+  memcpy(s->k[j], key, 32);
+  s->used[j] = 1;
+  s->n++;
+  return 0;
+}
+
+static void keyset_free(keyset *s) {
+  free(s->k);
+  free(s->used);
+  memset(s, 0, sizeof *s);
+}
+
+/* Open intents by call_id: chained buckets; entries removed when their result comes. */
+typedef struct call_node {
+  struct call_node *next;
+  uint64_t h;
+  size_t n;
+  char id[];
+} call_node;
+
+#define CALL_BUCKETS 4096 /* initial; doubles to keep chains short */
+
+typedef struct callset {
+  call_node **b;
+  size_t nb;
+  uint64_t n;
+} callset;
+
+static uint64_t fnv(const char *p, size_t n) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * UINT64_C(1099511628211);
+  h ^= h >> 32; /* FNV's low bits are weak: mix before masking */
+  h *= UINT64_C(0x9E3779B97F4A7C15);
+  return h ^ (h >> 29);
+}
+
+static void callset_grow(callset *s) {
+  size_t nb = s->nb * 2;
+  call_node **b = calloc(nb, sizeof(call_node *));
+  if (!b) return; /* keep the old table: slower, still correct */
+  for (size_t i = 0; i < s->nb; i++)
+    for (call_node *c = s->b[i], *nx; c; c = nx) {
+      nx = c->next;
+      c->next = b[c->h & (nb - 1)];
+      b[c->h & (nb - 1)] = c;
+    }
+  free(s->b);
+  s->b = b;
+  s->nb = nb;
+}
+
+static call_node **call_find(callset *s, const char *id, size_t n, uint64_t h) {
+  call_node **pp = &s->b[h & (s->nb - 1)];
+  while (*pp && !((*pp)->h == h && (*pp)->n == n && !memcmp((*pp)->id, id, n))) pp = &(*pp)->next;
+  return pp;
+}
+
+/* Returns 1 if added, 0 if already open, -1 out of memory. */
+static int call_open(callset *s, const char *id, size_t n) {
+  uint64_t h = fnv(id, n);
+  if (s->n >= s->nb) callset_grow(s);
+  call_node **pp = call_find(s, id, n, h);
+  if (*pp) return 0;
+  call_node *c = malloc(sizeof *c + n);
+  if (!c) return -1;
+  c->next = NULL;
+  c->h = h;
+  c->n = n;
+  memcpy(c->id, id, n);
+  *pp = c;
+  s->n++;
+  return 1;
+}
+
+/* Returns 1 if it was open (and closes it), else 0. */
+static int call_close(callset *s, const char *id, size_t n) {
+  call_node **pp = call_find(s, id, n, fnv(id, n));
+  if (!*pp) return 0;
+  call_node *c = *pp;
+  *pp = c->next;
+  free(c);
+  s->n--;
+  return 1;
+}
+
+static void callset_free(callset *s) {
+  if (!s->b) return;
+  for (size_t i = 0; i < s->nb; i++)
+    for (call_node *c = s->b[i], *nx; c; c = nx) nx = c->next, free(c);
+  free(s->b);
+  s->b = NULL;
+}
+
+/* ---- policy ---- */
+
+typedef struct rule {
+  char *f[4]; /* endpoint, method, path, host; NULL = any */
+} rule;
+
+typedef struct policy {
+  rule *r;
+  size_t n;
+  char source[300];
+} policy;
+
+static const char *const rule_keys[4] = {"endpoint", "method", "path", "host"};
+static const int rule_fields[4] = {SF_ENDPOINT, SF_METHOD, SF_PATH, SF_HOST};
+
+static void policy_free(policy *p) {
+  for (size_t i = 0; i < p->n; i++)
+    for (int k = 0; k < 4; k++) free(p->r[i].f[k]);
+  free(p->r);
+  memset(p, 0, sizeof *p);
+}
+
+static int policy_load(policy *p, const char *file, char *err, size_t errcap) {
+  memset(p, 0, sizeof *p);
+  json_t *j;
+  json_error_t je;
+  if (file) {
+    j = json_load_file(file, 0, &je);
+    if (!j) {
+      xt_errf(err, errcap, "--policy %.200s: %.200s (line %d)", file, je.text, je.line);
+      return -1;
+    }
+    snprintf(p->source, sizeof p->source, "%s", file);
+  } else {
+    j = json_pack("{s:[{s:s,s:s,s:s}]}", "allow", "endpoint", "watch_history", "method", "GET", "path",
+                  "/api/watch_history");
+    snprintf(p->source, sizeof p->source, "built-in: GET watch_history /api/watch_history");
+  }
+  json_t *allow = json_object_get(j, "allow");
+  if (!json_is_array(allow) || json_array_size(allow) == 0) {
+    xt_errf(err, errcap, "--policy: needs a non-empty \"allow\" array");
+    json_decref(j);
+    return -1;
+  }
+  p->r = calloc(json_array_size(allow), sizeof *p->r);
+  if (!p->r) {
+    json_decref(j);
+    xt_errf(err, errcap, "out of memory");
+    return -1;
+  }
+  size_t i;
+  json_t *o;
+  json_array_foreach(allow, i, o) {
+    const char *key;
+    json_t *v;
+    if (!json_is_object(o) || json_object_size(o) == 0) goto bad;
+    rule *r = &p->r[p->n++]; /* counted first, so policy_free frees what it holds */
+    json_object_foreach(o, key, v) {
+      int k;
+      for (k = 0; k < 4 && strcmp(key, rule_keys[k]); k++) {
+      }
+      if (k == 4 || !json_is_string(v)) goto bad;
+      free(r->f[k]);
+      if (!(r->f[k] = strdup(json_string_value(v)))) {
+        xt_errf(err, errcap, "out of memory");
+        json_decref(j);
+        policy_free(p);
+        return -1;
+      }
+    }
+  }
+  json_decref(j);
+  return 0;
+bad:
+  xt_errf(err, errcap, "--policy: rule %zu must be an object of string fields endpoint, method, path, host", i);
+  json_decref(j);
+  policy_free(p);
+  return -1;
+}
+
+static bool policy_allows(const policy *p, const entry_scan *s) {
+  for (size_t i = 0; i < p->n; i++) {
+    bool ok = true;
+    for (int k = 0; k < 4 && ok; k++) {
+      const char *want = p->r[i].f[k];
+      if (!want) continue;
+      scan_str v = s->f[rule_fields[k]];
+      if (!v.p) {
+        ok = false;
+        continue;
+      }
+      if (rule_fields[k] == SF_PATH) {
+        const char *q = memchr(v.p, '?', v.n);
+        if (q) v.n = (size_t)(q - v.p);
+      }
+      ok = scan_eq(v, want);
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+/* ---- the audit's state ---- */
+
+typedef struct boot_rec {
+  uint64_t index;
+  char component[64], version[64], compose_hash[80], instance_id[80];
+  size_t cover; /* index of the covering anchor */
+  int kms;      /* 1 allowed, 0 not, -1 not checked */
+  codeid_boot cb;
+  codeid_result cid; /* CODEID_UNEXAMINED: not examined */
+} boot_rec;
+
+typedef struct month_rec {
+  char ym[8];
+  keyset users;
+  uint64_t intakes;
+} month_rec;
+
+/* What became of an anchored checkpoint note. */
+typedef enum note_check {
+  NOTE_UNCHECKED = 0, /* not looked at */
+  NOTE_VERIFIED,      /* signed, and hashes to the on-chain checkpointHash */
+  NOTE_NOT_KEPT,      /* the log keeps no note of that size */
+  NOTE_UNREADABLE,    /* the log failed to deliver it */
+  NOTE_MISMATCH       /* it does not verify, or is not the anchored one */
+} note_check;
+
+/* Its name in the JSON report (NULL: null) and in the text table. */
+static const char *note_json(note_check n) {
+  static const char *const s[] = {NULL, "verified", "not kept by the log", "unreadable", "MISMATCH"};
+  return s[n];
+}
+static const char *note_text(note_check n) {
+  static const char *const s[] = {"-", "verified", "not kept", "unreadable", "MISMATCH"};
+  return s[n];
+}
+
+typedef struct anchor_status {
+  bool in_window;
+  int consistent;    /* 1 yes, 0 no, -1 first (nothing before it to check) */
+  note_check note;   /* the anchored checkpoint note, where the log keeps it */
+  codeid_result cid; /* the checkpoint's quote; CODEID_UNEXAMINED: not examined */
+  int kms;           /* its compose hash allowed by the KMS: 1, 0, -1 not checked */
+} anchor_status;
+
+/* The command line. */
+typedef struct audit_args {
+  const char *log, *bundle, *key, *rpc, *contract, *anchors_file, *from, *to, *app, *policy_file,
+      *collateral_file, *now_arg;
+  bool json, quiet, allow_simulated, allow_dev;
+} audit_args;
+
+typedef struct audit {
+  const audit_args *args;
+  tlog_log l;
+  codeid_opts co;
+  tdx_collateral *coll;
+  uint8_t app_addr[20];
+  kms_history kh;
+  bool have_kh;
+  uint64_t t_from, t_end; /* the window, [t_from, t_end) in block time */
+  policy pol;
+  tlog_anchors an;
+  anchor_status *ast;      /* one per anchor */
+  size_t first, last;      /* window anchors [first, last]; first == an.n: none */
+  size_t begin;            /* first anchor reported: the one before the window's */
+  uint64_t lo, hi;         /* window entries [lo, hi) */
+  size_t cover;            /* current covering anchor */
+  replay_stats st;
+  tlog_failures f;
+  uint64_t failures; /* including those not kept as lines */
+  month_rec *months;
+  size_t nmonths;
+  month_rec *last_month;
+  uint64_t last_month_time;
+  keyset window_users; /* distinct users over the whole window */
+  callset calls;
+  boot_rec *boots;
+  size_t nboots;
+  struct {
+    char name[40];
+    uint64_t n;
+  } types[MAX_TYPES];
+  size_t ntypes;
+  uint64_t other_types, window_entries, intents, results, outside_policy, orphan_results, dm,
+      malformed, intakes, boots_beyond;
+  entry_scan scan;
+  char stop[120]; /* why a check stopped the replay */
+} audit;
+
+#define AUDIT_FAIL(a, ...)                                                      \
+  do {                                                                          \
+    (a)->failures++;                                                            \
+    if ((a)->f.n < MAX_FAILURE_LINES) tlog_failures_add(&(a)->f, __VA_ARGS__); \
+  } while (0)
+
+/* One replayed entry, as the checks see it. */
+typedef struct audit_entry {
+  uint64_t index;
+  const uint8_t *data;
+  size_t len;
+  bool in_window;        /* covered first by a window anchor */
+  bool well_formed;      /* a JSON object with an event object and its string type */
+  const entry_scan *s;   /* the scanned fields */
+} audit_entry;
+
+/* A named check of the audit. The table below runs the checks in its order: first
+ * each check's run (the anchors before the replay, the replay itself, then what needs
+ * every entry seen); during the replay each check's entry sees every entry in index
+ * order (only well-formed ones unless sees_malformed; those that do go first). Each
+ * check's report writes its part of both report forms: with o NULL its text lines, in
+ * table order, else its members of the JSON report object o. Adding a check: a
+ * function for what it examines, its report, and one row. */
+typedef struct audit_check {
+  const char *name;
+  /* Returns 0, or TLOG_EXIT_USAGE with err (I/O: the audit concludes nothing). */
+  int (*run)(audit *a, char *err, size_t errcap);
+  /* Returns 0, or non-zero to stop the replay (2, with a->stop saying why). */
+  int (*entry)(audit *a, const audit_entry *e);
+  bool sees_malformed;
+  void (*report)(const audit *a, json_t *o);
+} audit_check;
+
+static void copy_field(char *dst, size_t cap, scan_str s) {
+  size_t n = s.p ? (s.n < cap - 1 ? s.n : cap - 1) : 0;
+  if (n) memcpy(dst, s.p, n);
+  dst[n] = 0;
+}
+
+/* ---- (a) anchors: consistency from tiles, and the anchored notes ---- */
+
+/* Selects the window's anchors (and flags anchors that go back). */
+static void select_window(audit *a) {
+  size_t n = a->an.n;
+  a->first = a->last = n;
+  for (size_t i = 0; i < n; i++) {
+    if (i && (a->an.a[i].size < a->an.a[i - 1].size || a->an.a[i].time < a->an.a[i - 1].time))
+      AUDIT_FAIL(a, "(a) anchor %zu (size %llu) goes back in size or time from the one before", i,
+                 (unsigned long long)a->an.a[i].size);
+    if (a->an.a[i].time >= a->t_from && a->an.a[i].time < a->t_end) {
+      if (a->first == n) a->first = i;
+      a->last = i;
+    }
+  }
+  a->begin = a->first == n ? n : (a->first > 0 ? a->first - 1 : a->first);
+  if (a->first == n) return;
+  for (size_t i = a->first; i <= a->last; i++) a->ast[i].in_window = true;
+  a->lo = a->first > 0 ? a->an.a[a->first - 1].size : 0;
+  a->hi = a->an.a[a->last].size;
+}
+
+/* The first reported anchor's root against the tree authenticated by the checkpoint.
+ * Returns 0, or TLOG_EXIT_USAGE (the log failed to deliver a tile; err set). */
+static int check_first_root(audit *a, tile_reader *r, uint64_t fails, char *err, size_t errcap) {
+  const tlog_anchor *cur = &a->an.a[a->begin];
+  uint8_t root[32];
+  a->ast[a->begin].consistent = -1;
+  if (merkle_root_at(cur->size, tile_reader_nodes, r, root) != MERKLE_OK) {
+    xt_errf(err, errcap, "%s", tile_reader_error(r));
+    if (tlog_reader_failure(a->l.src, fails) == TLOG_EIO) return TLOG_EXIT_USAGE;
+    AUDIT_FAIL(a, "(a) %s", err);
+  } else if (memcmp(root, cur->root, 32)) {
+    AUDIT_FAIL(a, "(a) the anchored root at size %llu is not the root of the log's tree at that size "
+               "(split view or fork)",
+               (unsigned long long)cur->size);
+    a->ast[a->begin].consistent = 0;
+  }
+  return 0;
+}
+
+/* Anchor i (i == last + 1: the log's checkpoint) against anchor i - 1, by a proof
+ * from tiles. Returns 0, or TLOG_EXIT_USAGE (I/O; err set). */
+static int check_step(audit *a, tile_reader *r, uint64_t fails, size_t i, char *err, size_t errcap) {
+  const tlog_anchor *cur = i <= a->last ? &a->an.a[i] : NULL;
+  uint64_t m = a->an.a[i - 1].size;
+  const uint8_t *mroot = a->an.a[i - 1].root;
+  uint64_t nsz = cur ? cur->size : a->l.cp.c.size;
+  const uint8_t *nroot = cur ? cur->root : a->l.cp.c.root;
+  uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
+  size_t plen = 0;
+  bool ok;
+  if (nsz < m) {
+    ok = false;
+  } else if (merkle_consistency_proof(m, nsz, tile_reader_nodes, r, proof, MERKLE_MAX_PROOF, &plen) !=
+             MERKLE_OK) {
+    xt_errf(err, errcap, "%s", tile_reader_error(r));
+    if (tlog_reader_failure(a->l.src, fails) == TLOG_EIO) return TLOG_EXIT_USAGE;
+    AUDIT_FAIL(a, "(a) %s", err);
+    ok = false;
+  } else {
+    ok = merkle_verify_consistency(m, nsz, mroot, nroot, (const uint8_t(*)[MERKLE_HASH_SIZE])proof, plen) ==
+         MERKLE_OK;
+  }
+  if (cur) a->ast[i].consistent = ok;
+  if (!ok && cur)
+    AUDIT_FAIL(a, "(a) the anchors at sizes %llu and %llu are not consistent", (unsigned long long)m,
+               (unsigned long long)nsz);
+  else if (!ok)
+    AUDIT_FAIL(a, "(a) the log's checkpoint (size %llu) is not consistent with the anchor at size %llu",
+               (unsigned long long)nsz, (unsigned long long)m);
+  return 0;
+}
+
+/* Consecutive anchors, then the last one to the checkpoint. */
+static int check_consistency(audit *a, char *err, size_t errcap) {
+  if (a->hi > a->l.cp.c.size) {
+    AUDIT_FAIL(a, "(a) the anchor at size %llu is beyond the log's checkpoint of size %llu: the log was "
+               "rolled back or is missing data",
+               (unsigned long long)a->hi, (unsigned long long)a->l.cp.c.size);
+    return 0;
+  }
+  tile_reader *r = tile_reader_new(a->l.cp.c.size, a->l.cp.c.root, log_source_tile_fetcher, a->l.src);
+  if (!r) {
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  uint64_t fails = log_source_failures(a->l.src);
+  int rc = check_first_root(a, r, fails, err, errcap);
+  for (size_t i = a->begin + 1; !rc && i <= a->last + 1; i++) rc = check_step(a, r, fails, i, err, errcap);
+  tile_reader_free(r);
+  return rc;
+}
+
+/* Anchored checkpoint notes, where the log keeps them. */
+static void check_notes(audit *a) {
+  for (size_t i = a->begin; i <= a->last; i++) {
+    const tlog_anchor *an = &a->an.a[i];
+    char cerr[400];
+    tlog_checkpoint acp;
+    bool nf = false;
+    int crc = tlog_fetch_sized_checkpoint(a->l.src, &a->l.v, an->size, &a->l.cp, &acp, &nf, cerr, sizeof cerr);
+    if (crc == TLOG_EIO) {
+      a->ast[i].note = nf ? NOTE_NOT_KEPT : NOTE_UNREADABLE;
+      continue;
+    }
+    if (crc) {
+      a->ast[i].note = NOTE_MISMATCH;
+      AUDIT_FAIL(a, "(a) anchored checkpoint of size %llu: %s", (unsigned long long)an->size, cerr);
+      continue;
+    }
+    uint8_t h[32]; /* the contract's checkpointHash: SHA-256 of the note text */
+    tlog_sha256(acp.note, acp.note_len, h);
+    if (acp.c.size != an->size || memcmp(acp.c.root, an->root, 32) || memcmp(h, an->checkpoint_hash, 32)) {
+      a->ast[i].note = NOTE_MISMATCH;
+      AUDIT_FAIL(a, "(a) the log's checkpoint of size %llu is not the one anchored on chain (split view)",
+                 (unsigned long long)an->size);
+    } else {
+      a->ast[i].note = NOTE_VERIFIED;
+    }
+    tlog_checkpoint_clear(&acp);
+  }
+}
+
+static int run_anchors(audit *a, char *err, size_t errcap) {
+  select_window(a);
+  if (a->first == a->an.n) {
+    AUDIT_FAIL(a, "(a) no anchor of this log has a block time in the window %s .. %s", a->args->from,
+               a->args->to);
+    return 0;
+  }
+  int rc = check_consistency(a, err, errcap);
+  if (!rc) check_notes(a);
+  return rc;
+}
+
+
+static json_t *cid_json(const codeid_result *r);
+
+static void report_anchors(const audit *a, json_t *o) {
+  if (!o) {
+    printf("(a) anchors\n    %-3s %-20s %10s %12s  %-16s %-10s %-10s %s\n", "", "block time (UTC)", "block",
+           "size", "root", "consistent", "note", "tx");
+    for (size_t i = a->begin; i < a->an.n && i <= a->last; i++) {
+      const tlog_anchor *x = &a->an.a[i];
+      const anchor_status *s = &a->ast[i];
+      char when[21], root[65], tx[65];
+      tlog_datetime(x->time, when);
+      xt_hex_encode(x->root, 32, root);
+      xt_hex_encode(x->tx, 32, tx);
+      root[16] = 0;
+      tx[16] = 0;
+      printf("    %-3s %-20s %10llu %12llu  %-16s %-10s %-10s 0x%s..\n", s->in_window ? "" : "pre", when,
+             (unsigned long long)x->block, (unsigned long long)x->size, root,
+             s->consistent < 0 ? "(start)" : s->consistent ? "yes" : "NO", note_text(s->note), tx);
+    }
+    return;
+  }
+  json_object_set_new(o, "anchor_source",
+                      json_string(a->args->rpc ? "chain" : "file (not checked against a chain)"));
+  json_t *aa = json_array();
+  for (size_t i = a->begin; i < a->an.n && i <= a->last; i++) {
+    const anchor_status *s = &a->ast[i];
+    json_t *x = tlog_anchor_json(&a->an.a[i]);
+    json_object_set_new(x, "in_window", json_boolean(s->in_window));
+    json_object_set_new(x, "consistent_with_previous", s->consistent < 0 ? json_null() : json_boolean(s->consistent));
+    json_object_set_new(x, "checkpoint_note", note_json(s->note) ? json_string(note_json(s->note)) : json_null());
+    json_object_set_new(x, "code_identity", cid_json(&s->cid));
+    if (s->cid.status != CODEID_UNEXAMINED && s->kms >= 0) json_object_set_new(x, "kms_allowed", json_boolean(s->kms));
+    json_array_append_new(aa, x);
+  }
+  json_object_set_new(o, "anchors", aa);
+}
+
+/* ---- (b) replay: every entry up to the last window anchor, to every anchored root ---- */
+
+static int audit_entry_cb(void *ctx, uint64_t idx, const uint8_t *data, size_t len);
+
+static int run_replay(audit *a, char *err, size_t errcap) {
+  size_t n = a->an.n, nc = 0;
+  if (a->first == n || a->hi > a->l.cp.c.size) return 0;
+  uint64_t *sizes = calloc(n + 1, sizeof *sizes);
+  uint8_t(*roots)[MERKLE_HASH_SIZE] = calloc(n + 1, sizeof *roots);
+  if (!sizes || !roots) {
+    free(sizes);
+    free(roots);
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  for (size_t i = 0; i < n && a->an.a[i].size <= a->hi; i++) {
+    if (nc && a->an.a[i].size < sizes[nc - 1]) continue;
+    sizes[nc] = a->an.a[i].size;
+    memcpy(roots[nc++], a->an.a[i].root, 32);
+  }
+  replay_opts o = {0};
+  o.end = a->hi;
+  o.check_sizes = sizes;
+  o.check_roots = (const uint8_t(*)[MERKLE_HASH_SIZE])roots;
+  o.ncheck = nc;
+  o.entry = audit_entry_cb;
+  o.ctx = a;
+  o.quiet = a->args->quiet;
+  o.what = "replaying entries";
+  char rerr[700];
+  int rr = replay_run(a->l.src, &o, &a->st, rerr, sizeof rerr);
+  free(sizes);
+  free(roots);
+  if (rr == TLOG_EIO) {
+    xt_errf(err, errcap, "replay: %s%s%s", rerr, a->stop[0] ? ": " : "", a->stop);
+    return TLOG_EXIT_USAGE;
+  }
+  if (rr) AUDIT_FAIL(a, "(b) %s", rerr);
+  return 0;
+}
+
+
+static void report_replay(const audit *a, json_t *o) {
+  if (!o) {
+    const checkpoint *c = &a->l.cp.c;
+    printf("\n(b) entries 0 .. %llu replayed: %llu entries, %.1f MB in %.2f s; window entries %llu .. %llu\n",
+           (unsigned long long)(a->hi ? a->hi - 1 : 0), (unsigned long long)a->st.entries,
+           (double)a->st.entry_bytes / 1e6, a->st.seconds, (unsigned long long)a->lo,
+           (unsigned long long)(a->hi ? a->hi - 1 : 0));
+    if (c->size > a->hi)
+      printf("    %llu later entries (up to the checkpoint's size %llu) are not covered by this window's "
+             "anchors\n",
+             (unsigned long long)(c->size - a->hi), (unsigned long long)c->size);
+    return;
+  }
+  const checkpoint *c = &a->l.cp.c;
+  json_object_set_new(o, "entries",
+                      json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "replayed", (json_int_t)a->st.entries, "window_first",
+                                (json_int_t)a->lo, "window_end", (json_int_t)a->hi, "window_entries",
+                                (json_int_t)a->window_entries, "bytes", (json_int_t)a->st.entry_bytes, "seconds",
+                                a->st.seconds));
+  json_object_set_new(o, "entries_after_last_anchor",
+                      json_integer((json_int_t)(c->size > a->hi ? c->size - a->hi : 0)));
+}
+
+/* ---- (d) entries naming direct messages (every window entry, even malformed) ---- */
+
+static int entry_dm(audit *a, const audit_entry *e) {
+  if (e->in_window && e->s->names_dm) {
+    a->dm++;
+    AUDIT_FAIL(a, "(d) entry %llu names direct messages", (unsigned long long)e->index);
+  }
+  return 0;
+}
+
+static void report_dm(const audit *a, json_t *o) {
+  if (!o) return; /* nothing in the text form */
+  json_object_set_new(o, "direct_message_mentions", json_integer((json_int_t)a->dm));
+}
+
+/* ---- entries that are not events (every window entry), and the count of each type ---- */
+
+static void count_type(audit *a, scan_str t) {
+  for (size_t i = 0; i < a->ntypes; i++)
+    if (scan_eq(t, a->types[i].name)) {
+      a->types[i].n++;
+      return;
+    }
+  if (a->ntypes < MAX_TYPES && t.n < sizeof a->types[0].name) {
+    copy_field(a->types[a->ntypes].name, sizeof a->types[0].name, t);
+    a->types[a->ntypes++].n = 1;
+    return;
+  }
+  a->other_types++;
+}
+
+static int entry_form(audit *a, const audit_entry *e) {
+  if (!e->in_window) return 0;
+  if (!e->well_formed) {
+    a->malformed++;
+    AUDIT_FAIL(a, "entry %llu is not a JSON object with an event and its type", (unsigned long long)e->index);
+  } else {
+    count_type(a, e->s->f[SF_TYPE]);
+  }
+  return 0;
+}
+
+static void report_types(const audit *a, json_t *o) {
+  if (!o) return; /* nothing in the text form */
+  json_t *ty = json_object();
+  for (size_t i = 0; i < a->ntypes; i++)
+    json_object_set_new(ty, a->types[i].name, json_integer((json_int_t)a->types[i].n));
+  json_object_set_new(o, "types", ty);
+}
+
+/* ---- (c) distinct users with credential_intake, per month of the covering anchor ---- */
+
+static month_rec *month_for(audit *a, uint64_t t) {
+  /* Entries come in order: consecutive ones mostly share their covering anchor. */
+  if (a->last_month && a->last_month_time == t) return a->last_month;
+  a->last_month_time = t;
+  a->last_month = NULL;
+  char d[11];
+  tlog_date(t, d);
+  d[7] = 0;
+  for (size_t i = a->nmonths; i-- > 0;)
+    if (!strcmp(a->months[i].ym, d)) return a->last_month = &a->months[i];
+  if (a->nmonths == MAX_MONTHS) return NULL;
+  month_rec *m = &a->months[a->nmonths++];
+  memset(m, 0, sizeof *m);
+  memcpy(m->ym, d, 8);
+  return a->last_month = m;
+}
+
+/* A pseudonym in hex is its own 32-byte key; anything else is hashed to one. */
+static void user_key(scan_str u, uint8_t key[32]) {
+  if (u.n == 64 && xt_hex_decode(u.p, u.n, 0, key, 32, NULL) == XT_OK) return;
+  merkle_leaf_hash((const uint8_t *)u.p, u.n, key);
+}
+
+static int entry_users(audit *a, const audit_entry *e) {
+  const entry_scan *s = e->s;
+  if (!e->in_window || !scan_eq(s->f[SF_TYPE], "credential_intake")) return 0;
+  a->intakes++;
+  scan_str u = s->f[SF_USER];
+  if (!u.p || u.n == 0) {
+    AUDIT_FAIL(a, "(c) entry %llu: credential_intake without a user", (unsigned long long)e->index);
+  } else if (a->cover < a->an.n) {
+    month_rec *m = month_for(a, a->an.a[a->cover].time);
+    uint8_t key[32];
+    user_key(u, key);
+    if (!m) {
+      snprintf(a->stop, sizeof a->stop, "more than %d months", MAX_MONTHS);
+      return 2;
+    }
+    if (keyset_add(&m->users, key) || keyset_add(&a->window_users, key)) {
+      snprintf(a->stop, sizeof a->stop, "out of memory");
+      return 2;
+    }
+    m->intakes++;
+  }
+  return 0;
+}
+
+
+static void report_users(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(c) distinct users with credential_intake, by month of the covering anchor\n");
+    if (!a->nmonths) printf("    (none)\n");
+    for (size_t i = 0; i < a->nmonths; i++)
+      printf("    %s  %8llu users  (%llu intakes)\n", a->months[i].ym, (unsigned long long)a->months[i].users.n,
+             (unsigned long long)a->months[i].intakes);
+    if (a->nmonths > 1) printf("    window   %8llu users\n", (unsigned long long)a->window_users.n);
+    return;
+  }
+  json_t *um = json_object();
+  for (size_t i = 0; i < a->nmonths; i++)
+    json_object_set_new(um, a->months[i].ym, json_integer((json_int_t)a->months[i].users.n));
+  json_object_set_new(o, "users_per_month", um);
+  json_object_set_new(o, "users_in_window", json_integer((json_int_t)a->window_users.n));
+  json_object_set_new(o, "credential_intakes", json_integer((json_int_t)a->intakes));
+}
+
+/* ---- (d) api calls: intents within the policy, results after their intent ---- */
+
+static void api_intent(audit *a, const audit_entry *e, scan_str id) {
+  const entry_scan *s = e->s;
+  a->intents++;
+  if (!id.p) AUDIT_FAIL(a, "(d) entry %llu: api_call intent without a call_id", (unsigned long long)e->index);
+  if (policy_allows(&a->pol, s)) return;
+  char m[16], ep[80], p[120];
+  copy_field(m, sizeof m, s->f[SF_METHOD]);
+  copy_field(ep, sizeof ep, s->f[SF_ENDPOINT]);
+  copy_field(p, sizeof p, s->f[SF_PATH]);
+  a->outside_policy++;
+  AUDIT_FAIL(a, "(d) entry %llu: api_call intent %s %s %s is outside the policy", (unsigned long long)e->index,
+             m[0] ? m : "(no method)", ep[0] ? ep : "(no endpoint)", p[0] ? p : "(no path)");
+}
+
+/* Intents are tracked from entry 0, so a window result may close an earlier intent. */
+static int entry_api_calls(audit *a, const audit_entry *e) {
+  const entry_scan *s = e->s;
+  if (!scan_eq(s->f[SF_TYPE], "api_call")) return 0;
+  scan_str phase = s->f[SF_PHASE], id = s->f[SF_CALL_ID];
+  if (scan_eq(phase, "intent")) {
+    if (id.p && call_open(&a->calls, id.p, id.n) < 0) {
+      snprintf(a->stop, sizeof a->stop, "out of memory");
+      return 2;
+    }
+    if (e->in_window) api_intent(a, e, id);
+  } else if (scan_eq(phase, "result")) {
+    int had = id.p ? call_close(&a->calls, id.p, id.n) : 0;
+    if (e->in_window) {
+      a->results++;
+      if (!had) {
+        char c[80];
+        copy_field(c, sizeof c, id);
+        a->orphan_results++;
+        AUDIT_FAIL(a, "(d) entry %llu: api_call result for call_id '%s' has no earlier intent",
+                   (unsigned long long)e->index, c);
+      }
+    }
+  } else if (e->in_window) {
+    AUDIT_FAIL(a, "(d) entry %llu: api_call with phase neither intent nor result", (unsigned long long)e->index);
+  }
+  return 0;
+}
+
+
+/* The (d) line also shows the direct_messages check's count. */
+static void report_api_calls(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(d) api calls: %llu intents (%llu outside the policy), %llu results (%llu without an earlier "
+           "intent); %llu entries naming direct messages\n    policy: %s\n",
+           (unsigned long long)a->intents, (unsigned long long)a->outside_policy, (unsigned long long)a->results,
+           (unsigned long long)a->orphan_results, (unsigned long long)a->dm, a->pol.source);
+    return;
+  }
+  json_object_set_new(o, "api_calls",
+                      json_pack("{s:I,s:I,s:I,s:I,s:I,s:s}", "intents", (json_int_t)a->intents, "results",
+                                (json_int_t)a->results, "outside_policy", (json_int_t)a->outside_policy,
+                                "results_without_intent", (json_int_t)a->orphan_results, "open_intents",
+                                (json_int_t)a->calls.n, "policy", a->pol.source));
+}
+
+/* ---- (e) boot entries, the anchors covering their code, and the KMS ---- */
+
+static int entry_boots(audit *a, const audit_entry *e) {
+  const entry_scan *s = e->s;
+  if (!scan_eq(s->f[SF_TYPE], "boot")) return 0;
+  if (a->nboots == MAX_BOOTS) {
+    if (a->boots_beyond++ == 0)
+      AUDIT_FAIL(a, "(e) more than %d boot entries (entry %llu is one too many): the rest are not checked",
+                 MAX_BOOTS, (unsigned long long)e->index);
+    return 0;
+  }
+  boot_rec *b = &a->boots[a->nboots++];
+  b->index = e->index;
+  copy_field(b->component, sizeof b->component, s->f[SF_COMPONENT]);
+  copy_field(b->version, sizeof b->version, s->f[SF_VERSION]);
+  copy_field(b->compose_hash, sizeof b->compose_hash, s->f[SF_COMPOSE_HASH]);
+  copy_field(b->instance_id, sizeof b->instance_id, s->f[SF_INSTANCE_ID]);
+  b->cover = a->cover;
+  b->kms = -1;
+  /* The scanner saw a boot entry; should jansson not, b->cb stays zeroed (no submitter,
+   * no keys), and its code identity cannot pass. */
+  if (codeid_boot_parse(e->data, e->len, e->index, &b->cb) != 0) memset(&b->cb, 0, sizeof b->cb);
+  if (e->in_window && !b->compose_hash[0])
+    AUDIT_FAIL(a, "(e) boot entry %llu has no compose_hash", (unsigned long long)e->index);
+  return 0;
+}
+
+/* The last anchor covering the code a boot entry started: up to the next boot of
+ * the same component, or to the end of the replay. */
+static size_t boot_last_anchor(const audit *a, size_t i) {
+  const boot_rec *b = &a->boots[i];
+  uint64_t end = a->hi;
+  for (size_t j = i + 1; j < a->nboots; j++)
+    if (!strcmp(a->boots[j].component, b->component)) {
+      end = a->boots[j].index;
+      break;
+    }
+  size_t k = b->cover;
+  while (k + 1 < a->an.n && a->an.a[k].size < end && a->an.a[k + 1].size <= a->hi) k++;
+  return k;
+}
+
+/* With --app: was each boot's compose hash allowed at every anchor covering its code? */
+static int run_boots_kms(audit *a, char *err, size_t errcap) {
+  if (!a->have_kh) return 0;
+  for (size_t i = 0; i < a->nboots; i++) {
+    boot_rec *b = &a->boots[i];
+    uint8_t ch[32];
+    if (xt_hex_decode_exact(b->compose_hash, XT_HEX_0X, ch, 32) != XT_OK || b->cover >= a->an.n) continue;
+    size_t k_end = boot_last_anchor(a, i), k = b->cover;
+    b->kms = 1;
+    for (; k <= k_end && b->kms; k++) b->kms = kms_history_allowed_at(&a->kh, ch, a->an.a[k].time);
+    k--;
+    if (!b->kms && (b->index >= a->lo || k >= a->first))
+      AUDIT_FAIL(a, "(e) boot entry %llu: compose hash %s was not allowed by the app's KMS contract at block "
+                 "time %llu",
+                 (unsigned long long)b->index, b->compose_hash, (unsigned long long)a->an.a[k].time);
+  }
+  return 0;
+}
+
+
+static json_t *anchor_brief(const tlog_anchor *x) {
+  return json_pack("{s:I,s:I,s:I}", "size", (json_int_t)x->size, "block", (json_int_t)x->block, "time",
+                   (json_int_t)x->time);
+}
+
+static void report_boots(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(e) boot entries (code identity)\n");
+    if (!a->nboots) printf("    (none up to the last anchor)\n");
+    for (size_t i = 0; i < a->nboots; i++) {
+      const boot_rec *b = &a->boots[i];
+      char when[21] = "-", until[21] = "-";
+      if (b->cover < a->an.n) {
+        tlog_datetime(a->an.a[b->cover].time, when);
+        tlog_datetime(a->an.a[boot_last_anchor(a, i)].time, until);
+      }
+      printf("    entry %-8llu %-10s %-8s compose_hash %s  anchored by %s%s\n"
+             "                   its code's entries covered by anchors up to %s\n",
+             (unsigned long long)b->index, b->component, b->version, b->compose_hash[0] ? b->compose_hash : "(none)",
+             when, b->kms < 0 ? "" : b->kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", until);
+    }
+    return;
+  }
+  json_t *bo = json_array();
+  for (size_t i = 0; i < a->nboots; i++) {
+    const boot_rec *b = &a->boots[i];
+    json_t *x = json_pack("{s:I,s:s,s:s,s:s,s:s}", "index", (json_int_t)b->index, "component", b->component,
+                          "version", b->version, "compose_hash", b->compose_hash, "instance_id", b->instance_id);
+    if (b->cover < a->an.n) {
+      json_object_set_new(x, "first_anchor", anchor_brief(&a->an.a[b->cover]));
+      json_object_set_new(x, "last_anchor", anchor_brief(&a->an.a[boot_last_anchor(a, i)]));
+    }
+    json_object_set_new(x, "kms_allowed", b->kms < 0 ? json_null() : json_boolean(b->kms));
+    json_object_set_new(x, "submitter", json_string(b->cb.submitter));
+    json_object_set_new(x, "code_identity", cid_json(&b->cid));
+    json_array_append_new(bo, x);
+  }
+  json_object_set_new(o, "boots", bo);
+}
+
+/* ---- code identity: the quotes behind boot entries and window anchors (codeid.h) ---- */
+
+/* The latest boot entry of submitter logd before index idx (the run that signed and
+ * anchored a checkpoint of size idx), or NULL. */
+static const boot_rec *logd_boot_before(const audit *a, uint64_t idx) {
+  const boot_rec *found = NULL;
+  for (size_t i = 0; i < a->nboots && a->boots[i].index < idx; i++)
+    if (!strcmp(a->boots[i].cb.submitter, "logd")) found = &a->boots[i];
+  return found;
+}
+
+/* Whether boot i's code ran during the window: it is in it, or it is the last boot of
+ * its component before it. */
+static bool boot_relevant(const audit *a, size_t i) {
+  const boot_rec *b = &a->boots[i];
+  if (b->index >= a->lo) return true;
+  for (size_t j = i + 1; j < a->nboots; j++)
+    if (!strcmp(a->boots[j].component, b->component)) return a->boots[j].index > a->lo;
+  return true;
+}
+
+/* Same text over HTTP and from a directory, so both audits report alike. */
+#define NOT_FROM_LOGD                                                                      \
+  "its quote is served by the component itself, not by logd: only the entry's fields are " \
+  "checked (in full when a bundle holds attestation/boot-<index>.json)"
+
+static void cid_set(codeid_result *r, codeid_status status, bool failed, const char *msg) {
+  memset(r, 0, sizeof *r);
+  r->status = status;
+  r->failed = failed;
+  snprintf(r->message, sizeof r->message, "%s", msg);
+}
+
+static void check_boot_identity(audit *a, boot_rec *b) {
+  codeid_result *r = &b->cid;
+  const codeid_opts *co = &a->co;
+  bool from_logd = !strcmp(b->cb.submitter, "logd");
+  if (!from_logd && !strcmp(b->cb.component, "logd")) {
+    cid_set(r, CODEID_FAILED, true, "a boot entry of component logd not submitted by logd");
+  } else if (codeid_boot_is_dev(&b->cb)) {
+    cid_set(r, CODEID_DEV, !co->allow_dev,
+            co->allow_dev ? "compose_hash dev, no quote (--allow-dev)"
+                          : "compose_hash dev, no quote: a --dev log proves no code identity (--allow-dev "
+                            "accepts it)");
+  } else if (!from_logd && log_source_is_http(a->l.src)) {
+    cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
+  } else {
+    uint8_t *d = NULL;
+    size_t n = 0;
+    char ferr[300];
+    int fr = codeid_fetch(a->l.src, true, b->index, &d, &n, ferr, sizeof ferr);
+    if (fr == FETCH_OK) {
+      codeid_check_boot(&b->cb, d, n, co, r);
+    } else if (!from_logd && fr == FETCH_NOT_FOUND) {
+      cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
+    } else {
+      char m[400];
+      snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
+      cid_set(r, CODEID_FAILED, true, m);
+    }
+    free(d);
+  }
+  if (r->failed)
+    AUDIT_FAIL(a, "(e) boot entry %llu (%s) code identity: %s", (unsigned long long)b->index,
+               b->component[0] ? b->component : "?", r->message);
+}
+
+/* The quote of anchor i's checkpoint, and with --app its compose hash at block time. */
+static void check_anchor_identity(audit *a, size_t i) {
+  const tlog_anchor *an = &a->an.a[i];
+  const codeid_opts *co = &a->co;
+  codeid_result *r = &a->ast[i].cid;
+  a->ast[i].kms = -1;
+  uint8_t *d = NULL;
+  size_t n = 0;
+  char ferr[300];
+  int fr = codeid_fetch(a->l.src, false, an->size, &d, &n, ferr, sizeof ferr);
+  const boot_rec *lb = logd_boot_before(a, an->size);
+  if (fr == FETCH_OK) {
+    codeid_check_checkpoint(an->size, an->checkpoint_hash, d, n, co, r);
+    uint8_t ch[32];
+    if (a->have_kh && !r->failed && xt_hex_decode_exact(r->compose_hash, XT_HEX_0X, ch, 32) == XT_OK) {
+      a->ast[i].kms = kms_history_allowed_at(&a->kh, ch, an->time);
+      if (!a->ast[i].kms) {
+        r->failed = true;
+        r->status = CODEID_FAILED;
+        snprintf(r->message, sizeof r->message,
+                 "its quote's compose hash %.64s was not allowed by the app's KMS contract at block time %llu",
+                 r->compose_hash, (unsigned long long)an->time);
+      }
+    }
+  } else if (fr == FETCH_NOT_FOUND && (!lb || codeid_boot_is_dev(&lb->cb))) {
+    /* No enclave-mode logd boot entry before it: nothing claims a quote exists. */
+    cid_set(r, CODEID_DEV, !co->allow_dev,
+            co->allow_dev ? (lb ? "anchored by a --dev logd (--allow-dev)" : "no logd boot entry before it (--allow-dev)")
+            : lb ? "anchored by a --dev logd: no quote (--allow-dev accepts it)"
+                 : "no logd boot entry before it: no quote, no code identity (--allow-dev accepts it)");
+  } else {
+    char m[400];
+    snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
+    cid_set(r, CODEID_FAILED, true, m);
+  }
+  free(d);
+  if (r->failed)
+    AUDIT_FAIL(a, "(e) anchored checkpoint %llu code identity: %s", (unsigned long long)an->size, r->message);
+}
+
+static int run_code_identity(audit *a, char *err, size_t errcap) {
+  if (a->first == a->an.n) return 0;
+  for (size_t i = 0; i < a->nboots; i++)
+    if (boot_relevant(a, i)) check_boot_identity(a, &a->boots[i]);
+  if (a->first > a->last || a->last >= a->an.n) return 0;
+  for (size_t i = a->first; i <= a->last; i++) check_anchor_identity(a, i);
+  return 0;
+}
+
+/* A verified quote's TCB status ("UpToDate", "OutOfDate", ...) beside "verified". */
+static const char *tcb_value(const codeid_result *r) {
+  return r->status == CODEID_VERIFIED ? r->quote_status : "";
+}
+static const char *tcb_label(const codeid_result *r) { return tcb_value(r)[0] ? " TCB " : ""; }
+
+static json_t *cid_json(const codeid_result *r) {
+  if (r->status == CODEID_UNEXAMINED) return json_null();
+  json_t *x = json_pack("{s:s,s:b}", "status", codeid_status_str(r->status), "failed", r->failed);
+  if (r->quote_status[0]) json_object_set_new(x, "quote_status", json_string(r->quote_status));
+  if (r->compose_hash[0]) json_object_set_new(x, "compose_hash", json_string(r->compose_hash));
+  if (r->app_id[0]) json_object_set_new(x, "app_id", json_string(r->app_id));
+  if (r->message[0]) json_object_set_new(x, "message", json_string(r->message));
+  return x;
+}
+
+
+static void report_code_identity(const audit *a, json_t *o) {
+  if (!o) {
+    const codeid_opts *co = &a->co;
+    printf("\nCode identity (TDX quotes: boot entries and window anchors; %s%s%s)\n",
+           co->collateral ? "with collateral" : "no collateral", co->allow_simulated ? ", --allow-simulated" : "",
+           co->allow_dev ? ", --allow-dev" : "");
+    size_t shown = 0;
+    for (size_t i = 0; i < a->nboots; i++) {
+      const boot_rec *b = &a->boots[i];
+      if (b->cid.status == CODEID_UNEXAMINED) continue;
+      shown++;
+      printf("    boot entry %-8llu %-10s %s%s%s%s%s%s%s\n", (unsigned long long)b->index,
+             b->component[0] ? b->component : "?", codeid_status_str(b->cid.status), tcb_label(&b->cid),
+             tcb_value(&b->cid), b->cid.compose_hash[0] ? "  compose_hash " : "", b->cid.compose_hash,
+             b->cid.message[0] ? ": " : "", b->cid.message);
+    }
+    for (size_t i = a->first; a->first != a->an.n && i <= a->last; i++) {
+      const codeid_result *x = &a->ast[i].cid;
+      int kms = a->ast[i].kms;
+      if (x->status == CODEID_UNEXAMINED) continue;
+      shown++;
+      printf("    checkpoint %-8llu %-10s %s%s%s%s%s%s%s%s\n", (unsigned long long)a->an.a[i].size, "(anchor)",
+             codeid_status_str(x->status), tcb_label(x), tcb_value(x), x->compose_hash[0] ? "  compose_hash " : "",
+             x->compose_hash, kms < 0 ? "" : kms ? "  KMS: allowed" : "  KMS: NOT ALLOWED", x->message[0] ? ": " : "",
+             x->message);
+    }
+    if (!shown) printf("    (nothing to check)\n");
+    return;
+  }
+  const codeid_opts *co = &a->co;
+  json_object_set_new(o, "code_identity",
+                      json_pack("{s:b,s:b,s:b,s:I}", "allow_simulated", co->allow_simulated, "allow_dev",
+                                co->allow_dev, "collateral", co->collateral != NULL, "now", (json_int_t)co->now));
+}
+
+/* ---- the table ---- */
+
+static const audit_check checks[] = {
+    {"anchors", run_anchors, NULL, false, report_anchors},                 /* (a) */
+    {"replay", run_replay, NULL, false, report_replay},                    /* (b) */
+    {"direct_messages", NULL, entry_dm, true, report_dm},                  /* (d) */
+    {"well_formed", NULL, entry_form, true, report_types},                 /* every entry an event */
+    {"users", NULL, entry_users, false, report_users},                     /* (c) */
+    {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
+    {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
+    {"code_identity", run_code_identity, NULL, false, report_code_identity},
+};
+#define NCHECKS (sizeof checks / sizeof checks[0])
+
+/* The replay's callback: scans the entry once, then hands it to every check. */
+static int audit_entry_cb(void *ctx, uint64_t idx, const uint8_t *data, size_t len) {
+  audit *a = ctx;
+  while (a->cover < a->an.n && a->an.a[a->cover].size <= idx) a->cover++;
+  entry_scan_run(&a->scan, data, len);
+  audit_entry e = {idx, data, len, idx >= a->lo, false, &a->scan};
+  e.well_formed = a->scan.json_ok && a->scan.has_event && a->scan.f[SF_TYPE].p;
+  if (e.in_window) a->window_entries++;
+  for (size_t i = 0; i < NCHECKS; i++) {
+    int rc = checks[i].entry && checks[i].sees_malformed ? checks[i].entry(a, &e) : 0;
+    if (rc) return rc;
+  }
+  for (size_t i = 0; e.well_formed && i < NCHECKS; i++) {
+    int rc = checks[i].entry && !checks[i].sees_malformed ? checks[i].entry(a, &e) : 0;
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* ---- the report forms ---- */
+
+static void report_json(const audit *a) {
+  const audit_args *g = a->args;
+  const checkpoint *c = &a->l.cp.c;
+  char rh[65];
+  xt_hex_encode(c->root, 32, rh);
+  json_t *o = json_object();
+  json_object_set_new(o, "verified", json_boolean(a->failures == 0));
+  json_object_set_new(o, "origin", json_string(c->origin));
+  json_object_set_new(o, "window", json_pack("{s:s,s:s,s:I,s:I}", "from", g->from, "to", g->to, "from_time",
+                                             (json_int_t)a->t_from, "to_time_exclusive", (json_int_t)a->t_end));
+  json_object_set_new(o, "checkpoint", json_pack("{s:I,s:s}", "size", (json_int_t)c->size, "root", rh));
+  for (size_t i = 0; i < NCHECKS; i++) checks[i].report(a, o);
+  json_t *fa = json_array();
+  for (size_t i = 0; i < a->f.n; i++) json_array_append_new(fa, json_string(a->f.msg[i]));
+  json_object_set_new(o, "failures", fa);
+  json_object_set_new(o, "failure_count", json_integer((json_int_t)a->failures));
+  json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+  fputc('\n', stdout);
+  json_decref(o);
+}
+
+static void report_text(const audit *a) {
+  const audit_args *g = a->args;
+  const checkpoint *c = &a->l.cp.c;
+  char rh[65];
+  xt_hex_encode(c->root, 32, rh);
+  printf("audit of %s, window %s .. %s (UTC, by block time)\n", c->origin, g->from, g->to);
+  printf("log checkpoint: size %llu, root %s\n", (unsigned long long)c->size, rh);
+  printf("anchors from %s\n\n", g->rpc ? "the chain" : "a file (NOT checked against a chain)");
+  for (size_t i = 0; i < NCHECKS; i++) checks[i].report(a, NULL);
+  printf("\n");
+  for (size_t i = 0; i < a->f.n; i++) printf("FAIL  %s\n", a->f.msg[i]);
+  if (a->failures > a->f.n) printf("FAIL  ... and %llu more\n", (unsigned long long)(a->failures - a->f.n));
+  printf("%s\n", a->failures == 0 ? "audit PASSED" : "audit FAILED");
+}
+
+/* ---- arguments, set-up and the command ---- */
+
+/* Returns 0, or an exit status (--help: 0 after printing; usage errors: 2). */
+static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
+  static const struct option opts[] = {{"log", required_argument, 0, 'l'},
+                                       {"bundle", required_argument, 0, 'b'},
+                                       {"key", required_argument, 0, 'k'},
+                                       {"rpc", required_argument, 0, 'r'},
+                                       {"contract", required_argument, 0, 'c'},
+                                       {"anchors", required_argument, 0, 'A'},
+                                       {"from", required_argument, 0, 'f'},
+                                       {"to", required_argument, 0, 't'},
+                                       {"app", required_argument, 0, 'a'},
+                                       {"policy", required_argument, 0, 'p'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {"allow-simulated", no_argument, 0, 'S'},
+                                       {"allow-dev", no_argument, 0, 'D'},
+                                       {"collateral", required_argument, 0, 'C'},
+                                       {"now", required_argument, 0, 'N'},
+                                       {0, 0, 0, 0}};
+  memset(g, 0, sizeof *g);
+  *done = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case 'l': g->log = optarg; break;
+    case 'b': g->bundle = optarg; break;
+    case 'k': g->key = optarg; break;
+    case 'r': g->rpc = optarg; break;
+    case 'c': g->contract = optarg; break;
+    case 'A': g->anchors_file = optarg; break;
+    case 'f': g->from = optarg; break;
+    case 't': g->to = optarg; break;
+    case 'a': g->app = optarg; break;
+    case 'p': g->policy_file = optarg; break;
+    case 'j': g->json = true; break;
+    case 'q': g->quiet = true; break;
+    case 'S': g->allow_simulated = true; break;
+    case 'D': g->allow_dev = true; break;
+    case 'C': g->collateral_file = optarg; break;
+    case 'N': g->now_arg = optarg; break;
+    case 'h': usage(stdout); *done = true; return TLOG_EXIT_OK;
+    default: usage(stderr); *done = true; return TLOG_EXIT_USAGE;
+    }
+  }
+  if (optind != argc || !g->log == !g->bundle || !g->key || !g->from || !g->to || (!g->rpc != !g->contract) ||
+      !g->rpc == !g->anchors_file || (g->app && !g->rpc)) {
+    usage(stderr);
+    *done = true;
+    return TLOG_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The options that need no log: dates, --app, --now, --collateral. Returns 0 or 2. */
+static int audit_options(audit *a, char *err, size_t errcap) {
+  const audit_args *g = a->args;
+  uint64_t t_to;
+  if (tlog_parse_date(g->from, &a->t_from) || tlog_parse_date(g->to, &t_to) || t_to < a->t_from) {
+    xt_errf(err, errcap, "--from/--to must be dates YYYY-MM-DD with from <= to");
+    return TLOG_EXIT_USAGE;
+  }
+  a->t_end = t_to + 86400; /* exclusive */
+  if (g->app && xt_hex_decode_exact(g->app, XT_HEX_0X, a->app_addr, 20) != XT_OK) {
+    xt_errf(err, errcap, "--app must be 0x + 40 hex digits");
+    return TLOG_EXIT_USAGE;
+  }
+  a->co.allow_simulated = g->allow_simulated;
+  a->co.allow_dev = g->allow_dev;
+  a->co.now = time(NULL);
+  if (g->now_arg && xt_parse_rfc3339(g->now_arg, &a->co.now) != XT_OK) {
+    xt_errf(err, errcap, "--now must be an RFC 3339 time");
+    return TLOG_EXIT_USAGE;
+  }
+  if (g->collateral_file) {
+    size_t clen;
+    uint8_t *cj = NULL;
+    if (xt_file_read(g->collateral_file, (size_t)16 << 20, &cj, &clen, err, errcap) == XT_OK)
+      a->coll = tdx_collateral_parse((const char *)cj, clen, err, errcap);
+    free(cj);
+    if (!a->coll) return TLOG_EXIT_USAGE;
+    a->co.collateral = a->coll;
+  }
+  return 0;
+}
+
+/* The log, its anchors, the policy and the KMS history. Returns 0, or 1/2 with err. */
+static int audit_open(audit *a, char *err, size_t errcap) {
+  const audit_args *g = a->args;
+  a->months = calloc(MAX_MONTHS, sizeof *a->months);
+  a->boots = calloc(MAX_BOOTS, sizeof *a->boots);
+  a->calls.b = calloc(CALL_BUCKETS, sizeof(call_node *));
+  a->calls.nb = CALL_BUCKETS;
+  if (!a->months || !a->boots || !a->calls.b) {
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  if (policy_load(&a->pol, g->policy_file, err, errcap)) return TLOG_EXIT_USAGE;
+  int rc = tlog_log_open(&a->l, g->log ? g->log : g->bundle, g->key, err, errcap);
+  if (rc) return rc;
+  rc = g->rpc ? tlog_anchors_from_chain(g->rpc, g->contract, a->l.cp.c.origin, &a->an, err, errcap)
+              : tlog_anchors_load(g->anchors_file, &a->an, err, errcap);
+  if (rc) return rc;
+  if (g->app) {
+    char kerr[400];
+    eth_rpc *er = eth_rpc_new(g->rpc, kerr, sizeof kerr);
+    if (!er || kms_history_load(er, a->app_addr, 0, ETH_BLOCK_LATEST, &a->kh, kerr, sizeof kerr)) {
+      xt_errf(err, errcap, "--app: %s", kerr);
+      eth_rpc_free(er);
+      return TLOG_EXIT_USAGE;
+    }
+    eth_rpc_free(er);
+    a->have_kh = true;
+  }
+  a->ast = calloc(a->an.n + 1, sizeof *a->ast);
+  if (!a->ast) {
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static void audit_free(audit *a) {
+  tdx_collateral_free(a->coll);
+  if (a->have_kh) kms_history_free(&a->kh);
+  free(a->ast);
+  if (a->l.src) tlog_log_close(&a->l);
+  for (size_t i = 0; i < a->nmonths; i++) keyset_free(&a->months[i].users);
+  free(a->months);
+  free(a->boots);
+  callset_free(&a->calls);
+  keyset_free(&a->window_users);
+  tlog_anchors_free(&a->an);
+  policy_free(&a->pol);
+  tlog_failures_free(&a->f);
+  free(a);
+}
+
+int cmd_audit(int argc, char **argv) {
+  audit_args g;
+  bool done;
+  int rc = parse_args(argc, argv, &g, &done);
+  if (done) return rc;
+  char err[800];
+  audit *a = calloc(1, sizeof *a);
+  if (!a) return tlog_fail("audit", g.json, TLOG_EXIT_USAGE, "out of memory");
+  a->args = &g;
+  rc = audit_options(a, err, sizeof err);
+  if (!rc) rc = audit_open(a, err, sizeof err);
+  for (size_t i = 0; !rc && i < NCHECKS; i++)
+    if (checks[i].run) rc = checks[i].run(a, err, sizeof err);
+  bool reported = !rc;
+  if (reported) {
+    if (g.json)
+      report_json(a);
+    else
+      report_text(a);
+    for (size_t i = 0; a->failures && i < a->f.n; i++)
+      fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
+    rc = a->failures ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
+  }
+  audit_free(a);
+  /* Before the report: usage, I/O, or a checkpoint that does not verify. */
+  if (rc && !reported) return tlog_fail("audit", g.json, rc, err);
+  return rc;
+}

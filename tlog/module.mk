@@ -1,0 +1,7 @@
+# tlog: the auditor's and monitor's CLI, one file per command family on top of the
+# tlogcore library (client/). tlog.c dispatches; cli.c holds the reporting helpers.
+BINS += tlog
+tlog_SRCS := tlog/tlog.c tlog/cli.c tlog/cmd_checkpoint.c tlog/cmd_inclusion.c \
+             tlog/cmd_consistency.c tlog/cmd_entries.c tlog/cmd_export.c tlog/cmd_audit.c \
+             tlog/cmd_monitor.c tlog/cmd_anchor.c tlog/cmd_quote.c tlog/cmd_kms_history.c
+tlog_LIBS := tlogcore anchor dstack merkle
