@@ -771,7 +771,8 @@ int cmd_audit(int argc, char **argv) {
   if (app) {
     char kerr[400];
     eth_rpc *er = eth_rpc_new(rpc, kerr, sizeof kerr);
-    if (!er || kms_history_load(er, app_addr, 0, ETH_BLOCK_LATEST, &kh, kerr, sizeof kerr)) {
+    kms_scan ks = {app_addr, NULL, KMS_FROM_CREATION, ETH_BLOCK_LATEST, {0, 0, 0}};
+    if (!er || kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
       snprintf(err, sizeof err, "--app: %s", kerr);
       eth_rpc_free(er);
       rc = TLOG_EXIT_USAGE;

@@ -290,7 +290,10 @@ static int round_once(monitor *m) {
     }
     if (m->have_app && st.kms_next_block <= blk.number) {
       kms_history kh;
-      if (kms_history_load(er, m->app, st.kms_next_block, blk.number, &kh, kerr, sizeof kerr)) {
+      /* First run: from the contract's creation; later: from where the last run ended. */
+      kms_scan ks = {m->app, NULL, st.kms_next_block ? st.kms_next_block : KMS_FROM_CREATION,
+                     blk.number, {0, 0, 0}};
+      if (kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
         fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
         eth_rpc_free(er);
         rc = 2;
@@ -298,12 +301,14 @@ static int round_once(monitor *m) {
       }
       for (size_t i = 0; i < kh.n; i++) {
         const kms_event *e = &kh.events[i];
-        char hx[65], when[21];
-        tlog_hex(e->kind <= KMS_COMPOSE_HASH_REMOVED ? e->compose_hash : e->address,
-                 e->kind <= KMS_COMPOSE_HASH_REMOVED ? 32 : 20, hx);
+        char when[21];
+        json_t *args = kms_event_args_json(e);
+        char *at = args ? json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         tlog_datetime(e->block_time, when);
-        alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
-              (unsigned long long)e->block_number, when);
+        alert(m, false, "kms-event", "%s %s %s at block %llu (%s)", kms_contract_name(e->contract),
+              kms_event_name(e->kind), at ? at : "{}", (unsigned long long)e->block_number, when);
+        free(at);
+        json_decref(args);
         m->kms_events++;
       }
       kms_history_free(&kh);
