@@ -3,7 +3,7 @@
 LIBS += anchor
 # Programs linking anchor also link merkle (anchor_submit verifies proofs with it).
 anchor_SRCS := anchor/keccak.c anchor/hex.c anchor/rlp.c anchor/abi.c anchor/tx.c anchor/rpc.c \
-  anchor/anchor.c anchor/contracts/build/TreeHeadAnchor.code.c
+  anchor/anchor.c anchor/logscan.c anchor/contracts/build/TreeHeadAnchor.code.c
 anchor_PKGS := libsecp256k1 libcurl jansson libcrypto
 
 TESTS += test-keccak test-rlp test-tx

@@ -381,8 +381,10 @@ int eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *foun
 
 int eth_get_logs(eth_rpc *r, const uint8_t address[20], const uint8_t topic0[32],
                  const uint8_t *topic1, uint64_t from, uint64_t to, eth_log_cb cb, void *ctx) {
-  json_t *topics = topic1 ? json_pack("[o,o]", jhex(topic0, 32), jhex(topic1, 32))
-                          : json_pack("[o]", jhex(topic0, 32));
+  /* topic0 == NULL: every event of the address (no topics filter). */
+  json_t *topics = !topic0 ? json_array()
+                   : topic1 ? json_pack("[o,o]", jhex(topic0, 32), jhex(topic1, 32))
+                            : json_pack("[o]", jhex(topic0, 32));
   json_t *filter = json_pack("{s:o, s:o, s:o, s:o}", "address", jhex(address, 20), "topics", topics,
                              "fromBlock", jquantity(from), "toBlock",
                              to == ETH_BLOCK_LATEST ? json_string("latest") : jquantity(to));

@@ -99,7 +99,7 @@ typedef struct eth_log {
   int removed;
 } eth_log;
 
-/* Calls cb for each log of `address` matching topic0 and (if non-NULL) topic1 in
+/* Calls cb for each log of `address` matching topic0 (NULL: any event) and (if non-NULL) topic1 in
  * blocks [from, to] (to == ETH_BLOCK_LATEST for "latest"), in the node's order.
  * cb returns 0 to go on, non-zero to stop (that value is returned). */
 typedef int (*eth_log_cb)(void *ctx, const eth_log *log);

@@ -1324,7 +1324,8 @@ static int audit_open(audit *a, char *err, size_t errcap) {
   if (g->app) {
     char kerr[400];
     eth_rpc *er = eth_rpc_new(g->rpc, kerr, sizeof kerr);
-    if (!er || kms_history_load(er, a->app_addr, 0, ETH_BLOCK_LATEST, &a->kh, kerr, sizeof kerr)) {
+    kms_scan ks = {a->app_addr, NULL, KMS_FROM_CREATION, ETH_BLOCK_LATEST, {0, 0, 0}};
+    if (!er || kms_history_load(er, &ks, &a->kh, kerr, sizeof kerr) != KMS_OK) {
       xt_errf(err, errcap, "--app: %s", kerr);
       eth_rpc_free(er);
       return TLOG_EXIT_USAGE;

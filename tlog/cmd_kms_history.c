@@ -1,11 +1,13 @@
-/* cmd_kms_history.c: `tlog kms-history`: what a dstack app's KMS contract allowed, when.
+/* cmd_kms_history.c: `tlog kms-history`: everything a dstack app's KMS contracts
+ * allowed, changed or upgraded, and when.
  *
- *   tlog kms-history --rpc URL --app 0xAPP [--from-block N] [--to-block N] [--json]
- *                    [--allowed HASH --at RFC3339]
+ *   tlog kms-history --rpc URL --app 0xAPP [--kms 0xKMS] [--from-block N] [--to-block N]
+ *                    [--max-block-range N] [--json] [--allowed HASH --at RFC3339]
  *
- * Lists every ComposeHashAdded / ComposeHashRemoved / Upgraded / OwnershipTransferred
- * event with its block time. With --allowed and --at, also says whether that compose
- * hash was allowed at that time (exit 1 if not). */
+ * Lists every event of the DstackApp (and DstackKms) contract, decoded, with block,
+ * time and transaction, read from each contract's creation block in bounded ranges.
+ * With --allowed and --at, also says whether that compose hash was allowed at that time
+ * by the app's add/remove events (exit 1 if not). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -13,159 +15,179 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anchor/hex.h"
 #include "anchor/rpc.h"
 #include "base/hex.h"
 #include "base/num.h"
 #include "base/time.h"
-#include "client/kms.h"
 #include "tlog/commands.h"
+#include "client/kms.h"
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: tlog kms-history --rpc URL --app 0xAPP [--from-block N] [--to-block N]\n"
-          "                        [--json] [--allowed HASH --at RFC3339]\n"
+          "usage: tlog kms-history --rpc URL --app 0xAPP [--kms 0xKMS] [--from-block N]\n"
+          "                        [--to-block N] [--max-block-range N] [--json]\n"
+          "                        [--allowed HASH --at RFC3339]\n"
           "\n"
-          "Lists the events of a dstack app's KMS contract (compose hashes added and\n"
-          "removed, upgrades, ownership transfers) with block times. With --allowed and\n"
-          "--at, says whether that compose hash was allowed at that time.\n"
-          "Block numbers are decimal (no leading zero) or 0x and 1-16 hex digits.\n"
+          "Lists every event of a dstack app's KMS contracts - the DstackApp at --app and,\n"
+          "with --kms, the DstackKms (compose hashes, devices, OS images, KMS measurements,\n"
+          "upgrades, ownership, registrations, and any event of unknown signature) - with\n"
+          "block, time and transaction. The chain is read from each contract's creation\n"
+          "block (found by binary search over eth_getCode unless --from-block is given) in\n"
+          "ranges of at most --max-block-range blocks (default 2000), retrying failures.\n"
+          "Block numbers are decimal or 0x-prefixed hex.\n"
+          "With --allowed and --at, says whether that compose hash was allowed at that time\n"
+          "by the app's ComposeHashAdded/Removed events.\n"
           "Exit status: 0 ok (and allowed), 1 not allowed, 2 usage, I/O or RPC error.\n");
 }
 
-/* A block number: decimal, or "0x" and 1-16 hex digits (JSON-RPC's form; leading zeros
- * allowed). A decimal with a leading zero other than "0" itself is refused: strtoull's
- * base 0, which this replaced, read "010" as octal 8, and refusing it beats reading it
- * differently now. */
 static int parse_block(const char *s, uint64_t *out) {
-  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    size_t n = strlen(s + 2);
-    if (n == 0 || n > 16 || strspn(s + 2, "0123456789abcdefABCDEF") != n) return -1;
-    *out = strtoull(s + 2, NULL, 16); /* at most 16 digits: cannot overflow */
-    return 0;
-  }
-  return xt_parse_u64(s, XT_NUM_CANONICAL, 0, UINT64_MAX, out) == XT_OK ? 0 : -1;
+  if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) return hex_parse_quantity(s, out);
+  return xt_parse_u64(s, 0, 0, UINT64_MAX - 1, out) == XT_OK ? 0 : -1;
 }
 
-/* An event as a JSON object, or NULL when out of memory. */
-static json_t *event_json(const kms_event *ev) {
-  char hex[67], addr[43], prev[43], when[32];
-  json_t *e = json_object();
-  if (!e) return NULL;
-  (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
-  json_object_set_new(e, "event", json_string(kms_event_name(ev->kind)));
-  json_object_set_new(e, "block", json_integer((json_int_t)ev->block_number));
-  json_object_set_new(e, "log_index", json_integer((json_int_t)ev->log_index));
-  json_object_set_new(e, "time", json_string(when));
-  xt_hex_encode0x(ev->tx_hash, 32, hex);
-  json_object_set_new(e, "tx", json_string(hex));
-  if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED) {
-    xt_hex_encode(ev->compose_hash, 32, hex);
-    json_object_set_new(e, "compose_hash", json_string(hex));
-    return e;
-  }
-  xt_hex_encode0x(ev->address, 20, addr);
-  json_object_set_new(e, ev->kind == KMS_UPGRADED ? "implementation" : "new_owner", json_string(addr));
-  if (ev->kind == KMS_OWNERSHIP_TRANSFERRED) {
-    xt_hex_encode0x(ev->previous_owner, 20, prev);
-    json_object_set_new(e, "previous_owner", json_string(prev));
-  }
-  return e;
-}
+typedef struct {
+  const char *url, *app_text, *kms_text, *allowed_text, *at_text;
+  uint8_t app[20], kms[20], want[32];
+  kms_scan scan;
+  time_t at;
+  bool json;
+} args;
 
-/* An event as a table row: block, time, event, compose hash or address. */
-static void print_event(const kms_event *ev) {
-  char value[67], when[32];
-  (void)xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
-  if (ev->kind == KMS_COMPOSE_HASH_ADDED || ev->kind == KMS_COMPOSE_HASH_REMOVED)
-    xt_hex_encode(ev->compose_hash, 32, value);
-  else
-    xt_hex_encode0x(ev->address, 20, value);
-  printf("%-8llu  %-20s  %-20s  %s\n", (unsigned long long)ev->block_number, when, kms_event_name(ev->kind), value);
-}
-
-int cmd_kms_history(int argc, char **argv) {
+static int parse_args(int argc, char **argv, args *a) {
   static const struct option opts[] = {
-      {"rpc", required_argument, NULL, 'r'},     {"app", required_argument, NULL, 'a'},
-      {"from-block", required_argument, NULL, 'f'}, {"to-block", required_argument, NULL, 't'},
-      {"json", no_argument, NULL, 'j'},           {"allowed", required_argument, NULL, 'h'},
-      {"at", required_argument, NULL, 'T'},       {"help", no_argument, NULL, 'H'},
+      {"rpc", required_argument, NULL, 'r'},        {"app", required_argument, NULL, 'a'},
+      {"kms", required_argument, NULL, 'k'},        {"from-block", required_argument, NULL, 'f'},
+      {"to-block", required_argument, NULL, 't'},   {"max-block-range", required_argument, NULL, 'm'},
+      {"json", no_argument, NULL, 'j'},             {"allowed", required_argument, NULL, 'h'},
+      {"at", required_argument, NULL, 'T'},         {"help", no_argument, NULL, 'H'},
       {NULL, 0, NULL, 0}};
-  const char *url = NULL, *app_text = NULL, *allowed_text = NULL, *at_text = NULL;
-  uint64_t from = 0, to = ETH_BLOCK_LATEST;
-  bool as_json = false;
+  memset(a, 0, sizeof *a);
+  a->scan.from_block = KMS_FROM_CREATION;
+  a->scan.to_block = ETH_BLOCK_LATEST;
+  uint64_t range = 0;
   int c;
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-      case 'r': url = optarg; break;
-      case 'a': app_text = optarg; break;
-      case 'f':
-        if (parse_block(optarg, &from)) goto bad_usage;
-        break;
-      case 't':
-        if (parse_block(optarg, &to)) goto bad_usage;
-        break;
-      case 'j': as_json = true; break;
-      case 'h': allowed_text = optarg; break;
-      case 'T': at_text = optarg; break;
-      case 'H': usage(stdout); return TLOG_EXIT_OK;
-      default: goto bad_usage;
+    case 'r': a->url = optarg; break;
+    case 'a': a->app_text = optarg; break;
+    case 'k': a->kms_text = optarg; break;
+    case 'f': if (parse_block(optarg, &a->scan.from_block)) return -1; break;
+    case 't': if (parse_block(optarg, &a->scan.to_block)) return -1; break;
+    case 'm': if (xt_parse_u64(optarg, 0, 1, 1000000, &range) != XT_OK) return -1; break;
+    case 'j': a->json = true; break;
+    case 'h': a->allowed_text = optarg; break;
+    case 'T': a->at_text = optarg; break;
+    case 'H': return 1;
+    default: return -1;
     }
   }
-  uint8_t app[20], want[32];
-  time_t at = 0;
-  if (optind != argc || !url || !app_text || xt_hex_decode_exact(app_text, XT_HEX_0X, app, 20) != 0 ||
-      !allowed_text != !at_text || from > to)
-    goto bad_usage;
-  if (allowed_text && (xt_hex_decode_exact(allowed_text, XT_HEX_0X, want, 32) != 0 ||
-                       xt_parse_rfc3339(at_text, &at) != 0 || at < 0))
-    goto bad_usage;
+  a->scan.range.max_range = range;
+  if (optind != argc || !a->url || !a->app_text ||
+      xt_hex_decode_exact(a->app_text, XT_HEX_0X, a->app, 20) != XT_OK ||
+      (a->kms_text && xt_hex_decode_exact(a->kms_text, XT_HEX_0X, a->kms, 20) != XT_OK) ||
+      !a->allowed_text != !a->at_text ||
+      (a->scan.from_block != KMS_FROM_CREATION && a->scan.to_block != ETH_BLOCK_LATEST &&
+       a->scan.from_block > a->scan.to_block))
+    return -1;
+  if (a->allowed_text && (xt_hex_decode_exact(a->allowed_text, XT_HEX_0X, a->want, 32) != XT_OK ||
+                          xt_parse_rfc3339(a->at_text, &a->at) != XT_OK || a->at < 0))
+    return -1;
+  a->scan.app = a->app;
+  a->scan.kms = a->kms_text ? a->kms : NULL;
+  return 0;
+}
 
+static json_t *event_json(const kms_event *ev) {
+  char when[32], tx[67];
+  xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+  xt_hex_encode0x(ev->tx_hash, 32, tx);
+  return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:o*}", "contract",
+                   kms_contract_name(ev->contract), "event", kms_event_name(ev->kind), "block",
+                   (json_int_t)ev->block_number, "log_index", (json_int_t)ev->log_index, "time",
+                   when, "tx", tx, "args", kms_event_args_json(ev));
+}
+
+static int print_json(const args *a, const kms_history *h, int allowed) {
+  json_t *arr = json_array();
+  for (size_t i = 0; arr && i < h->n; i++)
+    if (json_array_append_new(arr, event_json(&h->events[i]))) {
+      json_decref(arr);
+      arr = NULL;
+    }
+  json_t *o = arr ? json_pack("{s:s, s:s?, s:I, s:I, s:I, s:o}", "app", a->app_text, "kms",
+                              a->kms_text, "from_block", (json_int_t)h->from_block, "to_block",
+                              (json_int_t)h->to_block, "requests", (json_int_t)h->requests,
+                              "events", arr)
+                  : NULL;
+  if (o && a->allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
+  char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(o);
+  if (!text) {
+    fprintf(stderr, "tlog kms-history: out of memory\n");
+    return -1;
+  }
+  puts(text);
+  free(text);
+  return 0;
+}
+
+/* One line per event: its arguments as name=value, compact. */
+static void print_table(const args *a, const kms_history *h, int allowed) {
+  printf("%-8s  %-20s  %-3s  %-24s  %s\n", "block", "time", "of", "event", "arguments");
+  for (size_t i = 0; i < h->n; i++) {
+    const kms_event *ev = &h->events[i];
+    char when[32];
+    xt_format_rfc3339((time_t)ev->block_time, when, sizeof when);
+    json_t *args_json = kms_event_args_json(ev);
+    printf("%-8llu  %-20s  %-3s  %-24s ", (unsigned long long)ev->block_number, when,
+           kms_contract_name(ev->contract), kms_event_name(ev->kind));
+    const char *k;
+    json_t *v;
+    json_object_foreach(args_json, k, v) {
+      char *vt = json_dumps(v, JSON_ENCODE_ANY);
+      printf(" %s=%s", k, vt && json_is_string(v) ? json_string_value(v) : vt ? vt : "?");
+      free(vt);
+    }
+    printf("\n");
+    json_decref(args_json);
+  }
+  if (a->allowed_text)
+    printf("compose hash %s at %s: %s\n", a->allowed_text, a->at_text,
+           allowed ? "allowed" : "NOT allowed");
+}
+
+int cmd_kms_history(int argc, char **argv) {
+  args a;
+  int pr = parse_args(argc, argv, &a);
+  if (pr == 1) {
+    usage(stdout);
+    return TLOG_EXIT_OK;
+  }
+  if (pr) {
+    usage(stderr);
+    return TLOG_EXIT_USAGE;
+  }
   char err[512];
-  eth_rpc *rpc = eth_rpc_new(url, err, sizeof err);
+  eth_rpc *rpc = eth_rpc_new(a.url, err, sizeof err);
   if (!rpc) {
     fprintf(stderr, "tlog kms-history: %s\n", err);
     return TLOG_EXIT_USAGE;
   }
   kms_history h;
-  if (kms_history_load(rpc, app, from, to, &h, err, sizeof err) != 0) {
+  kms_err ke = kms_history_load(rpc, &a.scan, &h, err, sizeof err);
+  eth_rpc_free(rpc);
+  if (ke != KMS_OK) {
     fprintf(stderr, "tlog kms-history: %s\n", err);
-    eth_rpc_free(rpc);
     return TLOG_EXIT_USAGE;
   }
-  eth_rpc_free(rpc);
-
-  int allowed = allowed_text ? kms_history_allowed_at(&h, want, (uint64_t)at) : 1;
-  if (as_json) {
-    json_t *o = json_object(), *arr = json_array();
-    bool short_of_memory = !o || !arr;
-    for (size_t i = 0; !short_of_memory && i < h.n; i++)
-      short_of_memory = json_array_append_new(arr, event_json(&h.events[i])) != 0;
-    json_object_set_new(o, "app", json_string(app_text));
-    json_object_set_new(o, "events", arr);
-    if (allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
-    char *text = short_of_memory ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    bool printed = text != NULL;
-    if (text) puts(text);
-    free(text);
-    json_decref(o);
-    if (!printed) {
-      fprintf(stderr, "tlog kms-history: out of memory\n");
-      kms_history_free(&h);
-      return TLOG_EXIT_USAGE;
-    }
-  } else {
-    printf("%-8s  %-20s  %-20s  %s\n", "block", "time", "event", "value");
-    for (size_t i = 0; i < h.n; i++) print_event(&h.events[i]);
-    if (allowed_text)
-      printf("compose hash %s at %s: %s\n", allowed_text, at_text,
-             allowed ? "allowed" : "NOT allowed");
-  }
+  int allowed = a.allowed_text ? kms_history_allowed_at(&h, a.want, (uint64_t)a.at) : 1;
+  int rc = 0;
+  if (a.json) rc = print_json(&a, &h, allowed);
+  else print_table(&a, &h, allowed);
   kms_history_free(&h);
+  if (rc) return TLOG_EXIT_USAGE;
   return allowed ? TLOG_EXIT_OK : TLOG_EXIT_FAILED;
-
-bad_usage:
-  usage(stderr);
-  return TLOG_EXIT_USAGE;
 }

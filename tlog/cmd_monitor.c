@@ -282,18 +282,23 @@ static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
   if (!m->have_app || x->st.kms_next_block > blk->number) return 0;
   kms_history kh;
   char kerr[400];
-  if (kms_history_load(er, m->app, x->st.kms_next_block, blk->number, &kh, kerr, sizeof kerr)) {
+  /* First round: from the contract's creation; later: from where the last one ended. */
+  kms_scan ks = {m->app, NULL, x->st.kms_next_block ? x->st.kms_next_block : KMS_FROM_CREATION,
+                 blk->number, {0, 0, 0}};
+  if (kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
     fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
     return 2;
   }
   for (size_t i = 0; i < kh.n; i++) {
     const kms_event *e = &kh.events[i];
-    bool hash = e->kind <= KMS_COMPOSE_HASH_REMOVED;
-    char hx[65], when[21];
-    xt_hex_encode(hash ? e->compose_hash : e->address, hash ? 32 : 20, hx);
+    char when[21];
+    json_t *args = kms_event_args_json(e);
+    char *at = args ? json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     tlog_datetime(e->block_time, when);
-    alert(m, false, "kms-event", "%s %s at block %llu (%s)", kms_event_name(e->kind), hx,
-          (unsigned long long)e->block_number, when);
+    alert(m, false, "kms-event", "%s %s %s at block %llu (%s)", kms_contract_name(e->contract),
+          kms_event_name(e->kind), at ? at : "{}", (unsigned long long)e->block_number, when);
+    free(at);
+    json_decref(args);
     m->kms_events++;
   }
   kms_history_free(&kh);
