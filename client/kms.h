@@ -90,6 +90,8 @@ typedef struct kms_history {
   size_t n;
   uint64_t from_block, to_block; /* the range read */
   uint64_t requests;             /* eth_getLogs calls made */
+  int creation_unknown;          /* the node could not say when a contract was created
+                                    (no state for old blocks): it was read from block 0 */
 } kms_history;
 
 typedef struct kms_scan {

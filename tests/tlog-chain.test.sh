@@ -61,7 +61,7 @@ expect "audit: a rolled-back log" 1 "anchor at size 700 is beyond the log's chec
 if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
   expect "audit --app: boot compose hash allowed by the KMS" 0 "compose_hash $BOOT_HASH  anchored by 2026-01-05T00:00:00Z  KMS: allowed" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_OK"
   expect "audit --app: boot compose hash never allowed" 1 "\(e\) boot entry 0: compose hash $BOOT_HASH was not allowed by the app's KMS contract" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_NO"
-  expect "monitor --app: KMS events reported" 0 "kms-event: ComposeHashRemoved $BOOT_HASH" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon-app" "${CH[@]}" --app "$APP_OK" --once
+  expect "monitor --app: KMS events reported" 0 "kms-event: app ComposeHashRemoved {\"composeHash\":\"$BOOT_HASH\"}" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon-app" "${CH[@]}" --app "$APP_OK" --once
   expect "monitor --app: only new events the next round" 0 "^ok " -- bash -c "'$TLOG' monitor --log '$T/log' --key '$KEY' --state '$T/mon-app' --rpc '$U' --contract '$C' --app '$APP_OK' --once | grep -v kms-event"
 else
   nok "stand-in DstackApp contracts deployed"; sed 's/^/#   /' "$T/standin.err"

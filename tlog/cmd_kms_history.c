@@ -183,6 +183,10 @@ int cmd_kms_history(int argc, char **argv) {
     fprintf(stderr, "tlog kms-history: %s\n", err);
     return TLOG_EXIT_USAGE;
   }
+  if (h.creation_unknown)
+    fprintf(stderr, "tlog kms-history: the node keeps no state for old blocks, so the contracts' "
+                    "creation blocks are unknown: read from block 0 (%llu requests); give "
+                    "--from-block to start later\n", (unsigned long long)h.requests);
   int allowed = a.allowed_text ? kms_history_allowed_at(&h, a.want, (uint64_t)a.at) : 1;
   int rc = 0;
   if (a.json) rc = print_json(&a, &h, allowed);
