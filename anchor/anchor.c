@@ -8,7 +8,8 @@
 #include <time.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
+#include "base/err.h"
+#include "base/hex.h"
 #include "anchor/rpc.h"
 #include "anchor/tx.h"
 #include "merkle/merkle.h"
@@ -170,12 +171,6 @@ void anchor_client_free(anchor_client *c) {
   free(c);
 }
 
-int anchor_client_address(const anchor_client *c, uint8_t addr[20]) {
-  if (!c->has_key) return -1;
-  memcpy(addr, c->addr, 20);
-  return 0;
-}
-
 int anchor_client_contract(const anchor_client *c, uint8_t addr[20]) {
   if (!c->has_contract) return -1;
   memcpy(addr, c->contract, 20);
@@ -221,7 +216,7 @@ int anchor_revert_name(const uint8_t *data, size_t len, char *out, size_t cap) {
     }
   }
   char h[11];
-  hex_encode0x(data, 4, h);
+  xt_hex_encode0x(data, 4, h);
   snprintf(out, cap, "unknown error %s", h);
   return -1;
 }
@@ -426,7 +421,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
         sent_add(&sent, hash);
         memcpy(tx_hash, hash, 32);
         char th[67];
-        hex_encode0x(hash, 32, th);
+        xt_hex_encode0x(hash, 32, th);
         note(c, "sent %s nonce %llu max fee %llu tip %llu gas %llu%s", th, (unsigned long long)nonce,
              (unsigned long long)max_fee, (unsigned long long)tip, (unsigned long long)gas_limit,
              sent.n > 1 ? " (replacement)" : pending > nonce ? " (replacing an earlier pending one)" : "");
@@ -466,7 +461,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
         if (f == 1) {
           memcpy(tx_hash, rcpt->tx_hash, 32);
           char th[67];
-          hex_encode0x(rcpt->tx_hash, 32, th);
+          xt_hex_encode0x(rcpt->tx_hash, 32, th);
           if (!rcpt->status)
             return seterr(err, errcap, ANCHOR_ERR_REVERTED, "transaction %s reverted in block %llu", th,
                           (unsigned long long)rcpt->block_number);
@@ -486,7 +481,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
         }
         if (now_ms() >= deadline) {
           char th[67];
-          hex_encode0x(tx_hash, 32, th);
+          xt_hex_encode0x(tx_hash, 32, th);
           return seterr(err, errcap, ANCHOR_ERR_TIMEOUT, "transaction %s not %s within %u ms", th,
                         f == 1 ? "confirmed" : "mined", c->o.deadline_ms);
         }
@@ -667,7 +662,7 @@ int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anch
 int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) {
   uint8_t *code;
   size_t len;
-  if (hex_decode_alloc(anchor_contract_init_code_hex, &code, &len) || len == 0)
+  if (xt_hex_decode_alloc(anchor_contract_init_code_hex, XT_HEX_0X, &code, &len) != XT_OK || len == 0)
     return seterr(err, errcap, ANCHOR_ERR_NOMEM, "the embedded contract code is unusable");
   eth_receipt rcpt;
   uint8_t h[32] = {0};

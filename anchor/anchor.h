@@ -71,8 +71,6 @@ anchor_client *anchor_client_new(const char *rpc_url, const char *contract_hex,
                                  const uint8_t privkey[32], const anchor_options *opts, char *err,
                                  size_t errcap);
 void anchor_client_free(anchor_client *c);
-/* The key's address (0 when read-only: returns -1). */
-int anchor_client_address(const anchor_client *c, uint8_t addr[20]);
 /* The contract address (after anchor_deploy, the new one). -1 if none. */
 int anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
 

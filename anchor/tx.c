@@ -1,18 +1,18 @@
 #include "anchor/tx.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "anchor/hex.h"
 #include "anchor/keccak.h"
 #include "anchor/rlp.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
 
 /* One signing context for the process, created on first use. Signing never changes
  * it, so threads may share it. */
@@ -139,7 +139,7 @@ void eth_create_address(const uint8_t sender[ETH_ADDRESS_SIZE], uint64_t nonce,
 
 void eth_address_format(const uint8_t addr[ETH_ADDRESS_SIZE], char out[43]) {
   char lower[41];
-  hex_encode(addr, ETH_ADDRESS_SIZE, lower);
+  xt_hex_encode(addr, ETH_ADDRESS_SIZE, lower);
   uint8_t h[32];
   keccak256(lower, 40, h);
   out[0] = '0';
@@ -154,7 +154,7 @@ void eth_address_format(const uint8_t addr[ETH_ADDRESS_SIZE], char out[43]) {
 
 int eth_address_parse(const char *s, uint8_t addr[ETH_ADDRESS_SIZE]) {
   if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || strlen(s) != 42) return -1;
-  if (hex_decode_exact(s + 2, addr, ETH_ADDRESS_SIZE)) return -1;
+  if (xt_hex_decode_exact(s + 2, 0, addr, ETH_ADDRESS_SIZE) != XT_OK) return -1;
   int upper = 0, lower = 0;
   for (int i = 2; i < 42; i++) {
     if (s[i] >= 'a' && s[i] <= 'f') lower = 1;
@@ -168,10 +168,6 @@ int eth_address_parse(const char *s, uint8_t addr[ETH_ADDRESS_SIZE]) {
   return 0;
 }
 
-static void set_err(char *err, size_t cap, const char *msg) {
-  if (err && cap) snprintf(err, cap, "%s", msg);
-}
-
 int eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
   if (len && text[len - 1] == '\n') len--;
   if (len && text[len - 1] == '\r') len--;
@@ -180,51 +176,38 @@ int eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char 
     len -= 2;
   }
   if (len != 64) {
-    set_err(err, errcap, "key must be 64 hex digits (optional 0x, optional newline)");
+    xt_errf(err, errcap, "%s", "key must be 64 hex digits (optional 0x, optional newline)");
     return -1;
   }
-  char digits[65];
-  memcpy(digits, text, 64);
-  digits[64] = 0;
-  int rc = hex_decode_exact(digits, key, ETH_KEY_SIZE);
-  memset(digits, 0, sizeof digits);
-  if (rc) {
-    set_err(err, errcap, "key contains a character that is not a hex digit");
+  if (xt_hex_decode(text, 64, 0, key, ETH_KEY_SIZE, NULL) != XT_OK) {
+    memset(key, 0, ETH_KEY_SIZE);
+    xt_errf(err, errcap, "%s", "key contains a character that is not a hex digit");
     return -1;
   }
   secp256k1_context *c = get_ctx();
   if (!c || !secp256k1_ec_seckey_verify(c, key)) {
     memset(key, 0, ETH_KEY_SIZE);
-    set_err(err, errcap, "key is not a valid secp256k1 private key (zero or >= group order)");
+    xt_errf(err, errcap, "%s", "key is not a valid secp256k1 private key (zero or >= group order)");
     return -1;
   }
   return 0;
 }
 
+/* A key file is at most 2 + 64 + 2 bytes; anything longer than 80 is not a key and gets
+ * the length message eth_key_parse would give. */
+#define KEY_FILE_MAX 80
+
 int eth_key_read_file(const char *path, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (err && errcap) snprintf(err, errcap, "%s: %s", path, strerror(errno));
-    return -1;
-  }
-  char buf[80]; /* a key is at most 2 + 64 + 2 bytes; anything longer is not a key */
+  uint8_t *buf = NULL;
   size_t n = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + n, sizeof buf - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      if (err && errcap) snprintf(err, errcap, "%s: %s", path, strerror(errno));
-      close(fd);
-      return -1;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-    if (n == sizeof buf) break;
-  }
-  close(fd);
+  xt_err e = xt_file_read(path, KEY_FILE_MAX, &buf, &n, err, errcap);
+  if (e == XT_ETOOBIG)
+    xt_errf(err, errcap, "%s: key must be 64 hex digits (optional 0x, optional newline)", path);
+  if (e != XT_OK) return -1;
   char msg[160];
-  int rc = eth_key_parse(buf, n, key, msg, sizeof msg);
-  memset(buf, 0, sizeof buf);
-  if (rc && err && errcap) snprintf(err, errcap, "%s: %s", path, msg);
+  int rc = eth_key_parse((const char *)buf, n, key, msg, sizeof msg);
+  explicit_bzero(buf, n);
+  free(buf);
+  if (rc) xt_errf(err, errcap, "%s: %s", path, msg);
   return rc;
 }

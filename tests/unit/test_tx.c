@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
+#include "anchor/quantity.h"
 #include "anchor/rlp.h"
 #include "anchor/tx.h"
 #include "tests/lib/check.h"
@@ -163,7 +163,16 @@ static void test_key_parsing(void) {
   fd = open(path, O_WRONLY | O_APPEND);
   CHECK(write(fd, "junkjunkjunkjunk", 16) == 16);
   close(fd);
+  /* 83 bytes: over the 80-byte bound of a key file, refused with the length message. */
   CHECK(eth_key_read_file(path, k, err, sizeof err) == -1);
+  CHECK(strstr(err, path) != NULL && strstr(err, "64 hex digits") != NULL);
+  /* 69 bytes: read whole, then refused by the parser with the same message. */
+  fd = open(path, O_WRONLY | O_TRUNC);
+  snprintf(buf, sizeof buf, "0x%s\njj", KEY1);
+  CHECK(write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf));
+  close(fd);
+  CHECK(eth_key_read_file(path, k, err, sizeof err) == -1);
+  CHECK(strstr(err, path) != NULL && strstr(err, "64 hex digits") != NULL);
   unlink(path);
   CHECK(eth_key_read_file(path, k, err, sizeof err) == -1 && strstr(err, path) != NULL);
 }
