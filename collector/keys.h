@@ -36,7 +36,4 @@ int keys_sign(const collector_keys *k, const uint8_t *msg, size_t len, uint8_t s
 /* Wipes the secrets. */
 void keys_wipe(collector_keys *k);
 
-void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
-int hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
-
 #endif

@@ -20,6 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
+#include "base/json.h"
+#include "base/num.h"
 #include "collector/api.h"
 #include "collector/egress.h"
 #include "collector/keys.h"
@@ -44,10 +49,10 @@ static int dstack_quote(void *cls, const uint8_t report_data[64], char **quote_h
   *quote_hex = malloc(2 * r.quote_len + 1);
   if (!*quote_hex) {
     dstack_quote_reply_free(&r);
-    snprintf(err, errcap, "out of memory");
+    xt_errf(err, errcap, "out of memory");
     return -1;
   }
-  hex_encode(r.quote, r.quote_len, *quote_hex);
+  xt_hex_encode(r.quote, r.quote_len, *quote_hex);
   *event_log = r.event_log;
   r.event_log = NULL;
   dstack_quote_reply_free(&r);
@@ -66,38 +71,33 @@ static void usage(FILE *f) {
           "--dstack-socket --logd-token takes getkey:PATH (the token is the hex of GetKey(PATH)).\n");
 }
 
-/* "@FILE" reads a token from a file so it need not appear in the process list. */
+/* "@FILE" reads a token from a file so it need not appear in the process list. A file
+ * whose token (after trailing white space) does not fit in cap is refused, not cut. */
 static int read_token(const char *arg, char *out, size_t cap) {
   if (arg[0] != '@') {
     if (strlen(arg) >= cap) return -1;
     memcpy(out, arg, strlen(arg) + 1);
     return 0;
   }
-  FILE *f = fopen(arg + 1, "r");
-  if (!f) return -1;
-  size_t n = fread(out, 1, cap - 1, f);
-  fclose(f);
-  out[n] = 0;
-  while (n && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) out[--n] = 0;
-  return n ? 0 : -1;
-}
-
-/* jansson 2.14 can return success with a digit or a key silently dropped when one of
- * its allocations fails (found by tests/torture). A log must never sign an event other
- * than the one submitted, so a failed JSON allocation ends the process instead: every
- * acknowledged entry is durable, and a restart loses nothing. */
-static void *json_alloc_or_abort(size_t n) {
-  void *p = malloc(n);
-  if (!p) {
-    static const char msg[] = "fatal: out of memory in the JSON parser\n";
-    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */ }
-    abort();
+  uint8_t *text = NULL;
+  size_t n = 0;
+  /* Room for the token plus a few bytes of trailing white space. */
+  if (xt_file_read(arg + 1, cap + 16, &text, &n, NULL, 0) != XT_OK) return -1;
+  while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) n--;
+  int ok = n > 0 && n < cap && !memchr(text, 0, n);
+  if (ok) {
+    memcpy(out, text, n);
+    out[n] = 0;
   }
-  return p;
+  OPENSSL_cleanse(text, n);
+  free(text);
+  return ok ? 0 : -1;
 }
 
 int main(int argc, char **argv) {
-  json_set_alloc_funcs(json_alloc_or_abort, free);
+  /* The collector's events are evidence: see base/json.h for why jansson must abort
+   * rather than drop a member when memory runs out. */
+  xt_json_abort_on_oom();
   /* Nothing from the environment may steer the collector: libcurl would take proxies
    * (http_proxy, ALL_PROXY, ...) and a TLS key log file from it, OpenSSL CA paths. */
   clearenv();
@@ -122,12 +122,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--archive-token")) archive_token = v;
     else if (!strcmp(a, "--dstack-socket")) dstack_socket = v;
     else if (!strcmp(a, "--logd-timeout-ms")) {
-      char *end = NULL;
-      logd_timeout_ms = strtol(v, &end, 10);
-      if (*end || logd_timeout_ms < 100 || logd_timeout_ms > 60000) {
+      uint64_t ms;
+      if (xt_parse_u64(v, 0, 100, 60000, &ms) != XT_OK) {
         fprintf(stderr, PROG ": --logd-timeout-ms must be 100..60000\n");
         return 2;
       }
+      logd_timeout_ms = (long)ms;
     }
 #ifdef COLLECTOR_TEST_BUILD
     else if (!strcmp(a, "--api-base")) api_base = v;
@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
   static char ltok[512], atok[512];
   uint8_t archive_digest[32];
   if (!strncmp(archive_token, "sha256:", 7)) {
-    if (strlen(archive_token + 7) != 64 || hex_decode(archive_token + 7, 64, archive_digest, 32)) {
+    if (xt_hex_decode_exact(archive_token + 7, 0, archive_digest, 32) != XT_OK) {
       fprintf(stderr, PROG ": --archive-token sha256: needs 64 hex digits\n");
       return 2;
     }
@@ -208,7 +208,7 @@ int main(int argc, char **argv) {
         dstack_client_free(dc);
         return 1;
       }
-      hex_encode(tk.key, 32, ltok);
+      xt_hex_encode(tk.key, 32, ltok);
       OPENSSL_cleanse(&tk, sizeof tk);
     }
     snprintf(instance_id, sizeof instance_id, "%s", info.instance_id);
@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
     }
     uint8_t rid[16];
     if (RAND_bytes(rid, sizeof rid) != 1) return 1;
-    hex_encode(rid, sizeof rid, instance_id);
+    xt_hex_encode(rid, sizeof rid, instance_id);
   }
 
   logclient *lc = logclient_new(logd, ltok, logd_timeout_ms, err, sizeof err);
