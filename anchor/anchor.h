@@ -15,7 +15,9 @@
  * their deadline; a client is used by one thread at a time.
  *
  * Every function returns ANCHOR_OK (0), a positive informational status, or a
- * negative anchor_status, and writes a message for people into err. */
+ * negative anchor_status, and writes a message for people into err (the caller's
+ * buffer of errcap bytes; NULL is allowed). Pointer arguments are borrowed for the
+ * call; hashes and log ids are 32 bytes, addresses 20. Public: logd and tlog. */
 #ifndef XT_ANCHOR_ANCHOR_H
 #define XT_ANCHOR_ANCHOR_H
 
@@ -41,7 +43,10 @@ typedef enum anchor_status {
   ANCHOR_ERR_RETRY = -10,       /* the head or our nonce moved meanwhile: re-read the head, retry */
 } anchor_status;
 
+/* A static English name for any value returned here (never NULL). */
 const char *anchor_status_str(int status);
+
+#define ANCHOR_MUST_USE __attribute__((warn_unused_result))
 
 typedef struct anchor_options {
   uint64_t chain_id;          /* required chain id; 0 accepts any (default 0) */
@@ -66,12 +71,18 @@ typedef struct anchor_client anchor_client;
 
 /* contract_hex: "0x" + 40 hex digits, or NULL for a client that will only deploy.
  * privkey: a secp256k1 key, or NULL for a read-only client. Does not contact the
- * node (so logd can start while the node is away). opts may be NULL (defaults). */
+ * node (so logd can start while the node is away). opts may be NULL (defaults).
+ * Everything is copied (opts' callbacks and their contexts are kept as pointers and
+ * must outlive the client). Returns a client the caller frees with anchor_client_free,
+ * or NULL with a message in err (bad URL, address or key; no memory). */
 anchor_client *anchor_client_new(const char *rpc_url, const char *contract_hex,
                                  const uint8_t privkey[32], const anchor_options *opts, char *err,
-                                 size_t errcap);
+                                 size_t errcap) ANCHOR_MUST_USE;
+/* Frees c and wipes its key; NULL is a no-op. */
 void anchor_client_free(anchor_client *c);
-/* The contract address (after anchor_deploy, the new one). -1 if none. */
+/* Copies the contract address (after anchor_deploy, the new one) into addr and returns
+ * 0, or returns -1 (addr untouched) when the client has none. Should be
+ * ANCHOR_MUST_USE; client/cmd_anchor.c still ignores it. */
 int anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
 
 /* logId = SHA-256(origin). */
@@ -80,7 +91,7 @@ void anchor_log_id(const char *origin, uint8_t out[32]);
 /* The contract's head for a log: size 0 and a zero root before the first anchor;
  * anchorer all zero when the log is not registered. */
 int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
-                    uint8_t anchorer[20], char *err, size_t errcap);
+                    uint8_t anchorer[20], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* Anchors (size, root). proof is the RFC 9162 consistency proof from the contract's
  * current head to this one (empty for the first anchor); it is verified here first,
@@ -90,7 +101,7 @@ int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, 
  * receives the mined transaction's hash. */
 int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
-                  uint8_t tx_hash[32], char *err, size_t errcap);
+                  uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The same, for a caller holding the tree: reads the chain's head, builds the
  * consistency proof from it with rd (see merkle.h), verifies and sends it. If the head
@@ -98,7 +109,7 @@ int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, con
 int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
                        const uint8_t root[32], const uint8_t checkpoint_hash[32],
                        merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
-                       size_t errcap);
+                       size_t errcap) ANCHOR_MUST_USE;
 
 /* Rollback defence for a log at start: checks that the local tree of local_size
  * leaves (nodes read with rd) contains the head the chain holds, i.e. is not behind
@@ -107,7 +118,7 @@ int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size
  * ANCHOR_ERR_REJECTED if the log is not registered, or a read error. */
 int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
-                       size_t errcap);
+                       size_t errcap) ANCHOR_MUST_USE;
 
 /* One Anchored event. */
 typedef struct anchor_event {
@@ -123,17 +134,22 @@ typedef struct anchor_event {
 /* Return 0 to go on, non-zero to stop (anchor_list then returns that value). */
 typedef int (*anchor_event_cb)(void *ctx, const anchor_event *ev);
 
-/* Every Anchored event of a log from block from_block on, oldest first. */
+/* Calls cb for every Anchored event of a log from block from_block on, oldest first
+ * (ev is valid during the call only). Returns ANCHOR_OK after the last one, cb's
+ * non-zero value if it stopped, or a negative anchor_status with err set. */
 int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block, anchor_event_cb cb,
-                void *ctx, char *err, size_t errcap);
+                void *ctx, char *err, size_t errcap) ANCHOR_MUST_USE;
 
-/* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract. */
-int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap);
-/* Owner only: registers a log's anchorer (once), or replaces it. */
+/* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract;
+ * address (may be NULL) receives its address, tx_hash (may be NULL) the transaction's
+ * hash (also when the deployment failed after sending, else zero). */
+int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
+/* Owner only: registers a log's anchorer (once: anchor_register), or replaces it
+ * (anchor_rotate). tx_hash (may be NULL) receives the transaction's hash. */
 int anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
-                    uint8_t tx_hash[32], char *err, size_t errcap);
+                    uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
-                  uint8_t tx_hash[32], char *err, size_t errcap);
+                  uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The contract's creation code (hex), generated by anchor/contracts/build.js. */
 extern const char anchor_contract_init_code_hex[];

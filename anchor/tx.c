@@ -176,6 +176,7 @@ int eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char 
     len -= 2;
   }
   if (len != 64) {
+    memset(key, 0, ETH_KEY_SIZE);
     xt_errf(err, errcap, "%s", "key must be 64 hex digits (optional 0x, optional newline)");
     return -1;
   }

@@ -1,4 +1,5 @@
 /* egress.h: the collector's only outgoing request to the outside world.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * One destination, fixed at compile time: GET https://www.tiktok.com/api/watch_history
  * with two query parameters (count, and an optional opaque cursor) and the user's

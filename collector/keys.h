@@ -1,4 +1,5 @@
 /* keys.h: the collector's secrets and what it does with them.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * Three independent 32-byte keys: the cookie-encryption key (AES-256-GCM), the
  * pseudonym key (HMAC-SHA256 of usernames) and the Ed25519 seed that signs user-count

@@ -7,7 +7,9 @@
  * is "<origin>\n<decimal size>\n<base64 root>\n" plus optional extension lines.
  * Output is byte-for-byte what golang.org/x/mod/sumdb/note produces.
  *
- * All functions return 0 or -1 and, on -1, write a message into err (errcap bytes). */
+ * All functions return 0 or -1 (note_base64_*: a length or -1) and, on -1, write a
+ * message into err (the caller's buffer of errcap bytes). Nothing allocates; out
+ * arguments are the caller's and unspecified on failure. Public: logd and tlog. */
 #ifndef XT_MERKLE_NOTE_H
 #define XT_MERKLE_NOTE_H
 
@@ -37,7 +39,7 @@ int note_signer_from_seed(note_signer *s, const char *name, const uint8_t seed[3
                           char *err, size_t errcap);
 int note_verifier_format(const note_verifier *v, char *buf, size_t cap, size_t *len,
                          char *err, size_t errcap);
-int note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap);
+int note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* Signs text (which must end in "\n" and contain no NUL) and writes the whole note. */
 int note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
@@ -46,7 +48,7 @@ int note_sign(const note_signer *s, const char *text, size_t text_len, char *out
  * ignored, a second line by the same key is an error) and sets *text_len to the
  * length of the signed text. */
 int note_verify(const note_verifier *v, const char *note, size_t len, size_t *text_len,
-                char *err, size_t errcap);
+                char *err, size_t errcap) MERKLE_MUST_USE;
 
 typedef struct checkpoint {
   char origin[NOTE_NAME_MAX + 1];
@@ -57,10 +59,10 @@ typedef struct checkpoint {
 int checkpoint_format(const checkpoint *c, char *buf, size_t cap, size_t *len, char *err,
                       size_t errcap);
 /* Parses a checkpoint body (the signed text); extension lines are allowed and ignored. */
-int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap);
+int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap) MERKLE_MUST_USE;
 /* note_verify + checkpoint_parse + the origin must equal the key name. */
 int checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out,
-                    char *err, size_t errcap);
+                    char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* C2SP tlog-proof: "c2sp.org/tlog-proof@v1\n[extra <b64>\n]index <i>\n<b64 hash>\n...\n\n<note>". */
 int tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t proof_len,
@@ -69,7 +71,7 @@ int tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], 
 /* Parses a tlog-proof; *note points into text. */
 int tlog_proof_parse(const char *text, size_t len, uint64_t *index,
                      uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *proof_len,
-                     const char **note, size_t *note_len, char *err, size_t errcap);
+                     const char **note, size_t *note_len, char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* Strict standard base64 with padding (what Go's StdEncoding accepts). Returns the
  * decoded length, or -1. */

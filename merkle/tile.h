@@ -7,7 +7,8 @@
  * hold the entries of leaves 256N.., each a big-endian uint16 length then the bytes.
  *
  * The tile reader trusts nothing it fetches: every tile is checked against a
- * (size, root) the caller already verified before any hash in it is used. */
+ * (size, root) the caller already verified before any hash in it is used.
+ * Public: logd serves tiles, tlog reads them. Status values are merkle_status. */
 #ifndef XT_MERKLE_TILE_H
 #define XT_MERKLE_TILE_H
 
@@ -36,7 +37,7 @@ int tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len);
  * stray "x", elements of other than 3 digits, non-digits, W of 0 or >= 256, a level
  * above 63, an index that does not fit 64 bits, and trailing bytes. path has no
  * leading slash. Returns 0 or MERKLE_ERR_ARG. */
-int tile_path_decode(const char *path, size_t len, tile_id *out);
+int tile_path_decode(const char *path, size_t len, tile_id *out) MERKLE_MUST_USE;
 
 /* Width of tile (level, index) in the tree of `size` leaves: 256 when full, 1..255
  * for the right-edge partial tile, 0 when the tile has no hash yet. For entry
@@ -56,7 +57,7 @@ typedef struct tile_bundle_entry {
 /* Splits a bundle into exactly `expect` entries (each 1..65535 bytes would be
  * allowed by the format; empty entries are rejected since logd never makes one).
  * Fails on truncation or trailing bytes. */
-int tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out);
+int tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out) MERKLE_MUST_USE;
 /* Appends one entry; MERKLE_ERR_SPACE if it does not fit, MERKLE_ERR_ARG if the
  * entry is empty or over 65535 bytes. */
 int tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len);
@@ -84,7 +85,7 @@ int tile_reader_nodes(void *reader, unsigned level, uint64_t index, uint64_t cou
  * authenticated level-0 tile, and hands the entries to the caller (valid until the
  * next call on this reader). *count receives the number of entries. */
 int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry **entries,
-                        size_t *count);
+                        size_t *count) MERKLE_MUST_USE;
 /* Counters for tests and progress displays. */
 uint64_t tile_reader_fetches(const tile_reader *r);
 
