@@ -377,7 +377,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
       while (transient(c, rc, deadline));
     if (rc) return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
 
-    uint64_t tip, max_fee;
+    uint64_t tip = 0, max_fee = 0;
     rc = fees(c, deadline, &tip, &max_fee, err, errcap);
     if (rc) return rc;
     if (pending > nonce) { /* outbid the pending one, whose fees we do not know */
@@ -608,7 +608,7 @@ int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size
 int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
                        size_t errcap) {
-  uint64_t size;
+  uint64_t size = 0;
   uint8_t root[32], who[20], mine[32];
   static const uint8_t zero[20];
   int rc = anchor_get_head(c, log_id, &size, root, who, err, errcap);

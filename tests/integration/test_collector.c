@@ -42,6 +42,8 @@ static proc sim;
 static char sim_sock[PATH_MAX + 32], submitters_path[PATH_MAX + 32];
 static const char app_compose[] = "{\"name\":\"xordi-collector-test\",\"runner\":\"docker-compose\"}";
 #define LOGD_TOKEN_PATH "xordi-tlog/logd/submitter-token/collector/v1"
+/* The collector's --logd-token for GetKey(LOGD_TOKEN_PATH), outside any argv list. */
+static const char logd_token_getkey[] = "getkey:" LOGD_TOKEN_PATH;
 /* Every collector started here has its own pseudonym key; requests are matched to
  * intents under any of them. */
 static uint8_t known_keys[8][32];
@@ -775,11 +777,13 @@ static void test_user_count(void) {
   CHECK(!strcmp(json_string_value(json_object_get(st, "collector_key")) ?: "", pub));
   /* Tampering: count, signature, key. */
   char *forged = strdup(statement);
-  char *p = strstr(forged, "\"count\":");
-  CHECK_FATAL(p);
-  p += 8;
-  *p = *p == '9' ? '8' : (char)(*p + 1);
-  CHECK(!verify_sig(pub, forged, strlen(forged), sig));
+  char *p = forged ? strstr(forged, "\"count\":") : NULL;
+  CHECK(p != NULL);
+  if (p) {
+    p += 8;
+    *p = *p == '9' ? '8' : (char)(*p + 1);
+    CHECK(!verify_sig(pub, forged, strlen(forged), sig));
+  }
   free(forged);
   char badsig[129];
   snprintf(badsig, sizeof badsig, "%s", sig);
@@ -1015,7 +1019,7 @@ static void test_dstack_mode(void) {
   snprintf(listen, sizeof listen, "127.0.0.1:%u", col_port);
   snprintf(apibase, sizeof apibase, "http://127.0.0.1:%u", mock_port);
   const char *cargv[] = {bin("collector-test", bb, sizeof bb), "--listen", listen, "--data", d2,
-                         "--logd", L.base, "--logd-token", "getkey:" LOGD_TOKEN_PATH,
+                         "--logd", L.base, "--logd-token", logd_token_getkey,
                          "--archive-token", archive_sha, "--dstack-socket", sock, "--api-base",
                          apibase, NULL};
   int up = proc_spawn(&c2, cargv, NULL, NULL, col_log, 1) == 0 &&
