@@ -247,6 +247,61 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
                                       "request_id", request_id), 0);
 }
 
+/* The optional cursor and count of a collect request (borrowed from o). Returns NULL,
+ * or the message of a 400 answer. */
+static const char *collect_params(json_t *o, const char **cursor, int *count) {
+  *cursor = NULL;
+  json_t *cj = json_object_get(o, "cursor");
+  if (cj && !json_is_null(cj)) {
+    if (!json_is_string(cj) || !validate_cursor(json_string_value(cj), json_string_length(cj)) ||
+        strlen(json_string_value(cj)) != json_string_length(cj))
+      return "cursor must be 1-128 characters of [A-Za-z0-9_-]";
+    *cursor = json_string_value(cj);
+  }
+  *count = COLLECTOR_COUNT_DEFAULT;
+  json_t *nj = json_object_get(o, "count");
+  if (nj && !json_is_null(nj)) {
+    if (!json_is_integer(nj) || json_integer_value(nj) < COLLECTOR_COUNT_MIN ||
+        json_integer_value(nj) > COLLECTOR_COUNT_MAX)
+      return "count must be an integer from 1 to 100";
+    *count = (int)json_integer_value(nj);
+  }
+  return NULL;
+}
+
+/* Logs the result of a made call, then answers Archive: the data (parsed JSON, owned
+ * here) only once the result entry is durable. */
+static enum MHD_Result finish_collect(collector_api *api, struct MHD_Connection *c,
+                                      const char *call_id, const char *user, int64_t intent,
+                                      const egress_result *res, json_t *data) {
+  char body_sha[65], err[256];
+  xt_hex_encode(res->sha256, 32, body_sha);
+  json_t *result = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "type", "api_call", "phase", "result",
+                             "call_id", call_id, "status", (int)res->status, "bytes",
+                             (json_int_t)res->bytes, "body_sha256", body_sha);
+  if (result && res->error[0]) json_object_set_new(result, "error", json_string(res->error));
+  int64_t result_index = append_event(api, result, err, sizeof err);
+  if (result_index < 0) {
+    json_decref(data);
+    logline("collect %s for %.12s: result not logged: %s", call_id, user, err);
+    return reply_error(c, 503, "the log did not confirm the call's result; data withheld");
+  }
+  note_index(api, result_index);
+  logline("collect %s for %.12s: status %ld, %zu bytes%s%s (intent %lld, result %lld)", call_id,
+          user, res->status, res->bytes, res->error[0] ? ", " : "", res->error, (long long)intent,
+          (long long)result_index);
+  if (res->code != EGRESS_OK) {
+    unsigned status = res->code == EGRESS_ETIMEOUT ? 504 : 502;
+    return reply_json(c, status, json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res->error,
+                                           "call_id", call_id, "upstream_status", (int)res->status,
+                                           "intent_index", (json_int_t)intent, "result_index",
+                                           (json_int_t)result_index), 0);
+  }
+  return reply_json(c, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}", "call_id", call_id,
+                                      "intent_index", (json_int_t)intent, "result_index",
+                                      (json_int_t)result_index, "status", 200, "data", data), 0);
+}
+
 static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c, struct conn *cs) {
   static const char *const allowed[] = {"username", "cursor", "count", NULL};
   char err[256];
@@ -258,25 +313,12 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
     json_decref(o);
     return reply_error(c, 400, "username must be 1-64 characters of [A-Za-z0-9_.]");
   }
-  const char *cursor = NULL;
-  json_t *cj = json_object_get(o, "cursor");
-  if (cj && !json_is_null(cj)) {
-    if (!json_is_string(cj) || !validate_cursor(json_string_value(cj), json_string_length(cj)) ||
-        strlen(json_string_value(cj)) != json_string_length(cj)) {
-      json_decref(o);
-      return reply_error(c, 400, "cursor must be 1-128 characters of [A-Za-z0-9_-]");
-    }
-    cursor = json_string_value(cj);
-  }
-  int count = COLLECTOR_COUNT_DEFAULT;
-  json_t *nj = json_object_get(o, "count");
-  if (nj && !json_is_null(nj)) {
-    if (!json_is_integer(nj) || json_integer_value(nj) < COLLECTOR_COUNT_MIN ||
-        json_integer_value(nj) > COLLECTOR_COUNT_MAX) {
-      json_decref(o);
-      return reply_error(c, 400, "count must be an integer from 1 to 100");
-    }
-    count = (int)json_integer_value(nj);
+  const char *cursor;
+  int count;
+  const char *bad = collect_params(o, &cursor, &count);
+  if (bad) {
+    json_decref(o);
+    return reply_error(c, 400, bad);
   }
   char user[65], host[128], query[256], call_id[33];
   keys_pseudonym(api->cfg.keys, username, ulen, user);
@@ -310,47 +352,22 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
   }
   note_index(api, intent);
   egress_result res;
-  int frc = egress_fetch(cookie, cursor, count, &res);
+  egress_fetch(cookie, cursor, count, &res); /* the outcome is in res.code */
   vault_free_secret(cookie, clen + 1);
   json_decref(o);
-  char body_sha[65];
-  xt_hex_encode(res.sha256, 32, body_sha);
   /* The body goes back to Archive only as parsed JSON; anything else is an error, and
    * the logged result says so. */
   json_t *data = NULL;
-  if (frc == 0) {
+  if (res.code == EGRESS_OK) {
     json_error_t jerr;
     data = json_loadb(res.body, res.bytes, JSON_REJECT_DUPLICATES, &jerr);
     if (!data) {
-      snprintf(res.error, sizeof res.error, "upstream answered with malformed JSON");
-      frc = -1;
+      res.code = EGRESS_EMALFORMED;
+      xt_errf(res.error, sizeof res.error, "upstream answered with malformed JSON");
     }
   }
   egress_result_free(&res);
-  json_t *result = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "type", "api_call", "phase", "result",
-                             "call_id", call_id, "status", (int)res.status, "bytes",
-                             (json_int_t)res.bytes, "body_sha256", body_sha);
-  if (result && res.error[0]) json_object_set_new(result, "error", json_string(res.error));
-  int64_t result_index = append_event(api, result, err, sizeof err);
-  if (result_index < 0) {
-    json_decref(data);
-    logline("collect %s for %.12s: result not logged: %s", call_id, user, err);
-    return reply_error(c, 503, "the log did not confirm the call's result; data withheld");
-  }
-  note_index(api, result_index);
-  logline("collect %s for %.12s: status %ld, %zu bytes%s%s (intent %lld, result %lld)", call_id,
-          user, res.status, res.bytes, res.error[0] ? ", " : "", res.error, (long long)intent,
-          (long long)result_index);
-  if (frc != 0) {
-    unsigned status = strstr(res.error, "timed out") ? 504 : 502;
-    return reply_json(c, status, json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res.error,
-                                           "call_id", call_id, "upstream_status", (int)res.status,
-                                           "intent_index", (json_int_t)intent, "result_index",
-                                           (json_int_t)result_index), 0);
-  }
-  return reply_json(c, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}", "call_id", call_id,
-                                      "intent_index", (json_int_t)intent, "result_index",
-                                      (json_int_t)result_index, "status", 200, "data", data), 0);
+  return finish_collect(api, c, call_id, user, intent, &res, data);
 }
 
 static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection *c) {

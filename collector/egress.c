@@ -71,13 +71,57 @@ static size_t on_body(char *p, size_t size, size_t n, void *cls) {
   return got;
 }
 
-int egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res) {
+const char *egress_err_str(egress_err e) {
+  switch (e) {
+  case EGRESS_OK: return "ok";
+  case EGRESS_EINVAL: return "invalid request parameters";
+  case EGRESS_ENOMEM: return "out of memory";
+  case EGRESS_ETOOBIG: return "response too large";
+  case EGRESS_ETIMEOUT: return "timed out";
+  case EGRESS_EFAILED: return "request failed";
+  case EGRESS_EREDIRECT: return "redirect refused";
+  case EGRESS_EHTTP: return "upstream HTTP error";
+  case EGRESS_EMALFORMED: return "malformed answer";
+  }
+  return "unknown error";
+}
+
+static egress_err classify(CURLcode rc, int overflow, long status) {
+  if (overflow || rc == CURLE_FILESIZE_EXCEEDED) return EGRESS_ETOOBIG;
+  if (rc == CURLE_OPERATION_TIMEDOUT) return EGRESS_ETIMEOUT;
+  if (rc != CURLE_OK) return EGRESS_EFAILED;
+  if (status >= 300 && status < 400) return EGRESS_EREDIRECT;
+  if (status != 200) return EGRESS_EHTTP;
+  return EGRESS_OK;
+}
+
+/* The sentence logged in the result entry and returned to Archive. */
+static void describe(egress_result *res, CURLcode rc) {
+  switch (res->code) {
+  case EGRESS_ETOOBIG:
+    xt_errf(res->error, sizeof res->error, "response larger than %d bytes", EGRESS_MAX_BODY);
+    break;
+  case EGRESS_ETIMEOUT: xt_errf(res->error, sizeof res->error, "timed out"); break;
+  case EGRESS_EFAILED:
+    xt_errf(res->error, sizeof res->error, "request failed: %s", curl_easy_strerror(rc));
+    break;
+  case EGRESS_EREDIRECT:
+    xt_errf(res->error, sizeof res->error, "redirect (HTTP %ld) refused", res->status);
+    break;
+  case EGRESS_EHTTP:
+    xt_errf(res->error, sizeof res->error, "upstream answered HTTP %ld", res->status);
+    break;
+  default: break;
+  }
+}
+
+egress_err egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res) {
   memset(res, 0, sizeof *res);
   char host[128], query[256], url[512];
   if (!validate_cookie(cookie, strlen(cookie)) ||
       egress_describe(cursor, count, host, sizeof host, query, sizeof query) != 0) {
     xt_errf(res->error, sizeof res->error, "invalid request parameters");
-    return -1;
+    return res->code = EGRESS_EINVAL;
   }
   snprintf(url, sizeof url, "%s://%s" EGRESS_PATH "?%s", dest_scheme(), host, query);
 
@@ -89,7 +133,7 @@ int egress_fetch(const char *cookie, const char *cursor, int count, egress_resul
     EVP_MD_CTX_free(s.md);
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
-    return -1;
+    return res->code = EGRESS_ENOMEM;
   }
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -124,25 +168,19 @@ int egress_fetch(const char *cookie, const char *cursor, int count, egress_resul
   EVP_MD_CTX_free(s.md);
   res->bytes = s.buf.len;
 
-  if (s.buf.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-    xt_errf(res->error, sizeof res->error, "response larger than %d bytes", EGRESS_MAX_BODY);
-  else if (rc == CURLE_OPERATION_TIMEDOUT)
-    xt_errf(res->error, sizeof res->error, "timed out");
-  else if (rc != CURLE_OK)
-    xt_errf(res->error, sizeof res->error, "request failed: %s", curl_easy_strerror(rc));
-  else if (res->status >= 300 && res->status < 400)
-    xt_errf(res->error, sizeof res->error, "redirect (HTTP %ld) refused", res->status);
-  else if (res->status != 200)
-    xt_errf(res->error, sizeof res->error, "upstream answered HTTP %ld", res->status);
+  res->code = classify(rc, s.buf.overflow, res->status);
+  describe(res, rc);
   /* An empty 200 answer is still a (empty) string for the caller. */
-  if (!res->error[0] && xt_buf_append(&s.buf, "", 0) != XT_OK)
+  if (res->code == EGRESS_OK && xt_buf_append(&s.buf, "", 0) != XT_OK) {
+    res->code = EGRESS_ENOMEM;
     xt_errf(res->error, sizeof res->error, "out of memory");
-  if (res->error[0]) {
+  }
+  if (res->code != EGRESS_OK) {
     xt_buf_free(&s.buf);
-    return -1;
+    return res->code;
   }
   res->body = (char *)s.buf.data;
-  return 0;
+  return EGRESS_OK;
 }
 
 void egress_result_free(egress_result *res) {

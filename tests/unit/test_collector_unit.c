@@ -79,8 +79,15 @@ static void test_egress_release_destination(void) {
   CHECK(egress_describe("../x", 5, host, sizeof host, query, sizeof query) != 0);
   /* A bad cookie or parameter never gets as far as a request. */
   egress_result r;
-  CHECK(egress_fetch("a\r\nX: y", NULL, 5, &r) != 0 && r.status == 0 && r.bytes == 0);
-  CHECK(egress_fetch("sessionid=x", "a/b", 5, &r) != 0 && r.status == 0);
+  CHECK(egress_fetch("a\r\nX: y", NULL, 5, &r) == EGRESS_EINVAL && r.code == EGRESS_EINVAL &&
+        r.status == 0 && r.bytes == 0);
+  CHECK(egress_fetch("sessionid=x", "a/b", 5, &r) == EGRESS_EINVAL && r.status == 0);
+  /* Every outcome has its own name; callers branch on the code, never on the text. */
+  for (int e = EGRESS_OK; e <= EGRESS_EMALFORMED; e++) {
+    CHECK(strcmp(egress_err_str((egress_err)e), "unknown error") != 0);
+    for (int f = EGRESS_OK; f < e; f++)
+      CHECK(strcmp(egress_err_str((egress_err)e), egress_err_str((egress_err)f)) != 0);
+  }
 }
 
 static void test_keys_dev(void) {
