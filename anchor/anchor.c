@@ -171,10 +171,10 @@ void anchor_client_free(anchor_client *c) {
   free(c);
 }
 
-int anchor_client_contract(const anchor_client *c, uint8_t addr[20]) {
-  if (!c->has_contract) return -1;
+anchor_status anchor_client_contract(const anchor_client *c, uint8_t addr[20]) {
+  if (!c->has_contract) return ANCHOR_ERR_ARG;
   memcpy(addr, c->contract, 20);
-  return 0;
+  return ANCHOR_OK;
 }
 
 /* ---- revert names ---- */
@@ -243,7 +243,7 @@ static int need_contract(const anchor_client *c, char *err, size_t errcap) {
   return ANCHOR_OK;
 }
 
-int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
+anchor_status anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
                     uint8_t anchorer[20], char *err, size_t errcap) {
   int rc = need_contract(c, err, errcap);
   if (rc) return rc;
@@ -505,7 +505,7 @@ static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, siz
   return seterr(err, errcap, ANCHOR_ERR_RETRY, "the nonce of %s was taken by another transaction; retry", who);
 }
 
-int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
+anchor_status anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
                   uint8_t tx_hash[32], char *err, size_t errcap) {
   if (tx_hash) memset(tx_hash, 0, 32);
@@ -578,7 +578,7 @@ int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, con
   return rc;
 }
 
-int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+anchor_status anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
                        const uint8_t root[32], const uint8_t checkpoint_hash[32],
                        merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
                        size_t errcap) {
@@ -605,7 +605,7 @@ int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size
   return rc;
 }
 
-int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+anchor_status anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
                        size_t errcap) {
   uint64_t size = 0;
@@ -649,17 +649,17 @@ static int owner_call(anchor_client *c, const char *sig, const uint8_t log_id[32
   return rc;
 }
 
-int anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                     uint8_t tx_hash[32], char *err, size_t errcap) {
   return owner_call(c, SIG_REGISTER, log_id, anchorer, tx_hash, err, errcap);
 }
 
-int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                   uint8_t tx_hash[32], char *err, size_t errcap) {
   return owner_call(c, SIG_ROTATE, log_id, anchorer, tx_hash, err, errcap);
 }
 
-int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) {
+anchor_status anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) {
   uint8_t *code;
   size_t len;
   if (xt_hex_decode_alloc(anchor_contract_init_code_hex, XT_HEX_0X, &code, &len) != XT_OK || len == 0)

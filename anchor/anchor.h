@@ -14,8 +14,9 @@
  * node, the new transaction replaces the old one). Calls block until done or until
  * their deadline; a client is used by one thread at a time.
  *
- * Every function returns ANCHOR_OK (0), a positive informational status, or a
- * negative anchor_status, and writes a message for people into err (the caller's
+ * Every function returns an anchor_status: ANCHOR_OK (0), the informational
+ * ANCHOR_UNCHANGED, or a negative error, and on error writes a message for people into
+ * err (the caller's
  * buffer of errcap bytes; NULL is allowed). Pointer arguments are borrowed for the
  * call; hashes and log ids are 32 bytes, addresses 20. Public: logd and tlog. */
 #ifndef XT_ANCHOR_ANCHOR_H
@@ -26,11 +27,11 @@
 
 #include "merkle/merkle.h"
 
-#define ANCHOR_OK 0
-/* anchor_submit: the contract already holds exactly this head; nothing was sent. */
-#define ANCHOR_UNCHANGED 1
-
+/* The module's error type: 0 is success, anchor_status_str() names every value. */
 typedef enum anchor_status {
+  ANCHOR_OK = 0,
+  ANCHOR_UNCHANGED = 1,         /* anchor_submit: the contract already holds exactly this
+                                   head; nothing was sent */
   ANCHOR_ERR_ARG = -1,          /* bad argument (message says which) */
   ANCHOR_ERR_RPC = -2,          /* the node failed or stayed unreachable until the deadline */
   ANCHOR_ERR_CHAIN = -3,        /* wrong chain id, no contract there, or nonsense from it */
@@ -43,7 +44,8 @@ typedef enum anchor_status {
   ANCHOR_ERR_RETRY = -10,       /* the head or our nonce moved meanwhile: re-read the head, retry */
 } anchor_status;
 
-/* A static English name for any value returned here (never NULL). */
+/* A static English name for any anchor_status (never NULL; "unknown status" for other
+ * values). Takes an int so a callback's own stop value can be passed as well. */
 const char *anchor_status_str(int status);
 
 #define ANCHOR_MUST_USE __attribute__((warn_unused_result))
@@ -81,16 +83,16 @@ anchor_client *anchor_client_new(const char *rpc_url, const char *contract_hex,
 /* Frees c and wipes its key; NULL is a no-op. */
 void anchor_client_free(anchor_client *c);
 /* Copies the contract address (after anchor_deploy, the new one) into addr and returns
- * 0, or returns -1 (addr untouched) when the client has none. Should be
+ * ANCHOR_OK, or ANCHOR_ERR_ARG (-1; addr untouched) when the client has none. Should be
  * ANCHOR_MUST_USE; client/cmd_anchor.c still ignores it. */
-int anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
+anchor_status anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
 
 /* logId = SHA-256(origin). */
 void anchor_log_id(const char *origin, uint8_t out[32]);
 
 /* The contract's head for a log: size 0 and a zero root before the first anchor;
  * anchorer all zero when the log is not registered. */
-int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
+anchor_status anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
                     uint8_t anchorer[20], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* Anchors (size, root). proof is the RFC 9162 consistency proof from the contract's
@@ -99,14 +101,14 @@ int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, 
  * or whose proof does not verify, is ANCHOR_ERR_INCONSISTENT and is never sent.
  * checkpoint_hash is SHA-256 of the signed checkpoint note. tx_hash (may be NULL)
  * receives the mined transaction's hash. */
-int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
+anchor_status anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
                   uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The same, for a caller holding the tree: reads the chain's head, builds the
  * consistency proof from it with rd (see merkle.h), verifies and sends it. If the head
  * moves while sending (ANCHOR_ERR_RETRY), it starts over once with a fresh proof. */
-int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+anchor_status anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
                        const uint8_t root[32], const uint8_t checkpoint_hash[32],
                        merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
                        size_t errcap) ANCHOR_MUST_USE;
@@ -116,7 +118,7 @@ int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size
  * it and has the anchored root at the anchored size. ANCHOR_OK (then *chain_size is
  * the anchored size, 0 if none yet), ANCHOR_ERR_INCONSISTENT with the reason,
  * ANCHOR_ERR_REJECTED if the log is not registered, or a read error. */
-int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+anchor_status anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
                        size_t errcap) ANCHOR_MUST_USE;
 
@@ -143,12 +145,12 @@ int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block,
 /* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract;
  * address (may be NULL) receives its address, tx_hash (may be NULL) the transaction's
  * hash (also when the deployment failed after sending, else zero). */
-int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
+anchor_status anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 /* Owner only: registers a log's anchorer (once: anchor_register), or replaces it
  * (anchor_rotate). tx_hash (may be NULL) receives the transaction's hash. */
-int anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                     uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
-int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                   uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The contract's creation code (hex), generated by anchor/contracts/build.js. */

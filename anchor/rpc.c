@@ -31,6 +31,19 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+const char *eth_rpc_status_str(int status) {
+  switch (status) {
+  case ETH_RPC_OK: return "ok";
+  case ETH_RPC_ERR_TRANSPORT: return "transport error";
+  case ETH_RPC_ERR_NODE: return "node error";
+  case ETH_RPC_ERR_PROTOCOL: return "protocol error";
+  case ETH_RPC_ERR_NOMEM: return "out of memory";
+  case ETH_RPC_ERR_ARG: return "bad argument";
+  case ETH_RPC_ERR_TOO_LARGE: return "answer too large";
+  default: return "unknown status";
+  }
+}
+
 static void clear_error(eth_rpc *r) {
   r->err[0] = 0;
   r->err_code = 0;
@@ -120,7 +133,7 @@ static int node_error(eth_rpc *r, const char *method, json_t *error) {
               json_is_string(msg) ? json_string_value(msg) : "(no message)");
 }
 
-int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) {
+eth_rpc_status eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) {
   clear_error(r);
   *result = NULL;
   if (!params) return fail(r, ETH_RPC_ERR_NOMEM, "%s: out of memory", method);
@@ -226,23 +239,23 @@ static int call_quantity(eth_rpc *r, const char *method, json_t *params, uint64_
   return rc;
 }
 
-int eth_chain_id(eth_rpc *r, uint64_t *chain_id) {
+eth_rpc_status eth_chain_id(eth_rpc *r, uint64_t *chain_id) {
   return call_quantity(r, "eth_chainId", json_array(), chain_id);
 }
 
-int eth_block_number(eth_rpc *r, uint64_t *number) {
+eth_rpc_status eth_block_number(eth_rpc *r, uint64_t *number) {
   return call_quantity(r, "eth_blockNumber", json_array(), number);
 }
 
-int eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce) {
+eth_rpc_status eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce) {
   return call_quantity(r, "eth_getTransactionCount", json_pack("[o,s]", jhex(addr, 20), tag), nonce);
 }
 
-int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {
+eth_rpc_status eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {
   return call_quantity(r, "eth_maxPriorityFeePerGas", json_array(), wei);
 }
 
-int eth_next_base_fee(eth_rpc *r, uint64_t *wei) {
+eth_rpc_status eth_next_base_fee(eth_rpc *r, uint64_t *wei) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_feeHistory", json_pack("[s,s,[]]", "0x1", "latest"), &res);
   if (rc) return rc;
@@ -269,14 +282,14 @@ static json_t *call_object(const uint8_t *from, const uint8_t *to, const uint8_t
   return o;
 }
 
-int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
+eth_rpc_status eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                      size_t len, uint64_t *gas) {
   /* Against the latest block, not the pending one: our own pending transaction,
    * which this one may be about to replace, must not change the outcome. */
   return call_quantity(r, "eth_estimateGas", json_pack("[o,s]", call_object(from, to, data, len), "latest"), gas);
 }
 
-int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+eth_rpc_status eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
              size_t *out_len) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_call", json_pack("[o,s]", call_object(NULL, to, data, len), "latest"), &res);
@@ -287,7 +300,7 @@ int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, 
   return rc;
 }
 
-int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32]) {
+eth_rpc_status eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32]) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", jhex(raw, len)), &res);
   if (rc) return rc;
@@ -296,7 +309,7 @@ int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t
   return rc;
 }
 
-int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, int *found) {
+eth_rpc_status eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, int *found) {
   json_t *res;
   *found = 0;
   int rc = eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", jhex(hash, 32)), &res);
@@ -334,7 +347,7 @@ int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt 
   return ETH_RPC_OK;
 }
 
-int eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found) {
+eth_rpc_status eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found) {
   json_t *res;
   *found = 0;
   json_t *tag = number == ETH_BLOCK_LATEST ? json_string("latest") : jquantity(number);

@@ -30,8 +30,11 @@ typedef enum eth_rpc_status {
 
 typedef struct eth_rpc eth_rpc;
 
-/* Which functions return what: every int function below returns ETH_RPC_OK (0) or a
- * negative eth_rpc_status; on failure the message is at eth_rpc_error(r) and out
+/* A static English name for each eth_rpc_status (never NULL). */
+const char *eth_rpc_status_str(int status);
+
+/* Which functions return what: every eth_rpc_status function below returns ETH_RPC_OK
+ * (0) or a negative error; on failure the message is at eth_rpc_error(r) and out
  * arguments are unspecified unless said otherwise. Pointer arguments are borrowed for
  * the call only; addresses are 20 bytes, hashes 32. */
 #define ETH_RPC_MUST_USE __attribute__((warn_unused_result))
@@ -64,31 +67,31 @@ const uint8_t *eth_rpc_error_data(const eth_rpc *r, size_t *len);
  * ETH_RPC_ERR_NOMEM) is consumed, even on failure. On success *result is a new
  * reference the caller releases with json_decref (it may be JSON null); on failure
  * *result is NULL. */
-int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) ETH_RPC_MUST_USE;
+eth_rpc_status eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) ETH_RPC_MUST_USE;
 
 /* eth_chainId into *chain_id. */
-int eth_chain_id(eth_rpc *r, uint64_t *chain_id) ETH_RPC_MUST_USE;
+eth_rpc_status eth_chain_id(eth_rpc *r, uint64_t *chain_id) ETH_RPC_MUST_USE;
 /* eth_blockNumber into *number. */
-int eth_block_number(eth_rpc *r, uint64_t *number) ETH_RPC_MUST_USE;
+eth_rpc_status eth_block_number(eth_rpc *r, uint64_t *number) ETH_RPC_MUST_USE;
 /* eth_getTransactionCount of addr at tag ("latest" or "pending") into *nonce. */
-int eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag,
+eth_rpc_status eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag,
                               uint64_t *nonce) ETH_RPC_MUST_USE;
 /* eth_maxPriorityFeePerGas into *wei. */
-int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) ETH_RPC_MUST_USE;
+eth_rpc_status eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) ETH_RPC_MUST_USE;
 /* Base fee of the next block (the last entry of eth_feeHistory) into *wei. */
-int eth_next_base_fee(eth_rpc *r, uint64_t *wei) ETH_RPC_MUST_USE;
+eth_rpc_status eth_next_base_fee(eth_rpc *r, uint64_t *wei) ETH_RPC_MUST_USE;
 /* eth_estimateGas of a call from `from` to `to` (NULL: contract creation) with data
  * (len bytes) at the latest block, into *gas. A revert is ETH_RPC_ERR_NODE with its
  * data at eth_rpc_error_data. */
-int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
+eth_rpc_status eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                      size_t len, uint64_t *gas) ETH_RPC_MUST_USE;
 /* eth_call to `to` with data at the latest block. On success *out is a new malloc'd
  * buffer (non-NULL, even for zero bytes) the caller frees, *out_len its length. */
-int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+eth_rpc_status eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
              size_t *out_len) ETH_RPC_MUST_USE;
 /* eth_sendRawTransaction of the signed wire form raw (len bytes); hash receives the
  * transaction hash the node returns. */
-int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32])
+eth_rpc_status eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32])
     ETH_RPC_MUST_USE;
 
 typedef struct eth_receipt {
@@ -104,7 +107,7 @@ typedef struct eth_receipt {
 
 /* eth_getTransactionReceipt of hash. ETH_RPC_OK with *found = 1 and *rc filled, or
  * *found = 0 (rc untouched) while the node does not know a receipt. */
-int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc, int *found)
+eth_rpc_status eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc, int *found)
     ETH_RPC_MUST_USE;
 
 typedef struct eth_block {
@@ -116,7 +119,7 @@ typedef struct eth_block {
 
 /* eth_getBlockByNumber (number == ETH_BLOCK_LATEST for the newest). ETH_RPC_OK with
  * *found = 1 and *b filled, or *found = 0 if the node has no such block. */
-int eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found)
+eth_rpc_status eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found)
     ETH_RPC_MUST_USE;
 
 typedef struct eth_log {
