@@ -59,12 +59,10 @@ const char *anchor_status_str(int s) {
 __attribute__((format(printf, 4, 5)))
 #endif
 static int seterr(char *err, size_t cap, int status, const char *fmt, ...) {
-  if (err && cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  xt_verrf(err, cap, fmt, ap);
+  va_end(ap);
   return status;
 }
 
@@ -76,7 +74,7 @@ static void note(const anchor_client *c, const char *fmt, ...) {
   char line[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  xt_verrf(line, sizeof line, fmt, ap); /* a cut line ends in "..." */
   va_end(ap);
   c->o.log(c->o.log_ctx, line);
 }

@@ -58,7 +58,7 @@ __attribute__((format(printf, 3, 4)))
 static int fail(eth_rpc *r, int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  xt_verrf(r->err, sizeof r->err, fmt, ap);
   va_end(ap);
   return status;
 }

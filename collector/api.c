@@ -524,7 +524,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  xt_verrf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n && msg[n - 1] == '\n') msg[--n] = 0;
   logline("http: %s", msg);

@@ -23,14 +23,10 @@ static const char em_dash[] = "\xe2\x80\x94 "; /* "\u2014 " */
 static merkle_status fail(char *err, size_t errcap, merkle_status status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static merkle_status fail(char *err, size_t errcap, merkle_status status, const char *fmt, ...) {
-  char msg[512];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(msg, sizeof msg, fmt, ap);
+  xt_verrf(err, errcap, fmt, ap);
   va_end(ap);
-  if (n < 0) msg[0] = 0;
-  else if ((size_t)n >= sizeof msg) memcpy(msg + sizeof msg - 4, "...", 4);
-  xt_errf(err, errcap, "%s", msg);
   return status;
 }
 
