@@ -207,6 +207,14 @@ static void test_abi_encoding(void) {
   CHECK(abi_word(w, 31, 0) == NULL && abi_word(w, 63, 1) == NULL && abi_word(w, 32, 0) == w);
 }
 
+static void test_error_names(void) {
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_OK), "ok") == 0);
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_EINVAL), eth_tx_err_str(ETH_TX_ENOMEM)) != 0);
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_EINVAL), "unknown error") != 0 &&
+        strcmp(eth_tx_err_str(ETH_TX_ENOMEM), "unknown error") != 0);
+  CHECK(strcmp(eth_tx_err_str(1), "unknown error") == 0);
+}
+
 static void test_hex_quantities(void) {
   uint64_t v;
   CHECK(hex_parse_quantity("0x0", &v) == 0 && v == 0);
@@ -234,5 +242,6 @@ int main(void) {
   CHECK_RUN(test_key_parsing);
   CHECK_RUN(test_abi_encoding);
   CHECK_RUN(test_hex_quantities);
+  CHECK_RUN(test_error_names);
   return check_finish();
 }
