@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,27 @@
 #define PROG "collector"
 #endif
 
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
+/* SIGTERM and SIGINT are blocked in every thread (libmicrohttpd's and RocksDB's inherit
+ * the mask from main, which blocks them first) and taken by main with sigwait. A
+ * handler could run on any thread and leave main asleep in pause(). */
+static sigset_t stop_signals;
+
+static void block_stop_signals(void) {
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+}
+
+/* Waits up to ms for SIGTERM or SIGINT (ms < 0: for ever). Returns 1 if one came. */
+static int wait_stop_signal(long ms) {
+  if (ms < 0) {
+    int sig;
+    return sigwait(&stop_signals, &sig) == 0;
+  }
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  return sigtimedwait(&stop_signals, NULL, &ts) > 0;
+}
 
 static int dstack_quote(void *cls, const uint8_t report_data[64], char **quote_hex,
                         char **event_log, char *err, size_t errcap) {
@@ -238,14 +258,14 @@ static int64_t log_boot_entry(const collector_config *cfg, collector_boot *boot,
                               size_t errcap) {
   int64_t boot_index = -1;
   memset(boot, 0, sizeof *boot);
-  for (int attempt = 0; attempt < 20 && !stopping; attempt++) {
+  for (int attempt = 0; attempt < 20; attempt++) {
     free(boot->quote_hex);
     free(boot->event_log);
     boot_index = collector_log_boot(cfg, boot, err, errcap);
     if (boot_index >= 0) return boot_index;
     fprintf(stderr, PROG ": boot entry not logged: %s\n", err);
     if (boot_index == -2) break;
-    sleep(1);
+    if (wait_stop_signal(1000)) break; /* stopped while logd was away */
   }
   fprintf(stderr, PROG ": cannot log the boot entry; refusing to serve\n");
   free(boot->quote_hex);
@@ -267,12 +287,10 @@ static int serve(collector_config *cfg) {
     free(boot.event_log);
     return 1;
   }
-  signal(SIGTERM, on_signal);
-  signal(SIGINT, on_signal);
   printf("listening 127.0.0.1:%u boot-index %lld build %s\n", api_port(api),
          (long long)boot_index, egress_build_flavour());
   fflush(stdout);
-  while (!stopping) pause();
+  wait_stop_signal(-1); /* until SIGTERM or SIGINT */
   api_stop(api);
   return 0;
 }
@@ -287,6 +305,7 @@ int main(int argc, char **argv) {
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc >= 0) return rc;
+  block_stop_signals(); /* before any thread exists */
   char err[512];
 #ifdef COLLECTOR_TEST_BUILD
   if (!o.api_base || egress_set_test_base(o.api_base, err, sizeof err) != 0) {
