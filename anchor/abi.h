@@ -1,6 +1,7 @@
-/* abi.h: the part of the Solidity contract ABI this client uses. Calls take static
- * words (uint, bytes32, address) and at most dynamic bytes32[] arrays; returns and
- * event data are read back as 32-byte words with strict range checks. */
+/* abi.h: the part of the Solidity contract ABI this client uses (private to anchor/
+ * and its tests). Calls take static words (uint, bytes32, address) and at most dynamic
+ * bytes32[] arrays; returns and event data are read back as 32-byte words with strict
+ * range checks. */
 #ifndef XT_ANCHOR_ABI_H
 #define XT_ANCHOR_ABI_H
 

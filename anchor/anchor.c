@@ -8,7 +8,8 @@
 #include <time.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
+#include "base/err.h"
+#include "base/hex.h"
 #include "anchor/rpc.h"
 #include "anchor/tx.h"
 #include "merkle/merkle.h"
@@ -58,12 +59,10 @@ const char *anchor_status_str(int s) {
 __attribute__((format(printf, 4, 5)))
 #endif
 static int seterr(char *err, size_t cap, int status, const char *fmt, ...) {
-  if (err && cap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  xt_verrf(err, cap, fmt, ap);
+  va_end(ap);
   return status;
 }
 
@@ -75,7 +74,7 @@ static void note(const anchor_client *c, const char *fmt, ...) {
   char line[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  xt_verrf(line, sizeof line, fmt, ap); /* a cut line ends in "..." */
   va_end(ap);
   c->o.log(c->o.log_ctx, line);
 }
@@ -170,16 +169,10 @@ void anchor_client_free(anchor_client *c) {
   free(c);
 }
 
-int anchor_client_address(const anchor_client *c, uint8_t addr[20]) {
-  if (!c->has_key) return -1;
-  memcpy(addr, c->addr, 20);
-  return 0;
-}
-
-int anchor_client_contract(const anchor_client *c, uint8_t addr[20]) {
-  if (!c->has_contract) return -1;
+anchor_status anchor_client_contract(const anchor_client *c, uint8_t addr[20]) {
+  if (!c->has_contract) return ANCHOR_ERR_ARG;
   memcpy(addr, c->contract, 20);
-  return 0;
+  return ANCHOR_OK;
 }
 
 /* ---- revert names ---- */
@@ -221,7 +214,7 @@ int anchor_revert_name(const uint8_t *data, size_t len, char *out, size_t cap) {
     }
   }
   char h[11];
-  hex_encode0x(data, 4, h);
+  xt_hex_encode0x(data, 4, h);
   snprintf(out, cap, "unknown error %s", h);
   return -1;
 }
@@ -248,7 +241,7 @@ static int need_contract(const anchor_client *c, char *err, size_t errcap) {
   return ANCHOR_OK;
 }
 
-int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
+anchor_status anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
                     uint8_t anchorer[20], char *err, size_t errcap) {
   int rc = need_contract(c, err, errcap);
   if (rc) return rc;
@@ -344,173 +337,220 @@ static int fees(anchor_client *c, uint64_t deadline, uint64_t *tip, uint64_t *ma
   return ANCHOR_OK;
 }
 
+/* One transaction being sent: what the steps of send_tx share. */
+typedef struct send_ctx {
+  anchor_client *c;
+  const uint8_t *to; /* NULL: contract creation */
+  const uint8_t *data;
+  size_t len;
+  uint64_t deadline;
+  char who[43];
+  uint64_t gas_limit, nonce, pending, tip, max_fee;
+  sent_set sent;        /* every hash sent for this nonce */
+  unsigned underpriced; /* "underpriced" answers so far */
+  eth_receipt *rcpt;
+  uint8_t *tx_hash;
+  char *err;
+  size_t errcap;
+} send_ctx;
+
+/* Outcomes of send_once besides a negative anchor_status. */
+enum { SEND_SENT = 1, SEND_NONCE_TAKEN, SEND_BUMPED };
+/* await_receipt: unmined for resend_after_ms. */
+enum { AWAIT_RESEND = 1 };
+
+/* Gas, nonce and fees for a new attempt. Estimating first also runs the call: a revert
+ * shows here, by name, unsent. */
+static int prepare(send_ctx *s) {
+  anchor_client *c = s->c;
+  uint64_t gas = 0;
+  int rc;
+  do rc = eth_estimate_gas(c->rpc, c->addr, s->to, s->data, s->len, &gas);
+  while (transient(c, rc, s->deadline));
+  if (rc == ETH_RPC_ERR_NODE) {
+    size_t dlen;
+    const uint8_t *d = eth_rpc_error_data(c->rpc, &dlen);
+    if (d && dlen >= 4) {
+      char name[256];
+      anchor_revert_name(d, dlen, name, sizeof name);
+      return seterr(s->err, s->errcap, ANCHOR_ERR_REJECTED, "the contract rejects it: %s", name);
+    }
+    return seterr(s->err, s->errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
+  }
+  if (rc) return seterr(s->err, s->errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
+  s->gas_limit = gas + gas / 4 + 10000;
+
+  /* The node's count of our mined transactions is the nonce: after a restart a
+   * transaction of ours may still be pending, and this one then replaces it. */
+  s->nonce = s->pending = 0;
+  do rc = eth_get_transaction_count(c->rpc, c->addr, "latest", &s->nonce);
+  while (transient(c, rc, s->deadline));
+  if (!rc) do rc = eth_get_transaction_count(c->rpc, c->addr, "pending", &s->pending);
+    while (transient(c, rc, s->deadline));
+  if (rc) return seterr(s->err, s->errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
+
+  s->tip = s->max_fee = 0;
+  rc = fees(c, s->deadline, &s->tip, &s->max_fee, s->err, s->errcap);
+  if (rc) return rc;
+  if (s->pending > s->nonce) { /* outbid the pending one, whose fees we do not know */
+    s->tip = bump(bump(bump(s->tip)));
+    s->max_fee = bump(bump(bump(s->max_fee)));
+  }
+  s->sent.n = 0;
+  s->underpriced = 0;
+  return ANCHOR_OK;
+}
+
+/* Signs the transaction at the current fees and sends it. Returns SEND_SENT (or our
+ * earlier one was mined: wait for its receipt), SEND_NONCE_TAKEN (start over),
+ * SEND_BUMPED (underpriced: fees raised, send again), or a negative anchor_status. */
+static int send_once(send_ctx *s) {
+  anchor_client *c = s->c;
+  if (s->tip > s->max_fee) s->max_fee = s->tip;
+  if (c->o.max_fee_cap_wei && s->max_fee > c->o.max_fee_cap_wei) {
+    if (c->o.max_fee_cap_wei < s->tip || s->sent.n)
+      return seterr(s->err, s->errcap, ANCHOR_ERR_TIMEOUT,
+                    "fees would exceed the cap of %llu wei/gas; transaction not mined",
+                    (unsigned long long)c->o.max_fee_cap_wei);
+    s->max_fee = c->o.max_fee_cap_wei;
+  }
+  eth_tx tx;
+  memset(&tx, 0, sizeof tx);
+  tx.chain_id = c->chain_id;
+  tx.nonce = s->nonce;
+  tx.max_priority_fee_per_gas = s->tip;
+  tx.max_fee_per_gas = s->max_fee;
+  tx.gas_limit = s->gas_limit;
+  tx.has_to = s->to != NULL;
+  if (s->to) memcpy(tx.to, s->to, 20);
+  tx.data = s->data;
+  tx.data_len = s->len;
+  uint8_t *raw = NULL, hash[32], echoed[32];
+  size_t raw_len;
+  if (eth_tx_sign(&tx, c->key, &raw, &raw_len, hash))
+    return seterr(s->err, s->errcap, ANCHOR_ERR_NOMEM, "signing failed (out of memory)");
+  int rc;
+  do rc = eth_send_raw_transaction(c->rpc, raw, raw_len, echoed);
+  while (transient(c, rc, s->deadline));
+  free(raw);
+  const char *why = eth_rpc_error(c->rpc);
+  if (rc == ETH_RPC_OK ||
+      (rc == ETH_RPC_ERR_NODE && (contains(why, "already known") || contains(why, "known transaction")))) {
+    sent_add(&s->sent, hash);
+    memcpy(s->tx_hash, hash, 32);
+    char th[67];
+    xt_hex_encode0x(hash, 32, th);
+    note(c, "sent %s nonce %llu max fee %llu tip %llu gas %llu%s", th, (unsigned long long)s->nonce,
+         (unsigned long long)s->max_fee, (unsigned long long)s->tip,
+         (unsigned long long)s->gas_limit,
+         s->sent.n > 1 ? " (replacement)" : s->pending > s->nonce ? " (replacing an earlier pending one)" : "");
+    return SEND_SENT;
+  }
+  if (rc == ETH_RPC_ERR_NODE && contains(why, "nonce too low")) {
+    /* Some transaction took this nonce: ours (then a receipt says so) or another. */
+    if (find_receipt(c, &s->sent, s->rcpt) == 1) return SEND_SENT;
+    note(c, "nonce %llu was taken by another transaction; starting over", (unsigned long long)s->nonce);
+    return SEND_NONCE_TAKEN;
+  }
+  if (rc == ETH_RPC_ERR_NODE && (contains(why, "underpriced") || contains(why, "replacement"))) {
+    /* Bounded: a pending transaction with absurd fees is not worth outbidding without
+     * limit. Eight bumps are 6x the fees. */
+    if (++s->underpriced > 8 || now_ms() >= s->deadline)
+      return seterr(s->err, s->errcap, ANCHOR_ERR_TIMEOUT,
+                    "could not outbid a pending transaction of %s with nonce %llu (%s)", s->who,
+                    (unsigned long long)s->nonce, why);
+    note(c, "node says underpriced: %s; bumping fees", why);
+    s->tip = bump(s->tip);
+    s->max_fee = bump(s->max_fee);
+    sleep_ms(c->o.poll_ms);
+    return SEND_BUMPED;
+  }
+  if (rc == ETH_RPC_ERR_TRANSPORT) return seterr(s->err, s->errcap, ANCHOR_ERR_RPC, "%s", why);
+  return seterr(s->err, s->errcap, ANCHOR_ERR_RPC, "sending from %s: %s", s->who, why);
+}
+
+/* With a receipt: ANCHOR_OK once it has its confirmations (and is still in the same
+ * block), ANCHOR_ERR_REVERTED, or 0 < result to keep polling. */
+static int check_receipt(send_ctx *s) {
+  anchor_client *c = s->c;
+  memcpy(s->tx_hash, s->rcpt->tx_hash, 32);
+  char th[67];
+  xt_hex_encode0x(s->rcpt->tx_hash, 32, th);
+  if (!s->rcpt->status)
+    return seterr(s->err, s->errcap, ANCHOR_ERR_REVERTED, "transaction %s reverted in block %llu", th,
+                  (unsigned long long)s->rcpt->block_number);
+  if (c->o.confirmations <= 1) return ANCHOR_OK;
+  uint64_t head = 0;
+  if (eth_block_number(c->rpc, &head) == ETH_RPC_OK &&
+      head + 1 >= s->rcpt->block_number + c->o.confirmations) {
+    /* Still there, in the same block, after the confirmations (no reorg)? */
+    eth_receipt again;
+    int found = 0;
+    if (eth_get_transaction_receipt(c->rpc, s->rcpt->tx_hash, &again, &found) == ETH_RPC_OK && found &&
+        !memcmp(again.block_hash, s->rcpt->block_hash, 32)) {
+      *s->rcpt = again;
+      return ANCHOR_OK;
+    }
+  }
+  return 1;
+}
+
+/* Waits for a receipt of any of our transactions for this nonce. Returns ANCHOR_OK,
+ * AWAIT_RESEND (unmined for resend_after_ms), or a negative anchor_status. */
+static int await_receipt(send_ctx *s) {
+  anchor_client *c = s->c;
+  uint64_t sent_at = now_ms();
+  unsigned pause = 10; /* short first polls: local chains mine in milliseconds */
+  for (;;) {
+    int f = s->sent.n ? find_receipt(c, &s->sent, s->rcpt) : 1;
+    if (f == 1) {
+      int rc = check_receipt(s);
+      if (rc <= 0) return rc;
+    }
+    if (now_ms() >= s->deadline) {
+      char th[67];
+      xt_hex_encode0x(s->tx_hash, 32, th);
+      return seterr(s->err, s->errcap, ANCHOR_ERR_TIMEOUT, "transaction %s not %s within %u ms", th,
+                    f == 1 ? "confirmed" : "mined", c->o.deadline_ms);
+    }
+    if (f != 1 && now_ms() - sent_at >= c->o.resend_after_ms) return AWAIT_RESEND;
+    sleep_ms(pause);
+    pause = pause * 2 < c->o.poll_ms ? pause * 2 : c->o.poll_ms;
+  }
+}
+
 /* Sends a transaction calling `to` (NULL: create) with data and waits until it is
- * mined and confirmed, bumping fees when it sits unmined. */
+ * mined and confirmed, bumping fees when it sits unmined; starts over (at most three
+ * times) when another transaction takes the nonce. */
 static int send_tx(anchor_client *c, const uint8_t *to, const uint8_t *data, size_t len,
                    eth_receipt *rcpt, uint8_t tx_hash[32], char *err, size_t errcap) {
   if (!c->has_key) return seterr(err, errcap, ANCHOR_ERR_READONLY, "this needs a private key (--key)");
-  uint64_t deadline = now_ms() + c->o.deadline_ms;
-  int rc = ensure_chain(c, deadline, err, errcap);
+  send_ctx s = {.c = c, .to = to, .data = data, .len = len, .rcpt = rcpt, .tx_hash = tx_hash,
+                .err = err, .errcap = errcap};
+  s.deadline = now_ms() + c->o.deadline_ms;
+  int rc = ensure_chain(c, s.deadline, err, errcap);
   if (rc) return rc;
-  char who[43];
-  eth_address_format(c->addr, who);
-
+  eth_address_format(c->addr, s.who);
   for (int attempt = 0; attempt < 3; attempt++) {
-    /* Estimating first also runs the call: a revert shows here, by name, unsent. */
-    uint64_t gas = 0;
-    do rc = eth_estimate_gas(c->rpc, c->addr, to, data, len, &gas);
-    while (transient(c, rc, deadline));
-    if (rc == ETH_RPC_ERR_NODE) {
-      size_t dlen;
-      const uint8_t *d = eth_rpc_error_data(c->rpc, &dlen);
-      if (d && dlen >= 4) {
-        char name[256];
-        anchor_revert_name(d, dlen, name, sizeof name);
-        return seterr(err, errcap, ANCHOR_ERR_REJECTED, "the contract rejects it: %s", name);
-      }
-      return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
-    }
-    if (rc) return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
-    uint64_t gas_limit = gas + gas / 4 + 10000;
-
-    /* The node's count of our mined transactions is the nonce: after a restart a
-     * transaction of ours may still be pending, and this one then replaces it. */
-    uint64_t nonce = 0, pending = 0;
-    do rc = eth_get_transaction_count(c->rpc, c->addr, "latest", &nonce);
-    while (transient(c, rc, deadline));
-    if (!rc) do rc = eth_get_transaction_count(c->rpc, c->addr, "pending", &pending);
-      while (transient(c, rc, deadline));
-    if (rc) return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
-
-    uint64_t tip, max_fee;
-    rc = fees(c, deadline, &tip, &max_fee, err, errcap);
-    if (rc) return rc;
-    if (pending > nonce) { /* outbid the pending one, whose fees we do not know */
-      tip = bump(bump(bump(tip)));
-      max_fee = bump(bump(bump(max_fee)));
-    }
-
-    sent_set sent = {.n = 0};
-    int retry_nonce = 0;
-    unsigned underpriced = 0;
+    if ((rc = prepare(&s)) != ANCHOR_OK) return rc;
     for (;;) {
-      if (tip > max_fee) max_fee = tip;
-      if (c->o.max_fee_cap_wei && max_fee > c->o.max_fee_cap_wei) {
-        if (c->o.max_fee_cap_wei < tip || sent.n)
-          return seterr(err, errcap, ANCHOR_ERR_TIMEOUT,
-                        "fees would exceed the cap of %llu wei/gas; transaction not mined",
-                        (unsigned long long)c->o.max_fee_cap_wei);
-        max_fee = c->o.max_fee_cap_wei;
-      }
-      eth_tx tx;
-      memset(&tx, 0, sizeof tx);
-      tx.chain_id = c->chain_id;
-      tx.nonce = nonce;
-      tx.max_priority_fee_per_gas = tip;
-      tx.max_fee_per_gas = max_fee;
-      tx.gas_limit = gas_limit;
-      tx.has_to = to != NULL;
-      if (to) memcpy(tx.to, to, 20);
-      tx.data = data;
-      tx.data_len = len;
-      uint8_t *raw = NULL, hash[32];
-      size_t raw_len;
-      if (eth_tx_sign(&tx, c->key, &raw, &raw_len, hash))
-        return seterr(err, errcap, ANCHOR_ERR_NOMEM, "signing failed (out of memory)");
-      uint8_t echoed[32];
-      do rc = eth_send_raw_transaction(c->rpc, raw, raw_len, echoed);
-      while (transient(c, rc, deadline));
-      free(raw);
-      if (rc == ETH_RPC_OK || (rc == ETH_RPC_ERR_NODE && (contains(eth_rpc_error(c->rpc), "already known") ||
-                                                          contains(eth_rpc_error(c->rpc), "known transaction")))) {
-        sent_add(&sent, hash);
-        memcpy(tx_hash, hash, 32);
-        char th[67];
-        hex_encode0x(hash, 32, th);
-        note(c, "sent %s nonce %llu max fee %llu tip %llu gas %llu%s", th, (unsigned long long)nonce,
-             (unsigned long long)max_fee, (unsigned long long)tip, (unsigned long long)gas_limit,
-             sent.n > 1 ? " (replacement)" : pending > nonce ? " (replacing an earlier pending one)" : "");
-      } else if (rc == ETH_RPC_ERR_NODE && contains(eth_rpc_error(c->rpc), "nonce too low")) {
-        /* Some transaction took this nonce: ours (then a receipt says so) or another. */
-        int f = find_receipt(c, &sent, rcpt);
-        if (f != 1) {
-          note(c, "nonce %llu was taken by another transaction; starting over", (unsigned long long)nonce);
-          retry_nonce = 1;
-          break;
-        }
-      } else if (rc == ETH_RPC_ERR_NODE && (contains(eth_rpc_error(c->rpc), "underpriced") ||
-                                            contains(eth_rpc_error(c->rpc), "replacement"))) {
-        /* Bounded: a pending transaction with absurd fees is not worth outbidding
-         * without limit. Eight bumps are 6x the fees. */
-        if (++underpriced > 8 || now_ms() >= deadline)
-          return seterr(err, errcap, ANCHOR_ERR_TIMEOUT,
-                        "could not outbid a pending transaction of %s with nonce %llu (%s)", who,
-                        (unsigned long long)nonce, eth_rpc_error(c->rpc));
-        note(c, "node says underpriced: %s; bumping fees", eth_rpc_error(c->rpc));
-        tip = bump(tip);
-        max_fee = bump(max_fee);
-        sleep_ms(c->o.poll_ms);
-        continue;
-      } else if (rc == ETH_RPC_ERR_TRANSPORT) {
-        return seterr(err, errcap, ANCHOR_ERR_RPC, "%s", eth_rpc_error(c->rpc));
-      } else {
-        return seterr(err, errcap, ANCHOR_ERR_RPC, "sending from %s: %s", who, eth_rpc_error(c->rpc));
-      }
-
-      /* Wait for a receipt of any of our transactions for this nonce. */
-      uint64_t sent_at = now_ms();
-      int resend = 0;
-      unsigned pause = 10; /* short first polls: local chains mine in milliseconds */
-      for (;;) {
-        int f = sent.n ? find_receipt(c, &sent, rcpt) : 1;
-        if (f == 1) {
-          memcpy(tx_hash, rcpt->tx_hash, 32);
-          char th[67];
-          hex_encode0x(rcpt->tx_hash, 32, th);
-          if (!rcpt->status)
-            return seterr(err, errcap, ANCHOR_ERR_REVERTED, "transaction %s reverted in block %llu", th,
-                          (unsigned long long)rcpt->block_number);
-          if (c->o.confirmations <= 1) return ANCHOR_OK;
-          uint64_t head = 0;
-          if (eth_block_number(c->rpc, &head) == ETH_RPC_OK &&
-              head + 1 >= rcpt->block_number + c->o.confirmations) {
-            /* Still there, in the same block, after the confirmations (no reorg)? */
-            eth_receipt again;
-            int found = 0;
-            if (eth_get_transaction_receipt(c->rpc, rcpt->tx_hash, &again, &found) == ETH_RPC_OK && found &&
-                !memcmp(again.block_hash, rcpt->block_hash, 32)) {
-              *rcpt = again;
-              return ANCHOR_OK;
-            }
-          }
-        }
-        if (now_ms() >= deadline) {
-          char th[67];
-          hex_encode0x(tx_hash, 32, th);
-          return seterr(err, errcap, ANCHOR_ERR_TIMEOUT, "transaction %s not %s within %u ms", th,
-                        f == 1 ? "confirmed" : "mined", c->o.deadline_ms);
-        }
-        if (f != 1 && now_ms() - sent_at >= c->o.resend_after_ms) {
-          resend = 1;
-          break;
-        }
-        sleep_ms(pause);
-        pause = pause * 2 < c->o.poll_ms ? pause * 2 : c->o.poll_ms;
-      }
-      if (resend) {
-        note(c, "not mined after %u ms; bumping fees and resending", c->o.resend_after_ms);
-        tip = bump(tip);
-        max_fee = bump(max_fee);
-        uint64_t t2, m2;
-        if (fees(c, deadline, &t2, &m2, err, errcap) == ANCHOR_OK && m2 > max_fee) max_fee = m2;
-      }
+      rc = send_once(&s);
+      if (rc < 0) return rc;
+      if (rc == SEND_NONCE_TAKEN) break;
+      if (rc == SEND_BUMPED) continue;
+      rc = await_receipt(&s);
+      if (rc != AWAIT_RESEND) return rc;
+      note(c, "not mined after %u ms; bumping fees and resending", c->o.resend_after_ms);
+      s.tip = bump(s.tip);
+      s.max_fee = bump(s.max_fee);
+      uint64_t t2 = 0, m2 = 0;
+      if (fees(c, s.deadline, &t2, &m2, err, errcap) == ANCHOR_OK && m2 > s.max_fee) s.max_fee = m2;
     }
-    if (!retry_nonce) break;
   }
-  return seterr(err, errcap, ANCHOR_ERR_RETRY, "the nonce of %s was taken by another transaction; retry", who);
+  return seterr(err, errcap, ANCHOR_ERR_RETRY, "the nonce of %s was taken by another transaction; retry", s.who);
 }
 
-int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
+anchor_status anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
                   uint8_t tx_hash[32], char *err, size_t errcap) {
   if (tx_hash) memset(tx_hash, 0, 32);
@@ -583,7 +623,7 @@ int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, con
   return rc;
 }
 
-int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+anchor_status anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
                        const uint8_t root[32], const uint8_t checkpoint_hash[32],
                        merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
                        size_t errcap) {
@@ -610,10 +650,10 @@ int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size
   return rc;
 }
 
-int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+anchor_status anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
                        size_t errcap) {
-  uint64_t size;
+  uint64_t size = 0;
   uint8_t root[32], who[20], mine[32];
   static const uint8_t zero[20];
   int rc = anchor_get_head(c, log_id, &size, root, who, err, errcap);
@@ -654,22 +694,23 @@ static int owner_call(anchor_client *c, const char *sig, const uint8_t log_id[32
   return rc;
 }
 
-int anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                     uint8_t tx_hash[32], char *err, size_t errcap) {
   return owner_call(c, SIG_REGISTER, log_id, anchorer, tx_hash, err, errcap);
 }
 
-int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+anchor_status anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
                   uint8_t tx_hash[32], char *err, size_t errcap) {
   return owner_call(c, SIG_ROTATE, log_id, anchorer, tx_hash, err, errcap);
 }
 
-int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) {
+anchor_status anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) {
   uint8_t *code;
   size_t len;
-  if (hex_decode_alloc(anchor_contract_init_code_hex, &code, &len) || len == 0)
+  if (xt_hex_decode_alloc(anchor_contract_init_code_hex, XT_HEX_0X, &code, &len) != XT_OK || len == 0)
     return seterr(err, errcap, ANCHOR_ERR_NOMEM, "the embedded contract code is unusable");
   eth_receipt rcpt;
+  memset(&rcpt, 0, sizeof rcpt);
   uint8_t h[32] = {0};
   int rc = send_tx(c, NULL, code, len, &rcpt, h, err, errcap);
   free(code);

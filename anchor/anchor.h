@@ -14,8 +14,11 @@
  * node, the new transaction replaces the old one). Calls block until done or until
  * their deadline; a client is used by one thread at a time.
  *
- * Every function returns ANCHOR_OK (0), a positive informational status, or a
- * negative anchor_status, and writes a message for people into err. */
+ * Every function returns an anchor_status: ANCHOR_OK (0), the informational
+ * ANCHOR_UNCHANGED, or a negative error, and on error writes a message for people into
+ * err (the caller's
+ * buffer of errcap bytes; NULL is allowed). Pointer arguments are borrowed for the
+ * call; hashes and log ids are 32 bytes, addresses 20. Public: logd and tlog. */
 #ifndef XT_ANCHOR_ANCHOR_H
 #define XT_ANCHOR_ANCHOR_H
 
@@ -24,11 +27,11 @@
 
 #include "merkle/merkle.h"
 
-#define ANCHOR_OK 0
-/* anchor_submit: the contract already holds exactly this head; nothing was sent. */
-#define ANCHOR_UNCHANGED 1
-
+/* The module's error type: 0 is success, anchor_status_str() names every value. */
 typedef enum anchor_status {
+  ANCHOR_OK = 0,
+  ANCHOR_UNCHANGED = 1,         /* anchor_submit: the contract already holds exactly this
+                                   head; nothing was sent */
   ANCHOR_ERR_ARG = -1,          /* bad argument (message says which) */
   ANCHOR_ERR_RPC = -2,          /* the node failed or stayed unreachable until the deadline */
   ANCHOR_ERR_CHAIN = -3,        /* wrong chain id, no contract there, or nonsense from it */
@@ -41,7 +44,11 @@ typedef enum anchor_status {
   ANCHOR_ERR_RETRY = -10,       /* the head or our nonce moved meanwhile: re-read the head, retry */
 } anchor_status;
 
+/* A static English name for any anchor_status (never NULL; "unknown status" for other
+ * values). Takes an int so a callback's own stop value can be passed as well. */
 const char *anchor_status_str(int status);
+
+#define ANCHOR_MUST_USE __attribute__((warn_unused_result))
 
 typedef struct anchor_options {
   uint64_t chain_id;          /* required chain id; 0 accepts any (default 0) */
@@ -66,23 +73,27 @@ typedef struct anchor_client anchor_client;
 
 /* contract_hex: "0x" + 40 hex digits, or NULL for a client that will only deploy.
  * privkey: a secp256k1 key, or NULL for a read-only client. Does not contact the
- * node (so logd can start while the node is away). opts may be NULL (defaults). */
+ * node (so logd can start while the node is away). opts may be NULL (defaults).
+ * Everything is copied (opts' callbacks and their contexts are kept as pointers and
+ * must outlive the client). Returns a client the caller frees with anchor_client_free,
+ * or NULL with a message in err (bad URL, address or key; no memory). */
 anchor_client *anchor_client_new(const char *rpc_url, const char *contract_hex,
                                  const uint8_t privkey[32], const anchor_options *opts, char *err,
-                                 size_t errcap);
+                                 size_t errcap) ANCHOR_MUST_USE;
+/* Frees c and wipes its key; NULL is a no-op. */
 void anchor_client_free(anchor_client *c);
-/* The key's address (0 when read-only: returns -1). */
-int anchor_client_address(const anchor_client *c, uint8_t addr[20]);
-/* The contract address (after anchor_deploy, the new one). -1 if none. */
-int anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
+/* Copies the contract address (after anchor_deploy, the new one) into addr and returns
+ * ANCHOR_OK, or ANCHOR_ERR_ARG (-1; addr untouched) when the client has none. Should be
+ * ANCHOR_MUST_USE; client/cmd_anchor.c still ignores it. */
+anchor_status anchor_client_contract(const anchor_client *c, uint8_t addr[20]);
 
 /* logId = SHA-256(origin). */
 void anchor_log_id(const char *origin, uint8_t out[32]);
 
 /* The contract's head for a log: size 0 and a zero root before the first anchor;
  * anchorer all zero when the log is not registered. */
-int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
-                    uint8_t anchorer[20], char *err, size_t errcap);
+anchor_status anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, uint8_t root[32],
+                    uint8_t anchorer[20], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* Anchors (size, root). proof is the RFC 9162 consistency proof from the contract's
  * current head to this one (empty for the first anchor); it is verified here first,
@@ -90,26 +101,26 @@ int anchor_get_head(anchor_client *c, const uint8_t log_id[32], uint64_t *size, 
  * or whose proof does not verify, is ANCHOR_ERR_INCONSISTENT and is never sent.
  * checkpoint_hash is SHA-256 of the signed checkpoint note. tx_hash (may be NULL)
  * receives the mined transaction's hash. */
-int anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
+anchor_status anchor_submit(anchor_client *c, const uint8_t log_id[32], uint64_t size, const uint8_t root[32],
                   const uint8_t checkpoint_hash[32], const uint8_t (*proof)[32], size_t proof_len,
-                  uint8_t tx_hash[32], char *err, size_t errcap);
+                  uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The same, for a caller holding the tree: reads the chain's head, builds the
  * consistency proof from it with rd (see merkle.h), verifies and sends it. If the head
  * moves while sending (ANCHOR_ERR_RETRY), it starts over once with a fresh proof. */
-int anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
+anchor_status anchor_submit_tree(anchor_client *c, const uint8_t log_id[32], uint64_t size,
                        const uint8_t root[32], const uint8_t checkpoint_hash[32],
                        merkle_node_reader rd, void *rd_ctx, uint8_t tx_hash[32], char *err,
-                       size_t errcap);
+                       size_t errcap) ANCHOR_MUST_USE;
 
 /* Rollback defence for a log at start: checks that the local tree of local_size
  * leaves (nodes read with rd) contains the head the chain holds, i.e. is not behind
  * it and has the anchored root at the anchored size. ANCHOR_OK (then *chain_size is
  * the anchored size, 0 if none yet), ANCHOR_ERR_INCONSISTENT with the reason,
  * ANCHOR_ERR_REJECTED if the log is not registered, or a read error. */
-int anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
+anchor_status anchor_check_local(anchor_client *c, const uint8_t log_id[32], uint64_t local_size,
                        merkle_node_reader rd, void *rd_ctx, uint64_t *chain_size, char *err,
-                       size_t errcap);
+                       size_t errcap) ANCHOR_MUST_USE;
 
 /* One Anchored event. */
 typedef struct anchor_event {
@@ -125,17 +136,22 @@ typedef struct anchor_event {
 /* Return 0 to go on, non-zero to stop (anchor_list then returns that value). */
 typedef int (*anchor_event_cb)(void *ctx, const anchor_event *ev);
 
-/* Every Anchored event of a log from block from_block on, oldest first. */
+/* Calls cb for every Anchored event of a log from block from_block on, oldest first
+ * (ev is valid during the call only). Returns ANCHOR_OK after the last one, cb's
+ * non-zero value if it stopped, or a negative anchor_status with err set. */
 int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block, anchor_event_cb cb,
-                void *ctx, char *err, size_t errcap);
+                void *ctx, char *err, size_t errcap) ANCHOR_MUST_USE;
 
-/* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract. */
-int anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap);
-/* Owner only: registers a log's anchorer (once), or replaces it. */
-int anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
-                    uint8_t tx_hash[32], char *err, size_t errcap);
-int anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
-                  uint8_t tx_hash[32], char *err, size_t errcap);
+/* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract;
+ * address (may be NULL) receives its address, tx_hash (may be NULL) the transaction's
+ * hash (also when the deployment failed after sending, else zero). */
+anchor_status anchor_deploy(anchor_client *c, uint8_t address[20], uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
+/* Owner only: registers a log's anchorer (once: anchor_register), or replaces it
+ * (anchor_rotate). tx_hash (may be NULL) receives the transaction's hash. */
+anchor_status anchor_register(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+                    uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
+anchor_status anchor_rotate(anchor_client *c, const uint8_t log_id[32], const uint8_t anchorer[20],
+                  uint8_t tx_hash[32], char *err, size_t errcap) ANCHOR_MUST_USE;
 
 /* The contract's creation code (hex), generated by anchor/contracts/build.js. */
 extern const char anchor_contract_init_code_hex[];

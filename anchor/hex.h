@@ -1,25 +1,23 @@
-/* hex.h: the hex forms Ethereum JSON-RPC uses. "Data" is 0x + two digits per byte;
- * a "quantity" is 0x + the shortest hex digits of a number ("0x0" for zero). */
+/* hex.h: the former hex helpers of anchor/, kept only for logd/ and client/ callers.
+ *
+ * Deleted once logd/ and client/ use base/ (base/hex.h: xt_hex_encode, xt_hex_encode0x,
+ * xt_hex_decode_exact and xt_hex_decode_alloc with XT_HEX_0X). Nothing in anchor/,
+ * collector/ or merkle/ includes this header any more; JSON-RPC quantities moved to
+ * anchor/quantity.h. Each function is a one-line wrapper over base/ with the old
+ * contract: 0 or -1, and an optional 0x prefix accepted on decoding. */
 #ifndef XT_ANCHOR_HEX_H
 #define XT_ANCHOR_HEX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes "0x" + 2*len lowercase digits + NUL into out (capacity 2*len+3). */
+/* deleted once logd/ and client/ use base/ */
 void hex_encode0x(const uint8_t *in, size_t len, char *out);
-/* Writes 2*len lowercase digits + NUL (capacity 2*len+1). */
+/* deleted once logd/ and client/ use base/ */
 void hex_encode(const uint8_t *in, size_t len, char *out);
-/* Decodes exactly `len` bytes from hex text with an optional 0x prefix; the text must
- * hold exactly 2*len digits. Returns 0 or -1. */
+/* deleted once logd/ and client/ use base/ */
 int hex_decode_exact(const char *hex, uint8_t *out, size_t len);
-/* Decodes hex data of any even length (optional 0x) into a new malloc'd buffer
- * (never NULL on success, even for zero bytes). Returns 0 or -1. */
+/* deleted once logd/ and client/ use base/ */
 int hex_decode_alloc(const char *hex, uint8_t **out, size_t *len);
-/* Parses a JSON-RPC quantity ("0x1a") into a uint64; rejects overflow, missing
- * prefix, empty digits and leading zeros other than "0x0". Returns 0 or -1. */
-int hex_parse_quantity(const char *s, uint64_t *out);
-/* Formats a quantity: "0x" + shortest digits (capacity 19). */
-void hex_format_quantity(uint64_t v, char out[19]);
 
 #endif

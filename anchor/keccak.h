@@ -1,6 +1,7 @@
 /* keccak.h: Keccak-256 as Ethereum uses it (the original Keccak padding 0x01, not
  * FIPS 202 SHA3-256's 0x06). Addresses, transaction hashes, function selectors and
- * event topics are all this hash. Pure computation, no allocation. */
+ * event topics are all this hash. Pure computation, no allocation, cannot fail.
+ * Public: tlog hashes the KMS contract's event signatures with it. */
 #ifndef XT_ANCHOR_KECCAK_H
 #define XT_ANCHOR_KECCAK_H
 

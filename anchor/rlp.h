@@ -1,4 +1,5 @@
 /* rlp.h: Ethereum's Recursive Length Prefix encoding (Yellow Paper appendix B).
+ * Private to anchor/ (and its tests): only tx.c builds RLP.
  *
  * Encoding appends to a growable buffer; a failed allocation is remembered in the
  * buffer (every later call is a no-op) so callers check once, at rlp_buf_error().

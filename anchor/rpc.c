@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anchor/hex.h"
+#include "anchor/quantity.h"
+#include "base/buf.h"
+#include "base/hex.h"
 
 struct eth_rpc {
   CURL *curl;
@@ -16,11 +18,8 @@ struct eth_rpc {
   long timeout_ms;
   size_t max_response;
   uint64_t next_id;
-  /* response being read */
-  char *body;
-  size_t body_len;
-  size_t body_cap;
-  int too_large;
+  /* response being read; its max is max_response */
+  xt_buf body;
   /* last failure */
   char err[512];
   long err_code;
@@ -31,6 +30,19 @@ struct eth_rpc {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;
 static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+const char *eth_rpc_status_str(int status) {
+  switch (status) {
+  case ETH_RPC_OK: return "ok";
+  case ETH_RPC_ERR_TRANSPORT: return "transport error";
+  case ETH_RPC_ERR_NODE: return "node error";
+  case ETH_RPC_ERR_PROTOCOL: return "protocol error";
+  case ETH_RPC_ERR_NOMEM: return "out of memory";
+  case ETH_RPC_ERR_ARG: return "bad argument";
+  case ETH_RPC_ERR_TOO_LARGE: return "answer too large";
+  default: return "unknown status";
+  }
+}
 
 static void clear_error(eth_rpc *r) {
   r->err[0] = 0;
@@ -46,19 +58,19 @@ __attribute__((format(printf, 3, 4)))
 static int fail(eth_rpc *r, int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(r->err, sizeof r->err, fmt, ap);
+  xt_verrf(r->err, sizeof r->err, fmt, ap);
   va_end(ap);
   return status;
 }
 
 eth_rpc *eth_rpc_new(const char *url, char *err, size_t errcap) {
   if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
-    if (err && errcap) snprintf(err, errcap, "RPC URL must start with http:// or https://");
+    xt_errf(err, errcap, "RPC URL must start with http:// or https://");
     return NULL;
   }
   pthread_once(&curl_once, curl_init);
   if (curl_init_result != CURLE_OK) {
-    if (err && errcap) snprintf(err, errcap, "libcurl initialisation failed");
+    xt_errf(err, errcap, "libcurl initialisation failed");
     return NULL;
   }
   eth_rpc *r = calloc(1, sizeof *r);
@@ -75,7 +87,7 @@ eth_rpc *eth_rpc_new(const char *url, char *err, size_t errcap) {
   r->next_id = 1;
   return r;
 nomem:
-  if (err && errcap) snprintf(err, errcap, "out of memory");
+  xt_errf(err, errcap, "out of memory");
   eth_rpc_free(r);
   return NULL;
 }
@@ -85,7 +97,7 @@ void eth_rpc_free(eth_rpc *r) {
   if (r->curl) curl_easy_cleanup(r->curl);
   curl_slist_free_all(r->headers);
   free(r->url);
-  free(r->body);
+  xt_buf_free(&r->body);
   free(r->err_data);
   free(r);
 }
@@ -101,27 +113,6 @@ const uint8_t *eth_rpc_error_data(const eth_rpc *r, size_t *len) {
   return r->err_data;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
-  eth_rpc *r = ud;
-  size_t n = size * nmemb;
-  if (n > r->max_response - r->body_len) {
-    r->too_large = 1;
-    return 0; /* makes curl stop with CURLE_WRITE_ERROR */
-  }
-  if (r->body_len + n + 1 > r->body_cap) {
-    size_t cap = r->body_cap ? r->body_cap : 4096;
-    while (cap < r->body_len + n + 1) cap *= 2;
-    char *nb = realloc(r->body, cap);
-    if (!nb) return 0;
-    r->body = nb;
-    r->body_cap = cap;
-  }
-  memcpy(r->body + r->body_len, p, n);
-  r->body_len += n;
-  r->body[r->body_len] = 0;
-  return n;
-}
-
 /* Keeps the node's error message, code and (hex) data. */
 static int node_error(eth_rpc *r, const char *method, json_t *error) {
   json_t *msg = json_object_get(error, "message");
@@ -133,7 +124,7 @@ static int node_error(eth_rpc *r, const char *method, json_t *error) {
   if (json_is_string(data)) {
     uint8_t *bytes;
     size_t n;
-    if (hex_decode_alloc(json_string_value(data), &bytes, &n) == 0) {
+    if (xt_hex_decode_alloc(json_string_value(data), XT_HEX_0X, &bytes, &n) == XT_OK) {
       r->err_data = bytes;
       r->err_data_len = n;
     }
@@ -142,7 +133,7 @@ static int node_error(eth_rpc *r, const char *method, json_t *error) {
               json_is_string(msg) ? json_string_value(msg) : "(no message)");
 }
 
-int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) {
+eth_rpc_status eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result) {
   clear_error(r);
   *result = NULL;
   if (!params) return fail(r, ETH_RPC_ERR_NOMEM, "%s: out of memory", method);
@@ -154,8 +145,10 @@ int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result
   json_decref(req);
   if (!body) return fail(r, ETH_RPC_ERR_NOMEM, "%s: out of memory", method);
 
-  r->body_len = 0;
-  r->too_large = 0;
+  /* Kept between calls so a connection reuses its storage; emptied, new cap. */
+  r->body.len = 0;
+  r->body.overflow = 0;
+  r->body.max = r->max_response;
   CURL *c = r->curl;
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, r->url);
@@ -167,12 +160,12 @@ int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xt_buf_curl_write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
   CURLcode cc = curl_easy_perform(c);
   free(body);
   if (cc != CURLE_OK) {
-    if (r->too_large)
+    if (r->body.overflow)
       return fail(r, ETH_RPC_ERR_TOO_LARGE, "%s: response from %s larger than %zu bytes", method,
                   r->url, r->max_response);
     return fail(r, ETH_RPC_ERR_TRANSPORT, "%s: %s: %s", method, r->url, curl_easy_strerror(cc));
@@ -181,7 +174,8 @@ int eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json_t **result
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
 
   json_error_t jerr;
-  json_t *resp = r->body_len ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+  json_t *resp = r->body.len ? json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr)
+                             : NULL;
   if (!json_is_object(resp)) {
     json_decref(resp);
     if (http != 200)
@@ -212,7 +206,7 @@ static json_t *jhex(const uint8_t *p, size_t n) {
   if (n > (SIZE_MAX - 3) / 2) return NULL;
   char *s = malloc(2 * n + 3);
   if (!s) return NULL;
-  hex_encode0x(p, n, s);
+  xt_hex_encode0x(p, n, s);
   json_t *j = json_string(s);
   free(s);
   return j;
@@ -231,7 +225,7 @@ static int get_quantity(eth_rpc *r, const char *what, json_t *j, uint64_t *out) 
 }
 
 static int get_bytes(eth_rpc *r, const char *what, json_t *j, uint8_t *out, size_t n) {
-  if (!json_is_string(j) || hex_decode_exact(json_string_value(j), out, n))
+  if (!json_is_string(j) || xt_hex_decode_exact(json_string_value(j), XT_HEX_0X, out, n) != XT_OK)
     return fail(r, ETH_RPC_ERR_PROTOCOL, "%s: not %zu bytes of hex", what, n);
   return ETH_RPC_OK;
 }
@@ -245,23 +239,23 @@ static int call_quantity(eth_rpc *r, const char *method, json_t *params, uint64_
   return rc;
 }
 
-int eth_chain_id(eth_rpc *r, uint64_t *chain_id) {
+eth_rpc_status eth_chain_id(eth_rpc *r, uint64_t *chain_id) {
   return call_quantity(r, "eth_chainId", json_array(), chain_id);
 }
 
-int eth_block_number(eth_rpc *r, uint64_t *number) {
+eth_rpc_status eth_block_number(eth_rpc *r, uint64_t *number) {
   return call_quantity(r, "eth_blockNumber", json_array(), number);
 }
 
-int eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce) {
+eth_rpc_status eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce) {
   return call_quantity(r, "eth_getTransactionCount", json_pack("[o,s]", jhex(addr, 20), tag), nonce);
 }
 
-int eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {
+eth_rpc_status eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {
   return call_quantity(r, "eth_maxPriorityFeePerGas", json_array(), wei);
 }
 
-int eth_next_base_fee(eth_rpc *r, uint64_t *wei) {
+eth_rpc_status eth_next_base_fee(eth_rpc *r, uint64_t *wei) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_feeHistory", json_pack("[s,s,[]]", "0x1", "latest"), &res);
   if (rc) return rc;
@@ -288,25 +282,25 @@ static json_t *call_object(const uint8_t *from, const uint8_t *to, const uint8_t
   return o;
 }
 
-int eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
+eth_rpc_status eth_estimate_gas(eth_rpc *r, const uint8_t from[20], const uint8_t *to, const uint8_t *data,
                      size_t len, uint64_t *gas) {
   /* Against the latest block, not the pending one: our own pending transaction,
    * which this one may be about to replace, must not change the outcome. */
   return call_quantity(r, "eth_estimateGas", json_pack("[o,s]", call_object(from, to, data, len), "latest"), gas);
 }
 
-int eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+eth_rpc_status eth_call(eth_rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
              size_t *out_len) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_call", json_pack("[o,s]", call_object(NULL, to, data, len), "latest"), &res);
   if (rc) return rc;
-  if (!json_is_string(res) || hex_decode_alloc(json_string_value(res), out, out_len))
+  if (!json_is_string(res) || xt_hex_decode_alloc(json_string_value(res), XT_HEX_0X, out, out_len) != XT_OK)
     rc = fail(r, ETH_RPC_ERR_PROTOCOL, "eth_call: result is not hex data");
   json_decref(res);
   return rc;
 }
 
-int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32]) {
+eth_rpc_status eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32]) {
   json_t *res;
   int rc = eth_rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", jhex(raw, len)), &res);
   if (rc) return rc;
@@ -315,7 +309,7 @@ int eth_send_raw_transaction(eth_rpc *r, const uint8_t *raw, size_t len, uint8_t
   return rc;
 }
 
-int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, int *found) {
+eth_rpc_status eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt *rc_out, int *found) {
   json_t *res;
   *found = 0;
   int rc = eth_rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", jhex(hash, 32)), &res);
@@ -353,7 +347,7 @@ int eth_get_transaction_receipt(eth_rpc *r, const uint8_t hash[32], eth_receipt 
   return ETH_RPC_OK;
 }
 
-int eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found) {
+eth_rpc_status eth_get_block_by_number(eth_rpc *r, uint64_t number, eth_block *b, int *found) {
   json_t *res;
   *found = 0;
   json_t *tag = number == ETH_BLOCK_LATEST ? json_string("latest") : jquantity(number);
@@ -409,7 +403,8 @@ int eth_get_logs(eth_rpc *r, const uint8_t address[20], const uint8_t topic0[32]
         get_bytes(r, "log transactionHash", json_object_get(jl, "transactionHash"), lg.tx_hash, 32) ||
         get_quantity(r, "log logIndex", json_object_get(jl, "logIndex"), &lg.log_index) ||
         !json_is_string(json_object_get(jl, "data")) ||
-        hex_decode_alloc(json_string_value(json_object_get(jl, "data")), &data, &lg.data_len)) {
+        xt_hex_decode_alloc(json_string_value(json_object_get(jl, "data")), XT_HEX_0X, &data,
+                            &lg.data_len) != XT_OK) {
       json_decref(res);
       if (!r->err[0]) return fail(r, ETH_RPC_ERR_PROTOCOL, "eth_getLogs: malformed log entry %zu", i);
       return ETH_RPC_ERR_PROTOCOL;

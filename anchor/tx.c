@@ -1,18 +1,18 @@
 #include "anchor/tx.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "anchor/hex.h"
 #include "anchor/keccak.h"
 #include "anchor/rlp.h"
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
 
 /* One signing context for the process, created on first use. Signing never changes
  * it, so threads may share it. */
@@ -40,6 +40,15 @@ static secp256k1_context *get_ctx(void) {
   return ctx;
 }
 
+const char *eth_tx_err_str(int e) {
+  switch (e) {
+  case ETH_TX_OK: return "ok";
+  case ETH_TX_EINVAL: return "invalid key, address or key file";
+  case ETH_TX_ENOMEM: return "out of memory";
+  default: return "unknown error";
+  }
+}
+
 static void put_unsigned_fields(rlp_buf *b, const eth_tx *tx) {
   rlp_put_uint(b, tx->chain_id);
   rlp_put_uint(b, tx->nonce);
@@ -56,7 +65,7 @@ static void put_unsigned_fields(rlp_buf *b, const eth_tx *tx) {
   rlp_list_end(b, al);
 }
 
-int eth_tx_signing_hash(const eth_tx *tx, uint8_t out[32]) {
+eth_tx_err eth_tx_signing_hash(const eth_tx *tx, uint8_t out[32]) {
   static const uint8_t type2 = 0x02;
   rlp_buf b;
   rlp_buf_init(&b);
@@ -66,21 +75,22 @@ int eth_tx_signing_hash(const eth_tx *tx, uint8_t out[32]) {
   rlp_list_end(&b, l);
   if (rlp_buf_error(&b)) {
     rlp_buf_free(&b);
-    return -1;
+    return ETH_TX_ENOMEM;
   }
   keccak256(b.data, b.len, out);
   rlp_buf_free(&b);
-  return 0;
+  return ETH_TX_OK;
 }
 
-int eth_tx_sign(const eth_tx *tx, const uint8_t key[ETH_KEY_SIZE], uint8_t **raw, size_t *raw_len,
+eth_tx_err eth_tx_sign(const eth_tx *tx, const uint8_t key[ETH_KEY_SIZE], uint8_t **raw, size_t *raw_len,
                 uint8_t hash[32]) {
   secp256k1_context *c = get_ctx();
-  if (!c) return -1;
+  if (!c) return ETH_TX_ENOMEM;
   uint8_t msg[32];
-  if (eth_tx_signing_hash(tx, msg)) return -1;
+  eth_tx_err rc = eth_tx_signing_hash(tx, msg);
+  if (rc != ETH_TX_OK) return rc;
   secp256k1_ecdsa_recoverable_signature sig;
-  if (!secp256k1_ecdsa_sign_recoverable(c, &sig, msg, key, NULL, NULL)) return -1;
+  if (!secp256k1_ecdsa_sign_recoverable(c, &sig, msg, key, NULL, NULL)) return ETH_TX_EINVAL;
   uint8_t rs[64];
   int recid;
   secp256k1_ecdsa_recoverable_signature_serialize_compact(c, rs, &recid, &sig);
@@ -97,25 +107,26 @@ int eth_tx_sign(const eth_tx *tx, const uint8_t key[ETH_KEY_SIZE], uint8_t **raw
   rlp_list_end(&b, l);
   if (rlp_buf_error(&b)) {
     rlp_buf_free(&b);
-    return -1;
+    return ETH_TX_ENOMEM;
   }
   keccak256(b.data, b.len, hash);
   *raw = b.data; /* ownership passes to the caller */
   *raw_len = b.len;
-  return 0;
+  return ETH_TX_OK;
 }
 
-int eth_address_from_key(const uint8_t key[ETH_KEY_SIZE], uint8_t addr[ETH_ADDRESS_SIZE]) {
+eth_tx_err eth_address_from_key(const uint8_t key[ETH_KEY_SIZE], uint8_t addr[ETH_ADDRESS_SIZE]) {
   secp256k1_context *c = get_ctx();
   secp256k1_pubkey pub;
-  if (!c || !secp256k1_ec_pubkey_create(c, &pub, key)) return -1;
+  if (!c) return ETH_TX_ENOMEM;
+  if (!secp256k1_ec_pubkey_create(c, &pub, key)) return ETH_TX_EINVAL;
   uint8_t ser[65];
   size_t n = sizeof ser;
   secp256k1_ec_pubkey_serialize(c, ser, &n, &pub, SECP256K1_EC_UNCOMPRESSED);
   uint8_t h[32];
   keccak256(ser + 1, 64, h); /* without the 0x04 prefix */
   memcpy(addr, h + 12, ETH_ADDRESS_SIZE);
-  return 0;
+  return ETH_TX_OK;
 }
 
 void eth_create_address(const uint8_t sender[ETH_ADDRESS_SIZE], uint64_t nonce,
@@ -139,7 +150,7 @@ void eth_create_address(const uint8_t sender[ETH_ADDRESS_SIZE], uint64_t nonce,
 
 void eth_address_format(const uint8_t addr[ETH_ADDRESS_SIZE], char out[43]) {
   char lower[41];
-  hex_encode(addr, ETH_ADDRESS_SIZE, lower);
+  xt_hex_encode(addr, ETH_ADDRESS_SIZE, lower);
   uint8_t h[32];
   keccak256(lower, 40, h);
   out[0] = '0';
@@ -152,9 +163,9 @@ void eth_address_format(const uint8_t addr[ETH_ADDRESS_SIZE], char out[43]) {
   out[42] = 0;
 }
 
-int eth_address_parse(const char *s, uint8_t addr[ETH_ADDRESS_SIZE]) {
-  if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || strlen(s) != 42) return -1;
-  if (hex_decode_exact(s + 2, addr, ETH_ADDRESS_SIZE)) return -1;
+eth_tx_err eth_address_parse(const char *s, uint8_t addr[ETH_ADDRESS_SIZE]) {
+  if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || strlen(s) != 42) return ETH_TX_EINVAL;
+  if (xt_hex_decode_exact(s + 2, 0, addr, ETH_ADDRESS_SIZE) != XT_OK) return ETH_TX_EINVAL;
   int upper = 0, lower = 0;
   for (int i = 2; i < 42; i++) {
     if (s[i] >= 'a' && s[i] <= 'f') lower = 1;
@@ -163,16 +174,12 @@ int eth_address_parse(const char *s, uint8_t addr[ETH_ADDRESS_SIZE]) {
   if (upper && lower) {
     char want[43];
     eth_address_format(addr, want);
-    if (memcmp(want + 2, s + 2, 40) != 0) return -1;
+    if (memcmp(want + 2, s + 2, 40) != 0) return ETH_TX_EINVAL;
   }
-  return 0;
+  return ETH_TX_OK;
 }
 
-static void set_err(char *err, size_t cap, const char *msg) {
-  if (err && cap) snprintf(err, cap, "%s", msg);
-}
-
-int eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
+eth_tx_err eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
   if (len && text[len - 1] == '\n') len--;
   if (len && text[len - 1] == '\r') len--;
   if (len >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
@@ -180,51 +187,39 @@ int eth_key_parse(const char *text, size_t len, uint8_t key[ETH_KEY_SIZE], char 
     len -= 2;
   }
   if (len != 64) {
-    set_err(err, errcap, "key must be 64 hex digits (optional 0x, optional newline)");
-    return -1;
+    memset(key, 0, ETH_KEY_SIZE);
+    xt_errf(err, errcap, "%s", "key must be 64 hex digits (optional 0x, optional newline)");
+    return ETH_TX_EINVAL;
   }
-  char digits[65];
-  memcpy(digits, text, 64);
-  digits[64] = 0;
-  int rc = hex_decode_exact(digits, key, ETH_KEY_SIZE);
-  memset(digits, 0, sizeof digits);
-  if (rc) {
-    set_err(err, errcap, "key contains a character that is not a hex digit");
-    return -1;
+  if (xt_hex_decode(text, 64, 0, key, ETH_KEY_SIZE, NULL) != XT_OK) {
+    memset(key, 0, ETH_KEY_SIZE);
+    xt_errf(err, errcap, "%s", "key contains a character that is not a hex digit");
+    return ETH_TX_EINVAL;
   }
   secp256k1_context *c = get_ctx();
   if (!c || !secp256k1_ec_seckey_verify(c, key)) {
     memset(key, 0, ETH_KEY_SIZE);
-    set_err(err, errcap, "key is not a valid secp256k1 private key (zero or >= group order)");
-    return -1;
+    xt_errf(err, errcap, "%s", "key is not a valid secp256k1 private key (zero or >= group order)");
+    return ETH_TX_EINVAL;
   }
-  return 0;
+  return ETH_TX_OK;
 }
 
-int eth_key_read_file(const char *path, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (err && errcap) snprintf(err, errcap, "%s: %s", path, strerror(errno));
-    return -1;
-  }
-  char buf[80]; /* a key is at most 2 + 64 + 2 bytes; anything longer is not a key */
+/* A key file is at most 2 + 64 + 2 bytes; anything longer than 80 is not a key and gets
+ * the length message eth_key_parse would give. */
+#define KEY_FILE_MAX 80
+
+eth_tx_err eth_key_read_file(const char *path, uint8_t key[ETH_KEY_SIZE], char *err, size_t errcap) {
+  uint8_t *buf = NULL;
   size_t n = 0;
-  for (;;) {
-    ssize_t r = read(fd, buf + n, sizeof buf - n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      if (err && errcap) snprintf(err, errcap, "%s: %s", path, strerror(errno));
-      close(fd);
-      return -1;
-    }
-    if (r == 0) break;
-    n += (size_t)r;
-    if (n == sizeof buf) break;
-  }
-  close(fd);
+  xt_err e = xt_file_read(path, KEY_FILE_MAX, &buf, &n, err, errcap);
+  if (e == XT_ETOOBIG)
+    xt_errf(err, errcap, "%s: key must be 64 hex digits (optional 0x, optional newline)", path);
+  if (e != XT_OK) return e == XT_ENOMEM ? ETH_TX_ENOMEM : ETH_TX_EINVAL;
   char msg[160];
-  int rc = eth_key_parse(buf, n, key, msg, sizeof msg);
-  memset(buf, 0, sizeof buf);
-  if (rc && err && errcap) snprintf(err, errcap, "%s: %s", path, msg);
+  eth_tx_err rc = eth_key_parse((const char *)buf, n, key, msg, sizeof msg);
+  explicit_bzero(buf, n);
+  free(buf);
+  if (rc) xt_errf(err, errcap, "%s: %s", path, msg);
   return rc;
 }

@@ -23,17 +23,21 @@ static void mark_cut(char *buf, size_t cap) {
   if (cap > sizeof dots) memcpy(buf + cap - sizeof dots, dots, sizeof dots);
 }
 
-void xt_errf(char *err, size_t errcap, const char *fmt, ...) {
+void xt_verrf(char *err, size_t errcap, const char *fmt, va_list ap) {
   if (!err || errcap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
   int n = vsnprintf(err, errcap, fmt, ap);
-  va_end(ap);
   if (n < 0) {
     err[0] = 0;
   } else if ((size_t)n >= errcap) {
     mark_cut(err, errcap);
   }
+}
+
+void xt_errf(char *err, size_t errcap, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  xt_verrf(err, errcap, fmt, ap);
+  va_end(ap);
 }
 
 void xt_log(const char *prog, const char *fmt, ...) {

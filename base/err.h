@@ -8,6 +8,7 @@
 #ifndef XT_BASE_ERR_H
 #define XT_BASE_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef enum {
@@ -26,6 +27,10 @@ const char *xt_err_str(xt_err e);
  * is never cut silently: its end is replaced by "...", so a reader sees it was cut.
  * Returns nothing: filling a message buffer cannot fail in a way a caller could act on. */
 void xt_errf(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with a va_list, for a module's own formatter that also returns its status
+ * (ap is consumed as by vsnprintf). */
+void xt_verrf(char *err, size_t errcap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* One operational log line on stderr: "<UTC time> <prog>: <message>\n", written with a
  * single call so lines from several threads do not interleave. Never pass secrets. */

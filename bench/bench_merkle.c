@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/num.h"
 #include "merkle/merkle.h"
 
 static double now(void) {
@@ -23,7 +24,11 @@ static void sink_count(void *ctx, unsigned level, uint64_t index, const uint8_t 
 }
 
 int main(int argc, char **argv) {
-  uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 4000000;
+  uint64_t n = 4000000;
+  if (argc > 1 && xt_parse_u64(argv[1], 0, 1, UINT64_MAX, &n) != XT_OK) {
+    fprintf(stderr, "usage: bench-merkle [N]   (N: a positive decimal count)\n");
+    return 2;
+  }
   uint8_t a[32] = {1}, b[32] = {2}, out[32];
 
   double t = now();

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "collector/egress.h"
 #include "dstack/attest.h"
 #include "collector/validate.h"
@@ -40,20 +43,8 @@ struct conn {
   size_t discarded; /* body bytes dropped after too_big */
 };
 
-__attribute__((format(printf, 1, 2))) static void logline(const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char when[32];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-  fprintf(stderr, "%s.%03ldZ collector: %s\n", when, ts.tv_nsec / 1000000, msg);
-}
+/* Operational lines on stderr, one per call (base/err.h). */
+#define logline(...) xt_log("collector", __VA_ARGS__)
 
 static void sha256(const void *data, size_t len, uint8_t out[32]) {
   unsigned n = 0;
@@ -63,13 +54,13 @@ static void sha256(const void *data, size_t len, uint8_t out[32]) {
 static void sha256_hex(const void *data, size_t len, char out[65]) {
   uint8_t d[32];
   sha256(data, len, d);
-  hex_encode(d, 32, out);
+  xt_hex_encode(d, 32, out);
 }
 
 static int random_id(char out[33]) {
   uint8_t r[16];
   if (RAND_bytes(r, sizeof r) != 1) return -1;
-  hex_encode(r, sizeof r, out);
+  xt_hex_encode(r, sizeof r, out);
   return 0;
 }
 
@@ -128,14 +119,14 @@ static json_t *parse_body(struct conn *cs, const char *const *allowed, char *err
   /* A raw NUL is never JSON, but jansson 2.14 skips one that follows a number
    * ({"count":1\0,...} parses), so refuse it before parsing. */
   if (memchr(cs->body, 0, cs->len)) {
-    snprintf(err, errcap, "malformed JSON: a NUL byte in the body");
+    xt_errf(err, errcap, "malformed JSON: a NUL byte in the body");
     return NULL;
   }
   json_t *o = json_loadb(cs->body, cs->len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!o) { snprintf(err, errcap, "malformed JSON: %s", jerr.text); return NULL; }
+  if (!o) { xt_errf(err, errcap, "malformed JSON: %s", jerr.text); return NULL; }
   if (!json_is_object(o)) {
     json_decref(o);
-    snprintf(err, errcap, "body must be a JSON object");
+    xt_errf(err, errcap, "body must be a JSON object");
     return NULL;
   }
   const char *k;
@@ -145,7 +136,7 @@ static json_t *parse_body(struct conn *cs, const char *const *allowed, char *err
     for (size_t i = 0; allowed[i]; i++) ok |= !strcmp(k, allowed[i]);
     if (!ok) {
       json_decref(o);
-      snprintf(err, errcap, "unknown field in body");
+      xt_errf(err, errcap, "unknown field in body");
       return NULL;
     }
   }
@@ -256,6 +247,61 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
                                       "request_id", request_id), 0);
 }
 
+/* The optional cursor and count of a collect request (borrowed from o). Returns NULL,
+ * or the message of a 400 answer. */
+static const char *collect_params(json_t *o, const char **cursor, int *count) {
+  *cursor = NULL;
+  json_t *cj = json_object_get(o, "cursor");
+  if (cj && !json_is_null(cj)) {
+    if (!json_is_string(cj) || !validate_cursor(json_string_value(cj), json_string_length(cj)) ||
+        strlen(json_string_value(cj)) != json_string_length(cj))
+      return "cursor must be 1-128 characters of [A-Za-z0-9_-]";
+    *cursor = json_string_value(cj);
+  }
+  *count = COLLECTOR_COUNT_DEFAULT;
+  json_t *nj = json_object_get(o, "count");
+  if (nj && !json_is_null(nj)) {
+    if (!json_is_integer(nj) || json_integer_value(nj) < COLLECTOR_COUNT_MIN ||
+        json_integer_value(nj) > COLLECTOR_COUNT_MAX)
+      return "count must be an integer from 1 to 100";
+    *count = (int)json_integer_value(nj);
+  }
+  return NULL;
+}
+
+/* Logs the result of a made call, then answers Archive: the data (parsed JSON, owned
+ * here) only once the result entry is durable. */
+static enum MHD_Result finish_collect(collector_api *api, struct MHD_Connection *c,
+                                      const char *call_id, const char *user, int64_t intent,
+                                      const egress_result *res, json_t *data) {
+  char body_sha[65], err[256];
+  xt_hex_encode(res->sha256, 32, body_sha);
+  json_t *result = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "type", "api_call", "phase", "result",
+                             "call_id", call_id, "status", (int)res->status, "bytes",
+                             (json_int_t)res->bytes, "body_sha256", body_sha);
+  if (result && res->error[0]) json_object_set_new(result, "error", json_string(res->error));
+  int64_t result_index = append_event(api, result, err, sizeof err);
+  if (result_index < 0) {
+    json_decref(data);
+    logline("collect %s for %.12s: result not logged: %s", call_id, user, err);
+    return reply_error(c, 503, "the log did not confirm the call's result; data withheld");
+  }
+  note_index(api, result_index);
+  logline("collect %s for %.12s: status %ld, %zu bytes%s%s (intent %lld, result %lld)", call_id,
+          user, res->status, res->bytes, res->error[0] ? ", " : "", res->error, (long long)intent,
+          (long long)result_index);
+  if (res->code != EGRESS_OK) {
+    unsigned status = res->code == EGRESS_ETIMEOUT ? 504 : 502;
+    return reply_json(c, status, json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res->error,
+                                           "call_id", call_id, "upstream_status", (int)res->status,
+                                           "intent_index", (json_int_t)intent, "result_index",
+                                           (json_int_t)result_index), 0);
+  }
+  return reply_json(c, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}", "call_id", call_id,
+                                      "intent_index", (json_int_t)intent, "result_index",
+                                      (json_int_t)result_index, "status", 200, "data", data), 0);
+}
+
 static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c, struct conn *cs) {
   static const char *const allowed[] = {"username", "cursor", "count", NULL};
   char err[256];
@@ -267,25 +313,12 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
     json_decref(o);
     return reply_error(c, 400, "username must be 1-64 characters of [A-Za-z0-9_.]");
   }
-  const char *cursor = NULL;
-  json_t *cj = json_object_get(o, "cursor");
-  if (cj && !json_is_null(cj)) {
-    if (!json_is_string(cj) || !validate_cursor(json_string_value(cj), json_string_length(cj)) ||
-        strlen(json_string_value(cj)) != json_string_length(cj)) {
-      json_decref(o);
-      return reply_error(c, 400, "cursor must be 1-128 characters of [A-Za-z0-9_-]");
-    }
-    cursor = json_string_value(cj);
-  }
-  int count = COLLECTOR_COUNT_DEFAULT;
-  json_t *nj = json_object_get(o, "count");
-  if (nj && !json_is_null(nj)) {
-    if (!json_is_integer(nj) || json_integer_value(nj) < COLLECTOR_COUNT_MIN ||
-        json_integer_value(nj) > COLLECTOR_COUNT_MAX) {
-      json_decref(o);
-      return reply_error(c, 400, "count must be an integer from 1 to 100");
-    }
-    count = (int)json_integer_value(nj);
+  const char *cursor;
+  int count;
+  const char *bad = collect_params(o, &cursor, &count);
+  if (bad) {
+    json_decref(o);
+    return reply_error(c, 400, bad);
   }
   char user[65], host[128], query[256], call_id[33];
   keys_pseudonym(api->cfg.keys, username, ulen, user);
@@ -319,52 +352,27 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
   }
   note_index(api, intent);
   egress_result res;
-  int frc = egress_fetch(cookie, cursor, count, &res);
+  egress_fetch(cookie, cursor, count, &res); /* the outcome is in res.code */
   vault_free_secret(cookie, clen + 1);
   json_decref(o);
-  char body_sha[65];
-  hex_encode(res.sha256, 32, body_sha);
   /* The body goes back to Archive only as parsed JSON; anything else is an error, and
    * the logged result says so. */
   json_t *data = NULL;
-  if (frc == 0) {
+  if (res.code == EGRESS_OK) {
     json_error_t jerr;
     data = json_loadb(res.body, res.bytes, JSON_REJECT_DUPLICATES, &jerr);
     if (!data) {
-      snprintf(res.error, sizeof res.error, "upstream answered with malformed JSON");
-      frc = -1;
+      res.code = EGRESS_EMALFORMED;
+      xt_errf(res.error, sizeof res.error, "upstream answered with malformed JSON");
     }
   }
   egress_result_free(&res);
-  json_t *result = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "type", "api_call", "phase", "result",
-                             "call_id", call_id, "status", (int)res.status, "bytes",
-                             (json_int_t)res.bytes, "body_sha256", body_sha);
-  if (result && res.error[0]) json_object_set_new(result, "error", json_string(res.error));
-  int64_t result_index = append_event(api, result, err, sizeof err);
-  if (result_index < 0) {
-    json_decref(data);
-    logline("collect %s for %.12s: result not logged: %s", call_id, user, err);
-    return reply_error(c, 503, "the log did not confirm the call's result; data withheld");
-  }
-  note_index(api, result_index);
-  logline("collect %s for %.12s: status %ld, %zu bytes%s%s (intent %lld, result %lld)", call_id,
-          user, res.status, res.bytes, res.error[0] ? ", " : "", res.error, (long long)intent,
-          (long long)result_index);
-  if (frc != 0) {
-    unsigned status = strstr(res.error, "timed out") ? 504 : 502;
-    return reply_json(c, status, json_pack("{s:s, s:s, s:i, s:I, s:I}", "error", res.error,
-                                           "call_id", call_id, "upstream_status", (int)res.status,
-                                           "intent_index", (json_int_t)intent, "result_index",
-                                           (json_int_t)result_index), 0);
-  }
-  return reply_json(c, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}", "call_id", call_id,
-                                      "intent_index", (json_int_t)intent, "result_index",
-                                      (json_int_t)result_index, "status", 200, "data", data), 0);
+  return finish_collect(api, c, call_id, user, intent, &res, data);
 }
 
 static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection *c) {
   char err[256], pub[65], statement_sha[65], sighex[129];
-  hex_encode(api->cfg.keys->signing_pub, 32, pub);
+  xt_hex_encode(api->cfg.keys->signing_pub, 32, pub);
   pthread_mutex_lock(&api->lock);
   long count = vault_count(api->cfg.vault);
   int64_t as_of = api->last_index;
@@ -389,7 +397,7 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
     free(statement);
     return reply_error(c, 500, "signing failed");
   }
-  hex_encode(sig, 64, sighex);
+  xt_hex_encode(sig, 64, sighex);
   char *quote = NULL, *event_log = NULL;
   if (api->cfg.quote) {
     size_t dlen = strlen(COLLECTOR_USER_COUNT_DOMAIN);
@@ -476,7 +484,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   if (!strcmp(url, "/v1/attestation") && !strcmp(method, "GET")) {
     /* Public: the boot entry's quote, so anyone can check quote_sha256 and the binding. */
     char pub[65];
-    hex_encode(api->cfg.keys->signing_pub, 32, pub);
+    xt_hex_encode(api->cfg.keys->signing_pub, 32, pub);
     return reply_json(c, 200, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "component", "collector",
                                         "boot_index", (json_int_t)api->boot.index, "signing_key",
                                         pub, "instance_id", api->cfg.instance_id, "quote",
@@ -516,7 +524,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap) {
   (void)cls;
   char msg[512];
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  xt_verrf(msg, sizeof msg, fmt, ap);
   size_t n = strlen(msg);
   while (n && msg[n - 1] == '\n') msg[--n] = 0;
   logline("http: %s", msg);
@@ -525,7 +533,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, char *err,
                            size_t errcap) {
   char pub[65], quote_sha[65] = "";
-  hex_encode(cfg->keys->signing_pub, 32, pub);
+  xt_hex_encode(cfg->keys->signing_pub, 32, pub);
   memset(boot, 0, sizeof *boot);
   boot->index = -1;
   if (cfg->quote) {
@@ -535,9 +543,9 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
       return -1;
     size_t qlen = strlen(boot->quote_hex);
     uint8_t *raw = malloc(qlen / 2 + 1);
-    if (!raw || hex_decode(boot->quote_hex, qlen, raw, qlen / 2) != 0) {
+    if (!raw || qlen % 2 || xt_hex_decode(boot->quote_hex, qlen, 0, raw, qlen / 2, NULL) != XT_OK) {
       free(raw);
-      snprintf(err, errcap, "malformed quote");
+      xt_errf(err, errcap, "malformed quote");
       return -1;
     }
     sha256_hex(raw, qlen / 2, quote_sha);
@@ -545,7 +553,7 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
   }
   char host[128], query[64], egress[256];
   if (egress_describe(NULL, COLLECTOR_COUNT_DEFAULT, host, sizeof host, query, sizeof query) != 0) {
-    snprintf(err, errcap, "egress destination unusable");
+    xt_errf(err, errcap, "egress destination unusable");
     return -1;
   }
   snprintf(egress, sizeof egress, "GET %s%s", host, EGRESS_PATH);
@@ -553,7 +561,7 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
    * folds into the first one; every boot is its own entry. */
   char boot_id[33];
   if (random_id(boot_id) != 0) {
-    snprintf(err, errcap, "no randomness");
+    xt_errf(err, errcap, "no randomness");
     return -1;
   }
   json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "boot",
@@ -561,7 +569,7 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
                          cfg->compose_hash, "instance_id", cfg->instance_id, "quote_sha256",
                          quote_sha, "checkpoint_key", "", "anchor_address", "", "signing_key", pub,
                          "build", egress_build_flavour(), "egress", egress, "boot_id", boot_id);
-  if (!ev) { snprintf(err, errcap, "out of memory"); return -1; }
+  if (!ev) { xt_errf(err, errcap, "out of memory"); return -1; }
   int64_t index = -1;
   int rc = logclient_append(cfg->log, ev, &index, err, errcap);
   json_decref(ev);
@@ -579,17 +587,17 @@ collector_api *api_start(const collector_config *cfg, collector_boot *boot, char
   if (colon && (size_t)(colon - cfg->listen) < sizeof host) {
     memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
     host[colon - cfg->listen] = 0;
-    char *end = NULL;
-    port = strtol(colon + 1, &end, 10);
-    if (!*colon || *end || inet_pton(AF_INET, host, &sa.sin_addr) != 1) port = -1;
+    uint64_t p;
+    if (xt_parse_u64(colon + 1, 0, 0, 65535, &p) == XT_OK && inet_pton(AF_INET, host, &sa.sin_addr) == 1)
+      port = (long)p;
   }
   if (port < 0 || port > 65535) {
-    snprintf(err, errcap, "--listen must be IPv4-ADDRESS:PORT");
+    xt_errf(err, errcap, "--listen must be IPv4-ADDRESS:PORT");
     return NULL;
   }
   sa.sin_port = htons((uint16_t)port);
   collector_api *api = calloc(1, sizeof *api);
-  if (!api) { snprintf(err, errcap, "out of memory"); return NULL; }
+  if (!api) { xt_errf(err, errcap, "out of memory"); return NULL; }
   api->cfg = *cfg;
   api->last_index = boot->index;
   api->boot = *boot;
@@ -606,7 +614,7 @@ collector_api *api_start(const collector_config *cfg, collector_boot *boot, char
     pthread_mutex_destroy(&api->lock);
     *boot = api->boot;
     free(api);
-    snprintf(err, errcap, "cannot listen on %s", cfg->listen);
+    xt_errf(err, errcap, "cannot listen on %s", cfg->listen);
     return NULL;
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -1,4 +1,5 @@
 /* api.h: the collector's Archive-facing HTTP API and its write-ahead logging.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  *   POST   /v1/credentials            {"username","cookie"}
  *   POST   /v1/collect                {"username","cursor"?,"count"?}

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+#include "base/num.h"
 #include "collector/validate.h"
 
 #define EGRESS_CONNECT_TIMEOUT_MS 5000L
@@ -31,22 +33,16 @@ int egress_set_test_base(const char *base, char *err, size_t errcap) {
   const char *prefix = "http://127.0.0.1:";
   size_t plen = strlen(prefix), blen = strlen(base);
   if (strncmp(base, prefix, plen) != 0 || blen == plen || blen - plen > 5) {
-    snprintf(err, errcap, "--api-base must be http://127.0.0.1:PORT");
+    xt_errf(err, errcap, "--api-base must be http://127.0.0.1:PORT");
     return -1;
   }
-  long port = 0;
-  for (size_t i = plen; i < blen; i++) {
-    if (base[i] < '0' || base[i] > '9') {
-      snprintf(err, errcap, "--api-base must be http://127.0.0.1:PORT");
-      return -1;
-    }
-    port = port * 10 + (base[i] - '0');
-  }
-  if (port < 1 || port > 65535) {
-    snprintf(err, errcap, "--api-base port out of range");
+  uint64_t port;
+  xt_err e = xt_parse_u64(base + plen, 0, 1, 65535, &port);
+  if (e != XT_OK) {
+    xt_errf(err, errcap, e == XT_ERANGE ? "--api-base port out of range" : "--api-base must be http://127.0.0.1:PORT");
     return -1;
   }
-  snprintf(test_host, sizeof test_host, "127.0.0.1:%ld", port);
+  snprintf(test_host, sizeof test_host, "127.0.0.1:%u", (unsigned)port);
   return 0;
 }
 
@@ -65,40 +61,79 @@ int egress_describe(const char *cursor, int count, char *host, size_t hostcap, c
   return n > 0 && (size_t)n < querycap ? 0 : -1;
 }
 
-struct sink { char *buf; size_t len; int overflow; EVP_MD_CTX *md; };
+/* The body and its running SHA-256: the digest covers exactly the bytes kept. */
+struct sink { xt_buf buf; EVP_MD_CTX *md; };
 
 static size_t on_body(char *p, size_t size, size_t n, void *cls) {
   struct sink *s = cls;
-  size_t len = size * n;
-  if (s->len + len > EGRESS_MAX_BODY) { s->overflow = 1; return 0; }
-  memcpy(s->buf + s->len, p, len);
-  s->len += len;
-  EVP_DigestUpdate(s->md, p, len);
-  return len;
+  size_t got = xt_buf_curl_write(p, size, n, &s->buf);
+  if (got) EVP_DigestUpdate(s->md, p, got);
+  return got;
 }
 
-int egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res) {
+const char *egress_err_str(egress_err e) {
+  switch (e) {
+  case EGRESS_OK: return "ok";
+  case EGRESS_EINVAL: return "invalid request parameters";
+  case EGRESS_ENOMEM: return "out of memory";
+  case EGRESS_ETOOBIG: return "response too large";
+  case EGRESS_ETIMEOUT: return "timed out";
+  case EGRESS_EFAILED: return "request failed";
+  case EGRESS_EREDIRECT: return "redirect refused";
+  case EGRESS_EHTTP: return "upstream HTTP error";
+  case EGRESS_EMALFORMED: return "malformed answer";
+  }
+  return "unknown error";
+}
+
+static egress_err classify(CURLcode rc, int overflow, long status) {
+  if (overflow || rc == CURLE_FILESIZE_EXCEEDED) return EGRESS_ETOOBIG;
+  if (rc == CURLE_OPERATION_TIMEDOUT) return EGRESS_ETIMEOUT;
+  if (rc != CURLE_OK) return EGRESS_EFAILED;
+  if (status >= 300 && status < 400) return EGRESS_EREDIRECT;
+  if (status != 200) return EGRESS_EHTTP;
+  return EGRESS_OK;
+}
+
+/* The sentence logged in the result entry and returned to Archive. */
+static void describe(egress_result *res, CURLcode rc) {
+  switch (res->code) {
+  case EGRESS_ETOOBIG:
+    xt_errf(res->error, sizeof res->error, "response larger than %d bytes", EGRESS_MAX_BODY);
+    break;
+  case EGRESS_ETIMEOUT: xt_errf(res->error, sizeof res->error, "timed out"); break;
+  case EGRESS_EFAILED:
+    xt_errf(res->error, sizeof res->error, "request failed: %s", curl_easy_strerror(rc));
+    break;
+  case EGRESS_EREDIRECT:
+    xt_errf(res->error, sizeof res->error, "redirect (HTTP %ld) refused", res->status);
+    break;
+  case EGRESS_EHTTP:
+    xt_errf(res->error, sizeof res->error, "upstream answered HTTP %ld", res->status);
+    break;
+  default: break;
+  }
+}
+
+egress_err egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res) {
   memset(res, 0, sizeof *res);
   char host[128], query[256], url[512];
   if (!validate_cookie(cookie, strlen(cookie)) ||
       egress_describe(cursor, count, host, sizeof host, query, sizeof query) != 0) {
-    snprintf(res->error, sizeof res->error, "invalid request parameters");
-    return -1;
+    xt_errf(res->error, sizeof res->error, "invalid request parameters");
+    return res->code = EGRESS_EINVAL;
   }
   snprintf(url, sizeof url, "%s://%s" EGRESS_PATH "?%s", dest_scheme(), host, query);
 
-  struct sink s = {0};
-  s.buf = malloc(EGRESS_MAX_BODY + 1);
-  s.md = EVP_MD_CTX_new();
+  struct sink s = {xt_buf_make(EGRESS_MAX_BODY), EVP_MD_CTX_new()};
   CURL *c = curl_easy_init();
   struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-  if (!s.buf || !s.md || !c || !h || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
-    snprintf(res->error, sizeof res->error, "out of memory");
-    free(s.buf);
+  if (!s.md || !c || !h || EVP_DigestInit_ex(s.md, EVP_sha256(), NULL) != 1) {
+    xt_errf(res->error, sizeof res->error, "out of memory");
     EVP_MD_CTX_free(s.md);
     curl_easy_cleanup(c);
     curl_slist_free_all(h);
-    return -1;
+    return res->code = EGRESS_ENOMEM;
   }
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -131,25 +166,21 @@ int egress_fetch(const char *cookie, const char *cursor, int count, egress_resul
   unsigned mdlen = 0;
   EVP_DigestFinal_ex(s.md, res->sha256, &mdlen);
   EVP_MD_CTX_free(s.md);
-  res->bytes = s.len;
+  res->bytes = s.buf.len;
 
-  if (s.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-    snprintf(res->error, sizeof res->error, "response larger than %d bytes", EGRESS_MAX_BODY);
-  else if (rc == CURLE_OPERATION_TIMEDOUT)
-    snprintf(res->error, sizeof res->error, "timed out");
-  else if (rc != CURLE_OK)
-    snprintf(res->error, sizeof res->error, "request failed: %s", curl_easy_strerror(rc));
-  else if (res->status >= 300 && res->status < 400)
-    snprintf(res->error, sizeof res->error, "redirect (HTTP %ld) refused", res->status);
-  else if (res->status != 200)
-    snprintf(res->error, sizeof res->error, "upstream answered HTTP %ld", res->status);
-  if (res->error[0]) {
-    free(s.buf);
-    return -1;
+  res->code = classify(rc, s.buf.overflow, res->status);
+  describe(res, rc);
+  /* An empty 200 answer is still a (empty) string for the caller. */
+  if (res->code == EGRESS_OK && xt_buf_append(&s.buf, "", 0) != XT_OK) {
+    res->code = EGRESS_ENOMEM;
+    xt_errf(res->error, sizeof res->error, "out of memory");
   }
-  s.buf[s.len] = 0;
-  res->body = s.buf;
-  return 0;
+  if (res->code != EGRESS_OK) {
+    xt_buf_free(&s.buf);
+    return res->code;
+  }
+  res->body = (char *)s.buf.data;
+  return EGRESS_OK;
 }
 
 void egress_result_free(egress_result *res) {

@@ -1,4 +1,5 @@
 /* egress.h: the collector's only outgoing request to the outside world.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * One destination, fixed at compile time: GET https://www.tiktok.com/api/watch_history
  * with two query parameters (count, and an optional opaque cursor) and the user's
@@ -19,7 +20,24 @@
 #define EGRESS_PATH "/api/watch_history"
 #define EGRESS_MAX_BODY (1024 * 1024)
 
+/* What became of a request. 0 is success; egress_err_str() names each value. */
+typedef enum {
+  EGRESS_OK = 0,
+  EGRESS_EINVAL,    /* refused before sending: a bad cookie, cursor or count */
+  EGRESS_ENOMEM,
+  EGRESS_ETOOBIG,   /* the answer passed EGRESS_MAX_BODY */
+  EGRESS_ETIMEOUT,  /* no complete answer within the timeouts */
+  EGRESS_EFAILED,   /* the transfer failed (connection, TLS, ...) */
+  EGRESS_EREDIRECT, /* a 3xx answer: never followed */
+  EGRESS_EHTTP,     /* another status than 200 */
+  EGRESS_EMALFORMED /* set by callers: a 200 answer that is not what they expect */
+} egress_err;
+
+/* A static name for e ("ok", "timed out", ...); never NULL. */
+const char *egress_err_str(egress_err e);
+
 typedef struct {
+  egress_err code;    /* EGRESS_OK, or what went wrong (error has the details) */
   long status;        /* HTTP status, 0 if no answer */
   size_t bytes;       /* body bytes received (up to the cap) */
   uint8_t sha256[32]; /* of the received body */
@@ -31,9 +49,11 @@ typedef struct {
  * request target's path and query. cursor may be NULL. 0 or -1. */
 int egress_describe(const char *cursor, int count, char *host, size_t hostcap, char *query,
                     size_t querycap);
-/* Performs the request. Returns 0 when an HTTP 200 answer was received in full, -1
- * otherwise (res->error says why; res->status/bytes/sha256 still describe what came). */
-int egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res);
+/* Performs the request. Returns (and sets res->code to) EGRESS_OK when an HTTP 200
+ * answer was received in full, with res->body (caller frees with egress_result_free);
+ * otherwise the failure, with res->error saying why and res->status/bytes/sha256 still
+ * describing what came. */
+egress_err egress_fetch(const char *cookie, const char *cursor, int count, egress_result *res);
 void egress_result_free(egress_result *res);
 /* "release" or "test": logged in the boot entry. */
 const char *egress_build_flavour(void);

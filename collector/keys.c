@@ -1,94 +1,90 @@
 #include "collector/keys.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/file.h"
+#include "base/hex.h"
 #include "dstack/guest.h"
 
-void hex_encode(const uint8_t *in, size_t len, char *out) {
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < len; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[2 * len] = 0;
-}
-
-static int hex_nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-int hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen) {
-  if (hexlen != 2 * outlen) return -1;
-  for (size_t i = 0; i < outlen; i++) {
-    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return -1;
-    out[i] = (uint8_t)(hi << 4 | lo);
-  }
-  return 0;
-}
+/* dev-keys: three lines of 64 hex digits (cookie key, pseudonym key, signing seed). */
+#define DEV_KEYS_LINE 65
+#define DEV_KEYS_MAX 4096
 
 int keys_derive_public(collector_keys *k, char *err, size_t errcap) {
   EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, k->signing_seed, 32);
   size_t len = 32;
   int ok = pk && EVP_PKEY_get_raw_public_key(pk, k->signing_pub, &len) == 1 && len == 32;
   EVP_PKEY_free(pk);
-  if (!ok) { snprintf(err, errcap, "cannot derive the Ed25519 public key"); return -1; }
+  if (!ok) { xt_errf(err, errcap, "cannot derive the Ed25519 public key"); return -1; }
   return 0;
 }
 
-/* The dev key file holds three hex lines: cookie key, pseudonym key, signing seed. */
+/* Each of the three lines must start with 64 hex digits; what follows them up to the
+ * newline is ignored, as it always was. */
+static int parse_dev_keys(const char *text, size_t len, uint8_t *slots[3]) {
+  size_t pos = 0;
+  for (int i = 0; i < 3; i++) {
+    const char *nl = pos < len ? memchr(text + pos, '\n', len - pos) : NULL;
+    size_t end = nl ? (size_t)(nl - text) : len;
+    if (end - pos < 64 || xt_hex_decode(text + pos, 64, 0, slots[i], 32, NULL) != XT_OK) return -1;
+    pos = nl ? end + 1 : len;
+  }
+  return 0;
+}
+
+static int read_dev_keys(const char *path, uint8_t *slots[3], char *err, size_t errcap) {
+  uint8_t *text = NULL;
+  size_t len = 0;
+  char msg[4200];
+  if (xt_file_read(path, DEV_KEYS_MAX, &text, &len, msg, sizeof msg) != XT_OK) {
+    xt_errf(err, errcap, "cannot read %s", msg);
+    return -1;
+  }
+  int rc = parse_dev_keys((const char *)text, len, slots);
+  OPENSSL_cleanse(text, len);
+  free(text);
+  if (rc) xt_errf(err, errcap, "%s is malformed", path);
+  return rc;
+}
+
+static int create_dev_keys(const char *path, uint8_t *slots[3], char *err, size_t errcap) {
+  for (int i = 0; i < 3; i++)
+    if (RAND_bytes(slots[i], 32) != 1) { xt_errf(err, errcap, "no randomness"); return -1; }
+  char text[3 * DEV_KEYS_LINE + 1];
+  for (int i = 0; i < 3; i++) {
+    xt_hex_encode(slots[i], 32, text + DEV_KEYS_LINE * i);
+    text[DEV_KEYS_LINE * i + 64] = '\n';
+  }
+  char msg[4200];
+  xt_err e = xt_file_write_atomic(path, text, 3 * DEV_KEYS_LINE, 0600, msg, sizeof msg);
+  OPENSSL_cleanse(text, sizeof text);
+  if (e != XT_OK) {
+    xt_errf(err, errcap, "cannot write %s: %s", path, msg);
+    return -1;
+  }
+  return 0;
+}
+
 int keys_load_dev(const char *dir, collector_keys *k, char *err, size_t errcap) {
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/dev-keys", dir) >= sizeof path) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     return -1;
   }
   uint8_t *slots[3] = {k->cookie_key, k->pseudonym_key, k->signing_seed};
-  FILE *f = fopen(path, "r");
-  if (f) {
-    char line[128];
-    for (int i = 0; i < 3; i++) {
-      if (!fgets(line, sizeof line, f) || strlen(line) < 64 || hex_decode(line, 64, slots[i], 32)) {
-        fclose(f);
-        OPENSSL_cleanse(line, sizeof line);
-        snprintf(err, errcap, "%s is malformed", path);
-        return -1;
-      }
-    }
-    OPENSSL_cleanse(line, sizeof line);
-    fclose(f);
-    return keys_derive_public(k, err, errcap);
-  }
-  if (errno != ENOENT) {
-    snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
-    return -1;
-  }
-  for (int i = 0; i < 3; i++)
-    if (RAND_bytes(slots[i], 32) != 1) { snprintf(err, errcap, "no randomness"); return -1; }
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) { snprintf(err, errcap, "cannot create %s: %s", tmp, strerror(errno)); return -1; }
-  char text[3 * 65 + 1];
-  for (int i = 0; i < 3; i++) {
-    hex_encode(slots[i], 32, text + 65 * i);
-    text[65 * i + 64] = '\n';
-  }
-  ssize_t w = write(fd, text, 3 * 65);
-  OPENSSL_cleanse(text, sizeof text);
-  if (w != 3 * 65 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-    snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
+  /* Created on first use: only a missing file is made anew, never an unreadable one. */
+  if (access(path, F_OK) == 0 || errno != ENOENT) {
+    if (read_dev_keys(path, slots, err, errcap)) return -1;
+  } else if (create_dev_keys(path, slots, err, errcap)) {
     return -1;
   }
   return keys_derive_public(k, err, errcap);
@@ -109,14 +105,14 @@ int keys_load_dstack(struct dstack_client *dc, collector_keys *k, char *err, siz
     }
     if (dk.key_len != 32) {
       OPENSSL_cleanse(&dk, sizeof dk);
-      snprintf(err, errcap, "GetKey %s returned %zu bytes, not 32", spec[i].path, dk.key_len);
+      xt_errf(err, errcap, "GetKey %s returned %zu bytes, not 32", spec[i].path, dk.key_len);
       return -1;
     }
     memcpy(spec[i].out, dk.key, 32);
     OPENSSL_cleanse(&dk, sizeof dk);
   }
   if (!memcmp(k->cookie_key, k->pseudonym_key, 32) || !memcmp(k->cookie_key, k->signing_seed, 32)) {
-    snprintf(err, errcap, "GetKey returned the same key for different paths");
+    xt_errf(err, errcap, "GetKey returned the same key for different paths");
     return -1;
   }
   return keys_derive_public(k, err, errcap);
@@ -126,7 +122,7 @@ void keys_pseudonym(const collector_keys *k, const char *username, size_t len, c
   uint8_t mac[32];
   unsigned maclen = 0;
   HMAC(EVP_sha256(), k->pseudonym_key, 32, (const unsigned char *)username, len, mac, &maclen);
-  hex_encode(mac, 32, out);
+  xt_hex_encode(mac, 32, out);
 }
 
 int keys_sign(const collector_keys *k, const uint8_t *msg, size_t len, uint8_t sig[64]) {

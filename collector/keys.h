@@ -1,4 +1,5 @@
 /* keys.h: the collector's secrets and what it does with them.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * Three independent 32-byte keys: the cookie-encryption key (AES-256-GCM), the
  * pseudonym key (HMAC-SHA256 of usernames) and the Ed25519 seed that signs user-count
@@ -35,8 +36,5 @@ void keys_pseudonym(const collector_keys *k, const char *username, size_t len, c
 int keys_sign(const collector_keys *k, const uint8_t *msg, size_t len, uint8_t sig[64]);
 /* Wipes the secrets. */
 void keys_wipe(collector_keys *k);
-
-void hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
-int hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 
 #endif

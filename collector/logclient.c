@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
+
 #define ANSWER_MAX (64 * 1024)
 
 struct logclient {
@@ -18,18 +20,18 @@ logclient *logclient_new(const char *base_url, const char *token, long timeout_m
   size_t blen = strlen(base_url);
   while (blen && base_url[blen - 1] == '/') blen--;
   if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) {
-    snprintf(err, errcap, "--logd must be an http:// or https:// URL");
+    xt_errf(err, errcap, "--logd must be an http:// or https:// URL");
     return NULL;
   }
   if (!token[0] || strlen(token) > 256 || strpbrk(token, "\r\n ")) {
-    snprintf(err, errcap, "--logd-token is empty or malformed");
+    xt_errf(err, errcap, "--logd-token is empty or malformed");
     return NULL;
   }
   logclient *lc = calloc(1, sizeof *lc);
-  if (!lc) { snprintf(err, errcap, "out of memory"); return NULL; }
+  if (!lc) { xt_errf(err, errcap, "out of memory"); return NULL; }
   if ((size_t)snprintf(lc->url, sizeof lc->url, "%.*s/v1/add", (int)blen, base_url) >= sizeof lc->url) {
     free(lc);
-    snprintf(err, errcap, "--logd URL too long");
+    xt_errf(err, errcap, "--logd URL too long");
     return NULL;
   }
   snprintf(lc->auth, sizeof lc->auth, "Authorization: Bearer %s", token);
@@ -39,30 +41,18 @@ logclient *logclient_new(const char *base_url, const char *token, long timeout_m
 
 void logclient_free(logclient *lc) { free(lc); }
 
-struct answer { char buf[ANSWER_MAX + 1]; size_t len; int overflow; };
-
-static size_t on_data(char *p, size_t size, size_t n, void *cls) {
-  struct answer *a = cls;
-  size_t len = size * n;
-  if (a->len + len > ANSWER_MAX) { a->overflow = 1; return 0; }
-  memcpy(a->buf + a->len, p, len);
-  a->len += len;
-  return len;
-}
-
 int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap) {
   char *body = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!body) { snprintf(err, errcap, "cannot encode event"); return -1; }
-  struct answer *a = calloc(1, sizeof *a);
+  if (!body) { xt_errf(err, errcap, "cannot encode event"); return -1; }
+  xt_buf a = xt_buf_make(ANSWER_MAX);
   CURL *c = curl_easy_init();
   struct curl_slist *h = NULL;
   struct curl_slist *h1 = curl_slist_append(NULL, lc->auth);
   if (h1) h = curl_slist_append(h1, "Content-Type: application/json");
-  if (!a || !c || !h) {
-    snprintf(err, errcap, "out of memory");
+  if (!c || !h) {
+    xt_errf(err, errcap, "out of memory");
     curl_slist_free_all(h ? h : h1);
     curl_easy_cleanup(c);
-    free(a);
     free(body);
     return -1;
   }
@@ -70,8 +60,8 @@ int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, si
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, xt_buf_curl_write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, lc->timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, lc->timeout_ms);
@@ -86,21 +76,21 @@ int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, si
   free(body);
   int ret = -1;
   if (rc != CURLE_OK) {
-    snprintf(err, errcap, "logd unreachable: %s", curl_easy_strerror(rc));
+    xt_errf(err, errcap, "logd unreachable: %s", curl_easy_strerror(rc));
   } else if (status != 200) {
-    snprintf(err, errcap, "logd refused the entry (HTTP %ld)", status);
+    xt_errf(err, errcap, "logd refused the entry (HTTP %ld)", status);
     ret = -2;
   } else {
-    json_t *o = json_loadb(a->buf, a->len, 0, NULL);
+    json_t *o = a.len ? json_loadb((const char *)a.data, a.len, 0, NULL) : NULL;
     json_t *ix = json_object_get(o, "index");
     if (!json_is_integer(ix) || json_integer_value(ix) < 0) {
-      snprintf(err, errcap, "logd answered without an index");
+      xt_errf(err, errcap, "logd answered without an index");
     } else {
       *index = (int64_t)json_integer_value(ix);
       ret = 0;
     }
     json_decref(o);
   }
-  free(a);
+  xt_buf_free(&a);
   return ret;
 }

@@ -1,4 +1,5 @@
 /* logclient.h: appending the collector's events to logd, with a deadline.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * An append succeeds only when logd answered 200 with the entry's index, which logd
  * gives once the entry is durable. Anything else (no connection, a timeout, a refusal,

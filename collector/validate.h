@@ -1,4 +1,5 @@
 /* validate.h: the only shapes of Archive input the collector accepts.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * Everything Archive sends is untrusted. Usernames never leave the enclave (only their
  * pseudonyms are logged and they are never put in a URL), and cursor and count go into

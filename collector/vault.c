@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+
 #include "collector/validate.h"
 
 #define KEY_PREFIX "cred/"
@@ -25,11 +27,11 @@ struct vault {
 vault *vault_open(const char *dir, const uint8_t key[32], char *err, size_t errcap) {
   char path[4096];
   if ((size_t)snprintf(path, sizeof path, "%s/db", dir) >= sizeof path) {
-    snprintf(err, errcap, "data directory path too long");
+    xt_errf(err, errcap, "data directory path too long");
     return NULL;
   }
   vault *v = calloc(1, sizeof *v);
-  if (!v) { snprintf(err, errcap, "out of memory"); return NULL; }
+  if (!v) { xt_errf(err, errcap, "out of memory"); return NULL; }
   memcpy(v->key, key, 32);
   v->opts = rocksdb_options_create();
   rocksdb_options_set_create_if_missing(v->opts, 1);
@@ -40,7 +42,7 @@ vault *vault_open(const char *dir, const uint8_t key[32], char *err, size_t errc
   char *rerr = NULL;
   v->db = rocksdb_open(v->opts, path, &rerr);
   if (!v->db) {
-    snprintf(err, errcap, "cannot open %s: %s", path, rerr ? rerr : "unknown error");
+    xt_errf(err, errcap, "cannot open %s: %s", path, rerr ? rerr : "unknown error");
     free(rerr);
     vault_close(v);
     return NULL;
@@ -66,12 +68,12 @@ int vault_put(vault *v, const char *pseudonym, const char *cookie, size_t len, c
               size_t errcap) {
   char k[128];
   if (db_key(pseudonym, k, sizeof k) || len > COLLECTOR_COOKIE_MAX) {
-    snprintf(err, errcap, "bad credential");
+    xt_errf(err, errcap, "bad credential");
     return -1;
   }
   size_t vlen = 1 + NONCE_LEN + len + TAG_LEN;
   uint8_t *val = malloc(vlen);
-  if (!val) { snprintf(err, errcap, "out of memory"); return -1; }
+  if (!val) { xt_errf(err, errcap, "out of memory"); return -1; }
   val[0] = 1;
   uint8_t *nonce = val + 1, *ct = val + 1 + NONCE_LEN, *tag = ct + len;
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
@@ -87,14 +89,14 @@ int vault_put(vault *v, const char *pseudonym, const char *cookie, size_t len, c
   EVP_CIPHER_CTX_free(c);
   if (!ok) {
     free(val);
-    snprintf(err, errcap, "encryption failed");
+    xt_errf(err, errcap, "encryption failed");
     return -1;
   }
   char *rerr = NULL;
   rocksdb_put(v->db, v->wopts, k, strlen(k), (const char *)val, vlen, &rerr);
   free(val);
   if (rerr) {
-    snprintf(err, errcap, "storage write failed: %s", rerr);
+    xt_errf(err, errcap, "storage write failed: %s", rerr);
     free(rerr);
     return -1;
   }
@@ -104,19 +106,19 @@ int vault_put(vault *v, const char *pseudonym, const char *cookie, size_t len, c
 int vault_get(vault *v, const char *pseudonym, char **cookie, size_t *len, char *err,
               size_t errcap) {
   char k[128];
-  if (db_key(pseudonym, k, sizeof k)) { snprintf(err, errcap, "bad pseudonym"); return -1; }
+  if (db_key(pseudonym, k, sizeof k)) { xt_errf(err, errcap, "bad pseudonym"); return -1; }
   char *rerr = NULL;
   size_t vlen = 0;
   char *val = rocksdb_get(v->db, v->ropts, k, strlen(k), &vlen, &rerr);
   if (rerr) {
-    snprintf(err, errcap, "storage read failed: %s", rerr);
+    xt_errf(err, errcap, "storage read failed: %s", rerr);
     free(rerr);
     return -1;
   }
   if (!val) return 0;
   if (vlen < 1 + NONCE_LEN + TAG_LEN || (uint8_t)val[0] != 1) {
     free(val);
-    snprintf(err, errcap, "stored credential is malformed");
+    xt_errf(err, errcap, "stored credential is malformed");
     return -1;
   }
   size_t ctlen = vlen - 1 - NONCE_LEN - TAG_LEN;
@@ -135,7 +137,7 @@ int vault_get(vault *v, const char *pseudonym, char **cookie, size_t *len, char 
   free(val);
   if (!ok) {
     if (pt) vault_free_secret(pt, ctlen + 1);
-    snprintf(err, errcap, "stored credential does not decrypt (wrong key or tampered)");
+    xt_errf(err, errcap, "stored credential does not decrypt (wrong key or tampered)");
     return -1;
   }
   pt[ctlen] = 0;
@@ -146,12 +148,12 @@ int vault_get(vault *v, const char *pseudonym, char **cookie, size_t *len, char 
 
 int vault_has(vault *v, const char *pseudonym, char *err, size_t errcap) {
   char k[128];
-  if (db_key(pseudonym, k, sizeof k)) { snprintf(err, errcap, "bad pseudonym"); return -1; }
+  if (db_key(pseudonym, k, sizeof k)) { xt_errf(err, errcap, "bad pseudonym"); return -1; }
   char *rerr = NULL;
   size_t vlen = 0;
   char *val = rocksdb_get(v->db, v->ropts, k, strlen(k), &vlen, &rerr);
   if (rerr) {
-    snprintf(err, errcap, "storage read failed: %s", rerr);
+    xt_errf(err, errcap, "storage read failed: %s", rerr);
     free(rerr);
     return -1;
   }
@@ -162,11 +164,11 @@ int vault_has(vault *v, const char *pseudonym, char *err, size_t errcap) {
 
 int vault_delete(vault *v, const char *pseudonym, char *err, size_t errcap) {
   char k[128];
-  if (db_key(pseudonym, k, sizeof k)) { snprintf(err, errcap, "bad pseudonym"); return -1; }
+  if (db_key(pseudonym, k, sizeof k)) { xt_errf(err, errcap, "bad pseudonym"); return -1; }
   char *rerr = NULL;
   rocksdb_delete(v->db, v->wopts, k, strlen(k), &rerr);
   if (rerr) {
-    snprintf(err, errcap, "storage delete failed: %s", rerr);
+    xt_errf(err, errcap, "storage delete failed: %s", rerr);
     free(rerr);
     return -1;
   }

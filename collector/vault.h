@@ -1,4 +1,5 @@
 /* vault.h: encrypted credential storage in the collector's own RocksDB.
+ * Private to collector/ (and its tests): the collector is a program, not a library.
  *
  * Keyed by pseudonym ("cred/<hex>"), so usernames are never on disk. A value is
  * 0x01 || 12-byte random nonce || AES-256-GCM ciphertext || 16-byte tag, with the

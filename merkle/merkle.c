@@ -16,6 +16,9 @@ const char *merkle_status_str(int status) {
     case MERKLE_ERR_READER: return "could not read tree nodes";
     case MERKLE_ERR_SPACE: return "output buffer too small";
     case MERKLE_ERR_FULL: return "tree is full";
+    case MERKLE_ERR_FORMAT: return "malformed text";
+    case MERKLE_ERR_SIGNATURE: return "no valid signature";
+    case MERKLE_ERR_CRYPTO: return "cryptographic operation failed";
     default: return "unknown merkle status";
   }
 }
@@ -38,7 +41,7 @@ void merkle_empty_root(uint8_t out[MERKLE_HASH_SIZE]) { sha256_two(NULL, 0, NULL
 
 void merkle_tree_init(merkle_tree *t) { memset(t, 0, sizeof *t); }
 
-int merkle_tree_append(merkle_tree *t, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+merkle_status merkle_tree_append(merkle_tree *t, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
                        merkle_node_sink sink, void *sink_ctx) {
   if (t->size >= (UINT64_C(1) << 63)) return MERKLE_ERR_FULL;
   uint8_t h[MERKLE_HASH_SIZE];
@@ -89,7 +92,7 @@ static int read_decomposition(uint64_t lo, uint64_t n, merkle_node_reader rd, vo
   return MERKLE_OK;
 }
 
-int merkle_tree_restore(merkle_tree *t, uint64_t size, merkle_node_reader rd, void *ctx) {
+merkle_status merkle_tree_restore(merkle_tree *t, uint64_t size, merkle_node_reader rd, void *ctx) {
   merkle_tree fresh;
   merkle_tree_init(&fresh);
   if (size >= (UINT64_C(1) << 63)) return MERKLE_ERR_ARG;
@@ -107,7 +110,7 @@ static unsigned ceil_log2(uint64_t n) {
   return s;
 }
 
-int merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx,
+merkle_status merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx,
                       uint8_t out[MERKLE_HASH_SIZE]) {
   if (hi <= lo) return MERKLE_ERR_ARG;
   unsigned s = ceil_log2(hi - lo);
@@ -120,7 +123,7 @@ int merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx
   return MERKLE_OK;
 }
 
-int merkle_root_at(uint64_t size, merkle_node_reader rd, void *ctx, uint8_t out[MERKLE_HASH_SIZE]) {
+merkle_status merkle_root_at(uint64_t size, merkle_node_reader rd, void *ctx, uint8_t out[MERKLE_HASH_SIZE]) {
   if (size == 0) {
     merkle_empty_root(out);
     return MERKLE_OK;
@@ -160,7 +163,7 @@ static void proof_reverse(proof_out *p) {
   }
 }
 
-int merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd, void *ctx,
+merkle_status merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd, void *ctx,
                            uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len) {
   if (index >= size) return MERKLE_ERR_ARG;
   proof_out p = {proof, cap, 0};
@@ -184,7 +187,7 @@ int merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd,
   return MERKLE_OK;
 }
 
-int merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_reader rd,
+merkle_status merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_reader rd,
                              void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
                              size_t *len) {
   if (old_size > new_size) return MERKLE_ERR_ARG;
@@ -218,7 +221,7 @@ int merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_r
   return MERKLE_OK;
 }
 
-int merkle_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+merkle_status merkle_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
                                const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len,
                                uint8_t root_out[MERKLE_HASH_SIZE]) {
   if (index >= size) return MERKLE_ERR_ARG;
@@ -245,7 +248,7 @@ int merkle_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf
   return MERKLE_OK;
 }
 
-int merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
+merkle_status merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],
                             const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len,
                             const uint8_t root[MERKLE_HASH_SIZE]) {
   uint8_t r[MERKLE_HASH_SIZE];
@@ -254,7 +257,7 @@ int merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_ha
   return memcmp(r, root, MERKLE_HASH_SIZE) == 0 ? MERKLE_OK : MERKLE_ERR_PROOF;
 }
 
-int merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
+merkle_status merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
                               const uint8_t old_root[MERKLE_HASH_SIZE],
                               const uint8_t new_root[MERKLE_HASH_SIZE],
                               const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t len) {

@@ -11,20 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "merkle/sha256.h"
 
 static const char em_dash[] = "\xe2\x80\x94 "; /* "\u2014 " */
 #define EM_DASH_LEN 4
 
-static int fail(char *err, size_t errcap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errcap, const char *fmt, ...) {
-  if (err && errcap) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
+/* Fills err (xt_errf: a cut message ends in "...") and returns status. */
+static merkle_status fail(char *err, size_t errcap, merkle_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static merkle_status fail(char *err, size_t errcap, merkle_status status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  xt_verrf(err, errcap, fmt, ap);
+  va_end(ap);
+  return status;
 }
 
 /* ---- base64 ---- */
@@ -93,73 +96,61 @@ static void key_hash(const char *name, size_t name_len, const uint8_t pub[32], u
   memcpy(out, h, 4);
 }
 
-int note_signer_from_seed(note_signer *s, const char *name, const uint8_t seed[32], char *err,
+merkle_status note_signer_from_seed(note_signer *s, const char *name, const uint8_t seed[32], char *err,
                           size_t errcap) {
   size_t name_len = strlen(name);
-  if (!valid_name(name, name_len)) return fail(err, errcap, "invalid key name '%.64s'", name);
+  if (!valid_name(name, name_len)) return fail(err, errcap, MERKLE_ERR_ARG, "invalid key name '%.64s'", name);
   EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-  if (!pkey) return fail(err, errcap, "cannot load the Ed25519 key");
+  if (!pkey) return fail(err, errcap, MERKLE_ERR_CRYPTO, "cannot load the Ed25519 key");
   size_t publen = 32;
   int ok = EVP_PKEY_get_raw_public_key(pkey, s->verifier.public_key, &publen) == 1 && publen == 32;
   EVP_PKEY_free(pkey);
-  if (!ok) return fail(err, errcap, "cannot derive the Ed25519 public key");
+  if (!ok) return fail(err, errcap, MERKLE_ERR_CRYPTO, "cannot derive the Ed25519 public key");
   memcpy(s->verifier.name, name, name_len + 1);
   key_hash(name, name_len, s->verifier.public_key, s->verifier.key_hash);
   memcpy(s->seed, seed, 32);
-  return 0;
+  return MERKLE_OK;
 }
 
-int note_verifier_format(const note_verifier *v, char *buf, size_t cap, size_t *len, char *err,
+merkle_status note_verifier_format(const note_verifier *v, char *buf, size_t cap, size_t *len, char *err,
                          size_t errcap) {
   uint8_t key[33];
   key[0] = 0x01;
   memcpy(key + 1, v->public_key, 32);
   char b64[64];
-  if (note_base64_encode(key, sizeof key, b64, sizeof b64) < 0) return fail(err, errcap, "encoding failed");
+  if (note_base64_encode(key, sizeof key, b64, sizeof b64) < 0) return fail(err, errcap, MERKLE_ERR_CRYPTO, "encoding failed");
   int n = snprintf(buf, cap, "%s+%02x%02x%02x%02x+%s", v->name, v->key_hash[0], v->key_hash[1],
                    v->key_hash[2], v->key_hash[3], b64);
-  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, "verifier key does not fit the buffer");
+  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, MERKLE_ERR_SPACE, "verifier key does not fit the buffer");
   if (len) *len = (size_t)n;
-  return 0;
+  return MERKLE_OK;
 }
 
-static int parse_hex8(const char *s, uint8_t out[4]) {
-  for (int i = 0; i < 8; i++) {
-    char c = s[i];
-    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-    if (v < 0) return -1;
-    if (i % 2 == 0)
-      out[i / 2] = (uint8_t)(v << 4);
-    else
-      out[i / 2] |= (uint8_t)v;
-  }
-  return 0;
-}
 
-int note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap) {
+merkle_status note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap) {
   /* Tolerate one trailing newline: verifier keys usually come from files. */
   if (len > 0 && text[len - 1] == '\n') len--;
   const char *plus1 = memchr(text, '+', len);
-  if (!plus1) return fail(err, errcap, "verifier key: want <name>+<hash>+<key>");
+  if (!plus1) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: want <name>+<hash>+<key>");
   size_t name_len = (size_t)(plus1 - text);
-  if (!valid_name(text, name_len)) return fail(err, errcap, "verifier key: invalid name");
+  if (!valid_name(text, name_len)) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: invalid name");
   const char *rest = plus1 + 1;
   size_t rest_len = len - name_len - 1;
-  if (rest_len < 9 || rest[8] != '+') return fail(err, errcap, "verifier key: want 8 hex digits of key hash");
+  if (rest_len < 9 || rest[8] != '+') return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: want 8 hex digits of key hash");
   uint8_t hash[4];
-  if (parse_hex8(rest, hash) != 0) return fail(err, errcap, "verifier key: key hash is not lowercase hex");
+  if (xt_hex_decode(rest, 8, XT_HEX_LOWER, hash, 4, NULL) != XT_OK) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: key hash is not lowercase hex");
   uint8_t key[33];
   int n = note_base64_decode(rest + 9, rest_len - 9, key, sizeof key);
-  if (n != 33) return fail(err, errcap, "verifier key: key is not base64 of 33 bytes");
-  if (key[0] != 0x01) return fail(err, errcap, "verifier key: algorithm %u is not Ed25519 (1)", key[0]);
+  if (n != 33) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: key is not base64 of 33 bytes");
+  if (key[0] != 0x01) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: algorithm %u is not Ed25519 (1)", key[0]);
   uint8_t want[4];
   key_hash(text, name_len, key + 1, want);
-  if (memcmp(want, hash, 4) != 0) return fail(err, errcap, "verifier key: key hash does not match name and key");
+  if (memcmp(want, hash, 4) != 0) return fail(err, errcap, MERKLE_ERR_FORMAT, "verifier key: key hash does not match name and key");
   memcpy(v->name, text, name_len);
   v->name[name_len] = 0;
   memcpy(v->key_hash, hash, 4);
   memcpy(v->public_key, key + 1, 32);
-  return 0;
+  return MERKLE_OK;
 }
 
 /* ---- notes ---- */
@@ -196,14 +187,14 @@ static int text_is_clean(const char *s, size_t len) {
   return 1;
 }
 
-int note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
+merkle_status note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
               size_t *out_len, char *err, size_t errcap) {
-  if (text_len == 0 || text[text_len - 1] != '\n') return fail(err, errcap, "note text must end in a newline");
-  if (text_len > NOTE_MAX_SIZE) return fail(err, errcap, "note text too large");
-  if (!text_is_clean(text, text_len)) return fail(err, errcap, "note text must be UTF-8 without control characters");
+  if (text_len == 0 || text[text_len - 1] != '\n') return fail(err, errcap, MERKLE_ERR_ARG, "note text must end in a newline");
+  if (text_len > NOTE_MAX_SIZE) return fail(err, errcap, MERKLE_ERR_ARG, "note text too large");
+  if (!text_is_clean(text, text_len)) return fail(err, errcap, MERKLE_ERR_ARG, "note text must be UTF-8 without control characters");
   /* A blank line inside the text would make the signature block ambiguous. */
   for (size_t i = 0; i + 1 < text_len; i++)
-    if (text[i] == '\n' && text[i + 1] == '\n') return fail(err, errcap, "note text must not contain a blank line");
+    if (text[i] == '\n' && text[i + 1] == '\n') return fail(err, errcap, MERKLE_ERR_ARG, "note text must not contain a blank line");
   uint8_t sig[4 + 64];
   memcpy(sig, s->verifier.key_hash, 4);
   EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, s->seed, 32);
@@ -214,13 +205,13 @@ int note_sign(const note_signer *s, const char *text, size_t text_len, char *out
            siglen == 64;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pkey);
-  if (!ok) return fail(err, errcap, "Ed25519 signing failed");
+  if (!ok) return fail(err, errcap, MERKLE_ERR_CRYPTO, "Ed25519 signing failed");
   char b64[128];
-  if (note_base64_encode(sig, sizeof sig, b64, sizeof b64) < 0) return fail(err, errcap, "encoding failed");
+  if (note_base64_encode(sig, sizeof sig, b64, sizeof b64) < 0) return fail(err, errcap, MERKLE_ERR_CRYPTO, "encoding failed");
   int n = snprintf(out, cap, "%.*s\n%s%s %s\n", (int)text_len, text, em_dash, s->verifier.name, b64);
-  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, "signed note does not fit the buffer");
+  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, MERKLE_ERR_SPACE, "signed note does not fit the buffer");
   if (out_len) *out_len = (size_t)n;
-  return 0;
+  return MERKLE_OK;
 }
 
 static int ed25519_verify(const uint8_t pub[32], const char *msg, size_t len, const uint8_t sig[64]) {
@@ -233,10 +224,10 @@ static int ed25519_verify(const uint8_t pub[32], const char *msg, size_t len, co
   return ok;
 }
 
-int note_verify(const note_verifier *v, const char *note, size_t len, size_t *text_len, char *err,
+merkle_status note_verify(const note_verifier *v, const char *note, size_t len, size_t *text_len, char *err,
                 size_t errcap) {
-  if (len > NOTE_MAX_SIZE) return fail(err, errcap, "note too large");
-  if (!text_is_clean(note, len)) return fail(err, errcap, "malformed note: not UTF-8 text");
+  if (len > NOTE_MAX_SIZE) return fail(err, errcap, MERKLE_ERR_FORMAT, "note too large");
+  if (!text_is_clean(note, len)) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: not UTF-8 text");
   size_t split = 0;
   int found = 0;
   for (size_t i = len; i-- > 1;)
@@ -245,11 +236,11 @@ int note_verify(const note_verifier *v, const char *note, size_t len, size_t *te
       found = 1;
       break;
     }
-  if (!found) return fail(err, errcap, "malformed note: no signature block");
+  if (!found) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: no signature block");
   size_t tlen = split + 1;
   const char *sigs = note + split + 2;
   size_t sigs_len = len - split - 2;
-  if (sigs_len == 0 || sigs[sigs_len - 1] != '\n') return fail(err, errcap, "malformed note: signature block must end in a newline");
+  if (sigs_len == 0 || sigs[sigs_len - 1] != '\n') return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: signature block must end in a newline");
   size_t name_len = strlen(v->name);
   int verified = 0, lines = 0;
   while (sigs_len > 0) {
@@ -258,62 +249,54 @@ int note_verify(const note_verifier *v, const char *note, size_t len, size_t *te
     const char *line = sigs;
     sigs = nl + 1;
     sigs_len -= line_len + 1;
-    if (++lines > 100) return fail(err, errcap, "malformed note: too many signatures");
+    if (++lines > 100) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: too many signatures");
     if (line_len < EM_DASH_LEN || memcmp(line, em_dash, EM_DASH_LEN) != 0)
-      return fail(err, errcap, "malformed note: signature line does not start with an em dash");
+      return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: signature line does not start with an em dash");
     line += EM_DASH_LEN;
     line_len -= EM_DASH_LEN;
     const char *sp = memchr(line, ' ', line_len);
-    if (!sp) return fail(err, errcap, "malformed note: signature line without a name");
+    if (!sp) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: signature line without a name");
     size_t nlen = (size_t)(sp - line);
     uint8_t sig[128];
     int slen = note_base64_decode(sp + 1, line_len - nlen - 1, sig, sizeof sig);
-    if (!valid_name(line, nlen) || slen < 5) return fail(err, errcap, "malformed note: bad signature line");
+    if (!valid_name(line, nlen) || slen < 5) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: bad signature line");
     if (nlen != name_len || memcmp(line, v->name, nlen) != 0 || memcmp(sig, v->key_hash, 4) != 0)
       continue; /* someone else's signature, e.g. a witness's */
-    if (verified) return fail(err, errcap, "note carries two signatures by %s", v->name);
+    if (verified) return fail(err, errcap, MERKLE_ERR_SIGNATURE, "note carries two signatures by %s", v->name);
     if (slen != 4 + 64 || !ed25519_verify(v->public_key, note, tlen, sig + 4))
-      return fail(err, errcap, "invalid signature by %s", v->name);
+      return fail(err, errcap, MERKLE_ERR_SIGNATURE, "invalid signature by %s", v->name);
     verified = 1;
   }
-  if (!verified) return fail(err, errcap, "note has no signature by %s", v->name);
+  if (!verified) return fail(err, errcap, MERKLE_ERR_SIGNATURE, "note has no signature by %s", v->name);
   if (text_len) *text_len = tlen;
-  return 0;
+  return MERKLE_OK;
 }
 
 /* ---- checkpoints ---- */
 
-int checkpoint_format(const checkpoint *c, char *buf, size_t cap, size_t *len, char *err, size_t errcap) {
-  if (!valid_name(c->origin, strlen(c->origin))) return fail(err, errcap, "invalid origin");
+merkle_status checkpoint_format(const checkpoint *c, char *buf, size_t cap, size_t *len, char *err, size_t errcap) {
+  if (!valid_name(c->origin, strlen(c->origin))) return fail(err, errcap, MERKLE_ERR_ARG, "invalid origin");
   char b64[64];
-  if (note_base64_encode(c->root, MERKLE_HASH_SIZE, b64, sizeof b64) < 0) return fail(err, errcap, "encoding failed");
+  if (note_base64_encode(c->root, MERKLE_HASH_SIZE, b64, sizeof b64) < 0) return fail(err, errcap, MERKLE_ERR_CRYPTO, "encoding failed");
   int n = snprintf(buf, cap, "%s\n%llu\n%s\n", c->origin, (unsigned long long)c->size, b64);
-  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, "checkpoint does not fit the buffer");
+  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, MERKLE_ERR_SPACE, "checkpoint does not fit the buffer");
   if (len) *len = (size_t)n;
-  return 0;
+  return MERKLE_OK;
 }
 
+/* Sizes and indexes: canonical decimal, no sign, no leading zero (base/num.h). */
 static int parse_u64_strict(const char *s, size_t len, uint64_t *out) {
-  if (len == 0 || len > 20 || (len > 1 && s[0] == '0')) return -1;
-  uint64_t v = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    uint64_t d = (uint64_t)(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return -1;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return 0;
+  return xt_parse_u64n(s, len, XT_NUM_CANONICAL, 0, UINT64_MAX, out) == XT_OK ? 0 : -1;
 }
 
-int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap) {
-  if (len == 0 || text[len - 1] != '\n') return fail(err, errcap, "checkpoint must end in a newline");
+merkle_status checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap) {
+  if (len == 0 || text[len - 1] != '\n') return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint must end in a newline");
   const char *lines[3];
   size_t lens[3];
   const char *p = text, *end = text + len;
   for (int i = 0; i < 3; i++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return fail(err, errcap, "checkpoint has fewer than 3 lines");
+    if (!nl) return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint has fewer than 3 lines");
     lines[i] = p;
     lens[i] = (size_t)(nl - p);
     p = nl + 1;
@@ -321,88 +304,89 @@ int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, siz
   /* Extension lines may follow; each must be non-empty. */
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (nl == p) return fail(err, errcap, "checkpoint has an empty extension line");
+    if (nl == p) return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint has an empty extension line");
     p = nl + 1;
   }
   checkpoint out;
-  if (!valid_name(lines[0], lens[0])) return fail(err, errcap, "checkpoint origin is not a valid name");
+  if (!valid_name(lines[0], lens[0])) return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint origin is not a valid name");
   memcpy(out.origin, lines[0], lens[0]);
   out.origin[lens[0]] = 0;
-  if (parse_u64_strict(lines[1], lens[1], &out.size) != 0) return fail(err, errcap, "checkpoint size is not a decimal number");
+  if (parse_u64_strict(lines[1], lens[1], &out.size) != 0) return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint size is not a decimal number");
   if (note_base64_decode(lines[2], lens[2], out.root, sizeof out.root) != MERKLE_HASH_SIZE)
-    return fail(err, errcap, "checkpoint root is not base64 of 32 bytes");
+    return fail(err, errcap, MERKLE_ERR_FORMAT, "checkpoint root is not base64 of 32 bytes");
   *c = out;
-  return 0;
+  return MERKLE_OK;
 }
 
-int checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out, char *err,
+merkle_status checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out, char *err,
                     size_t errcap) {
   size_t tlen = 0; /* set by note_verify on success; 0 keeps the analyzer certain of it */
-  if (note_verify(v, note, len, &tlen, err, errcap) != 0) return -1;
+  merkle_status rc = note_verify(v, note, len, &tlen, err, errcap);
+  if (rc != MERKLE_OK) return rc;
   checkpoint c;
-  if (checkpoint_parse(&c, note, tlen, err, errcap) != 0) return -1;
-  if (strcmp(c.origin, v->name) != 0) return fail(err, errcap, "checkpoint origin '%s' is not the key's name '%s'", c.origin, v->name);
+  if ((rc = checkpoint_parse(&c, note, tlen, err, errcap)) != MERKLE_OK) return rc;
+  if (strcmp(c.origin, v->name) != 0) return fail(err, errcap, MERKLE_ERR_SIGNATURE, "checkpoint origin '%s' is not the key's name '%s'", c.origin, v->name);
   *out = c;
-  return 0;
+  return MERKLE_OK;
 }
 
 /* ---- tlog-proof ---- */
 
 static const char proof_header[] = "c2sp.org/tlog-proof@v1\n";
 
-int tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t proof_len,
+merkle_status tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t proof_len,
                       const char *checkpoint_note, size_t note_len, char *out, size_t cap,
                       size_t *out_len, char *err, size_t errcap) {
   size_t pos = 0;
   int n = snprintf(out, cap, "%sindex %llu\n", proof_header, (unsigned long long)index);
-  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, "proof does not fit the buffer");
+  if (n < 0 || (size_t)n >= cap) return fail(err, errcap, MERKLE_ERR_SPACE, "proof does not fit the buffer");
   pos = (size_t)n;
   for (size_t i = 0; i < proof_len; i++) {
     char b64[64];
     int k = note_base64_encode(proof[i], MERKLE_HASH_SIZE, b64, sizeof b64);
-    if (k < 0 || cap - pos < (size_t)k + 2) return fail(err, errcap, "proof does not fit the buffer");
+    if (k < 0 || cap - pos < (size_t)k + 2) return fail(err, errcap, MERKLE_ERR_SPACE, "proof does not fit the buffer");
     memcpy(out + pos, b64, (size_t)k);
     pos += (size_t)k;
     out[pos++] = '\n';
   }
-  if (cap - pos < note_len + 2) return fail(err, errcap, "proof does not fit the buffer");
+  if (cap - pos < note_len + 2) return fail(err, errcap, MERKLE_ERR_SPACE, "proof does not fit the buffer");
   out[pos++] = '\n';
   memcpy(out + pos, checkpoint_note, note_len);
   pos += note_len;
   out[pos] = 0;
   if (out_len) *out_len = pos;
-  return 0;
+  return MERKLE_OK;
 }
 
-int tlog_proof_parse(const char *text, size_t len, uint64_t *index, uint8_t (*proof)[MERKLE_HASH_SIZE],
+merkle_status tlog_proof_parse(const char *text, size_t len, uint64_t *index, uint8_t (*proof)[MERKLE_HASH_SIZE],
                      size_t cap, size_t *proof_len, const char **note, size_t *note_len, char *err,
                      size_t errcap) {
   const size_t hlen = sizeof proof_header - 1;
-  if (len < hlen || memcmp(text, proof_header, hlen) != 0) return fail(err, errcap, "not a c2sp.org/tlog-proof@v1 text");
+  if (len < hlen || memcmp(text, proof_header, hlen) != 0) return fail(err, errcap, MERKLE_ERR_FORMAT, "not a c2sp.org/tlog-proof@v1 text");
   const char *p = text + hlen, *end = text + len;
   const char *nl = memchr(p, '\n', (size_t)(end - p));
   if (nl && (size_t)(nl - p) > 6 && memcmp(p, "extra ", 6) == 0) p = nl + 1; /* opaque; not used here */
   nl = memchr(p, '\n', (size_t)(end - p));
   if (!nl || (size_t)(nl - p) < 7 || memcmp(p, "index ", 6) != 0 ||
       parse_u64_strict(p + 6, (size_t)(nl - p - 6), index) != 0)
-    return fail(err, errcap, "tlog-proof: bad index line");
+    return fail(err, errcap, MERKLE_ERR_FORMAT, "tlog-proof: bad index line");
   p = nl + 1;
   size_t n = 0;
   for (;;) {
     nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl) return fail(err, errcap, "tlog-proof: missing blank line before the checkpoint");
+    if (!nl) return fail(err, errcap, MERKLE_ERR_FORMAT, "tlog-proof: missing blank line before the checkpoint");
     if (nl == p) {
       p++;
       break;
     }
-    if (n >= cap) return fail(err, errcap, "tlog-proof: too many proof hashes");
+    if (n >= cap) return fail(err, errcap, MERKLE_ERR_SPACE, "tlog-proof: too many proof hashes");
     if (note_base64_decode(p, (size_t)(nl - p), proof[n], MERKLE_HASH_SIZE) != MERKLE_HASH_SIZE)
-      return fail(err, errcap, "tlog-proof: proof line %zu is not base64 of 32 bytes", n + 1);
+      return fail(err, errcap, MERKLE_ERR_FORMAT, "tlog-proof: proof line %zu is not base64 of 32 bytes", n + 1);
     n++;
     p = nl + 1;
   }
   *proof_len = n;
   *note = p;
   *note_len = (size_t)(end - p);
-  return 0;
+  return MERKLE_OK;
 }

@@ -7,7 +7,12 @@
  * is "<origin>\n<decimal size>\n<base64 root>\n" plus optional extension lines.
  * Output is byte-for-byte what golang.org/x/mod/sumdb/note produces.
  *
- * All functions return 0 or -1 and, on -1, write a message into err (errcap bytes). */
+ * All functions return a merkle_status (note_base64_*: a length or -1): MERKLE_OK, or
+ * MERKLE_ERR_FORMAT (malformed input text), MERKLE_ERR_SIGNATURE (no valid signature by
+ * the key), MERKLE_ERR_SPACE (the output buffer is too small), MERKLE_ERR_ARG (a bad
+ * name or note text to sign), MERKLE_ERR_CRYPTO; on failure they write a message into
+ * err (the caller's buffer of errcap bytes). Nothing allocates; out
+ * arguments are the caller's and unspecified on failure. Public: logd and tlog. */
 #ifndef XT_MERKLE_NOTE_H
 #define XT_MERKLE_NOTE_H
 
@@ -33,20 +38,20 @@ typedef struct note_signer {
 } note_signer;
 
 /* Names are non-empty, at most 255 bytes, no white space, no '+'. */
-int note_signer_from_seed(note_signer *s, const char *name, const uint8_t seed[32],
+merkle_status note_signer_from_seed(note_signer *s, const char *name, const uint8_t seed[32],
                           char *err, size_t errcap);
-int note_verifier_format(const note_verifier *v, char *buf, size_t cap, size_t *len,
+merkle_status note_verifier_format(const note_verifier *v, char *buf, size_t cap, size_t *len,
                          char *err, size_t errcap);
-int note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap);
+merkle_status note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* Signs text (which must end in "\n" and contain no NUL) and writes the whole note. */
-int note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
+merkle_status note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
               size_t *out_len, char *err, size_t errcap);
 /* Verifies that the note carries a valid signature by v (other signers' lines are
  * ignored, a second line by the same key is an error) and sets *text_len to the
  * length of the signed text. */
-int note_verify(const note_verifier *v, const char *note, size_t len, size_t *text_len,
-                char *err, size_t errcap);
+merkle_status note_verify(const note_verifier *v, const char *note, size_t len, size_t *text_len,
+                char *err, size_t errcap) MERKLE_MUST_USE;
 
 typedef struct checkpoint {
   char origin[NOTE_NAME_MAX + 1];
@@ -54,22 +59,22 @@ typedef struct checkpoint {
   uint8_t root[MERKLE_HASH_SIZE];
 } checkpoint;
 
-int checkpoint_format(const checkpoint *c, char *buf, size_t cap, size_t *len, char *err,
+merkle_status checkpoint_format(const checkpoint *c, char *buf, size_t cap, size_t *len, char *err,
                       size_t errcap);
 /* Parses a checkpoint body (the signed text); extension lines are allowed and ignored. */
-int checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap);
+merkle_status checkpoint_parse(checkpoint *c, const char *text, size_t len, char *err, size_t errcap) MERKLE_MUST_USE;
 /* note_verify + checkpoint_parse + the origin must equal the key name. */
-int checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out,
-                    char *err, size_t errcap);
+merkle_status checkpoint_open(const note_verifier *v, const char *note, size_t len, checkpoint *out,
+                    char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* C2SP tlog-proof: "c2sp.org/tlog-proof@v1\n[extra <b64>\n]index <i>\n<b64 hash>\n...\n\n<note>". */
-int tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t proof_len,
+merkle_status tlog_proof_format(uint64_t index, const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t proof_len,
                       const char *checkpoint_note, size_t note_len, char *out, size_t cap,
                       size_t *out_len, char *err, size_t errcap);
 /* Parses a tlog-proof; *note points into text. */
-int tlog_proof_parse(const char *text, size_t len, uint64_t *index,
+merkle_status tlog_proof_parse(const char *text, size_t len, uint64_t *index,
                      uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *proof_len,
-                     const char **note, size_t *note_len, char *err, size_t errcap);
+                     const char **note, size_t *note_len, char *err, size_t errcap) MERKLE_MUST_USE;
 
 /* Strict standard base64 with padding (what Go's StdEncoding accepts). Returns the
  * decoded length, or -1. */

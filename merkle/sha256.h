@@ -1,5 +1,6 @@
-/* sha256.h: the one SHA-256 entry point of the merkle module (internal, not part of
- * its public contract). Hashes a || b without copying them together. */
+/* sha256.h: the one SHA-256 entry point of the merkle module, private to merkle/.
+ * Hashes a || b without copying them together. (tests/tlog_mklog.c still includes it;
+ * it should hash with OpenSSL's SHA256() instead.) */
 #ifndef XT_MERKLE_SHA256_H
 #define XT_MERKLE_SHA256_H
 

@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/num.h"
+
 /* ---- paths ---- */
 
-int tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len) {
+merkle_status tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len) {
   if (t->level < TILE_LEVEL_ENTRIES || t->level > TILE_MAX_LEVEL) return MERKLE_ERR_ARG;
   if (t->width < 1 || t->width > TILE_WIDTH) return MERKLE_ERR_ARG;
   unsigned groups[7];
@@ -50,20 +52,15 @@ int tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len) {
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* A decimal without sign or leading zeros, at most max. */
+/* A decimal without sign or leading zeros, at most max (base/num.h). */
 static int parse_small_decimal(const char *s, size_t len, unsigned max, unsigned *out) {
-  if (len == 0 || len > 3 || (len > 1 && s[0] == '0')) return -1;
-  unsigned v = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (!is_digit(s[i])) return -1;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  if (v > max) return -1;
-  *out = v;
+  uint64_t v;
+  if (len > 3 || xt_parse_u64n(s, len, XT_NUM_CANONICAL, 0, max, &v) != XT_OK) return -1;
+  *out = (unsigned)v;
   return 0;
 }
 
-int tile_path_decode(const char *path, size_t len, tile_id *out) {
+merkle_status tile_path_decode(const char *path, size_t len, tile_id *out) {
   static const char prefix[] = "tile/";
   const size_t plen = sizeof prefix - 1;
   if (len < plen || memcmp(path, prefix, plen) != 0) return MERKLE_ERR_ARG;
@@ -135,7 +132,7 @@ void tile_for_node(unsigned level, uint64_t index, tile_id *tile, unsigned *firs
 
 /* ---- entry bundles ---- */
 
-int tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out) {
+merkle_status tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out) {
   size_t pos = 0;
   for (size_t i = 0; i < expect; i++) {
     if (len - pos < 2) return MERKLE_ERR_ARG;
@@ -149,7 +146,7 @@ int tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle
   return pos == len ? MERKLE_OK : MERKLE_ERR_ARG;
 }
 
-int tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len) {
+merkle_status tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len) {
   if (entry_len == 0 || entry_len > 0xffff) return MERKLE_ERR_ARG;
   if (*len > cap || cap - *len < 2 + entry_len) return MERKLE_ERR_SPACE;
   buf[*len] = (uint8_t)(entry_len >> 8);
@@ -371,16 +368,16 @@ int tile_reader_nodes(void *reader, unsigned level, uint64_t index, uint64_t cou
   return 0;
 }
 
-int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry **entries,
+merkle_status tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry **entries,
                         size_t *count) {
   unsigned w = tile_width_at(TILE_LEVEL_ENTRIES, index, r->size);
   if (w == 0) {
     snprintf(r->err, sizeof r->err, "entry bundle %llu is beyond the tree of size %llu",
              (unsigned long long)index, (unsigned long long)r->size);
-    return -1;
+    return MERKLE_ERR_ARG;
   }
   const uint8_t (*leaves)[MERKLE_HASH_SIZE] = authenticated_tile(r, 0, index);
-  if (!leaves) return -1;
+  if (!leaves) return MERKLE_ERR_READER;
   tile_id t = {TILE_LEVEL_ENTRIES, index, w};
   char name[TILE_PATH_MAX];
   tile_name(&t, name, sizeof name);
@@ -391,18 +388,18 @@ int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry 
   r->fetches++;
   if (r->fetch(r->fetch_ctx, &t, &r->bundle, &len, ferr, sizeof ferr) != 0) {
     snprintf(r->err, sizeof r->err, "fetching %s: %.150s", name, ferr[0] ? ferr : "failed");
-    return -1;
+    return MERKLE_ERR_READER;
   }
   if (!r->entries) {
     r->entries = malloc(TILE_WIDTH * sizeof *r->entries);
     if (!r->entries) {
       snprintf(r->err, sizeof r->err, "out of memory");
-      return -1;
+      return MERKLE_ERR_READER;
     }
   }
   if (tile_bundle_parse(r->bundle, len, w, r->entries) != MERKLE_OK) {
     snprintf(r->err, sizeof r->err, "%s is not a well-formed bundle of %u entries", name, w);
-    return -1;
+    return MERKLE_ERR_FORMAT;
   }
   for (unsigned i = 0; i < w; i++) {
     uint8_t h[MERKLE_HASH_SIZE];
@@ -410,10 +407,10 @@ int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry 
     if (memcmp(h, leaves[i], MERKLE_HASH_SIZE) != 0) {
       snprintf(r->err, sizeof r->err, "entry %llu in %s does not match its signed leaf hash",
                (unsigned long long)(index * TILE_WIDTH + i), name);
-      return -1;
+      return MERKLE_ERR_PROOF;
     }
   }
   *entries = r->entries;
   *count = w;
-  return 0;
+  return MERKLE_OK;
 }

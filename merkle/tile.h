@@ -7,7 +7,8 @@
  * hold the entries of leaves 256N.., each a big-endian uint16 length then the bytes.
  *
  * The tile reader trusts nothing it fetches: every tile is checked against a
- * (size, root) the caller already verified before any hash in it is used. */
+ * (size, root) the caller already verified before any hash in it is used.
+ * Public: logd serves tiles, tlog reads them. Status values are merkle_status. */
 #ifndef XT_MERKLE_TILE_H
 #define XT_MERKLE_TILE_H
 
@@ -31,12 +32,12 @@ typedef struct tile_id {
 } tile_id;
 
 /* "tile/0/x001/x234/067.p/5" (no leading slash). Returns 0 or MERKLE_ERR_ARG/SPACE. */
-int tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len);
+merkle_status tile_path_encode(const tile_id *t, char *buf, size_t cap, size_t *len);
 /* Strict inverse of tile_path_encode: rejects leading zeros in L and W, missing or
  * stray "x", elements of other than 3 digits, non-digits, W of 0 or >= 256, a level
  * above 63, an index that does not fit 64 bits, and trailing bytes. path has no
  * leading slash. Returns 0 or MERKLE_ERR_ARG. */
-int tile_path_decode(const char *path, size_t len, tile_id *out);
+merkle_status tile_path_decode(const char *path, size_t len, tile_id *out) MERKLE_MUST_USE;
 
 /* Width of tile (level, index) in the tree of `size` leaves: 256 when full, 1..255
  * for the right-edge partial tile, 0 when the tile has no hash yet. For entry
@@ -56,10 +57,10 @@ typedef struct tile_bundle_entry {
 /* Splits a bundle into exactly `expect` entries (each 1..65535 bytes would be
  * allowed by the format; empty entries are rejected since logd never makes one).
  * Fails on truncation or trailing bytes. */
-int tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out);
+merkle_status tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out) MERKLE_MUST_USE;
 /* Appends one entry; MERKLE_ERR_SPACE if it does not fit, MERKLE_ERR_ARG if the
  * entry is empty or over 65535 bytes. */
-int tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len);
+merkle_status tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len);
 
 /* Fetches the tile t (exactly t->width hashes, or t->width entries for a bundle) into
  * a buffer the fetcher allocates with malloc; the reader frees it. Returns 0, or
@@ -82,9 +83,13 @@ int tile_reader_nodes(void *reader, unsigned level, uint64_t index, uint64_t cou
                       uint8_t (*out)[MERKLE_HASH_SIZE]);
 /* Reads the entry bundle N, checks every entry's leaf hash against the
  * authenticated level-0 tile, and hands the entries to the caller (valid until the
- * next call on this reader). *count receives the number of entries. */
-int tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry **entries,
-                        size_t *count);
+ * next call on this reader). *count receives the number of entries. Failures, with
+ * the message at tile_reader_error: MERKLE_ERR_ARG (N beyond the tree),
+ * MERKLE_ERR_READER (a tile could not be fetched or authenticated; no memory),
+ * MERKLE_ERR_FORMAT (a malformed bundle), MERKLE_ERR_PROOF (an entry that does not
+ * match its signed leaf hash). */
+merkle_status tile_reader_entries(tile_reader *r, uint64_t index, const tile_bundle_entry **entries,
+                        size_t *count) MERKLE_MUST_USE;
 /* Counters for tests and progress displays. */
 uint64_t tile_reader_fetches(const tile_reader *r);
 

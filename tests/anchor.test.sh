@@ -12,36 +12,12 @@ set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
 BIN=${BIN:-bin}
-ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-TLOG="$root/$BIN/tlog"
-TOOL="$root/$BIN/anchor-tool"
-for f in "$ANVIL" "$TLOG" "$TOOL"; do
-  if [ ! -x "$f" ]; then
-    echo "not ok - anchor: $f missing (make deps all-tests)"
-    exit 1
-  fi
-done
+. "$root/tests/lib/harness.sh"
+# Private copies in $B: a parallel `make` may relink bin/ while this runs.
+harness_init anchor tlog anchor-tool
+TLOG=$B/tlog
+TOOL=$B/anchor-tool
 
-tmp=$(mktemp -d /tmp/xt-anchor.XXXXXX)
-# Private copies: a parallel `make` may relink bin/ while this runs.
-cp "$TLOG" "$tmp/tlog" && cp "$TOOL" "$tmp/anchor-tool" || { echo "not ok - anchor: copying binaries"; exit 1; }
-TLOG=$tmp/tlog
-TOOL=$tmp/anchor-tool
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-t0=$(date +%s%N)
-section() { echo "# $1 (at $(( ($(date +%s%N) - t0) / 1000000 )) ms)"; }
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
-
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" "$1"; }
 # start_anvil PORT ARGS...: starts anvil, sets $anvil_pid, waits for chain id 84532.
 start_anvil() {
@@ -238,4 +214,4 @@ check "after mining: the replacement is anchored, the replaced head never is" [ 
 stop_anvil "$anvil_pid"
 
 section done
-[ $fails = 0 ]
+harness_done

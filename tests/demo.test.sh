@@ -3,14 +3,16 @@
 # and checks its verdict lines; then makes a step fail, and interrupts it in the middle
 # (SIGTERM; Ctrl-C), and checks that nothing it started is left running each time.
 set -u
-ROOT=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-cd "$ROOT" || exit 2
-out=$(mktemp /tmp/xt-demo-test.XXXXXX)
+root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root" || exit 2
+BIN=${BIN:-bin}
+. "$root/tests/lib/harness.sh"
+# The demo checks its own dependencies (anvil included) and builds what it runs.
+harness_init --no-anvil demo-test
+out=$tmp/out
 pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$out"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+# A demo still running when this test ends (a failed check, a signal) is stopped.
+harness_at_exit() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; }
 has() { # has NAME REGEX: a line of the demo's output matches
   if grep -qE -- "$2" "$out"; then ok "$1"; else nok "$1 (no line matching '$2')"; fi
 }
@@ -101,4 +103,4 @@ if [ -n "$w" ] && [ -d "$w" ]; then ok "a failing step: work directory kept"; rm
 
 interrupt "SIGTERM to the demo" TERM ""
 interrupt "Ctrl-C (SIGINT to its process group)" INT "-"
-[ "$fails" -eq 0 ]
+harness_done

@@ -5,13 +5,11 @@
 # runs the real thing on the whole tree.)
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-tlog=$root/${BIN:-bin}/tlog
-tmp=$(mktemp -d /tmp/xt-release-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-[ -x "$tlog" ] || { nok "bin/tlog missing (make all first)"; exit 1; }
+cd "$root" || exit 2
+BIN=${BIN:-bin}
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil release-test tlog
+tlog=$B/tlog
 command -v cc >/dev/null && command -v git >/dev/null || { nok "cc and git needed"; exit 1; }
 
 fixture() { # dir embed_path(0|1)
@@ -73,4 +71,4 @@ node -e '
 (cd "$tmp/good" && bash deploy/release.sh --logd-image x@sha256:abc --out "$tmp/x") >/dev/null 2>&1
 [ $? -eq 2 ] && ok "one image reference without the other is a usage error" || nok "usage error for a lone image ref"
 
-[ $fails -eq 0 ]
+harness_done

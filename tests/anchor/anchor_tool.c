@@ -15,13 +15,15 @@
  *       anchor_check_local: is a local log of N entries consistent with the chain?
  *   anchor-tool root N [--fork]      prints the root of that log at size N (hex)
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "anchor/anchor.h"
-#include "anchor/hex.h"
 #include "anchor/tx.h"
+#include "base/hex.h"
+#include "base/num.h"
 #include "merkle/merkle.h"
 
 /* Every level of the tree, in memory: fine for the test sizes (up to ~10^6). */
@@ -77,29 +79,43 @@ static int mem_reader(void *ctx, unsigned level, uint64_t index, uint64_t count,
   return 0;
 }
 
+/* Decimal arguments: digits only (base/num.h), so a typo is an error, not a zero. */
+static int u64_arg(const char *s, uint64_t *out) {
+  return xt_parse_u64(s, 0, 0, UINT64_MAX, out) == XT_OK ? 0 : -1;
+}
+
+static int uint_arg(const char *s, unsigned *out) {
+  uint64_t v;
+  if (xt_parse_u64(s, 0, 0, UINT_MAX, &v) != XT_OK) return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
 static int cmd_sign(int argc, char **argv) {
   if (argc != 10) return 2;
   uint8_t key[32];
   eth_tx tx;
   memset(&tx, 0, sizeof tx);
-  if (hex_decode_exact(argv[1], key, 32)) return 2;
-  tx.chain_id = strtoull(argv[2], NULL, 10);
-  tx.nonce = strtoull(argv[3], NULL, 10);
-  tx.max_priority_fee_per_gas = strtoull(argv[4], NULL, 10);
-  tx.max_fee_per_gas = strtoull(argv[5], NULL, 10);
-  tx.gas_limit = strtoull(argv[6], NULL, 10);
+  if (xt_hex_decode_exact(argv[1], XT_HEX_0X, key, 32) != XT_OK || u64_arg(argv[2], &tx.chain_id) ||
+      u64_arg(argv[3], &tx.nonce) || u64_arg(argv[4], &tx.max_priority_fee_per_gas) ||
+      u64_arg(argv[5], &tx.max_fee_per_gas) || u64_arg(argv[6], &tx.gas_limit))
+    return 2;
   if (strcmp(argv[7], "-")) {
     if (eth_address_parse(argv[7], tx.to)) return 2;
     tx.has_to = 1;
   }
   uint8_t *v;
   size_t vn;
-  if (hex_decode_alloc(argv[8], &v, &vn) || vn > 32) return 2;
+  if (xt_hex_decode_alloc(argv[8], XT_HEX_0X, &v, &vn) != XT_OK) return 2;
+  if (vn > 32) {
+    free(v);
+    return 2;
+  }
   memcpy(tx.value + 32 - vn, v, vn);
   free(v);
   uint8_t *data;
   size_t dn;
-  if (hex_decode_alloc(argv[9], &data, &dn)) return 2;
+  if (xt_hex_decode_alloc(argv[9], XT_HEX_0X, &data, &dn) != XT_OK) return 2;
   tx.data = data;
   tx.data_len = dn;
   uint8_t *raw, hash[32];
@@ -107,8 +123,8 @@ static int cmd_sign(int argc, char **argv) {
   if (eth_tx_sign(&tx, key, &raw, &rn, hash)) return 1;
   char *rh = malloc(2 * rn + 3), th[67];
   if (!rh) return 1;
-  hex_encode0x(raw, rn, rh);
-  hex_encode0x(hash, 32, th);
+  xt_hex_encode0x(raw, rn, rh);
+  xt_hex_encode0x(hash, 32, th);
   printf("%s %s\n", rh, th);
   free(rh);
   free(raw);
@@ -138,12 +154,30 @@ static int cmd_submit(int argc, char **argv) {
     else if (!strcmp(a, "--contract")) contract = v, i++;
     else if (!strcmp(a, "--key")) keyfile = v, i++;
     else if (!strcmp(a, "--origin")) origin = v, i++;
-    else if (!strcmp(a, "--size")) size = strtoull(v, NULL, 10), i++;
-    else if (!strcmp(a, "--proof-from")) proof_from = strtoull(v, NULL, 10), i++;
-    else if (!strcmp(a, "--deadline-ms")) o.deadline_ms = (unsigned)strtoul(v, NULL, 10), i++;
-    else if (!strcmp(a, "--resend-ms")) o.resend_after_ms = (unsigned)strtoul(v, NULL, 10), i++;
-    else if (!strcmp(a, "--poll-ms")) o.poll_ms = (unsigned)strtoul(v, NULL, 10), i++;
-    else if (!strcmp(a, "--confirmations")) o.confirmations = (unsigned)strtoul(v, NULL, 10), i++;
+    else if (!strcmp(a, "--size")) {
+      if (u64_arg(v, &size)) return 2;
+      i++;
+    }
+    else if (!strcmp(a, "--proof-from")) {
+      if (u64_arg(v, &proof_from)) return 2;
+      i++;
+    }
+    else if (!strcmp(a, "--deadline-ms")) {
+      if (uint_arg(v, &o.deadline_ms)) return 2;
+      i++;
+    }
+    else if (!strcmp(a, "--resend-ms")) {
+      if (uint_arg(v, &o.resend_after_ms)) return 2;
+      i++;
+    }
+    else if (!strcmp(a, "--poll-ms")) {
+      if (uint_arg(v, &o.poll_ms)) return 2;
+      i++;
+    }
+    else if (!strcmp(a, "--confirmations")) {
+      if (uint_arg(v, &o.confirmations)) return 2;
+      i++;
+    }
     else return 2;
   }
   if (!rpc || !contract || !keyfile || !origin || !size) return 2;
@@ -192,8 +226,8 @@ static int cmd_submit(int argc, char **argv) {
     rc = anchor_submit(c, log_id, size, root, ck, (const uint8_t(*)[32])proof, plen, tx, err, sizeof err);
   }
   char rh[65], th[67];
-  hex_encode(root, 32, rh);
-  hex_encode0x(tx, 32, th);
+  xt_hex_encode(root, 32, rh);
+  xt_hex_encode0x(tx, 32, th);
   if (rc < 0) fprintf(stderr, "submit: %s\n", err);
   printf("%s %s %s\n", rc == ANCHOR_OK ? "anchored" : rc == ANCHOR_UNCHANGED ? "unchanged" : anchor_status_str(rc),
          rh, th);
@@ -215,7 +249,10 @@ static int cmd_check_local(int argc, char **argv) {
     else if (!strcmp(a, "--rpc")) rpc = v, i++;
     else if (!strcmp(a, "--contract")) contract = v, i++;
     else if (!strcmp(a, "--origin")) origin = v, i++;
-    else if (!strcmp(a, "--size")) size = strtoull(v, NULL, 10), i++;
+    else if (!strcmp(a, "--size")) {
+      if (u64_arg(v, &size)) return 2;
+      i++;
+    }
     else return 2;
   }
   if (!rpc || !contract || !origin) return 2;
@@ -238,12 +275,13 @@ static int cmd_check_local(int argc, char **argv) {
 static int cmd_root(int argc, char **argv) {
   if (argc < 2) return 2;
   mem_tree t;
-  uint64_t n = strtoull(argv[1], NULL, 10);
+  uint64_t n;
+  if (u64_arg(argv[1], &n)) return 2;
   if (mem_tree_build(&t, n, argc > 2 && !strcmp(argv[2], "--fork"))) return 2;
   uint8_t root[32];
   char rh[65];
   merkle_root_at(n, mem_reader, &t, root);
-  hex_encode(root, 32, rh);
+  xt_hex_encode(root, 32, rh);
   printf("%s\n", rh);
   mem_tree_free(&t);
   return 0;

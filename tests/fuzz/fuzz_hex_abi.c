@@ -1,4 +1,5 @@
-/* Fuzz target: the hex forms of JSON-RPC (anchor/hex.h) and the strict ABI word
+/* Fuzz target: the hex forms of JSON-RPC (quantities, anchor/quantity.h; data, base/hex.h
+ * with the 0x prefix, as anchor/rpc.c reads it) and the strict ABI word
  * readers (anchor/abi.h), all fed by node answers. Properties: a quantity that parses
  * formats back to the same text (modulo hex case); data that decodes encodes back;
  * an ABI word that reads as a uint64 or an address writes back to the same word. */
@@ -9,7 +10,8 @@
 #include <strings.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
+#include "anchor/quantity.h"
+#include "base/hex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -26,16 +28,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   uint8_t *bytes;
   size_t n;
-  if (hex_decode_alloc(s, &bytes, &n) == 0) {
+  if (xt_hex_decode_alloc(s, XT_HEX_0X, &bytes, &n) == XT_OK) {
     if (!bytes) abort();
     const char *digits = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s;
     if (strlen(digits) != 2 * n) abort();
     char *enc = malloc(2 * n + 1);
     if (!enc) abort();
-    hex_encode(bytes, n, enc);
+    xt_hex_encode(bytes, n, enc);
     if (strcasecmp(enc, digits) != 0) abort();
     uint8_t fixed[64];
-    if (n <= sizeof fixed && (hex_decode_exact(s, fixed, n) != 0 || (n && memcmp(fixed, bytes, n))))
+    if (n <= sizeof fixed && (xt_hex_decode_exact(s, XT_HEX_0X, fixed, n) != XT_OK || (n && memcmp(fixed, bytes, n))))
       abort();
     free(enc);
     free(bytes);

@@ -22,15 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   size_t tlen;
   checkpoint c;
-  note_verify(&v, text, size, &tlen, err, sizeof err);
-  checkpoint_open(&v, text, size, &c, err, sizeof err);
+  if (note_verify(&v, text, size, &tlen, err, sizeof err) == 0 && tlen >= size) abort();
+  /* An opened checkpoint's origin is the verifier's name (note.h's contract). */
+  if (checkpoint_open(&v, text, size, &c, err, sizeof err) == 0 && strcmp(c.origin, v.name) != 0)
+    abort();
   if (checkpoint_parse(&c, text, size, err, sizeof err) == 0) {
     char back[1024];
     size_t blen;
     if (checkpoint_format(&c, back, sizeof back, &blen, err, sizeof err) != 0) abort();
   }
   note_verifier pv;
-  note_verifier_parse(&pv, text, size, err, sizeof err);
+  if (note_verifier_parse(&pv, text, size, err, sizeof err) == 0 && pv.name[0] == 0) abort();
   uint64_t index;
   uint8_t proof[MERKLE_MAX_PROOF][32];
   size_t plen, nlen;
@@ -38,7 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (tlog_proof_parse(text, size, &index, proof, MERKLE_MAX_PROOF, &plen, &note, &nlen, err, sizeof err) == 0)
     if (note < text || note + nlen > text + size) abort();
   tile_bundle_entry entries[256];
-  for (size_t expect = 0; expect <= 3; expect++) tile_bundle_parse(data, size, expect, entries);
+  for (size_t expect = 0; expect <= 3; expect++) {
+    if (tile_bundle_parse(data, size, expect, entries) != 0) continue;
+    /* Accepted: exactly expect non-empty entries, each inside the input. */
+    for (size_t i = 0; i < expect; i++)
+      if (entries[i].len == 0 || entries[i].data < data || entries[i].data + entries[i].len > data + size)
+        abort();
+  }
   uint8_t out[1024];
   note_base64_decode(text, size, out, sizeof out);
   free(text);

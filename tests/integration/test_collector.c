@@ -42,6 +42,8 @@ static proc sim;
 static char sim_sock[PATH_MAX + 32], submitters_path[PATH_MAX + 32];
 static const char app_compose[] = "{\"name\":\"xordi-collector-test\",\"runner\":\"docker-compose\"}";
 #define LOGD_TOKEN_PATH "xordi-tlog/logd/submitter-token/collector/v1"
+/* The collector's --logd-token for GetKey(LOGD_TOKEN_PATH), outside any argv list. */
+static const char logd_token_getkey[] = "getkey:" LOGD_TOKEN_PATH;
 /* Every collector started here has its own pseudonym key; requests are matched to
  * intents under any of them. */
 static uint8_t known_keys[8][32];
@@ -730,6 +732,48 @@ static void test_logd_refuses(void) {
   proc_kill9(&p);
 }
 
+/* Tokens from @FILE: trailing white space dropped; a token too long for the collector's
+ * buffer is refused (exit 2), never cut to a prefix; numbers are strict. */
+static void test_token_files(void) {
+  char d2[PATH_MAX + 32], tok[PATH_MAX + 32], text[700];
+  snprintf(d2, sizeof d2, "%s/col-tokfile", dir);
+  snprintf(tok, sizeof tok, "%s/logd-token.txt", dir);
+  snprintf(text, sizeof text, "%s\n", L.token);
+  CHECK_FATAL(proc_write_file(tok, text, strlen(text)) == 0);
+  char arg[PATH_MAX + 40];
+  snprintf(arg, sizeof arg, "@%s", tok);
+  proc p = {0};
+  unsigned port = proc_free_port();
+  CHECK_FATAL(spawn_collector(&p, d2, port, arg, NULL) == 0);
+  CHECK(proc_wait_port(&p, "127.0.0.1", port, 20000) == 0); /* logd took the boot entry */
+  CHECK(proc_stop(&p, 5000) == 0);
+  /* A 600-character archive token (its buffer holds 511): once its first 511 characters
+   * were hashed and the collector served; now it is refused. */
+  memset(text, 'a', 600);
+  text[600] = '\n';
+  CHECK_FATAL(proc_write_file(tok, text, 601) == 0);
+  char b[PATH_MAX], listen[64];
+  snprintf(listen, sizeof listen, "127.0.0.1:%u", proc_free_port());
+  const char *argv[] = {bin("collector-test", b, sizeof b), "--listen", listen, "--data", d2,
+                        "--logd", L.base, "--logd-token", L.token, "--archive-token", arg,
+                        "--dev", "--api-base", "http://127.0.0.1:1", NULL};
+  proc q = {0};
+  CHECK_FATAL(proc_spawn(&q, argv, NULL, NULL, col_log, 1) == 0);
+  CHECK(proc_wait(&q, 10000) == 0 && WIFEXITED(q.status) && WEXITSTATUS(q.status) == 2);
+  proc_kill9(&q);
+  /* --logd-timeout-ms takes digits only ("+500" was once 500). */
+  argv[10] = ARCHIVE_TOKEN;
+  const char *argv2[17];
+  memcpy(argv2, argv, 14 * sizeof *argv);
+  argv2[14] = "--logd-timeout-ms";
+  argv2[15] = "+500";
+  argv2[16] = NULL;
+  proc r = {0};
+  CHECK_FATAL(proc_spawn(&r, argv2, NULL, NULL, col_log, 1) == 0);
+  CHECK(proc_wait(&r, 10000) == 0 && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2);
+  proc_kill9(&r);
+}
+
 static int verify_sig(const char *pub_hex, const char *msg, size_t len, const char *sig_hex) {
   uint8_t pub[32], sig[64];
   if (fx_unhex(pub_hex, pub, 32) || fx_unhex(sig_hex, sig, 64)) return 0;
@@ -775,11 +819,13 @@ static void test_user_count(void) {
   CHECK(!strcmp(json_string_value(json_object_get(st, "collector_key")) ?: "", pub));
   /* Tampering: count, signature, key. */
   char *forged = strdup(statement);
-  char *p = strstr(forged, "\"count\":");
-  CHECK_FATAL(p);
-  p += 8;
-  *p = *p == '9' ? '8' : (char)(*p + 1);
-  CHECK(!verify_sig(pub, forged, strlen(forged), sig));
+  char *p = forged ? strstr(forged, "\"count\":") : NULL;
+  CHECK(p != NULL);
+  if (p) {
+    p += 8;
+    *p = *p == '9' ? '8' : (char)(*p + 1);
+    CHECK(!verify_sig(pub, forged, strlen(forged), sig));
+  }
   free(forged);
   char badsig[129];
   snprintf(badsig, sizeof badsig, "%s", sig);
@@ -1015,7 +1061,7 @@ static void test_dstack_mode(void) {
   snprintf(listen, sizeof listen, "127.0.0.1:%u", col_port);
   snprintf(apibase, sizeof apibase, "http://127.0.0.1:%u", mock_port);
   const char *cargv[] = {bin("collector-test", bb, sizeof bb), "--listen", listen, "--data", d2,
-                         "--logd", L.base, "--logd-token", "getkey:" LOGD_TOKEN_PATH,
+                         "--logd", L.base, "--logd-token", logd_token_getkey,
                          "--archive-token", archive_sha, "--dstack-socket", sock, "--api-base",
                          apibase, NULL};
   int up = proc_spawn(&c2, cargv, NULL, NULL, col_log, 1) == 0 &&
@@ -1248,6 +1294,7 @@ int main(void) {
   CHECK_RUN(test_logd_refuses_midway);
   CHECK_RUN(test_logd_slow);
   CHECK_RUN(test_logd_refuses);
+  CHECK_RUN(test_token_files);
   CHECK_RUN(test_user_count);
   CHECK_RUN(test_concurrent_churn);
   CHECK_RUN(test_env_cannot_redirect);

@@ -1,31 +1,40 @@
-# harness.sh: shared prologue of the shell tests that run real daemons.
+# harness.sh: shared prologue of the shell tests.
 # Source it from a test after setting `root` and `BIN`, then call
-#   harness_init NAME PROGRAM...
+#   harness_init [--no-anvil] NAME PROGRAM...
 # which makes $tmp (removed at exit unless KEEP is set), copies the programs into
 # $B (= $tmp/bin) so parallel relinks of bin/ cannot break a running test, checks
-# that $ANVIL exists, and stops every PID in the `pids` array at exit. It defines
-# ok / nok / check / expect (the "ok - " / "not ok - " lines tests/run.sh counts,
-# failures counted in $fails), free_port, stop_pid and sha256hex.
+# that $ANVIL exists (unless --no-anvil: tests without a chain), and stops every PID
+# in the `pids` array at exit, after calling the test's harness_at_exit function if it
+# defines one. It defines ok / nok / check / expect (the "ok - " / "not ok - " lines
+# tests/run.sh counts, failures counted in $fails), section (a "# NAME (at N ms)"
+# progress line), harness_done (the test's exit status: 0 only without failures),
+# free_port, stop_pid and sha256hex.
 
 ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 pids=()
 fails=0
 
 harness_init() {
-  local name=$1 f
+  local anvil=1 name f
+  if [ "${1:-}" = --no-anvil ]; then anvil=0; shift; fi
+  name=$1
   shift
+  harness_t0=$(date +%s%N)
   tmp=$(mktemp -d "/tmp/xt-$name.XXXXXX")
   mkdir -p "$tmp/bin"
   for f in "$@"; do
     cp "$BIN/$f" "$tmp/bin/" 2>/dev/null || { echo "not ok - $name: $BIN/$f missing (make all-tests)"; rm -rf "$tmp"; exit 1; }
   done
-  [ -x "$ANVIL" ] || { echo "not ok - $name: anvil missing (make deps)"; rm -rf "$tmp"; exit 1; }
+  if [ $anvil = 1 ] && [ ! -x "$ANVIL" ]; then
+    echo "not ok - $name: anvil missing (make deps)"; rm -rf "$tmp"; exit 1
+  fi
   B=$tmp/bin
   trap harness_cleanup EXIT
 }
 
 harness_cleanup() {
   local p
+  if declare -F harness_at_exit >/dev/null; then harness_at_exit; fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   [ -n "${KEEP:-}" ] || rm -rf "$tmp"
@@ -42,6 +51,8 @@ expect() {
   if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$out"; then ok "$name"; else
     nok "$name (exit $rc, want $want, /$re/)"; sed 's/^/#   /' <<<"$out" | tail -n 15; fi
 }
+section() { echo "# $1 (at $(( ($(date +%s%N) - ${harness_t0:-$(date +%s%N)}) / 1000000 )) ms)"; }
+harness_done() { [ "$fails" = 0 ]; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 sha256hex() { sha256sum | cut -d' ' -f1; }

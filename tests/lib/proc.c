@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
+
 #define MAX_LIVE 64
 static pid_t live[MAX_LIVE];
 static int atexit_set;
@@ -201,31 +203,15 @@ int proc_rmtree(const char *path) {
   return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Test files (daemon logs, records, bundles) are small; 1 GiB only stops a runaway. */
+#define PROC_READ_MAX ((size_t)1 << 30)
+
 char *proc_read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *b = malloc(cap);
-  while (b) {
-    size_t r = fread(b + n, 1, cap - n - 1, f);
-    n += r;
-    if (r == 0) break;
-    if (cap - n - 1 == 0) {
-      char *nb = realloc(b, cap * 2);
-      if (!nb) {
-        free(b);
-        b = NULL;
-        break;
-      }
-      b = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!b) return NULL;
-  b[n] = 0;
+  uint8_t *b = NULL;
+  size_t n = 0;
+  if (xt_file_read(path, PROC_READ_MAX, &b, &n, NULL, 0) != XT_OK) return NULL;
   if (len) *len = n;
-  return b;
+  return (char *)b;
 }
 
 int proc_write_file(const char *path, const void *data, size_t len) {

@@ -37,7 +37,8 @@ unsigned proc_free_port(void);
 int proc_tmpdir(const char *prefix, char *out, size_t cap);
 /* rm -rf (does not follow symlinks). */
 int proc_rmtree(const char *path);
-/* Whole file into a malloc'd NUL-terminated buffer (NULL on failure). */
+/* Whole file into a malloc'd NUL-terminated buffer the caller frees (NULL when it
+ * cannot be read or is over 1 GiB). */
 char *proc_read_file(const char *path, size_t *len);
 int proc_write_file(const char *path, const void *data, size_t len);
 /* Milliseconds on the monotonic clock. */

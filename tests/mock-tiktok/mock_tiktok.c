@@ -34,7 +34,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
+#include "base/num.h"
+
 #define MAX_USERS 1024
+#define USERS_FILE_MAX (1u << 20)
+/* Cursors are video offsets; this keeps the ids it makes from them within 17 digits. */
+#define MAX_CURSOR 1000000000000000ull
 #define OVERSIZE_BYTES (8u * 1024u * 1024u)
 
 struct user { char name[128]; char cookie[512]; };
@@ -55,20 +61,26 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One "NAME COOKIE" per line; '#' lines and blank lines are skipped. */
 static int load_users(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) { fprintf(stderr, "mock-tiktok: cannot open %s: %s\n", path, strerror(errno)); return -1; }
-  char line[1024];
-  while (fgets(line, sizeof line, f)) {
+  uint8_t *text = NULL;
+  size_t len = 0;
+  char err[512];
+  if (xt_file_read(path, USERS_FILE_MAX, &text, &len, err, sizeof err) != XT_OK) {
+    fprintf(stderr, "mock-tiktok: cannot open %s\n", err);
+    return -1;
+  }
+  char *save = NULL;
+  for (char *line = strtok_r((char *)text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char name[128], cookie[512];
-    if (line[0] == '#' || line[0] == '\n') continue;
+    if (line[0] == '#') continue;
     if (sscanf(line, "%127s %511[^\n]", name, cookie) != 2) continue;
     if (n_users == MAX_USERS) break;
     memcpy(users[n_users].name, name, sizeof name);
     memcpy(users[n_users].cookie, cookie, sizeof cookie);
     n_users++;
   }
-  fclose(f);
+  free(text);
   have_users_file = 1;
   return 0;
 }
@@ -193,7 +205,8 @@ static ssize_t big_reader(void *cls, uint64_t pos, char *buf, size_t max) {
 
 static enum MHD_Result watch_history(struct MHD_Connection *c, const char *user, json_t *headers) {
   if (!strncmp(mode, "redirect-", 9)) {
-    unsigned code = (unsigned)atoi(mode + 9);
+    uint64_t code = 0;
+    if (xt_parse_u64n(mode + 9, strnlen(mode + 9, 3), 0, 0, 999, &code) != XT_OK) code = 302;
     if (code != 301 && code != 302 && code != 307 && code != 308) code = 302;
     int absolute = strstr(mode, "-abs") != NULL;
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
@@ -205,7 +218,7 @@ static enum MHD_Result watch_history(struct MHD_Connection *c, const char *user,
     struct MHD_Response *r = MHD_create_response_from_buffer(2, (void *)"{}", MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Location", loc);
-    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, r);
     MHD_destroy_response(r);
     return ret;
   }
@@ -241,10 +254,11 @@ static enum MHD_Result watch_history(struct MHD_Connection *c, const char *user,
 
   const char *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
   const char *count_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "count");
-  long count = count_s ? strtol(count_s, NULL, 10) : 10;
-  if (count < 1 || count > 100) count = 10;
-  long start = cursor ? strtol(cursor, NULL, 10) : 0;
-  if (start < 0) start = 0;
+  /* Query parameters are untrusted text: anything but a plain number gets the default. */
+  uint64_t count_u = 10, start_u = 0;
+  if (count_s && xt_parse_u64(count_s, 0, 1, 100, &count_u) != XT_OK) count_u = 10;
+  if (cursor && xt_parse_u64(cursor, 0, 0, MAX_CURSOR, &start_u) != XT_OK) start_u = 0;
+  long count = (long)count_u, start = (long)start_u;
   json_t *items = json_array();
   for (long i = 0; i < count && i < 5; i++) {
     char id[64], title[256];
@@ -332,8 +346,8 @@ int main(int argc, char **argv) {
   if (!colon || (size_t)(colon - listen) >= sizeof host) { usage(stderr); return 2; }
   memcpy(host, listen, (size_t)(colon - listen));
   host[colon - listen] = 0;
-  long port = strtol(colon + 1, NULL, 10);
-  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || port < 0 || port > 65535) {
+  uint64_t port = 0;
+  if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || xt_parse_u64(colon + 1, 0, 0, 65535, &port) != XT_OK) {
     usage(stderr);
     return 2;
   }

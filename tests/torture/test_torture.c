@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
 #include "anchor/rlp.h"
 #include "anchor/tx.h"
+#include "base/hex.h"
 #include "collector/validate.h"
 #include "collector/vault.h"
 #include "dstack/eventlog.h"
@@ -288,7 +288,7 @@ static int op_anchor(void *ctx) {
 
   uint8_t *bytes;
   size_t n;
-  if (hex_decode_alloc("0xdeadbeef00", &bytes, &n)) return 1;
+  if (xt_hex_decode_alloc("0xdeadbeef00", XT_HEX_0X, &bytes, &n) != XT_OK) return 1;
   if (n != 5 || bytes[0] != 0xde) abort();
   free(bytes);
 

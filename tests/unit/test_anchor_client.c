@@ -12,8 +12,8 @@
 
 #include "anchor/abi.h"
 #include "anchor/anchor.h"
-#include "anchor/hex.h"
 #include "anchor/tx.h"
+#include "base/hex.h"
 #include "tests/lib/check.h"
 
 /* The script: given the method and how many times it was called, the JSON text of
@@ -287,7 +287,7 @@ int main(void) {
   uint8_t addr[20];
   if (eth_address_from_key(KEY, addr)) return 1;
   memcpy(anchorer_word, "0x000000000000000000000000", 26);
-  hex_encode(addr, 20, anchorer_word + 26);
+  xt_hex_encode(addr, 20, anchorer_word + 26);
   listen_fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

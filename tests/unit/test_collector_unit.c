@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector/egress.h"
@@ -78,8 +79,15 @@ static void test_egress_release_destination(void) {
   CHECK(egress_describe("../x", 5, host, sizeof host, query, sizeof query) != 0);
   /* A bad cookie or parameter never gets as far as a request. */
   egress_result r;
-  CHECK(egress_fetch("a\r\nX: y", NULL, 5, &r) != 0 && r.status == 0 && r.bytes == 0);
-  CHECK(egress_fetch("sessionid=x", "a/b", 5, &r) != 0 && r.status == 0);
+  CHECK(egress_fetch("a\r\nX: y", NULL, 5, &r) == EGRESS_EINVAL && r.code == EGRESS_EINVAL &&
+        r.status == 0 && r.bytes == 0);
+  CHECK(egress_fetch("sessionid=x", "a/b", 5, &r) == EGRESS_EINVAL && r.status == 0);
+  /* Every outcome has its own name; callers branch on the code, never on the text. */
+  for (int e = EGRESS_OK; e <= EGRESS_EMALFORMED; e++) {
+    CHECK(strcmp(egress_err_str((egress_err)e), "unknown error") != 0);
+    for (int f = EGRESS_OK; f < e; f++)
+      CHECK(strcmp(egress_err_str((egress_err)e), egress_err_str((egress_err)f)) != 0);
+  }
 }
 
 static void test_keys_dev(void) {
@@ -111,6 +119,27 @@ static void test_keys_dev(void) {
   char path[PATH_MAX + 16];
   snprintf(path, sizeof path, "%s/dev-keys", dir);
   CHECK(access(path, R_OK) == 0);
+  /* The file is 0600, three lines of 64 lowercase hex digits, and holds a's keys. */
+  struct stat st;
+  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 3 * 65);
+  size_t flen = 0;
+  char *text = proc_read_file(path, &flen);
+  CHECK_FATAL(text != NULL);
+  char want[65];
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 0; i < 32; i++) {
+    want[2 * i] = digits[a.signing_seed[i] >> 4];
+    want[2 * i + 1] = digits[a.signing_seed[i] & 15];
+  }
+  want[64] = 0;
+  CHECK(flen == 3 * 65 && !memcmp(text + 130, want, 64) && text[194] == '\n');
+  /* A damaged file is refused, never silently replaced. */
+  text[130] = 'g';
+  CHECK_FATAL(proc_write_file(path, text, flen) == 0);
+  CHECK(keys_load_dev(dir, &b, err, sizeof err) == -1 && strstr(err, "is malformed") != NULL);
+  CHECK_FATAL(proc_write_file(path, text, 2 * 65) == 0); /* third line missing */
+  CHECK(keys_load_dev(dir, &b, err, sizeof err) == -1 && strstr(err, "is malformed") != NULL);
+  free(text);
   keys_wipe(&a);
   keys_wipe(&b);
   proc_rmtree(dir);

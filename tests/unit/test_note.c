@@ -154,6 +154,37 @@ static void test_tlog_proof_roundtrip(void) {
   CHECK(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex x\n\n", 32, &index, got, 8, &plen, &gnote, &nlen, err, sizeof err) != 0);
 }
 
+/* Failures say what kind they are (merkle_status), not only that they failed. */
+static void test_status_values(void) {
+  note_verifier v;
+  char err[128];
+  size_t tlen = 0;
+  CHECK_FATAL(note_verifier_parse(&v, go_vkey, strlen(go_vkey), err, sizeof err) == MERKLE_OK);
+  CHECK(note_verifier_parse(&v, "bad", 3, err, sizeof err) == MERKLE_ERR_FORMAT);
+  CHECK_FATAL(note_verifier_parse(&v, go_vkey, strlen(go_vkey), err, sizeof err) == MERKLE_OK);
+  const char *other = "hello\n\n\xe2\x80\x94 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+  CHECK(note_verify(&v, other, strlen(other), &tlen, err, sizeof err) == MERKLE_ERR_SIGNATURE);
+  CHECK(strstr(err, "no signature by") != NULL);
+  CHECK(note_verify(&v, "text\n", 5, &tlen, err, sizeof err) == MERKLE_ERR_FORMAT);
+  char bad[512];
+  size_t n = strlen(go_note);
+  memcpy(bad, go_note, n);
+  bad[n - 10] ^= 0x01; /* inside the base64 signature */
+  CHECK(note_verify(&v, bad, n, &tlen, err, sizeof err) == MERKLE_ERR_SIGNATURE);
+  checkpoint c;
+  CHECK(checkpoint_parse(&c, "log\n01\nAAAA\n", 13, err, sizeof err) == MERKLE_ERR_FORMAT);
+  memset(&c, 0, sizeof c);
+  snprintf(c.origin, sizeof c.origin, "example.com/log");
+  char small[8];
+  size_t len;
+  CHECK(checkpoint_format(&c, small, sizeof small, &len, err, sizeof err) == MERKLE_ERR_SPACE);
+  c.origin[0] = 0;
+  CHECK(checkpoint_format(&c, bad, sizeof bad, &len, err, sizeof err) == MERKLE_ERR_ARG);
+  for (int a = MERKLE_ERR_CRYPTO; a <= MERKLE_OK; a++)
+    for (int b = MERKLE_ERR_CRYPTO; b < a; b++)
+      CHECK(strcmp(merkle_status_str(a), merkle_status_str(b)) != 0);
+}
+
 static void test_base64_strict(void) {
   uint8_t out[16];
   CHECK(note_base64_decode("AQID", 4, out, sizeof out) == 3);
@@ -174,5 +205,6 @@ int main(void) {
   CHECK_RUN(test_checkpoint_roundtrip);
   CHECK_RUN(test_tlog_proof_roundtrip);
   CHECK_RUN(test_base64_strict);
+  CHECK_RUN(test_status_values);
   return check_finish();
 }

@@ -229,6 +229,23 @@ static void test_log_id(void) {
   CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
 }
 
+/* Every status of rpc.h and anchor.h has its own name: callers print them, and a
+ * missing case would print "unknown status" for a real outcome. */
+static void test_status_names(void) {
+  for (int a = ETH_RPC_ERR_TOO_LARGE; a <= ETH_RPC_OK; a++) {
+    CHECK(strcmp(eth_rpc_status_str(a), "unknown status") != 0);
+    for (int b = ETH_RPC_ERR_TOO_LARGE; b < a; b++)
+      CHECK(strcmp(eth_rpc_status_str(a), eth_rpc_status_str(b)) != 0);
+  }
+  CHECK(strcmp(eth_rpc_status_str(1), "unknown status") == 0);
+  for (int a = ANCHOR_ERR_RETRY; a <= ANCHOR_UNCHANGED; a++) {
+    CHECK(strcmp(anchor_status_str(a), "unknown status") != 0);
+    for (int b = ANCHOR_ERR_RETRY; b < a; b++)
+      CHECK(strcmp(anchor_status_str(a), anchor_status_str(b)) != 0);
+  }
+  CHECK(strcmp(anchor_status_str(2), "unknown status") == 0);
+}
+
 int main(void) {
   listen_fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
@@ -248,6 +265,7 @@ int main(void) {
   CHECK_RUN(test_malformed_logs_rejected);
   CHECK_RUN(test_revert_names);
   CHECK_RUN(test_log_id);
+  CHECK_RUN(test_status_names);
   stop_server = 1;
   shutdown(listen_fd, SHUT_RDWR);
   close(listen_fd);

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "anchor/abi.h"
-#include "anchor/hex.h"
+#include "anchor/quantity.h"
 #include "anchor/rlp.h"
 #include "anchor/tx.h"
 #include "tests/lib/check.h"
@@ -163,7 +163,16 @@ static void test_key_parsing(void) {
   fd = open(path, O_WRONLY | O_APPEND);
   CHECK(write(fd, "junkjunkjunkjunk", 16) == 16);
   close(fd);
+  /* 83 bytes: over the 80-byte bound of a key file, refused with the length message. */
   CHECK(eth_key_read_file(path, k, err, sizeof err) == -1);
+  CHECK(strstr(err, path) != NULL && strstr(err, "64 hex digits") != NULL);
+  /* 69 bytes: read whole, then refused by the parser with the same message. */
+  fd = open(path, O_WRONLY | O_TRUNC);
+  snprintf(buf, sizeof buf, "0x%s\njj", KEY1);
+  CHECK(write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf));
+  close(fd);
+  CHECK(eth_key_read_file(path, k, err, sizeof err) == -1);
+  CHECK(strstr(err, path) != NULL && strstr(err, "64 hex digits") != NULL);
   unlink(path);
   CHECK(eth_key_read_file(path, k, err, sizeof err) == -1 && strstr(err, path) != NULL);
 }
@@ -198,6 +207,14 @@ static void test_abi_encoding(void) {
   CHECK(abi_word(w, 31, 0) == NULL && abi_word(w, 63, 1) == NULL && abi_word(w, 32, 0) == w);
 }
 
+static void test_error_names(void) {
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_OK), "ok") == 0);
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_EINVAL), eth_tx_err_str(ETH_TX_ENOMEM)) != 0);
+  CHECK(strcmp(eth_tx_err_str(ETH_TX_EINVAL), "unknown error") != 0 &&
+        strcmp(eth_tx_err_str(ETH_TX_ENOMEM), "unknown error") != 0);
+  CHECK(strcmp(eth_tx_err_str(1), "unknown error") == 0);
+}
+
 static void test_hex_quantities(void) {
   uint64_t v;
   CHECK(hex_parse_quantity("0x0", &v) == 0 && v == 0);
@@ -225,5 +242,6 @@ int main(void) {
   CHECK_RUN(test_key_parsing);
   CHECK_RUN(test_abi_encoding);
   CHECK_RUN(test_hex_quantities);
+  CHECK_RUN(test_error_names);
   return check_finish();
 }
