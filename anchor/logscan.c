@@ -8,7 +8,8 @@
 
 #include "base/err.h"
 #include "base/hex.h"
-#include "anchor/hex.h"
+#include "anchor/quantity.h"
+#include "base/num.h"
 
 const char *logscan_err_str(logscan_err e) {
   switch (e) {
@@ -190,4 +191,10 @@ done:
   free(b.logs);
   if (requests) *requests = count;
   return result;
+}
+
+int logscan_parse_block(const char *s, uint64_t *out) {
+  if (!s) return -1;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return hex_parse_quantity(s, out);
+  return xt_parse_u64(s, 0, 0, UINT64_MAX - 1, out) == XT_OK ? 0 : -1;
 }

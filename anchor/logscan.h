@@ -55,4 +55,8 @@ logscan_err logscan_logs(eth_rpc *r, const logscan_opts *o, const uint8_t addres
                          void *ctx, uint64_t *requests, char *err, size_t errcap)
     __attribute__((warn_unused_result));
 
+/* Parses a block number as a user writes it: decimal digits, or an Ethereum quantity
+ * ("0x" + hex digits without leading zeros). Returns 0 and sets *out, or -1. */
+int logscan_parse_block(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+
 #endif

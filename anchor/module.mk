@@ -2,8 +2,7 @@
 # JSON-RPC) and the TreeHeadAnchor contract's artifacts (anchor/contracts/build).
 LIBS += anchor
 # Programs linking anchor also link merkle (anchor_submit verifies proofs with it).
-# anchor/hex.c: deleted once logd/ and client/ use base/ (wrappers over base/hex.h).
-anchor_SRCS := anchor/keccak.c anchor/quantity.c anchor/hex.c anchor/rlp.c anchor/abi.c anchor/tx.c anchor/rpc.c \
+anchor_SRCS := anchor/keccak.c anchor/quantity.c anchor/rlp.c anchor/abi.c anchor/tx.c anchor/rpc.c \
   anchor/anchor.c anchor/logscan.c anchor/contracts/build/TreeHeadAnchor.code.c
 anchor_PKGS := libsecp256k1 libcurl jansson libcrypto
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anchor/hex.h"
+#include "anchor/logscan.h"
 #include "anchor/rpc.h"
 #include "base/hex.h"
 #include "base/num.h"
@@ -39,11 +39,6 @@ static void usage(FILE *f) {
           "With --allowed and --at, says whether that compose hash was allowed at that time\n"
           "by the app's ComposeHashAdded/Removed events.\n"
           "Exit status: 0 ok (and allowed), 1 not allowed, 2 usage, I/O or RPC error.\n");
-}
-
-static int parse_block(const char *s, uint64_t *out) {
-  if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2)) return hex_parse_quantity(s, out);
-  return xt_parse_u64(s, 0, 0, UINT64_MAX - 1, out) == XT_OK ? 0 : -1;
 }
 
 typedef struct {
@@ -74,8 +69,8 @@ static int parse_args(int argc, char **argv, args *a) {
     case 'r': a->url = optarg; break;
     case 'a': a->app_text = optarg; break;
     case 'k': a->kms_text = optarg; break;
-    case 'f': if (parse_block(optarg, &a->scan.from_block)) return -1; break;
-    case 't': if (parse_block(optarg, &a->scan.to_block)) return -1; break;
+    case 'f': if (logscan_parse_block(optarg, &a->scan.from_block)) return -1; break;
+    case 't': if (logscan_parse_block(optarg, &a->scan.to_block)) return -1; break;
     case 'm': if (xt_parse_u64(optarg, 0, 1, 1000000, &range) != XT_OK) return -1; break;
     case 'j': a->json = true; break;
     case 'h': a->allowed_text = optarg; break;

@@ -18,7 +18,7 @@
 #include "collector/vault.h"
 #include "dstack/eventlog.h"
 #include "dstack/quote.h"
-#include "dstack/util.h"
+#include "base/file.h"
 #include "logd/event.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
@@ -388,8 +388,8 @@ static tdx_verdict expected_verdict;
 static uint8_t *load(const char *name, size_t *len) {
   char path[768], err[256];
   snprintf(path, sizeof path, "%s/%s", testdata, name);
-  uint8_t *buf = dstack_read_file(path, 1 << 22, len, err, sizeof err);
-  if (!buf) printf("# cannot load %s: %s\n", path, err);
+  uint8_t *buf = NULL;
+  if (xt_file_read(path, 1 << 22, &buf, len, err, sizeof err) != XT_OK) printf("# cannot load %s: %s\n", path, err);
   return buf;
 }
 
@@ -455,10 +455,12 @@ static void test_dstack(void) {
   event_log_text = strdup(json_string_value(el));
   report_quote = malloc(json_string_length(qh) / 2 + 1);
   CHECK_FATAL(event_log_text && report_quote);
-  long n = dstack_hex_decode(json_string_value(qh), json_string_length(qh), report_quote, json_string_length(qh) / 2);
+  size_t n = 0;
+  xt_err he = xt_hex_decode(json_string_value(qh), json_string_length(qh), XT_HEX_0X, report_quote,
+                            json_string_length(qh) / 2, &n);
   json_decref(j);
-  CHECK_FATAL(n > 0);
-  report_quote_len = (size_t)n;
+  CHECK_FATAL(he == XT_OK && n > 0);
+  report_quote_len = n;
 
   tdx_quote q;
   char err[256];
