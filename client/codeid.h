@@ -1,4 +1,4 @@
-/* codeid.h: code identity of a log from its TDX quotes (DESIGN.md section 7), for
+/* codeid.h: code identity of a log from its TDX quotes (SPEC.md section 6.5), for
  * `tlog audit`, `tlog export` and `tlog verify-bundle`.
  *
  * Two kinds of attestation, both logd's JSON (logd/README.md, "Enclave mode"):

@@ -1,4 +1,4 @@
-/* attest.h: this project's attestation bindings (DESIGN.md section 7) and the one check
+/* attest.h: this project's attestation bindings (SPEC.md section 6.5) and the one check
  * every verifier of them runs.
  *
  * Keys from dstack's GetKey do not name the code version, so code identity comes from

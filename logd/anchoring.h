@@ -1,4 +1,4 @@
-/* anchoring.h: logd's on-chain anchoring of its signed checkpoints (DESIGN.md section 5).
+/* anchoring.h: logd's on-chain anchoring of its signed checkpoints (SPEC.md section 6.2).
  *
  * Contract: at start, anchoring_check_start reads the log's head from the contract and
  * refuses (non-zero) when the local tree is behind it or inconsistent with it (the

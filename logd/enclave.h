@@ -1,7 +1,7 @@
 /* enclave.h: logd's keys, submitter tokens, boot entry and quotes, in enclave mode
  * (dstack's guest agent over its unix socket) and in --dev mode (no quotes).
  *
- * Contract (DESIGN.md section 7): in enclave mode every key comes from GetKey with its
+ * Contract (SPEC.md section 6.5): in enclave mode every key comes from GetKey with its
  * own path (ENCLAVE_PATH_*), never from files; code identity comes from quotes:
  *   - at start logd appends a `boot` entry (submitter "logd") whose quote_sha256 names a
  *     quote with report_data = SHA-256("xordi-tlog-boot-v1" || "logd" || checkpoint

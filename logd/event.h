@@ -1,4 +1,4 @@
-/* event.h: validation and canonical bytes of submitted events (DESIGN.md section 2).
+/* event.h: validation and canonical bytes of submitted events (SPEC.md section 5).
  *
  * Contract: an event is a JSON object with a "type" string of 1-64 chars of
  * [a-z0-9_.]; values are strings, integers, booleans, null, arrays and objects nested

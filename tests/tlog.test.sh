@@ -240,7 +240,7 @@ expect "inclusion over HTTP" 0 "index +999" -- "$TLOG" inclusion --log "$SU/a" -
 expect "HTTP 404 for a missing log" 2 "404" -- "$TLOG" checkpoint --log "$SU/none" --key "$KEY"
 stop_pid "$SRV_PID"
 
-# DESIGN.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
+# SPEC.md section 3: a forged level-0 tile in a 70,000-entry log must be rejected
 # (several subtree hashes of the tree fall in one tile at this size).
 $MKLOG --dir "$T/big" --count 70000 >/dev/null
 BK=$(cat "$T/big/verifier-key")

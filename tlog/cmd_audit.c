@@ -1,5 +1,5 @@
 /* cmd_audit.c: `tlog audit`: what the log shows about a time window, checked from the
- * chain and the log's own data (DESIGN.md section 1, issue 5 item 3).
+ * chain and the log's own data (SPEC.md section 6.3).
  *
  * Time comes only from block timestamps, never from entries' ts_ms (the host sets
  * the enclave's clock). The window [from 00:00:00, to 23:59:59] UTC selects the

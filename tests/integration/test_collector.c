@@ -1045,7 +1045,7 @@ static int hex_to_bytes(const char *hex, uint8_t **out, size_t *len) {
 }
 
 /* Enclave mode against dstack-sim: keys from GetKey (none on disk), boot and user-count
- * quotes bound as DESIGN.md section 7 says, keys stable across a restart. */
+ * quotes bound as SPEC.md section 6.5 says, keys stable across a restart. */
 static void test_dstack_mode(void) {
   char d2[PATH_MAX + 32], want_compose[65], archive_sha[80];
   const char *sock = sim_sock;

@@ -1,6 +1,6 @@
 /* test_logd: the real logd on 127.0.0.1: every endpoint's success and error paths,
  * dedup, proofs checked with the merkle verifier, restart, concurrent writers, and
- * each bad-input class of DESIGN.md section 9 (4xx, checkpoint unchanged). */
+ * each bad-input class of SPEC.md section 1 (promise 3) (4xx, checkpoint unchanged). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
