@@ -36,6 +36,26 @@ typedef struct conn {
   double next_at; /* paced mode */
 } conn;
 
+
+/* A load generator has nothing to fall back on: running out of memory or losing its
+ * connection ends the run, with the reason. */
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) die("logd-bench: out of memory");
+  return p;
+}
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) die("logd-bench: out of memory");
+  return q;
+}
+
 static const char *mode;
 static char host[64] = "127.0.0.1";
 static unsigned port;
@@ -109,7 +129,7 @@ static int build(conn *c) {
   else
     hl = snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host), blen = 0;
   free(c->req);
-  c->req = malloc((size_t)hl + blen);
+  c->req = xrealloc(NULL, (size_t)hl + blen);
   memcpy(c->req, head, (size_t)hl);
   memcpy(c->req + hl, body, blen);
   c->req_len = (size_t)hl + blen;
@@ -178,22 +198,19 @@ int main(int argc, char **argv) {
     return 2;
   }
   int ep = epoll_create1(0);
-  conn *cs = calloc((size_t)nconns, sizeof *cs);
+  conn *cs = xcalloc((size_t)nconns, sizeof *cs);
   for (int i = 0; i < nconns; i++) {
     cs[i].fd = connect_one();
-    if (cs[i].fd < 0) {
-      perror("connect");
-      return 1;
-    }
+    if (cs[i].fd < 0) die("connect");
     cs[i].resp_cap = 1 << 16;
-    cs[i].resp = malloc(cs[i].resp_cap + 1);
+    cs[i].resp = xrealloc(NULL, cs[i].resp_cap + 1);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
     epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
   }
   size_t lat_cap = 1 << 20, nlat = 0;
-  double *lat = malloc(lat_cap * sizeof *lat);
+  double *lat = xrealloc(NULL, lat_cap * sizeof *lat);
   uint64_t requests = 0, items = 0, errors = 0, reconnects = 0;
-  int *carried = calloc((size_t)nconns, sizeof *carried);
+  int *carried = xcalloc((size_t)nconns, sizeof *carried);
   double t0 = now_s(), end = t0 + seconds;
   double interval = rate > 0 ? (double)nconns / rate : 0;
   for (int i = 0; i < nconns; i++) cs[i].next_at = t0 + interval * i / nconns;
@@ -223,7 +240,7 @@ int main(int argc, char **argv) {
             epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
             close(c->fd);
             c->fd = connect_one();
-            if (c->fd < 0) return 1;
+            if (c->fd < 0) die("reconnect");
             struct epoll_event ev2 = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
             epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev2);
             reconnects++;
@@ -239,7 +256,7 @@ int main(int argc, char **argv) {
         for (;;) {
           if (c->resp_len + 65536 > c->resp_cap) {
             c->resp_cap *= 2;
-            c->resp = realloc(c->resp, c->resp_cap + 1);
+            c->resp = xrealloc(c->resp, c->resp_cap + 1);
           }
           ssize_t r = recv(c->fd, c->resp + c->resp_len, c->resp_cap - c->resp_len, 0);
           if (r > 0) {
@@ -251,10 +268,7 @@ int main(int argc, char **argv) {
             epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
             close(c->fd);
             c->fd = connect_one();
-            if (c->fd < 0) {
-              perror("reconnect");
-              return 1;
-            }
+            if (c->fd < 0) die("reconnect");
             struct epoll_event ev2 = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)i};
             epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev2);
             c->resp_len = 0;
@@ -274,7 +288,7 @@ int main(int argc, char **argv) {
           } else {
             requests++;
             items += (uint64_t)carried[i];
-            if (nlat == lat_cap) lat = realloc(lat, (lat_cap *= 2) * sizeof *lat);
+            if (nlat == lat_cap) lat = xrealloc(lat, (lat_cap *= 2) * sizeof *lat);
             lat[nlat++] = (t - c->t_sent) * 1000;
           }
           memmove(c->resp, c->resp + used, c->resp_len - used);
@@ -291,5 +305,14 @@ int main(int argc, char **argv) {
   printf("mode=%s conns=%d requests=%llu items=%llu seconds=%.2f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%llu reconnects=%llu\n",
          mode, nconns, (unsigned long long)requests, (unsigned long long)items, took, (double)items / took, p50, p99, mx,
          (unsigned long long)errors, (unsigned long long)reconnects);
+  for (int i = 0; i < nconns; i++) {
+    free(cs[i].req);
+    free(cs[i].resp);
+    if (cs[i].fd >= 0) close(cs[i].fd);
+  }
+  free(cs);
+  free(lat);
+  free(carried);
+  close(ep);
   return 0;
 }
