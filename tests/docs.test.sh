@@ -7,11 +7,8 @@
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
-tmp=$(mktemp -d /tmp/xt-docs.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil docs
 # shellcheck source=deploy/help-lib.sh
 . "$root/deploy/help-lib.sh"
 tlog=$root/$BIN/tlog

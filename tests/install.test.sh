@@ -7,11 +7,8 @@
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
-tmp=$(mktemp -d /tmp/xt-install.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil install
 show() { sed 's/^/#   /' "$1" | head -n "${2:-20}"; }
 
 # The build flavour whose programs the suite runs (make sanitize runs it with bin/san).

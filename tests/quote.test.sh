@@ -3,17 +3,12 @@
 # tests/data/tdx (expected verdicts: its README).
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=$root/${BIN:-bin}
-tlog=$bin/tlog
+cd "$root"
+BIN=${BIN:-bin}
 T=${XT_TESTDATA:-$root/tests/data}/tdx
-tmp=$(mktemp -d /tmp/xt-quote.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-# a private copy: a parallel `make` may relink bin/ while this runs
-cp "$tlog" "$tmp/tlog" || { echo "not ok - quote: $tlog missing (make all)"; exit 1; }
-tlog=$tmp/tlog
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil quote tlog
+tlog=$B/tlog
 expect_rc() { # name want_rc cmd...
   local name=$1 want=$2; shift 2
   "$@" >"$tmp/out" 2>"$tmp/err"
