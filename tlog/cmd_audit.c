@@ -56,7 +56,7 @@ static void usage(FILE *f) {
           "                  (--rpc URL --contract 0xADDR | --anchors FILE)\n"
           "                  --from YYYY-MM-DD --to YYYY-MM-DD [--app 0xADDR] [--policy FILE]\n"
           "                  [--allow-simulated] [--allow-dev] [--collateral FILE] [--now RFC3339]\n"
-          "                  [--json] [--quiet]\n"
+          "                  [--from-block N] [--json] [--quiet]\n"
           "\n"
           "Audits the window [from 00:00:00, to 23:59:59] UTC, by block time:\n"
           "  (a) every Anchored event of the log in the window and the one before, each\n"
@@ -84,6 +84,14 @@ static void usage(FILE *f) {
           "  --anchors FILE   take anchors from a file (`tlog anchor list --json` output or\n"
           "                   a bundle's anchors.json) instead of the chain: the report says\n"
           "                   so, and it proves nothing about the chain\n"
+          "  Evidence (policy keys contracts.anchor {address, bytecode_hash, deployment_block},\n"
+          "      max_anchor_gap, ts_ms_tolerance_s): each window anchor's quoted note verifies\n"
+          "      with --key and equals the Anchored event (or the log keeps it); every logd\n"
+          "      boot entry's checkpoint_key is --key; each anchor credited to the boot its\n"
+          "      quote names; every anchorer the contract ever accepted is a verified boot's\n"
+          "      anchor_address; keccak-256 of the contract's code; anchor gaps; entries' ts_ms\n"
+          "  --from-block N   scan the anchor contract's Registered/Rotated events from block N\n"
+          "                   (default: the policy's deployment_block, else its creation)\n"
           "  --policy FILE    JSON {\"allow\":[{\"endpoint\":..,\"method\":..,\"path\":..,\"host\":..},...]}:\n"
           "                   an intent passes if some rule's every given field equals the\n"
           "                   intent's (path compared without its query string). Default:\n"
@@ -1290,7 +1298,7 @@ static int run_boot_keys(audit *a, char *err, size_t errcap) {
   return 0;
 }
 
-static const boot_rec *boot_at(const audit *a, uint64_t index) {
+static boot_rec *boot_at(audit *a, uint64_t index) {
   for (size_t i = 0; i < a->nboots; i++)
     if (a->boots[i].index == index) return &a->boots[i];
   return NULL;
@@ -1298,8 +1306,10 @@ static const boot_rec *boot_at(const audit *a, uint64_t index) {
 
 static const char *no0x(const char *s) { return (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s; }
 
+static bool boot_verified(audit *a, boot_rec *b);
+
 /* Why the boot a quote names cannot have anchored anchor i, or NULL. */
-static const char *credit_problem(const audit *a, size_t i, const boot_rec *b) {
+static const char *credit_problem(audit *a, size_t i, boot_rec *b) {
   const codeid_result *r = &a->ast[i].cid;
   if (a->ev->credit[i] < 0) return "its quote names no boot";
   if (!b) return "its quote names a boot index that is no boot entry";
@@ -1307,6 +1317,7 @@ static const char *credit_problem(const audit *a, size_t i, const boot_rec *b) {
   if (b->index >= a->an.a[i].size) return "its quote names a boot after the anchored size";
   if (r->compose_hash[0] && strcasecmp(no0x(r->compose_hash), no0x(b->compose_hash)))
     return "its quote's compose hash is not the named boot's";
+  if (!boot_verified(a, b)) return "its quote names a boot whose own quote did not verify";
   return NULL;
 }
 
@@ -1323,7 +1334,7 @@ static int run_anchor_credit(audit *a, char *err, size_t errcap) {
       ev_item(a, EV_CREDIT, ev_anchor_json(an), false, "anchored by a --dev logd: no quote names a boot");
       continue;
     }
-    const boot_rec *b = a->ev->credit[i] >= 0 ? boot_at(a, (uint64_t)a->ev->credit[i]) : NULL;
+    boot_rec *b = a->ev->credit[i] >= 0 ? boot_at(a, (uint64_t)a->ev->credit[i]) : NULL;
     const char *p = credit_problem(a, i, b);
     uint64_t from = i ? a->an.a[i - 1].size : 0;
     json_t *x = ev_anchor_json(an);
