@@ -1210,7 +1210,12 @@ static void ev_item(audit *a, int k, json_t *x, bool failed, const char *msg) {
   if (!c->items) c->items = json_array();
   if (x && msg) json_object_set_new(x, failed ? "failure" : "note", json_string(msg));
   if (x) json_object_set_new(x, "ok", json_boolean(!failed));
-  if (!x || json_array_append_new(c->items, x)) c->verdict = EV_FAIL; /* never a silently shorter list */
+  /* json_array_append_new frees x when it fails (also for a NULL array): never a
+   * silently shorter list */
+  if (!x || json_array_append_new(c->items, x)) {
+    if (!failed) msg = "out of memory: an evidence item was lost";
+    failed = true;
+  }
   if (!failed) return;
   c->verdict = EV_FAIL;
   c->nfail++;
