@@ -23,3 +23,9 @@ tlog-mklog_LIBS := merkle
 TOOLS += tlog-anchor-dir
 tlog-anchor-dir_SRCS := tests/tlog_anchor_dir.c
 tlog-anchor-dir_LIBS := tlogcore anchor dstack merkle
+
+# The audit's evidence checks (issue 14 items 3 and 4).
+tlogcore_SRCS += client/evidence.c
+TESTS += test-evidence
+test-evidence_SRCS := tests/unit/test_evidence.c
+test-evidence_LIBS := tlogcore anchor dstack merkle check

@@ -30,6 +30,7 @@ struct logd_enclave {
   char dir[PATH_MAX]; /* DATA/attestations */
   char *boot_json;    /* GET /v1/attestation, set once before serving */
   size_t boot_json_len;
+  int64_t boot_index; /* this run's boot entry, named in each checkpoint attestation (-1: none yet) */
 };
 
 static char *hex_alloc(const uint8_t *in, size_t n) {
@@ -56,6 +57,7 @@ logd_enclave *enclave_open(const char *socket_path, const char *data_dir, char *
     xt_errf(err, errcap, "out of memory");
     return NULL;
   }
+  e->boot_index = -1;
   if ((size_t)snprintf(e->dir, sizeof e->dir, "%s/attestations", data_dir) >= sizeof e->dir) {
     xt_errf(err, errcap, "data directory path too long");
     free(e);
@@ -308,7 +310,7 @@ enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier
                                                    err, errcap) < 0)
     rc = ENCLAVE_ENOMEM;
   dstack_quote_reply_free(&q);
-  if (rc == ENCLAVE_OK) *boot_index = index;
+  if (rc == ENCLAVE_OK) *boot_index = e->boot_index = index;
   return rc;
 }
 
@@ -332,6 +334,12 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
                                       (json_int_t)size, "checkpoint", note, note_len, "quote", qh,
                                       "event_log", q.event_log ? q.event_log : "[]", "report_data", rdh)
                           : NULL;
+  /* The boot that signed and quoted this note: the audit credits the entries this
+   * anchor covers to it, not to whichever boot entry came last. */
+  if (j && e->boot_index >= 0 && json_object_set_new(j, "boot_index", json_integer((json_int_t)e->boot_index))) {
+    json_decref(j);
+    j = NULL;
+  }
   free(qh);
   free(rdh);
   dstack_quote_reply_free(&q);

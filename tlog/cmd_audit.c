@@ -25,6 +25,7 @@
  * audit_check): the table runs them and writes both report forms. */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #include "client/codeid.h"
 #include "client/common.h"
 #include "client/entryscan.h"
+#include "client/evidence.h"
 #include "client/kms.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
@@ -54,7 +56,7 @@ static void usage(FILE *f) {
           "                  (--rpc URL --contract 0xADDR | --anchors FILE)\n"
           "                  --from YYYY-MM-DD --to YYYY-MM-DD [--app 0xADDR] [--policy FILE]\n"
           "                  [--allow-simulated] [--allow-dev] [--collateral FILE] [--now RFC3339]\n"
-          "                  [--json] [--quiet]\n"
+          "                  [--from-block N] [--json] [--quiet]\n"
           "\n"
           "Audits the window [from 00:00:00, to 23:59:59] UTC, by block time:\n"
           "  (a) every Anchored event of the log in the window and the one before, each\n"
@@ -82,6 +84,14 @@ static void usage(FILE *f) {
           "  --anchors FILE   take anchors from a file (`tlog anchor list --json` output or\n"
           "                   a bundle's anchors.json) instead of the chain: the report says\n"
           "                   so, and it proves nothing about the chain\n"
+          "  Evidence (policy keys contracts.anchor {address, bytecode_hash, deployment_block},\n"
+          "      max_anchor_gap, ts_ms_tolerance_s): each window anchor's quoted note verifies\n"
+          "      with --key and equals the Anchored event (or the log keeps it); every logd\n"
+          "      boot entry's checkpoint_key is --key; each anchor credited to the boot its\n"
+          "      quote names; every anchorer the contract ever accepted is a verified boot's\n"
+          "      anchor_address; keccak-256 of the contract's code; anchor gaps; entries' ts_ms\n"
+          "  --from-block N   scan the anchor contract's Registered/Rotated events from block N\n"
+          "                   (default: the policy's deployment_block, else its creation)\n"
           "  --policy FILE    JSON {\"allow\":[{\"endpoint\":..,\"method\":..,\"path\":..,\"host\":..},...]}:\n"
           "                   an intent passes if some rule's every given field equals the\n"
           "                   intent's (path compared without its query string). Default:\n"
@@ -374,12 +384,15 @@ typedef struct anchor_status {
 /* The command line. */
 typedef struct audit_args {
   const char *log, *bundle, *key, *rpc, *contract, *anchors_file, *from, *to, *app, *policy_file,
-      *collateral_file, *now_arg;
+      *collateral_file, *now_arg, *from_block;
   bool json, quiet, allow_simulated, allow_dev;
 } audit_args;
 
+typedef struct audit_evidence audit_evidence; /* the evidence checks' state */
+
 typedef struct audit {
   const audit_args *args;
+  audit_evidence *ev;
   tlog_log l;
   codeid_opts co;
   tdx_collateral *coll;
@@ -1144,9 +1157,449 @@ static void report_code_identity(const audit *a, json_t *o) {
                                 co->allow_dev, "collateral", co->collateral != NULL, "now", (json_int_t)co->now));
 }
 
+/* ---- evidence: quoted notes, boot keys, crediting, anchorers, bytecode, gaps, ts_ms
+ * (issue 14 items 3 and 4; client/evidence.h) ---- */
+
+/* Each evidence check's verdict and its items (block, tx, entry index, ...). */
+typedef enum ev_verdict { EV_NOT_CHECKED = 0, EV_PASS, EV_FAIL } ev_verdict;
+
+typedef struct ev_check {
+  ev_verdict verdict;
+  char why[300];   /* why not checked, or what was checked */
+  json_t *items;   /* array of evidence objects, owned */
+  uint64_t nfail;
+} ev_check;
+
+enum { EV_NOTES, EV_BOOT_KEYS, EV_CREDIT, EV_ANCHORERS, EV_BYTECODE, EV_GAP, EV_TS, EV_COUNT };
+static const char *const ev_names[EV_COUNT] = {"quoted_notes", "boot_checkpoint_keys", "anchor_credit",
+                                               "anchorers", "anchor_bytecode", "anchor_gaps", "entry_ts_ms"};
+
+struct audit_evidence {
+  evidence_policy pol;
+  ev_check c[EV_COUNT];
+  int64_t *credit; /* per anchor: the boot index its quote names, -1 none */
+  uint64_t from_block; /* --from-block, else UINT64_MAX */
+  uint64_t ts_checked;
+};
+
+static void ev_free(audit_evidence *ev) {
+  if (!ev) return;
+  for (int i = 0; i < EV_COUNT; i++) json_decref(ev->c[i].items);
+  free(ev->credit);
+  free(ev);
+}
+
+/* Starts check k: PASS until an item fails. */
+static void ev_start(audit_evidence *ev, int k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void ev_start(audit_evidence *ev, int k, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ev->c[k].why, sizeof ev->c[k].why, fmt, ap);
+  va_end(ap);
+  ev->c[k].verdict = EV_PASS;
+}
+
+static void ev_skip(audit_evidence *ev, int k, const char *why) {
+  ev->c[k].verdict = EV_NOT_CHECKED;
+  snprintf(ev->c[k].why, sizeof ev->c[k].why, "%s", why);
+}
+
+/* Records item x (stolen) of check k; a failing one fails the audit with msg. */
+static void ev_item(audit *a, int k, json_t *x, bool failed, const char *msg) {
+  ev_check *c = &a->ev->c[k];
+  if (!c->items) c->items = json_array();
+  if (x && msg) json_object_set_new(x, failed ? "failure" : "note", json_string(msg));
+  if (x) json_object_set_new(x, "ok", json_boolean(!failed));
+  /* json_array_append_new frees x when it fails (also for a NULL array): never a
+   * silently shorter list */
+  if (!x || json_array_append_new(c->items, x)) {
+    if (!failed) msg = "out of memory: an evidence item was lost";
+    failed = true;
+  }
+  if (!failed) return;
+  c->verdict = EV_FAIL;
+  c->nfail++;
+  AUDIT_FAIL(a, "(%s) %s", ev_names[k], msg);
+}
+
+static json_t *ev_anchor_json(const tlog_anchor *x) {
+  char tx[67];
+  xt_hex_encode0x(x->tx, 32, tx);
+  return json_pack("{s:I,s:I,s:I,s:s}", "size", (json_int_t)x->size, "block", (json_int_t)x->block, "time",
+                   (json_int_t)x->time, "tx", tx);
+}
+
+/* Before the anchors: the policy keys, and state that the replay's ts_ms check uses. */
+static int ev_open(audit *a, char *err, size_t errcap) {
+  a->ev = calloc(1, sizeof *a->ev);
+  if (a->ev) a->ev->credit = malloc((a->an.n + 1) * sizeof *a->ev->credit);
+  if (!a->ev || !a->ev->credit) {
+    xt_errf(err, errcap, "out of memory");
+    return TLOG_EXIT_USAGE;
+  }
+  for (size_t i = 0; i <= a->an.n; i++) a->ev->credit[i] = -1;
+  a->ev->from_block = UINT64_MAX;
+  if (a->args->from_block && logscan_parse_block(a->args->from_block, &a->ev->from_block)) {
+    xt_errf(err, errcap, "--from-block must be a block number");
+    return TLOG_EXIT_USAGE;
+  }
+  if (evidence_policy_load(a->args->policy_file, &a->ev->pol, err, errcap) != EVIDENCE_OK) return TLOG_EXIT_USAGE;
+  return 0;
+}
+
+/* The note each window anchor's quote carries verifies with --key and equals the
+ * Anchored event; without a quote, the log must keep the anchored note itself. */
+static int run_quoted_notes(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  if (a->first == a->an.n) return 0;
+  audit_evidence *ev = a->ev;
+  ev_start(ev, EV_NOTES, "each window anchor's quoted note verified with --key against the Anchored event");
+  for (size_t i = a->first; i <= a->last; i++) {
+    const tlog_anchor *an = &a->an.a[i];
+    uint8_t *d = NULL;
+    size_t n = 0;
+    char ferr[300], m[700];
+    int fr = codeid_fetch(a->l.src, false, an->size, &d, &n, ferr, sizeof ferr);
+    json_t *x = ev_anchor_json(an);
+    if (fr == FETCH_OK) {
+      evidence_quoted_note q;
+      char nerr[500];
+      evidence_err er = evidence_check_quoted_note(&a->l.v, a->l.cp.c.origin, an->size, an->root,
+                                                   an->checkpoint_hash, d, n, &q, nerr, sizeof nerr);
+      if (q.has_boot_index) ev->credit[i] = (int64_t)q.boot_index;
+      json_object_set_new(x, "source", json_string("quote"));
+      snprintf(m, sizeof m, "anchored checkpoint %llu (block %llu): %s", (unsigned long long)an->size,
+               (unsigned long long)an->block, nerr);
+      ev_item(a, EV_NOTES, x, er != EVIDENCE_OK, er != EVIDENCE_OK ? m : NULL);
+    } else if (a->ast[i].note == NOTE_VERIFIED) {
+      json_object_set_new(x, "source", json_string("log (no quote)"));
+      ev_item(a, EV_NOTES, x, false, NULL);
+    } else {
+      snprintf(m, sizeof m, "anchored checkpoint %llu (block %llu): no note: neither quoted (%s) nor kept by the log",
+               (unsigned long long)an->size, (unsigned long long)an->block,
+               fr == FETCH_NOT_FOUND ? "no attestation" : ferr);
+      ev_item(a, EV_NOTES, x, true, m);
+    }
+    free(d);
+  }
+  return 0;
+}
+
+/* Every logd boot entry names the auditor's key as its checkpoint key. */
+static int run_boot_keys(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  ev_start(a->ev, EV_BOOT_KEYS, "every logd boot entry's checkpoint_key is --key");
+  for (size_t i = 0; i < a->nboots; i++) {
+    const boot_rec *b = &a->boots[i];
+    if (strcmp(b->component, "logd")) continue;
+    bool same = evidence_same_key(&a->l.v, b->cb.checkpoint_key);
+    char m[600];
+    snprintf(m, sizeof m, "boot entry %llu: checkpoint_key %.300s is not --key", (unsigned long long)b->index,
+             b->cb.checkpoint_key[0] ? b->cb.checkpoint_key : "(none)");
+    ev_item(a, EV_BOOT_KEYS, json_pack("{s:I,s:s}", "entry", (json_int_t)b->index, "checkpoint_key",
+                                       b->cb.checkpoint_key),
+            !same, same ? NULL : m);
+  }
+  return 0;
+}
+
+static boot_rec *boot_at(audit *a, uint64_t index) {
+  for (size_t i = 0; i < a->nboots; i++)
+    if (a->boots[i].index == index) return &a->boots[i];
+  return NULL;
+}
+
+static const char *no0x(const char *s) { return (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? s + 2 : s; }
+
+static bool boot_verified(audit *a, boot_rec *b);
+
+/* Why the boot a quote names cannot have anchored anchor i, or NULL. */
+static const char *credit_problem(audit *a, size_t i, boot_rec *b) {
+  const codeid_result *r = &a->ast[i].cid;
+  if (a->ev->credit[i] < 0) return "its quote names no boot";
+  if (!b) return "its quote names a boot index that is no boot entry";
+  if (strcmp(b->cb.submitter, "logd") || strcmp(b->component, "logd")) return "its quote names a boot that is not logd's";
+  if (b->index >= a->an.a[i].size) return "its quote names a boot after the anchored size";
+  if (r->compose_hash[0] && strcasecmp(no0x(r->compose_hash), no0x(b->compose_hash)))
+    return "its quote's compose hash is not the named boot's";
+  if (!boot_verified(a, b)) return "its quote names a boot whose own quote did not verify";
+  return NULL;
+}
+
+/* Each window anchor's entries (from the previous anchor's size) are credited to the
+ * boot its quote names, which must be a logd boot running the quoted code. */
+static int run_anchor_credit(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  if (a->first == a->an.n) return 0;
+  ev_start(a->ev, EV_CREDIT, "each window anchor's entries credited to the boot its quote names");
+  for (size_t i = a->first; i <= a->last; i++) {
+    const tlog_anchor *an = &a->an.a[i];
+    if (a->ast[i].cid.status == CODEID_DEV) {
+      /* a --dev logd quotes nothing: the code identity check judges that */
+      ev_item(a, EV_CREDIT, ev_anchor_json(an), false, "anchored by a --dev logd: no quote names a boot");
+      continue;
+    }
+    boot_rec *b = a->ev->credit[i] >= 0 ? boot_at(a, (uint64_t)a->ev->credit[i]) : NULL;
+    const char *p = credit_problem(a, i, b);
+    uint64_t from = i ? a->an.a[i - 1].size : 0;
+    json_t *x = ev_anchor_json(an);
+    json_object_set_new(x, "entries_from", json_integer((json_int_t)from));
+    json_object_set_new(x, "boot", a->ev->credit[i] < 0 ? json_null() : json_integer(a->ev->credit[i]));
+    char m[400];
+    snprintf(m, sizeof m, "anchored checkpoint %llu (block %llu, entries %llu..%llu): %s",
+             (unsigned long long)an->size, (unsigned long long)an->block, (unsigned long long)from,
+             (unsigned long long)(an->size ? an->size - 1 : 0), p ? p : "");
+    ev_item(a, EV_CREDIT, x, p != NULL, p ? m : NULL);
+  }
+  return 0;
+}
+
+/* Whether boot b's code identity passed (examining it first when it was not). */
+static bool boot_verified(audit *a, boot_rec *b) {
+  if (b->cid.status == CODEID_UNEXAMINED) check_boot_identity(a, b);
+  return !b->cid.failed && b->cid.status != CODEID_NOT_CHECKED && b->cid.status != CODEID_UNEXAMINED;
+}
+
+/* Whether some verified logd boot quoted addr as its anchor address. */
+static bool anchorer_quoted(audit *a, const uint8_t addr[20]) {
+  for (size_t i = 0; i < a->nboots; i++) {
+    boot_rec *b = &a->boots[i];
+    uint8_t x[20];
+    if (strcmp(b->cb.submitter, "logd") ||
+        xt_hex_decode_exact(b->cb.anchor_address, XT_HEX_0X, x, 20) != XT_OK || memcmp(x, addr, 20))
+      continue;
+    if (boot_verified(a, b)) return true;
+  }
+  return false;
+}
+
+static eth_rpc *ev_rpc(audit *a, char *err, size_t errcap) {
+  eth_rpc *r = eth_rpc_new(a->args->rpc, err, errcap);
+  if (!r) xt_errf(err, errcap, "--rpc: cannot open the node");
+  return r;
+}
+
+/* The policy's anchor contract is --contract. Returns 0 when the chain checks apply. */
+static int ev_contract_ok(audit *a, int k, uint8_t contract[20]) {
+  if (!a->args->rpc) {
+    ev_skip(a->ev, k, "anchors from a file: no chain to read");
+    return -1;
+  }
+  if (!a->ev->pol.has_anchor) {
+    ev_skip(a->ev, k, "the policy has no contracts.anchor");
+    return -1;
+  }
+  if (xt_hex_decode_exact(a->args->contract, XT_HEX_0X, contract, 20) != XT_OK ||
+      memcmp(contract, a->ev->pol.anchor_address, 20)) {
+    ev_start(a->ev, k, "--contract against the policy");
+    ev_item(a, k, json_pack("{s:s}", "contract", a->args->contract), true,
+            "--contract is not the policy's contracts.anchor.address");
+    return -1;
+  }
+  return 0;
+}
+
+/* Every anchorer the contract ever accepted for this log is the quoted anchor address
+ * of a verified logd boot. */
+static int run_anchorers(audit *a, char *err, size_t errcap) {
+  uint8_t contract[20], log_id[32];
+  if (ev_contract_ok(a, EV_ANCHORERS, contract)) return 0;
+  const evidence_policy *p = &a->ev->pol;
+  uint64_t from = a->ev->from_block != UINT64_MAX ? a->ev->from_block
+                  : p->has_deployment_block    ? p->deployment_block
+                                               : UINT64_MAX;
+  eth_rpc *r = ev_rpc(a, err, errcap);
+  if (!r) return TLOG_EXIT_USAGE;
+  tlog_sha256(a->l.cp.c.origin, strlen(a->l.cp.c.origin), log_id); /* TreeHeadAnchor's log id */
+  evidence_anchorers l;
+  char lerr[500];
+  evidence_err er = evidence_anchorers_load(r, NULL, contract, log_id, from, &l, lerr, sizeof lerr);
+  eth_rpc_free(r);
+  if (er != EVIDENCE_OK) {
+    xt_errf(err, errcap, "anchorers: %s", lerr);
+    return TLOG_EXIT_USAGE;
+  }
+  ev_start(a->ev, EV_ANCHORERS, "Registered/Rotated events of blocks %llu..%llu", (unsigned long long)l.from,
+           (unsigned long long)l.to);
+  if (l.n == 0) ev_item(a, EV_ANCHORERS, json_object(), true, "no anchorer was ever registered for this log in the scanned blocks");
+  for (size_t i = 0; i < l.n; i++) {
+    const evidence_anchorer *x = &l.a[i];
+    char addr[43], tx[67], m[400];
+    xt_hex_encode0x(x->address, 20, addr);
+    xt_hex_encode0x(x->tx, 32, tx);
+    bool ok = anchorer_quoted(a, x->address);
+    snprintf(m, sizeof m, "anchorer %s (%s in block %llu, tx %s) is no verified boot's quoted anchor_address", addr,
+             x->rotated ? "Rotated" : "Registered", (unsigned long long)x->block, tx);
+    ev_item(a, EV_ANCHORERS,
+            json_pack("{s:s,s:s,s:I,s:s}", "anchorer", addr, "event", x->rotated ? "Rotated" : "Registered", "block",
+                      (json_int_t)x->block, "tx", tx),
+            !ok, ok ? NULL : m);
+  }
+  evidence_anchorers_free(&l);
+  return 0;
+}
+
+/* eth_getCode of the anchor contract hashes to the policy's bytecode hash. */
+static int run_anchor_bytecode(audit *a, char *err, size_t errcap) {
+  uint8_t contract[20], h[32];
+  if (ev_contract_ok(a, EV_BYTECODE, contract)) return 0;
+  if (!a->ev->pol.has_bytecode_hash) {
+    ev_skip(a->ev, EV_BYTECODE, "the policy has no contracts.anchor.bytecode_hash");
+    return 0;
+  }
+  eth_rpc *r = ev_rpc(a, err, errcap);
+  if (!r) return TLOG_EXIT_USAGE;
+  char cerr[300];
+  evidence_err er = evidence_code_hash(r, contract, h, cerr, sizeof cerr);
+  eth_rpc_free(r);
+  if (er == EVIDENCE_ERR_RPC) {
+    xt_errf(err, errcap, "anchor bytecode: %s", cerr);
+    return TLOG_EXIT_USAGE;
+  }
+  char got[67], want[67], m[500];
+  xt_hex_encode0x(h, 32, got);
+  xt_hex_encode0x(a->ev->pol.bytecode_hash, 32, want);
+  ev_start(a->ev, EV_BYTECODE, "keccak-256 of eth_getCode(%s) at the newest block", a->args->contract);
+  bool ok = er == EVIDENCE_OK && !memcmp(h, a->ev->pol.bytecode_hash, 32);
+  snprintf(m, sizeof m, "the anchor contract's runtime code hashes to %s, the policy says %s", er ? cerr : got, want);
+  ev_item(a, EV_BYTECODE, json_pack("{s:s,s:s}", "code_hash", er ? "" : got, "policy", want), !ok, ok ? NULL : m);
+  return 0;
+}
+
+/* The end of the window in block time: its last second, or the newest block's time
+ * when the window reaches past it. Returns 0, or TLOG_EXIT_USAGE with err. */
+static int ev_window_end(audit *a, uint64_t *end, char *err, size_t errcap) {
+  *end = a->t_end;
+  uint64_t now = (uint64_t)a->co.now;
+  if (a->args->rpc) {
+    eth_rpc *r = ev_rpc(a, err, errcap);
+    eth_block b;
+    int found = 0;
+    if (!r || eth_get_block_by_number(r, ETH_BLOCK_LATEST, &b, &found) != ETH_RPC_OK || !found) {
+      if (r) xt_errf(err, errcap, "anchor gaps: the newest block: %s", eth_rpc_error(r));
+      eth_rpc_free(r);
+      return TLOG_EXIT_USAGE;
+    }
+    eth_rpc_free(r);
+    now = b.timestamp;
+  }
+  if (now < *end) *end = now;
+  return 0;
+}
+
+static void ev_gap(audit *a, uint64_t t0, uint64_t t1, const char *what, json_t *x) {
+  uint64_t max = a->ev->pol.max_anchor_gap, gap = t1 > t0 ? t1 - t0 : 0;
+  char m[400];
+  snprintf(m, sizeof m, "%s: %llu s of block time without an anchor, over max_anchor_gap %llu s", what,
+           (unsigned long long)gap, (unsigned long long)max);
+  json_object_set_new(x, "gap_s", json_integer((json_int_t)gap));
+  ev_item(a, EV_GAP, x, gap > max, gap > max ? m : NULL);
+}
+
+/* Consecutive window anchors, and the window's edges and their nearest anchors, lie at
+ * most max_anchor_gap apart in block time (a log that started in the window has no
+ * start edge: nothing existed to anchor before its first anchor). */
+static int run_anchor_gaps(audit *a, char *err, size_t errcap) {
+  if (!a->ev->pol.has_max_anchor_gap) {
+    ev_skip(a->ev, EV_GAP, "the policy has no max_anchor_gap");
+    return 0;
+  }
+  if (a->first == a->an.n) return 0;
+  uint64_t end;
+  int rc = ev_window_end(a, &end, err, errcap);
+  if (rc) return rc;
+  ev_start(a->ev, EV_GAP, "max_anchor_gap %llu s", (unsigned long long)a->ev->pol.max_anchor_gap);
+  char m[300];
+  const tlog_anchor *f = &a->an.a[a->first], *l = &a->an.a[a->last];
+  if (a->first > 0) {
+    snprintf(m, sizeof m, "from the window's start to the anchor of block %llu", (unsigned long long)f->block);
+    ev_gap(a, a->t_from, f->time, m, json_pack("{s:s,s:o}", "from", "window start", "to", ev_anchor_json(f)));
+  }
+  for (size_t i = a->first + 1; i <= a->last; i++) {
+    const tlog_anchor *p = &a->an.a[i - 1], *c = &a->an.a[i];
+    snprintf(m, sizeof m, "between the anchors of blocks %llu and %llu (sizes %llu, %llu)", (unsigned long long)p->block,
+             (unsigned long long)c->block, (unsigned long long)p->size, (unsigned long long)c->size);
+    ev_gap(a, p->time, c->time, m, json_pack("{s:o,s:o}", "from", ev_anchor_json(p), "to", ev_anchor_json(c)));
+  }
+  snprintf(m, sizeof m, "from the anchor of block %llu to the window's end (or the newest block)",
+           (unsigned long long)l->block);
+  ev_gap(a, l->time, end, m, json_pack("{s:o,s:s}", "from", ev_anchor_json(l), "to", "window end"));
+  return 0;
+}
+
+/* Every window entry's ts_ms lies between the block times of the anchors around it
+ * (the one before it, the one covering it), with the policy's tolerance. Items only
+ * for entries that fail, so a million-entry window stays a small report. */
+static int entry_ts_ms(audit *a, const audit_entry *e) {
+  audit_evidence *ev = a->ev;
+  if (!ev || !ev->pol.has_ts_tolerance || !e->in_window || a->cover >= a->an.n) return 0;
+  if (ev->c[EV_TS].verdict == EV_NOT_CHECKED && !ev->c[EV_TS].nfail)
+    ev_start(ev, EV_TS, "ts_ms_tolerance_s %llu", (unsigned long long)ev->pol.ts_ms_tolerance_s);
+  ev->ts_checked++;
+  uint64_t tol = ev->pol.ts_ms_tolerance_s, ts, hi = a->an.a[a->cover].time + tol;
+  uint64_t lo = a->cover > 0 ? a->an.a[a->cover - 1].time : 0;
+  lo = lo > tol ? lo - tol : 0;
+  char m[400];
+  if (evidence_entry_ts_ms(e->data, e->len, &ts)) {
+    snprintf(m, sizeof m, "entry %llu has no ts_ms", (unsigned long long)e->index);
+  } else if (ts / 1000 < lo || ts / 1000 > hi) {
+    snprintf(m, sizeof m, "entry %llu: ts_ms %llu lies outside [%llu, %llu] s (the anchors around it, +- %llu s)",
+             (unsigned long long)e->index, (unsigned long long)ts, (unsigned long long)lo, (unsigned long long)hi,
+             (unsigned long long)tol);
+  } else {
+    return 0;
+  }
+  if (ev->c[EV_TS].nfail < 50)
+    ev_item(a, EV_TS, json_pack("{s:I,s:o}", "entry", (json_int_t)e->index, "covering_anchor",
+                                ev_anchor_json(&a->an.a[a->cover])), true, m);
+  else {
+    ev->c[EV_TS].nfail++;
+    AUDIT_FAIL(a, "(%s) %s", ev_names[EV_TS], m);
+  }
+  return 0;
+}
+
+static int run_ts_ms(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  if (!a->ev->pol.has_ts_tolerance) ev_skip(a->ev, EV_TS, "the policy has no ts_ms_tolerance_s");
+  else if (a->ev->c[EV_TS].verdict == EV_PASS)
+    snprintf(a->ev->c[EV_TS].why, sizeof a->ev->c[EV_TS].why, "%llu window entries within their anchors +- %llu s",
+             (unsigned long long)a->ev->ts_checked, (unsigned long long)a->ev->pol.ts_ms_tolerance_s);
+  return 0;
+}
+
+static const char *ev_verdict_str(ev_verdict v) {
+  return v == EV_PASS ? "pass" : v == EV_FAIL ? "FAIL" : "not checked";
+}
+
+/* One report for every evidence check: the text section, or JSON "evidence". */
+static void report_evidence(const audit *a, json_t *o) {
+  const audit_evidence *ev = a->ev;
+  if (!ev) return;
+  if (!o) {
+    printf("\nEvidence (quoted notes, boot keys, crediting, anchorers, contract code, gaps, ts_ms)\n");
+    for (int k = 0; k < EV_COUNT; k++)
+      printf("    %-22s %-11s %s\n", ev_names[k], ev_verdict_str(ev->c[k].verdict), ev->c[k].why);
+    return;
+  }
+  json_t *x = json_object();
+  for (int k = 0; k < EV_COUNT; k++) {
+    const ev_check *c = &ev->c[k];
+    json_t *items = c->items ? json_incref(c->items) : json_array();
+    json_object_set_new(x, ev_names[k],
+                        json_pack("{s:s,s:s,s:o}", "verdict", ev_verdict_str(c->verdict), "detail", c->why, "items",
+                                  items));
+  }
+  json_object_set_new(o, "evidence", x);
+}
+
+/* The rows below share one report: report_evidence is on the last. */
+static void report_none(const audit *a, json_t *o) { (void)a, (void)o; }
+
 /* ---- the table ---- */
 
 static const audit_check checks[] = {
+    {"evidence_policy", ev_open, NULL, false, report_none},                /* policy keys */
     {"anchors", run_anchors, NULL, false, report_anchors},                 /* (a) */
     {"replay", run_replay, NULL, false, report_replay},                    /* (b) */
     {"direct_messages", NULL, entry_dm, true, report_dm},                  /* (d) */
@@ -1155,6 +1608,13 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"quoted_notes", run_quoted_notes, NULL, false, report_none},          /* issue 14 item 3 */
+    {"boot_checkpoint_keys", run_boot_keys, NULL, false, report_none},
+    {"anchor_credit", run_anchor_credit, NULL, false, report_none},        /* issue 14 item 4 */
+    {"anchorers", run_anchorers, NULL, false, report_none},
+    {"anchor_bytecode", run_anchor_bytecode, NULL, false, report_none},
+    {"anchor_gaps", run_anchor_gaps, NULL, false, report_none},
+    {"entry_ts_ms", run_ts_ms, entry_ts_ms, false, report_evidence},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
 
@@ -1236,6 +1696,7 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
                                        {"allow-dev", no_argument, 0, 'D'},
                                        {"collateral", required_argument, 0, 'C'},
                                        {"now", required_argument, 0, 'N'},
+                                       {"from-block", required_argument, 0, 'B'},
                                        {0, 0, 0, 0}};
   memset(g, 0, sizeof *g);
   *done = false;
@@ -1259,6 +1720,7 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
     case 'D': g->allow_dev = true; break;
     case 'C': g->collateral_file = optarg; break;
     case 'N': g->now_arg = optarg; break;
+    case 'B': g->from_block = optarg; break;
     case 'h': usage(stdout); *done = true; return TLOG_EXIT_OK;
     default: usage(stderr); *done = true; return TLOG_EXIT_USAGE;
     }
@@ -1341,7 +1803,10 @@ static int audit_open(audit *a, char *err, size_t errcap) {
   return 0;
 }
 
+static void ev_free(audit_evidence *ev);
+
 static void audit_free(audit *a) {
+  ev_free(a->ev);
   tdx_collateral_free(a->coll);
   if (a->have_kh) kms_history_free(&a->kh);
   free(a->ast);
