@@ -374,13 +374,14 @@ static void svg_bars(report_out *o, const char *id, const char *title, const bar
                x, SVG_H - SVG_B - h, w, h, b[i].label, (unsigned long long)b[i].v);
   }
   /* X labels: first, last and up to four between. */
-  size_t step = n > 6 ? (n + 4) / 5 : 1;
+  size_t step = n > 6 ? (n + 4) / 5 : 1, shown = 0;
   for (size_t i = 0; i < n; i += step) {
-    if (i + step / 2 >= n && i != 0 && n > 1) break; /* too close to the last label */
+    if (i + step / 2 >= n && i != 0 && n > 6) break; /* too close to the last label */
     rep_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"12\">%s</text>",
                SVG_L + pw * ((double)i + 0.5), SVG_H - SVG_B + 18, b[i].label);
+    shown = i + 1;
   }
-  if (n > 1)
+  if (shown < n)
     rep_printf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\" font-size=\"12\">%s</text>", SVG_L + pw * (double)n,
                SVG_H - SVG_B + 36, b[n - 1].label);
   rep_puts(o, "</svg><figcaption>");
@@ -424,7 +425,11 @@ static void anchor_gaps_text(report_out *o, const json_t *anchors, const bar *b,
   if (longest) {
     char from[21];
     tlog_datetime(lt, from);
-    rep_printf(o, "Longest time between two anchors: %.1f hours (from %s). ", (double)longest / 3600.0, from);
+    if (longest < 7200)
+      rep_printf(o, "Longest time between two anchors: %llu minutes (from %s). ", (unsigned long long)(longest + 59) / 60,
+                 from);
+    else
+      rep_printf(o, "Longest time between two anchors: %.1f hours (from %s). ", (double)longest / 3600.0, from);
   }
   size_t gapdays = 0;
   for (size_t k = 0; k < n; k++) gapdays += b[k].gap;
