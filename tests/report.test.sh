@@ -65,6 +65,17 @@ browse "file://$R" --screenshot="$T/pass.png" --window-size=1280,2000 >/dev/null
 check "screenshot taken" test -s "$T/pass.png"
 [ -z "${XT_REPORT_SHOT:-}" ] || cp "$T/pass.png" "$XT_REPORT_SHOT"
 
+section "a year of daily data"
+# 64 anchors (tlog-mklog's most), one every 5 days of 2026, 3,650 entries.
+YT=$(seq 0 63 | awk '{printf "%s%d", (NR > 1 ? "," : ""), 1767229200 + $1 * 5 * 86400}')
+YC=$(seq 1 64 | awk '{printf "%s%d", (NR > 1 ? "," : ""), $1 * 57}')
+"$B/tlog-mklog" --dir "$T/yr" --count 3650 --checkpoints "$YC" --anchor-times "$YT" >/dev/null || nok "mklog (year)"
+expect "a year's audit writes its report" 0 "audit PASSED" -- "$TLOG" audit --allow-dev --log "$T/yr" --key "$T/yr/verifier-key" --anchors "$T/yr/anchors.json" --from 2026-01-01 --to 2026-12-31 --report "$T/yr.html"
+check "a year's report is under 1 MB ($(stat -c %s "$T/yr.html") bytes)" test "$(stat -c %s "$T/yr.html")" -lt 1000000
+# Each day of the year is a bar or a hatched gap in the anchors chart: 64 bars, 301 gaps.
+check "a year's anchors chart has a mark for each of its 365 days" \
+  test "$(grep -oE '<title>2026-[0-9-]+: (1|no anchor)</title>' "$T/yr.html" | wc -l)" = 365
+
 section "a hostile log"
 cat >"$T/hostile.jsonl" <<'EOF'
 {"event":{"type":"<script>document.title='PWNED'</script>"},"submitter":"rogue","ts_ms":1,"v":1}
