@@ -89,7 +89,7 @@ check "hostile: no script or img element in the file" bash -c "! grep -qiE '<scr
 check "hostile: payloads escaped in the file" bash -c "grep -qF '&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;' '$T/h.html' && grep -qF 'x&quot;&gt;&lt;img src=x onerror=alert(1)&gt;' '$T/h.html'"
 browse "file://$T/h.html" --dump-dom >"$T/h.dom"
 check "hostile: no script or img element in the rendered DOM" bash -c "! grep -qiE '<script|<img' '$T/h.dom'"
-check "hostile: the title is the report's, not the payload's" grep -qF "<title>Verification report: example.org/xordi/log, 2026-01-01 to 2026-01-31</title>" "$T/h.dom"
+check "hostile: the title is the report's, not the payload's" grep -qF "<title>Audit report: example.org/xordi/log, 2026-01-01 to 2026-01-31</title>" "$T/h.dom"
 hdom=$(sed -e 's/<[^>]*>//g' "$T/h.dom")
 check "hostile: FAILED verdict names the first failure and its meaning" grep -qF "FAILED. The audit of 2026-01-01 to 2026-01-31 FAILED (1 problem). First: (d) entry 1001: api_call result for call_id 'x\"&gt;&lt;img src=x onerror=alert(1)&gt;' has no earlier intent." <<<"$hdom"
 check "hostile: the failure's meaning" grep -qF "the code may have read, or tried to read, data it must not." <<<"$hdom"

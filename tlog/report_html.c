@@ -528,7 +528,7 @@ static void html_head(report_out *o, const json_t *doc) {
   const json_t *w = json_object_get(doc, "window");
   rep_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-              "<title>Verification report: ");
+              "<title>Audit report: ");
   rep_html(o, jstr(doc, "origin"));
   rep_puts(o, ", ");
   rep_html(o, jstr(w, "from"));
@@ -707,8 +707,8 @@ static void trust_section(report_out *o) {
       "(listed above when the audit had the contract).</li></ul></section>");
 }
 
-/* Longer than ~100 lines in all sections, so each is its own function; this only
- * orders them. */
+/* The sections in reading order: the verdict first (what most readers need), the
+ * evidence after, the trust boundaries last. */
 report_err report_html_write(const char *path, const report_ctx *c, char *err, size_t errcap) {
   if (!json_is_object(c->doc) || !json_is_boolean(json_object_get(c->doc, "verified")) ||
       !json_is_object(json_object_get(c->doc, "window"))) {
