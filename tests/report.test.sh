@@ -46,6 +46,7 @@ dom=$(sed -e 's/<[^>]*>//g' "$T/pass.dom")
 check "rendered: PASSED verdict with the user count" grep -qF "PASSED. From 2026-01-01 to 2026-01-31, 37 users' credentials were processed by code that could only call TikTok's watch-history API." <<<"$dom"
 check "rendered: the reservation of a file of anchors" grep -qF "But the anchors were read from a file, not from the chain" <<<"$dom"
 check "rendered: the reservation of --allow-dev" grep -qF "no code identity is proven" <<<"$dom"
+check "rendered: the reservation of an unchecked quote" grep -qF "But the quotes of 1 boot entry were not checked" <<<"$dom"
 check "rendered: users per day chart" grep -qF "Users whose credentials were taken in, per day: highest 37 (2026-01-20)." <<<"$dom"
 check "rendered: API calls chart" grep -qF "API calls (intents) per day: 280 in all; highest 160 (2026-01-20)." <<<"$dom"
 check "rendered: anchor gaps in words" grep -qF "Days without an anchor (hatched): 29: 2026-01-01 to 2026-01-04, 2026-01-06 to 2026-01-19, 2026-01-21 to 2026-01-31." <<<"$dom"

@@ -195,6 +195,18 @@ static void verdict_reservations(report_out *o, const json_t *doc) {
   if (json_is_true(json_object_get(ci, "allow_dev")))
     rep_puts(o, " But a development log without attestation was accepted (--allow-dev): no code identity is "
                 "proven.");
+  /* Quotes the audit could not examine do not fail it, but the sentence above must not
+   * read as if they had been checked. */
+  size_t i, unchecked = 0;
+  json_t *b;
+  json_array_foreach(json_object_get(doc, "boots"), i, b) {
+    unchecked += !strcmp(jstr(json_object_get(b, "code_identity"), "status"), "not checked");
+  }
+  if (unchecked)
+    rep_printf(o, " But the quotes of %zu boot entr%s were not checked (a component that serves its own quote, "
+                  "such as the collector, audited over HTTP rather than from a bundle that holds them): for that "
+                  "code, only the compose hash its entries name is known.",
+               unchecked, unchecked == 1 ? "y" : "ies");
 }
 
 void rep_verdict(report_out *o, const json_t *doc) {
