@@ -459,7 +459,8 @@ if grep -q -- '--allow-simulated' <<<"$("$TLOG" audit --help 2>&1)"; then
   say "from here on: ${SIMFLAG[*]} (a real deployment's auditor gives --collateral instead)"
 fi
 say "${B}Day 1 only ($DAY1): the honest period${N}"
-"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet \
+  --report "$W/report-day1.html" --summary "$W/summary-day1.md" >"$W/audit-day1.txt" 2>"$W/audit-day1.err"
 rc=$?
 show_run "$W/audit-day1"
 AUDIT1=$rc
@@ -476,13 +477,18 @@ fi
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
 say ""
 say "${B}Day 1 and day 2 ($DAY1 .. $DAY2): includes the rogue entry $ROGUE_INDEX${N}"
-"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet >"$W/audit-all.txt" 2>"$W/audit-all.err"
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet \
+  --report "$W/report-all.html" --summary "$W/summary-all.md" >"$W/audit-all.txt" 2>"$W/audit-all.err"
 rc=$?
 show_run "$W/audit-all"
 AUDIT2=$rc
 ok_if "audit of both days FAILED (exit $rc), naming entry $ROGUE_INDEX as outside the policy" \
   '[ "$rc" = 1 ] && grep -q "entry $ROGUE_INDEX: api_call intent GET direct_messages /api/direct_messages is outside the policy" "$W/audit-all.txt"'
 check "... and as naming direct messages" grep -q "entry $ROGUE_INDEX names direct messages" "$W/audit-all.txt"
+ok_if "verification reports for people (tlog audit --report, --summary): passing day 1 and failing days 1-2" \
+  'grep -q "PASSED\." "$W/report-day1.html" && grep -q "FAILED\." "$W/report-all.html" && [ -s "$W/summary-day1.md" ] && [ -s "$W/summary-all.md" ]'
+say "passing window: $W/report-day1.html ($W/summary-day1.md)"
+say "failing window: $W/report-all.html ($W/summary-all.md)"
 
 # ================================================================ 7. offline
 section "Export, stop everything, audit offline"

@@ -44,6 +44,7 @@
 #include "client/kms.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
+#include "tlog/report.h"
 
 #define MAX_FAILURE_LINES 200
 #define MAX_BOOTS 10000
@@ -56,7 +57,8 @@ static void usage(FILE *f) {
           "                  (--rpc URL --contract 0xADDR | --anchors FILE)\n"
           "                  --from YYYY-MM-DD --to YYYY-MM-DD [--app 0xADDR] [--policy FILE]\n"
           "                  [--allow-simulated] [--allow-dev] [--collateral FILE] [--now RFC3339]\n"
-          "                  [--from-block N] [--json] [--quiet]\n"
+          "                  [--from-block N] [--json] [--quiet] [--report FILE.html]\n"
+          "                  [--summary FILE.md]\n"
           "\n"
           "Audits the window [from 00:00:00, to 23:59:59] UTC, by block time:\n"
           "  (a) every Anchored event of the log in the window and the one before, each\n"
@@ -97,6 +99,10 @@ static void usage(FILE *f) {
           "                   intent's (path compared without its query string). Default:\n"
           "                   {\"allow\":[{\"endpoint\":\"watch_history\",\"method\":\"GET\",\n"
           "                   \"path\":\"/api/watch_history\"}]}\n"
+          "  --report FILE.html  also write the verification report for people: one\n"
+          "                   self-contained HTML file (verdict, charts, code versions, every\n"
+          "                   check with its evidence, trust boundaries), from the --json data\n"
+          "  --summary FILE.md  also write a short Markdown statement for posting\n"
           "Exit status: 0 every check passed, 1 some check failed (each failure named on\n"
           "its own line), 2 usage or I/O error.\n");
 }
@@ -386,6 +392,7 @@ typedef struct audit_args {
   const char *log, *bundle, *key, *rpc, *contract, *anchors_file, *from, *to, *app, *policy_file,
       *collateral_file, *now_arg, *from_block;
   bool json, quiet, allow_simulated, allow_dev;
+  const char *report_file, *summary_file; /* --report, --summary (tlog/report.h) */
 } audit_args;
 
 typedef struct audit_evidence audit_evidence; /* the evidence checks' state */
@@ -427,6 +434,7 @@ typedef struct audit {
       malformed, intakes, boots_beyond;
   entry_scan scan;
   char stop[120]; /* why a check stopped the replay */
+  report_daily daily; /* per-day counts for the report's charts */
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                      \
@@ -1596,6 +1604,25 @@ static void report_evidence(const audit *a, json_t *o) {
 /* The rows below share one report: report_evidence is on the last. */
 static void report_none(const audit *a, json_t *o) { (void)a, (void)o; }
 
+/* ---- the report for people's data: per-day counts and the KMS history (report.h) ---- */
+
+static int entry_per_day(audit *a, const audit_entry *e) {
+  if (!e->in_window || a->cover >= a->an.n) return 0;
+  if (report_daily_add(&a->daily, a->an.a[a->cover].time, e->s)) {
+    snprintf(a->stop, sizeof a->stop, "out of memory");
+    return 2;
+  }
+  return 0;
+}
+
+static void report_per_day(const audit *a, json_t *o) {
+  if (o) json_object_set_new(o, "per_day", report_daily_json(&a->daily));
+}
+
+static void report_kms_history(const audit *a, json_t *o) {
+  if (o && a->have_kh) json_object_set_new(o, "kms_history", report_kms_json(&a->kh));
+}
+
 /* ---- the table ---- */
 
 static const audit_check checks[] = {
@@ -1608,6 +1635,8 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"per_day", NULL, entry_per_day, false, report_per_day},               /* charts */
+    {"kms_history", NULL, NULL, false, report_kms_history},                /* with --app */
     {"quoted_notes", run_quoted_notes, NULL, false, report_none},          /* issue 14 item 3 */
     {"boot_checkpoint_keys", run_boot_keys, NULL, false, report_none},
     {"anchor_credit", run_anchor_credit, NULL, false, report_none},        /* issue 14 item 4 */
@@ -1639,7 +1668,8 @@ static int audit_entry_cb(void *ctx, uint64_t idx, const uint8_t *data, size_t l
 
 /* ---- the report forms ---- */
 
-static void report_json(const audit *a) {
+/* The JSON report document (--json prints it; --report and --summary render it). */
+static json_t *report_doc(const audit *a) {
   const audit_args *g = a->args;
   const checkpoint *c = &a->l.cp.c;
   char rh[65];
@@ -1655,6 +1685,11 @@ static void report_json(const audit *a) {
   for (size_t i = 0; i < a->f.n; i++) json_array_append_new(fa, json_string(a->f.msg[i]));
   json_object_set_new(o, "failures", fa);
   json_object_set_new(o, "failure_count", json_integer((json_int_t)a->failures));
+  return o;
+}
+
+static void report_json(const audit *a) {
+  json_t *o = report_doc(a);
   json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
   fputc('\n', stdout);
   json_decref(o);
@@ -1696,6 +1731,8 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
                                        {"allow-dev", no_argument, 0, 'D'},
                                        {"collateral", required_argument, 0, 'C'},
                                        {"now", required_argument, 0, 'N'},
+                                       {"report", required_argument, 0, 'R'},
+                                       {"summary", required_argument, 0, 'M'},
                                        {"from-block", required_argument, 0, 'B'},
                                        {0, 0, 0, 0}};
   memset(g, 0, sizeof *g);
@@ -1720,6 +1757,8 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
     case 'D': g->allow_dev = true; break;
     case 'C': g->collateral_file = optarg; break;
     case 'N': g->now_arg = optarg; break;
+    case 'R': g->report_file = optarg; break;
+    case 'M': g->summary_file = optarg; break;
     case 'B': g->from_block = optarg; break;
     case 'h': usage(stdout); *done = true; return TLOG_EXIT_OK;
     default: usage(stderr); *done = true; return TLOG_EXIT_USAGE;
@@ -1819,7 +1858,33 @@ static void audit_free(audit *a) {
   tlog_anchors_free(&a->an);
   policy_free(&a->pol);
   tlog_failures_free(&a->f);
+  report_daily_free(&a->daily);
   free(a);
+}
+
+/* --report and --summary, from the document --json prints. An audit that stopped before
+ * its report still writes them, saying it concluded nothing (err), so no older report
+ * at that path can be mistaken for this run's. Returns 0, or TLOG_EXIT_USAGE after
+ * naming the file it could not write on stderr. */
+static int audit_write_reports(const audit *a, bool reported, int argc, char **argv, const char *err) {
+  const audit_args *g = a->args;
+  if (!g->report_file && !g->summary_file) return 0;
+  json_t *doc = reported ? report_doc(a)
+                         : json_pack("{s:b,s:s,s:s,s:{s:s,s:s}}", "verified", 0, "origin", "", "error", err, "window",
+                                     "from", g->from ? g->from : "", "to", g->to ? g->to : "");
+  report_ctx c = {doc, argc, argv, g->contract, g->rpc, g->app};
+  char rerr[600];
+  int rc = 0;
+  if (g->report_file && report_html_write(g->report_file, &c, rerr, sizeof rerr) != REPORT_OK) {
+    fprintf(stderr, "tlog audit: --report: %s\n", rerr);
+    rc = TLOG_EXIT_USAGE;
+  }
+  if (g->summary_file && report_summary_write(g->summary_file, &c, rerr, sizeof rerr) != REPORT_OK) {
+    fprintf(stderr, "tlog audit: --summary: %s\n", rerr);
+    rc = TLOG_EXIT_USAGE;
+  }
+  json_decref(doc);
+  return rc;
 }
 
 int cmd_audit(int argc, char **argv) {
@@ -1845,8 +1910,10 @@ int cmd_audit(int argc, char **argv) {
       fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
     rc = a->failures ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
   }
+  int wrc = audit_write_reports(a, reported, argc, argv, err);
   audit_free(a);
   /* Before the report: usage, I/O, or a checkpoint that does not verify. */
   if (rc && !reported) return tlog_fail("audit", g.json, rc, err);
+  if (wrc) return wrc;
   return rc;
 }
