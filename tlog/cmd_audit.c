@@ -41,6 +41,7 @@
 #include "client/entryscan.h"
 #include "client/kms.h"
 #include "client/replay.h"
+#include "client/usercount.h"
 #include "tlog/commands.h"
 
 #define MAX_FAILURE_LINES 200
@@ -414,6 +415,7 @@ typedef struct audit {
       malformed, intakes, boots_beyond;
   entry_scan scan;
   char stop[120]; /* why a check stopped the replay */
+  usercount *uc;  /* the collector's users and signed user counts (client/usercount.h) */
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                      \
@@ -772,6 +774,7 @@ static void user_key(scan_str u, uint8_t key[32]) {
 static int entry_users(audit *a, const audit_entry *e) {
   const entry_scan *s = e->s;
   if (!e->in_window || !scan_eq(s->f[SF_TYPE], "credential_intake")) return 0;
+  if (!scan_eq(s->submitter, "collector")) return 0; /* a foreign writer: user_count names it */
   a->intakes++;
   scan_str u = s->f[SF_USER];
   if (!u.p || u.n == 0) {
@@ -1144,6 +1147,75 @@ static void report_code_identity(const audit *a, json_t *o) {
                                 co->allow_dev, "collateral", co->collateral != NULL, "now", (json_int_t)co->now));
 }
 
+/* ---- (c) the collector's users and its signed user counts (client/usercount.h) ---- */
+
+static int entry_user_count(audit *a, const audit_entry *e) {
+  if (!a->uc && !(a->uc = usercount_new())) {
+    snprintf(a->stop, sizeof a->stop, "out of memory");
+    return 2;
+  }
+  char why[400];
+  usercount_verdict v = usercount_entry(a->uc, e->index, e->data, e->len, e->s, e->in_window, why, sizeof why);
+  if (v == USERCOUNT_FAIL) AUDIT_FAIL(a, "(c) %s", why);
+  if (v != USERCOUNT_ENOMEM) return 0;
+  snprintf(a->stop, sizeof a->stop, "out of memory");
+  return 2;
+}
+
+static const boot_rec *boot_at(const audit *a, uint64_t index) {
+  for (size_t i = 0; i < a->nboots; i++)
+    if (a->boots[i].index == index) return &a->boots[i];
+  return NULL;
+}
+
+/* After code identity: a statement is evidence only from a boot whose quote (binding
+ * the signing key) did not fail. */
+static int run_user_count(audit *a, char *err, size_t errcap) {
+  (void)err;
+  (void)errcap;
+  size_t n = 0;
+  const usercount_statement *st = a->uc ? usercount_statements(a->uc, &n) : NULL;
+  for (size_t i = 0; i < n; i++) {
+    const boot_rec *b = boot_at(a, st[i].boot_index);
+    if (b && b->cid.failed)
+      AUDIT_FAIL(a, "(c) entry %llu: user_count signed by collector boot %llu, whose code identity failed",
+                 (unsigned long long)st[i].index, (unsigned long long)st[i].boot_index);
+  }
+  return 0;
+}
+
+static void report_user_count(const audit *a, json_t *o) {
+  usercount_totals t = {0, 0, 0, 0, 0, 0};
+  size_t n = 0;
+  const usercount_statement *st = NULL;
+  if (a->uc) {
+    usercount_get_totals(a->uc, &t);
+    st = usercount_statements(a->uc, &n);
+  }
+  if (!o) {
+    printf("\n(c) users by the collector's signed counts (only the collector's own entries count)\n");
+    printf("    credentials stored per the log: %llu; %llu credential or user_count entries in the window by "
+           "another writer (not counted)\n",
+           (unsigned long long)t.stored, (unsigned long long)t.foreign);
+    if (!n) printf("    (no user_count statement in the window)\n");
+    for (size_t i = 0; i < n; i++)
+      printf("    entry %-8llu attests %llu users as of index %llu; the log shows %llu  %s\n",
+             (unsigned long long)st[i].index, (unsigned long long)st[i].attested,
+             (unsigned long long)st[i].as_of_index, (unsigned long long)st[i].in_log,
+             st[i].verified ? "verified" : "FAILED");
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "index", (json_int_t)st[i].index,
+                                         "as_of_index", (json_int_t)st[i].as_of_index, "boot_index",
+                                         (json_int_t)st[i].boot_index, "attested", (json_int_t)st[i].attested,
+                                         "in_log", (json_int_t)st[i].in_log, "verified", st[i].verified));
+  json_object_set_new(o, "user_count",
+                      json_pack("{s:o,s:I,s:I}", "statements", arr, "stored_in_log", (json_int_t)t.stored,
+                                "foreign_entries", (json_int_t)t.foreign));
+}
+
 /* ---- the table ---- */
 
 static const audit_check checks[] = {
@@ -1155,6 +1227,7 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"user_count", run_user_count, entry_user_count, false, report_user_count}, /* (c) */
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
 
@@ -1351,6 +1424,7 @@ static void audit_free(audit *a) {
   free(a->boots);
   callset_free(&a->calls);
   keyset_free(&a->window_users);
+  usercount_free(a->uc);
   tlog_anchors_free(&a->an);
   policy_free(&a->pol);
   tlog_failures_free(&a->f);
