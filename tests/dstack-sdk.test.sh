@@ -41,6 +41,12 @@ AC=$T/rel/app-compose.json
 MADE=$(sed -n 's/^compose-hash //p' "$T/mac.out")
 TLOGH=$("$B/tlog" compose-hash "$AC")
 check "make-app-compose's hash is tlog compose-hash's" [ -n "$MADE" -a "$MADE" = "$TLOGH" ]
+# The fields are dstack 0.6.0's AppCompose (the release's target, docs/RELEASE.md), and
+# secure_time is off: that image's chronyd has no NTS and would never boot with it on.
+check "app-compose: only dstack 0.6.0 AppCompose fields, manifest v2, docker-compose runner" \
+  [ "$(j "$AC" 'sorted(set(d) - {"manifest_version","name","features","runner","docker_compose_file","public_logs","public_sysinfo","public_tcbinfo","kms_enabled","gateway_enabled","local_key_provider_enabled","key_provider","key_provider_id","allowed_envs","no_instance_id","secure_time","storage_fs","swap_size","port_policy"}) == [] and d["manifest_version"] == 2 and d["runner"] == "docker-compose"')" = true ]
+check "app-compose: secure_time false, KMS keys, no local key provider, no env" \
+  [ "$(j "$AC" '[d["secure_time"], d["kms_enabled"], d["local_key_provider_enabled"], d["allowed_envs"]]')" = "[false, true, false, []]" ]
 
 sock=$T/dstack.sock
 sim_pid=
