@@ -63,6 +63,8 @@ static void usage(FILE *f) {
           "      consistent with the log's checkpoint, anchored notes matching the chain;\n"
           "  (b) every entry up to the last anchor recomputed to each anchored root;\n"
           "  (c) distinct users with credential_intake in the window, per month;\n"
+          "      only the collector's entries count; every user_count statement's hash,\n"
+          "      signature, log head and count are checked against the log;\n"
           "  (d) every api_call intent within the policy, every result after its intent,\n"
           "      no entry naming direct messages;\n"
           "  (e) every boot entry's code identity (compose hash) and the anchor covering it;\n"
