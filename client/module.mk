@@ -14,6 +14,11 @@ TESTS += test-entryscan
 test-entryscan_SRCS := tests/unit/test_entryscan.c
 test-entryscan_LIBS := tlogcore check
 
+TESTS += test-usercount
+test-usercount_SRCS := tests/unit/test_usercount.c
+test-usercount_LIBS := tlogcore anchor dstack merkle check
+test-usercount_PKGS := jansson libcrypto
+
 # Test tool: writes a static tiled log (checkpoint, tiles, bundles) from the merkle
 # module alone, for tests/tlog.test.sh and bench/audit.
 TOOLS += tlog-mklog
