@@ -2,16 +2,22 @@
 # fuzzers that read logs: log sources over HTTP or a directory (fetch), checkpoints and
 # keys (common), anchors from the chain or anchors.json (anchors), replay of entries to
 # roots (replay), the audit's entry scanner (entryscan), code identity from TDX quotes
-# (codeid) and a DstackApp's KMS history (kms). Programs linking it also link
+# (codeid), a DstackApp's KMS history (kms) and the collector's users and signed user
+# counts (usercount). Programs linking it also link
 # anchor, dstack and merkle, in that order.
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
-                 client/entryscan.c client/codeid.c client/kms.c
+                 client/entryscan.c client/codeid.c client/kms.c client/usercount.c
 tlogcore_PKGS := libcurl jansson libcrypto libsecp256k1
 
 TESTS += test-entryscan
 test-entryscan_SRCS := tests/unit/test_entryscan.c
 test-entryscan_LIBS := tlogcore check
+
+TESTS += test-usercount
+test-usercount_SRCS := tests/unit/test_usercount.c
+test-usercount_LIBS := tlogcore anchor dstack merkle check
+test-usercount_PKGS := jansson libcrypto
 
 # Test tool: writes a static tiled log (checkpoint, tiles, bundles) from the merkle
 # module alone, for tests/tlog.test.sh and bench/audit.

@@ -182,11 +182,10 @@ static enum MHD_Result post_credentials(collector_api *api, struct MHD_Connectio
   const char *cookie = json_string_value(ck);
   size_t clen = json_string_length(ck);
   char user[65], cookie_sha[65], request_id[33];
-  keys_pseudonym(api->cfg.keys, username, ulen, user);
   sha256_hex(cookie, clen, cookie_sha);
-  if (random_id(request_id) != 0) {
+  if (keys_pseudonym(api->cfg.keys, username, ulen, user) != 0 || random_id(request_id) != 0) {
     json_decref(o);
-    return reply_error(c, 500, "no randomness");
+    return reply_error(c, 500, "no pseudonym or no randomness");
   }
 
   pthread_mutex_lock(&api->lock);
@@ -220,7 +219,8 @@ static enum MHD_Result delete_credentials(collector_api *api, struct MHD_Connect
   if (!validate_username(username, ulen))
     return reply_error(c, 400, "username must be 1-64 characters of [A-Za-z0-9_.]");
   char user[65], err[256], request_id[33];
-  keys_pseudonym(api->cfg.keys, username, ulen, user);
+  if (keys_pseudonym(api->cfg.keys, username, ulen, user) != 0)
+    return reply_error(c, 500, "pseudonym failed");
   /* logd folds identical events into one entry; each deletion is its own event. */
   if (random_id(request_id) != 0) return reply_error(c, 500, "no randomness");
   pthread_mutex_lock(&api->lock);
@@ -321,7 +321,10 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
     return reply_error(c, 400, bad);
   }
   char user[65], host[128], query[256], call_id[33];
-  keys_pseudonym(api->cfg.keys, username, ulen, user);
+  if (keys_pseudonym(api->cfg.keys, username, ulen, user) != 0) {
+    json_decref(o);
+    return reply_error(c, 500, "pseudonym failed");
+  }
   if (egress_describe(cursor, count, host, sizeof host, query, sizeof query) != 0 ||
       random_id(call_id) != 0) {
     json_decref(o);
@@ -368,6 +371,34 @@ static enum MHD_Result post_collect(collector_api *api, struct MHD_Connection *c
   }
   egress_result_free(&res);
   return finish_collect(api, c, call_id, user, intent, &res, data);
+}
+
+/* SHA-256 (hex) of the raw quote whose hex is quote_hex: what entries name a quote by.
+ * Returns 0, or -1 when quote_hex is not hex or memory runs out. */
+static int quote_digest(const char *quote_hex, char out[65]) {
+  size_t qlen = strlen(quote_hex);
+  uint8_t *raw = malloc(qlen / 2 + 1);
+  int ok = raw && qlen % 2 == 0 && xt_hex_decode(quote_hex, qlen, 0, raw, qlen / 2, NULL) == XT_OK;
+  if (ok) sha256_hex(raw, qlen / 2, out);
+  free(raw);
+  return ok ? 0 : -1;
+}
+
+/* The user_count entry: the statement's numbers and hash, its signature (so an auditor
+ * checks it from the log alone, with the boot entry's signing_key and instance_id) and,
+ * in enclave mode, the SHA-256 of the quote served with it. */
+static json_t *user_count_event(long count, int64_t as_of, const char *statement_sha, const char *sighex,
+                                const char *quote_hex) {
+  char qsha[65];
+  if (quote_hex && quote_digest(quote_hex, qsha) != 0) return NULL;
+  json_t *ev = json_pack("{s:s, s:I, s:I, s:s, s:s}", "type", "user_count", "count", (json_int_t)count,
+                         "as_of_index", (json_int_t)as_of, "statement_sha256", statement_sha, "signature",
+                         sighex);
+  if (ev && quote_hex && json_object_set_new(ev, "quote_sha256", json_string(qsha)) != 0) {
+    json_decref(ev);
+    return NULL;
+  }
+  return ev;
 }
 
 static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection *c) {
@@ -419,9 +450,9 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
       return reply_error(c, 503, "attestation unavailable");
     }
   }
-  int64_t index = append_event(api, json_pack("{s:s, s:I, s:I, s:s}", "type", "user_count", "count",
-                                              (json_int_t)count, "as_of_index", (json_int_t)as_of,
-                                              "statement_sha256", statement_sha), err, sizeof err);
+  json_t *uc = user_count_event(count, as_of, statement_sha, sighex, quote);
+  snprintf(err, sizeof err, "malformed quote or out of memory");
+  int64_t index = uc ? append_event(api, uc, err, sizeof err) : -1;
   if (index >= 0) note_index_locked(api, index);
   pthread_mutex_unlock(&api->lock);
   if (index < 0) {
@@ -541,15 +572,10 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
     dstack_boot_report_data("collector", cfg->keys->signing_pub, 32, rd);
     if (cfg->quote(cfg->quote_cls, rd, &boot->quote_hex, &boot->event_log, err, errcap) != 0)
       return -1;
-    size_t qlen = strlen(boot->quote_hex);
-    uint8_t *raw = malloc(qlen / 2 + 1);
-    if (!raw || qlen % 2 || xt_hex_decode(boot->quote_hex, qlen, 0, raw, qlen / 2, NULL) != XT_OK) {
-      free(raw);
+    if (quote_digest(boot->quote_hex, quote_sha) != 0) {
       xt_errf(err, errcap, "malformed quote");
       return -1;
     }
-    sha256_hex(raw, qlen / 2, quote_sha);
-    free(raw);
   }
   char host[128], query[64], egress[256];
   if (egress_describe(NULL, COLLECTOR_COUNT_DEFAULT, host, sizeof host, query, sizeof query) != 0) {

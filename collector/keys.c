@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/hex.h"
+#include "collector/validate.h"
 #include "dstack/guest.h"
 
 /* dev-keys: three lines of 64 hex digits (cookie key, pseudonym key, signing seed). */
@@ -118,11 +119,29 @@ int keys_load_dstack(struct dstack_client *dc, collector_keys *k, char *err, siz
   return keys_derive_public(k, err, errcap);
 }
 
-void keys_pseudonym(const collector_keys *k, const char *username, size_t len, char out[65]) {
+/* TikTok usernames are case-insensitive, so "Alice" and "alice" are one account and
+ * must be one pseudonym: the name is folded to ASCII lower case first. Validated names
+ * are only [A-Za-z0-9_.], for which ASCII folding is the whole case folding. */
+int keys_normalize_username(const char *username, size_t len, char *out, size_t cap) {
+  if (!username || !out || len >= cap) return -1;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)username[i];
+    out[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  }
+  out[len] = 0;
+  return 0;
+}
+
+int keys_pseudonym(const collector_keys *k, const char *username, size_t len, char out[65]) {
+  char norm[COLLECTOR_USERNAME_MAX + 1];
   uint8_t mac[32];
   unsigned maclen = 0;
-  HMAC(EVP_sha256(), k->pseudonym_key, 32, (const unsigned char *)username, len, mac, &maclen);
+  if (keys_normalize_username(username, len, norm, sizeof norm) != 0 ||
+      !HMAC(EVP_sha256(), k->pseudonym_key, 32, (const unsigned char *)norm, len, mac, &maclen) ||
+      maclen != 32)
+    return -1;
   xt_hex_encode(mac, 32, out);
+  return 0;
 }
 
 int keys_sign(const collector_keys *k, const uint8_t *msg, size_t len, uint8_t sig[64]) {

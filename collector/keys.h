@@ -30,8 +30,16 @@ struct dstack_client;
 int keys_load_dstack(struct dstack_client *dc, collector_keys *k, char *err, size_t errcap);
 /* Fills signing_pub from signing_seed. */
 int keys_derive_public(collector_keys *k, char *err, size_t errcap);
-/* Pseudonym: lower-case hex HMAC-SHA256(pseudonym_key, username). */
-void keys_pseudonym(const collector_keys *k, const char *username, size_t len, char out[65]);
+/* The username as pseudonyms see it: ASCII upper case folded to lower case (TikTok
+ * names are case-insensitive; validated names hold only [A-Za-z0-9_.]). Writes len
+ * bytes and a NUL into out. Returns 0, or -1 when len + 1 > cap (nothing usable). */
+int keys_normalize_username(const char *username, size_t len, char *out, size_t cap)
+    __attribute__((warn_unused_result));
+/* Pseudonym: lower-case hex HMAC-SHA256(pseudonym_key, normalized username), so every
+ * spelling of one account is one user. username: len bytes, len <= COLLECTOR_USERNAME_MAX.
+ * Returns 0 and fills out, or -1 (too long, or HMAC failed; out untouched). */
+int keys_pseudonym(const collector_keys *k, const char *username, size_t len, char out[65])
+    __attribute__((warn_unused_result));
 /* Ed25519 signature over msg with the signing key. */
 int keys_sign(const collector_keys *k, const uint8_t *msg, size_t len, uint8_t sig[64]);
 /* Wipes the secrets. */

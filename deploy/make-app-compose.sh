@@ -51,7 +51,16 @@ trap 'rm -f "$tmp"' EXIT
 #   public_sysinfo / public_tcbinfo: true (anyone can read Info: app-compose, RTMRs)
 #   gateway_enabled: true (published ports are reached as https://<app-id>-<port>.<gateway
 #     domain>: TLS ends at dstack's gateway, then WireGuard to this CVM)
-#   no_instance_id: false, secure_time: true
+#   no_instance_id: false
+#   secure_time: false. The release targets the dstack 0.6.0 OS image (docs/RELEASE.md,
+#     "Platform"), whose chronyd is built without NTS (dstack issue #745: the Yocto
+#     wrynose upgrade gated NTS behind PACKAGECONFIG, fixed by meta-dstack commit
+#     00f36be on 2026-06-28, after the 0.6.0 image of 2026-06-22). With secure_time
+#     true that image never synchronises its clock and fails to boot. Nothing here
+#     trusts the enclave clock: the audit takes time only from block timestamps. Turn
+#     it to true for an image whose chronyd has NTS (and retest a boot).
+# The field set is dstack 0.6.0's AppCompose (dstack-types); deprecated `features` and
+# the unused key_provider / storage_fs / swap_size / port_policy keep their defaults.
 node -e '
 const fs = require("fs");
 const [composePath, name, outPath] = process.argv.slice(1);
@@ -69,7 +78,7 @@ const manifest = {
   public_tcbinfo: true,
   allowed_envs: [],
   no_instance_id: false,
-  secure_time: true,
+  secure_time: false,
 };
 fs.writeFileSync(outPath, JSON.stringify(manifest));
 ' "$compose" "$name" "$tmp"

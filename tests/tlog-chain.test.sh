@@ -101,7 +101,10 @@ if [ -x "$LOGD" ]; then
   LU=http://127.0.0.1:$lport
   LO=example.org/xordi/e2e
   mkdir -p "$T/ld"
-  "$LOGD" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 >"$T/ld.out" 2>&1 &
+  # The honest events come from submitter collector (the audit counts only its users).
+  CTOK=collector-token-$RANDOM$RANDOM$RANDOM
+  echo "collector $CTOK" >"$T/ld-submitters"
+  "$LOGD" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 --submitters "$T/ld-submitters" >"$T/ld.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "$LU/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   "$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
@@ -120,8 +123,8 @@ for i in range(300):
     ev.append({"type": "api_call", "phase": "result", "call_id": "k%d" % i, "status": 200, "bytes": 10, "body_sha256": h("b%d" % i)})
 print(json.dumps(ev))
 EOF2
-  post /v1/add-batch @"$T/honest.json" >/dev/null
-  post '/v1/add?wait=checkpoint' '{"type":"marker","n":"1"}' >/dev/null
+  TOK=$CTOK post /v1/add-batch @"$T/honest.json" >/dev/null
+  TOK=$CTOK post '/v1/add?wait=checkpoint' '{"type":"marker","n":"1"}' >/dev/null
   N1=$("$TLOG" checkpoint --log "$LU" --key "$T/ld/verifier-key" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
   "$ANCHOR" --rpc "$U" --contract "$C" --key "$T/anchorer.key" --log "$LU" --vkey "$T/ld/verifier-key" --sizes "$N1" >/dev/null ||
     nok "anchor logd's first checkpoint"

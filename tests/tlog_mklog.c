@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 #include "merkle/sha256.h"
@@ -145,6 +147,51 @@ static void fake_hex(const char *tag, uint64_t n, uint64_t variant, char out[65]
   hexs(h, 32, out);
 }
 
+/* The collector's user-count statements, signed as collector/api.c signs them so the
+ * audit's user_count check (client/usercount.h) holds: the boot entry names the signing
+ * key, each statement counts the distinct users of the intakes before it. */
+static uint8_t g_uc_seed[32], g_uc_pub[32];
+static unsigned char g_uc_seen[37];
+static uint64_t g_uc_users;
+
+static int uc_key(uint64_t variant) {
+  char tag[64];
+  int n = snprintf(tag, sizeof tag, "mklog-collector-%llu", (unsigned long long)variant);
+  sha256_two((const uint8_t *)tag, (size_t)n, NULL, 0, g_uc_seed);
+  EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, g_uc_seed, 32);
+  size_t publen = 32;
+  int ok = pk && EVP_PKEY_get_raw_public_key(pk, g_uc_pub, &publen) == 1 && publen == 32;
+  EVP_PKEY_free(pk);
+  return ok ? 0 : -1;
+}
+
+/* The user_count event of entry i (the log head it names: i - 1). */
+static int uc_event(uint64_t i, char *event, size_t cap) {
+  char pub[65], st[512], sh[65], sig[129];
+  uint8_t h[32], s[64];
+  hexs(g_uc_pub, 32, pub);
+  int n = snprintf(st, sizeof st,
+                   "{\"as_of_index\":%llu,\"collector_key\":\"%s\",\"count\":%llu,\"instance_id\":\"i-1\","
+                   "\"type\":\"xordi-collector-user-count-v1\"}",
+                   (unsigned long long)(i - 1), pub, (unsigned long long)g_uc_users);
+  sha256_two((const uint8_t *)st, (size_t)n, NULL, 0, h);
+  hexs(h, 32, sh);
+  EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, g_uc_seed, 32);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  size_t slen = 64;
+  int ok = pk && ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pk) == 1 &&
+           EVP_DigestSign(ctx, s, &slen, (const uint8_t *)st, (size_t)n) == 1 && slen == 64;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pk);
+  if (!ok) return -1;
+  hexs(s, 64, sig);
+  snprintf(event, cap,
+           "{\"as_of_index\":%llu,\"count\":%llu,\"signature\":\"%s\",\"statement_sha256\":\"%s\","
+           "\"type\":\"user_count\"}",
+           (unsigned long long)(i - 1), (unsigned long long)g_uc_users, sig, sh);
+  return 0;
+}
+
 /* Entry i of the generated log: canonical JSON (keys sorted, compact). */
 static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, size_t cap) {
   char event[1024];
@@ -152,23 +199,25 @@ static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, si
   uint64_t ts = UINT64_C(1767225600000) + i * 1000 + variant * 7;
   uint64_t k = i % 10;
   if (i == 0) {
+    char pub[65];
     fake_hex("compose", 1, variant, h1);
+    if (uc_key(variant) != 0) return 0;
+    hexs(g_uc_pub, 32, pub);
     snprintf(event, sizeof event,
              "{\"anchor_address\":\"0x0000000000000000000000000000000000000000\",\"checkpoint_key\":\"test\","
              "\"component\":\"collector\",\"compose_hash\":\"%s\",\"instance_id\":\"i-1\",\"quote_sha256\":\"%s\","
-             "\"type\":\"boot\",\"version\":\"0.1.0\"}",
-             h1, h1);
+             "\"signing_key\":\"%s\",\"type\":\"boot\",\"version\":\"0.1.0\"}",
+             h1, h1, pub);
   } else if (k == 1) {
+    if (!g_uc_seen[i % 37]) g_uc_users++;
+    g_uc_seen[i % 37] = 1;
     fake_hex("user", i % 37, variant, user);
     fake_hex("cookie", i, variant, h1);
     snprintf(event, sizeof event,
              "{\"cookie_sha256\":\"%s\",\"request_id\":\"r%llu\",\"type\":\"credential_intake\",\"user\":\"%s\"}",
              h1, (unsigned long long)i, user);
   } else if (k == 0) {
-    fake_hex("statement", i, variant, h1);
-    snprintf(event, sizeof event,
-             "{\"as_of_index\":%llu,\"count\":%llu,\"statement_sha256\":\"%s\",\"type\":\"user_count\"}",
-             (unsigned long long)i, (unsigned long long)(i % 37), h1);
+    if (uc_event(i, event, sizeof event) != 0) return 0;
   } else if (k % 2 == 0) {
     fake_hex("user", i % 37, variant, user);
     snprintf(event, sizeof event,

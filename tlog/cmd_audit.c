@@ -43,6 +43,7 @@
 #include "client/evidence.h"
 #include "client/kms.h"
 #include "client/replay.h"
+#include "client/usercount.h"
 #include "tlog/commands.h"
 #include "tlog/report.h"
 
@@ -66,6 +67,8 @@ static void usage(FILE *f) {
           "      consistent with the log's checkpoint, anchored notes matching the chain;\n"
           "  (b) every entry up to the last anchor recomputed to each anchored root;\n"
           "  (c) distinct users with credential_intake in the window, per month;\n"
+          "      only the collector's entries count; every user_count statement's hash,\n"
+          "      signature, log head and count are checked against the log;\n"
           "  (d) every api_call intent within the policy, every result after its intent,\n"
           "      no entry naming direct messages;\n"
           "  (e) every boot entry's code identity (compose hash) and the anchor covering it;\n"
@@ -435,6 +438,7 @@ typedef struct audit {
   entry_scan scan;
   char stop[120]; /* why a check stopped the replay */
   report_daily daily; /* per-day counts for the report's charts */
+  usercount *uc;  /* the collector's users and signed user counts (client/usercount.h) */
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                      \
@@ -793,6 +797,7 @@ static void user_key(scan_str u, uint8_t key[32]) {
 static int entry_users(audit *a, const audit_entry *e) {
   const entry_scan *s = e->s;
   if (!e->in_window || !scan_eq(s->f[SF_TYPE], "credential_intake")) return 0;
+  if (!scan_eq(s->submitter, "collector")) return 0; /* a foreign writer: user_count names it */
   a->intakes++;
   scan_str u = s->f[SF_USER];
   if (!u.p || u.n == 0) {
@@ -1623,6 +1628,69 @@ static void report_kms_history(const audit *a, json_t *o) {
   if (o && a->have_kh) json_object_set_new(o, "kms_history", report_kms_json(&a->kh));
 }
 
+/* ---- (c) the collector's users and its signed user counts (client/usercount.h) ---- */
+
+static int entry_user_count(audit *a, const audit_entry *e) {
+  if (!a->uc && !(a->uc = usercount_new())) {
+    snprintf(a->stop, sizeof a->stop, "out of memory");
+    return 2;
+  }
+  char why[400];
+  usercount_verdict v = usercount_entry(a->uc, e->index, e->data, e->len, e->s, e->in_window, why, sizeof why);
+  if (v == USERCOUNT_FAIL) AUDIT_FAIL(a, "(c) %s", why);
+  if (v != USERCOUNT_ENOMEM) return 0;
+  snprintf(a->stop, sizeof a->stop, "out of memory");
+  return 2;
+}
+
+/* After code identity: a statement is evidence only from a boot whose quote (binding
+ * the signing key) did not fail. */
+static int run_user_count(audit *a, char *err, size_t errcap) {
+  (void)err;
+  (void)errcap;
+  size_t n = 0;
+  const usercount_statement *st = a->uc ? usercount_statements(a->uc, &n) : NULL;
+  for (size_t i = 0; i < n; i++) {
+    const boot_rec *b = boot_at(a, st[i].boot_index);
+    if (b && b->cid.failed)
+      AUDIT_FAIL(a, "(c) entry %llu: user_count signed by collector boot %llu, whose code identity failed",
+                 (unsigned long long)st[i].index, (unsigned long long)st[i].boot_index);
+  }
+  return 0;
+}
+
+static void report_user_count(const audit *a, json_t *o) {
+  usercount_totals t = {0, 0, 0, 0, 0, 0};
+  size_t n = 0;
+  const usercount_statement *st = NULL;
+  if (a->uc) {
+    usercount_get_totals(a->uc, &t);
+    st = usercount_statements(a->uc, &n);
+  }
+  if (!o) {
+    printf("\n(c) users by the collector's signed counts (only the collector's own entries count)\n");
+    printf("    credentials stored per the log: %llu; %llu credential or user_count entries in the window by "
+           "another writer (not counted)\n",
+           (unsigned long long)t.stored, (unsigned long long)t.foreign);
+    if (!n) printf("    (no user_count statement in the window)\n");
+    for (size_t i = 0; i < n; i++)
+      printf("    entry %-8llu attests %llu users as of index %llu; the log shows %llu  %s\n",
+             (unsigned long long)st[i].index, (unsigned long long)st[i].attested,
+             (unsigned long long)st[i].as_of_index, (unsigned long long)st[i].in_log,
+             st[i].verified ? "verified" : "FAILED");
+    return;
+  }
+  json_t *arr = json_array();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(arr, json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "index", (json_int_t)st[i].index,
+                                         "as_of_index", (json_int_t)st[i].as_of_index, "boot_index",
+                                         (json_int_t)st[i].boot_index, "attested", (json_int_t)st[i].attested,
+                                         "in_log", (json_int_t)st[i].in_log, "verified", st[i].verified));
+  json_object_set_new(o, "user_count",
+                      json_pack("{s:o,s:I,s:I}", "statements", arr, "stored_in_log", (json_int_t)t.stored,
+                                "foreign_entries", (json_int_t)t.foreign));
+}
+
 /* ---- the table ---- */
 
 static const audit_check checks[] = {
@@ -1635,6 +1703,7 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"user_count", run_user_count, entry_user_count, false, report_user_count}, /* (c) */
     {"per_day", NULL, entry_per_day, false, report_per_day},               /* charts */
     {"kms_history", NULL, NULL, false, report_kms_history},                /* with --app */
     {"quoted_notes", run_quoted_notes, NULL, false, report_none},          /* issue 14 item 3 */
@@ -1855,6 +1924,7 @@ static void audit_free(audit *a) {
   free(a->boots);
   callset_free(&a->calls);
   keyset_free(&a->window_users);
+  usercount_free(a->uc);
   tlog_anchors_free(&a->an);
   policy_free(&a->pol);
   tlog_failures_free(&a->f);

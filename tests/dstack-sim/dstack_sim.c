@@ -3,7 +3,8 @@
  *   dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--app-id HEX]
  *              [--legacy-event-log] [--testdata DIR]
  *
- * Serves GetKey, GetQuote, Info and Version over HTTP on a unix socket, like dstack 0.6:
+ * Serves GetKey, GetQuote, Info and Version over HTTP on a unix socket, like dstack 0.6
+ * (tests/dstack-sdk.test.sh drives it with Phala's own dstack SDK as the client):
  * - keys are deterministic: HMAC-SHA256(seed, "dstack-sim-key-v1" 0 app_id 0 algorithm 0
  *   path), so they depend on the app and the path but (as in dstack) not on the purpose
  *   or the compose hash; the signature chain holds two deterministic 65-byte stand-ins;
@@ -53,6 +54,7 @@ typedef struct sim_state {
   uint8_t app_id[20];
   uint8_t instance_id[20];
   uint8_t os_image_hash[32];
+  uint8_t device_id[32];  /* stands for the platform's device id (derived from the seed) */
   char key_provider[128]; /* the key-provider payload: {"name":"kms","id":"<hex>"} */
   char vm_config[256];
   bool legacy_log;        /* runtime event digests filled in (dstack <= 0.5.5) */
@@ -249,12 +251,20 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
   return send_json(conn, 200, reply);
 }
 
+/* Info as dstack 0.6's guest agent answers it, with every member the dstack SDK's
+ * InfoResponse and TcbInfoV05x name (device_id, os_image_hash, vm_config; in tcb_info
+ * also compose_hash, os_image_hash, device_id and mr_aggregated). mr_aggregated is sent
+ * empty: the simulator does not compute it (dstack's own lite-attestation fixtures send
+ * it empty too), and nothing in this project reads it. */
 static enum MHD_Result handle_info(struct MHD_Connection *conn) {
-  char app_id[41], instance_id[41], compose_hash[65], hex[97];
+  char app_id[41], instance_id[41], compose_hash[65], hex[97], os_image[65], device_id[65];
   xt_hex_encode(sim.app_id, 20, app_id);
   xt_hex_encode(sim.instance_id, 20, instance_id);
   xt_hex_encode(sim.compose_hash, 32, compose_hash);
-  json_t *tcb = json_object();
+  xt_hex_encode(sim.os_image_hash, 32, os_image);
+  xt_hex_encode(sim.device_id, 32, device_id);
+  json_t *tcb = json_pack("{s:s, s:s, s:s, s:s}", "compose_hash", compose_hash, "os_image_hash", os_image,
+                          "device_id", device_id, "mr_aggregated", "");
   if (!tcb) return send_error(conn, 500, "out of memory");
   xt_hex_encode(sim.template_quote + TDX_OFF_MRTD, 48, hex);
   json_object_set_new(tcb, "mrtd", json_string(hex));
@@ -273,10 +283,11 @@ static enum MHD_Result handle_info(struct MHD_Connection *conn) {
   json_t *compose = json_loadb(sim.app_compose, sim.app_compose_len, 0, NULL);
   if (json_is_string(json_object_get(compose, "name")))
     app_name = json_string_value(json_object_get(compose, "name"));
-  json_t *reply = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "app_id", app_id,
+  json_t *reply = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "app_id", app_id,
                             "instance_id", instance_id, "compose_hash", compose_hash, "tcb_info",
                             tcb_text, "app_name", app_name, "app_cert", "", "key_provider_info",
-                            sim.key_provider);
+                            sim.key_provider, "device_id", device_id, "mr_aggregated", "",
+                            "os_image_hash", os_image, "vm_config", sim.vm_config);
   json_decref(compose);
   free(tcb_text);
   return send_json(conn, 200, reply);
@@ -395,6 +406,7 @@ static int derive_identity(const char *app_id_hex) {
   hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"instance-id", 11, h);
   memcpy(sim.instance_id, h, 20);
   hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"os-image-hash", 13, sim.os_image_hash);
+  hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"device-id", 9, sim.device_id);
   char img[65], kid[65];
   xt_hex_encode(sim.os_image_hash, 32, img);
   hmac_sha256(sim.seed, sim.seed_len, (const uint8_t *)"kms-key-id", 10, h);

@@ -845,6 +845,21 @@ static void test_user_count(void) {
   CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "type")), "user_count"));
   CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "statement_sha256")) ?: "", sh));
   CHECK(ev && json_integer_value(json_object_get(ev, "count")) == c0 + 1);
+  /* The entry carries the signature, so the statement is checkable from the log. */
+  CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "signature")) ?: "", sig));
+  /* With a quote, the entry names it by the SHA-256 of its raw bytes; without, not at all. */
+  const char *qhex = json_string_value(json_object_get(o, "quote"));
+  if (qhex) {
+    size_t ql = strlen(qhex);
+    uint8_t *raw = malloc(ql / 2 + 1);
+    char qsh[65];
+    CHECK_FATAL(raw && fx_unhex(qhex, raw, ql / 2) == 0);
+    sha256_hex((const char *)raw, ql / 2, qsh);
+    free(raw);
+    CHECK(ev && !strcmp(json_string_value(json_object_get(ev, "quote_sha256")) ?: "", qsh));
+  } else {
+    CHECK(ev && !json_object_get(ev, "quote_sha256"));
+  }
   CHECK(json_integer_value(json_object_get(o, "as_of_index")) < idx);
   /* as_of_index is the collector's latest entry before the statement: the deletion. */
   json_t *asof = entry_at(entries, json_integer_value(json_object_get(o, "as_of_index")));
@@ -862,6 +877,33 @@ static void test_user_count(void) {
   json_decref(entries);
   json_decref(st);
   json_decref(o);
+  check_record_invariants();
+}
+
+/* TikTok names are case-insensitive: "Alice", "alice" and "ALICE" are one user (one
+ * pseudonym, one stored credential), and a collect or delete under any spelling
+ * reaches it. */
+static void test_user_case(void) {
+  long c0 = user_count(NULL);
+  CHECK_FATAL(c0 >= 0);
+  json_t *a = NULL, *b = NULL;
+  CHECK_FATAL(add_credential("Case_Alice", "sessionid=case-1", &a) == 200);
+  CHECK_FATAL(add_credential("case_alice", "sessionid=case-2", &b) == 200);
+  const char *ua = json_string_value(json_object_get(a, "user"));
+  const char *ub = json_string_value(json_object_get(b, "user"));
+  CHECK(ua && ub && strlen(ua) == 64 && !strcmp(ua, ub));
+  CHECK(user_count(NULL) == c0 + 1);
+  CHECK(add_credential("CASE_ALICE", "sessionid=case-3", NULL) == 200);
+  CHECK(user_count(NULL) == c0 + 1);
+  /* The pseudonym is the HMAC of the lower-case name under the dev pseudonym key. */
+  char want[65];
+  pseudonym("case_alice", want);
+  CHECK(ua && !strcmp(ua, want));
+  CHECK(api("DELETE", "/v1/credentials/cAsE_aLiCe", NULL, NULL) == 200);
+  CHECK(api("DELETE", "/v1/credentials/case_alice", NULL, NULL) == 404);
+  CHECK(user_count(NULL) == c0);
+  json_decref(a);
+  json_decref(b);
   check_record_invariants();
 }
 
@@ -1296,6 +1338,7 @@ int main(void) {
   CHECK_RUN(test_logd_refuses);
   CHECK_RUN(test_token_files);
   CHECK_RUN(test_user_count);
+  CHECK_RUN(test_user_case);
   CHECK_RUN(test_concurrent_churn);
   CHECK_RUN(test_env_cannot_redirect);
   CHECK_RUN(test_dstack_mode);

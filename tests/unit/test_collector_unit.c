@@ -2,6 +2,7 @@
  * release egress destination, without any daemon. */
 #include <limits.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hex.h"
 #include "collector/egress.h"
 #include "collector/keys.h"
 #include "collector/validate.h"
@@ -36,6 +38,10 @@ static void test_validate_username(void) {
   for (int i = 0; bad[i]; i++) CHECK(!uname_ok(bad[i]));
   CHECK(!validate_username("ab\0c", 4)); /* embedded NUL */
   CHECK(!validate_username(NULL, 0));
+  /* Mixed case is valid (it folds to one pseudonym); non-ASCII letters, whose case
+   * folding is locale-dependent, stay refused. */
+  CHECK(uname_ok("ALICE") && uname_ok("aLiCe.X_9"));
+  CHECK(!uname_ok("\xc4\xb0stanbul") && !uname_ok("\xc4\xb1") && !uname_ok("stra\xc3\x9f""e"));
 }
 
 static void test_validate_cursor_cookie(void) {
@@ -100,10 +106,28 @@ static void test_keys_dev(void) {
   CHECK(!memcmp(&a, &b, sizeof a)); /* reused, not regenerated */
   CHECK(memcmp(a.cookie_key, a.pseudonym_key, 32) != 0);
   char p1[65], p2[65], p3[65];
-  keys_pseudonym(&a, "alice", 5, p1);
-  keys_pseudonym(&a, "alice", 5, p2);
-  keys_pseudonym(&a, "alicf", 5, p3);
+  CHECK(keys_pseudonym(&a, "alice", 5, p1) == 0);
+  CHECK(keys_pseudonym(&a, "alice", 5, p2) == 0);
+  CHECK(keys_pseudonym(&a, "alicf", 5, p3) == 0);
   CHECK(!strcmp(p1, p2) && strcmp(p1, p3) && strlen(p1) == 64);
+  /* TikTok names are case-insensitive: every spelling of one name is one pseudonym,
+   * the HMAC of the lower-case name. */
+  char p4[65], p5[65], wantp[65];
+  CHECK(keys_pseudonym(&a, "Alice", 5, p4) == 0 && !strcmp(p4, p1));
+  CHECK(keys_pseudonym(&a, "ALICE", 5, p5) == 0 && !strcmp(p5, p1));
+  uint8_t mac[32];
+  unsigned maclen = 0;
+  CHECK(HMAC(EVP_sha256(), a.pseudonym_key, 32, (const unsigned char *)"alice", 5, mac, &maclen) && maclen == 32);
+  xt_hex_encode(mac, 32, wantp);
+  CHECK(!strcmp(p1, wantp));
+  CHECK(keys_pseudonym(&a, "Mixed_Case.Name9", 16, p4) == 0 && keys_pseudonym(&a, "mixed_case.name9", 16, p5) == 0 &&
+        !strcmp(p4, p5));
+  char norm[COLLECTOR_USERNAME_MAX + 1], big[COLLECTOR_USERNAME_MAX + 2];
+  CHECK(keys_normalize_username("A_b.Z9", 6, norm, sizeof norm) == 0 && !strcmp(norm, "a_b.z9"));
+  CHECK(keys_normalize_username("abc", 3, norm, 3) == -1); /* no room for the NUL */
+  memset(big, 'A', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  CHECK(keys_pseudonym(&a, big, sizeof big - 1, p4) == -1); /* longer than any valid name */
   uint8_t sig[64];
   CHECK(keys_sign(&a, (const uint8_t *)"statement", 9, sig) == 0);
   EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, a.signing_pub, 32);
