@@ -663,7 +663,9 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
     return respond_errorf(h, c, 413, "request body is larger than %zu bytes", r->limit);
   if (r->overloaded)
     return respond_error(h, c, 503, "too many request bodies in flight; retry shortly");
-  char err[300];
+  char err[400];
+  if (h->cfg.ext && h->cfg.ext->write_refused && h->cfg.ext->write_refused(h->cfg.ext->ctx, err, sizeof err))
+    return respond_error(h, c, 503, err);
   event_list ev;
   const char *body = r->body ? r->body : "";
   event_err ee = r->route == R_ADD

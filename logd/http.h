@@ -36,6 +36,9 @@ typedef struct http_ext {
   /* GET /v1/attestation (size, boot: the ?size= and ?boot= arguments or NULL): an HTTP
    * status and a malloc'd JSON body (an error object on failure). */
   unsigned (*attestation)(void *ctx, const char *size, const char *boot, char **body, size_t *len);
+  /* Before a submitter's write is sequenced: non-zero refuses it with 503 and the
+   * sentence in msg (anchoring too stale, anchoring_write_refused). */
+  int (*write_refused)(void *ctx, char *msg, size_t msgcap);
 } http_ext;
 
 typedef struct http_config {

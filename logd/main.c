@@ -50,7 +50,7 @@ static void usage(FILE *f) {
           "            [--max-entry-bytes 16384] [--client-timeout 30]\n"
           "            [--max-connections 1024] [--queue-limit 100000] [--threads 2]\n"
           "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
-          "             [--anchor-interval 600]]\n"
+          "             [--anchor-interval 600] [--anchor-max-age 2400]]\n"
           "\n"
           "The append-only Merkle log server: accepts events over HTTP, sequences them\n"
           "into a RocksDB store under DIR (one synced write per group of requests), and\n"
@@ -72,6 +72,8 @@ static void usage(FILE *f) {
           "  --anchor-key FILE          the anchoring key (hex secp256k1; --dev only: in\n"
           "                             enclave mode it comes from GetKey)\n"
           "  --anchor-interval S        anchor at most every S seconds (default 600)\n"
+          "  --anchor-max-age S         refuse writes (503) while no anchor has confirmed the\n"
+          "                             newest checkpoint for S seconds (default 4 intervals)\n"
           "  --checkpoint-interval-ms N sign a checkpoint at most every N ms when the tree grew\n"
           "  --max-entry-bytes N        largest stored entry (default 16384, at most 65535)\n"
           "  --client-timeout S         close connections idle for S seconds (default 30)\n"
@@ -92,6 +94,7 @@ typedef struct logd_opts {
   char host[256];
   unsigned port;
   int dev, anchor_interval_set;
+  uint64_t anchor_max_age;
   uint64_t anchor_interval, interval, max_entry, timeout, max_conns, queue, threads;
 } logd_opts;
 
@@ -152,9 +155,9 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
   } nums[] = {{"--checkpoint-interval-ms", 1, 3600000}, {"--max-entry-bytes", 256, EVENT_ENTRY_HARD_MAX},
               {"--client-timeout", 1, 3600}, {"--max-connections", 1, 65536},
               {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
-              {"--anchor-interval", 1, 86400}};
+              {"--anchor-interval", 1, 86400}, {"--anchor-max-age", 2, 7 * 86400}};
   uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
-                      &o->queue, &o->threads, &o->anchor_interval};
+                      &o->queue, &o->threads, &o->anchor_interval, &o->anchor_max_age};
   const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
@@ -193,6 +196,11 @@ static int check_opts(logd_opts *o) {
     why = "--dev with --anchor-rpc needs --anchor-key FILE";
   else if ((o->anchor_keyfile || o->anchor_interval_set) && !o->anchor_rpc)
     why = "--anchor-key and --anchor-interval need --anchor-rpc and --anchor-contract";
+  else if (o->anchor_max_age && !o->anchor_rpc)
+    why = "--anchor-max-age needs --anchor-rpc and --anchor-contract";
+  else if (o->anchor_max_age && o->anchor_max_age <= o->anchor_interval)
+    why = "--anchor-max-age must be longer than --anchor-interval (an anchor is tried only "
+          "once per interval)";
   if (why) {
     fprintf(stderr, "logd: %s\n", why);
     return EXIT_USAGE;
@@ -321,7 +329,8 @@ static int load_keys(const logd_opts *o, logd_run *run) {
                              .key = akey,
                              .interval_s = o->anchor_interval,
                              .origin = o->origin,
-                             .data_dir = o->data};
+                             .data_dir = o->data,
+                             .max_age_s = o->anchor_max_age};
     run->anc = anchoring_new(&ac, err, sizeof err);
     if (!run->anc) {
       fprintf(stderr, "logd: %s\n", err);
