@@ -82,9 +82,11 @@ static void export_usage(FILE *f) {
           "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
           "Attestations: logd's boot quotes and anchored checkpoints' quotes, as the log\n"
           "serves them, go to attestation/boot-<I>.json and attestation/checkpoint-<N>.json.\n"
-          "--attestation FILE adds another component's boot attestation (the collector's\n"
-          "GET /v1/attestation answer: JSON with boot_index and quote) as\n"
-          "attestation/boot-<boot_index>.json; `tlog audit --bundle` then checks it.\n"
+          "Other components' boot quotes that logd keeps (the collector's, sent with its boot\n"
+          "entry) are exported the same way. --attestation FILE adds another component's\n"
+          "boot attestation (the collector's GET /v1/attestation answer: JSON with\n"
+          "boot_index and quote) as attestation/boot-<boot_index>.json (skipped when the log\n"
+          "served the same quote); `tlog audit --bundle` then checks it.\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
@@ -298,11 +300,12 @@ static int export_hash_tiles(export_job *x, char *err, size_t errcap) {
   return rc;
 }
 
-/* Notes a logd boot entry (not --dev): its quote goes into the bundle too. */
+/* Notes a boot entry whose quote the log may serve: logd's (not --dev), and any other
+ * component's that names a quote (logd keeps those sent to POST /v1/boot). */
 static int note_boot(export_job *x, uint64_t index, const tile_bundle_entry *e, char *err, size_t errcap) {
   codeid_boot cb;
   if (!codeid_maybe_boot(e->data, e->len) || codeid_boot_parse(e->data, e->len, index, &cb) ||
-      strcmp(cb.submitter, "logd") || codeid_boot_is_dev(&cb))
+      codeid_boot_is_dev(&cb) || (strcmp(cb.submitter, "logd") && !cb.quote_sha256[0]))
     return 0;
   if (x->nboot_idx == x->boot_cap) {
     size_t cap = x->boot_cap ? x->boot_cap * 2 : 16;
@@ -408,6 +411,17 @@ static int export_attestations(export_job *x, char *err, size_t errcap) {
   return 0;
 }
 
+/* Whether the bundle's file rel holds the same quote as j. */
+static int same_quote_in_bundle(const char *dir, const char *rel, json_t *j) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  json_t *b = json_load_file(path, 0, NULL);
+  const char *q1 = json_string_value(json_object_get(b, "quote")), *q2 = json_string_value(json_object_get(j, "quote"));
+  int same = q1 && q2 && !strcmp(q1, q2);
+  json_decref(b);
+  return same;
+}
+
 /* Other components' boot attestations, given as files; checked by the audit. */
 static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
   for (size_t i = 0; i < x->g->nextra; i++) {
@@ -423,8 +437,10 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
       return TLOG_EXIT_USAGE;
     }
     codeid_path(false, true, (uint64_t)json_integer_value(bi), rel, sizeof rel);
+    int same = json_object_get(x->files, rel) ? same_quote_in_bundle(x->g->to, rel, j) : 0;
     char *txt = json_object_get(x->files, rel) ? NULL : json_dumps(j, JSON_COMPACT);
     json_decref(j);
+    if (same) continue; /* the log served this quote already (logd keeps collectors' quotes) */
     if (!txt) {
       xt_errf(err, errcap, "--attestation %.300s: the bundle already holds %s", file, rel);
       return TLOG_EXIT_USAGE;
