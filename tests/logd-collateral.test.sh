@@ -64,4 +64,42 @@ dead=$(free_port)
 check "an unreachable PCCS: exit 2" [ $? = 2 ]
 expect "usage: --pccs missing" 2 "^tlog collateral: --pccs URL is required; see 'tlog collateral --help'\$" -- "$B/tlog" collateral --quote "$TD/tdx_quote"
 expect "usage: both --quote and --report" 2 "give exactly one of --quote or --report" -- "$B/tlog" collateral --pccs "$PCCS" --quote a --report b
+
+section "the collateral valid at a time, from an archive (client/collateral.h)"
+A=$tmp/archive
+mkdir -p "$A/collateral"
+cp "$TD/tdx_quote_collateral.json" "$A/collateral/1750400000.json"
+cp "$TD/tdx_quote_outdated_collateral.json" "$A/collateral/1771500000.json"
+s1=$(jq -r .not_before "$tmp/c2.out" | xargs -I{} date -u -d {} +%s); e1=$(jq -r .not_after "$tmp/c2.out" | xargs -I{} date -u -d {} +%s)
+s2=$(date -u -d 2026-02-18T10:58:51Z +%s); e2=$(date -u -d 2026-03-20T10:41:15Z +%s)
+index() { # NB1 NA1 NB2 NA2 [SHA1]
+  jq -n --argjson nb1 "$1" --argjson na1 "$2" --argjson nb2 "$3" --argjson na2 "$4" \
+    --arg h1 "${5:-$(sha256hex <"$A/collateral/1750400000.json")}" --arg h2 "$(sha256hex <"$A/collateral/1771500000.json")" \
+    '{collateral:[{name:"1750400000",fetched_at:1750400000,not_before:$nb1,not_after:$na1,sha256:$h1},
+                  {name:"1771500000",fetched_at:1771500000,not_before:$nb2,not_after:$na2,sha256:$h2}]}' >"$A/collateral/index.json"
+}
+index "$s1" "$e1" "$s2" "$e2"
+"$B/tlog" collateral --log "$A" --at 2025-07-01T00:00:00Z --out "$tmp/at1.json" >"$tmp/at1.out" 2>&1
+rc=$?
+check "--log DIR --at 2025-07-01: the June 2025 collateral, byte for byte ($rc)" \
+  cond '[ $rc = 0 ] && cmp -s "$tmp/at1.json" "$TD/tdx_quote_collateral.json" && [ "$(cat "$tmp/at1.out")" = "collateral 1750400000 of the archive, valid 2025-06-19T10:32:27Z to 2025-07-19T10:00:35Z, written to $tmp/at1.json" ]'
+"$B/tlog" collateral --log "$A" --at 2026-03-01T00:00:00Z --json >"$tmp/at2.out" 2>&1
+check "--at 2026-03-01: the February 2026 collateral" [ "$(jq -r .name "$tmp/at2.out")" = 1771500000 ]
+"$B/tlog" collateral --log "$A" --at 2025-12-01T00:00:00Z >"$tmp/at3.out" 2>&1
+rc=$?
+check "--at 2025-12-01 (no collateral covers it): exit 1, named ($rc)" \
+  cond '[ $rc = 1 ] && grep -qx "tlog collateral: verification failed: no archived collateral is valid at $(date -u -d 2025-12-01 +%s)" "$tmp/at3.out"'
+index 1700000000 1800000000 1700000000 1800000000
+"$B/tlog" collateral --log "$A" --at 2025-12-01T00:00:00Z >"$tmp/at4.out" 2>&1
+rc=$?
+check "an index claiming wider windows changes nothing: each document's own window decides ($rc)" \
+  cond '[ $rc = 1 ] && grep -qF "1750400000: not valid at that time; 1771500000: not valid at that time" "$tmp/at4.out"'
+index "$s1" "$e1" "$s2" "$e2" "$(printf %064d 0)"
+"$B/tlog" collateral --log "$A" --at 2025-07-01T00:00:00Z >"$tmp/at5.out" 2>&1
+rc=$?
+check "a document whose SHA-256 is not the index's is not used ($rc)" \
+  cond '[ $rc = 1 ] && grep -qF "1750400000: its SHA-256 is not the index" "$tmp/at5.out"'
+"$B/tlog" collateral --log "$tmp" --at 2025-07-01T00:00:00Z >"$tmp/at6.out" 2>&1
+rc=$?
+check "a directory without an archive: exit 1, says so ($rc)" cond '[ $rc = 1 ] && grep -qF "no collateral archive (collateral/index.json not found)" "$tmp/at6.out"'
 harness_done
