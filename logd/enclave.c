@@ -31,7 +31,15 @@ struct logd_enclave {
   char dir[PATH_MAX]; /* DATA/attestations */
   char *boot_json;    /* GET /v1/attestation, set once before serving */
   size_t boot_json_len;
+  void (*quote_hook)(void *ctx, const uint8_t *quote, size_t len);
+  void *quote_ctx;
 };
+
+void enclave_set_quote_hook(logd_enclave *e, void (*fn)(void *ctx, const uint8_t *quote, size_t len),
+                            void *ctx) {
+  e->quote_hook = fn;
+  e->quote_ctx = ctx;
+}
 
 static char *hex_alloc(const uint8_t *in, size_t n) {
   char *s = malloc(2 * n + 1);
@@ -256,6 +264,7 @@ enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
     xt_hex_encode(qsha, 32, quote_sha);
+    if (e->quote_hook) e->quote_hook(e->quote_ctx, q.quote, q.quote_len);
   }
   /* Every boot is its own entry: without it a restart would be folded into the first. */
   if (RAND_bytes(bid, sizeof bid) != 1) {
@@ -329,6 +338,7 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
              size, derr);
     return -1;
   }
+  if (e->quote_hook) e->quote_hook(e->quote_ctx, q.quote, q.quote_len);
   char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
   json_t *j = (qh && rdh) ? json_pack("{s:s,s:I,s:s%,s:s,s:s,s:s,s:s}", "kind", "checkpoint", "size",
                                       (json_int_t)size, "checkpoint", note, note_len, "quote", qh,

@@ -72,6 +72,11 @@ enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier
                              int64_t *boot_index, char *err, size_t errcap)
     __attribute__((warn_unused_result));
 
+/* Called with every raw quote logd takes (boot, anchored checkpoints), e.g. to fetch
+ * the platform's collateral (logd/collateral.h); set before enclave_log_boot. */
+void enclave_set_quote_hook(logd_enclave *e, void (*fn)(void *ctx, const uint8_t *quote, size_t len),
+                            void *ctx);
+
 /* anchoring_hook: gets and keeps the quote of an anchored checkpoint. ctx: the enclave.
  * 0, or -1 (logged; the anchoring thread retries next round). */
 int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len);

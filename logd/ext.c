@@ -1,9 +1,11 @@
 #include "logd/ext.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "logd/anchoring.h"
+#include "logd/collateral.h"
 #include "logd/enclave.h"
 
 static char *ext_anchor_json(void *ctx) {
@@ -13,7 +15,18 @@ static char *ext_anchor_json(void *ctx) {
 
 static char *ext_metrics(void *ctx) {
   logd_ext *x = ctx;
-  return x->anchor ? anchoring_metrics(x->anchor) : strdup("");
+  char *a = x->anchor ? anchoring_metrics(x->anchor) : strdup("");
+  if (!a || !x->collateral) return a;
+  char *c = lcoll_metrics(x->collateral), *both = NULL;
+  if (c && asprintf(&both, "%s%s", a, c) < 0) both = NULL;
+  free(a);
+  free(c);
+  return both;
+}
+
+static unsigned ext_collateral(void *ctx, const char *name, char **body, size_t *len) {
+  logd_ext *x = ctx;
+  return lcoll_http(x->collateral, name, body, len);
 }
 
 static unsigned ext_attestation(void *ctx, const char *size, const char *boot, char **body,
@@ -49,6 +62,7 @@ void logd_ext_http(logd_ext *x, http_ext *out) {
   out->anchor_json = ext_anchor_json;
   out->metrics = ext_metrics;
   out->write_refused = ext_write_refused;
+  out->collateral = ext_collateral;
   /* Without an enclave, http.c answers 404 ("--dev mode") itself; in --dev mode the
    * enclave still keeps and serves its submitters' boot quotes. */
   if (x->enclave) {

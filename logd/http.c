@@ -751,6 +751,18 @@ static enum MHD_Result handle_get(logd_http *h, struct MHD_Connection *c, const 
     return respond(h, c, st, "application/json", body, len, st == 200 ? "no-cache" : "no-store",
                    NULL, NULL);
   }
+  if (!strcmp(url, "/v1/collateral") || !strncmp(url, "/v1/collateral/", 15)) {
+    if (!h->cfg.ext || !h->cfg.ext->collateral)
+      return respond_error(h, c, 404, "no collateral archive: logd runs without --pccs");
+    char *body = NULL;
+    size_t len = 0;
+    unsigned st = h->cfg.ext->collateral(h->cfg.ext->ctx, url[14] ? url + 15 : NULL, &body, &len);
+    if (!body) return respond_error(h, c, 503, "out of memory");
+    /* An archived document never changes; the index grows. */
+    return respond(h, c, st, "application/json", body, len,
+                   st != 200 ? "no-store" : url[14] ? "public, max-age=31536000, immutable" : "no-cache",
+                   NULL, NULL);
+  }
   return respond_error(h, c, 404, "no such path");
 }
 
@@ -761,10 +773,11 @@ static int is_write_path(const char *url) {
 static int is_read_path(const char *url) {
   static const char *exact[] = {"/checkpoint", "/v1/log", "/v1/proof/inclusion",
                                 "/v1/proof/consistency", "/v1/entries", "/healthz",
-                                "/metrics", "/v1/attestation"};
+                                "/metrics", "/v1/attestation", "/v1/collateral"};
   for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
     if (!strcmp(url, exact[i])) return 1;
-  return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16);
+  return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16) ||
+         !strncmp(url, "/v1/collateral/", 15);
 }
 
 static char read_marker;

@@ -50,6 +50,9 @@ typedef struct http_ext {
   int (*boot_keep)(void *ctx, void *evidence, uint64_t index, const char *submitter, char *err,
                    size_t errcap);
   void (*boot_free)(void *evidence);
+  /* GET /v1/collateral (name NULL: the index) and /v1/collateral/<name>: an HTTP status
+   * and a malloc'd JSON body (logd/collateral.h). */
+  unsigned (*collateral)(void *ctx, const char *name, char **body, size_t *len);
 } http_ext;
 
 typedef struct http_config {

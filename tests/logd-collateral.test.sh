@@ -23,6 +23,7 @@ start_pccs() {
   rm -f "$tmp/$name.port"
   python3 "$root/tests/pccs/pccs_standin.py" "${args[@]}" --log "$tmp/$name.req" --port-file "$tmp/$name.port" \
     2>"$tmp/$name.err" &
+  PCCS_PID=$!
   pids+=($!)
   for _ in $(seq 100); do [ -s "$tmp/$name.port" ] && break; sleep 0.05; done
   PCCS=http://127.0.0.1:$(cat "$tmp/$name.port" 2>/dev/null)
@@ -102,4 +103,72 @@ check "a document whose SHA-256 is not the index's is not used ($rc)" \
 "$B/tlog" collateral --log "$tmp" --at 2025-07-01T00:00:00Z >"$tmp/at6.out" 2>&1
 rc=$?
 check "a directory without an archive: exit 1, says so ($rc)" cond '[ $rc = 1 ] && grep -qF "no collateral archive (collateral/index.json not found)" "$tmp/at6.out"'
+
+section "logd --pccs: collateral archived, served, deduplicated"
+"$B/logd" --dev --data "$tmp/x" --listen 127.0.0.1:0 --origin example.org/c --pccs "$PCCS" 2>"$tmp/x.err"
+rc=$?
+check "--pccs without --dstack-socket: usage error (2), nothing created ($rc)" \
+  cond '[ $rc = 2 ] && grep -q "pccs needs --dstack-socket" "$tmp/x.err" && [ ! -e "$tmp/x" ]'
+start_pccs p3 "$TD/tdx_quote_collateral.json" || nok "the stand-in for logd starts"
+SOCK=$tmp/dstack.sock
+printf '{"docker_compose_file":"services: {}\\n","name":"xordi-collateral-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
+"$B/dstack-sim" --socket "$SOCK" --app-compose "$tmp/app-compose.json" --seed 0a --testdata "$TD" 2>"$tmp/sim.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+D=$tmp/logd
+start_logd() {
+  local lport; lport=$(free_port)
+  URL=http://127.0.0.1:$lport
+  "$B/logd" --dstack-socket "$SOCK" --data "$D" --listen "127.0.0.1:$lport" --origin example.org/xordi/collateral \
+    --checkpoint-interval-ms 100 --pccs "$PCCS" "$@" >"$D.out" 2>>"$D.log" &
+  logd_pid=$!
+  pids+=("$logd_pid")
+  for _ in $(seq 200); do curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  return 1
+}
+wait_index() { # N: until the index lists N documents
+  for _ in $(seq 200); do [ "$(curl -s "$URL/v1/collateral" | jq -r '.collateral | length' 2>/dev/null)" = "$1" ] && return 0; sleep 0.05; done
+  return 1
+}
+start_logd --pccs-refresh 1 || { nok "logd starts with --pccs"; sed 's/^/# /' "$D.log"; exit 1; }
+check "logd fetches its platform's collateral with its boot quote: /v1/collateral lists one document" wait_index 1
+curl -s "$URL/v1/collateral" >"$tmp/index.json"
+N=$(jq -r '.collateral[0].name' "$tmp/index.json")
+curl -s -D "$tmp/doc.h" "$URL/v1/collateral/$N" -o "$tmp/doc.json"
+check "the archived document is the PCCS's collateral for the quote's platform, field for field" \
+  cmp -s <(jq -S . "$tmp/doc.json") <(jq -S . "$TD/tdx_quote_collateral.json")
+curl -s "$URL/v1/attestation" >"$tmp/att.json"
+"$B/tlog" collateral --pccs "$PCCS" --report "$tmp/att.json" --out "$tmp/by-tlog.json" >/dev/null 2>&1
+check "... byte for byte what tlog collateral writes for logd's own quote (less its final newline)" \
+  cmp -s <(cat "$tmp/doc.json"; echo) "$tmp/by-tlog.json"
+check "... kept on disk as DIR/collateral/$N.json, immutable over HTTP" \
+  cond 'cmp -s "$D/collateral/$N.json" "$tmp/doc.json" && grep -qi "^Cache-Control: public, max-age=31536000, immutable" "$tmp/doc.h"'
+want=$(jq -c -n --arg n "$N" --argjson nb "$s1" --argjson na "$e1" --arg h "$(sha256hex <"$tmp/doc.json")" \
+  '{collateral:[{name:$n,fetched_at:($n|tonumber),not_before:$nb,not_after:$na,sha256:$h}]}')
+check "the index names it with fetch time, its validity window and SHA-256, exactly" [ "$(cat "$tmp/index.json")" = "$want" ]
+check "... and is DIR/collateral/index.json" cmp -s "$D/collateral/index.json" "$tmp/index.json"
+grep -q "/tdx/certification/v4/tcb?fmspc=B0C06F000000" "$tmp/p3.req"
+check "the PCCS was asked for the simulator quote's FMSPC" [ $? = 0 ]
+sleep 3
+curl -s "$URL/metrics" >"$tmp/m1"
+f=$(sed -n 's/^logd_collateral_fetches_total //p' "$tmp/m1")
+check "--pccs-refresh 1: fetched again and again ($f), archived once (unchanged documents are not kept twice)" \
+  cond '[ "${f:-0}" -ge 3 ] && grep -q "^logd_collateral_archived_total 1$" "$tmp/m1" && [ "$(curl -s "$URL/v1/collateral" | jq ".collateral|length")" = 1 ] && [ "$(ls "$D/collateral" | wc -l)" = 2 ]'
+check "/metrics: logd_collateral_not_after_seconds is the document's window end" grep -q "^logd_collateral_not_after_seconds $e1\$" "$tmp/m1"
+"$B/tlog" collateral --log "$URL" --at 2025-07-01T00:00:00Z --out "$tmp/at-logd.json" >/dev/null 2>&1
+check "tlog collateral --log URL --at: the archived document, byte for byte" cmp -s "$tmp/at-logd.json" "$tmp/doc.json"
+check "/v1/collateral/0123: 400; /v1/collateral/1: 404" \
+  cond '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/0123")" = 400 ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/1")" = 404 ]'
+stop_pid "$logd_pid"
+start_logd || nok "logd restarts with --pccs"
+sleep 1
+check "after a restart the same collateral is not archived again" \
+  cond '[ "$(curl -s "$URL/v1/collateral" | jq ".collateral|length")" = 1 ] && grep -q "^logd_collateral_fetches_total [1-9]" <(curl -s "$URL/metrics")'
+stop_pid "$logd_pid"
+stop_pid "$PCCS_PID"
+start_logd || nok "logd starts while its PCCS is away"
+for _ in $(seq 100); do grep -q "collateral: fetch from $PCCS failed" "$D.log" && break; sleep 0.05; done
+check "the PCCS away: logd serves, logs the failed fetch and counts it; the archive stays" \
+  cond 'grep -q "collateral: fetch from $PCCS failed (retried in 60 s)" "$D.log" && grep -q "^logd_collateral_fetch_failures_total [1-9]" <(curl -s "$URL/metrics") && [ "$(curl -s "$URL/v1/collateral" | jq ".collateral|length")" = 1 ]'
+stop_pid "$logd_pid"
 harness_done
