@@ -159,6 +159,18 @@ check "/metrics: logd_collateral_not_after_seconds is the document's window end"
 check "tlog collateral --log URL --at: the archived document, byte for byte" cmp -s "$tmp/at-logd.json" "$tmp/doc.json"
 check "/v1/collateral/0123: 400; /v1/collateral/1: 404" \
   cond '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/0123")" = 400 ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/1")" = 404 ]'
+VK=$(sed -n 's/^verifier-key: //p' "$D.out")
+"$B/tlog" export --log "$URL" --key "$VK" --to "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
+rc=$?
+check "tlog export copies the archive: collateral/index.json and collateral/$N.json, byte for byte, in the manifest ($rc)" \
+  cond '[ $rc = 0 ] && cmp -s "$tmp/bundle/collateral/index.json" "$tmp/index.json" && cmp -s "$tmp/bundle/collateral/$N.json" "$tmp/doc.json" && [ "$(jq -r ".files[\"collateral/$N.json\"]" "$tmp/bundle/manifest.json")" = "$(sha256hex <"$tmp/doc.json")" ]'
+"$B/tlog" collateral --log "$tmp/bundle" --at 2025-07-01T00:00:00Z --out "$tmp/at-bundle.json" >/dev/null 2>&1
+check "... and the bundle answers tlog collateral --at like the log" cmp -s "$tmp/at-bundle.json" "$tmp/doc.json"
+"$B/tlog" verify-bundle "$tmp/bundle" --key "$VK" --quiet >"$tmp/vb.out" 2>&1
+rc=$?
+check "verify-bundle passes on the bundle, the collateral files checked against the manifest ($rc)" \
+  cond '[ $rc = 0 ] && grep -qx "bundle verified" "$tmp/vb.out" && grep -q "^files    7 checked" "$tmp/vb.out"'
+
 stop_pid "$logd_pid"
 start_logd || nok "logd restarts with --pccs"
 sleep 1

@@ -30,6 +30,7 @@
 #include "base/num.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
+#include "client/collateral.h"
 #include "client/common.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
@@ -87,6 +88,8 @@ static void export_usage(FILE *f) {
           "boot attestation (the collector's GET /v1/attestation answer: JSON with\n"
           "boot_index and quote) as attestation/boot-<boot_index>.json (skipped when the log\n"
           "served the same quote); `tlog audit --bundle` then checks it.\n"
+          "The log's Intel collateral archive (logd --pccs: /v1/collateral), index and\n"
+          "documents, goes to collateral/ (`tlog collateral --log BUNDLE --at T` reads it).\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
@@ -453,6 +456,62 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
   return 0;
 }
 
+/* One archived collateral document (client/collateral.h) into the bundle: it must
+ * hash to the index's sha256 (the audit checks it again). 0 or an exit status. */
+static int export_collateral_doc(export_job *x, const char *name, const char *sha, char *err, size_t errcap) {
+  char src_path[128], dst_path[128], hex[65], ferr[300];
+  tlog_collateral_path(x->l.src, name, src_path, sizeof src_path);
+  snprintf(dst_path, sizeof dst_path, "collateral/%s.json", name);
+  uint8_t *d = NULL;
+  size_t len = 0;
+  fetch_status st = log_source_get(x->l.src, src_path, TLOG_COLLATERAL_MAX_DOC, &d, &len, ferr, sizeof ferr);
+  if (st != FETCH_OK) {
+    xt_errf(err, errcap, "collateral %s: %s", name, st == FETCH_NOT_FOUND ? "listed but not served" : ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  sha256_hex(d, len, hex);
+  int rc = strcmp(hex, sha) ? TLOG_EXIT_FAILED : 0;
+  if (rc) xt_errf(err, errcap, "collateral %s: its SHA-256 is not the one the log's index names", name);
+  else if (bundle_put(x->g->to, x->files, dst_path, d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  free(d);
+  return rc;
+}
+
+/* The log's collateral archive (logd --pccs), index and documents, as
+ * collateral/index.json and collateral/<name>.json; a log without one has none. */
+static int export_collateral(export_job *x, char *err, size_t errcap) {
+  char path[64], ferr[300];
+  tlog_collateral_path(x->l.src, NULL, path, sizeof path);
+  uint8_t *d = NULL;
+  size_t len = 0;
+  fetch_status st = log_source_get(x->l.src, path, TLOG_COLLATERAL_MAX_INDEX, &d, &len, ferr, sizeof ferr);
+  if (st == FETCH_NOT_FOUND) return 0;
+  if (st != FETCH_OK) {
+    xt_errf(err, errcap, "collateral index: %s", ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  json_t *idx = json_loadb((const char *)d, len, JSON_REJECT_DUPLICATES, NULL), *e;
+  json_t *arr = json_object_get(idx, "collateral");
+  int rc = json_is_array(arr) ? 0 : TLOG_EXIT_FAILED;
+  if (rc) xt_errf(err, errcap, "the log's collateral index is malformed");
+  size_t i;
+  json_array_foreach(arr, i, e) {
+    const char *name = json_string_value(json_object_get(e, "name"));
+    const char *sha = json_string_value(json_object_get(e, "sha256"));
+    size_t n = name ? strspn(name, "0123456789") : 0;
+    if (!name || !n || n > 20 || name[n] || !sha) {
+      xt_errf(err, errcap, "the log's collateral index entry %zu is malformed", i);
+      rc = TLOG_EXIT_FAILED;
+    }
+    if (!rc) rc = export_collateral_doc(x, name, sha, err, errcap);
+    if (rc) break;
+  }
+  if (!rc && bundle_put(x->g->to, x->files, "collateral/index.json", d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  json_decref(idx);
+  free(d);
+  return rc;
+}
+
 /* A JSON document into the bundle (refcount of j taken). */
 static int put_json(export_job *x, const char *rel, json_t *j, size_t flags, char *err, size_t errcap) {
   char *s = j ? json_dumps(j, flags) : NULL;
@@ -496,7 +555,7 @@ static int export_finish(export_job *x, char *err, size_t errcap) {
 static int (*const export_steps[])(export_job *, char *, size_t) = {
     export_open,           export_checkpoint,     export_select_anchors,     export_hash_tiles,
     export_entry_bundles,  export_anchored_notes, export_attestations,       export_extra_attestations,
-    export_finish,
+    export_collateral,     export_finish,
 };
 
 int cmd_export(int argc, char **argv) {
