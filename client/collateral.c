@@ -14,6 +14,7 @@ const char *tlog_collateral_err_str(tlog_collateral_err e) {
   switch (e) {
   case TLOG_COLLATERAL_OK: return "ok";
   case TLOG_COLLATERAL_NONE: return "no archived collateral valid at that time";
+  case TLOG_COLLATERAL_NOARCHIVE: return "no collateral archive";
   case TLOG_COLLATERAL_EIO: return "collateral archive unreadable";
   case TLOG_COLLATERAL_EFORMAT: return "collateral archive index malformed";
   }
@@ -81,7 +82,7 @@ static tlog_collateral_err read_index(log_source *src, json_t **root, json_t **a
   fetch_status st = log_source_get(src, path, TLOG_COLLATERAL_MAX_INDEX, &d, &len, e, sizeof e);
   if (st == FETCH_NOT_FOUND) {
     xt_errf(err, errcap, "no collateral archive (%s not found)", path);
-    return TLOG_COLLATERAL_NONE;
+    return TLOG_COLLATERAL_NOARCHIVE;
   }
   if (st != FETCH_OK) {
     xt_errf(err, errcap, "%s", e);
@@ -143,4 +144,37 @@ tlog_collateral_err tlog_collateral_at(log_source *src, time_t t, tdx_collateral
   }
   if (name) snprintf(name, namecap, "%s", best_name);
   return TLOG_COLLATERAL_OK;
+}
+
+/* ---------- for the audit ---------- */
+
+void tlog_collateral_cache_free(tlog_collateral_cache *cache) {
+  tdx_collateral_free(cache->c);
+  memset(cache, 0, sizeof *cache);
+}
+
+bool tlog_collateral_apply(tlog_collateral_cache *cache, log_source *src, time_t t, codeid_opts *o) {
+  if (o->collateral || cache->no_archive) return false;
+  if (!cache->c || t < cache->lo || t > cache->hi) {
+    char err[300];
+    tdx_collateral *c = NULL;
+    tlog_collateral_err e = tlog_collateral_at(src, t, &c, NULL, 0, err, sizeof err);
+    if (e != TLOG_COLLATERAL_OK) {
+      /* Only a source without any archive stops the asking; a gap in one does not. */
+      if (e == TLOG_COLLATERAL_NOARCHIVE) cache->no_archive = true;
+      return false;
+    }
+    tdx_collateral_free(cache->c);
+    cache->c = c;
+    if (tdx_collateral_window(c, &cache->lo, &cache->hi)) cache->lo = cache->hi = t;
+  }
+  o->collateral = cache->c;
+  o->now = t;
+  return true;
+}
+
+uint64_t tlog_anchor_time_covering(const tlog_anchors *an, uint64_t index) {
+  for (size_t i = 0; i < an->n; i++)
+    if (an->a[i].size > index) return an->a[i].time;
+  return 0;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "client/anchors.h"
+#include "client/codeid.h"
 #include "client/fetch.h"
 #include "dstack/quote.h"
 
@@ -28,7 +30,8 @@
 
 typedef enum {
   TLOG_COLLATERAL_OK = 0,
-  TLOG_COLLATERAL_NONE,   /* the archive holds no collateral valid at T (or no archive) */
+  TLOG_COLLATERAL_NONE,   /* the archive holds no collateral valid at T */
+  TLOG_COLLATERAL_NOARCHIVE, /* the source has no archive (no index) */
   TLOG_COLLATERAL_EIO,    /* the archive could not be read */
   TLOG_COLLATERAL_EFORMAT /* the index is malformed */
 } tlog_collateral_err;
@@ -43,11 +46,36 @@ void tlog_collateral_path(const log_source *src, const char *name, char *out, si
 /* The collateral valid at t from src's archive: among the documents whose own window
  * contains t, the one issued last (latest not_before; ties: the later name). OK with
  * *out (the caller frees it with tdx_collateral_free) and its name in name (namecap
- * bytes, may be NULL); NONE (no index, or nothing covers t: err says which documents
- * were considered and why each was passed over, as far as it fits); EIO / EFORMAT
- * with err. */
+ * bytes, may be NULL); NONE (nothing covers t: err says which documents were
+ * considered and why each was passed over, as far as it fits); NOARCHIVE (no index);
+ * EIO / EFORMAT with err. */
 tlog_collateral_err tlog_collateral_at(log_source *src, time_t t, tdx_collateral **out, char *name,
                                        size_t namecap, char *err, size_t errcap)
     __attribute__((warn_unused_result));
+
+/* ---------- for the audit ---------- */
+
+/* The archive's answers an audit reuses: the last collateral found and its window. A
+ * zeroed cache is empty; free it with tlog_collateral_cache_free. */
+typedef struct tlog_collateral_cache {
+  tdx_collateral *c; /* owned; NULL before the first find */
+  time_t lo, hi;     /* its window */
+  bool no_archive;   /* the source has no archive: not asked again */
+} tlog_collateral_cache;
+
+void tlog_collateral_cache_free(tlog_collateral_cache *cache);
+
+/* Sets an audit's options for one quote taken at time t (the block time of the anchor
+ * it belongs to, tlog_anchor_time_covering): when the auditor gave no collateral
+ * (o->collateral NULL) and src's archive holds collateral valid at t, o->collateral
+ * becomes that one (owned by cache, valid until the next call) and o->now = t, so the
+ * quote is judged with what Intel published for that time. Otherwise o is unchanged
+ * (the quote then cannot be fully verified, as without --collateral). Returns whether
+ * archived collateral was applied. */
+bool tlog_collateral_apply(tlog_collateral_cache *cache, log_source *src, time_t t, codeid_opts *o);
+
+/* The block time of the first anchor covering entry index (size > index) in an
+ * (ordered by size), or 0 when none does. */
+uint64_t tlog_anchor_time_covering(const tlog_anchors *an, uint64_t index);
 
 #endif

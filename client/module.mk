@@ -9,6 +9,11 @@ tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c
                  client/entryscan.c client/codeid.c client/kms.c client/collateral.c
 tlogcore_PKGS := libcurl jansson libcrypto libsecp256k1
 
+# collateral over time (client/collateral.h) on the real test collateral
+TESTS += test-collateral-archive
+test-collateral-archive_SRCS := tests/unit/test_collateral_archive.c
+test-collateral-archive_LIBS := tlogcore anchor dstack merkle check
+
 TESTS += test-entryscan
 test-entryscan_SRCS := tests/unit/test_entryscan.c
 test-entryscan_LIBS := tlogcore check

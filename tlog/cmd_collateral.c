@@ -134,7 +134,7 @@ static int from_archive(const char *spec, const char *at, const char *out, bool 
   tlog_collateral_err ce = tlog_collateral_at(src, t, &c, name, sizeof name, err, sizeof err);
   if (ce != TLOG_COLLATERAL_OK) {
     log_source_free(src);
-    return tlog_fail("collateral", as_json, ce == TLOG_COLLATERAL_NONE ? TLOG_EXIT_FAILED : TLOG_EXIT_USAGE, err);
+    return tlog_fail("collateral", as_json, ce == TLOG_COLLATERAL_NONE || ce == TLOG_COLLATERAL_NOARCHIVE ? TLOG_EXIT_FAILED : TLOG_EXIT_USAGE, err);
   }
   time_t lo = 0, hi = 0;
   if (tdx_collateral_window(c, &lo, &hi) == 0) {
