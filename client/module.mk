@@ -2,7 +2,8 @@
 # fuzzers that read logs: log sources over HTTP or a directory (fetch), checkpoints and
 # keys (common), anchors from the chain or anchors.json (anchors), replay of entries to
 # roots (replay), the audit's entry scanner (entryscan), code identity from TDX quotes
-# (codeid) and a DstackApp's KMS history (kms). Programs linking it also link
+# (codeid), a DstackApp's KMS history (kms) and the collateral archive (collateral).
+# Programs linking it also link
 # anchor, dstack and merkle, in that order.
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
