@@ -3,8 +3,7 @@
 # keys (common), anchors from the chain or anchors.json (anchors), replay of entries to
 # roots (replay), the audit's entry scanner (entryscan), code identity from TDX quotes
 # (codeid), a DstackApp's KMS history (kms) and the collateral archive (collateral).
-# Programs linking it also link
-# anchor, dstack and merkle, in that order.
+# Programs linking it also link anchor, dstack and merkle, in that order.
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
                  client/entryscan.c client/codeid.c client/kms.c client/collateral.c
