@@ -646,7 +646,7 @@ static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, c
 static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
   seq_sub *s = r->sub;
   if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
-  if (r->route == R_BOOT) {
+  if (r->route == R_BOOT && h->cfg.ext && h->cfg.ext->boot_keep) {
     char err[300];
     if (h->cfg.ext->boot_keep(h->cfg.ext->ctx, r->evidence, s->index[0], r->who->name, err, sizeof err))
       return respond_errorf(h, c, 500, "the boot entry is logged (index %" PRIu64 ") but its quote "
@@ -679,6 +679,8 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
   event_err ee;
   if (r->route == R_BOOT) {
     char *text = NULL;
+    /* begin_request routes here only with boot_parse set; said again for the reader. */
+    if (!h->cfg.ext || !h->cfg.ext->boot_parse) return respond_error(h, c, 404, "no such path");
     int st = h->cfg.ext->boot_parse(body, r->len, &text, &r->evidence, err, sizeof err);
     if (st) {
       free(r->body);
@@ -921,7 +923,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   req *r = *con_cls;
   *con_cls = NULL;
   if (!r || r == (req *)&read_marker) return;
-  if (r->evidence) h->cfg.ext->boot_free(r->evidence);
+  if (r->evidence && h->cfg.ext && h->cfg.ext->boot_free) h->cfg.ext->boot_free(r->evidence);
   free(r->body);
   atomic_fetch_sub(&h->body_bytes, r->reserved);
   seq_sub_free(r->sub);
