@@ -40,6 +40,7 @@ fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+cond() { eval "$1"; } # one check over a compound condition
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" "$1"; }
@@ -109,7 +110,8 @@ A=$("$TLOG" anchor address --key "$tmp/anchorer.key")
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract "$C" 2>"$tmp/u.err"
 check "--dev --anchor-rpc without --anchor-key: usage error (2)" [ $? = 2 ]
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract 0x12 --anchor-key "$tmp/anchorer.key" 2>"$tmp/u.err"
-check "a malformed --anchor-contract is refused (1) with a message" [ $? = 1 ] && grep -q 'anchor-contract' "$tmp/u.err"
+rc=$?
+check "a malformed --anchor-contract is refused (1) with a message" cond '[ $rc = 1 ] && grep -q anchor-contract "$tmp/u.err"'
 
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-interval 5 2>"$tmp/u.err"
 check "--anchor-interval without --anchor-rpc: usage error (2)" [ $? = 2 ]
@@ -177,7 +179,6 @@ s2=$(add 10 after) && wait_anchor "$s2" 30
 check "and goes on anchoring ($s2)" [ "$(anchor_size)" -ge "${s2:-999999}" ]
 
 # --- no silent stretch: writes refused (503) while no anchor confirms (issue 14) ---
-cond() { eval "$1"; } # one check over a compound condition
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract "$C" \
   --anchor-key "$tmp/anchorer.key" --anchor-interval 5 --anchor-max-age 5 2>"$tmp/u.err"
 rc=$?

@@ -20,6 +20,7 @@ cd "$root"
 BIN=${BIN:-bin}
 . "$root/tests/lib/harness.sh"
 harness_init logd-enclave tlog logd dstack-sim collector-test mock-tiktok
+cond() { eval "$1"; } # one check over a compound condition
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
 
 # --- the simulator ---
@@ -87,9 +88,11 @@ start_logd() { # extra args; sets URL, logd_pid
 # --- refusals ---
 "$B/logd" --dstack-socket "$SOCK" --data "$tmp/x" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" \
   --anchor-contract "$C" --anchor-key "$tmp/owner.key" 2>"$tmp/x.err"
-check "--anchor-key with --dstack-socket is refused (2)" [ $? = 2 ] && grep -q GetKey "$tmp/x.err"
+rc=$?
+check "--anchor-key with --dstack-socket is refused (2)" cond '[ $rc = 2 ] && grep -q GetKey "$tmp/x.err"'
 "$B/logd" --dev --data "$tmp/y" --listen 127.0.0.1:0 --origin "$O" --submitters "$tmp/submitters" 2>"$tmp/y.err"
-check "getkey: tokens in --dev mode are refused (1) naming the line" [ $? = 1 ] && grep -q 'submitters:4' "$tmp/y.err"
+rc=$?
+check "getkey: tokens in --dev mode are refused (1) naming the line" cond '[ $rc = 1 ] && grep -q submitters:4 "$tmp/y.err"'
 
 start_logd || { nok "logd starts in enclave mode"; sed 's/^/# /' "$D.log"; exit 1; }
 ok "logd starts in enclave mode with anchoring"
@@ -144,7 +147,6 @@ n=$(curl -s "$URL/v1/entries?start=0&count=100" | jq -r '.entries[].entry' | jq 
 check "logd holds the collector's boot entry under submitter collector" [ "${n:-0}" -ge 1 ]
 
 # --- the collector's boot evidence, kept by logd (POST /v1/boot, issue 14) ---
-cond() { eval "$1"; } # one check over a compound condition
 curl -s "http://127.0.0.1:$PC/v1/attestation" >"$tmp/col-att.json"
 CBI=$(jq -r .boot_index "$tmp/col-att.json")
 curl -s "$URL/v1/attestation?boot=$CBI" >"$tmp/logd-col-att.json"
