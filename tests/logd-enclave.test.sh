@@ -12,7 +12,8 @@
 #    --dstack-socket on the same simulator, logs its boot entry through logd);
 #  - the collector's boot quote (with vm_config) sent with its boot entry to POST
 #    /v1/boot, kept and served by logd at /v1/attestation?boot=I byte for byte; bad
-#    evidence refused; every quote logd keeps carries vm_config;
+#    evidence refused; every quote logd keeps carries vm_config; a --dev logd keeps
+#    and serves its submitters' boot quotes too;
 #  - refusals: --anchor-key with --dstack-socket, getkey: tokens in --dev mode.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -269,4 +270,27 @@ check "this run's boot entry ($BI) matches its quote at ?boot=$BI" \
   [ "$(curl -s "$URL/v1/entries?start=$BI&count=1" | jq -r '.entries[0].entry' | jq -r .event.quote_sha256)" = "$QSHA2" ]
 check "?boot=1 (not a logd boot entry): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?boot=1")" = 404 ]
 stop_pid "$logd_pid"
+
+# --- a --dev logd keeps its submitters' boot quotes too (it has none of its own) ---
+DV=$tmp/devd
+dport=$(free_port)
+"$B/logd" --dev --data "$DV" --listen "127.0.0.1:$dport" --origin example.org/xordi/dev >"$DV.out" 2>"$DV.log" &
+pids+=($!)
+DURL=http://127.0.0.1:$dport
+for _ in $(seq 200); do curl -sf "$DURL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+dstack GetQuote '{"report_data":"0102"}' >"$tmp/gq.json"
+GQ=$(jq -r .quote "$tmp/gq.json")
+jq -c --arg s "$(printf '%s' "$GQ" | xxd -r -p | sha256hex)" \
+  '{event:{type:"boot",component:"collector",quote_sha256:$s,compose_hash:"c0",instance_id:"i0",signing_key:"k0"},quote:.quote,event_log:.event_log,vm_config:.vm_config}' \
+  "$tmp/gq.json" >"$tmp/bootpost.json"
+code=$(curl -s -o "$tmp/bp-dev.json" -w '%{http_code}' -H "Authorization: Bearer $(cat "$DV/dev-token")" --data-binary @"$tmp/bootpost.json" "$DURL/v1/boot")
+DI=$(jq -r .index "$tmp/bp-dev.json")
+check "--dev logd: POST /v1/boot logs the entry ($code, index $DI)" [ "$code" = 200 ]
+jq -cj --argjson i "$DI" '{kind:"boot",boot_index:$i,component:"collector",submitter:"dev",quote:.quote,event_log:.event_log,vm_config:.vm_config,report_data:(.report_data),compose_hash:"c0",instance_id:"i0",signing_key:"k0"}' \
+  "$tmp/gq.json" >"$tmp/want-dev.json"
+curl -s "$DURL/v1/attestation?boot=$DI" >"$tmp/got-dev.json"
+check "... and serves the quote at /v1/attestation?boot=$DI, byte for byte" cmp -s "$tmp/want-dev.json" "$tmp/got-dev.json"
+DEVMSG='{"error":"no attestation: this logd runs in --dev mode, outside a TEE"}'
+check "... while its own /v1/attestation and ?boot=0 stay 404 (--dev)" \
+  cond '[ "$(curl -s "$DURL/v1/attestation")" = "$DEVMSG" ] && [ "$(curl -s -w "%{http_code}" -o /dev/null "$DURL/v1/attestation?boot=0")" = 404 ]'
 [ $fails = 0 ]
