@@ -2,13 +2,19 @@
 # fuzzers that read logs: log sources over HTTP or a directory (fetch), checkpoints and
 # keys (common), anchors from the chain or anchors.json (anchors), replay of entries to
 # roots (replay), the audit's entry scanner (entryscan), code identity from TDX quotes
-# (codeid), a DstackApp's KMS history (kms) and the collector's users and signed user
-# counts (usercount). Programs linking it also link
-# anchor, dstack and merkle, in that order.
+# (codeid), a DstackApp's KMS history (kms), the collector's users and signed user
+# counts (usercount) and the collateral archive (collateral). Programs linking it also
+# link anchor, dstack and merkle, in that order.
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
-                 client/entryscan.c client/codeid.c client/kms.c client/usercount.c
+                 client/entryscan.c client/codeid.c client/kms.c client/usercount.c \
+                 client/collateral.c
 tlogcore_PKGS := libcurl jansson libcrypto libsecp256k1
+
+# collateral over time (client/collateral.h) on the real test collateral
+TESTS += test-collateral-archive
+test-collateral-archive_SRCS := tests/unit/test_collateral_archive.c
+test-collateral-archive_LIBS := tlogcore anchor dstack merkle check
 
 TESTS += test-entryscan
 test-entryscan_SRCS := tests/unit/test_entryscan.c

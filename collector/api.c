@@ -441,7 +441,7 @@ static enum MHD_Result get_user_count(collector_api *api, struct MHD_Connection 
       memcpy(m + dlen, statement, slen);
       sha256(m, dlen + slen, rd);
       free(m);
-      qrc = api->cfg.quote(api->cfg.quote_cls, rd, &quote, &event_log, err, sizeof err);
+      qrc = api->cfg.quote(api->cfg.quote_cls, rd, &quote, &event_log, NULL, err, sizeof err);
     }
     if (qrc != 0) {
       pthread_mutex_unlock(&api->lock);
@@ -516,10 +516,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     /* Public: the boot entry's quote, so anyone can check quote_sha256 and the binding. */
     char pub[65];
     xt_hex_encode(api->cfg.keys->signing_pub, 32, pub);
-    return reply_json(c, 200, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?}", "component", "collector",
+    return reply_json(c, 200, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?}", "component", "collector",
                                         "boot_index", (json_int_t)api->boot.index, "signing_key",
                                         pub, "instance_id", api->cfg.instance_id, "quote",
-                                        api->boot.quote_hex, "event_log", api->boot.event_log), 0);
+                                        api->boot.quote_hex, "event_log", api->boot.event_log,
+                                        "vm_config", api->boot.vm_config), 0);
   }
   if (!authorized(api, c)) return reply_error(c, 401, "missing or wrong bearer token");
   if (cs->too_big) return reply_error(c, 413, "request body too large");
@@ -570,7 +571,8 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
   if (cfg->quote) {
     uint8_t rd[64];
     dstack_boot_report_data("collector", cfg->keys->signing_pub, 32, rd);
-    if (cfg->quote(cfg->quote_cls, rd, &boot->quote_hex, &boot->event_log, err, errcap) != 0)
+    if (cfg->quote(cfg->quote_cls, rd, &boot->quote_hex, &boot->event_log, &boot->vm_config, err,
+                   errcap) != 0)
       return -1;
     if (quote_digest(boot->quote_hex, quote_sha) != 0) {
       xt_errf(err, errcap, "malformed quote");
@@ -597,7 +599,9 @@ int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, ch
                          "build", egress_build_flavour(), "egress", egress, "boot_id", boot_id);
   if (!ev) { xt_errf(err, errcap, "out of memory"); return -1; }
   int64_t index = -1;
-  int rc = logclient_append(cfg->log, ev, &index, err, errcap);
+  int rc = cfg->quote ? logclient_append_boot(cfg->log, ev, boot->quote_hex, boot->event_log,
+                                               boot->vm_config, &index, err, errcap)
+                      : logclient_append(cfg->log, ev, &index, err, errcap);
   json_decref(ev);
   boot->index = rc == 0 ? index : -1;
   return rc == 0 ? index : rc;
@@ -656,6 +660,7 @@ void api_stop(collector_api *api) {
   pthread_mutex_destroy(&api->lock);
   free(api->boot.quote_hex);
   free(api->boot.event_log);
+  free(api->boot.vm_config);
   OPENSSL_cleanse(api->token_digest, sizeof api->token_digest);
   free(api);
 }

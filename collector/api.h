@@ -20,16 +20,18 @@
 #include "collector/logclient.h"
 #include "collector/vault.h"
 
-/* Enclave mode: a TDX quote whose REPORTDATA is report_data, as lower-case hex, and the
- * event log that goes with it (both malloc'd). */
+/* Enclave mode: a TDX quote whose REPORTDATA is report_data, as lower-case hex, the
+ * event log that goes with it and, when vm_config is not NULL, GetQuote's vm_config
+ * ("" when none; all malloc'd). */
 typedef int (*collector_quote_fn)(void *cls, const uint8_t report_data[64], char **quote_hex,
-                                  char **event_log, char *err, size_t errcap);
+                                  char **event_log, char **vm_config, char *err, size_t errcap);
 
 /* What the boot entry says, kept to be served at GET /v1/attestation. */
 typedef struct {
   int64_t index;
   char *quote_hex; /* NULL in dev mode */
   char *event_log;
+  char *vm_config; /* NULL in dev mode */
 } collector_boot;
 
 typedef struct {
@@ -46,7 +48,8 @@ typedef struct {
 
 typedef struct collector_api collector_api;
 
-/* Logs the boot entry (with a quote in enclave mode); the API refuses to start without
+/* Logs the boot entry (with a quote in enclave mode, sent with the entry to logd's
+ * POST /v1/boot so that logd keeps it beside its own); the API refuses to start without
  * it. Returns the entry's index, -1 (logd unreachable, or local failure) or -2 (logd
  * refused it, e.g. a wrong token: retrying will not help). */
 int64_t collector_log_boot(const collector_config *cfg, collector_boot *boot, char *err,

@@ -11,6 +11,7 @@
 
 struct logclient {
   char url[1024];
+  char boot_url[1024]; /* /v1/boot */
   char auth[512];
   long timeout_ms;
 };
@@ -34,6 +35,7 @@ logclient *logclient_new(const char *base_url, const char *token, long timeout_m
     xt_errf(err, errcap, "--logd URL too long");
     return NULL;
   }
+  snprintf(lc->boot_url, sizeof lc->boot_url, "%.*s/v1/boot", (int)blen, base_url);
   snprintf(lc->auth, sizeof lc->auth, "Authorization: Bearer %s", token);
   lc->timeout_ms = timeout_ms > 0 ? timeout_ms : 3000;
   return lc;
@@ -41,9 +43,9 @@ logclient *logclient_new(const char *base_url, const char *token, long timeout_m
 
 void logclient_free(logclient *lc) { free(lc); }
 
-int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap) {
-  char *body = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!body) { xt_errf(err, errcap, "cannot encode event"); return -1; }
+/* POSTs body (taken: freed here) to url; the answer's index. As logclient_append. */
+static int post_entry(logclient *lc, const char *url, char *body, int64_t *index, char *err,
+                      size_t errcap) {
   xt_buf a = xt_buf_make(ANSWER_MAX);
   CURL *c = curl_easy_init();
   struct curl_slist *h = NULL;
@@ -56,7 +58,7 @@ int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, si
     free(body);
     return -1;
   }
-  curl_easy_setopt(c, CURLOPT_URL, lc->url);
+  curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -93,4 +95,20 @@ int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, si
   }
   xt_buf_free(&a);
   return ret;
+}
+
+int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap) {
+  char *body = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!body) { xt_errf(err, errcap, "cannot encode event"); return -1; }
+  return post_entry(lc, lc->url, body, index, err, errcap);
+}
+
+int logclient_append_boot(logclient *lc, json_t *event, const char *quote_hex, const char *event_log,
+                          const char *vm_config, int64_t *index, char *err, size_t errcap) {
+  json_t *o = json_pack("{s:O,s:s,s:s,s:s}", "event", event, "quote", quote_hex, "event_log",
+                        event_log ? event_log : "[]", "vm_config", vm_config ? vm_config : "");
+  char *body = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  json_decref(o);
+  if (!body) { xt_errf(err, errcap, "cannot encode the boot entry"); return -1; }
+  return post_entry(lc, lc->boot_url, body, index, err, errcap);
 }

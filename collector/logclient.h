@@ -21,5 +21,11 @@ void logclient_free(logclient *lc);
 /* POSTs the event (canonical JSON) to /v1/add. 0 with *index set; -1 (no answer in time,
  * or a malformed one) or -2 (logd answered with a refusal) with err set. */
 int logclient_append(logclient *lc, json_t *event, int64_t *index, char *err, size_t errcap);
+/* The boot entry in enclave mode: POSTs {"event","quote","event_log","vm_config"} to
+ * /v1/boot, so logd checks the event's quote_sha256 against the quote and keeps the
+ * quote (served at logd's /v1/attestation?boot=INDEX). vm_config may be NULL (sent as
+ * ""). Returns as logclient_append. */
+int logclient_append_boot(logclient *lc, json_t *event, const char *quote_hex, const char *event_log,
+                          const char *vm_config, int64_t *index, char *err, size_t errcap);
 
 #endif

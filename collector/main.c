@@ -62,7 +62,7 @@ static int wait_stop_signal(long ms) {
 }
 
 static int dstack_quote(void *cls, const uint8_t report_data[64], char **quote_hex,
-                        char **event_log, char *err, size_t errcap) {
+                        char **event_log, char **vm_config, char *err, size_t errcap) {
   dstack_quote_reply r;
   memset(&r, 0, sizeof r);
   if (dstack_get_quote(cls, report_data, 64, &r, err, errcap) != 0) return -1;
@@ -75,6 +75,10 @@ static int dstack_quote(void *cls, const uint8_t report_data[64], char **quote_h
   xt_hex_encode(r.quote, r.quote_len, *quote_hex);
   *event_log = r.event_log;
   r.event_log = NULL;
+  if (vm_config) {
+    *vm_config = r.vm_config;
+    r.vm_config = NULL;
+  }
   dstack_quote_reply_free(&r);
   return 0;
 }
@@ -261,6 +265,7 @@ static int64_t log_boot_entry(const collector_config *cfg, collector_boot *boot,
   for (int attempt = 0; attempt < 20; attempt++) {
     free(boot->quote_hex);
     free(boot->event_log);
+    free(boot->vm_config);
     boot_index = collector_log_boot(cfg, boot, err, errcap);
     if (boot_index >= 0) return boot_index;
     fprintf(stderr, PROG ": boot entry not logged: %s\n", err);
@@ -270,6 +275,7 @@ static int64_t log_boot_entry(const collector_config *cfg, collector_boot *boot,
   fprintf(stderr, PROG ": cannot log the boot entry; refusing to serve\n");
   free(boot->quote_hex);
   free(boot->event_log);
+  free(boot->vm_config);
   memset(boot, 0, sizeof *boot);
   return -1;
 }
@@ -285,6 +291,7 @@ static int serve(collector_config *cfg) {
     fprintf(stderr, PROG ": %s\n", err);
     free(boot.quote_hex);
     free(boot.event_log);
+    free(boot.vm_config);
     return 1;
   }
   printf("listening 127.0.0.1:%u boot-index %lld build %s\n", api_port(api),

@@ -60,7 +60,24 @@ struct logd_anchor {
   unsigned failures;
 
   atomic_ullong attempts, anchors, errors, consecutive;
+  /* backpressure (anchoring_write_refused): monotonic ms, and refused writes */
+  uint64_t max_age_s;
+  atomic_ullong caught_up_ms, refused;
 };
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Milliseconds since anchoring was last caught up. */
+static uint64_t stale_ms(logd_anchor *a) {
+  uint64_t now = mono_ms(), t = atomic_load(&a->caught_up_ms);
+  return now > t ? now - t : 0;
+}
+
+static int is_stale(logd_anchor *a) { return stale_ms(a) > a->max_age_s * 1000u; }
 
 static void log_line(void *ctx, const char *line) {
   (void)ctx;
@@ -91,6 +108,7 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
   pthread_cond_init(&a->cv, &ca);
   pthread_condattr_destroy(&ca);
   a->interval_s = cfg->interval_s;
+  a->max_age_s = cfg->max_age_s ? cfg->max_age_s : ANCHORING_MAX_AGE_FACTOR * cfg->interval_s;
   uint8_t caddr[20];
   if (eth_address_parse(cfg->contract, caddr)) {
     xt_errf(err, errcap, "--anchor-contract must be 0x and 40 hex digits (got '%s')", cfg->contract);
@@ -275,6 +293,8 @@ anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err
 /* ---------- the anchoring thread ---------- */
 
 static void round_once(logd_anchor *a) {
+  /* Taken before the view: the view's checkpoint covers what was published by then. */
+  uint64_t t0 = mono_ms();
   seq_view v;
   if (seq_view_get(a->seq, &v, 1)) return;
   pthread_mutex_lock(&a->mu);
@@ -286,6 +306,7 @@ static void round_once(logd_anchor *a) {
     a->pending_note = NULL;
   }
   if (!v.note || v.note_size == 0 || v.note_size <= anchored) {
+    atomic_store(&a->caught_up_ms, t0);
     seq_view_free(&v);
     return;
   }
@@ -312,6 +333,15 @@ static void round_once(logd_anchor *a) {
   a->failures = 0;
   atomic_store(&a->consecutive, 0);
   atomic_fetch_add(&a->anchors, 1);
+  if (is_stale(a))
+    xt_log("logd", "anchor: checkpoint %" PRIu64 " anchored after %" PRIu64 " s without one; "
+           "accepting writes again", v.note_size, stale_ms(a) / 1000);
+  /* A send can take long (a node coming back): when nothing was published meanwhile
+   * (writes were refused), the log is caught up now, not only as of the round's start. */
+  seq_view now_v;
+  int covered = seq_view_get(a->seq, &now_v, 0) == 0 && now_v.size <= v.note_size;
+  seq_view_free(&now_v);
+  atomic_store(&a->caught_up_ms, covered ? mono_ms() : t0);
   uint64_t block = 0, btime = 0;
   if (rc == ANCHOR_OK) {
     eth_receipt rec;
@@ -365,6 +395,9 @@ static void *anchor_thread(void *arg) {
     uint64_t delay = a->interval_s;
     for (unsigned k = 0; k < a->failures && k < 3; k++) delay *= 2;
     if (delay > MAX_BACKOFF_S && a->interval_s < MAX_BACKOFF_S) delay = MAX_BACKOFF_S;
+    /* While writes are refused, every interval counts: no backoff, so writes resume
+     * one interval after the node is back. */
+    if (is_stale(a)) delay = a->interval_s;
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += (time_t)delay;
@@ -384,6 +417,7 @@ static void *anchor_thread(void *arg) {
 
 anchoring_err anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t errcap) {
   a->seq = seq;
+  atomic_store(&a->caught_up_ms, mono_ms());
   /* The start-up check may have read a read-only store since closed: take the live one. */
   a->store = seq_store(seq);
   if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
@@ -466,5 +500,35 @@ char *anchoring_metrics(logd_anchor *a) {
                size, block, t, atomic_load(&a->attempts), atomic_load(&a->anchors),
                atomic_load(&a->errors), atomic_load(&a->consecutive)) < 0)
     return NULL;
-  return s;
+  char *more = NULL;
+  if (asprintf(&more,
+               "%s# HELP logd_anchor_unanchored_seconds Seconds since every published checkpoint "
+               "was covered by a confirmed anchor.\n"
+               "# TYPE logd_anchor_unanchored_seconds gauge\nlogd_anchor_unanchored_seconds %" PRIu64 "\n"
+               "# HELP logd_anchor_max_age_seconds Writes are refused beyond this (--anchor-max-age).\n"
+               "# TYPE logd_anchor_max_age_seconds gauge\nlogd_anchor_max_age_seconds %" PRIu64 "\n"
+               "# HELP logd_anchor_stale 1 while writes are refused because anchoring is stale.\n"
+               "# TYPE logd_anchor_stale gauge\nlogd_anchor_stale %d\n"
+               "# HELP logd_writes_refused_stale_anchor_total Writes refused (503) while stale.\n"
+               "# TYPE logd_writes_refused_stale_anchor_total counter\n"
+               "logd_writes_refused_stale_anchor_total %llu\n",
+               s, stale_ms(a) / 1000, a->max_age_s, is_stale(a), atomic_load(&a->refused)) < 0)
+    more = NULL;
+  free(s);
+  return more;
+}
+
+int anchoring_write_refused(logd_anchor *a, char *msg, size_t msgcap) {
+  /* Before anchoring_start (the boot entry) nothing is refused. */
+  if (!a->started || !is_stale(a)) return 0;
+  atomic_fetch_add(&a->refused, 1);
+  pthread_mutex_lock(&a->mu);
+  uint64_t size = a->have ? a->size : 0;
+  pthread_mutex_unlock(&a->mu);
+  xt_errf(msg, msgcap,
+          "writes are refused: no anchor has confirmed the log's newest checkpoint for %" PRIu64
+          " s, over the %" PRIu64 " s bound (--anchor-max-age; the last confirmed anchor is "
+          "of size %" PRIu64 "); writes resume once a checkpoint is anchored on chain",
+          stale_ms(a) / 1000, a->max_age_s, size);
+  return 1;
 }

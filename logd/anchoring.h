@@ -33,6 +33,9 @@ typedef enum {
 /* A fixed name for e; never NULL. */
 const char *anchoring_err_str(anchoring_err e);
 
+/* --anchor-max-age defaults to this many anchor intervals. */
+#define ANCHORING_MAX_AGE_FACTOR 4
+
 typedef struct logd_anchor_config {
   const char *rpc_url;
   const char *contract;      /* "0x" + 40 hex digits */
@@ -40,6 +43,7 @@ typedef struct logd_anchor_config {
   uint64_t interval_s;
   const char *origin;        /* log id = SHA-256(origin) */
   const char *data_dir;      /* anchor-state.json lives here */
+  uint64_t max_age_s;        /* writes refused once anchoring is this stale; 0: the default */
 } logd_anchor_config;
 
 /* Called from the anchoring thread after a checkpoint was anchored (and again in later
@@ -79,5 +83,14 @@ int anchoring_stop(logd_anchor *a, unsigned wait_ms);
 char *anchoring_state_json(logd_anchor *a);
 /* Prometheus lines (malloc'd, the caller frees them; NULL when out of memory). */
 char *anchoring_metrics(logd_anchor *a);
+
+/* The backpressure that keeps an unanchored stretch short (issue 14): "caught up" is the
+ * last moment (monotonic clock) at which every published checkpoint was covered by a
+ * confirmed anchor, either because a round found nothing to anchor or because the
+ * checkpoint it read was anchored. It starts at anchoring_start (the start-up check has
+ * just confirmed the local tree against the chain's head). Returns 0 while that moment
+ * is at most max_age_s old; else 1 with a sentence for the 503 in msg (msgcap) naming
+ * the age, and counts a refused write. Safe from any thread. */
+int anchoring_write_refused(logd_anchor *a, char *msg, size_t msgcap);
 
 #endif

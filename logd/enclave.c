@@ -21,6 +21,7 @@
 #include "anchor/tx.h"
 #include "dstack/attest.h"
 #include "dstack/guest.h"
+#include "dstack/quote.h"
 #include "logd/event.h"
 
 struct logd_enclave {
@@ -31,7 +32,15 @@ struct logd_enclave {
   char *boot_json;    /* GET /v1/attestation, set once before serving */
   size_t boot_json_len;
   int64_t boot_index; /* this run's boot entry, named in each checkpoint attestation (-1: none yet) */
+  void (*quote_hook)(void *ctx, const uint8_t *quote, size_t len);
+  void *quote_ctx;
 };
+
+void enclave_set_quote_hook(logd_enclave *e, void (*fn)(void *ctx, const uint8_t *quote, size_t len),
+                            void *ctx) {
+  e->quote_hook = fn;
+  e->quote_ctx = ctx;
+}
 
 static char *hex_alloc(const uint8_t *in, size_t n) {
   char *s = malloc(2 * n + 1);
@@ -208,11 +217,12 @@ static int64_t keep_boot_quote(logd_enclave *e, int64_t index, const dstack_quot
                                const uint8_t rd[64], const char *verifier_key,
                                const char *anchor_address, char *err, size_t errcap) {
   char *qh = hex_alloc(q->quote, q->quote_len), *rdh = hex_alloc(rd, 64);
-  json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s}", "kind", "boot", "boot_index",
+  json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s*,s:s,s:s,s:s}", "kind", "boot", "boot_index",
                         (json_int_t)index, "component", "logd", "quote", qh ? qh : "", "event_log",
                         q->event_log ? q->event_log : "[]", "report_data", rdh ? rdh : "",
                         "checkpoint_key", verifier_key, "anchor_address", anchor_address,
-                        "compose_hash", e->compose_hash, "instance_id", e->instance_id);
+                        "compose_hash", e->compose_hash, "instance_id", e->instance_id,
+                        "vm_config", q->vm_config ? q->vm_config : "");
   free(qh);
   free(rdh);
   e->boot_json = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -256,6 +266,7 @@ enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier
     }
     EVP_Digest(q.quote, q.quote_len, qsha, NULL, EVP_sha256(), NULL);
     xt_hex_encode(qsha, 32, quote_sha);
+    if (e->quote_hook) e->quote_hook(e->quote_ctx, q.quote, q.quote_len);
   }
   /* Every boot is its own entry: without it a restart would be folded into the first. */
   if (RAND_bytes(bid, sizeof bid) != 1) {
@@ -329,10 +340,12 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
              size, derr);
     return -1;
   }
+  if (e->quote_hook) e->quote_hook(e->quote_ctx, q.quote, q.quote_len);
   char *qh = hex_alloc(q.quote, q.quote_len), *rdh = hex_alloc(rd, 64);
-  json_t *j = (qh && rdh) ? json_pack("{s:s,s:I,s:s%,s:s,s:s,s:s}", "kind", "checkpoint", "size",
+  json_t *j = (qh && rdh) ? json_pack("{s:s,s:I,s:s%,s:s,s:s,s:s,s:s}", "kind", "checkpoint", "size",
                                       (json_int_t)size, "checkpoint", note, note_len, "quote", qh,
-                                      "event_log", q.event_log ? q.event_log : "[]", "report_data", rdh)
+                                      "event_log", q.event_log ? q.event_log : "[]", "report_data", rdh,
+                                      "vm_config", q.vm_config ? q.vm_config : "")
                           : NULL;
   /* The boot that signed and quoted this note: the audit credits the entries this
    * anchor covers to it, not to whichever boot entry came last. */
@@ -354,6 +367,176 @@ int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t 
   return rc;
 }
 
+/* ---------- other components' boot evidence (POST /v1/boot) ---------- */
+
+struct boot_evidence {
+  json_t *event; /* the boot event as sent */
+  char *quote_hex, *event_log, *vm_config;
+  uint8_t report_data[64];
+};
+
+void enclave_boot_evidence_free(boot_evidence *b) {
+  if (!b) return;
+  json_decref(b->event);
+  free(b->quote_hex);
+  free(b->event_log);
+  free(b->vm_config);
+  free(b);
+}
+
+/* The quote (hex) decoded and parsed: its REPORTDATA into rd, its SHA-256 (hex) into
+ * sha. 0, or -1 with err. */
+static int evidence_quote(const char *hex, size_t hexlen, uint8_t rd[64], char sha[65], char *err,
+                          size_t errcap) {
+  if (!hexlen || hexlen % 2) {
+    xt_errf(err, errcap, "quote must be non-empty hex");
+    return -1;
+  }
+  uint8_t *raw = malloc(hexlen / 2), d[32];
+  if (!raw) {
+    xt_errf(err, errcap, "out of memory");
+    return -1;
+  }
+  int rc = -1;
+  tdx_quote q;
+  char qerr[200];
+  if (xt_hex_decode_exact(hex, 0, raw, hexlen / 2) != XT_OK)
+    xt_errf(err, errcap, "quote must be non-empty hex");
+  else if (tdx_quote_parse(&q, raw, hexlen / 2, qerr, sizeof qerr))
+    xt_errf(err, errcap, "quote is not a TDX quote: %s", qerr);
+  else {
+    memcpy(rd, q.report_data, 64);
+    EVP_Digest(raw, hexlen / 2, d, NULL, EVP_sha256(), NULL);
+    xt_hex_encode(d, 32, sha);
+    rc = 0;
+  }
+  free(raw);
+  return rc;
+}
+
+/* The members of the body, checked for shape; EVENT_OK-like 0 or -1 with err. */
+static int evidence_members(json_t *root, json_t **event, const char **quote, size_t *qlen,
+                            const char **event_log, const char **vm_config, char *err, size_t errcap) {
+  if (!json_is_object(root)) {
+    xt_errf(err, errcap, "the body must be a JSON object {\"event\",\"quote\",\"event_log\",\"vm_config\"}");
+    return -1;
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(root, k, v) {
+    if (strcmp(k, "event") && strcmp(k, "quote") && strcmp(k, "event_log") && strcmp(k, "vm_config")) {
+      xt_errf(err, errcap, "unknown member '%s' (takes event, quote, event_log, vm_config)", k);
+      return -1;
+    }
+  }
+  *event = json_object_get(root, "event");
+  json_t *q = json_object_get(root, "quote"), *el = json_object_get(root, "event_log"),
+         *vc = json_object_get(root, "vm_config");
+  if (!json_is_object(*event) || !json_is_string(q) || !json_is_string(el) || (vc && !json_is_string(vc))) {
+    xt_errf(err, errcap, "event must be an object; quote, event_log and vm_config strings");
+    return -1;
+  }
+  *quote = json_string_value(q);
+  *qlen = json_string_length(q);
+  *event_log = json_string_value(el);
+  *vm_config = vc ? json_string_value(vc) : "";
+  const char *type = json_string_value(json_object_get(*event, "type"));
+  const char *comp = json_string_value(json_object_get(*event, "component"));
+  if (!type || strcmp(type, "boot") || !comp || !*comp) {
+    xt_errf(err, errcap, "the event must be a boot event (type \"boot\") naming its component");
+    return -1;
+  }
+  return 0;
+}
+
+enclave_err enclave_boot_evidence_parse(const char *body, size_t len, char **event_text,
+                                        boot_evidence **out, char *err, size_t errcap) {
+  *event_text = NULL;
+  *out = NULL;
+  json_error_t je;
+  json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+  if (!root) {
+    xt_errf(err, errcap, "malformed JSON at line %d column %d", je.line, je.column);
+    return ENCLAVE_EINVAL;
+  }
+  json_t *event = NULL;
+  const char *quote = NULL, *event_log = NULL, *vm_config = NULL;
+  size_t qlen = 0;
+  uint8_t rd[64];
+  char sha[65];
+  enclave_err rc = ENCLAVE_EINVAL;
+  if (evidence_members(root, &event, &quote, &qlen, &event_log, &vm_config, err, errcap) ||
+      evidence_quote(quote, qlen, rd, sha, err, errcap))
+    goto done;
+  const char *named = json_string_value(json_object_get(event, "quote_sha256"));
+  if (!named || strcmp(named, sha)) {
+    xt_errf(err, errcap, "the event's quote_sha256 is not the SHA-256 of the quote (%s)", sha);
+    goto done;
+  }
+  rc = ENCLAVE_ENOMEM;
+  boot_evidence *b = calloc(1, sizeof *b);
+  if (!b) goto done;
+  b->event = json_incref(event);
+  b->quote_hex = strdup(quote);
+  b->event_log = strdup(event_log);
+  b->vm_config = strdup(vm_config);
+  memcpy(b->report_data, rd, 64);
+  *event_text = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
+  if (!b->quote_hex || !b->event_log || !b->vm_config || !*event_text) {
+    enclave_boot_evidence_free(b);
+    free(*event_text);
+    *event_text = NULL;
+    goto done;
+  }
+  *out = b;
+  rc = ENCLAVE_OK;
+done:
+  if (rc == ENCLAVE_ENOMEM) xt_errf(err, errcap, "out of memory");
+  json_decref(root);
+  return rc;
+}
+
+static const char *ev_str(const boot_evidence *b, const char *key) {
+  const char *s = json_string_value(json_object_get(b->event, key));
+  return s ? s : "";
+}
+
+enclave_err enclave_boot_evidence_keep(logd_enclave *e, const boot_evidence *b, uint64_t index,
+                                       const char *submitter, char *err, size_t errcap) {
+  char rdh[129];
+  xt_hex_encode(b->report_data, 64, rdh);
+  json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kind", "boot", "boot_index",
+                        (json_int_t)index, "component", ev_str(b, "component"), "submitter", submitter,
+                        "quote", b->quote_hex, "event_log", b->event_log, "vm_config", b->vm_config,
+                        "report_data", rdh, "compose_hash", ev_str(b, "compose_hash"), "instance_id",
+                        ev_str(b, "instance_id"), "signing_key", ev_str(b, "signing_key"));
+  char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  if (!text) {
+    xt_errf(err, errcap, "out of memory");
+    return ENCLAVE_ENOMEM;
+  }
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/boot-%" PRIu64 ".json", e->dir, index);
+  int rc = keep_file(e, path, text, strlen(text));
+  free(text);
+  if (rc) {
+    xt_errf(err, errcap, "cannot keep the boot quote of entry %" PRIu64, index);
+    return ENCLAVE_ELOG;
+  }
+  xt_log("logd", "attestation: boot quote of %s (entry %" PRIu64 ") kept", submitter, index);
+  return ENCLAVE_OK;
+}
+
+/* --dev: whether ?boot=num names kept submitter evidence (a malformed number: no). */
+static int evidence_exists(const logd_enclave *e, const char *num) {
+  uint64_t v;
+  if (xt_parse_u64(num, XT_NUM_CANONICAL, 0, UINT64_MAX, &v) != XT_OK) return 0;
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/boot-%" PRIu64 ".json", e->dir, v);
+  return access(path, F_OK) == 0;
+}
+
 static unsigned error_body(unsigned status, const char *msg, char **body, size_t *len) {
   json_t *j = json_pack("{s:s}", "error", msg);
   *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -364,7 +547,10 @@ static unsigned error_body(unsigned status, const char *msg, char **body, size_t
 
 unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char *boot, char **body,
                                   size_t *len) {
-  if (!e || !e->dc) return error_body(404, "no attestation: this logd runs in --dev mode, outside a TEE", body, len);
+  static const char dev_msg[] = "no attestation: this logd runs in --dev mode, outside a TEE";
+  if (!e) return error_body(404, dev_msg, body, len);
+  /* --dev: logd has no quote of its own, but keeps the ones its submitters brought. */
+  if (!e->dc && (size || !boot || !evidence_exists(e, boot))) return error_body(404, dev_msg, body, len);
   if (size && boot) return error_body(400, "give size or boot, not both", body, len);
   const char *num = size ? size : boot;
   if (!num) {

@@ -72,13 +72,49 @@ enclave_err enclave_log_boot(logd_enclave *e, logd_seq *seq, const note_verifier
                              int64_t *boot_index, char *err, size_t errcap)
     __attribute__((warn_unused_result));
 
+/* Called with every raw quote logd takes (boot, anchored checkpoints), e.g. to fetch
+ * the platform's collateral (logd/collateral.h); set before enclave_log_boot. */
+void enclave_set_quote_hook(logd_enclave *e, void (*fn)(void *ctx, const uint8_t *quote, size_t len),
+                            void *ctx);
+
 /* anchoring_hook: gets and keeps the quote of an anchored checkpoint. ctx: the enclave.
  * 0, or -1 (logged; the anchoring thread retries next round). */
 int enclave_checkpoint_quote(void *ctx, uint64_t size, const char *note, size_t note_len);
 
+/* ---------- other components' boot evidence (POST /v1/boot) ----------
+ * A submitter in a TEE (the collector) logs its boot entry together with the quote the
+ * entry's quote_sha256 names, so that logd keeps that quote beside its own and an
+ * audit can require it over HTTP (issue 14). Body:
+ *   {"event":{<boot event>},"quote":"<hex>","event_log":"<JSON text>","vm_config":"<text>"}
+ * ("vm_config" optional, "" when absent; no other member). The event must be of type
+ * "boot" with a "component" string and a "quote_sha256" equal to SHA-256 of the quote,
+ * which must parse as a TDX quote. */
+typedef struct boot_evidence boot_evidence;
+
+/* Checks body (len bytes) as above. ENCLAVE_OK with *event_text (the event as canonical
+ * JSON, malloc'd, NUL-terminated) and *out (the caller frees both: free and
+ * enclave_boot_evidence_free); ENCLAVE_EINVAL with the reason in err for a request to
+ * refuse (400), ENCLAVE_ENOMEM. */
+enclave_err enclave_boot_evidence_parse(const char *body, size_t len, char **event_text,
+                                        boot_evidence **out, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+/* Keeps b for the boot entry at index, logged by submitter, as DATA/attestations/
+ * boot-<index>.json: {"kind":"boot","boot_index","component","submitter","quote",
+ * "event_log","vm_config","report_data" (the quote's REPORTDATA, hex),"compose_hash",
+ * "instance_id","signing_key" (the event's, "" when absent)}, served at
+ * /v1/attestation?boot=<index> in both modes. e may be --dev. ENCLAVE_OK, or
+ * ENCLAVE_ENOMEM / ENCLAVE_ELOG (not written) with err. */
+enclave_err enclave_boot_evidence_keep(logd_enclave *e, const boot_evidence *b, uint64_t index,
+                                       const char *submitter, char *err, size_t errcap)
+    __attribute__((warn_unused_result));
+void enclave_boot_evidence_free(boot_evidence *b);
+
 /* GET /v1/attestation: this run's boot quote; ?size=N: the quote of anchored checkpoint
  * N; ?boot=I: the boot quote of the boot entry at index I (every run's is kept in
- * DATA/attestations/boot-<I>.json). HTTP status and a malloc'd JSON body. */
+ * DATA/attestations/boot-<I>.json, and a submitter's from POST /v1/boot). In --dev mode
+ * only ?boot=I of a submitter's boot evidence is served (404 otherwise). Every stored
+ * quote carries "vm_config" (GetQuote's, "" when the agent gave none). HTTP status and
+ * a malloc'd JSON body. */
 unsigned enclave_attestation_json(logd_enclave *e, const char *size, const char *boot, char **body,
                                   size_t *len);
 

@@ -7,10 +7,12 @@
 
 struct logd_anchor;
 struct logd_enclave;
+struct logd_collateral;
 
 typedef struct logd_ext {
   struct logd_anchor *anchor;
   struct logd_enclave *enclave;
+  struct logd_collateral *collateral; /* --pccs */
 } logd_ext;
 
 /* Fills out to serve /v1/log's "anchor", the anchoring metrics and /v1/attestation

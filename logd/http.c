@@ -43,6 +43,7 @@ enum route {
   R_NONE,
   R_ADD,
   R_ADD_BATCH,
+  R_BOOT, /* one boot event with its quote: answered like R_ADD */
 };
 
 enum req_state { ST_READING, ST_WAITING, ST_DONE };
@@ -68,6 +69,7 @@ typedef struct req {
   int want_checkpoint, want_text;
   atomic_int state;
   seq_sub *sub;
+  void *evidence; /* R_BOOT: from http_ext.boot_parse */
 } req;
 
 /* ---------- responses ---------- */
@@ -566,7 +568,7 @@ static int receipt_proofs(logd_http *h, const seq_sub *s, uint8_t (**proof)[MERK
 static enum MHD_Result respond_added(logd_http *h, struct MHD_Connection *c, const req *r) {
   const seq_sub *s = r->sub;
   size_t n = s->events.count;
-  if (r->route == R_ADD) {
+  if (r->route != R_ADD_BATCH) {
     char body[200], lh[65];
     xt_hex_encode(s->leaf[0], MERKLE_HASH_SIZE, lh);
     int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
@@ -616,7 +618,7 @@ static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, c
     return respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
   }
   json_t *j = json_object();
-  if (r->route == R_ADD) {
+  if (r->route != R_ADD_BATCH) {
     json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
     json_object_set_new(j, "leaf_hash", hex_json(s->leaf[0], MERKLE_HASH_SIZE));
     json_object_set_new(j, "dup", json_boolean(s->dup[0]));
@@ -644,6 +646,12 @@ static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, c
 static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
   seq_sub *s = r->sub;
   if (s->status) return respond_error(h, c, (unsigned)s->status, s->error);
+  if (r->route == R_BOOT && h->cfg.ext && h->cfg.ext->boot_keep) {
+    char err[300];
+    if (h->cfg.ext->boot_keep(h->cfg.ext->ctx, r->evidence, s->index[0], r->who->name, err, sizeof err))
+      return respond_errorf(h, c, 500, "the boot entry is logged (index %" PRIu64 ") but its quote "
+                            "was not kept: %s", s->index[0], err);
+  }
   if (!r->want_checkpoint) return respond_added(h, c, r);
   uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
   size_t *plen = NULL;
@@ -663,12 +671,30 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
     return respond_errorf(h, c, 413, "request body is larger than %zu bytes", r->limit);
   if (r->overloaded)
     return respond_error(h, c, 503, "too many request bodies in flight; retry shortly");
-  char err[300];
+  char err[400];
+  if (h->cfg.ext && h->cfg.ext->write_refused && h->cfg.ext->write_refused(h->cfg.ext->ctx, err, sizeof err))
+    return respond_error(h, c, 503, err);
   event_list ev;
   const char *body = r->body ? r->body : "";
-  event_err ee = r->route == R_ADD
-                     ? event_parse_one(body, r->len, &ev, err, sizeof err)
-                     : event_parse_batch(body, r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
+  event_err ee;
+  if (r->route == R_BOOT) {
+    char *text = NULL;
+    /* begin_request routes here only with boot_parse set; said again for the reader. */
+    if (!h->cfg.ext || !h->cfg.ext->boot_parse) return respond_error(h, c, 404, "no such path");
+    int st = h->cfg.ext->boot_parse(body, r->len, &text, &r->evidence, err, sizeof err);
+    if (st) {
+      free(r->body);
+      r->body = NULL;
+      atomic_fetch_sub(&h->body_bytes, r->reserved);
+      r->reserved = 0;
+      return respond_error(h, c, (unsigned)st, err);
+    }
+    ee = event_parse_one(text, strlen(text), &ev, err, sizeof err);
+    free(text);
+  } else {
+    ee = r->route == R_ADD ? event_parse_one(body, r->len, &ev, err, sizeof err)
+                           : event_parse_batch(body, r->len, MAX_BATCH_EVENTS, &ev, err, sizeof err);
+  }
   free(r->body);
   r->body = NULL;
   atomic_fetch_sub(&h->body_bytes, r->reserved);
@@ -727,20 +753,33 @@ static enum MHD_Result handle_get(logd_http *h, struct MHD_Connection *c, const 
     return respond(h, c, st, "application/json", body, len, st == 200 ? "no-cache" : "no-store",
                    NULL, NULL);
   }
+  if (!strcmp(url, "/v1/collateral") || !strncmp(url, "/v1/collateral/", 15)) {
+    if (!h->cfg.ext || !h->cfg.ext->collateral)
+      return respond_error(h, c, 404, "no collateral archive: logd runs without --pccs");
+    char *body = NULL;
+    size_t len = 0;
+    unsigned st = h->cfg.ext->collateral(h->cfg.ext->ctx, url[14] ? url + 15 : NULL, &body, &len);
+    if (!body) return respond_error(h, c, 503, "out of memory");
+    /* An archived document never changes; the index grows. */
+    return respond(h, c, st, "application/json", body, len,
+                   st != 200 ? "no-store" : url[14] ? "public, max-age=31536000, immutable" : "no-cache",
+                   NULL, NULL);
+  }
   return respond_error(h, c, 404, "no such path");
 }
 
 static int is_write_path(const char *url) {
-  return !strcmp(url, "/v1/add") || !strcmp(url, "/v1/add-batch");
+  return !strcmp(url, "/v1/add") || !strcmp(url, "/v1/add-batch") || !strcmp(url, "/v1/boot");
 }
 
 static int is_read_path(const char *url) {
   static const char *exact[] = {"/checkpoint", "/v1/log", "/v1/proof/inclusion",
                                 "/v1/proof/consistency", "/v1/entries", "/healthz",
-                                "/metrics", "/v1/attestation"};
+                                "/metrics", "/v1/attestation", "/v1/collateral"};
   for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
     if (!strcmp(url, exact[i])) return 1;
-  return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16);
+  return !strncmp(url, "/tile/", 6) || !strncmp(url, "/v1/checkpoints/", 16) ||
+         !strncmp(url, "/v1/collateral/", 15);
 }
 
 static char read_marker;
@@ -763,7 +802,10 @@ static enum MHD_Result begin_request(logd_http *h, struct MHD_Connection *c, con
     const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     return respond_error(h, c, 401, a ? "invalid bearer token" : "missing bearer token (Authorization: Bearer <token>)");
   }
-  enum route route = !strcmp(url, "/v1/add") ? R_ADD : R_ADD_BATCH;
+  enum route route = !strcmp(url, "/v1/add") ? R_ADD : !strcmp(url, "/v1/boot") ? R_BOOT : R_ADD_BATCH;
+  if (route == R_BOOT && (!h->cfg.ext || !h->cfg.ext->boot_parse))
+    return respond_error(h, c, 404, "no such path");
+  /* A boot body carries a quote (~10 KB hex) and its event log (tens of KB). */
   size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   uint64_t clen = 0;
@@ -881,6 +923,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
   req *r = *con_cls;
   *con_cls = NULL;
   if (!r || r == (req *)&read_marker) return;
+  if (r->evidence && h->cfg.ext && h->cfg.ext->boot_free) h->cfg.ext->boot_free(r->evidence);
   free(r->body);
   atomic_fetch_sub(&h->body_bytes, r->reserved);
   seq_sub_free(r->sub);

@@ -1,5 +1,7 @@
 /* http.h: logd's HTTP API (libmicrohttpd). See SPEC.md for every route.
  *
+ * POST /v1/boot takes a submitter's boot event with its quote (see logd/enclave.h).
+ *
  * Contract: reads are answered from the published view and the store; writes are
  * authenticated (bearer token, constant-time comparison of SHA-256 digests), size-
  * checked before the body is read, validated, and handed to the sequencer; the
@@ -36,6 +38,21 @@ typedef struct http_ext {
   /* GET /v1/attestation (size, boot: the ?size= and ?boot= arguments or NULL): an HTTP
    * status and a malloc'd JSON body (an error object on failure). */
   unsigned (*attestation)(void *ctx, const char *size, const char *boot, char **body, size_t *len);
+  /* Before a submitter's write is sequenced: non-zero refuses it with 503 and the
+   * sentence in msg (anchoring too stale, anchoring_write_refused). */
+  int (*write_refused)(void *ctx, char *msg, size_t msgcap);
+  /* POST /v1/boot (404 while NULL): a submitter's boot event with its quote.
+   * boot_parse checks the body: 0 with *event_text (malloc'd canonical event) and
+   * *evidence, or 400 / 503 with err. After the entry is durable boot_keep keeps the
+   * evidence for that index (0, or non-zero with err); boot_free frees it. */
+  int (*boot_parse)(const char *body, size_t len, char **event_text, void **evidence, char *err,
+                    size_t errcap);
+  int (*boot_keep)(void *ctx, void *evidence, uint64_t index, const char *submitter, char *err,
+                   size_t errcap);
+  void (*boot_free)(void *evidence);
+  /* GET /v1/collateral (name NULL: the index) and /v1/collateral/<name>: an HTTP status
+   * and a malloc'd JSON body (logd/collateral.h). */
+  unsigned (*collateral)(void *ctx, const char *name, char **body, size_t *len);
 } http_ext;
 
 typedef struct http_config {

@@ -28,6 +28,7 @@
 #include "base/json.h"
 #include "base/num.h"
 #include "logd/anchoring.h"
+#include "logd/collateral.h"
 #include "logd/enclave.h"
 #include "logd/event.h"
 #include "logd/ext.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f) {
           "            [--max-entry-bytes 16384] [--client-timeout 30]\n"
           "            [--max-connections 1024] [--queue-limit 100000] [--threads 2]\n"
           "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
-          "             [--anchor-interval 600]]\n"
+          "             [--anchor-interval 600] [--anchor-max-age 2400]]\n"
+          "            [--pccs URL [--pccs-refresh 86400]]\n"
           "\n"
           "The append-only Merkle log server: accepts events over HTTP, sequences them\n"
           "into a RocksDB store under DIR (one synced write per group of requests), and\n"
@@ -72,6 +74,13 @@ static void usage(FILE *f) {
           "  --anchor-key FILE          the anchoring key (hex secp256k1; --dev only: in\n"
           "                             enclave mode it comes from GetKey)\n"
           "  --anchor-interval S        anchor at most every S seconds (default 600)\n"
+          "  --anchor-max-age S         refuse writes (503) while no anchor has confirmed the\n"
+          "                             newest checkpoint for S seconds (default 4 intervals)\n"
+          "  --pccs URL                 enclave mode: fetch the platform's Intel DCAP collateral\n"
+          "                             from this PCCS (or Intel's PCS) with each quote (at most\n"
+          "                             hourly) and every --pccs-refresh seconds (default one\n"
+          "                             day); keep each new one in DIR/collateral, served at\n"
+          "                             /v1/collateral\n"
           "  --checkpoint-interval-ms N sign a checkpoint at most every N ms when the tree grew\n"
           "  --max-entry-bytes N        largest stored entry (default 16384, at most 65535)\n"
           "  --client-timeout S         close connections idle for S seconds (default 30)\n"
@@ -89,9 +98,12 @@ static void usage(FILE *f) {
 typedef struct logd_opts {
   const char *data, *listen, *origin, *subfile;
   const char *dstack_socket, *anchor_rpc, *anchor_contract, *anchor_keyfile;
+  const char *pccs;
+  uint64_t pccs_refresh;
   char host[256];
   unsigned port;
   int dev, anchor_interval_set;
+  uint64_t anchor_max_age;
   uint64_t anchor_interval, interval, max_entry, timeout, max_conns, queue, threads;
 } logd_opts;
 
@@ -112,6 +124,7 @@ typedef struct logd_run {
   logd_submitter *subs;
   size_t nsubs;
   logd_anchor *anc;
+  logd_collateral *coll; /* --pccs */
   logd_store *store;
   logd_seq *seq;
   logd_http *http;
@@ -142,19 +155,21 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
   }
   static const char *const strs[] = {"--data", "--listen", "--origin", "--submitters",
                                      "--dstack-socket", "--anchor-rpc", "--anchor-contract",
-                                     "--anchor-key"};
+                                     "--anchor-key", "--pccs"};
   const char **sdst[] = {&o->data, &o->listen, &o->origin, &o->subfile,
                          &o->dstack_socket, &o->anchor_rpc, &o->anchor_contract,
-                         &o->anchor_keyfile};
+                         &o->anchor_keyfile, &o->pccs};
   static const struct {
     const char *flag;
     uint64_t min, max;
   } nums[] = {{"--checkpoint-interval-ms", 1, 3600000}, {"--max-entry-bytes", 256, EVENT_ENTRY_HARD_MAX},
               {"--client-timeout", 1, 3600}, {"--max-connections", 1, 65536},
               {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
-              {"--anchor-interval", 1, 86400}};
+              {"--anchor-interval", 1, 86400}, {"--anchor-max-age", 2, 7 * 86400},
+              {"--pccs-refresh", 1, 30 * 86400}};
   uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
-                      &o->queue, &o->threads, &o->anchor_interval};
+                      &o->queue, &o->threads, &o->anchor_interval, &o->anchor_max_age,
+                      &o->pccs_refresh};
   const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
@@ -193,6 +208,16 @@ static int check_opts(logd_opts *o) {
     why = "--dev with --anchor-rpc needs --anchor-key FILE";
   else if ((o->anchor_keyfile || o->anchor_interval_set) && !o->anchor_rpc)
     why = "--anchor-key and --anchor-interval need --anchor-rpc and --anchor-contract";
+  else if (o->pccs && !o->dstack_socket)
+    why = "--pccs needs --dstack-socket: the platform whose collateral is fetched is the one "
+          "logd's quotes come from";
+  else if (o->pccs_refresh && !o->pccs)
+    why = "--pccs-refresh needs --pccs";
+  else if (o->anchor_max_age && !o->anchor_rpc)
+    why = "--anchor-max-age needs --anchor-rpc and --anchor-contract";
+  else if (o->anchor_max_age && o->anchor_max_age <= o->anchor_interval)
+    why = "--anchor-max-age must be longer than --anchor-interval (an anchor is tried only "
+          "once per interval)";
   if (why) {
     fprintf(stderr, "logd: %s\n", why);
     return EXIT_USAGE;
@@ -321,7 +346,8 @@ static int load_keys(const logd_opts *o, logd_run *run) {
                              .key = akey,
                              .interval_s = o->anchor_interval,
                              .origin = o->origin,
-                             .data_dir = o->data};
+                             .data_dir = o->data,
+                             .max_age_s = o->anchor_max_age};
     run->anc = anchoring_new(&ac, err, sizeof err);
     if (!run->anc) {
       fprintf(stderr, "logd: %s\n", err);
@@ -329,6 +355,11 @@ static int load_keys(const logd_opts *o, logd_run *run) {
     }
   }
   OPENSSL_cleanse(akey, sizeof akey);
+  if (rc == GO_ON && o->pccs &&
+      !(run->coll = lcoll_new(o->pccs, o->data, o->pccs_refresh ? o->pccs_refresh : 86400, err, sizeof err))) {
+    fprintf(stderr, "logd: %s\n", err);
+    rc = 1;
+  }
   if (rc != GO_ON) return rc;
   size_t vlen;
   if (note_verifier_format(&run->signer.verifier, run->vkey, sizeof run->vkey - 1, &vlen, err,
@@ -583,6 +614,13 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
     return -1;
   }
   if (open_log(o, run)) return -1;
+  if (run->coll) {
+    if (lcoll_start(run->coll, err, sizeof err) != LCOLL_OK) {
+      fprintf(stderr, "logd: %s\n", err);
+      return -1;
+    }
+    enclave_set_quote_hook(run->enc, lcoll_quote, run->coll);
+  }
   if (enclave_log_boot(run->enc, run->seq, &run->signer.verifier, run->vkey,
                        run->have_akey ? run->aaddr : NULL, &run->boot_index, err,
                        sizeof err) != ENCLAVE_OK) {
@@ -598,6 +636,7 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
   }
   ext->anchor = run->anc;
   ext->enclave = run->enc;
+  ext->collateral = run->coll;
   return start_http(o, run, ext, hx);
 }
 
@@ -622,12 +661,18 @@ static int shutdown_run(logd_run *run, int code) {
   if (run->http) http_quiesce(run->http);
   /* A transaction in flight may take long: wait a little, then leave it to exit. */
   int anchor_busy = run->anc && anchoring_stop(run->anc, 5000);
+  /* A collateral fetch in flight is only worth a moment: nothing depends on it. */
+  int coll_busy = lcoll_stop(run->coll, 2000) != 0;
   if (run->seq) seq_stop(run->seq);
   http_stop(run->http);
   if (run->seq) {
     seq_view v;
     seq_view_get(run->seq, &v, 0);
     xt_log("logd", "stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
+  }
+  if (coll_busy && !anchor_busy) {
+    xt_log("logd", "collateral: a fetch is still in flight; exiting without waiting for it");
+    _exit(code);
   }
   if (anchor_busy) {
     /* Everything is durable; the thread still sending would outlive what it reads. */
@@ -637,6 +682,7 @@ static int shutdown_run(logd_run *run, int code) {
   seq_free(run->seq);
   store_close(run->store);
   anchoring_free(run->anc);
+  lcoll_free(run->coll);
   enclave_free(run->enc);
   if (run->listen_fd >= 0) close(run->listen_fd);
   OPENSSL_cleanse(&run->signer, sizeof run->signer);

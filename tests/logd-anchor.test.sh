@@ -9,7 +9,10 @@
 #    sequencing meanwhile, logs the failures and anchoring resumes;
 #  - rollback defence: logd refuses to start on an older copy of its data directory
 #    once the chain holds a larger head, and when the RPC node is unreachable;
-#  - an unregistered log starts (anchoring waits for registration) and says so.
+#  - an unregistered log starts (anchoring waits for registration) and says so;
+#  - --anchor-max-age: with the node away, writes get 503 once nothing was anchored for
+#    longer than the bound (exact message, metrics), and are accepted again once an
+#    anchor confirms.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
@@ -37,6 +40,7 @@ fails=0
 ok() { echo "ok - $1"; }
 nok() { echo "not ok - $1"; fails=$((fails + 1)); }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+cond() { eval "$1"; } # one check over a compound condition
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":${3:-[]}}" "$1"; }
@@ -106,7 +110,8 @@ A=$("$TLOG" anchor address --key "$tmp/anchorer.key")
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract "$C" 2>"$tmp/u.err"
 check "--dev --anchor-rpc without --anchor-key: usage error (2)" [ $? = 2 ]
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract 0x12 --anchor-key "$tmp/anchorer.key" 2>"$tmp/u.err"
-check "a malformed --anchor-contract is refused (1) with a message" [ $? = 1 ] && grep -q 'anchor-contract' "$tmp/u.err"
+rc=$?
+check "a malformed --anchor-contract is refused (1) with a message" cond '[ $rc = 1 ] && grep -q anchor-contract "$tmp/u.err"'
 
 "$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-interval 5 2>"$tmp/u.err"
 check "--anchor-interval without --anchor-rpc: usage error (2)" [ $? = 2 ]
@@ -172,6 +177,51 @@ start_anvil "$port" --state "$state" || nok "anvil restarts from its state"
 check "anchoring resumes after the node is back (size $s)" wait_anchor "$s" 60
 s2=$(add 10 after) && wait_anchor "$s2" 30
 check "and goes on anchoring ($s2)" [ "$(anchor_size)" -ge "${s2:-999999}" ]
+
+# --- no silent stretch: writes refused (503) while no anchor confirms (issue 14) ---
+"$LOGD" --dev --data "$tmp/u" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" --anchor-contract "$C" \
+  --anchor-key "$tmp/anchorer.key" --anchor-interval 5 --anchor-max-age 5 2>"$tmp/u.err"
+rc=$?
+check "--anchor-max-age not longer than --anchor-interval: usage error (2)" cond '[ $rc = 2 ] && grep -q "longer than --anchor-interval" "$tmp/u.err"'
+stop_pid "$logd_pid"
+start_logd "$D" "$O" --anchor-max-age 3 || nok "logd starts with --anchor-max-age 3"
+tok=$(cat "$D/dev-token")
+s=$(add 5 stale-before) && wait_anchor "$s" 30
+check "with --anchor-max-age 3 the log anchors ($s)" [ "$(anchor_size)" -ge "${s:-999999}" ]
+anchored=$(anchor_size)
+stop_pid "$anvil_pid"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" --data-binary '{"type":"t","tag":"fresh"}' "$URL/v1/add")
+check "the chain just went away: a write is still accepted (200, got $code)" [ "$code" = 200 ]
+refused=0
+for _ in $(seq 150); do
+  code=$(curl -s -D "$tmp/stale.h" -o "$tmp/stale.body" -w '%{http_code}' -H "Authorization: Bearer $tok" \
+    --data-binary '{"type":"t","tag":"stale"}' "$URL/v1/add")
+  [ "$code" = 503 ] && { refused=1; break; }
+  sleep 0.1
+done
+check "once nothing was anchored for over 3 s, writes get 503" [ $refused = 1 ]
+check "... with the exact message naming the age, the bound and the last anchored size" \
+  grep -Eqx "\{\"error\":\"writes are refused: no anchor has confirmed the log's newest checkpoint for [3-9] s, over the 3 s bound \(--anchor-max-age; the last confirmed anchor is of size $anchored\); writes resume once a checkpoint is anchored on chain\"\}" "$tmp/stale.body"
+check "... and Retry-After: 1" grep -qi '^Retry-After: 1' "$tmp/stale.h"
+curl -s "$URL/metrics" >"$tmp/metrics.stale"
+check "/metrics: logd_anchor_stale 1, logd_anchor_max_age_seconds 3, refused writes counted" \
+  cond 'grep -q "^logd_anchor_stale 1\$" "$tmp/metrics.stale" && grep -q "^logd_anchor_max_age_seconds 3\$" "$tmp/metrics.stale" &&
+  grep -q "^logd_writes_refused_stale_anchor_total [1-9]" "$tmp/metrics.stale" &&
+  grep -Eq "^logd_anchor_unanchored_seconds [3-9]\$" "$tmp/metrics.stale"'
+before=$(curl -s "$URL/v1/log" | jq -r .tree_size)
+curl -s -o /dev/null -H "Authorization: Bearer $tok" --data-binary '[{"type":"t","tag":"b1"},{"type":"t","tag":"b2"}]' "$URL/v1/add-batch"
+check "a refused batch logs nothing (tree size stays $before)" [ "$(curl -s "$URL/v1/log" | jq -r .tree_size)" = "$before" ]
+start_anvil "$port" --state "$state" || nok "anvil restarts from its state"
+accepted=0
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" --data-binary '{"type":"t","tag":"resumed"}' "$URL/v1/add")
+  [ "$code" = 200 ] && { accepted=1; break; }
+  sleep 0.1
+done
+check "writes are accepted again once an anchor confirms (anchor size $(anchor_size) >= $before)" cond '[ $accepted = 1 ] && [ "$(anchor_size)" -ge "$before" ]'
+curl -s "$URL/metrics" >"$tmp/metrics.fresh"
+check "/metrics: logd_anchor_stale 0 again" grep -q '^logd_anchor_stale 0$' "$tmp/metrics.fresh"
+check "the stale stretch and the resumption are logged" grep -q 'accepting writes again' "$D.log"
 
 # --- rollback defence ---
 stop_pid "$logd_pid"

@@ -10,6 +10,10 @@
 #    binds that checkpoint (SHA-256("xordi-tlog-checkpoint-v1" || note));
 #  - submitter tokens: literal, sha256:HEX and getkey:PATH (the collector, started with
 #    --dstack-socket on the same simulator, logs its boot entry through logd);
+#  - the collector's boot quote (with vm_config) sent with its boot entry to POST
+#    /v1/boot, kept and served by logd at /v1/attestation?boot=I byte for byte; bad
+#    evidence refused; every quote logd keeps carries vm_config; a --dev logd keeps
+#    and serves its submitters' boot quotes too;
 #  - refusals: --anchor-key with --dstack-socket, getkey: tokens in --dev mode.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -17,6 +21,7 @@ cd "$root"
 BIN=${BIN:-bin}
 . "$root/tests/lib/harness.sh"
 harness_init logd-enclave tlog logd dstack-sim collector-test mock-tiktok
+cond() { eval "$1"; } # one check over a compound condition
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
 
 # --- the simulator ---
@@ -84,9 +89,11 @@ start_logd() { # extra args; sets URL, logd_pid
 # --- refusals ---
 "$B/logd" --dstack-socket "$SOCK" --data "$tmp/x" --listen 127.0.0.1:0 --origin "$O" --anchor-rpc "$U" \
   --anchor-contract "$C" --anchor-key "$tmp/owner.key" 2>"$tmp/x.err"
-check "--anchor-key with --dstack-socket is refused (2)" [ $? = 2 ] && grep -q GetKey "$tmp/x.err"
+rc=$?
+check "--anchor-key with --dstack-socket is refused (2)" cond '[ $rc = 2 ] && grep -q GetKey "$tmp/x.err"'
 "$B/logd" --dev --data "$tmp/y" --listen 127.0.0.1:0 --origin "$O" --submitters "$tmp/submitters" 2>"$tmp/y.err"
-check "getkey: tokens in --dev mode are refused (1) naming the line" [ $? = 1 ] && grep -q 'submitters:4' "$tmp/y.err"
+rc=$?
+check "getkey: tokens in --dev mode are refused (1) naming the line" cond '[ $rc = 1 ] && grep -q submitters:4 "$tmp/y.err"'
 
 start_logd || { nok "logd starts in enclave mode"; sed 's/^/# /' "$D.log"; exit 1; }
 ok "logd starts in enclave mode with anchoring"
@@ -140,6 +147,59 @@ check "collector (--dstack-socket, --logd-token getkey:PATH) logs its boot entry
 n=$(curl -s "$URL/v1/entries?start=0&count=100" | jq -r '.entries[].entry' | jq -r 'select(.submitter=="collector" and .event.type=="boot") | .event.component' | grep -c collector)
 check "logd holds the collector's boot entry under submitter collector" [ "${n:-0}" -ge 1 ]
 
+# --- the collector's boot evidence, kept by logd (POST /v1/boot, issue 14) ---
+curl -s "http://127.0.0.1:$PC/v1/attestation" >"$tmp/col-att.json"
+CBI=$(jq -r .boot_index "$tmp/col-att.json")
+curl -s "$URL/v1/attestation?boot=$CBI" >"$tmp/logd-col-att.json"
+CPUB=$(jq -r .signing_key "$tmp/col-att.json")
+CRD=$( (printf 'xordi-tlog-boot-v1collector'; printf '%s' "$CPUB" | xxd -r -p) | sha256hex)$(printf '0%.0s' $(seq 64))
+jq -j --argjson i "$CBI" --arg rd "$CRD" --arg ch "$COMPOSE_HASH" --arg ii "$INSTANCE_ID" -c \
+  '{kind:"boot",boot_index:$i,component:"collector",submitter:"collector",quote:.quote,event_log:.event_log,vm_config:.vm_config,report_data:$rd,compose_hash:$ch,instance_id:$ii,signing_key:.signing_key}' \
+  "$tmp/col-att.json" >"$tmp/want-col-att.json"
+check "logd serves the collector's boot quote at /v1/attestation?boot=$CBI, byte for byte the collector's quote, event log and vm_config with the boot binding" \
+  cmp -s "$tmp/want-col-att.json" "$tmp/logd-col-att.json"
+check "... its vm_config is the guest agent's (non-empty)" \
+  cond '[ "$(jq -r .vm_config "$tmp/logd-col-att.json")" = "$(dstack GetQuote "{\"report_data\":\"00\"}" | jq -r .vm_config)" ] && [ -n "$(jq -r .vm_config "$tmp/logd-col-att.json")" ]'
+check "... and the collector's boot entry names that quote's SHA-256" \
+  [ "$(curl -s "$URL/v1/entries?start=$CBI&count=1" | jq -r '.entries[0].entry' | jq -r .event.quote_sha256)" = "$(jq -r .quote "$tmp/logd-col-att.json" | xxd -r -p | sha256hex)" ]
+"$B/tlog" verify-quote --report "$tmp/logd-col-att.json" --json >"$tmp/vq-col.json" 2>/dev/null
+check "tlog verify-quote --report on it: simulated, the collector's boot binding" \
+  [ "$(jq -r .status "$tmp/vq-col.json")" = simulated -a "$(jq -r .report_data "$tmp/vq-col.json")" = "$CRD" ]
+size_before=$(curl -s "$URL/v1/log" | jq -r .tree_size)
+bootpost() { curl -s -o "$tmp/bp.body" -w '%{http_code}' -H "Authorization: Bearer $LIT" --data-binary "$1" "$URL/v1/boot"; }
+Q=$(jq -r .quote "$tmp/col-att.json")
+QS=$(printf '%s' "$Q" | xxd -r -p | sha256hex)
+# bad_boot NAME BODY WANT_ERROR: 400 with exactly {"error":WANT_ERROR}
+bad_boot() {
+  local code want
+  code=$(bootpost "$2")
+  want=$(jq -cn --arg e "$3" '{error:$e}')
+  if [ "$code" = 400 ] && [ "$(cat "$tmp/bp.body")" = "$want" ]; then ok "$1"; else nok "$1 ($code: $(cat "$tmp/bp.body"))"; fi
+}
+ZERO=$(printf '%064d' 0)
+bad_boot "/v1/boot: a quote_sha256 that is not the quote's: 400 naming it" \
+  "{\"event\":{\"type\":\"boot\",\"component\":\"x\",\"quote_sha256\":\"$ZERO\"},\"quote\":\"$Q\",\"event_log\":\"[]\"}" \
+  "the event's quote_sha256 is not the SHA-256 of the quote ($QS)"
+bad_boot "/v1/boot: not a boot event: 400" \
+  "{\"event\":{\"type\":\"x\",\"component\":\"x\",\"quote_sha256\":\"$QS\"},\"quote\":\"$Q\",\"event_log\":\"[]\"}" \
+  'the event must be a boot event (type "boot") naming its component'
+bad_boot "/v1/boot: an unknown member: 400" \
+  "{\"event\":{\"type\":\"boot\",\"component\":\"x\",\"quote_sha256\":\"$QS\"},\"quote\":\"$Q\",\"event_log\":\"[]\",\"extra\":1}" \
+  "unknown member 'extra' (takes event, quote, event_log, vm_config)"
+code=$(bootpost "{\"event\":{\"type\":\"boot\",\"component\":\"x\",\"quote_sha256\":\"$(printf '\001\002' | sha256hex)\"},\"quote\":\"0102\",\"event_log\":\"[]\"}")
+check "/v1/boot: a quote that is not a TDX quote: 400 ($code)" cond '[ "$code" = 400 ] && grep -q "quote is not a TDX quote" "$tmp/bp.body"'
+check "/v1/boot without a token: 401" [ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary '{}' "$URL/v1/boot")" = 401 ]
+check "refused boot posts log nothing (tree size $size_before)" [ "$(curl -s "$URL/v1/log" | jq -r .tree_size)" = "$size_before" ]
+"$B/tlog" export --log "$URL" --key "$VKEY" --to "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
+check "tlog export takes the collector's boot quote from logd: attestation/boot-$CBI.json, byte for byte, in the manifest" \
+  cond 'cmp -s "$tmp/bundle/attestation/boot-$CBI.json" "$tmp/logd-col-att.json" && [ "$(jq -r ".files[\"attestation/boot-$CBI.json\"]" "$tmp/bundle/manifest.json")" = "$(sha256hex <"$tmp/logd-col-att.json")" ]'
+"$B/tlog" export --log "$URL" --key "$VKEY" --to "$tmp/bundle2" --quiet --attestation "$tmp/col-att.json" >"$tmp/export2.out" 2>&1
+rc=$?
+check "... and --attestation with the same quote is not an error (exit $rc), logd's copy kept" \
+  cond '[ $rc = 0 ] && cmp -s "$tmp/bundle2/attestation/boot-$CBI.json" "$tmp/logd-col-att.json"'
+check "logd's own boot quote carries vm_config too (the guest agent's)" \
+  [ "$(jq -r .vm_config "$tmp/att-boot.json")" = "$(jq -r .vm_config "$tmp/logd-col-att.json")" ]
+
 # --- anchored checkpoints and their quotes ---
 size=0
 for _ in $(seq 300); do
@@ -162,6 +222,8 @@ WANT_CP=${WANT_CP:0:128}
 check "... whose quote's report_data binds it: SHA-256(\"xordi-tlog-checkpoint-v1\" || note)" \
   [ "$(jq -r .report_data "$tmp/att-cp.json")" = "$WANT_CP" ]
 "$B/tlog" verify-quote --report "$tmp/att-cp.json" --json >"$tmp/vq2.json" 2>/dev/null
+check "the checkpoint quote carries the guest agent's vm_config" \
+  [ "$(jq -r .vm_config "$tmp/att-cp.json")" = "$(jq -r .vm_config "$tmp/att-boot.json")" -a -n "$(jq -r .vm_config "$tmp/att-cp.json")" ]
 check "tlog verify-quote on the checkpoint quote: simulated, same report_data" \
   [ "$(jq -r .status "$tmp/vq2.json")" = simulated -a "$(jq -r .report_data "$tmp/vq2.json")" = "$WANT_CP" ]
 check "the on-chain checkpoint hash is that note's" \
@@ -208,4 +270,27 @@ check "this run's boot entry ($BI) matches its quote at ?boot=$BI" \
   [ "$(curl -s "$URL/v1/entries?start=$BI&count=1" | jq -r '.entries[0].entry' | jq -r .event.quote_sha256)" = "$QSHA2" ]
 check "?boot=1 (not a logd boot entry): 404" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/attestation?boot=1")" = 404 ]
 stop_pid "$logd_pid"
+
+# --- a --dev logd keeps its submitters' boot quotes too (it has none of its own) ---
+DV=$tmp/devd
+dport=$(free_port)
+"$B/logd" --dev --data "$DV" --listen "127.0.0.1:$dport" --origin example.org/xordi/dev >"$DV.out" 2>"$DV.log" &
+pids+=($!)
+DURL=http://127.0.0.1:$dport
+for _ in $(seq 200); do curl -sf "$DURL/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+dstack GetQuote '{"report_data":"0102"}' >"$tmp/gq.json"
+GQ=$(jq -r .quote "$tmp/gq.json")
+jq -c --arg s "$(printf '%s' "$GQ" | xxd -r -p | sha256hex)" \
+  '{event:{type:"boot",component:"collector",quote_sha256:$s,compose_hash:"c0",instance_id:"i0",signing_key:"k0"},quote:.quote,event_log:.event_log,vm_config:.vm_config}' \
+  "$tmp/gq.json" >"$tmp/bootpost.json"
+code=$(curl -s -o "$tmp/bp-dev.json" -w '%{http_code}' -H "Authorization: Bearer $(cat "$DV/dev-token")" --data-binary @"$tmp/bootpost.json" "$DURL/v1/boot")
+DI=$(jq -r .index "$tmp/bp-dev.json")
+check "--dev logd: POST /v1/boot logs the entry ($code, index $DI)" [ "$code" = 200 ]
+jq -cj --argjson i "$DI" '{kind:"boot",boot_index:$i,component:"collector",submitter:"dev",quote:.quote,event_log:.event_log,vm_config:.vm_config,report_data:(.report_data),compose_hash:"c0",instance_id:"i0",signing_key:"k0"}' \
+  "$tmp/gq.json" >"$tmp/want-dev.json"
+curl -s "$DURL/v1/attestation?boot=$DI" >"$tmp/got-dev.json"
+check "... and serves the quote at /v1/attestation?boot=$DI, byte for byte" cmp -s "$tmp/want-dev.json" "$tmp/got-dev.json"
+DEVMSG='{"error":"no attestation: this logd runs in --dev mode, outside a TEE"}'
+check "... while its own /v1/attestation and ?boot=0 stay 404 (--dev)" \
+  cond '[ "$(curl -s "$DURL/v1/attestation")" = "$DEVMSG" ] && [ "$(curl -s -w "%{http_code}" -o /dev/null "$DURL/v1/attestation?boot=0")" = 404 ]'
 [ $fails = 0 ]

@@ -38,6 +38,7 @@
 #include "base/time.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
+#include "client/collateral.h"
 #include "client/common.h"
 #include "client/entryscan.h"
 #include "client/evidence.h"
@@ -82,6 +83,9 @@ static void usage(FILE *f) {
           "      Collector boot quotes are checked only when a bundle holds them.\n"
           "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
           "                   it a real quote's TCB status is unknown: a failure)\n"
+          "                   Without it, the log's collateral archive (logd --pccs,\n"
+          "                   a bundle's collateral/) gives each quote the collateral\n"
+          "                   valid at its anchor's block time, judged as of that time\n"
           "  --now RFC3339    time for the collateral's validity (default: now)\n"
           "  --allow-simulated  accept simulated quotes (dstack simulator), flagged so\n"
           "  --allow-dev      accept a --dev log (boot compose_hash \"dev\", no quotes)\n"
@@ -406,6 +410,7 @@ typedef struct audit {
   tlog_log l;
   codeid_opts co;
   tdx_collateral *coll;
+  tlog_collateral_cache cc; /* without --collateral: the log's archive, by quote time */
   uint8_t app_addr[20];
   kms_history kh;
   bool have_kh;
@@ -1054,7 +1059,10 @@ static void check_boot_identity(audit *a, boot_rec *b) {
     char ferr[300];
     int fr = codeid_fetch(a->l.src, true, b->index, &d, &n, ferr, sizeof ferr);
     if (fr == FETCH_OK) {
-      codeid_check_boot(&b->cb, d, n, co, r);
+      codeid_opts o = *co;
+      uint64_t qt = tlog_anchor_time_covering(&a->an, b->index);
+      if (qt) tlog_collateral_apply(&a->cc, a->l.src, (time_t)qt, &o);
+      codeid_check_boot(&b->cb, d, n, &o, r);
     } else if (!from_logd && fr == FETCH_NOT_FOUND) {
       cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
     } else {
@@ -1081,7 +1089,9 @@ static void check_anchor_identity(audit *a, size_t i) {
   int fr = codeid_fetch(a->l.src, false, an->size, &d, &n, ferr, sizeof ferr);
   const boot_rec *lb = logd_boot_before(a, an->size);
   if (fr == FETCH_OK) {
-    codeid_check_checkpoint(an->size, an->checkpoint_hash, d, n, co, r);
+    codeid_opts o = *co;
+    tlog_collateral_apply(&a->cc, a->l.src, (time_t)an->time, &o);
+    codeid_check_checkpoint(an->size, an->checkpoint_hash, d, n, &o, r);
     uint8_t ch[32];
     if (a->have_kh && !r->failed && xt_hex_decode_exact(r->compose_hash, XT_HEX_0X, ch, 32) == XT_OK) {
       a->ast[i].kms = kms_history_allowed_at(&a->kh, ch, an->time);
@@ -1916,6 +1926,7 @@ static void ev_free(audit_evidence *ev);
 static void audit_free(audit *a) {
   ev_free(a->ev);
   tdx_collateral_free(a->coll);
+  tlog_collateral_cache_free(&a->cc);
   if (a->have_kh) kms_history_free(&a->kh);
   free(a->ast);
   if (a->l.src) tlog_log_close(&a->l);

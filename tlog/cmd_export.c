@@ -30,6 +30,7 @@
 #include "base/num.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
+#include "client/collateral.h"
 #include "client/common.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
@@ -82,9 +83,13 @@ static void export_usage(FILE *f) {
           "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
           "Attestations: logd's boot quotes and anchored checkpoints' quotes, as the log\n"
           "serves them, go to attestation/boot-<I>.json and attestation/checkpoint-<N>.json.\n"
-          "--attestation FILE adds another component's boot attestation (the collector's\n"
-          "GET /v1/attestation answer: JSON with boot_index and quote) as\n"
-          "attestation/boot-<boot_index>.json; `tlog audit --bundle` then checks it.\n"
+          "Other components' boot quotes that logd keeps (the collector's, sent with its boot\n"
+          "entry) are exported the same way. --attestation FILE adds another component's\n"
+          "boot attestation (the collector's GET /v1/attestation answer: JSON with\n"
+          "boot_index and quote) as attestation/boot-<boot_index>.json (skipped when the log\n"
+          "served the same quote); `tlog audit --bundle` then checks it.\n"
+          "The log's Intel collateral archive (logd --pccs: /v1/collateral), index and\n"
+          "documents, goes to collateral/ (`tlog collateral --log BUNDLE --at T` reads it).\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
@@ -298,11 +303,12 @@ static int export_hash_tiles(export_job *x, char *err, size_t errcap) {
   return rc;
 }
 
-/* Notes a logd boot entry (not --dev): its quote goes into the bundle too. */
+/* Notes a boot entry whose quote the log may serve: logd's (not --dev), and any other
+ * component's that names a quote (logd keeps those sent to POST /v1/boot). */
 static int note_boot(export_job *x, uint64_t index, const tile_bundle_entry *e, char *err, size_t errcap) {
   codeid_boot cb;
   if (!codeid_maybe_boot(e->data, e->len) || codeid_boot_parse(e->data, e->len, index, &cb) ||
-      strcmp(cb.submitter, "logd") || codeid_boot_is_dev(&cb))
+      codeid_boot_is_dev(&cb) || (strcmp(cb.submitter, "logd") && !cb.quote_sha256[0]))
     return 0;
   if (x->nboot_idx == x->boot_cap) {
     size_t cap = x->boot_cap ? x->boot_cap * 2 : 16;
@@ -408,6 +414,17 @@ static int export_attestations(export_job *x, char *err, size_t errcap) {
   return 0;
 }
 
+/* Whether the bundle's file rel holds the same quote as j. */
+static int same_quote_in_bundle(const char *dir, const char *rel, json_t *j) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  json_t *b = json_load_file(path, 0, NULL);
+  const char *q1 = json_string_value(json_object_get(b, "quote")), *q2 = json_string_value(json_object_get(j, "quote"));
+  int same = q1 && q2 && !strcmp(q1, q2);
+  json_decref(b);
+  return same;
+}
+
 /* Other components' boot attestations, given as files; checked by the audit. */
 static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
   for (size_t i = 0; i < x->g->nextra; i++) {
@@ -423,8 +440,10 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
       return TLOG_EXIT_USAGE;
     }
     codeid_path(false, true, (uint64_t)json_integer_value(bi), rel, sizeof rel);
+    int same = json_object_get(x->files, rel) ? same_quote_in_bundle(x->g->to, rel, j) : 0;
     char *txt = json_object_get(x->files, rel) ? NULL : json_dumps(j, JSON_COMPACT);
     json_decref(j);
+    if (same) continue; /* the log served this quote already (logd keeps collectors' quotes) */
     if (!txt) {
       xt_errf(err, errcap, "--attestation %.300s: the bundle already holds %s", file, rel);
       return TLOG_EXIT_USAGE;
@@ -435,6 +454,62 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
     x->natt++;
   }
   return 0;
+}
+
+/* One archived collateral document (client/collateral.h) into the bundle: it must
+ * hash to the index's sha256 (the audit checks it again). 0 or an exit status. */
+static int export_collateral_doc(export_job *x, const char *name, const char *sha, char *err, size_t errcap) {
+  char src_path[128], dst_path[128], hex[65], ferr[300];
+  tlog_collateral_path(x->l.src, name, src_path, sizeof src_path);
+  snprintf(dst_path, sizeof dst_path, "collateral/%s.json", name);
+  uint8_t *d = NULL;
+  size_t len = 0;
+  fetch_status st = log_source_get(x->l.src, src_path, TLOG_COLLATERAL_MAX_DOC, &d, &len, ferr, sizeof ferr);
+  if (st != FETCH_OK) {
+    xt_errf(err, errcap, "collateral %s: %s", name, st == FETCH_NOT_FOUND ? "listed but not served" : ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  sha256_hex(d, len, hex);
+  int rc = strcmp(hex, sha) ? TLOG_EXIT_FAILED : 0;
+  if (rc) xt_errf(err, errcap, "collateral %s: its SHA-256 is not the one the log's index names", name);
+  else if (bundle_put(x->g->to, x->files, dst_path, d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  free(d);
+  return rc;
+}
+
+/* The log's collateral archive (logd --pccs), index and documents, as
+ * collateral/index.json and collateral/<name>.json; a log without one has none. */
+static int export_collateral(export_job *x, char *err, size_t errcap) {
+  char path[64], ferr[300];
+  tlog_collateral_path(x->l.src, NULL, path, sizeof path);
+  uint8_t *d = NULL;
+  size_t len = 0;
+  fetch_status st = log_source_get(x->l.src, path, TLOG_COLLATERAL_MAX_INDEX, &d, &len, ferr, sizeof ferr);
+  if (st == FETCH_NOT_FOUND) return 0;
+  if (st != FETCH_OK) {
+    xt_errf(err, errcap, "collateral index: %s", ferr);
+    return TLOG_EXIT_USAGE;
+  }
+  json_t *idx = json_loadb((const char *)d, len, JSON_REJECT_DUPLICATES, NULL), *e;
+  json_t *arr = json_object_get(idx, "collateral");
+  int rc = json_is_array(arr) ? 0 : TLOG_EXIT_FAILED;
+  if (rc) xt_errf(err, errcap, "the log's collateral index is malformed");
+  size_t i;
+  json_array_foreach(arr, i, e) {
+    const char *name = json_string_value(json_object_get(e, "name"));
+    const char *sha = json_string_value(json_object_get(e, "sha256"));
+    size_t n = name ? strspn(name, "0123456789") : 0;
+    if (!name || !n || n > 20 || name[n] || !sha) {
+      xt_errf(err, errcap, "the log's collateral index entry %zu is malformed", i);
+      rc = TLOG_EXIT_FAILED;
+    }
+    if (!rc) rc = export_collateral_doc(x, name, sha, err, errcap);
+    if (rc) break;
+  }
+  if (!rc && bundle_put(x->g->to, x->files, "collateral/index.json", d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  json_decref(idx);
+  free(d);
+  return rc;
 }
 
 /* A JSON document into the bundle (refcount of j taken). */
@@ -480,7 +555,7 @@ static int export_finish(export_job *x, char *err, size_t errcap) {
 static int (*const export_steps[])(export_job *, char *, size_t) = {
     export_open,           export_checkpoint,     export_select_anchors,     export_hash_tiles,
     export_entry_bundles,  export_anchored_notes, export_attestations,       export_extra_attestations,
-    export_finish,
+    export_collateral,     export_finish,
 };
 
 int cmd_export(int argc, char **argv) {

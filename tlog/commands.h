@@ -30,6 +30,7 @@ int cmd_verify_quote(int argc, char **argv);      /* tlog/cmd_quote.c */
 int cmd_compose_hash(int argc, char **argv);      /* tlog/cmd_quote.c */
 int cmd_compose_normalize(int argc, char **argv); /* tlog/cmd_quote.c */
 int cmd_kms_history(int argc, char **argv);       /* tlog/cmd_kms_history.c */
+int cmd_collateral(int argc, char **argv);        /* tlog/cmd_collateral.c */
 
 int cmd_anchor(int argc, char **argv);            /* tlog/cmd_anchor.c */
 

@@ -9,6 +9,7 @@ const tlog_command tlog_commands[] = {
     {"verify-quote", cmd_verify_quote, "verify a TDX quote offline to the Intel root (+ event log)"},
     {"compose-hash", cmd_compose_hash, "SHA-256 of an app-compose.json (dstack compose hash)"},
     {"compose-normalize", cmd_compose_normalize, "rewrite app-compose JSON the way dstack writes it"},
+    {"collateral", cmd_collateral, "fetch the Intel DCAP collateral of a quote's platform from a PCCS"},
     {"kms-history", cmd_kms_history, "what a dstack app's KMS contract allowed, and when"},
     {"anchor", cmd_anchor, "deploy, register, status and list on-chain tree-head anchors"},
     {"checkpoint", cmd_checkpoint, "fetch and verify the log's latest signed checkpoint"},
