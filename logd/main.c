@@ -637,16 +637,18 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
   ext->anchor = run->anc;
   ext->enclave = run->enc;
   ext->collateral = run->coll;
+  /* stdout's lines before the first request is answered: a script that sees /healthz
+   * answer may read them at once. */
+  printf("verifier-key: %s\n", run->vkey);
+  if (o->dev) printf("dev-token: %s\n", run->token_hex);
+  if (run->have_akey) printf("anchor-address: %s\n", run->aaddr);
+  fflush(stdout);
   return start_http(o, run, ext, hx);
 }
 
 /* ---------- serving and shutdown ---------- */
 
 static void announce(const logd_opts *o, const logd_run *run) {
-  printf("verifier-key: %s\n", run->vkey);
-  if (o->dev) printf("dev-token: %s\n", run->token_hex);
-  if (run->have_akey) printf("anchor-address: %s\n", run->aaddr);
-  fflush(stdout);
   seq_view v;
   seq_view_get(run->seq, &v, 0);
   xt_log("logd", "serving %s on %s (port %u): %" PRIu64 " entries, checkpoint size %" PRIu64
