@@ -6,7 +6,7 @@
 # anchor, dstack and merkle, in that order.
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
-                 client/entryscan.c client/codeid.c client/kms.c
+                 client/entryscan.c client/codeid.c client/kms.c client/policy.c
 tlogcore_PKGS := libcurl jansson libcrypto libsecp256k1
 
 TESTS += test-entryscan

@@ -40,6 +40,7 @@
 #include "client/common.h"
 #include "client/entryscan.h"
 #include "client/kms.h"
+#include "client/policy.h"
 #include "client/replay.h"
 #include "tlog/commands.h"
 
@@ -225,91 +226,23 @@ static void callset_free(callset *s) {
   s->b = NULL;
 }
 
-/* ---- policy ---- */
+/* ---- policy (client/policy.h): the egress rules ---- */
 
-typedef struct rule {
-  char *f[4]; /* endpoint, method, path, host; NULL = any */
-} rule;
+typedef audit_policy policy;
 
-typedef struct policy {
-  rule *r;
-  size_t n;
-  char source[300];
-} policy;
-
-static const char *const rule_keys[4] = {"endpoint", "method", "path", "host"};
 static const int rule_fields[4] = {SF_ENDPOINT, SF_METHOD, SF_PATH, SF_HOST};
 
-static void policy_free(policy *p) {
-  for (size_t i = 0; i < p->n; i++)
-    for (int k = 0; k < 4; k++) free(p->r[i].f[k]);
-  free(p->r);
-  memset(p, 0, sizeof *p);
-}
+static void policy_free(policy *p) { audit_policy_free(p); }
 
 static int policy_load(policy *p, const char *file, char *err, size_t errcap) {
-  memset(p, 0, sizeof *p);
-  json_t *j;
-  json_error_t je;
-  if (file) {
-    j = json_load_file(file, 0, &je);
-    if (!j) {
-      xt_errf(err, errcap, "--policy %.200s: %.200s (line %d)", file, je.text, je.line);
-      return -1;
-    }
-    snprintf(p->source, sizeof p->source, "%s", file);
-  } else {
-    j = json_pack("{s:[{s:s,s:s,s:s}]}", "allow", "endpoint", "watch_history", "method", "GET", "path",
-                  "/api/watch_history");
-    snprintf(p->source, sizeof p->source, "built-in: GET watch_history /api/watch_history");
-  }
-  json_t *allow = json_object_get(j, "allow");
-  if (!json_is_array(allow) || json_array_size(allow) == 0) {
-    xt_errf(err, errcap, "--policy: needs a non-empty \"allow\" array");
-    json_decref(j);
-    return -1;
-  }
-  p->r = calloc(json_array_size(allow), sizeof *p->r);
-  if (!p->r) {
-    json_decref(j);
-    xt_errf(err, errcap, "out of memory");
-    return -1;
-  }
-  size_t i;
-  json_t *o;
-  json_array_foreach(allow, i, o) {
-    const char *key;
-    json_t *v;
-    if (!json_is_object(o) || json_object_size(o) == 0) goto bad;
-    rule *r = &p->r[p->n++]; /* counted first, so policy_free frees what it holds */
-    json_object_foreach(o, key, v) {
-      int k;
-      for (k = 0; k < 4 && strcmp(key, rule_keys[k]); k++) {
-      }
-      if (k == 4 || !json_is_string(v)) goto bad;
-      free(r->f[k]);
-      if (!(r->f[k] = strdup(json_string_value(v)))) {
-        xt_errf(err, errcap, "out of memory");
-        json_decref(j);
-        policy_free(p);
-        return -1;
-      }
-    }
-  }
-  json_decref(j);
-  return 0;
-bad:
-  xt_errf(err, errcap, "--policy: rule %zu must be an object of string fields endpoint, method, path, host", i);
-  json_decref(j);
-  policy_free(p);
-  return -1;
+  return audit_policy_load(file, p, err, errcap) == AUDIT_POLICY_OK ? 0 : -1;
 }
 
 static bool policy_allows(const policy *p, const entry_scan *s) {
-  for (size_t i = 0; i < p->n; i++) {
+  for (size_t i = 0; i < p->nrules; i++) {
     bool ok = true;
     for (int k = 0; k < 4 && ok; k++) {
-      const char *want = p->r[i].f[k];
+      const char *want = p->rules[i].f[k];
       if (!want) continue;
       scan_str v = s->f[rule_fields[k]];
       if (!v.p) {
