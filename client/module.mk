@@ -13,6 +13,10 @@ TESTS += test-entryscan
 test-entryscan_SRCS := tests/unit/test_entryscan.c
 test-entryscan_LIBS := tlogcore check
 
+TESTS += test-policy
+test-policy_SRCS := tests/unit/test_policy.c
+test-policy_LIBS := tlogcore anchor dstack merkle check
+
 # Test tool: writes a static tiled log (checkpoint, tiles, bundles) from the merkle
 # module alone, for tests/tlog.test.sh and bench/audit.
 TOOLS += tlog-mklog
