@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "base/hex.h"
+#include "client/kms.h"
 
 #define MAX_POLICY_BYTES ((size_t)4 << 20)
 
@@ -413,4 +414,54 @@ bool audit_policy_tcb_allowed(const audit_policy *p, const char *status, const c
     s += n + (s[n] == ',');
   }
   return true;
+}
+
+/* ---- the KMS contracts' history ---- */
+
+static const audit_policy_contract *kms_policy_of(const audit_policy *p, const kms_event *e) {
+  return e->contract == KMS_CONTRACT_KMS ? &p->kms : &p->app;
+}
+
+static const char *kms_label(const kms_event *e) { return e->contract == KMS_CONTRACT_KMS ? "DstackKms" : "DstackApp"; }
+
+bool audit_policy_kms_event_bad(const audit_policy *p, const kms_event *e, char *why, size_t cap) {
+  static const uint8_t no_owner[20];
+  const audit_policy_contract *k = kms_policy_of(p, e);
+  char w[65], ad[43];
+  xt_hex_encode(e->word, 32, w);
+  xt_hex_encode0x(e->address, 20, ad);
+  switch (e->kind) {
+  case KMS_COMPOSE_HASH_ADDED:
+    if (!p->has[AUDIT_POLICY_RELEASES] || audit_policy_release_of(p, e->word)) return false;
+    xt_errf(why, cap, "DstackApp allowed compose hash %s, which the policy's releases do not list", w);
+    return true;
+  case KMS_UPGRADED:
+    if (!p->has[AUDIT_POLICY_CONTRACTS] || audit_policy_addr_in((const uint8_t(*)[20])k->impls, k->nimpls, e->address))
+      return false;
+    xt_errf(why, cap, "%s upgraded to implementation %s, which the policy does not list", kms_label(e), ad);
+    return true;
+  case KMS_OWNERSHIP_TRANSFER_STARTED:
+  case KMS_OWNERSHIP_TRANSFERRED:
+    if (!memcmp(e->address2, no_owner, 20)) return false; /* initialisation: from no owner */
+    if (!p->has[AUDIT_POLICY_CONTRACTS] || audit_policy_addr_in((const uint8_t(*)[20])k->owners, k->nowners, e->address))
+      return false;
+    xt_errf(why, cap, "%s ownership %s to %s, which the policy does not list", kms_label(e),
+             e->kind == KMS_OWNERSHIP_TRANSFERRED ? "transferred" : "transfer started", ad);
+    return true;
+  case KMS_ALLOW_ANY_DEVICE_SET:
+    if (!e->flag) return false;
+    xt_errf(why, cap, "DstackApp AllowAnyDeviceSet(true): any machine could get the app's keys");
+    return true;
+  case KMS_OS_IMAGE_HASH_ADDED:
+    if (!p->has[AUDIT_POLICY_PLATFORM] || audit_policy_image_listed(p, e->word)) return false;
+    xt_errf(why, cap, "DstackKms allowed OS image %s, which the policy's platform does not list", w);
+    return true;
+  case KMS_UNKNOWN: {
+    char t0[65];
+    xt_hex_encode(e->topic0, 32, t0);
+    xt_errf(why, cap, "%s emitted an event of unknown signature (topic0 %s)", kms_label(e), t0);
+    return true;
+  }
+  default: return false;
+  }
 }

@@ -113,4 +113,16 @@ const audit_policy_image *audit_policy_image_match(const audit_policy *p, const 
 bool audit_policy_tcb_allowed(const audit_policy *p, const char *status, const char *advisories, char *why,
                               size_t cap);
 
+/* Judges one event of the KMS contracts' history (client/kms.h) against p. Keys never
+ * change across versions, so anything allowed once counts, even if removed before it
+ * booted: an event breaks the policy when it is a ComposeHashAdded of a hash the releases
+ * do not list, an Upgraded to an implementation the contract's entry does not list, an
+ * OwnershipTransferStarted/Transferred after initialisation (from a non-zero owner) to an
+ * owner it does not list, AllowAnyDeviceSet(true), an OsImageHashAdded of an image the
+ * platform does not list, or of an unknown signature. A section p lacks judges nothing
+ * (the audit says INCOMPLETE instead). Returns true with the reason in why (cap bytes:
+ * contract, event and argument, without block or transaction), else false. */
+struct kms_event;
+bool audit_policy_kms_event_bad(const audit_policy *p, const struct kms_event *e, char *why, size_t cap);
+
 #endif

@@ -179,4 +179,36 @@ out=$("$B/tlog" audit "${AU[@]}" --policy "$(policy listed --arg m "$M" --arg os
    | .contracts.dstack_app.implementations += [$aa] | .contracts.dstack_app.owners = [$new]')" --json 2>/dev/null)
 [ "$(jq -r '.failures | join("|")' <<<"$out")" = "(kms) DstackApp AllowAnyDeviceSet(true): any machine could get the app's keys (block $ANY_BLK, tx $ANY_TX)" ] &&
   ok "every other move listed in the policy: only AllowAnyDeviceSet(true) still fails" || nok "listed moves ($(jq -c .failures <<<"$out" | head -c 600))"
+
+section "monitor"
+HPORT=$(free_port)
+python3 - "$HPORT" "$tmp/hook.jsonl" <<'EOF2' &
+import http.server, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(out, "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+EOF2
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+MON=(--log "$URL" --key "$VK" --rpc "$U" --contract "$C" --once --policy "$tmp/policy.json")
+expect "monitor --policy: the brief compose hash is an alert naming block and tx" 1 \
+  "ALERT kms-policy: DstackApp allowed compose hash $M, which the policy's releases do not list \(block $ADD_BLK, tx $ADD_TX" -- \
+  "$B/tlog" monitor "${MON[@]}" --state "$tmp/mon1"
+expect "monitor --policy: the upgrade to DstackAppAllowAll too" 1 "ALERT kms-policy: DstackApp upgraded to implementation $AA" -- \
+  "$B/tlog" monitor "${MON[@]}" --state "$tmp/mon2"
+expect "monitor --policy: the OS image the KMS allowed (DstackKms read from the policy)" 1 "ALERT kms-policy: DstackKms allowed OS image $DEVOS" -- \
+  "$B/tlog" monitor "${MON[@]}" --state "$tmp/mon3"
+expect "monitor without a policy: AllowAnyDeviceSet(true) is still an alert" 1 "ALERT kms-policy: DstackApp AllowAnyDeviceSet\(true\)" -- \
+  "$B/tlog" monitor --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --once --app "$APP" --state "$tmp/mon4"
+"$B/tlog" monitor "${MON[@]}" --state "$tmp/mon5" --webhook "http://127.0.0.1:$HPORT/hook" >/dev/null 2>&1
+[ "$(grep -c '"kind":"kms-policy"' "$tmp/hook.jsonl" 2>/dev/null)" = 6 ] && grep -q "\"level\":\"alert\"" "$tmp/hook.jsonl" &&
+  ok "monitor --webhook: each of the six moves POSTed as a kms-policy alert" || nok "monitor webhook ($(head -c 600 "$tmp/hook.jsonl" 2>/dev/null))"
 harness_done

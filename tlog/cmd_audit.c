@@ -1098,57 +1098,6 @@ static void report_code_identity(const audit *a, json_t *o) {
 
 /* ---- the policy: everything the KMS contracts ever allowed, creation to the window's end ---- */
 
-static const audit_policy_contract *kms_policy_of(const audit *a, const kms_event *e) {
-  return e->contract == KMS_CONTRACT_KMS ? &a->pol.kms : &a->pol.app;
-}
-
-static const char *kms_label(const kms_event *e) { return e->contract == KMS_CONTRACT_KMS ? "DstackKms" : "DstackApp"; }
-
-/* Returns whether e breaks the policy, with why (cap bytes). Keys never change across
- * versions, so anything allowed once, even removed before it booted, counts. */
-static bool kms_event_bad(const audit *a, const kms_event *e, char *why, size_t cap) {
-  static const uint8_t no_owner[20];
-  const audit_policy *p = &a->pol;
-  const audit_policy_contract *k = kms_policy_of(a, e);
-  char w[65], ad[43];
-  xt_hex_encode(e->word, 32, w);
-  xt_hex_encode0x(e->address, 20, ad);
-  switch (e->kind) {
-  case KMS_COMPOSE_HASH_ADDED:
-    if (!p->has[AUDIT_POLICY_RELEASES] || audit_policy_release_of(p, e->word)) return false;
-    snprintf(why, cap, "DstackApp allowed compose hash %s, which the policy's releases do not list", w);
-    return true;
-  case KMS_UPGRADED:
-    if (!p->has[AUDIT_POLICY_CONTRACTS] || audit_policy_addr_in((const uint8_t(*)[20])k->impls, k->nimpls, e->address))
-      return false;
-    snprintf(why, cap, "%s upgraded to implementation %s, which the policy does not list", kms_label(e), ad);
-    return true;
-  case KMS_OWNERSHIP_TRANSFER_STARTED:
-  case KMS_OWNERSHIP_TRANSFERRED:
-    if (!memcmp(e->address2, no_owner, 20)) return false; /* initialisation: from no owner */
-    if (!p->has[AUDIT_POLICY_CONTRACTS] || audit_policy_addr_in((const uint8_t(*)[20])k->owners, k->nowners, e->address))
-      return false;
-    snprintf(why, cap, "%s ownership %s to %s, which the policy does not list", kms_label(e),
-             e->kind == KMS_OWNERSHIP_TRANSFERRED ? "transferred" : "transfer started", ad);
-    return true;
-  case KMS_ALLOW_ANY_DEVICE_SET:
-    if (!e->flag) return false;
-    snprintf(why, cap, "DstackApp AllowAnyDeviceSet(true): any machine could get the app's keys");
-    return true;
-  case KMS_OS_IMAGE_HASH_ADDED:
-    if (!p->has[AUDIT_POLICY_PLATFORM] || audit_policy_image_listed(p, e->word)) return false;
-    snprintf(why, cap, "DstackKms allowed OS image %s, which the policy's platform does not list", w);
-    return true;
-  case KMS_UNKNOWN: {
-    char t0[65];
-    xt_hex_encode(e->topic0, 32, t0);
-    snprintf(why, cap, "%s emitted an event of unknown signature (topic0 %s)", kms_label(e), t0);
-    return true;
-  }
-  default: return false;
-  }
-}
-
 static int run_kms_all_time(audit *a, char *err, size_t errcap) {
   (void)err;
   (void)errcap;
@@ -1158,7 +1107,7 @@ static int run_kms_all_time(audit *a, char *err, size_t errcap) {
     if (e->block_time >= a->t_end) break; /* chain order: later ones are after the window */
     a->kms_judged++;
     char why[300], tx[67];
-    if (!kms_event_bad(a, e, why, sizeof why)) continue;
+    if (!audit_policy_kms_event_bad(&a->pol, e, why, sizeof why)) continue;
     a->kms_bad++;
     xt_hex_encode0x(e->tx_hash, 32, tx);
     AUDIT_FAIL(a, "(kms) %s (block %llu, tx %s)", why, (unsigned long long)e->block_number, tx);
