@@ -83,13 +83,25 @@ static void usage(FILE *f) {
           "  --anchors FILE   take anchors from a file (`tlog anchor list --json` output or\n"
           "                   a bundle's anchors.json) instead of the chain: the report says\n"
           "                   so, and it proves nothing about the chain\n"
-          "  --policy FILE    JSON {\"allow\":[{\"endpoint\":..,\"method\":..,\"path\":..,\"host\":..},...]}:\n"
-          "                   an intent passes if some rule's every given field equals the\n"
-          "                   intent's (path compared without its query string). Default:\n"
-          "                   {\"allow\":[{\"endpoint\":\"watch_history\",\"method\":\"GET\",\n"
-          "                   \"path\":\"/api/watch_history\"}]}\n"
-          "Exit status: 0 every check passed, 1 some check failed (each failure named on\n"
-          "its own line), 2 usage or I/O error.\n");
+          "  --policy FILE    the auditor's policy (SPEC.md 6.3), sections egress (api_call\n"
+          "                   rules {endpoint, method, path, host}: an intent passes if some\n"
+          "                   rule's every given field equals the intent's, path without its\n"
+          "                   query), releases (reviewed compose hashes), platform (OS images\n"
+          "                   with MRTD/RTMR0-2, the KMS id, TCB statuses) and contracts\n"
+          "                   (DstackApp, DstackKms: addresses, implementations, owners).\n"
+          "                   With it: (kms) every event of both KMS contracts from their\n"
+          "                   creation to the window's end against the policy (a compose\n"
+          "                   hash not released, even removed later; an unlisted upgrade,\n"
+          "                   owner or OS image; AllowAnyDeviceSet(true); unknown events),\n"
+          "                   (platform) every judged quote's OS measurements, key provider,\n"
+          "                   app id, MRCONFIGID, TCB status and compose hash. Without a\n"
+          "                   policy the egress rule is GET watch_history /api/watch_history.\n"
+          "  --app 0xADDR     the DstackApp (default: the policy's contracts.dstack_app)\n"
+          "Verdict: PASSED only when every check passed and nothing was left unchecked; a\n"
+          "missing policy section, no chain (--anchors) or no DstackApp/DstackKms makes it\n"
+          "INCOMPLETE, naming each thing not checked. No flag turns INCOMPLETE into PASSED.\n"
+          "Exit status: 0 PASSED, 1 FAILED or INCOMPLETE (each failure and each thing not\n"
+          "checked named on its own line), 2 usage or I/O error.\n");
 }
 
 /* ---- sets ---- */
