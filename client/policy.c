@@ -251,9 +251,9 @@ static int load_platform(ctx *c, json_t *pl) {
 }
 
 static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contract *k) {
-  static const char *const keys[] = {"address", "implementations", "owners"};
+  static const char *const keys[] = {"address", "implementations", "owners", "created_block"};
   char w[80];
-  if (!json_is_object(o) || only_keys(c, o, keys, 3, name))
+  if (!json_is_object(o) || only_keys(c, o, keys, 4, name))
     return c->e ? -1 : bad(c, "policy: contracts.%s must be an object", name);
   const char *s = json_string_value(json_object_get(o, "address"));
   if (!s || strncmp(s, "0x", 2) || xt_hex_decode_exact(s, XT_HEX_0X, k->address, 20) != XT_OK)
@@ -263,6 +263,13 @@ static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contr
   if (get_addrs(c, json_object_get(o, "implementations"), w, &k->impls, &k->nimpls)) return -1;
   snprintf(w, sizeof w, "contracts.%s.owners", name);
   if (get_addrs(c, json_object_get(o, "owners"), w, &k->owners, &k->nowners)) return -1;
+  json_t *cb = json_object_get(o, "created_block");
+  if (cb) {
+    if (!json_is_integer(cb) || json_integer_value(cb) < 0)
+      return bad(c, "policy: contracts.%s.created_block must be a block number", name);
+    k->has_created_block = true;
+    k->created_block = (uint64_t)json_integer_value(cb);
+  }
   k->set = true;
   return 0;
 }

@@ -65,6 +65,8 @@ typedef struct audit_policy_contract {
   size_t nimpls;
   uint8_t (*owners)[20]; /* owners it may be handed to after initialisation (owned) */
   size_t nowners;
+  bool has_created_block; /* "created_block": the block the contract was created in, so */
+  uint64_t created_block; /* a node without old state need not search for it */
 } audit_policy_contract;
 
 #define AUDIT_POLICY_MAX_NAMES 32

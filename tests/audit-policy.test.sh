@@ -85,8 +85,8 @@ jq -n --arg h "$H" --arg os "$OS" --arg kid "$KMS_ID" --slurpfile t "$tmp/tcb.js
   platform: {os_images: [{os_image_hash: $os, vm_shape: "simulator, 2 vCPU", mrtd: $t[0].mrtd,
                           rtmr0: $t[0].rtmr0, rtmr1: $t[0].rtmr1, rtmr2: $t[0].rtmr2}],
              kms_id: $kid},
-  contracts: {dstack_app: {address: $k[0].app, implementations: [$k[0].app_impl], owners: []},
-              dstack_kms: {address: $k[0].kms, implementations: [$k[0].kms_impl], owners: []}}}' >"$tmp/policy.json"
+  contracts: {dstack_app: {address: $k[0].app, implementations: [$k[0].app_impl], owners: [], created_block: $k[0].app_created},
+              dstack_kms: {address: $k[0].kms, implementations: [$k[0].kms_impl], owners: [], created_block: $k[0].kms_created}}}' >"$tmp/policy.json"
 policy() { local n=$1; shift; jq "$@" "$tmp/policy.json" >"$tmp/$n.json"; echo "$tmp/$n.json"; }
 AU=(--log "$URL" --key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated)
 
@@ -104,6 +104,12 @@ expect "a misspelt policy key is refused, not ignored" 2 'unknown member "implem
   "$B/tlog" audit "${AU[@]}" --policy "$(policy typo '.contracts.dstack_app.implementaions = []')"
 expect "an egress rule without host is refused" 2 "must name its host" -- \
   "$B/tlog" audit "${AU[@]}" --policy "$(policy nohost 'del(.egress.allow[0].host)')"
+
+expect "without created_block the KMS history is read from the contracts' creation all the same" 0 "^audit PASSED" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy nocreated 'del(.contracts.dstack_app.created_block, .contracts.dstack_kms.created_block)')"
+expect "a created_block after the creation hides history: FAIL, no Initialized event" 1 \
+  "FAIL  \(kms\) the DstackApp history from block [0-9]+ holds no Initialized event: it does not reach the contract's creation" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy late '.contracts.dstack_app.created_block += 1 | .contracts.dstack_kms.created_block = .contracts.dstack_app.created_block')"
 
 section "incomplete"
 for sec in egress releases platform contracts; do

@@ -1114,16 +1114,26 @@ static int run_kms_all_time(audit *a, char *err, size_t errcap) {
   (void)err;
   (void)errcap;
   if (!a->have_kh) return 0; /* completeness names why */
+  bool initialized[2] = {false, false};
   for (size_t i = 0; i < a->kh.n; i++) {
     const kms_event *e = &a->kh.events[i];
     if (e->block_time >= a->t_end) break; /* chain order: later ones are after the window */
     a->kms_judged++;
+    if (e->kind == KMS_INITIALIZED) initialized[e->contract == KMS_CONTRACT_KMS] = true;
     char why[300], tx[67];
     if (!audit_policy_kms_event_bad(&a->pol, e, why, sizeof why)) continue;
     a->kms_bad++;
     xt_hex_encode0x(e->tx_hash, 32, tx);
     AUDIT_FAIL(a, "(kms) %s (block %llu, tx %s)", why, (unsigned long long)e->block_number, tx);
   }
+  /* dstack's contracts are initialised proxies: a history without the initialisation
+   * does not start at the creation (a created_block too late), and hides what the
+   * contract allowed first. */
+  for (int k = 0; a->pol.has[AUDIT_POLICY_CONTRACTS] && k < 2; k++)
+    if (!initialized[k])
+      AUDIT_FAIL(a, "(kms) the %s history from block %llu holds no Initialized event: it does not reach the "
+                 "contract's creation (the policy's created_block is too late?)",
+                 k ? "DstackKms" : "DstackApp", (unsigned long long)a->kh.from_block);
   return 0;
 }
 
@@ -1477,6 +1487,14 @@ static int audit_contracts(audit *a, char *err, size_t errcap) {
   return 0;
 }
 
+/* Where the KMS history starts: the policy's creation blocks of both contracts (the
+ * kms_all_time check then requires each history to reach its Initialized event), else
+ * each contract's creation as the node finds it. */
+static uint64_t kms_from_block(const audit_policy *p) {
+  if (!p->app.has_created_block || !p->kms.has_created_block) return KMS_FROM_CREATION;
+  return p->app.created_block < p->kms.created_block ? p->app.created_block : p->kms.created_block;
+}
+
 /* The log, its anchors, the policy and the KMS history. Returns 0, or 1/2 with err. */
 static int audit_open(audit *a, char *err, size_t errcap) {
   const audit_args *g = a->args;
@@ -1498,7 +1516,7 @@ static int audit_open(audit *a, char *err, size_t errcap) {
   if (a->have_app && g->rpc) {
     char kerr[400];
     eth_rpc *er = eth_rpc_new(g->rpc, kerr, sizeof kerr);
-    kms_scan ks = {a->app_addr, a->have_kms ? a->kms_addr : NULL, KMS_FROM_CREATION, ETH_BLOCK_LATEST, {0, 0, 0}};
+    kms_scan ks = {a->app_addr, a->have_kms ? a->kms_addr : NULL, kms_from_block(&a->pol), ETH_BLOCK_LATEST, {0, 0, 0}};
     if (!er || kms_history_load(er, &ks, &a->kh, kerr, sizeof kerr) != KMS_OK) {
       xt_errf(err, errcap, "--app: %s", kerr);
       eth_rpc_free(er);

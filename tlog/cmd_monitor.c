@@ -316,7 +316,11 @@ static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
   kms_history kh;
   char kerr[400];
   /* First round: from the contract's creation; later: from where the last one ended. */
-  kms_scan ks = {m->app, m->have_kms ? m->kms : NULL, x->st.kms_next_block ? x->st.kms_next_block : KMS_FROM_CREATION,
+  const audit_policy *p = &m->pol;
+  uint64_t created = p->app.has_created_block && p->kms.has_created_block
+                         ? (p->app.created_block < p->kms.created_block ? p->app.created_block : p->kms.created_block)
+                         : KMS_FROM_CREATION;
+  kms_scan ks = {m->app, m->have_kms ? m->kms : NULL, x->st.kms_next_block ? x->st.kms_next_block : created,
                  blk->number, {0, 0, 0}};
   if (kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
     fprintf(stderr, "tlog monitor: --app: %s\n", kerr);

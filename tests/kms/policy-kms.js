@@ -3,7 +3,8 @@
 //
 //   node tests/kms/policy-kms.js deploy RPC_URL COMPOSE_HASH OS_IMAGE_HASH
 //     DstackKms behind its proxy, the app from the KMS's factory with COMPOSE_HASH, the
-//     KMS allowing OS_IMAGE_HASH. Prints {kms, app, kms_impl, app_impl, owner}.
+//     KMS allowing OS_IMAGE_HASH (none when ""). Prints {kms, app, kms_impl, app_impl,
+//     owner, kms_created, app_created} (the creation blocks).
 //   node tests/kms/policy-kms.js route RPC_URL KMS APP NAME [ARG]
 //     NAME: brief H (add H, then remove it), allow-all (upgrade the app to
 //     DstackAppAllowAll), transfer (hand the app to anvil's second key, which accepts),
@@ -65,16 +66,17 @@ async function main() {
     const kmsImpl = await deploy('DstackKmsStandin');
     const proxy = await deploy('StandinProxy', await kmsImpl.getAddress(),
       kmsIface.encodeFunctionData('initialize', [await owner.getAddress(), await appImpl.getAddress()]));
+    const kmsCreated = (await receipt(proxy.deploymentTransaction().hash)).blockNumber;
     const kms = new ethers.Contract(await proxy.getAddress(), c.DstackKmsStandin.abi, owner);
     const rc = await receipt((await kms.deployAndRegisterApp(await owner.getAddress(), false, false, false,
       ethers.id('device 1'), '0x' + h)).hash);
     const app = rc.logs.map((l) => { try { return kmsIface.parseLog(l); } catch { return null; } })
       .find((p) => p && p.name === 'AppDeployedViaFactory').args[0];
-    await send(kms.addOsImageHash('0x' + os));
+    if (os) await send(kms.addOsImageHash('0x' + os));
     console.log(JSON.stringify({
       kms: (await kms.getAddress()).toLowerCase(), app: app.toLowerCase(),
       kms_impl: (await kmsImpl.getAddress()).toLowerCase(), app_impl: (await appImpl.getAddress()).toLowerCase(),
-      owner: (await owner.getAddress()).toLowerCase(),
+      owner: (await owner.getAddress()).toLowerCase(), kms_created: kmsCreated, app_created: rc.blockNumber,
     }));
     return;
   }
