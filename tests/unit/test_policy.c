@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client/codeid.h"
+#include "client/kms.h"
 #include "client/policy.h"
 #include "tests/lib/check.h"
 
@@ -170,11 +171,74 @@ static void test_platform(void) {
   CHECK(!codeid_check_platform(&r, &pol, app, why, sizeof why));
 }
 
+/* Each kind of KMS event against the honest policy of test_honest's shape. */
+static void test_kms_events(void) {
+  static const char text[] =
+      "{\"releases\":[{\"compose_hash\":\"" H32("aa") "\",\"manifest_sha256\":\"" H32("bb") "\",\"commit\":\"" H20("cc")
+      "\"}],"
+      "\"platform\":{\"os_images\":[{\"os_image_hash\":\"" H32("11") "\",\"vm_shape\":\"s\",\"mrtd\":\"" H48("21")
+      "\",\"rtmr0\":\"" H48("30") "\",\"rtmr1\":\"" H48("31") "\",\"rtmr2\":\"" H48("32") "\"}],\"kms_id\":\"0abc\"},"
+      "\"contracts\":{\"dstack_app\":{\"address\":\"0x" H20("0a") "\",\"implementations\":[\"0x" H20("a1")
+      "\"],\"owners\":[\"0x" H20("0e") "\"]},"
+      "\"dstack_kms\":{\"address\":\"0x" H20("0b") "\",\"implementations\":[\"0x" H20("b1") "\"]}}}";
+  CHECK_FATAL(parse(text) == AUDIT_POLICY_OK);
+  kms_event e;
+  char why[300];
+  memset(&e, 0, sizeof e);
+  e.kind = KMS_COMPOSE_HASH_ADDED;
+  memset(e.word, 0xaa, 32);
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.word[31] = 0xab;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "releases do not list"));
+  e.kind = KMS_COMPOSE_HASH_REMOVED; /* removing is never the danger */
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.kind = KMS_UPGRADED;
+  memset(e.address, 0xa1, 20);
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.contract = KMS_CONTRACT_KMS; /* the app's implementation is not the KMS's */
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "DstackKms upgraded"));
+  memset(e.address, 0xb1, 20);
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.contract = KMS_CONTRACT_APP;
+  e.kind = KMS_OWNERSHIP_TRANSFERRED; /* from no owner: the initialisation */
+  memset(e.address, 0x77, 20);
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  memset(e.address2, 0x01, 20);
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "ownership transferred"));
+  e.kind = KMS_OWNERSHIP_TRANSFER_STARTED;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "transfer started"));
+  memset(e.address, 0x0e, 20); /* a listed owner */
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.kind = KMS_ALLOW_ANY_DEVICE_SET;
+  e.flag = 0;
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.flag = 1;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "AllowAnyDeviceSet(true)"));
+  e.kind = KMS_OS_IMAGE_HASH_ADDED;
+  e.contract = KMS_CONTRACT_KMS;
+  memset(e.word, 0x11, 32);
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.word[0] = 0x12;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "allowed OS image"));
+  e.kind = KMS_UNKNOWN;
+  memset(e.topic0, 0x5e, 32);
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "unknown signature (topic0 5e5e"));
+  e.kind = KMS_DEVICE_ADDED;
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  /* No policy: only what no policy allows. */
+  audit_policy_free(&pol);
+  e.kind = KMS_COMPOSE_HASH_ADDED;
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.kind = KMS_UNKNOWN;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+}
+
 int main(void) {
   CHECK_RUN(test_honest);
   CHECK_RUN(test_refused);
   CHECK_RUN(test_tcb);
   CHECK_RUN(test_platform);
+  CHECK_RUN(test_kms_events);
   audit_policy_free(&pol);
   return check_finish();
 }
