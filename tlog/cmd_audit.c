@@ -1197,11 +1197,10 @@ static json_t *platform_json(const codeid_result *r, const char *kind, uint64_t 
                         codeid_status_str(r->status), "os_image_hash", r->os_image_hash);
   xt_hex_encode(r->mrtd, 48, h);
   json_object_set_new(x, "mrtd", json_string(h));
+  static const char *const rtmr_keys[3] = {"rtmr0", "rtmr1", "rtmr2"};
   for (int i = 0; i < 3; i++) {
-    char key[8];
-    snprintf(key, sizeof key, "rtmr%d", i);
     xt_hex_encode(r->rtmr[i], 48, h);
-    json_object_set_new(x, key, json_string(h));
+    json_object_set_new(x, rtmr_keys[i], json_string(h));
   }
   json_object_set_new(x, "key_provider",
                       json_pack("{s:s,s:s}", "name", r->key_provider_name, "id", r->key_provider_id));
