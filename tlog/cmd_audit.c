@@ -1289,6 +1289,7 @@ static const audit_check checks[] = {
     {"completeness", run_completeness, NULL, false, report_completeness}, /* what was not checked */
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
+_Static_assert(NCHECKS <= 32, "check_fails and check_inc hold 32 checks; fail_check a uint8_t index");
 
 /* The replay's callback: scans the entry once, then hands it to every check. */
 static int audit_entry_cb(void *ctx, uint64_t idx, const uint8_t *data, size_t len) {
