@@ -9,9 +9,11 @@
 #include <strings.h>
 
 #include "anchor/tx.h"
+#include "base/err.h"
 #include "base/hex.h"
 #include "client/common.h"
 #include "dstack/attest.h"
+#include "client/policy.h"
 #include "merkle/note.h"
 
 const char *codeid_status_str(codeid_status s) {
@@ -126,6 +128,26 @@ static void att_free(att_doc *d) {
   free(d->quote);
 }
 
+/* What the platform check needs of the quote, kept in r. */
+static void platform_facts(const att_doc *d, const dstack_attestation *a, codeid_result *r) {
+  tdx_quote q;
+  char qerr[200];
+  if (!a->event_log_ok || tdx_quote_parse(&q, d->quote, d->quote_len, qerr, sizeof qerr)) return;
+  memcpy(r->mrtd, q.mrtd, 48);
+  memcpy(r->rtmr, q.rtmr, sizeof r->rtmr);
+  snprintf(r->os_image_hash, sizeof r->os_image_hash, "%s", a->app.os_image_hash);
+  snprintf(r->key_provider_name, sizeof r->key_provider_name, "%s", a->app.key_provider_name);
+  snprintf(r->key_provider_id, sizeof r->key_provider_id, "%s", a->app.key_provider_id);
+  dstack_mr_config mc;
+  dstack_mr_config_decode(q.mrconfigid, &mc);
+  r->mr_config_version = mc.version;
+  snprintf(r->mr_config_hash, sizeof r->mr_config_hash, "%s", mc.hash);
+  /* tdx_quote_verify notes a verified level's advisories as "advisories: A,B". */
+  const char *adv = a->verdict.result == TDX_VERIFIED ? strstr(a->verdict.message, "advisories: ") : NULL;
+  if (adv) snprintf(r->advisories, sizeof r->advisories, "%s", adv + strlen("advisories: "));
+  r->have_platform = true;
+}
+
 /* The quote check proper, shared by both kinds. */
 static void judge(const att_doc *d, const uint8_t rd[64], const char *want_compose, const codeid_opts *o,
                   codeid_result *r) {
@@ -137,6 +159,7 @@ static void judge(const att_doc *d, const uint8_t rd[64], const char *want_compo
     snprintf(r->compose_hash, sizeof r->compose_hash, "%s", a.app.compose_hash);
     snprintf(r->app_id, sizeof r->app_id, "%s", a.app.app_id);
   }
+  platform_facts(d, &a, r);
   bool simulated = a.verdict.result == TDX_SIMULATED;
   if (!a.report_data_ok) {
     fail(r, "the quote's report_data is not the expected binding");
@@ -236,4 +259,66 @@ void codeid_check_checkpoint(uint64_t size, const uint8_t checkpoint_hash[32], c
     }
   }
   att_free(&d);
+}
+
+/* ---- the platform policy ---- */
+
+static bool os_image_ok(const codeid_result *r, const audit_policy *p, char *why, size_t cap) {
+  uint8_t img[32];
+  if (xt_hex_decode_exact(r->os_image_hash, XT_HEX_0X, img, 32) != XT_OK) {
+    xt_errf(why, cap, "the quote names no os-image-hash: its OS image cannot be matched with the policy");
+    return false;
+  }
+  if (!audit_policy_image_listed(p, img)) {
+    xt_errf(why, cap, "its OS image %.64s is not in the policy's platform.os_images", r->os_image_hash);
+    return false;
+  }
+  if (!audit_policy_image_match(p, img, r->mrtd, r->rtmr)) {
+    char mrtd[97];
+    xt_hex_encode(r->mrtd, 48, mrtd);
+    xt_errf(why, cap, "its OS measurements (MRTD %.16s.., RTMR0-2) are not the policy's for OS image %.64s",
+            mrtd, r->os_image_hash);
+    return false;
+  }
+  return true;
+}
+
+static bool identity_ok(const codeid_result *r, const audit_policy *p, const uint8_t app[20], char *why,
+                        size_t cap) {
+  if (strcmp(r->key_provider_name, "kms")) {
+    xt_errf(why, cap, "its key provider is \"%.60s\", not kms", r->key_provider_name);
+    return false;
+  }
+  if (strcasecmp(r->key_provider_id, p->kms_id)) {
+    xt_errf(why, cap, "its key provider is a foreign KMS (id %.80s), not the policy's platform.kms_id",
+            r->key_provider_id);
+    return false;
+  }
+  uint8_t qa[20];
+  if (xt_hex_decode_exact(r->app_id, XT_HEX_0X, qa, 20) != XT_OK || memcmp(qa, app, 20)) {
+    xt_errf(why, cap, "its app id %.80s is not the DstackApp address", r->app_id[0] ? r->app_id : "(none)");
+    return false;
+  }
+  if (r->mr_config_version == 1 ? strcasecmp(r->mr_config_hash, r->compose_hash) != 0
+                                : r->mr_config_version != 0) {
+    xt_errf(why, cap, "its MRCONFIGID (form %d) does not name its compose hash %.64s", r->mr_config_version,
+            r->compose_hash);
+    return false;
+  }
+  return true;
+}
+
+bool codeid_check_platform(const codeid_result *r, const audit_policy *p, const uint8_t app[20], char *why,
+                           size_t cap) {
+  if (!r->have_platform) {
+    xt_errf(why, cap, "the quote's platform could not be read (quote or event log)");
+    return false;
+  }
+  if (!os_image_ok(r, p, why, cap) || !identity_ok(r, p, app, why, cap)) return false;
+  if (r->status == CODEID_SIMULATED) return true;
+  if (r->status != CODEID_VERIFIED) {
+    xt_errf(why, cap, "its TCB status is unknown (the quote was not verified with collateral)");
+    return false;
+  }
+  return audit_policy_tcb_allowed(p, r->quote_status, r->advisories, why, cap);
 }

@@ -76,6 +76,15 @@ typedef struct codeid_result {
   char compose_hash[129];
   char app_id[129];
   char message[600]; /* why it failed, or what was not checked */
+  /* The platform the quote names, for codeid_check_platform: set (have_platform) when
+   * the quote parsed and its event log replayed. */
+  bool have_platform;
+  uint8_t mrtd[48], rtmr[3][48]; /* MRTD, RTMR0-2: the OS image as measured */
+  char os_image_hash[129];       /* RTMR3's os-image-hash event, hex, or "" */
+  char key_provider_name[64], key_provider_id[512];
+  int mr_config_version; /* dstack_mr_config: 0 none, 1 compose hash, 2-3 other, -1 unreadable */
+  char mr_config_hash[65];
+  char advisories[200]; /* a verified quote's advisory ids, comma-separated, or "" */
 } codeid_result;
 
 /* Writes into out (cap bytes; 96 always suffice) the path of boot entry n's (boot) or
@@ -95,5 +104,16 @@ void codeid_check_boot(const codeid_boot *b, const uint8_t *att, size_t att_len,
  * checkpointHash is checkpoint_hash: the note it carries must hash to it. */
 void codeid_check_checkpoint(uint64_t size, const uint8_t checkpoint_hash[32], const uint8_t *att,
                              size_t att_len, const codeid_opts *o, codeid_result *r);
+
+/* The platform policy on one judged quote r (an attestation codeid_check_boot or
+ * codeid_check_checkpoint examined and did not fail): its MRTD and RTMR0-2 and
+ * os-image-hash are one entry of p's platform.os_images, its key provider is "kms" with
+ * p's kms_id, its app id is app (20 bytes), MRCONFIGID (when set) names r's compose hash,
+ * and a verified quote's TCB status and advisories are allowed by p (a simulated quote
+ * was judged by --allow-simulated already). Returns true, or false with the first
+ * reason in why (cap bytes). */
+struct audit_policy;
+bool codeid_check_platform(const codeid_result *r, const struct audit_policy *p, const uint8_t app[20],
+                           char *why, size_t cap);
 
 #endif

@@ -8,7 +8,7 @@
 LIBS += tlogcore
 tlogcore_SRCS := client/fetch.c client/common.c client/anchors.c client/replay.c \
                  client/entryscan.c client/codeid.c client/kms.c client/usercount.c \
-                 client/collateral.c
+                 client/collateral.c client/policy.c
 tlogcore_PKGS := libcurl jansson libcrypto libsecp256k1
 
 # collateral over time (client/collateral.h) on the real test collateral
@@ -24,6 +24,10 @@ TESTS += test-usercount
 test-usercount_SRCS := tests/unit/test_usercount.c
 test-usercount_LIBS := tlogcore anchor dstack merkle check
 test-usercount_PKGS := jansson libcrypto
+
+TESTS += test-policy
+test-policy_SRCS := tests/unit/test_policy.c
+test-policy_LIBS := tlogcore anchor dstack merkle check
 
 # Test tool: writes a static tiled log (checkpoint, tiles, bundles) from the merkle
 # module alone, for tests/tlog.test.sh and bench/audit.

@@ -23,6 +23,9 @@
 # 7. Writes DIR/manifest.json (default release/): commit, toolchain and library versions
 #    (dpkg), binary SHA-256s, compose hash, contract bytecode hashes; and beside it
 #    docker-compose.yml and app-compose.json.
+# 8. Prints the release's entry for an auditor's policy `releases` section
+#    ({compose_hash, manifest_sha256, commit, version}) and writes it to
+#    DIR/policy-release.json.
 # Exit 0: reproducible, manifest written. 1: a check failed (named). 2: usage/setup error.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -284,3 +287,14 @@ fi
 say "OK: $nbins binaries bit-identical across two builds; contract rebuild: $contract_check"
 say "compose hash $compose_hash ($([ "$deployable" = true ] && echo deployable || echo 'example, not deployable'))"
 say "manifest: $out/manifest.json"
+# 8. The release's entry for an auditor's policy (SPEC.md 6.3, `releases`): printed on
+#    stdout and written to DIR/policy-release.json. An example compose hash (no images
+#    given) is printed too, marked so on stderr: no deployment runs it.
+manifest_sha=$(sha256sum <"$out/manifest.json" | cut -d' ' -f1)
+if [ -n "$compose_hash" ]; then
+  entry=$(printf '{"compose_hash":"%s","manifest_sha256":"%s","commit":"%s","version":"%s"}' \
+    "$compose_hash" "$manifest_sha" "$commit" "$(tr -d ' \n' <"$dir_a/VERSION")")
+  printf '%s\n' "$entry" >"$out/policy-release.json"
+  printf '%s\n' "$entry"
+  say "policy entry (releases[]): $out/policy-release.json$([ "$deployable" = true ] || echo ' (example compose hash: list it only for tests)')"
+fi

@@ -51,7 +51,7 @@ has "logd's boot quote binds its keys and the compose hash" "EXPECTED  logd's bo
 has "the collector's simulated quote is refused without --allow-simulated" "EXPECTED  tlog verify-quote refuses the collector's boot quote: status simulated"
 has "an anchored checkpoint's quote binds the on-chain note" 'EXPECTED  anchored checkpoint [0-9]+: its quote'
 has "audit (e): boot compose hashes allowed by the KMS contract" "EXPECTED  audit \(e\): every boot entry's compose hash \([0-9]+ entries\) is this repo's and allowed by the KMS contract"
-has "audit from the bundle with no network at all" 'EXPECTED  audit from the bundle alone: day 1 PASSED'
+has "audit from the bundle with no network at all" 'EXPECTED  audit from the bundle alone: day 1 INCOMPLETE'
 has "the chain stopped at the end" 'EXPECTED  the local chain stopped too'
 has "logd and the collector exit 0 on SIGTERM" 'EXPECTED  logd and the collector exit 0 on SIGTERM'
 if grep -q -- '--allow-simulated' <<<"$(bin/tlog audit --help 2>&1)"; then

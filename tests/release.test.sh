@@ -54,6 +54,13 @@ got=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]
   || nok "manifest compose hash ($got vs $want)"
 grep -q 'bin/logd is not built at this commit' "$tmp/good.log" && ok "image subset check says when it is skipped" \
   || nok "image subset skip note"
+node -e '
+  const fs = require("fs");
+  const e = JSON.parse(fs.readFileSync(process.argv[1], "utf8")), m = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const sha = require("crypto").createHash("sha256").update(fs.readFileSync(process.argv[2])).digest("hex");
+  if (e.compose_hash !== m.compose.hash || e.commit !== m.commit || e.manifest_sha256 !== sha) throw new Error(JSON.stringify(e));
+' "$tmp/good-out/policy-release.json" "$tmp/good-out/manifest.json" 2>"$tmp/err" && grep -q '"manifest_sha256"' "$tmp/good.log" &&
+  ok "the policy entry (compose hash, manifest SHA-256, commit) printed and written" || { nok "policy entry"; sed 's/^/#   /' "$tmp/err" | head -n 3; }
 
 fixture "$tmp/bad" 1
 (cd "$tmp/bad" && bash deploy/release.sh --out "$tmp/bad-out") >"$tmp/bad.log" 2>&1

@@ -25,12 +25,14 @@
 #include "client/anchors.h"
 #include "client/common.h"
 #include "client/kms.h"
+#include "client/policy.h"
 #include "tlog/commands.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: tlog monitor --log URL|DIR --key VKEY --state DIR [--once] [--interval S]\n"
           "                    [--rpc URL --contract 0xADDR] [--max-anchor-age S] [--app 0xAPP]\n"
+          "                    [--policy FILE]\n"
           "                    [--webhook URL] [--json] [--quiet]\n"
           "\n"
           "Each round (every --interval seconds, default 60; one round with --once):\n"
@@ -44,6 +46,12 @@ static void usage(FILE *f) {
           "    (unanchored-growth, with --max-anchor-age)\n"
           "  - with --app (the DstackApp contract): every ComposeHashAdded/Removed,\n"
           "    Upgraded, OwnershipTransferred event since the last round (kms-event)\n"
+          "  - with --policy FILE (the audit's policy; its contracts give --app and the\n"
+          "    DstackKms): every event of both KMS contracts the policy does not allow (a\n"
+          "    compose hash not released, an unlisted upgrade, owner or OS image,\n"
+          "    AllowAnyDeviceSet(true), an unknown event) is an alert (kms-policy) naming\n"
+          "    its block and transaction; without a policy, AllowAnyDeviceSet(true) and\n"
+          "    unknown events are alerts all the same\n"
           "Alerts go to stdout (one line each; JSON lines with --json) and, with --webhook,\n"
           "as a JSON POST {origin, kind, message, size, time} per alert. The state (DIR/\n"
           "checkpoint, DIR/state.json) is updated only after a round verified everything.\n"
@@ -55,6 +63,9 @@ typedef struct monitor {
   uint64_t max_age;
   bool json, quiet, have_app;
   uint8_t app[20];
+  audit_policy pol; /* --policy, or no section (then only what no policy allows alerts) */
+  bool have_kms;
+  uint8_t kms[20];
   note_verifier v;
   int alerts, kms_events;
   char origin[NOTE_NAME_MAX + 1];
@@ -276,14 +287,40 @@ static void round_anchor_age(mround *x, const eth_block *blk) {
           (unsigned long long)(size - last->size), (unsigned long long)last->size, (unsigned long long)age);
 }
 
-/* With --app: every DstackApp event since the last round. */
+/* --policy: loaded, its DstackApp (agreeing with --app) and DstackKms taken. Without it
+ * an empty policy, under which only what no policy allows is an alert. Returns 0, or -1
+ * with err. */
+static int monitor_policy(monitor *m, const char *file, char *err, size_t errcap) {
+  memset(&m->pol, 0, sizeof m->pol);
+  if (!file) return 0;
+  if (audit_policy_load(file, &m->pol, err, errcap) != AUDIT_POLICY_OK) return -1;
+  if (m->pol.app.set) {
+    if (m->have_app && memcmp(m->app, m->pol.app.address, 20)) {
+      xt_errf(err, errcap, "--app is not the policy's contracts.dstack_app.address");
+      return -1;
+    }
+    memcpy(m->app, m->pol.app.address, 20);
+    m->have_app = true;
+  }
+  if (m->pol.kms.set) {
+    memcpy(m->kms, m->pol.kms.address, 20);
+    m->have_kms = true;
+  }
+  return 0;
+}
+
+/* With --app: every DstackApp (and with a policy DstackKms) event since the last round. */
 static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
   monitor *m = x->m;
   if (!m->have_app || x->st.kms_next_block > blk->number) return 0;
   kms_history kh;
   char kerr[400];
   /* First round: from the contract's creation; later: from where the last one ended. */
-  kms_scan ks = {m->app, NULL, x->st.kms_next_block ? x->st.kms_next_block : KMS_FROM_CREATION,
+  const audit_policy *p = &m->pol;
+  uint64_t created = p->app.has_created_block && p->kms.has_created_block
+                         ? (p->app.created_block < p->kms.created_block ? p->app.created_block : p->kms.created_block)
+                         : KMS_FROM_CREATION;
+  kms_scan ks = {m->app, m->have_kms ? m->kms : NULL, x->st.kms_next_block ? x->st.kms_next_block : created,
                  blk->number, {0, 0, 0}};
   if (kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
     fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
@@ -295,8 +332,13 @@ static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
     json_t *args = kms_event_args_json(e);
     char *at = args ? json_dumps(args, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     tlog_datetime(e->block_time, when);
-    alert(m, false, "kms-event", "%s %s %s at block %llu (%s)", kms_contract_name(e->contract),
-          kms_event_name(e->kind), at ? at : "{}", (unsigned long long)e->block_number, when);
+    char why[300], tx[67];
+    xt_hex_encode0x(e->tx_hash, 32, tx);
+    if (audit_policy_kms_event_bad(&m->pol, e, why, sizeof why))
+      alert(m, true, "kms-policy", "%s (block %llu, tx %s, %s)", why, (unsigned long long)e->block_number, tx, when);
+    else
+      alert(m, false, "kms-event", "%s %s %s at block %llu (%s)", kms_contract_name(e->contract),
+            kms_event_name(e->kind), at ? at : "{}", (unsigned long long)e->block_number, when);
     free(at);
     json_decref(args);
     m->kms_events++;
@@ -377,13 +419,14 @@ int cmd_monitor(int argc, char **argv) {
                                        {"max-anchor-age", required_argument, 0, 'm'},
                                        {"app", required_argument, 0, 'a'},
                                        {"webhook", required_argument, 0, 'w'},
+                                       {"policy", required_argument, 0, 'P'},
                                        {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   monitor m;
   memset(&m, 0, sizeof m);
-  const char *key = NULL, *interval_arg = NULL, *age_arg = NULL, *app = NULL;
+  const char *key = NULL, *interval_arg = NULL, *age_arg = NULL, *app = NULL, *policy_file = NULL;
   bool once = false;
   int c;
   optind = 1;
@@ -399,6 +442,7 @@ int cmd_monitor(int argc, char **argv) {
     case 'm': age_arg = optarg; break;
     case 'a': app = optarg; break;
     case 'w': m.webhook = optarg; break;
+    case 'P': policy_file = optarg; break;
     case 'j': m.json = true; break;
     case 'q': m.quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
@@ -406,7 +450,7 @@ int cmd_monitor(int argc, char **argv) {
     }
   }
   if (optind != argc || !m.log || !key || !m.state || (!m.rpc != !m.contract) || (app && !m.rpc) ||
-      (age_arg && !m.rpc)) {
+      (age_arg && !m.rpc) || (policy_file && !m.rpc)) {
     usage(stderr);
     return TLOG_EXIT_USAGE;
   }
@@ -421,13 +465,24 @@ int cmd_monitor(int argc, char **argv) {
     m.have_app = true;
   }
   char err[600];
+  if (monitor_policy(&m, policy_file, err, sizeof err)) {
+    audit_policy_free(&m.pol);
+    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+  }
   int rc = tlog_load_verifier(key, &m.v, err, sizeof err);
-  if (rc) return tlog_fail("monitor", false, rc, err);
+  if (rc) {
+    audit_policy_free(&m.pol);
+    return tlog_fail("monitor", false, rc, err);
+  }
   char probe[4096];
   snprintf(probe, sizeof probe, "%s/", m.state);
-  if (tlog_mkdirs(probe, err, sizeof err)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+  if (tlog_mkdirs(probe, err, sizeof err)) {
+    audit_policy_free(&m.pol);
+    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+  }
   if (once) {
     rc = round_once(&m);
+    audit_policy_free(&m.pol);
     if (rc) return rc;
     return m.alerts ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
   }
@@ -437,5 +492,6 @@ int cmd_monitor(int argc, char **argv) {
     if (round_once(&m) == 2 && !m.quiet) fprintf(stderr, "tlog monitor: round failed (I/O); retrying\n");
     for (uint64_t s = 0; s < interval && !stop_requested; s++) sleep(1);
   }
+  audit_policy_free(&m.pol);
   return TLOG_EXIT_OK;
 }

@@ -1,0 +1,108 @@
+// The KMS stand-ins (tests/kms/KmsStandins.sol) for tests/audit-policy.test.sh: an
+// honest deployment, then the hostile operator's moves on it one at a time.
+//
+//   node tests/kms/policy-kms.js deploy RPC_URL COMPOSE_HASH OS_IMAGE_HASH
+//     DstackKms behind its proxy, the app from the KMS's factory with COMPOSE_HASH, the
+//     KMS allowing OS_IMAGE_HASH (none when ""). Prints {kms, app, kms_impl, app_impl,
+//     owner, kms_created, app_created} (the creation blocks).
+//   node tests/kms/policy-kms.js route RPC_URL KMS APP NAME [ARG]
+//     NAME: brief H (add H, then remove it), allow-all (upgrade the app to
+//     DstackAppAllowAll), transfer (hand the app to anvil's second key, which accepts),
+//     any-device (AllowAnyDeviceSet(true)), os H (the KMS allows OS image H).
+//     Prints {route, txs: [{tx, block}], allow_all_impl?, new_owner?}.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const solc = require('solc');
+const { ethers } = require('ethers');
+
+// anvil's first two dev accounts
+const KEYS = ['0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+              '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'];
+
+function compile() {
+  const input = {
+    language: 'Solidity',
+    sources: { 'KmsStandins.sol': { content: fs.readFileSync(path.join(__dirname, 'KmsStandins.sol'), 'utf8') } },
+    settings: { evmVersion: 'cancun', optimizer: { enabled: true, runs: 200 },
+                outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  };
+  const out = JSON.parse(solc.compile(JSON.stringify(input)));
+  for (const e of out.errors || []) if (e.severity === 'error') throw new Error(e.formattedMessage);
+  return out.contracts['KmsStandins.sol'];
+}
+
+async function main() {
+  const [mode, url, ...rest] = process.argv.slice(2);
+  const c = compile();
+  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const receipt = async (hash) => {
+    for (let i = 0; i < 500; i++) {
+      const r = await provider.getTransactionReceipt(hash);
+      if (r) return r;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    throw new Error('no receipt for ' + hash);
+  };
+  const owner = new ethers.NonceManager(new ethers.Wallet(KEYS[0], provider));
+  const next = new ethers.NonceManager(new ethers.Wallet(KEYS[1], provider));
+  const send = async (p) => {
+    const r = await receipt((await p).hash);
+    if (r.status !== 1) throw new Error('transaction reverted');
+    return { tx: r.hash, block: r.blockNumber };
+  };
+  const deploy = async (name, ...a) => {
+    const f = new ethers.ContractFactory(c[name].abi, '0x' + c[name].evm.bytecode.object, owner);
+    const k = await f.deploy(...a);
+    const r = await receipt(k.deploymentTransaction().hash);
+    if (r.status !== 1) throw new Error(name + ' deployment reverted');
+    return k;
+  };
+  const kmsIface = new ethers.Interface(c.DstackKmsStandin.abi);
+
+  if (mode === 'deploy') {
+    const [h, os] = rest;
+    const appImpl = await deploy('DstackAppStandin');
+    const kmsImpl = await deploy('DstackKmsStandin');
+    const proxy = await deploy('StandinProxy', await kmsImpl.getAddress(),
+      kmsIface.encodeFunctionData('initialize', [await owner.getAddress(), await appImpl.getAddress()]));
+    const kmsCreated = (await receipt(proxy.deploymentTransaction().hash)).blockNumber;
+    const kms = new ethers.Contract(await proxy.getAddress(), c.DstackKmsStandin.abi, owner);
+    const rc = await receipt((await kms.deployAndRegisterApp(await owner.getAddress(), false, false, false,
+      ethers.id('device 1'), '0x' + h)).hash);
+    const app = rc.logs.map((l) => { try { return kmsIface.parseLog(l); } catch { return null; } })
+      .find((p) => p && p.name === 'AppDeployedViaFactory').args[0];
+    if (os) await send(kms.addOsImageHash('0x' + os));
+    console.log(JSON.stringify({
+      kms: (await kms.getAddress()).toLowerCase(), app: app.toLowerCase(),
+      kms_impl: (await kmsImpl.getAddress()).toLowerCase(), app_impl: (await appImpl.getAddress()).toLowerCase(),
+      owner: (await owner.getAddress()).toLowerCase(), kms_created: kmsCreated, app_created: rc.blockNumber,
+    }));
+    return;
+  }
+  if (mode !== 'route') throw new Error('usage: policy-kms.js deploy|route ...');
+  const [kmsAddr, appAddr, name, arg] = rest;
+  const kms = new ethers.Contract(kmsAddr, c.DstackKmsStandin.abi, owner);
+  const app = new ethers.Contract(appAddr, c.DstackAppStandin.abi, owner);
+  const out = { route: name, txs: [] };
+  if (name === 'brief') {
+    out.txs.push(await send(app.addComposeHash('0x' + arg)));
+    out.txs.push(await send(app.removeComposeHash('0x' + arg)));
+  } else if (name === 'allow-all') {
+    const allowAll = await deploy('DstackAppAllowAll');
+    out.allow_all_impl = (await allowAll.getAddress()).toLowerCase();
+    out.txs.push(await send(app.upgradeToAndCall(await allowAll.getAddress(), '0x')));
+  } else if (name === 'transfer') {
+    out.new_owner = (await next.getAddress()).toLowerCase();
+    out.txs.push(await send(app.transferOwnership(await next.getAddress())));
+    out.txs.push(await send(app.connect(next).acceptOwnership()));
+  } else if (name === 'any-device') {
+    out.txs.push(await send(app.setAllowAnyDevice(true)));
+  } else if (name === 'os') {
+    out.txs.push(await send(kms.addOsImageHash('0x' + arg)));
+  } else {
+    throw new Error('unknown route ' + name);
+  }
+  console.log(JSON.stringify(out));
+}
+main().catch((e) => { console.error(e); process.exit(1); });
