@@ -122,7 +122,7 @@ blob() { # file media-type -> moves it into the layout's blobs; prints {"mediaTy
 layer() { # tar: appends its diff_id to $work/diff_ids, prints the gzip blob's descriptor
   local t=$1
   echo "sha256:$(sha256sum <"$t" | cut -d' ' -f1)" >>"$work/diff_ids"
-  gzip -n -9 <"$t" >"$t.gz"
+  gzip -n <"$t" >"$t.gz"
   blob "$t.gz" application/vnd.oci.image.layer.v1.tar+gzip
 }
 
