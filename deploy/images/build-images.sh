@@ -10,10 +10,10 @@
 # No base image: each image's first layer is the locked Debian packages it needs,
 # fetched with `apt-get download` (apt checks them against the signed index) and checked
 # again against the lock's SHA-256, unpacked with dpkg-deb, stripped of programs,
-# scripts and documentation (copyright files stay). The collector's CA bundle
+# scripts and documentation (copyright files stay). The CA bundle libcurl reads
 # (/etc/ssl/certs/ca-certificates.crt) is made from the ca-certificates package as
 # update-ca-certificates would, unless --ca-bundle replaces it (tests only: it shows a
-# changed CA changes the digest). The second layer: the binary at /usr/local/bin/PROG,
+# changed CA changes the digests). The second layer: the binary at /usr/local/bin/PROG,
 # /etc/passwd and /etc/group with the program's user, /data (0700, owned by that user)
 # and, for logd, /etc/xordi-tlog/logd-submitters.
 # Layers are GNU tar with sorted names, mtime = SOURCE_DATE_EPOCH, owner 0 (the user for
@@ -139,7 +139,7 @@ base_rootfs() { # image dir
          "$dir"/usr/share/{lintian,locale,bug,menu,bash-completion,gcc,gdb}
   find "$dir/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete 2>/dev/null || true
   find "$dir" -depth -mindepth 1 -type d -empty -delete
-  if [ "$img" = collector ]; then
+  if [ -d "$dir/usr/share/ca-certificates" ]; then
     mkdir -p "$dir/etc/ssl/certs"
     if [ -n "$ca_bundle" ]; then
       cp "$ca_bundle" "$dir/etc/ssl/certs/ca-certificates.crt"
@@ -149,7 +149,7 @@ base_rootfs() { # image dir
       (cd "$dir/usr/share/ca-certificates" && find . -name '*.crt' | sort | while read -r c; do
          sed -e '$a\' "$c"; done) >"$dir/etc/ssl/certs/ca-certificates.crt"
     fi
-    [ -s "$dir/etc/ssl/certs/ca-certificates.crt" ] || die "collector: empty CA bundle"
+    [ -s "$dir/etc/ssl/certs/ca-certificates.crt" ] || die "$img: empty CA bundle"
   fi
   normalize "$dir"
 }

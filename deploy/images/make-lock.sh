@@ -4,8 +4,9 @@
 #   deploy/images/make-lock.sh [--bin DIR] [--out FILE]
 #
 # For logd and collector (DIR/logd, DIR/collector; default bin/), the shared libraries
-# each binary loads (ldd) are mapped to their Debian packages (dpkg -S); the collector
-# also gets ca-certificates (the CA store its TLS egress is verified against). Each
+# each binary loads (ldd) are mapped to their Debian packages (dpkg -S); both also get
+# ca-certificates: the CA store libcurl verifies TLS against (the collector's egress,
+# logd's anchor RPC), which no library depends on. Each
 # package is pinned at the version apt would install now, with the SHA-256 from the
 # archive's Packages index (signed by the archive's InRelease, which apt verified at
 # `apt-get update`). The lock also records the archive's Release dates (so a verifier
@@ -61,7 +62,7 @@ for prog in logd collector; do
     p=$(owner "$lib") || die "no Debian package holds $lib (loaded by $prog)"
     pkgs+=("$p")
   done
-  [ "$prog" = collector ] && pkgs+=(ca-certificates)
+  pkgs+=(ca-certificates)
   for p in $(printf '%s\n' "${pkgs[@]}" | LC_ALL=C sort -u); do
     images[$p]=${images[$p]:+${images[$p]},}$prog
   done
