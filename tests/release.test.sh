@@ -54,6 +54,12 @@ got=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]
   || nok "manifest compose hash ($got vs $want)"
 grep -q 'bin/logd is not built at this commit' "$tmp/good.log" && ok "image subset check says when it is skipped" \
   || nok "image subset skip note"
+grep -q 'images not built' "$tmp/good.log" && node -e '
+  const m = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (JSON.stringify(m.images) !== "{}" || m.package_lock !== null) throw new Error("images");
+  if (!/@sha256:0{64}$/.test(m.compose.logd_image)) throw new Error("placeholder ref");
+' "$tmp/good-out/manifest.json" 2>/dev/null && ok "without logd and collector: images skipped (said), none in the manifest, all-zero references" \
+  || nok "image skip"
 
 fixture "$tmp/bad" 1
 (cd "$tmp/bad" && bash deploy/release.sh --out "$tmp/bad-out") >"$tmp/bad.log" 2>&1

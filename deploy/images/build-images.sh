@@ -90,7 +90,8 @@ for p in "${!ver[@]}"; do
       sed 's/^/  /' "$work/dl.log" >&2
       die "cannot fetch $p ${ver[$p]}: Debian's archive keeps only the newest version; build with a lock from \`make lock\`, or point apt at snapshot.debian.org (docs/RELEASE.md)"
     }
-    mv "$dl"/*.deb "$deb"
+    # another build may share the cache: copy under a private name, then rename
+    cp "$dl"/*.deb "$deb.tmp.$$" && mv "$deb.tmp.$$" "$deb"
   fi
   got=$(sha256sum <"$deb" | cut -d' ' -f1)
   [ "$got" = "${sha[$p]}" ] || die "$p ${ver[$p]}: SHA-256 $got, the lock says ${sha[$p]}"
