@@ -136,8 +136,8 @@ base_rootfs() { # image dir
       | tar -x --no-same-owner --no-same-permissions -C "$dir"
   done
   # only what a program loads: no programs, scripts, manuals, translations or changelogs
-  rm -rf "$dir"/{bin,sbin,usr/bin,usr/sbin,usr/libexec,usr/games,usr/share/man,usr/share/info} \
-         "$dir"/usr/share/{lintian,locale,bug,menu,bash-completion,gcc,gdb}
+  rm -rf "${dir:?}"/{bin,sbin,usr/bin,usr/sbin,usr/libexec,usr/games,usr/share/man,usr/share/info} \
+         "${dir:?}"/usr/share/{lintian,locale,bug,menu,bash-completion,gcc,gdb}
   find "$dir/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete 2>/dev/null || true
   find "$dir" -depth -mindepth 1 -type d -empty -delete
   if [ -d "$dir/usr/share/ca-certificates" ]; then
