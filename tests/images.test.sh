@@ -100,8 +100,9 @@ build evil "$tmp/d" UTC 022 --ca-bundle "$tmp/ca-evil.crt" || nok "build with th
   && [ "$(grep '^collector ' "$tmp/evil.digests")" != "$(grep '^collector ' "$tmp/a.digests")" ] \
   && ok "one byte of the CA bundle changes both images' digests" || nok "CA change not visible in the digests"
 
-section "a package that does not match the lock"
-sed 's/^\(pkg libjansson4 [^ ]* [^ ]* \)[0-9a-f]\{64\}/\1'"$(printf 'a%.0s' $(seq 64))"'/' "$tmp/lock" >"$tmp/lock-bad"
+section "a package that does not match the lock, a toolchain that differs"
+sed -e 's/^\(pkg libjansson4 [^ ]* [^ ]* \)[0-9a-f]\{64\}/\1'"$(printf 'a%.0s' $(seq 64))"'/' \
+    -e 's/^tool gzip .*/tool gzip 0.1-test/' "$tmp/lock" >"$tmp/lock-bad"
 mkdir -p "$tmp/e/bin" && cp "$B/logd" "$B/collector" "$tmp/e/bin/"
 bash deploy/images/build-images.sh --bin "$tmp/e/bin" --lock "$tmp/lock-bad" --cache "$tmp/e-cache" \
   --out "$tmp/e/images" --epoch 1700000000 >/dev/null 2>"$tmp/e.log"
@@ -109,6 +110,8 @@ rc=$?
 [ $rc = 1 ] && grep -q 'libjansson4 .*SHA-256 .*the lock says a\{64\}' "$tmp/e.log" \
   && ok "a package whose SHA-256 is not the lock's is refused (exit 1, named)" \
   || { nok "lock mismatch: exit $rc"; tail -n 3 "$tmp/e.log" | sed 's/^/#   /'; }
+grep -q "note: installed gzip is $(dpkg-query -W -f='${Version}' gzip), the lock was made with 0.1-test" "$tmp/e.log" \
+  && ok "a toolchain version other than the lock's is said (note: installed gzip ...)" || nok "toolchain difference not said"
 
 section "both programs run from their images (chroot, own network namespace)"
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! unshare -n true 2>/dev/null; then
