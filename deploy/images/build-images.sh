@@ -7,6 +7,7 @@
 # Inputs: the binaries DIR/logd and DIR/collector (default bin/), the package lock
 # (default deploy/images/packages.lock, written by `make lock`), deploy/logd-submitters,
 # and SOURCE_DATE_EPOCH (--epoch; default: the environment, else HEAD's commit time).
+# Downloaded packages are kept in --cache DIR (default build/debs).
 # No base image: each image's first layer is the locked Debian packages it needs,
 # fetched with `apt-get download` (apt checks them against the signed index) and checked
 # again against the lock's SHA-256, unpacked with dpkg-deb, stripped of programs,
@@ -26,7 +27,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/bin lock=$root/deploy/images/packages.lock out=$root/release/images
-cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/xordi-tlog/debs
+cache=$root/build/debs  # verified against the lock on every use, so sharing it is safe
 epoch=${SOURCE_DATE_EPOCH:-} ca_bundle=''
 usage() { sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
