@@ -191,3 +191,13 @@ fuzzers: $(addprefix $(BIN)/,$(FUZZERS))
 
 clean:
 	rm -rf build bin
+
+# OCI image layouts of logd and collector from bin/ and the package lock, without a
+# container runtime (deploy/images/build-images.sh): release/images/{logd,collector}.
+.PHONY: images lock
+images: $(BIN)/logd $(BIN)/collector
+	@bash deploy/images/build-images.sh --bin $(BIN) --out release/images
+
+# Re-pins deploy/images/packages.lock to the versions Debian's archive offers now.
+lock: $(BIN)/logd $(BIN)/collector
+	@bash deploy/images/make-lock.sh --bin $(BIN) --out deploy/images/packages.lock

@@ -2,7 +2,7 @@
 # `make release`: proves the build at HEAD is reproducible and writes release/manifest.json.
 #
 #   deploy/release.sh [--logd-image REPO@sha256:HEX --collector-image REPO@sha256:HEX]
-#                     [--out DIR] [--keep]
+#                     [--image-repo PREFIX] [--lock FILE] [--out DIR] [--keep]
 #
 # 1. Exports the commit at HEAD (git archive: only committed files, never the working
 #    tree) into two fresh directories whose paths differ in name and length, and builds
@@ -14,12 +14,19 @@
 #    /home, /root, /work, and the build day's __DATE__ string (exit 1 when found).
 # 4. Rebuilds logd and collector from exactly the sources their Dockerfiles COPY and
 #    checks the result equals the full build's (so the images carry these binaries).
+# 4b. Builds the OCI images of logd and collector (deploy/images/build-images.sh) from
+#    each build's binaries and the package lock (default: the commit's
+#    deploy/images/packages.lock; --lock for another, e.g. a fresh `make lock`), with a
+#    different time zone and umask for each, and compares the image digests (exit 1 when
+#    they differ). Build A's layouts go to DIR/images/. Given image references must carry
+#    these digests; --image-repo PREFIX names them PREFIX/logd@sha256:... (deployable).
+#    Skipped, and said so, when the commit has no bin/logd or no image builder.
 # 5. Recompiles the anchor contract with the pinned solc and compares it with the
 #    committed artifacts (skipped, and said so, when node_modules is missing).
 # 6. Renders the compose file and app-compose.json and computes the compose hash: with
-#    the image references given, the deployable ones (deployment.conf must hold no
-#    placeholder); without, an example with all-zero image digests, marked
-#    "deployable": false.
+#    the image references given (or --image-repo), the deployable ones (deployment.conf
+#    must hold no placeholder); without, example.invalid references carrying the built
+#    images' digests (all zeros when no image was built), marked "deployable": false.
 # 7. Writes DIR/manifest.json (default release/): commit, toolchain and library versions
 #    (dpkg), binary SHA-256s, compose hash, contract bytecode hashes; and beside it
 #    docker-compose.yml and app-compose.json.
@@ -30,13 +37,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/release
-logd_image='' collector_image='' keep=0
+logd_image='' collector_image='' keep=0 image_repo='' lock=''
+deb_cache=${XT_DEB_CACHE:-$root/build/debs}
 usage() { sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --logd-image) logd_image=${2-}; shift 2 ;;
     --collector-image) collector_image=${2-}; shift 2 ;;
     --out) out=${2-}; shift 2 ;;
+    --image-repo) image_repo=${2-}; shift 2 ;;
+    --lock) lock=${2-}; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) usage ;;
     *) echo "release: unknown argument '$1'" >&2; usage ;;
@@ -143,6 +153,38 @@ for prog in logd collector; do
   fi
 done
 
+# 4b. the images, built from each build's binaries: the same digests
+declare -A image_digest=()
+if [ ! -f "$dir_a/deploy/images/build-images.sh" ] || [ ! -x "$dir_a/bin/logd" ] || [ ! -x "$dir_a/bin/collector" ]; then
+  say "note: bin/logd, bin/collector or deploy/images/build-images.sh missing at this commit; images not built"
+else
+  lock_file=${lock:-$dir_a/deploy/images/packages.lock}
+  [ -f "$lock_file" ] || { say "no package lock $lock_file"; exit 2; }
+  lock_file=$(cd "$(dirname "$lock_file")" && pwd)/$(basename "$lock_file")
+  build_images() { # dir tz umask name
+    (cd "$1" && umask "$3" &&
+      env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME="$1" LC_ALL=C TZ="$2" \
+        SOURCE_DATE_EPOCH="$epoch" bash deploy/images/build-images.sh --bin bin \
+        --lock "$lock_file" --cache "$deb_cache" --out "$work/images-$4") \
+      >"$work/images-$4.digests" 2>"$work/images-$4.log"
+  }
+  say "building the images from build A's and build B's binaries (lock: $lock_file)"
+  if build_images "$dir_a" UTC 022 a && build_images "$dir_b" Pacific/Kiritimati 077 b; then
+    grep 'note:' "$work/images-a.log" >&2 || true
+    if cmp -s "$work/images-a.digests" "$work/images-b.digests"; then
+      while read -r name digest; do image_digest[$name]=$digest; done <"$work/images-a.digests"
+      rm -rf "$out/images" && mkdir -p "$out/images"
+      cp -R "$work/images-a/logd" "$work/images-a/collector" "$out/images/"
+      say "images identical across the two builds: $(tr '\n' ' ' <"$work/images-a.digests")"
+    else
+      fail "the image digests differ between the two builds ($(tr '\n' ' ' <"$work/images-a.digests")vs $(tr '\n' ' ' <"$work/images-b.digests"))"
+    fi
+  else
+    tail -n 20 "$work/images-a.log" "$work/images-b.log" >&2
+    fail "the images do not build (see above)"
+  fi
+fi
+
 # 5. the contract artifacts rebuild bit-identically
 contract_check=skipped
 if [ -d "$root/node_modules/solc" ] && command -v node >/dev/null; then
@@ -168,15 +210,26 @@ fi
 # 6. compose file, app-compose.json, compose hash
 mkdir -p "$out"
 deployable=true
-if [ -z "$logd_image" ]; then
+zero=sha256:$(printf '0%.0s' $(seq 64))
+if [ -n "$logd_image" ]; then
+  # a given reference must name the image this commit builds, not some other one
+  for prog in logd collector; do
+    ref=$logd_image; [ $prog = collector ] && ref=$collector_image
+    if [ -n "${image_digest[$prog]-}" ] && [ "${ref##*@}" != "${image_digest[$prog]}" ]; then
+      fail "--$prog-image $ref is not the image built from this commit (${image_digest[$prog]})"
+    fi
+  done
+  render_flags=()
+elif [ -n "$image_repo" ] && [ -n "${image_digest[logd]-}" ]; then
+  logd_image=$image_repo/logd@${image_digest[logd]}
+  collector_image=$image_repo/collector@${image_digest[collector]}
+  render_flags=()
+else
   deployable=false
-  zero=$(printf '0%.0s' $(seq 64))
-  logd_image=example.invalid/xordi-tlog/logd@sha256:$zero
-  collector_image=example.invalid/xordi-tlog/collector@sha256:$zero
+  logd_image=example.invalid/xordi-tlog/logd@${image_digest[logd]:-$zero}
+  collector_image=example.invalid/xordi-tlog/collector@${image_digest[collector]:-$zero}
   render_flags=(--allow-placeholders)
   say "note: no image references given: the compose hash is an example (not deployable)"
-else
-  render_flags=()
 fi
 if bash "$dir_a/deploy/render-compose.sh" --conf "$dir_a/deploy/deployment.conf" \
      --template "$dir_a/deploy/docker-compose.template.yml" \
@@ -216,6 +269,12 @@ pkgs=(gcc-12 cpp-12 binutils libc6-dev make pkg-config libssl-dev libssl3 libroc
     printf 'contract\t%s\t%s\n' "anchor/contracts/build/$(basename "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
   done
   for f in "${failures[@]+"${failures[@]}"}"; do printf 'failure\t%s\n' "$f"; done
+  for name in logd collector; do [ -n "${image_digest[$name]-}" ] && printf 'image\t%s\t%s\n' "$name" "${image_digest[$name]}"; done
+  if [ ${#image_digest[@]} -gt 0 ]; then
+    printf 'meta\tlock_sha256\t%s\n' "$(sha256sum <"$lock_file" | cut -d' ' -f1)"
+    printf 'meta\tlock_file\t%s\n' "$([ -z "$lock" ] && echo deploy/images/packages.lock || basename "$lock_file")"
+    grep -E '^(archive|tool|pkg) ' "$lock_file" | tr ' ' '\t' | sed 's/^/lock\t/'
+  fi
   printf 'meta\tcommit\t%s\n' "$commit"
   printf 'meta\tversion\t%s\n' "$(cat "$dir_a/VERSION")"
   printf 'meta\tsource_date_epoch\t%s\n' "$epoch"
@@ -258,7 +317,12 @@ const m = {
     files: ['docker-compose.yml', 'app-compose.json'],
   },
   failures: [],
+  images: {},
+  package_lock: null,
 };
+if (meta.lock_sha256) {
+  m.package_lock = { file: meta.lock_file, sha256: meta.lock_sha256, archive: [], toolchain: {}, packages: {} };
+}
 for (const line of fs.readFileSync(facts, 'utf8').split('\n')) {
   if (!line) continue;
   const f = line.split('\t');
@@ -273,6 +337,13 @@ for (const line of fs.readFileSync(facts, 'utf8').split('\n')) {
     }
     m.contracts[f[1]] = c;
   } else if (f[0] === 'failure') m.failures.push(f[1]);
+  else if (f[0] === 'image') m.images[f[1]] = { digest: f[2] };
+  else if (f[0] === 'lock' && m.package_lock) {
+    const l = m.package_lock;
+    if (f[1] === 'archive') l.archive.push({ label: f[2], suite: f[3], date: f[4] });
+    else if (f[1] === 'tool') l.toolchain[f[2]] = f[3];
+    else if (f[1] === 'pkg') l.packages[f[2]] = { version: f[3], arch: f[4], sha256: f[5], filename: f[6], images: f[7].split(',') };
+  }
 }
 fs.writeFileSync(outPath + '.tmp', JSON.stringify(m, null, 2) + '\n');
 fs.renameSync(outPath + '.tmp', outPath);

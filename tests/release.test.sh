@@ -61,6 +61,12 @@ node -e '
   if (e.compose_hash !== m.compose.hash || e.commit !== m.commit || e.manifest_sha256 !== sha) throw new Error(JSON.stringify(e));
 ' "$tmp/good-out/policy-release.json" "$tmp/good-out/manifest.json" 2>"$tmp/err" && grep -q '"manifest_sha256"' "$tmp/good.log" &&
   ok "the policy entry (compose hash, manifest SHA-256, commit) printed and written" || { nok "policy entry"; sed 's/^/#   /' "$tmp/err" | head -n 3; }
+grep -q 'images not built' "$tmp/good.log" && node -e '
+  const m = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  if (JSON.stringify(m.images) !== "{}" || m.package_lock !== null) throw new Error("images");
+  if (!/@sha256:0{64}$/.test(m.compose.logd_image)) throw new Error("placeholder ref");
+' "$tmp/good-out/manifest.json" 2>/dev/null && ok "without logd and collector: images skipped (said), none in the manifest, all-zero references" \
+  || nok "image skip"
 
 fixture "$tmp/bad" 1
 (cd "$tmp/bad" && bash deploy/release.sh --out "$tmp/bad-out") >"$tmp/bad.log" 2>&1
