@@ -44,13 +44,17 @@ static void pause_ms(long ms) {
 
 static long next_backoff(long ms) { return ms >= 1000 ? 2000 : ms * 2; }
 
-/* 1 if the address has code at `block`, 0 if not, -1 on an RPC failure. */
+/* 1 if the address has code at `block`, 0 if not, -1 on a transport failure (worth a
+ * retry), -2 when the node answered with an error (it keeps no state for that block:
+ * asking again changes nothing). */
 static int has_code(eth_rpc *r, const uint8_t address[20], uint64_t block) {
   char addr[43], q[19];
   xt_hex_encode0x(address, 20, addr);
   hex_format_quantity(block, q);
   json_t *res = NULL;
-  if (eth_rpc_call(r, "eth_getCode", json_pack("[s,s]", addr, q), &res) != ETH_RPC_OK) return -1;
+  int rc = eth_rpc_call(r, "eth_getCode", json_pack("[s,s]", addr, q), &res);
+  if (rc == ETH_RPC_ERR_NODE) return -2;
+  if (rc != ETH_RPC_OK) return -1;
   int code = json_is_string(res) && strlen(json_string_value(res)) > 2;
   int valid = json_is_string(res) && !strncmp(json_string_value(res), "0x", 2);
   json_decref(res);
@@ -61,7 +65,7 @@ static int has_code_retried(eth_rpc *r, const opts *o, const uint8_t address[20]
   long wait = o->backoff_ms;
   for (int attempt = 0;; attempt++) {
     int c = has_code(r, address, block);
-    if (c >= 0 || attempt >= o->retries) return c;
+    if (c != -1 || attempt >= o->retries) return c;
     pause_ms(wait);
     wait = next_backoff(wait);
   }

@@ -176,6 +176,13 @@ eth_rpc_status eth_rpc_call(eth_rpc *r, const char *method, json_t *params, json
   json_error_t jerr;
   json_t *resp = r->body.len ? json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr)
                              : NULL;
+  /* Rate limiting (429) and server failures (5xx) are the transport's, even when the
+   * body is a JSON-RPC error: the same request may succeed later, and callers retry
+   * transport errors, not node errors. */
+  if (http == 429 || http >= 500) {
+    json_decref(resp);
+    return fail(r, ETH_RPC_ERR_TRANSPORT, "%s: %s answered HTTP %ld", method, r->url, http);
+  }
   if (!json_is_object(resp)) {
     json_decref(resp);
     if (http != 200)
