@@ -45,7 +45,7 @@ n=$("$TLOG" entries "${A[@]}" --start 250 --count 20 --json | grep -c '"index"')
 for c in checkpoint inclusion consistency entries; do
   expect "$c --help" 0 "usage: tlog $c" -- "$TLOG" $c --help
 done
-expect "missing --key is a usage error" 2 "usage" -- "$TLOG" checkpoint --log "$T/a"
+expect "missing --key is a usage error" 2 "^tlog checkpoint: missing --key; see 'tlog checkpoint --help'$" -- "$TLOG" checkpoint --log "$T/a"
 expect "no such directory" 2 "not a directory" -- "$TLOG" checkpoint --log "$T/none" --key "$KEY"
 expect "bad key string" 2 "verifier key" -- "$TLOG" checkpoint --log "$T/a" --key "a+b+c"
 expect "unreachable URL" 2 "GET http://127.0.0.1:1/checkpoint" -- "$TLOG" checkpoint --log http://127.0.0.1:1 --key "$KEY"
