@@ -473,7 +473,7 @@ int cmd_monitor(int argc, char **argv) {
   int u = monitor_check_args(&m, key, app, age_arg, from_arg);
   if (u) return u;
   if (strlen(m.state) > TLOG_MAX_DIR)
-    return tlog_usage_error("monitor", "--state: the path is longer than %d bytes", TLOG_MAX_DIR);
+    return tlog_usage_error("monitor", "--state: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   uint64_t interval = 60;
   if (interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0))
     return tlog_usage_error("monitor", "--interval '%s' is not a number of seconds", interval_arg);
