@@ -48,7 +48,7 @@ int cmd_verify_receipt(int argc, char **argv);    /* tlog/cmd_receipt.c */
  * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
 int tlog_fail(const char *cmd, bool json, int code, const char *msg);
 
-/* tlog's command-line convention (client/README.md "Command-line convention"):
+/* tlog's command-line convention (SPEC.md 6.3):
  * a usage error is one line on stderr,
  *   "tlog CMD: <what is missing, unknown or extra>; see 'tlog CMD --help'"
  * and exit status 2; -h and --help both print the help on stdout. */
