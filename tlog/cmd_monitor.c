@@ -471,7 +471,7 @@ int cmd_monitor(int argc, char **argv) {
     }
   }
   int u = monitor_check_args(&m, key, app, age_arg, from_arg);
-  if (u) return u;
+  if (u || !m.state || !key) return TLOG_EXIT_USAGE; /* (NULLs reported by the check) */
   if (strlen(m.state) > TLOG_MAX_DIR)
     return tlog_usage_error("monitor", "--state: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   uint64_t interval = 60;
