@@ -116,13 +116,21 @@ static tlog_err open_rpc(const char *rpc, const char *contract, uint8_t addr[20]
   return TLOG_OK;
 }
 
+/* The creation search retries little: a node without old state refuses every old block
+ * (a JSON-RPC error, not a passing fault), and six retries with back-off would add
+ * seconds to every scan there before the fallback to block 0, which is complete anyway. */
+static logscan_opts creation_opts(uint64_t max_range) {
+  logscan_opts o = {max_range, 1, 50};
+  return o;
+}
+
 /* The first block to read: the given one, or the deployment block (block 0 when the node
  * cannot say, which is slower but complete). */
 static tlog_err scan_start(eth_rpc *r, const uint8_t addr[20], tlog_chain_scan *s, char *err,
                            size_t errcap) {
   s->first_block = s->from_block;
   if (s->from_block != TLOG_FROM_CREATION) return TLOG_OK;
-  logscan_opts o = {s->max_range, 0, 0};
+  logscan_opts o = creation_opts(s->max_range);
   logscan_err le = logscan_creation_block(r, &o, addr, s->head, &s->first_block, err, errcap);
   if (le == LOGSCAN_ERR_NO_CONTRACT) {
     char m[200];
@@ -190,7 +198,8 @@ tlog_err tlog_contract_creation(const char *rpc, const char *contract, uint64_t 
   if (!rc) rc = head_block(r, &head, err, errcap);
   if (!rc) {
     char lerr[400];
-    if (logscan_creation_block(r, NULL, addr, head, block, lerr, sizeof lerr) != LOGSCAN_OK) {
+    logscan_opts o = creation_opts(0);
+    if (logscan_creation_block(r, &o, addr, head, block, lerr, sizeof lerr) != LOGSCAN_OK) {
       xt_errf(err, errcap, "chain: %s", lerr);
       rc = TLOG_EIO;
     }
