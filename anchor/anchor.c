@@ -761,6 +761,23 @@ static int collect(void *ctx, const eth_log *lg) {
   return 0;
 }
 
+void anchor_anchored_topic(uint8_t out[32]) { abi_event_topic(SIG_ANCHORED, out); }
+
+anchor_status anchor_event_from_log(const eth_log *lg, anchor_event *ev) {
+  memset(ev, 0, sizeof *ev);
+  uint8_t topic[32];
+  abi_event_topic(SIG_ANCHORED, topic);
+  if (lg->ntopics < 2 || memcmp(lg->topics[0], topic, 32) != 0 || lg->data_len != 96 ||
+      abi_word_uint64(lg->data, &ev->size))
+    return ANCHOR_ERR_CHAIN;
+  memcpy(ev->root, lg->data + 32, 32);
+  memcpy(ev->checkpoint_hash, lg->data + 64, 32);
+  ev->block = lg->block_number;
+  memcpy(ev->tx_hash, lg->tx_hash, 32);
+  ev->log_index = lg->log_index;
+  return ANCHOR_OK;
+}
+
 int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block, anchor_event_cb cb,
                 void *ctx, char *err, size_t errcap) {
   int rc = need_contract(c, err, errcap);

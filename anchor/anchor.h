@@ -142,6 +142,16 @@ typedef int (*anchor_event_cb)(void *ctx, const anchor_event *ev);
 int anchor_list(anchor_client *c, const uint8_t log_id[32], uint64_t from_block, anchor_event_cb cb,
                 void *ctx, char *err, size_t errcap) ANCHOR_MUST_USE;
 
+struct eth_log;
+/* The topic0 of TreeHeadAnchor's Anchored(bytes32 logId, uint64, bytes32, bytes32) event
+ * into out (topic1 is the log id), for callers that read the logs themselves (through
+ * anchor/logscan.h). */
+void anchor_anchored_topic(uint8_t out[32]);
+/* Decodes one Anchored log (data: size, root, checkpointHash) into *ev; ev->time is left
+ * 0 (the caller reads the block). Returns ANCHOR_OK, or ANCHOR_ERR_CHAIN for a log that
+ * is not a well-formed Anchored event. */
+anchor_status anchor_event_from_log(const struct eth_log *lg, anchor_event *ev) ANCHOR_MUST_USE;
+
 /* Deploys a TreeHeadAnchor (owner: this key) and makes it the client's contract;
  * address (may be NULL) receives its address, tx_hash (may be NULL) the transaction's
  * hash (also when the deployment failed after sending, else zero). */

@@ -144,6 +144,14 @@ static int batch_deliver(batch *b, eth_log_cb cb, void *ctx) {
 logscan_err logscan_logs(eth_rpc *r, const logscan_opts *lo, const uint8_t address[20],
                          const uint8_t *topic0, uint64_t from, uint64_t to, eth_log_cb cb,
                          void *ctx, uint64_t *requests, char *err, size_t errcap) {
+  return logscan_logs_topic1(r, lo, address, topic0, NULL, from, to, cb, ctx, requests, err,
+                             errcap);
+}
+
+logscan_err logscan_logs_topic1(eth_rpc *r, const logscan_opts *lo, const uint8_t address[20],
+                                const uint8_t *topic0, const uint8_t *topic1, uint64_t from,
+                                uint64_t to, eth_log_cb cb, void *ctx, uint64_t *requests,
+                                char *err, size_t errcap) {
   opts o = resolve(lo);
   if (from > to || to == ETH_BLOCK_LATEST) {
     xt_errf(err, errcap, "invalid block range %llu..%llu", (unsigned long long)from,
@@ -161,7 +169,7 @@ logscan_err logscan_logs(eth_rpc *r, const logscan_opts *lo, const uint8_t addre
     for (;;) {
       count++;
       batch_clear(&b);
-      int rc = eth_get_logs(r, address, topic0, NULL, at, end, batch_add, &b);
+      int rc = eth_get_logs(r, address, topic0, topic1, at, end, batch_add, &b);
       if (rc == ETH_RPC_OK) break;
       if (b.nomem) {
         xt_errf(err, errcap, "eth_getLogs blocks %llu..%llu: out of memory",

@@ -55,6 +55,13 @@ logscan_err logscan_logs(eth_rpc *r, const logscan_opts *o, const uint8_t addres
                          void *ctx, uint64_t *requests, char *err, size_t errcap)
     __attribute__((warn_unused_result));
 
+/* The same, with only the logs whose topic1 equals topic1 (when non-NULL): one log id
+ * of a contract that serves many (TreeHeadAnchor's Anchored events). */
+logscan_err logscan_logs_topic1(eth_rpc *r, const logscan_opts *o, const uint8_t address[20],
+                                const uint8_t *topic0, const uint8_t *topic1, uint64_t from,
+                                uint64_t to, eth_log_cb cb, void *ctx, uint64_t *requests,
+                                char *err, size_t errcap) __attribute__((warn_unused_result));
+
 /* Parses a block number as a user writes it: decimal digits, or an Ethereum quantity
  * ("0x" + hex digits without leading zeros). Returns 0 and sets *out, or -1. */
 int logscan_parse_block(const char *s, uint64_t *out) __attribute__((warn_unused_result));

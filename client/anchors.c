@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "anchor/anchor.h"
+#include "anchor/logscan.h"
+#include "anchor/rpc.h"
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/time.h"
@@ -29,36 +31,188 @@ static int push(tlog_anchors *l, const tlog_anchor *a) {
   return 0;
 }
 
-static int on_event(void *ctx, const anchor_event *e) {
+tlog_chain_scan tlog_chain_scan_default(void) {
+  tlog_chain_scan s;
+  memset(&s, 0, sizeof s);
+  s.from_block = TLOG_FROM_CREATION;
+  return s;
+}
+
+typedef struct scan_ctx {
+  tlog_anchors *out;
+  int malformed, nomem;
+  char *err;
+  size_t errcap;
+} scan_ctx;
+
+static int on_log(void *vctx, const eth_log *lg) {
+  scan_ctx *x = vctx;
+  if (lg->removed) return 0;
+  anchor_event e;
+  if (anchor_event_from_log(lg, &e) != ANCHOR_OK) {
+    x->malformed = 1;
+    xt_errf(x->err, x->errcap, "chain: a malformed Anchored event at block %llu (log %llu)",
+            (unsigned long long)lg->block_number, (unsigned long long)lg->log_index);
+    return 1;
+  }
   tlog_anchor a;
-  a.size = e->size;
-  memcpy(a.root, e->root, 32);
-  memcpy(a.checkpoint_hash, e->checkpoint_hash, 32);
-  a.block = e->block;
-  a.time = e->time;
-  memcpy(a.tx, e->tx_hash, 32);
-  return push(ctx, &a) ? ANCHOR_ERR_NOMEM : 0;
+  a.size = e.size;
+  memcpy(a.root, e.root, 32);
+  memcpy(a.checkpoint_hash, e.checkpoint_hash, 32);
+  a.block = e.block;
+  a.time = 0;
+  memcpy(a.tx, e.tx_hash, 32);
+  if (push(x->out, &a)) {
+    x->nomem = 1;
+    xt_errf(x->err, x->errcap, "out of memory");
+    return 1;
+  }
+  return 0;
+}
+
+/* A call retried a few times with a growing pause, as logscan retries its reads. */
+static int block_retried(eth_rpc *r, uint64_t number, eth_block *b, int *found) {
+  int rc = -1;
+  for (int attempt = 0; attempt < 5 && rc != ETH_RPC_OK; attempt++) {
+    if (attempt) nanosleep(&(struct timespec){0, 100000000L * attempt}, NULL);
+    rc = eth_get_block_by_number(r, number, b, found);
+  }
+  return rc;
+}
+
+static tlog_err block_times(eth_rpc *r, tlog_anchors *l, char *err, size_t errcap) {
+  uint64_t cached = UINT64_MAX, t = 0;
+  for (size_t i = 0; i < l->n; i++) {
+    if (l->a[i].block != cached) {
+      eth_block b;
+      int found = 0;
+      if (block_retried(r, l->a[i].block, &b, &found) != ETH_RPC_OK || !found) {
+        xt_errf(err, errcap, "chain: block %llu: %s", (unsigned long long)l->a[i].block,
+                found ? eth_rpc_error(r) : "the node does not have it");
+        return TLOG_EIO;
+      }
+      cached = l->a[i].block;
+      t = b.timestamp;
+    }
+    l->a[i].time = t;
+  }
+  return TLOG_OK;
+}
+
+static tlog_err open_rpc(const char *rpc, const char *contract, uint8_t addr[20], eth_rpc **r, char *err,
+                         size_t errcap) {
+  if (!contract || xt_hex_decode_exact(contract, XT_HEX_0X, addr, 20) != XT_OK) {
+    xt_errf(err, errcap, "--contract '%s' is not an address (0x + 40 hex digits)", contract ? contract : "");
+    return TLOG_EIO;
+  }
+  char rerr[300];
+  *r = eth_rpc_new(rpc, rerr, sizeof rerr);
+  if (!*r) {
+    xt_errf(err, errcap, "chain: %s", rerr);
+    return TLOG_EIO;
+  }
+  /* Years of anchors in one range are a few MB of JSON. */
+  eth_rpc_set_max_response(*r, 64u << 20);
+  return TLOG_OK;
+}
+
+/* The creation search retries little: a node without old state refuses every old block
+ * (a JSON-RPC error, not a passing fault), and six retries with back-off would add
+ * seconds to every scan there before the fallback to block 0, which is complete anyway. */
+static logscan_opts creation_opts(uint64_t max_range) {
+  logscan_opts o = {max_range, 1, 50};
+  return o;
+}
+
+/* The first block to read: the given one, or the deployment block (block 0 when the node
+ * cannot say, which is slower but complete). */
+static tlog_err scan_start(eth_rpc *r, const uint8_t addr[20], tlog_chain_scan *s, char *err,
+                           size_t errcap) {
+  s->first_block = s->from_block;
+  if (s->from_block != TLOG_FROM_CREATION) return TLOG_OK;
+  logscan_opts o = creation_opts(s->max_range);
+  logscan_err le = logscan_creation_block(r, &o, addr, s->head, &s->first_block, err, errcap);
+  if (le == LOGSCAN_ERR_NO_CONTRACT) {
+    char m[200];
+    xt_errf(m, sizeof m, "%s", err);
+    xt_errf(err, errcap, "chain: %s", m);
+    return TLOG_EIO;
+  }
+  if (le != LOGSCAN_OK) {
+    s->first_block = 0;
+    s->creation_unknown = 1;
+    if (errcap) err[0] = 0;
+  }
+  return TLOG_OK;
+}
+
+static tlog_err head_block(eth_rpc *r, uint64_t *head, char *err, size_t errcap) {
+  int rc = -1;
+  for (int attempt = 0; attempt < 5 && rc != ETH_RPC_OK; attempt++) {
+    if (attempt) nanosleep(&(struct timespec){0, 100000000L * attempt}, NULL);
+    rc = eth_block_number(r, head);
+  }
+  if (rc != ETH_RPC_OK) {
+    xt_errf(err, errcap, "chain: eth_blockNumber: %s", eth_rpc_error(r));
+    return TLOG_EIO;
+  }
+  return TLOG_OK;
+}
+
+tlog_err tlog_anchors_scan(const char *rpc, const char *contract, const char *origin, tlog_chain_scan *s,
+                           tlog_anchors *out, char *err, size_t errcap) {
+  memset(out, 0, sizeof *out);
+  s->requests = 0;
+  s->creation_unknown = 0;
+  uint8_t addr[20], log_id[32], topic[32];
+  eth_rpc *r = NULL;
+  tlog_err rc = open_rpc(rpc, contract, addr, &r, err, errcap);
+  if (!rc) rc = head_block(r, &s->head, err, errcap);
+  if (!rc) rc = scan_start(r, addr, s, err, errcap);
+  if (!rc && s->first_block <= s->head) {
+    anchor_log_id(origin, log_id);
+    anchor_anchored_topic(topic);
+    logscan_opts o = {s->max_range, 0, 0};
+    scan_ctx x = {out, 0, 0, err, errcap};
+    char lerr[400];
+    logscan_err le = logscan_logs_topic1(r, &o, addr, topic, log_id, s->first_block, s->head, on_log, &x,
+                                         &s->requests, lerr, sizeof lerr);
+    if (le == LOGSCAN_ERR_STOPPED) rc = x.malformed ? TLOG_EVERIFY : TLOG_EIO;
+    else if (le != LOGSCAN_OK) {
+      xt_errf(err, errcap, "chain: listing anchors: %s", lerr);
+      rc = TLOG_EIO;
+    }
+  }
+  if (!rc) rc = block_times(r, out, err, errcap);
+  eth_rpc_free(r);
+  if (rc) tlog_anchors_free(out);
+  return rc;
+}
+
+tlog_err tlog_contract_creation(const char *rpc, const char *contract, uint64_t *block, char *err,
+                                size_t errcap) {
+  uint8_t addr[20];
+  eth_rpc *r = NULL;
+  uint64_t head = 0;
+  tlog_err rc = open_rpc(rpc, contract, addr, &r, err, errcap);
+  if (!rc) rc = head_block(r, &head, err, errcap);
+  if (!rc) {
+    char lerr[400];
+    logscan_opts o = creation_opts(0);
+    if (logscan_creation_block(r, &o, addr, head, block, lerr, sizeof lerr) != LOGSCAN_OK) {
+      xt_errf(err, errcap, "chain: %s", lerr);
+      rc = TLOG_EIO;
+    }
+  }
+  eth_rpc_free(r);
+  return rc;
 }
 
 tlog_err tlog_anchors_from_chain(const char *rpc, const char *contract, const char *origin,
                             tlog_anchors *out, char *err, size_t errcap) {
-  memset(out, 0, sizeof *out);
-  char aerr[400];
-  anchor_client *c = anchor_client_new(rpc, contract, NULL, NULL, aerr, sizeof aerr);
-  if (!c) {
-    xt_errf(err, errcap, "chain: %s", aerr);
-    return TLOG_EIO;
-  }
-  uint8_t log_id[32];
-  anchor_log_id(origin, log_id);
-  int rc = anchor_list(c, log_id, 0, on_event, out, aerr, sizeof aerr);
-  anchor_client_free(c);
-  if (rc) {
-    xt_errf(err, errcap, "chain: listing anchors: %s", rc == ANCHOR_ERR_NOMEM ? "out of memory" : aerr);
-    tlog_anchors_free(out);
-    return TLOG_EIO;
-  }
-  return 0;
+  tlog_chain_scan s = tlog_chain_scan_default();
+  tlog_err rc = tlog_anchors_scan(rpc, contract, origin, &s, out, err, errcap);
+  return rc == TLOG_EVERIFY ? TLOG_EIO : rc;
 }
 
 json_t *tlog_anchor_json(const tlog_anchor *a) {

@@ -36,7 +36,8 @@ tlog_err tlog_load_verifier(const char *arg, note_verifier *v, char *err, size_t
     if (strchr(arg, '+'))
       xt_errf(err, errcap, "--key: not a valid verifier key (%s)", perr);
     else
-      xt_errf(err, errcap, "--key: %s", ferr);
+      xt_errf(err, errcap, "--key '%s' is neither a verifier key (name+hash+base64) nor a key file (%s)", arg,
+              ferr);
     return TLOG_EIO;
   }
   s = (const char *)data;

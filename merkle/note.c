@@ -243,6 +243,8 @@ merkle_status note_verify(const note_verifier *v, const char *note, size_t len, 
   if (sigs_len == 0 || sigs[sigs_len - 1] != '\n') return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: signature block must end in a newline");
   size_t name_len = strlen(v->name);
   int verified = 0, lines = 0;
+  char others[160] = ""; /* key ids of the signatures by other keys, for the message */
+  size_t olen = 0;
   while (sigs_len > 0) {
     const char *nl = memchr(sigs, '\n', sigs_len);
     size_t line_len = (size_t)(nl - sigs);
@@ -260,14 +262,23 @@ merkle_status note_verify(const note_verifier *v, const char *note, size_t len, 
     uint8_t sig[128];
     int slen = note_base64_decode(sp + 1, line_len - nlen - 1, sig, sizeof sig);
     if (!valid_name(line, nlen) || slen < 5) return fail(err, errcap, MERKLE_ERR_FORMAT, "malformed note: bad signature line");
-    if (nlen != name_len || memcmp(line, v->name, nlen) != 0 || memcmp(sig, v->key_hash, 4) != 0)
-      continue; /* someone else's signature, e.g. a witness's */
+    if (nlen != name_len || memcmp(line, v->name, nlen) != 0 || memcmp(sig, v->key_hash, 4) != 0) {
+      /* someone else's signature, e.g. a witness's; kept to name it if ours is missing */
+      int w = snprintf(others + olen, sizeof others - olen, "%s%.*s+%02x%02x%02x%02x", olen ? ", " : "",
+                       (int)nlen, line, sig[0], sig[1], sig[2], sig[3]);
+      if (w > 0 && (size_t)w < sizeof others - olen) olen += (size_t)w;
+      else others[olen] = 0; /* what did not fit is left out of the message only */
+      continue;
+    }
     if (verified) return fail(err, errcap, MERKLE_ERR_SIGNATURE, "note carries two signatures by %s", v->name);
     if (slen != 4 + 64 || !ed25519_verify(v->public_key, note, tlen, sig + 4))
       return fail(err, errcap, MERKLE_ERR_SIGNATURE, "invalid signature by %s", v->name);
     verified = 1;
   }
-  if (!verified) return fail(err, errcap, MERKLE_ERR_SIGNATURE, "note has no signature by %s", v->name);
+  if (!verified)
+    return fail(err, errcap, MERKLE_ERR_SIGNATURE, "note has no signature by %s+%02x%02x%02x%02x (the key given); %s%s",
+                v->name, v->key_hash[0], v->key_hash[1], v->key_hash[2], v->key_hash[3],
+                olen ? "it is signed by " : "it carries no other signature", others);
   if (text_len) *text_len = tlen;
   return MERKLE_OK;
 }

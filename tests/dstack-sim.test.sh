@@ -71,7 +71,7 @@ check "storage-fs is zfs" '[ "$(jq_ .storage_fs <"$tmp/v.json")" = zfs ]'
 check "app id is not the compose hash's prefix" '[ "$(jq_ .app_id <"$tmp/v.json")" != "${want:0:40}" ]'
 check "Info app_id is the quoted one" '[ "$(rpc Info "{}" | jq_ .app_id)" = "$(jq_ .app_id <"$tmp/v.json")" ]'
 check "Info key_provider_info is the measured one" \
-  '[ "$(rpc Info "{}" | jq -r .key_provider_info | jq -c .)" = "$(jq -c .key_provider <"$tmp/v.json")" ]'
+  '[ "$(rpc Info "{}" | jq -r .key_provider_info | jq -cS .)" = "$(jq -cS .key_provider <"$tmp/v.json")" ]'
 check "MRCONFIGID is not claimed (zero)" '[ "$(jq -c .mr_config_id <"$tmp/v.json")" = "{\"version\":0}" ]'
 check "Version names dstack 0.6.0 and the simulator" \
   '[ "$(rpc Version "{}" | jq -r "\"\(.version) \(.rev)\"")" = "0.6.0 dstack-sim" ]'

@@ -142,4 +142,73 @@ else
   echo "# logd not built: skipping the logd end-to-end part"
 fi
 
+# --- Chain scans from the deployment block (issue 19 item 3), through an endpoint that
+# refuses eth_getLogs over 2,000 blocks (tests/kms/rpc-limit-proxy.js), with thousands
+# of blocks before the contract and between anchors. An archive node (state of every
+# block kept), so the deployment block can be found by eth_getCode. ---
+section "scans from the deployment block"
+port2=$(free_port)
+U2=http://127.0.0.1:$port2
+"$ANVIL" --host 127.0.0.1 --port "$port2" --chain-id 84532 --silent --max-persisted-states 100000 --timestamp 1767225600 &
+pids+=($!)
+rpc2() { curl -s -m 300 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U2"; }
+for _ in $(seq 300); do case $(rpc2 eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+node tests/kms/rpc-limit-proxy.js --upstream "$U2" --max-range 2000 >"$T/proxy.port" 2>"$T/proxy.err" &
+pids+=($!)
+for _ in $(seq 200); do [ -s "$T/proxy.port" ] && break; sleep 0.02; done
+P=http://127.0.0.1:$(head -n 1 "$T/proxy.port")
+getlogs() { curl -s "$P/stats" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["methods"].get("eth_getLogs",0), s["refused"], s["max_range_served"])'; }
+$MKLOG --dir "$T/log2" --count 1000 --checkpoints 300,700 >/dev/null
+rpc2 anvil_mine '["0x9c4"]' >/dev/null # 2,500 blocks before the contract (anvil mines ~100/s here)
+"$TLOG" anchor deploy --rpc "$P" --private-key "$T/owner.key" --json >"$T/deploy2.json" 2>"$T/deploy2.err"
+C2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["contract"])' "$T/deploy2.json" 2>/dev/null)
+D2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["block"])' "$T/deploy2.json" 2>/dev/null)
+good=0; [ -n "$C2" ] && [ "${D2:-0}" -gt 2500 ] && [ ! -s "$T/deploy2.err" ] && good=1
+check "anchor deploy --json: {contract, tx, block}, the block after 2,500 mined (--private-key; block ${D2:-?})" [ $good = 1 ]
+"$TLOG" anchor register --rpc "$P" --key "$T/owner.key" --contract "$C2" --origin "$O" --anchorer "$A1" >/dev/null 2>"$T/reg2.err"
+good=0; [ $? = 0 ] && [ "$(cat "$T/reg2.err")" = "tlog anchor register: warning: --key is deprecated here; use --private-key (in the next release --key will be refused by tlog anchor)" ] && good=1
+check "anchor --key still works, with one deprecation line" [ $good = 1 ]
+# anchors 300 and 1000, 2,100 blocks apart, then 1,000 more blocks
+"$ANCHOR" --rpc "$U2" --contract "$C2" --key "$T/anchorer.key" --log "$T/log2" --sizes 300 >/dev/null &&
+  rpc2 anvil_mine '["0x834"]' >/dev/null &&
+  "$ANCHOR" --rpc "$U2" --contract "$C2" --key "$T/anchorer.key" --log "$T/log2" --sizes 1000 >/dev/null &&
+  rpc2 anvil_mine '["0x3e8"]' >/dev/null || nok "anchors on the second chain"
+HEAD2=$(( $(rpc2 eth_blockNumber | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"],16))') ))
+"$TLOG" anchor status --rpc "$P" --contract "$C2" --origin "$O" --json >"$T/st2.json"
+check "anchor status shows the deployment block, found by eth_getCode search" \
+  [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["deployment_block"])' "$T/st2.json")" = "$D2" ]
+expect "anchor status (text): the deployment block" 0 "^deployed  block $D2 \(found by eth_getCode search\)$" -- "$TLOG" anchor status --rpc "$P" --contract "$C2" --origin "$O"
+expect "anchor status (text): a recorded deployment block" 0 "^deployed  block $D2 \(--from-block\)$" -- "$TLOG" anchor status --rpc "$P" --contract "$C2" --origin "$O" --from-block "$D2"
+read -r g0 _ _ <<<"$(getlogs)"
+"$TLOG" anchor list --rpc "$P" --contract "$C2" --origin "$O" --json >"$T/list2.json" 2>"$T/list2.err"
+read -r g1 refused maxr <<<"$(getlogs)"
+want=$(( (HEAD2 - D2 + 1 + 1999) / 2000 )) from0=$(( (HEAD2 + 1 + 1999) / 2000 ))
+check "anchor list through the 2,000-block endpoint: both anchors, oldest first" \
+  [ "$(python3 -c 'import json,sys; print(",".join(str(a["size"]) for a in json.load(open(sys.argv[1]))))' "$T/list2.json")" = "300,1000" ]
+good=0; [ $((g1 - g0)) = "$want" ] && [ "$want" -ge 2 ] && [ "$want" -lt "$from0" ] && [ "$refused" = 0 ] && [ "$maxr" -le 2000 ] && good=1
+check "the scan starts at the deployment block $D2 (head $HEAD2): $want eth_getLogs calls (from block 0: $from0) of at most 2,000 blocks, none refused (got $((g1 - g0)), refused $refused, widest $maxr)" [ $good = 1 ]
+expect "anchor list --from-block after the anchors: none" 0 "^\(no anchors\)$" -- "$TLOG" anchor list --rpc "$P" --contract "$C2" --origin "$O" --from-block "$((HEAD2 - 10))"
+expect "anchor list: an address without a contract is named, not an empty list" 2 "no contract code at the address" -- "$TLOG" anchor list --rpc "$P" --contract 0x00000000000000000000000000000000000000aa --origin "$O"
+expect "monitor through the 2,000-block endpoint, --from-block given" 0 "size 1000 verified" -- "$TLOG" monitor --log "$T/log2" --key "$T/log2/verifier-key" --state "$T/mon2" --rpc "$P" --contract "$C2" --from-block "$D2" --once
+# verify-receipt against the chain
+K2=$T/log2/verifier-key
+"$TLOG" inclusion --log "$T/log2" --key "$K2" --index 5 --size 300 --proof-out "$T/r300" >/dev/null
+"$TLOG" inclusion --log "$T/log2" --key "$K2" --index 5 --size 700 --proof-out "$T/r700" >/dev/null
+"$TLOG" entries --log "$T/log2" --key "$K2" --start 5 --count 1 | cut -d' ' -f2- >"$T/e5"
+expect "verify-receipt --rpc: anchored at its size" 0 "^chain       anchored at its size: anchor of size 300 at block [0-9]+$" \
+  -- "$TLOG" verify-receipt "$T/r300" --key "$K2" --entry "$T/e5" --rpc "$P" --contract "$C2"
+expect "verify-receipt --rpc: inside a later anchor needs the log" 1 "^tlog verify-receipt: verification failed: not anchored at size 700; the first anchor covering it is of size 1000 \(block [0-9]+\): give --log to prove that anchor contains the receipt's tree$" \
+  -- "$TLOG" verify-receipt "$T/r700" --key "$K2" --entry "$T/e5" --rpc "$P" --contract "$C2"
+expect "verify-receipt --rpc --log: inside a later anchor, proved from tiles" 0 "^chain       inside a later anchor \(consistency from the log's tiles\): anchor of size 1000" \
+  -- "$TLOG" verify-receipt "$T/r700" --key "$K2" --log "$T/log2" --rpc "$P" --contract "$C2" --from-block "$D2"
+"$MKLOG" --dir "$T/log1300" --count 1300 >/dev/null
+"$TLOG" inclusion --log "$T/log1300" --key "$K2" --index 5 --size 1300 --proof-out "$T/r1300" >/dev/null
+expect "verify-receipt --rpc: a tree no anchor covers fails" 1 "not anchored: no anchor on chain covers size 1300 \(2 anchors, the largest of size 1000\)" \
+  -- "$TLOG" verify-receipt "$T/r1300" --key "$K2" --entry "$T/e5" --rpc "$P" --contract "$C2"
+"$MKLOG" --dir "$T/fork2" --count 1000 --variant 5 >/dev/null
+"$TLOG" inclusion --log "$T/fork2" --key "$K2" --index 5 --size 1000 --proof-out "$T/rfork" >/dev/null
+"$TLOG" entries --log "$T/fork2" --key "$K2" --start 5 --count 1 | cut -d' ' -f2- >"$T/f5"
+expect "verify-receipt --rpc: a receipt from a forked log under the same key" 1 "fork: the root anchored at size 1000 \(block [0-9]+\) is not the receipt's root" \
+  -- "$TLOG" verify-receipt "$T/rfork" --key "$K2" --entry "$T/f5" --rpc "$P" --contract "$C2"
+
 [ "$fails" -eq 0 ]

@@ -79,4 +79,16 @@ expect "fork: B does not extend A's old checkpoint" 1 "fork: the log's tree of s
 "$TLOG" checkpoint --log "$A" --key "$KEY" --out "$T/a-new" >/dev/null
 expect "rollback detected" 1 "rollback: the log's checkpoint has size 902, smaller than the old checkpoint's 1303" -- "$TLOG" consistency --log "$B" --key "$KEY" --old "$T/a-new"
 
+# A receipt as logd issues it (POST /v1/add?format=tlog-proof), verified offline by
+# tlog verify-receipt: with the leaf hash logd's JSON answer gives, with the entry
+# read from the log, and refused for another entry.
+tok=$(cat "$T/a/dev-token")
+curl -sf -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+  --data-binary '{"type":"marker","n":"receipt"}' "$A/v1/add?format=tlog-proof" >"$T/receipt" || nok "a tlog-proof receipt from logd"
+RI=$(sed -n 's/^index //p' "$T/receipt")
+RH=$("$TLOG" inclusion --log "$A" --key "$KEY" --index "$RI" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["leaf_hash"])')
+expect "verify-receipt of logd's receipt, offline with its leaf hash" 0 "^index       $RI$" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY" --hash "$RH"
+expect "verify-receipt against logd: the entry read from the log" 0 "^leaf hash   $RH \\(from the log\\)$" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY" --log "$A"
+expect "verify-receipt of logd's receipt for another entry fails" 1 "does not show this entry \\(leaf from --entry\\) at index $RI" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY" --entry "$T/e77"
+
 [ "$fails" -eq 0 ]

@@ -45,7 +45,7 @@ n=$("$TLOG" entries "${A[@]}" --start 250 --count 20 --json | grep -c '"index"')
 for c in checkpoint inclusion consistency entries; do
   expect "$c --help" 0 "usage: tlog $c" -- "$TLOG" $c --help
 done
-expect "missing --key is a usage error" 2 "usage" -- "$TLOG" checkpoint --log "$T/a"
+expect "missing --key is a usage error" 2 "^tlog checkpoint: missing --key; see 'tlog checkpoint --help'$" -- "$TLOG" checkpoint --log "$T/a"
 expect "no such directory" 2 "not a directory" -- "$TLOG" checkpoint --log "$T/none" --key "$KEY"
 expect "bad key string" 2 "verifier key" -- "$TLOG" checkpoint --log "$T/a" --key "a+b+c"
 expect "unreachable URL" 2 "GET http://127.0.0.1:1/checkpoint" -- "$TLOG" checkpoint --log http://127.0.0.1:1 --key "$KEY"
@@ -247,5 +247,94 @@ BK=$(cat "$T/big/verifier-key")
 expect "70,000 entries: inclusion" 0 "inclusion verified" -- "$TLOG" inclusion --log "$T/big" --key "$BK" --index 65600
 printf 'X' | dd of="$T/big/tile/0/256" bs=1 seek=3 conv=notrunc status=none
 expect "70,000 entries: forged level-0 tile rejected" 1 "tile/0/256 does not match the signed tree" -- "$TLOG" inclusion --log "$T/big" --key "$BK" --index 65600
+
+# --- the command-line convention (issue 19, CLI): one line naming the problem, exit 2 ---
+section "CLI convention"
+# exactly: exit status, the whole of stderr (one line), and nothing on stdout
+usage_line() {
+  local name=$1 want=$2; shift 3
+  local out err rc
+  out=$("$@" 2>"$T/usage.err"); rc=$?
+  err=$(cat "$T/usage.err")
+  if [ "$rc" = 2 ] && [ "$err" = "$want" ] && [ -z "$out" ]; then ok "$name"; else
+    nok "$name (exit $rc; stderr: $err; stdout: $(head -c 200 <<<"$out"))"; fi
+}
+usage_line "checkpoint without --log names it" "tlog checkpoint: missing --log; see 'tlog checkpoint --help'" -- "$TLOG" checkpoint --key "$KEY"
+usage_line "an extra argument is named" "tlog checkpoint: unexpected argument 'extra'; see 'tlog checkpoint --help'" -- "$TLOG" checkpoint "${A[@]}" extra
+usage_line "an unknown option is named, with tlog's prefix" "tlog checkpoint: unknown option '--frob'; see 'tlog checkpoint --help'" -- "$TLOG" checkpoint "${A[@]}" --frob=1
+usage_line "an unknown short option is named" "tlog entries: unknown option '-x'; see 'tlog entries --help'" -- "$TLOG" entries "${A[@]}" -x
+usage_line "an option without its value is named" "tlog inclusion: option '--index' needs a value; see 'tlog inclusion --help'" -- "$TLOG" inclusion "${A[@]}" --index
+usage_line "inclusion without a way to name the entry" "tlog inclusion: missing --index, --hash or --entry; see 'tlog inclusion --help'" -- "$TLOG" inclusion "${A[@]}"
+usage_line "a bad number is a usage line" "tlog entries: --start 'x1' is not a decimal integer; see 'tlog entries --help'" -- "$TLOG" entries "${A[@]}" --start x1
+usage_line "consistency without --old" "tlog consistency: missing --old; see 'tlog consistency --help'" -- "$TLOG" consistency "${A[@]}"
+usage_line "monitor: --rpc without --contract" "tlog monitor: missing --contract (--rpc needs it); see 'tlog monitor --help'" -- "$TLOG" monitor "${A[@]}" --state "$T/ms" --rpc http://127.0.0.1:1
+usage_line "monitor: --from-block without the chain" "tlog monitor: --from-block needs --rpc and --contract; see 'tlog monitor --help'" -- "$TLOG" monitor "${A[@]}" --state "$T/ms" --from-block 5
+usage_line "verify-quote: neither --quote nor --report" "tlog verify-quote: missing --quote or --report; see 'tlog verify-quote --help'" -- "$TLOG" verify-quote
+usage_line "compose-hash without FILE" "tlog compose-hash: missing FILE; see 'tlog compose-hash --help'" -- "$TLOG" compose-hash
+usage_line "kms-history: -h is help, --allowed without --at is named" "tlog kms-history: missing --at (--allowed and --at go together); see 'tlog kms-history --help'" -- "$TLOG" kms-history --rpc http://127.0.0.1:1 --app 0x0000000000000000000000000000000000000001 --allowed 00
+usage_line "anchor: an option the action ignores is refused" "tlog anchor deploy: option '--origin' does not apply to 'anchor deploy'; see 'tlog anchor --help'" -- "$TLOG" anchor deploy --rpc http://127.0.0.1:1 --private-key "$T/none" --origin o
+usage_line "anchor: a missing action" "tlog anchor: missing action (deploy, register, rotate, status, list, address); see 'tlog anchor --help'" -- "$TLOG" anchor
+usage_line "anchor list: a missing flag" "tlog anchor list: missing --contract; see 'tlog anchor --help'" -- "$TLOG" anchor list --rpc http://127.0.0.1:1 --origin o
+usage_line "verify-receipt without the entry" "tlog verify-receipt: missing --entry FILE, --hash HEX or --log (the entry the receipt is for); see 'tlog verify-receipt --help'" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY"
+usage_line "an unknown command" "tlog: unknown command 'frob'; see 'tlog --help'" -- "$TLOG" frob
+# -h and --help on every command, on stdout, exit 0
+hall=1
+# (audit, export and verify-bundle parse their options in files changed on other branches)
+for c in $("$TLOG" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vxE 'audit|export|verify-bundle'); do
+  for h in -h --help; do
+    out=$("$TLOG" "$c" "$h" 2>/dev/null) && grep -q "^usage: tlog $c" <<<"$out" || { hall=0; echo "# $c $h"; }
+  done
+done
+[ "$hall" = 1 ] && ok "-h and --help print the usage of every command (exit 0)" || nok "-h and --help on every command"
+expect "a key of the right name but other bytes: both key ids named" 1 \
+  "^tlog checkpoint: verification failed: .*no signature by example.org/xordi/log\+[0-9a-f]{8} \(the key given\); it is signed by example.org/xordi/log\+[0-9a-f]{8} \(checkpoint\)$" \
+  -- "$TLOG" checkpoint --log "$T/a" --key "$T/other/verifier-key"
+expect "--key garbage says what --key takes" 2 \
+  "^tlog checkpoint: --key 'garbage' is neither a verifier key \(name\+hash\+base64\) nor a key file \(garbage: No such file or directory\)$" \
+  -- "$TLOG" checkpoint --log "$T/a" --key garbage
+# one JSON style: indented by two, keys sorted, for every single document
+"$TLOG" checkpoint "${A[@]}" --json >"$T/j1"
+"$TLOG" compose-hash "$T/a/verifier-key" --json >"$T/j2"
+python3 - "$T/j1" "$T/j2" <<'PY' && ok "one JSON style: 2-space indent, sorted keys (checkpoint, compose-hash)" || nok "one JSON style"
+import json, sys
+for f in sys.argv[1:]:
+    t = open(f).read()
+    assert t == json.dumps(json.loads(t), indent=2, sort_keys=True, ensure_ascii=False) + "\n", f
+PY
+# one error shape, also for I/O failures
+expect "error shape: {verified:false, exit, error}" 2 '^  "exit": 2,$' -- "$TLOG" checkpoint --log "$T/none" --key "$KEY" --json
+# monitor --once --json answers also when all is well
+rm -rf "$T/mj"
+"$TLOG" monitor "${A[@]}" --state "$T/mj" --once --json >"$T/mj.out" 2>/dev/null; rc=$?
+[ $rc = 0 ] && python3 -c 'import json,sys; o=json.loads(open(sys.argv[1]).read()); assert o["kind"]=="round" and o["level"]=="ok" and o["size"]==1000, o' "$T/mj.out" \
+  && ok "monitor --once --json prints a round line on success" || nok "monitor --once --json on success (exit $rc: $(cat "$T/mj.out"))"
+
+# --- verify-receipt: a c2sp.org/tlog-proof receipt offline, and against the log ---
+section "verify-receipt"
+"$TLOG" inclusion "${A[@]}" --index 5 --size 300 --proof-out "$T/r300" >/dev/null
+"$TLOG" entries "${A[@]}" --start 5 --count 1 | cut -d' ' -f2- >"$T/e5"
+"$TLOG" entries "${A[@]}" --start 6 --count 1 | cut -d' ' -f2- >"$T/e6"
+H5=$("$TLOG" inclusion "${A[@]}" --index 5 --json | sed -n 's/.*"leaf_hash": "\([0-9a-f]*\)".*/\1/p')
+expect "receipt verified offline with the entry" 0 "^receipt verified$" -- "$TLOG" verify-receipt "$T/r300" --key "$KEY" --entry "$T/e5"
+expect "receipt verified offline with the leaf hash" 0 "^checkpoint  example.org/xordi/log size 300 " -- "$TLOG" verify-receipt "$T/r300" --key "$KEY" --hash "$H5"
+expect "receipt from standard input" 0 "^receipt verified$" -- sh -c "\"$TLOG\" verify-receipt - --key \"$KEY\" --entry \"$T/e5\" <\"$T/r300\""
+expect "receipt for another entry fails" 1 "^tlog verify-receipt: verification failed: the receipt's proof does not show this entry \(leaf from --entry\) at index 5 in the tree of size 300$" \
+  -- "$TLOG" verify-receipt "$T/r300" --key "$KEY" --entry "$T/e6"
+expect "receipt checked with another key names both key ids" 1 "no signature by example.org/xordi/log\+[0-9a-f]{8} \(the key given\); it is signed by example.org/xordi/log\+[0-9a-f]{8}$" \
+  -- "$TLOG" verify-receipt "$T/r300" --key "$T/other/verifier-key" --entry "$T/e5"
+# a proof hash changed: the base64 line after "index 5"
+awk 'p==1 && !done {sub(/^./, ($0 ~ /^A/ ? "B" : "A")); done=1} /^index /{p=1} {print}' "$T/r300" >"$T/r300bad"
+expect "receipt with a changed proof hash fails" 1 "does not show this entry" -- "$TLOG" verify-receipt "$T/r300bad" --key "$KEY" --entry "$T/e5"
+sed 's/^index 5$/index 6/' "$T/r300" >"$T/r300i6"
+expect "receipt with another index fails" 1 "does not show this entry" -- "$TLOG" verify-receipt "$T/r300i6" --key "$KEY" --entry "$T/e5"
+expect "a file that is not a receipt" 1 "not a c2sp.org/tlog-proof receipt" -- "$TLOG" verify-receipt "$T/a/checkpoint" --key "$KEY" --entry "$T/e5"
+"$TLOG" verify-receipt "$T/r300" --key "$KEY" --log "$T/a" --json >"$T/rj.out"
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["verified"] and o["leaf_from"]=="the log" and o["log"]["size"]==1000 and o["chain"] is None and o["size"]==300, o' "$T/rj.out" \
+  && ok "receipt against the log: entry read from it, its tree extends the receipt's" || nok "receipt against the log ($(cat "$T/rj.out"))"
+$MKLOG --dir "$T/tiny" --count 10 >/dev/null
+expect "receipt against a smaller log: rollback" 1 "^tlog verify-receipt: verification failed: rollback: the log's size 10 is smaller than the receipt's size 300$" \
+  -- "$TLOG" verify-receipt "$T/r300" --key "$KEY" --log "$T/tiny" --entry "$T/e5"
+expect "receipt against another log of the same key: fork" 1 "fork: the log's tree of size 1000 does not contain the receipt's tree of size 300" \
+  -- "$TLOG" verify-receipt "$T/r300" --key "$KEY" --log "$T/fork" --entry "$T/e5"
 
 [ "$fails" -eq 0 ]

@@ -37,7 +37,7 @@ int cmd_checkpoint(int argc, char **argv) {
   bool json = false, quiet = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("checkpoint", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': log = optarg; break;
     case 'k': key = optarg; break;
@@ -45,13 +45,12 @@ int cmd_checkpoint(int argc, char **argv) {
     case 'j': json = true; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
-    default: usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !log || !key) {
-    usage(stderr);
+  if (tlog_no_extra_args("checkpoint", argc, argv) || tlog_require("checkpoint", log, "--log") ||
+      tlog_require("checkpoint", key, "--key"))
     return TLOG_EXIT_USAGE;
-  }
   tlog_log l;
   char err[512];
   int rc = tlog_log_open(&l, log, key, err, sizeof err);
@@ -69,9 +68,12 @@ int cmd_checkpoint(int argc, char **argv) {
     json_t *o = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s%}", "verified", 1, "origin", l.cp.c.origin,
                           "size", (json_int_t)l.cp.c.size, "root", hex, "root_base64", b64,
                           "checkpoint", l.cp.note, l.cp.note_len);
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
+    int jr = tlog_json_print(o);
     json_decref(o);
+    if (jr) {
+      tlog_log_close(&l);
+      return tlog_fail("checkpoint", false, TLOG_EXIT_USAGE, "out of memory");
+    }
   } else {
     printf("checkpoint verified\n");
     printf("origin  %s\n", l.cp.c.origin);

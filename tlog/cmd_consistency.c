@@ -85,7 +85,7 @@ int cmd_consistency(int argc, char **argv) {
   bool json = false, quiet = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("consistency", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': log = optarg; break;
     case 'k': key = optarg; break;
@@ -93,13 +93,12 @@ int cmd_consistency(int argc, char **argv) {
     case 'j': json = true; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
-    default: usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !log || !key || !old) {
-    usage(stderr);
+  if (tlog_no_extra_args("consistency", argc, argv) || tlog_require("consistency", log, "--log") ||
+      tlog_require("consistency", key, "--key") || tlog_require("consistency", old, "--old"))
     return TLOG_EXIT_USAGE;
-  }
   const char *cmd = "consistency";
   json = json && !quiet; /* --quiet: not even the JSON failure object */
   char err[600];
@@ -139,8 +138,7 @@ int cmd_consistency(int argc, char **argv) {
       json_array_append_new(arr, json_string(h));
     }
     json_object_set_new(o, "proof", arr);
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
+    (void)tlog_json_print(o);
     json_decref(o);
   } else {
     printf("consistency verified\n");

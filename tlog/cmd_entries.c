@@ -72,7 +72,7 @@ int cmd_entries(int argc, char **argv) {
   bool json = false, quiet = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("entries", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': log = optarg; break;
     case 'k': key = optarg; break;
@@ -81,20 +81,19 @@ int cmd_entries(int argc, char **argv) {
     case 'j': json = true; break;
     case 'q': quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
-    default: usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !log || !key) {
-    usage(stderr);
+  if (tlog_no_extra_args("entries", argc, argv) || tlog_require("entries", log, "--log") ||
+      tlog_require("entries", key, "--key"))
     return TLOG_EXIT_USAGE;
-  }
   const char *cmd = "entries";
   char err[600];
   uint64_t start = 0, count = UINT64_MAX;
   if (start_arg && xt_parse_u64(start_arg, 0, 0, UINT64_MAX, &start) != 0)
-    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--start must be a decimal integer");
+    return tlog_usage_error(cmd, "--start '%s' is not a decimal integer", start_arg);
   if (count_arg && xt_parse_u64(count_arg, 0, 0, UINT64_MAX, &count) != 0)
-    return tlog_fail(cmd, json, TLOG_EXIT_USAGE, "--count must be a decimal integer");
+    return tlog_usage_error(cmd, "--count '%s' is not a decimal integer", count_arg);
   tlog_log l;
   int rc = tlog_log_open(&l, log, key, err, sizeof err);
   if (rc) return tlog_fail(cmd, json, rc, err);

@@ -124,7 +124,7 @@ static int incl_parse_args(int argc, char **argv, incl_args *g, bool *done) {
   *done = true;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("inclusion", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': g->log = optarg; break;
     case 'k': g->key = optarg; break;
@@ -136,14 +136,15 @@ static int incl_parse_args(int argc, char **argv, incl_args *g, bool *done) {
     case 'j': g->json = true; break;
     case 'q': g->quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
-    default: usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
   int ways = !!g->index_arg + !!g->hash_arg + !!g->entry_arg;
-  if (optind != argc || !g->log || !g->key || ways != 1) {
-    usage(stderr);
+  if (tlog_no_extra_args("inclusion", argc, argv) || tlog_require("inclusion", g->log, "--log") ||
+      tlog_require("inclusion", g->key, "--key"))
     return TLOG_EXIT_USAGE;
-  }
+  if (ways == 0) return tlog_usage_error("inclusion", "missing --index, --hash or --entry");
+  if (ways > 1) return tlog_usage_error("inclusion", "give only one of --index, --hash and --entry");
   *done = false;
   return 0;
 }
@@ -322,8 +323,7 @@ static void incl_report(const incl *x) {
     }
     json_object_set_new(o, "proof", arr);
     json_object_set_new(o, "signed_checkpoint_at_size", json_boolean(x->have_at));
-    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    fputc('\n', stdout);
+    (void)tlog_json_print(o);
     json_decref(o);
     return;
   }
@@ -350,7 +350,11 @@ int cmd_inclusion(int argc, char **argv) {
   if (!x) return tlog_fail("inclusion", g.json, TLOG_EXIT_USAGE, "out of memory");
   x->g = &g;
   char err[600];
-  for (size_t i = 0; !rc && i < sizeof incl_steps / sizeof incl_steps[0]; i++) rc = incl_steps[i](x, err, sizeof err);
+  if (incl_options(x, err, sizeof err) != 0) { /* a bad value is a usage error */
+    free(x);
+    return tlog_usage_error("inclusion", "%s", err);
+  }
+  for (size_t i = 1; !rc && i < sizeof incl_steps / sizeof incl_steps[0]; i++) rc = incl_steps[i](x, err, sizeof err);
   if (!rc) incl_report(x);
   tlog_checkpoint_clear(&x->at);
   tile_reader_free(x->r);

@@ -49,47 +49,63 @@ typedef struct {
   bool json;
 } args;
 
+/* Returns 0, 1 after --help, or -1 after a usage error (reported). */
 static int parse_args(int argc, char **argv, args *a) {
   static const struct option opts[] = {
       {"rpc", required_argument, NULL, 'r'},        {"app", required_argument, NULL, 'a'},
       {"kms", required_argument, NULL, 'k'},        {"from-block", required_argument, NULL, 'f'},
       {"to-block", required_argument, NULL, 't'},   {"max-block-range", required_argument, NULL, 'm'},
-      {"json", no_argument, NULL, 'j'},             {"allowed", required_argument, NULL, 'h'},
-      {"at", required_argument, NULL, 'T'},         {"help", no_argument, NULL, 'H'},
+      {"json", no_argument, NULL, 'j'},             {"allowed", required_argument, NULL, 'A'},
+      {"at", required_argument, NULL, 'T'},         {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
+  const char *cmd = "kms-history";
   memset(a, 0, sizeof *a);
   a->scan.from_block = KMS_FROM_CREATION;
   a->scan.to_block = ETH_BLOCK_LATEST;
   uint64_t range = 0;
   int c;
   optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt(cmd, argc, argv, opts)) != -1) {
     switch (c) {
     case 'r': a->url = optarg; break;
     case 'a': a->app_text = optarg; break;
     case 'k': a->kms_text = optarg; break;
-    case 'f': if (logscan_parse_block(optarg, &a->scan.from_block)) return -1; break;
-    case 't': if (logscan_parse_block(optarg, &a->scan.to_block)) return -1; break;
-    case 'm': if (xt_parse_u64(optarg, 0, 1, 1000000, &range) != XT_OK) return -1; break;
+    case 'f':
+      if (logscan_parse_block(optarg, &a->scan.from_block))
+        return tlog_usage_error(cmd, "--from-block '%s' is not a block number", optarg), -1;
+      break;
+    case 't':
+      if (logscan_parse_block(optarg, &a->scan.to_block))
+        return tlog_usage_error(cmd, "--to-block '%s' is not a block number", optarg), -1;
+      break;
+    case 'm':
+      if (xt_parse_u64(optarg, 0, 1, 1000000, &range) != XT_OK)
+        return tlog_usage_error(cmd, "--max-block-range '%s' is not a number from 1 to 1000000", optarg), -1;
+      break;
     case 'j': a->json = true; break;
-    case 'h': a->allowed_text = optarg; break;
+    case 'A': a->allowed_text = optarg; break;
     case 'T': a->at_text = optarg; break;
-    case 'H': return 1;
+    case 'h': return 1;
     default: return -1;
     }
   }
   a->scan.range.max_range = range;
-  if (optind != argc || !a->url || !a->app_text ||
-      xt_hex_decode_exact(a->app_text, XT_HEX_0X, a->app, 20) != XT_OK ||
-      (a->kms_text && xt_hex_decode_exact(a->kms_text, XT_HEX_0X, a->kms, 20) != XT_OK) ||
-      !a->allowed_text != !a->at_text ||
-      (a->scan.from_block != KMS_FROM_CREATION && a->scan.to_block != ETH_BLOCK_LATEST &&
-       a->scan.from_block > a->scan.to_block))
+  if (tlog_no_extra_args(cmd, argc, argv) || tlog_require(cmd, a->url, "--rpc") ||
+      tlog_require(cmd, a->app_text, "--app"))
     return -1;
-  if (a->allowed_text && (xt_hex_decode_exact(a->allowed_text, XT_HEX_0X, a->want, 32) != XT_OK ||
-                          xt_parse_rfc3339(a->at_text, &a->at) != XT_OK || a->at < 0))
-    return -1;
+  if (xt_hex_decode_exact(a->app_text, XT_HEX_0X, a->app, 20) != XT_OK)
+    return tlog_usage_error(cmd, "--app '%s' is not an address (0x + 40 hex digits)", a->app_text), -1;
+  if (a->kms_text && xt_hex_decode_exact(a->kms_text, XT_HEX_0X, a->kms, 20) != XT_OK)
+    return tlog_usage_error(cmd, "--kms '%s' is not an address (0x + 40 hex digits)", a->kms_text), -1;
+  if (!a->allowed_text != !a->at_text)
+    return tlog_usage_error(cmd, "missing %s (--allowed and --at go together)", a->at_text ? "--allowed" : "--at"), -1;
+  if (a->scan.from_block != KMS_FROM_CREATION && a->scan.to_block != ETH_BLOCK_LATEST &&
+      a->scan.from_block > a->scan.to_block)
+    return tlog_usage_error(cmd, "--from-block is after --to-block"), -1;
+  if (a->allowed_text && xt_hex_decode_exact(a->allowed_text, XT_HEX_0X, a->want, 32) != XT_OK)
+    return tlog_usage_error(cmd, "--allowed '%s' is not a compose hash (64 hex digits)", a->allowed_text), -1;
+  if (a->allowed_text && (xt_parse_rfc3339(a->at_text, &a->at) != XT_OK || a->at < 0))
+    return tlog_usage_error(cmd, "--at '%s' is not an RFC 3339 time", a->at_text), -1;
   a->scan.app = a->app;
   a->scan.kms = a->kms_text ? a->kms : NULL;
   return 0;
@@ -118,15 +134,10 @@ static int print_json(const args *a, const kms_history *h, int allowed) {
                               "events", arr)
                   : NULL;
   if (o && a->allowed_text) json_object_set_new(o, "allowed", json_boolean(allowed));
-  char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  int rc = tlog_json_print(o);
   json_decref(o);
-  if (!text) {
-    fprintf(stderr, "tlog kms-history: out of memory\n");
-    return -1;
-  }
-  puts(text);
-  free(text);
-  return 0;
+  if (rc) fprintf(stderr, "tlog kms-history: out of memory\n");
+  return rc;
 }
 
 /* One line per event: its arguments as name=value, compact. */
@@ -161,23 +172,14 @@ int cmd_kms_history(int argc, char **argv) {
     usage(stdout);
     return TLOG_EXIT_OK;
   }
-  if (pr) {
-    usage(stderr);
-    return TLOG_EXIT_USAGE;
-  }
+  if (pr) return TLOG_EXIT_USAGE;
   char err[512];
   eth_rpc *rpc = eth_rpc_new(a.url, err, sizeof err);
-  if (!rpc) {
-    fprintf(stderr, "tlog kms-history: %s\n", err);
-    return TLOG_EXIT_USAGE;
-  }
+  if (!rpc) return tlog_fail("kms-history", a.json, TLOG_EXIT_USAGE, err);
   kms_history h;
   kms_err ke = kms_history_load(rpc, &a.scan, &h, err, sizeof err);
   eth_rpc_free(rpc);
-  if (ke != KMS_OK) {
-    fprintf(stderr, "tlog kms-history: %s\n", err);
-    return TLOG_EXIT_USAGE;
-  }
+  if (ke != KMS_OK) return tlog_fail("kms-history", a.json, TLOG_EXIT_USAGE, err);
   if (h.creation_unknown)
     fprintf(stderr, "tlog kms-history: the node keeps no state for old blocks, so the contracts' "
                     "creation blocks are unknown: read from block 0 (%llu requests); give "

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anchor/logscan.h"
 #include "anchor/rpc.h"
 #include "base/err.h"
 #include "base/hex.h"
@@ -32,8 +33,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: tlog monitor --log URL|DIR --key VKEY --state DIR [--once] [--interval S]\n"
           "                    [--rpc URL --contract 0xADDR] [--max-anchor-age S] [--app 0xAPP]\n"
-          "                    [--policy FILE]\n"
-          "                    [--webhook URL] [--json] [--quiet]\n"
+          "                    [--policy FILE] [--from-block N] [--webhook URL] [--json]\n"
+          "                    [--quiet]\n"
           "\n"
           "Each round (every --interval seconds, default 60; one round with --once):\n"
           "  - the checkpoint's signature (alert: bad-signature)\n"
@@ -52,9 +53,13 @@ static void usage(FILE *f) {
           "    AllowAnyDeviceSet(true), an unknown event) is an alert (kms-policy) naming\n"
           "    its block and transaction; without a policy, AllowAnyDeviceSet(true) and\n"
           "    unknown events are alerts all the same\n"
+          "  --from-block N: read anchors from block N (default: the anchor contract's\n"
+          "    deployment block, found by binary search over eth_getCode)\n"
           "Alerts go to stdout (one line each; JSON lines with --json) and, with --webhook,\n"
           "as a JSON POST {origin, kind, message, size, time} per alert. The state (DIR/\n"
           "checkpoint, DIR/state.json) is updated only after a round verified everything.\n"
+          "With --json a round without alerts prints {kind:\"round\", level:\"ok\", ...}, and\n"
+          "a round that could not be read {verified:false, exit:2, error}.\n"
           "Exit status (--once): 0 no alert, 1 alerts (named), 2 usage or I/O error.\n");
 }
 
@@ -70,6 +75,7 @@ typedef struct monitor {
   int alerts, kms_events;
   char origin[NOTE_NAME_MAX + 1];
   uint64_t size;
+  tlog_chain_scan scan; /* where anchor scans start: --from-block, else found once */
 } monitor;
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -117,12 +123,42 @@ static void alert(monitor *m, bool is_alert, const char *kind, const char *fmt, 
   json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "origin", m->origin, "kind", kind, "level",
                         is_alert ? "alert" : "info", "message", msg, "size", (json_int_t)m->size, "time",
                         (json_int_t)time(NULL));
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
   if (m->json && s) printf("%s\n", s);
   else if (!m->json) printf("%s %s: %s\n", is_alert ? "ALERT" : "info ", kind, msg);
   fflush(stdout);
   if (m->webhook && s) post_webhook(m, s);
   free(s);
+  json_decref(o);
+}
+
+/* A round that concluded nothing (I/O): "tlog monitor: MSG" on stderr, and with --json
+ * the error object every tlog command prints ({"error","exit","verified"}), as one line
+ * of the stream. */
+static void io_error(monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void io_error(monitor *m, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  xt_verrf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "tlog monitor: %s\n", msg);
+  if (!m->json || m->quiet) return;
+  json_t *o = json_pack("{s:b,s:i,s:s}", "verified", 0, "exit", TLOG_EXIT_USAGE, "error", msg);
+  char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (t) printf("%s\n", t);
+  free(t);
+  json_decref(o);
+}
+
+/* With --json, a round without alerts ends in one line of level "ok", so a caller of
+ * --once --json always reads an answer. */
+static void round_ok_json(monitor *m, const char *msg) {
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "origin", m->origin, "kind", "round", "level", "ok",
+                        "message", msg, "size", (json_int_t)m->size, "time", (json_int_t)time(NULL));
+  char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (t) printf("%s\n", t);
+  free(t);
   json_decref(o);
 }
 
@@ -176,7 +212,7 @@ typedef struct mround {
 /* Classifies a tile reader failure: I/O (2, printed) or an alert of this kind. */
 static int reader_failed(mround *x, const char *kind) {
   if (tlog_reader_failure(x->src, x->fails) == TLOG_EIO) {
-    fprintf(stderr, "tlog monitor: %s\n", tile_reader_error(x->r));
+    io_error(x->m, "%s", tile_reader_error(x->r));
     return 2;
   }
   alert(x->m, true, kind, "%s", tile_reader_error(x->r));
@@ -189,7 +225,7 @@ static int round_consistency(mround *x) {
   snprintf(opath, sizeof opath, "%s/checkpoint", x->m->state);
   if (access(opath, F_OK) != 0) return 0;
   if (tlog_checkpoint_file(&x->m->v, opath, &x->old, err, sizeof err)) {
-    fprintf(stderr, "tlog monitor: the saved state does not verify: %s\n", err);
+    io_error(x->m, "the saved state does not verify: %s", err);
     return 2;
   }
   const checkpoint *cp = &x->cp.c, *old = &x->old.c;
@@ -243,10 +279,15 @@ static int round_anchor(mround *x, const tlog_anchor *a) {
 /* Every anchor not checked in an earlier round. */
 static int round_anchors(mround *x) {
   char err[800];
-  if (tlog_anchors_from_chain(x->m->rpc, x->m->contract, x->cp.c.origin, &x->an, err, sizeof err)) {
-    fprintf(stderr, "tlog monitor: %s\n", err);
+  tlog_chain_scan *sc = &x->m->scan;
+  if (tlog_anchors_scan(x->m->rpc, x->m->contract, x->cp.c.origin, sc, &x->an, err, sizeof err)) {
+    io_error(x->m, "%s", err);
     return 2;
   }
+  if (sc->creation_unknown && !x->m->quiet)
+    fprintf(stderr, "tlog monitor: the node cannot say when the contract was deployed; anchors "
+                    "read from block 0 (give --from-block)\n");
+  sc->from_block = sc->first_block; /* later rounds start there without searching again */
   if (x->st.anchors_checked > x->an.n) {
     alert(x->m, true, "chain-rollback", "the chain now lists %zu anchors, fewer than the %llu seen before", x->an.n,
           (unsigned long long)x->st.anchors_checked);
@@ -323,7 +364,7 @@ static int round_kms(mround *x, eth_rpc *er, const eth_block *blk) {
   kms_scan ks = {m->app, m->have_kms ? m->kms : NULL, x->st.kms_next_block ? x->st.kms_next_block : created,
                  blk->number, {0, 0, 0}};
   if (kms_history_load(er, &ks, &kh, kerr, sizeof kerr) != KMS_OK) {
-    fprintf(stderr, "tlog monitor: --app: %s\n", kerr);
+    io_error(m, "--app: %s", kerr);
     return 2;
   }
   for (size_t i = 0; i < kh.n; i++) {
@@ -356,7 +397,7 @@ static int round_chain(mround *x) {
   eth_block blk;
   int found = 0;
   if (!er || eth_get_block_by_number(er, ETH_BLOCK_LATEST, &blk, &found) || !found) {
-    fprintf(stderr, "tlog monitor: chain: %s\n", er ? eth_rpc_error(er) : kerr);
+    io_error(x->m, "chain: %s", er ? eth_rpc_error(er) : kerr);
     eth_rpc_free(er);
     return 2;
   }
@@ -375,14 +416,14 @@ static int round_once(monitor *m) {
   x.m = m;
   x.src = log_source_open(m->log, err, sizeof err);
   if (!x.src) {
-    fprintf(stderr, "tlog monitor: %s\n", err);
+    io_error(m, "%s", err);
     return 2;
   }
   state_load(m, &x.st);
   int rc = tlog_fetch_checkpoint(x.src, &m->v, "checkpoint", &x.cp, NULL, err, sizeof err);
   snprintf(m->origin, sizeof m->origin, "%s", m->v.name);
   if (rc == TLOG_EIO) {
-    fprintf(stderr, "tlog monitor: %s\n", err);
+    io_error(m, "%s", err);
   } else if (rc) {
     alert(m, true, "bad-signature", "%s", err);
   } else {
@@ -392,11 +433,14 @@ static int round_once(monitor *m) {
     rc = !x.r ? 2 : round_consistency(&x);
     if (!rc && m->rpc) rc = round_chain(&x);
     if (!rc && m->alerts == 0 && state_save(m, &x.st, &x.cp, err, sizeof err)) {
-      fprintf(stderr, "tlog monitor: %s\n", err);
+      io_error(m, "%s", err);
       rc = 2;
-    } else if (!rc && m->alerts == 0 && !m->quiet && !m->json) {
-      printf("ok    size %llu verified%s\n", (unsigned long long)x.cp.c.size,
-             x.old.note ? " and consistent with the last verified checkpoint" : " (first checkpoint stored)");
+    } else if (!rc && m->alerts == 0 && !m->quiet) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "size %llu verified%s", (unsigned long long)x.cp.c.size,
+               x.old.note ? " and consistent with the last verified checkpoint" : " (first checkpoint stored)");
+      if (m->json) round_ok_json(m, msg);
+      else printf("ok    %s\n", msg);
     }
   }
   tile_reader_free(x.r);
@@ -406,6 +450,24 @@ static int round_once(monitor *m) {
   log_source_free(x.src);
   fflush(stdout);
   return rc == TLOG_EIO ? 2 : rc;
+}
+
+/* The required options and the ones that need the chain. Returns 0 or TLOG_EXIT_USAGE
+ * (reported). */
+static int monitor_check_args(monitor *m, const char *key, const char *app, const char *age_arg,
+                              const char *from_arg) {
+  const char *cmd = "monitor";
+  if (tlog_require(cmd, m->log, "--log") || tlog_require(cmd, key, "--key") ||
+      tlog_require(cmd, m->state, "--state"))
+    return TLOG_EXIT_USAGE;
+  if (m->rpc && !m->contract) return tlog_usage_error(cmd, "missing --contract (--rpc needs it)");
+  if (m->contract && !m->rpc) return tlog_usage_error(cmd, "missing --rpc (--contract needs it)");
+  if (!m->rpc && (app || age_arg || from_arg))
+    return tlog_usage_error(cmd, "%s needs --rpc and --contract",
+                            app ? "--app" : age_arg ? "--max-anchor-age" : "--from-block");
+  if (from_arg && logscan_parse_block(from_arg, &m->scan.from_block))
+    return tlog_usage_error(cmd, "--from-block '%s' is not a block number", from_arg);
+  return 0;
 }
 
 int cmd_monitor(int argc, char **argv) {
@@ -420,17 +482,20 @@ int cmd_monitor(int argc, char **argv) {
                                        {"app", required_argument, 0, 'a'},
                                        {"webhook", required_argument, 0, 'w'},
                                        {"policy", required_argument, 0, 'P'},
+                                       {"from-block", required_argument, 0, 'f'},
                                        {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   monitor m;
   memset(&m, 0, sizeof m);
-  const char *key = NULL, *interval_arg = NULL, *age_arg = NULL, *app = NULL, *policy_file = NULL;
+  m.scan = tlog_chain_scan_default();
+  const char *key = NULL, *interval_arg = NULL, *age_arg = NULL, *app = NULL, *from_arg = NULL,
+             *policy_file = NULL;
   bool once = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("monitor", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': m.log = optarg; break;
     case 'k': key = optarg; break;
@@ -443,42 +508,44 @@ int cmd_monitor(int argc, char **argv) {
     case 'a': app = optarg; break;
     case 'w': m.webhook = optarg; break;
     case 'P': policy_file = optarg; break;
+    case 'f': from_arg = optarg; break;
     case 'j': m.json = true; break;
     case 'q': m.quiet = true; break;
     case 'h': usage(stdout); return TLOG_EXIT_OK;
-    default: usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !m.log || !key || !m.state || (!m.rpc != !m.contract) || (app && !m.rpc) ||
-      (age_arg && !m.rpc) || (policy_file && !m.rpc)) {
-    usage(stderr);
-    return TLOG_EXIT_USAGE;
-  }
+  int u = monitor_check_args(&m, key, app, age_arg, from_arg);
+  if (u || !m.state || !key) return TLOG_EXIT_USAGE; /* (NULLs reported by the check) */
+  if (policy_file && !m.rpc) return tlog_usage_error("monitor", "--policy needs --rpc and --contract");
   if (strlen(m.state) > TLOG_MAX_DIR)
-    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--state: the path is too long");
+    return tlog_usage_error("monitor", "--state: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   uint64_t interval = 60;
-  if ((interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0)) ||
-      (age_arg && xt_parse_u64(age_arg, 0, 0, UINT64_MAX, &m.max_age)))
-    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--interval and --max-anchor-age take seconds");
+  if (interval_arg && (xt_parse_u64(interval_arg, 0, 0, UINT64_MAX, &interval) || interval == 0))
+    return tlog_usage_error("monitor", "--interval '%s' is not a number of seconds", interval_arg);
+  if (age_arg && xt_parse_u64(age_arg, 0, 0, UINT64_MAX, &m.max_age))
+    return tlog_usage_error("monitor", "--max-anchor-age '%s' is not a number of seconds", age_arg);
   if (app) {
-    if (xt_hex_decode_exact(app, XT_HEX_0X, m.app, 20)) return tlog_fail("monitor", false, TLOG_EXIT_USAGE, "--app must be 0x + 40 hex digits");
+    if (xt_hex_decode_exact(app, XT_HEX_0X, m.app, 20))
+      return tlog_usage_error("monitor", "--app '%s' is not an address (0x + 40 hex digits)", app);
     m.have_app = true;
   }
+  if (tlog_no_extra_args("monitor", argc, argv)) return TLOG_EXIT_USAGE;
   char err[600];
   if (monitor_policy(&m, policy_file, err, sizeof err)) {
     audit_policy_free(&m.pol);
-    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+    return tlog_fail("monitor", m.json, TLOG_EXIT_USAGE, err);
   }
   int rc = tlog_load_verifier(key, &m.v, err, sizeof err);
   if (rc) {
     audit_policy_free(&m.pol);
-    return tlog_fail("monitor", false, rc, err);
+    return tlog_fail("monitor", m.json, rc, err);
   }
   char probe[4096];
   snprintf(probe, sizeof probe, "%s/", m.state);
   if (tlog_mkdirs(probe, err, sizeof err)) {
     audit_policy_free(&m.pol);
-    return tlog_fail("monitor", false, TLOG_EXIT_USAGE, err);
+    return tlog_fail("monitor", m.json, TLOG_EXIT_USAGE, err);
   }
   if (once) {
     rc = round_once(&m);

@@ -138,11 +138,7 @@ static void print_json(const quote_report *r) {
   set_or_null(o, "app_id", r->id.app_id);
   set_or_null(o, "instance_id", r->id.instance_id);
   add_dstack_fields(o, r);
-  char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  if (text) {
-    puts(text);
-    free(text);
-  }
+  if (tlog_json_print(o)) fprintf(stderr, "tlog verify-quote: out of memory\n");
   json_decref(o);
 }
 
@@ -244,8 +240,7 @@ int cmd_verify_quote(int argc, char **argv) {
   bool allow_simulated = false, as_json = false, require_up_to_date = false;
   int c;
   optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("verify-quote", argc, argv, opts)) != -1) {
     switch (c) {
       case 'q': quote_path = optarg; break;
       case 'r': report_path = optarg; break;
@@ -256,23 +251,16 @@ int cmd_verify_quote(int argc, char **argv) {
       case 'j': as_json = true; break;
       case 'u': require_up_to_date = true; break;
       case 'h': verify_quote_usage(stdout); return TLOG_EXIT_OK;
-      default:
-        fprintf(stderr, "tlog verify-quote: unknown or incomplete option '%s'\n",
-                argv[optind - 1]);
-        verify_quote_usage(stderr);
-        return TLOG_EXIT_USAGE;
+      default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !quote_path == !report_path) {
-    fprintf(stderr, "tlog verify-quote: give exactly one of --quote or --report\n");
-    verify_quote_usage(stderr);
-    return TLOG_EXIT_USAGE;
-  }
+  if (tlog_no_extra_args("verify-quote", argc, argv)) return TLOG_EXIT_USAGE;
+  if (!quote_path && !report_path) return tlog_usage_error("verify-quote", "missing --quote or --report");
+  if (quote_path && report_path)
+    return tlog_usage_error("verify-quote", "give only one of --quote and --report");
   time_t now = time(NULL);
-  if (now_text && xt_parse_rfc3339(now_text, &now)) {
-    fprintf(stderr, "tlog verify-quote: --now: not an RFC 3339 time: %s\n", now_text);
-    return TLOG_EXIT_USAGE;
-  }
+  if (now_text && xt_parse_rfc3339(now_text, &now))
+    return tlog_usage_error("verify-quote", "--now '%s' is not an RFC 3339 time", now_text);
 
   int rc = TLOG_EXIT_USAGE;
   char err[512];
@@ -297,7 +285,9 @@ int cmd_verify_quote(int argc, char **argv) {
     if (!(cjson = read_input(collateral_path, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err)))
       goto io_fail;
     if (!(coll = tdx_collateral_parse((const char *)cjson, len, err, sizeof err))) {
-      fprintf(stderr, "tlog verify-quote: %s: %s\n", collateral_path, err);
+      char m[600];
+      xt_errf(m, sizeof m, "%s: %s", collateral_path, err);
+      tlog_fail("verify-quote", as_json, TLOG_EXIT_USAGE, m);
       goto done;
     }
   }
@@ -352,8 +342,7 @@ int cmd_verify_quote(int argc, char **argv) {
   goto done;
 
 io_fail:
-  fprintf(stderr, "tlog verify-quote: %s\n", err);
-  rc = TLOG_EXIT_USAGE;
+  rc = tlog_fail("verify-quote", as_json, TLOG_EXIT_USAGE, err);
 done:
   dstack_event_log_free(&log);
   tdx_collateral_free(coll);
@@ -366,24 +355,40 @@ done:
   return rc;
 }
 
+/* The one positional FILE of compose-hash and compose-normalize, after the options.
+ * Returns it, or NULL after a usage error. */
+static const char *one_file(const char *cmd, int argc, char **argv) {
+  if (optind >= argc) {
+    tlog_usage_error(cmd, "missing FILE");
+    return NULL;
+  }
+  optind++;
+  if (tlog_no_extra_args(cmd, argc, argv)) return NULL;
+  return argv[optind - 1];
+}
+
 int cmd_compose_hash(int argc, char **argv) {
-  if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: tlog compose-hash FILE\n"
-           "Prints the SHA-256 (hex) of FILE's exact bytes: dstack's compose hash of an\n"
-           "app-compose.json, as measured into RTMR3.\n");
-    return TLOG_EXIT_OK;
+  static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  bool as_json = false;
+  int c;
+  optind = 1;
+  while ((c = tlog_getopt("compose-hash", argc, argv, opts)) != -1) {
+    if (c == 'j') as_json = true;
+    else if (c == 'h') {
+      printf("usage: tlog compose-hash FILE [--json]\n"
+             "Prints the SHA-256 (hex) of FILE's exact bytes: dstack's compose hash of an\n"
+             "app-compose.json, as measured into RTMR3.\n"
+             "  --json  print {\"compose_hash\": HEX, \"file\": FILE}\n");
+      return TLOG_EXIT_OK;
+    } else return TLOG_EXIT_USAGE;
   }
-  if (argc != 2) {
-    fprintf(stderr, "usage: tlog compose-hash FILE\n");
-    return TLOG_EXIT_USAGE;
-  }
+  const char *file = one_file("compose-hash", argc, argv);
+  if (!file) return TLOG_EXIT_USAGE;
   char err[512];
   size_t len;
-  uint8_t *data = read_input(argv[1], TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
-  if (!data) {
-    fprintf(stderr, "tlog compose-hash: %s\n", err);
-    return TLOG_EXIT_USAGE;
-  }
+  uint8_t *data = read_input(file, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
+  if (!data) return tlog_fail("compose-hash", as_json, TLOG_EXIT_USAGE, err);
   uint8_t digest[32];
   char hex[65];
   unsigned int dlen = 0;
@@ -394,6 +399,12 @@ int cmd_compose_hash(int argc, char **argv) {
     return TLOG_EXIT_USAGE;
   }
   xt_hex_encode(digest, 32, hex);
+  if (as_json) {
+    json_t *o = json_pack("{s:s,s:s}", "compose_hash", hex, "file", file);
+    int jr = tlog_json_print(o);
+    json_decref(o);
+    return jr ? tlog_fail("compose-hash", false, TLOG_EXIT_USAGE, "out of memory") : TLOG_EXIT_OK;
+  }
   printf("%s\n", hex);
   return TLOG_EXIT_OK;
 }
@@ -558,41 +569,53 @@ static int put_value(outbuf *o, json_t *v, int depth) {
   return -1;
 }
 
+/* --json: the normalized text and its compose hash; frees o's text. */
+static int normalize_json(outbuf *o) {
+  uint8_t digest[32];
+  char hex[65];
+  unsigned int dlen = 0;
+  int ok = EVP_Digest(o->p ? o->p : "", o->len, digest, &dlen, EVP_sha256(), NULL) == 1;
+  xt_hex_encode(digest, 32, hex);
+  json_t *j = ok ? json_pack("{s:s,s:s%}", "compose_hash", hex, "normalized", o->p ? o->p : "", o->len) : NULL;
+  free(o->p);
+  o->p = NULL;
+  int rc = tlog_json_print(j);
+  json_decref(j);
+  return rc ? tlog_fail("compose-normalize", false, TLOG_EXIT_USAGE, "out of memory") : TLOG_EXIT_OK;
+}
+
 int cmd_compose_normalize(int argc, char **argv) {
-  const char *in = NULL, *out_path = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: tlog compose-normalize FILE [--out OUT]\n"
+  static const struct option opts[] = {{"out", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
+                                       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+  const char *out_path = NULL;
+  bool as_json = false;
+  int c;
+  optind = 1;
+  while ((c = tlog_getopt("compose-normalize", argc, argv, opts)) != -1) {
+    if (c == 'o') out_path = optarg;
+    else if (c == 'j') as_json = true;
+    else if (c == 'h') {
+      printf("usage: tlog compose-normalize FILE [--out OUT] [--json]\n"
              "Rewrites an app-compose JSON the way dstack's tools write it (sorted keys,\n"
              "separators ',' and ':', UTF-8 unescaped, no trailing newline), so that\n"
-             "`tlog compose-hash` of the result is the compose hash dstack measures.\n");
+             "`tlog compose-hash` of the result is the compose hash dstack measures.\n"
+             "  --out OUT  write it to OUT instead of stdout\n"
+             "  --json     print {\"compose_hash\", \"normalized\"} (the text as a string)\n");
       return TLOG_EXIT_OK;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-      out_path = argv[++i];
-    } else if (!in && argv[i][0] != '-') {
-      in = argv[i];
-    } else {
-      in = NULL;
-      break;
-    }
+    } else return TLOG_EXIT_USAGE;
   }
-  if (!in) {
-    fprintf(stderr, "usage: tlog compose-normalize FILE [--out OUT]\n");
-    return TLOG_EXIT_USAGE;
-  }
+  const char *in = one_file("compose-normalize", argc, argv);
+  if (!in) return TLOG_EXIT_USAGE;
   char err[512];
   size_t len;
   uint8_t *data = read_input(in, TLOG_QUOTE_MAX_INPUT, &len, err, sizeof err);
-  if (!data) {
-    fprintf(stderr, "tlog compose-normalize: %s\n", err);
-    return TLOG_EXIT_USAGE;
-  }
+  if (!data) return tlog_fail("compose-normalize", as_json, TLOG_EXIT_USAGE, err);
   json_error_t jerr;
   json_t *root = json_loadb((const char *)data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   free(data);
   if (!root) {
-    fprintf(stderr, "tlog compose-normalize: %s: line %d: %s\n", in, jerr.line, jerr.text);
-    return TLOG_EXIT_USAGE;
+    xt_errf(err, sizeof err, "%s: line %d: %s", in, jerr.line, jerr.text);
+    return tlog_fail("compose-normalize", as_json, TLOG_EXIT_USAGE, err);
   }
   outbuf o = {0};
   int bad = put_value(&o, root, 0);
@@ -603,6 +626,7 @@ int cmd_compose_normalize(int argc, char **argv) {
     free(o.p);
     return TLOG_EXIT_USAGE;
   }
+  if (as_json && !out_path) return normalize_json(&o);
   FILE *f = out_path ? fopen(out_path, "wb") : stdout;
   if (!f) {
     fprintf(stderr, "tlog compose-normalize: %s: %s\n", out_path, strerror(errno));
@@ -613,10 +637,12 @@ int cmd_compose_normalize(int argc, char **argv) {
   int close_rc;
   if (out_path) close_rc = fclose(f);
   else close_rc = fflush(f);
-  free(o.p);
   if (wrote != o.len || close_rc != 0) {
+    free(o.p);
     fprintf(stderr, "tlog compose-normalize: write failed\n");
     return TLOG_EXIT_USAGE;
   }
+  if (as_json) return normalize_json(&o);
+  free(o.p);
   return TLOG_EXIT_OK;
 }

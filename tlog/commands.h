@@ -7,6 +7,7 @@
 #define XT_TLOG_COMMANDS_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
 
 /* The longest directory argument (--to, --state, a bundle) taken: paths inside it are
@@ -42,10 +43,40 @@ int cmd_export(int argc, char **argv);            /* tlog/cmd_export.c */
 int cmd_verify_bundle(int argc, char **argv);     /* tlog/cmd_export.c */
 int cmd_audit(int argc, char **argv);             /* tlog/cmd_audit.c */
 int cmd_monitor(int argc, char **argv);           /* tlog/cmd_monitor.c */
+int cmd_verify_receipt(int argc, char **argv);    /* tlog/cmd_receipt.c */
 
 /* Reports a failure: "tlog CMD: MSG" on stderr, and with json a
  * {"verified":false,"exit":code,"error":MSG} object on stdout. Returns code. */
 int tlog_fail(const char *cmd, bool json, int code, const char *msg);
+
+/* tlog's command-line convention (SPEC.md 6.3):
+ * a usage error is one line on stderr,
+ *   "tlog CMD: <what is missing, unknown or extra>; see 'tlog CMD --help'"
+ * and exit status 2; -h and --help both print the help on stdout. */
+
+/* Prints that line (fmt names the problem; CMD's first word names the help). Returns
+ * TLOG_EXIT_USAGE. */
+int tlog_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct option;
+/* getopt_long with the convention: "-h" is --help (give it the value 'h'), getopt's own
+ * messages are off, and an unknown option or one without its value is reported with
+ * tlog_usage_error. Returns getopt_long's value, -1 at the end, or '?' after such a
+ * report (the caller then returns TLOG_EXIT_USAGE). Set optind = 1 before the loop. */
+int tlog_getopt(const char *cmd, int argc, char **argv, const struct option *opts);
+
+/* After the option loop: reports the first argument left over (TLOG_EXIT_USAGE), or
+ * returns 0 when there is none. */
+int tlog_no_extra_args(const char *cmd, int argc, char **argv);
+
+/* Reports "missing FLAG" (TLOG_EXIT_USAGE) when value is NULL; returns 0 otherwise. */
+int tlog_require(const char *cmd, const char *value, const char *flag);
+
+/* Prints one JSON document on stdout the one way tlog prints JSON: keys sorted,
+ * indented by two spaces, then a newline. Returns 0, or -1 when it could not be
+ * written (out of memory). Does not take o's reference. Streams (monitor's alerts,
+ * entries' array items) are one compact sorted object per line instead. */
+int tlog_json_print(const json_t *o);
 
 /* The failures a multi-check command (audit, verify-bundle) found, each a line naming
  * what failed. A failure whose line cannot be stored (out of memory) is still counted in

@@ -20,6 +20,7 @@ const tlog_command tlog_commands[] = {
     {"verify-bundle", cmd_verify_bundle, "verify an audit bundle offline (and against the chain)"},
     {"audit", cmd_audit, "audit a time window against the chain's anchors (see --help)"},
     {"monitor", cmd_monitor, "follow a log and its anchors; alert on forks, rollbacks, stale anchors"},
+    {"verify-receipt", cmd_verify_receipt, "verify a tlog-proof receipt offline (and against the log or chain)"},
     {NULL, NULL, NULL},
 };
 
@@ -41,7 +42,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    usage(stderr);
+    fprintf(stderr, "tlog: missing command; see 'tlog --help'\n");
     return TLOG_EXIT_USAGE;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -54,6 +55,6 @@ int main(int argc, char **argv) {
   }
   for (const tlog_command *c = tlog_commands; c->name; c++)
     if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
-  fprintf(stderr, "tlog: unknown command '%s' (see tlog --help)\n", argv[1]);
+  fprintf(stderr, "tlog: unknown command '%s'; see 'tlog --help'\n", argv[1]);
   return TLOG_EXIT_USAGE;
 }
