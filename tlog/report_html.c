@@ -209,6 +209,18 @@ static void verdict_reservations(report_out *o, const json_t *doc) {
                unchecked, unchecked == 1 ? "y" : "ies");
 }
 
+/* The audit found no failure but left something unchecked (its "verdict" INCOMPLETE):
+ * never shown as PASSED, nor as FAILED. */
+bool rep_incomplete(const json_t *doc) {
+  return !json_is_true(json_object_get(doc, "verified")) && !json_object_get(doc, "error") &&
+         (!strcmp(jstr(doc, "verdict"), "INCOMPLETE") || (!jnum(doc, "failure_count") &&
+                                                           json_array_size(json_object_get(doc, "incomplete"))));
+}
+
+const char *rep_verdict_word(const json_t *doc) {
+  return json_is_true(json_object_get(doc, "verified")) ? "PASSED" : rep_incomplete(doc) ? "INCOMPLETE" : "FAILED";
+}
+
 void rep_verdict(report_out *o, const json_t *doc) {
   const json_t *w = json_object_get(doc, "window");
   const char *from = jstr(w, "from"), *to = jstr(w, "to");
@@ -229,6 +241,16 @@ void rep_verdict(report_out *o, const json_t *doc) {
   const json_t *f = json_object_get(doc, "failures");
   const char *first = json_string_value(json_array_get(f, 0));
   char n[32];
+  if (rep_incomplete(doc)) {
+    const json_t *inc = json_object_get(doc, "incomplete");
+    size_t k = json_array_size(inc);
+    rep_printf(o, "The audit of %s to %s is INCOMPLETE: no check failed, but %zu thing%s could not be checked, so it "
+                  "does not prove what a PASSED audit proves.", from, to, k, k == 1 ? "" : "s");
+    const char *why = json_string_value(json_array_get(inc, 0));
+    if (why) rep_printf(o, " Not checked: %s.", why);
+    verdict_reservations(o, doc);
+    return;
+  }
   rep_num(jnum(doc, "failure_count"), n);
   rep_printf(o, "The audit of %s to %s FAILED (%s problem%s). ", from, to, n, jnum(doc, "failure_count") == 1 ? "" : "s");
   if (first) rep_printf(o, "First: %s. %s", first, meaning_of(first));
@@ -523,7 +545,7 @@ static const char css[] =
     "h1{font-size:1.5rem}h2{font-size:1.25rem;border-bottom:1px solid #000;margin-top:2rem}"
     "h3{font-size:1.05rem;margin-bottom:.25rem}"
     ".verdict{font-size:1.2rem;padding:1rem;border:4px solid #000}"
-    ".pass{border-style:solid}.fail{border-style:double;border-width:8px}"
+    ".pass{border-style:solid}.fail{border-style:double;border-width:8px}.incomplete{border-style:dashed}"
     ".badge{font-weight:bold;letter-spacing:.1em}"
     "code,pre{font-family:'DejaVu Sans Mono',monospace;font-size:.85em;word-break:break-all;"
     "overflow-wrap:anywhere;white-space:pre-wrap}"
@@ -559,14 +581,28 @@ static void html_verdict(report_out *o, const json_t *doc) {
   rep_puts(o, " to ");
   rep_html(o, jstr(w, "to"));
   rep_puts(o, " (UTC, by block time).</p>");
-  rep_printf(o, "<p id=\"verdict\" class=\"verdict %s\"><span class=\"badge\">%s.</span> ", pass ? "pass" : "fail",
-             pass ? "PASSED" : "FAILED");
+  bool inc = rep_incomplete(doc);
+  rep_printf(o, "<p id=\"verdict\" class=\"verdict %s\"><span class=\"badge\">%s.</span> ",
+             pass ? "pass" : inc ? "incomplete" : "fail", rep_verdict_word(doc));
   report_out s = {xt_buf_make(1 << 16), REPORT_OK};
   rep_verdict(&s, doc);
   if (s.err) o->err = s.err;
   else rep_html(o, (const char *)s.b.data);
   xt_buf_free(&s.b);
   rep_puts(o, "</p>");
+  const json_t *nc = json_object_get(doc, "incomplete");
+  if (json_array_size(nc)) {
+    rep_puts(o, "<section id=\"not-checked\"><h2>What was not checked</h2><ol>");
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)nc, i, x) {
+      if (i == REPORT_MAX_ITEMS) break;
+      rep_puts(o, "<li>");
+      rep_html(o, json_string_value(x) ? json_string_value(x) : "");
+      rep_puts(o, "</li>");
+    }
+    rep_puts(o, "</ol></section>");
+  }
   const json_t *f = json_object_get(doc, "failures");
   if (!json_array_size(f)) return;
   rep_puts(o, "<section id=\"failures\"><h2>What failed</h2><ol>");
@@ -639,7 +675,7 @@ static void code_versions(report_out *o, const report_ctx *c) {
 
 /* Members drawn elsewhere; every other member is a check's evidence. */
 static const char *const headline[] = {"verified", "origin", "window", "failures", "failure_count",
-                                       "per_day", "error", "checks", NULL};
+                                       "per_day", "error", "checks", "incomplete", NULL};
 
 static bool is_headline(const char *k) {
   for (size_t i = 0; headline[i]; i++)
