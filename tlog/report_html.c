@@ -244,10 +244,15 @@ void rep_verdict(report_out *o, const json_t *doc) {
   if (rep_incomplete(doc)) {
     const json_t *inc = json_object_get(doc, "incomplete");
     size_t k = json_array_size(inc);
-    rep_printf(o, "The audit of %s to %s is INCOMPLETE: no check failed, but %zu thing%s could not be checked, so it "
-                  "does not prove what a PASSED audit proves.", from, to, k, k == 1 ? "" : "s");
+    char u[32];
+    rep_num(jnum(doc, "users_in_window"), u);
+    rep_printf(o, "From %s to %s, %s users' credentials were processed and no check failed, but %zu thing%s could not "
+                  "be checked, so the audit does not prove that the code could only call ", from, to, u, k,
+               k == 1 ? "" : "s");
+    if (default_policy(doc)) rep_puts(o, "TikTok's watch-history API.");
+    else rep_printf(o, "the APIs its policy allows (%s).", jstr(json_object_get(doc, "api_calls"), "policy"));
     const char *why = json_string_value(json_array_get(inc, 0));
-    if (why) rep_printf(o, " Not checked: %s.", why);
+    if (why) rep_printf(o, " First not checked: %s.", why);
     verdict_reservations(o, doc);
     return;
   }
@@ -683,7 +688,10 @@ static bool is_headline(const char *k) {
   return false;
 }
 
-static void check_block(report_out *o, const report_ctx *c, const char *name, const json_t *v, const char *verdict) {
+/* in_checks: a member of the "checks" array (re-run selects it there), else a member of
+ * the document (re-run prints that member). */
+static void check_block(report_out *o, const report_ctx *c, const char *name, const json_t *v, const char *verdict,
+                        bool in_checks) {
   rep_puts(o, "<div class=\"check\"><h3>");
   rep_html(o, name);
   if (verdict) {
@@ -698,7 +706,7 @@ static void check_block(report_out *o, const report_ctx *c, const char *name, co
   for (int i = 0; i < c->argc; i++) has_json |= !strcmp(c->argv[i], "--json");
   rep_puts(o, has_json ? " | jq " : " --json | jq ");
   char filter[300];
-  if (json_is_array(json_object_get(c->doc, "checks")))
+  if (in_checks)
     snprintf(filter, sizeof filter, ".checks[] | select(.name == \"%.200s\")", name);
   else
     snprintf(filter, sizeof filter, ".[\"%.200s\"]", name);
@@ -720,11 +728,11 @@ static void checks_section(report_out *o, const report_ctx *c) {
     json_t *vd = json_object_get(x, "verdict");
     const char *verdict = json_is_string(vd) ? json_string_value(vd) : json_is_true(vd) ? "pass"
                                                                       : json_is_false(vd) ? "FAIL" : NULL;
-    check_block(o, c, name[0] ? name : "check", x, verdict);
+    check_block(o, c, name[0] ? name : "check", x, verdict, true);
   }
   const char *k;
   json_object_foreach((json_t *)doc, k, x) {
-    if (!is_headline(k)) check_block(o, c, k, x, NULL);
+    if (!is_headline(k)) check_block(o, c, k, x, NULL, false);
   }
   rep_puts(o, "</section>");
 }
