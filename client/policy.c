@@ -322,6 +322,10 @@ static int load_root(ctx *c, json_t *j) {
   return 0;
 }
 
+/* The rule used when no policy publishes an egress allowlist. */
+static const char builtin[] =
+    "{\"allow\":[{\"endpoint\":\"watch_history\",\"method\":\"GET\",\"path\":\"/api/watch_history\"}]}";
+
 audit_policy_err audit_policy_parse(const char *text, size_t len, const char *source, audit_policy *p,
                                     char *err, size_t errcap) {
   memset(p, 0, sizeof *p);
@@ -335,13 +339,18 @@ audit_policy_err audit_policy_parse(const char *text, size_t len, const char *so
   ctx c = {p, err, errcap, AUDIT_POLICY_OK};
   if (load_root(&c, j) && c.e == AUDIT_POLICY_OK) c.e = AUDIT_POLICY_ERR_FORMAT;
   json_decref(j);
+  /* No egress section: intents are judged by the built-in rule (as with no policy at
+   * all; the audit says so and is INCOMPLETE), not by an empty allowlist. */
+  if (c.e == AUDIT_POLICY_OK && !p->has[AUDIT_POLICY_EGRESS] && !p->nrules) {
+    json_t *b = json_loadb(builtin, sizeof builtin - 1, 0, NULL);
+    if (!b || load_egress_rules(&c, json_object_get(b, "allow"), false)) c.e = c.e ? c.e : AUDIT_POLICY_ERR_FORMAT;
+    json_decref(b);
+  }
   return c.e;
 }
 
 audit_policy_err audit_policy_load(const char *path, audit_policy *p, char *err, size_t errcap) {
   if (!path) {
-    static const char builtin[] =
-        "{\"allow\":[{\"endpoint\":\"watch_history\",\"method\":\"GET\",\"path\":\"/api/watch_history\"}]}";
     audit_policy_err e = audit_policy_parse(builtin, sizeof builtin - 1, "", p, err, errcap);
     snprintf(p->source, sizeof p->source, "built-in: GET watch_history /api/watch_history");
     p->has[AUDIT_POLICY_EGRESS] = false; /* a default is not a published policy */

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # tlog audit's evidence checks (issue 14 items 3 and 4; client/evidence.h), each hostile
 # route ending in its named FAIL:
-#  - static logs (tlog-mklog, anchors from a file): a logd boot entry whose
-#    checkpoint_key is not --key; an entry whose ts_ms lies outside its anchors;
-#  - logd in enclave mode on tests/dstack-sim anchoring on anvil: the honest log passes
-#    with a policy naming the anchor contract, its bytecode hash, deployment block,
-#    max_anchor_gap and ts_ms_tolerance_s (every evidence verdict "pass", with block, tx
-#    and boot in the JSON items); then a wrong bytecode hash, a checkpoint quote moved to
+#  - static logs (tlog-mklog, anchors from a file): the honest one INCOMPLETE (no chain)
+#    with its evidence checks passing; a logd boot entry whose checkpoint_key is not
+#    --key; an entry whose ts_ms lies outside its anchors;
+#  - logd in enclave mode on tests/dstack-sim (its app id the DstackApp of the KMS
+#    stand-ins, tests/kms/policy-kms.js) anchoring on anvil: the honest log PASSES with
+#    a complete policy naming also the anchor contract, its bytecode hash, deployment
+#    block, max_anchor_gap and ts_ms_tolerance_s (every evidence verdict "pass", with
+#    block, tx and boot in the JSON items); then a wrong bytecode hash, a checkpoint quote moved to
 #    another anchor, an anchored note neither quoted nor kept, a genuine quote of a
 #    second logd with another key, an anchor gap (anvil's clock moved on an hour), an
 #    entry older than the anchor before it, and a foreign anchorer rotated in (and out).
@@ -30,11 +32,19 @@ mkstatic() { # DIR CHECKPOINT_KEY TS_MS_OF_ENTRY_11
     0 "$2" $(( (T0 + 10) * 1000 )) "$3" >"$1.entries"
   "$B/tlog-mklog" --dir "$1" --count 10 --entries "$1.entries" --checkpoints 12 --anchor-times $((T0 + 100)) >/dev/null 2>&1
 }
-printf '{"allow":[{"endpoint":"watch_history","method":"GET","path":"/api/watch_history"}],"ts_ms_tolerance_s":60}\n' >"$tmp/p-static.json"
+# No egress section: tlog-mklog's intents name no host, so the built-in rule judges them.
+printf '{"ts_ms_tolerance_s":60}\n' >"$tmp/p-static.json"
 ST=(--from 2026-01-01 --to 2026-01-01 --allow-dev --quiet --policy "$tmp/p-static.json")
 mkstatic "$tmp/s-ok" "$OWN_KEY" $(( (T0 + 11) * 1000 ))
-expect "static: honest log (boot key = --key, ts_ms within its anchors) passes" 0 "entry_ts_ms +pass +12 window entries" -- \
+# Anchors from a file never PASS (no chain, no KMS history): the honest static log is
+# INCOMPLETE, its evidence checks passing.
+expect "static: honest log (boot key = --key, ts_ms within its anchors): entry_ts_ms pass" 1 "entry_ts_ms +pass +12 window entries" -- \
   "$B/tlog" audit --log "$tmp/s-ok" --key "$tmp/s-ok/verifier-key" --anchors "$tmp/s-ok/anchors.json" "${ST[@]}"
+expect "static: ... boot_checkpoint_keys pass" 1 "boot_checkpoint_keys +pass" -- \
+  "$B/tlog" audit --log "$tmp/s-ok" --key "$tmp/s-ok/verifier-key" --anchors "$tmp/s-ok/anchors.json" "${ST[@]}"
+out=$("$B/tlog" audit --log "$tmp/s-ok" --key "$tmp/s-ok/verifier-key" --anchors "$tmp/s-ok/anchors.json" "${ST[@]}" 2>&1)
+check "static: ... and the audit is INCOMPLETE (anchors from a file), not FAILED" \
+  bash -c 'grep -q "^INCOMPLETE  anchors from a file (--anchors), not the chain" <<<"$1" && grep -qx "audit INCOMPLETE" <<<"$1" && ! grep -q "^FAIL" <<<"$1"' _ "$out"
 mkstatic "$tmp/s-key" "$OTHER_KEY" $(( (T0 + 11) * 1000 ))
 expect "static: a logd boot entry whose checkpoint_key is not --key fails naming it" 1 \
   "FAIL  \(boot_checkpoint_keys\) boot entry 10: checkpoint_key other.example/log\+[0-9a-f]{8}\+.* is not --key" -- \
@@ -51,22 +61,32 @@ check "static: --json says the chain checks were not made (anchors from a file)"
 
 # ---- logd on the simulator, anchoring on anvil ----
 section "chain set-up"
-start_sim() { # SOCKET SEED
-  "$B/dstack-sim" --socket "$1" --app-compose "$tmp/app-compose.json" --seed "$2" \
+port=$(free_port)
+U=http://127.0.0.1:$port
+"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
+pids+=($!)
+for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+# The KMS stand-ins deployed as dstack does (tests/kms/policy-kms.js), the first
+# simulator's app id the DstackApp, so a complete policy can PASS (as in
+# tests/audit-policy.test.sh).
+printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-evidence-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
+H=$(sha256sum "$tmp/app-compose.json" | cut -d' ' -f1)
+OS=$(printf 'os-image-hash' | openssl dgst -sha256 -mac HMAC -macopt hexkey:0b | sed 's/.*= //')
+node tests/kms/policy-kms.js deploy "$U" "$H" "$OS" >"$tmp/kms.json" 2>"$tmp/kms.err" || {
+  nok "KMS stand-ins deployed"; sed 's/^/# /' "$tmp/kms.err" | tail -5; exit 1; }
+APP=$(jq -r .app "$tmp/kms.json")
+start_sim() { # SOCKET SEED [--app-id APP]
+  "$B/dstack-sim" --socket "$1" --app-compose "$tmp/app-compose.json" --seed "$2" "${@:3}" \
     --testdata "${XT_TESTDATA:-$root/tests/data}/tdx" 2>>"$tmp/sim.log" &
   pids+=($!)
   for _ in $(seq 100); do [ -S "$1" ] && dstack "$1" Info '{}' >/dev/null 2>&1 && return 0; sleep 0.05; done
   return 1
 }
 dstack() { curl -s -m 5 --unix-socket "$1" -X POST "http://dstack/$2" -H 'Content-Type: application/json' -d "$3"; }
-printf '{"docker_compose_file":"services:\\n  logd: {}\\n","name":"xordi-evidence-test","runner":"docker-compose"}' >"$tmp/app-compose.json"
-start_sim "$tmp/sim1.sock" 0b && start_sim "$tmp/sim2.sock" 0c || { nok "dstack-sim starts"; exit 1; }
-
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
-pids+=($!)
-for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+start_sim "$tmp/sim1.sock" 0b --app-id "$APP" && start_sim "$tmp/sim2.sock" 0c || { nok "dstack-sim starts"; exit 1; }
+dstack "$tmp/sim1.sock" Info '{}' | jq -r .tcb_info >"$tmp/tcb.json"
+dstack "$tmp/sim1.sock" GetQuote '{"report_data":"00"}' >"$tmp/quote.json"
+KMS_ID=$("$B/tlog" verify-quote --report "$tmp/quote.json" --allow-simulated --json 2>/dev/null | jq -r .key_provider.id)
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 anchorer_of() { # SOCKET -> the address of the simulator's GetKey anchor key
   dstack "$1" GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"
@@ -114,11 +134,19 @@ check "logd: each checkpoint attestation names its boot (boot_index 0)" \
 
 CODE_HASH=$(rpc eth_getCode "[\"$C\",\"latest\"]" | jq -r .result |
   node -e "const {ethers}=require('ethers'); let s=''; process.stdin.on('data',d=>s+=d).on('end',()=>console.log(ethers.keccak256(s.trim())))")
-policy() { # FILE BYTECODE_HASH [extra JSON members]
-  printf '{"allow":[{"endpoint":"watch_history","method":"GET","path":"/api/watch_history"}],"contracts":{"anchor":{"address":"%s","bytecode_hash":"%s","deployment_block":%s}}%s}\n' \
-    "$C" "$2" "$DEPLOY_BLOCK" "${3:-}" >"$1"
+policy() { # FILE BYTECODE_HASH [JQ filter adding the other evidence keys]: a policy complete but for them
+  jq -n --arg h "$H" --arg os "$OS" --arg kid "$KMS_ID" --slurpfile t "$tmp/tcb.json" --slurpfile k "$tmp/kms.json" \
+    --arg c "$C" --arg ch "$2" --argjson db "$DEPLOY_BLOCK" '{
+  egress: {allow: [{endpoint: "watch_history", method: "GET", path: "/api/watch_history", host: "www.tiktok.com"}]},
+  releases: [{compose_hash: $h, manifest_sha256: ("ab" * 32), commit: ("12" * 20)}],
+  platform: {os_images: [{os_image_hash: $os, vm_shape: "simulator, 2 vCPU", mrtd: $t[0].mrtd,
+                          rtmr0: $t[0].rtmr0, rtmr1: $t[0].rtmr1, rtmr2: $t[0].rtmr2}],
+             kms_id: $kid},
+  contracts: {dstack_app: {address: $k[0].app, implementations: [$k[0].app_impl], owners: [], created_block: $k[0].app_created},
+              dstack_kms: {address: $k[0].kms, implementations: [$k[0].kms_impl], owners: [], created_block: $k[0].kms_created},
+              anchor: {address: $c, bytecode_hash: $ch, deployment_block: $db}}}'" | ${3:-.}" >"$1"
 }
-policy "$tmp/p-ok.json" "$CODE_HASH" ',"max_anchor_gap":600,"ts_ms_tolerance_s":120'
+policy "$tmp/p-ok.json" "$CODE_HASH" '.max_anchor_gap = 600 | .ts_ms_tolerance_s = 120'
 policy "$tmp/p-code.json" "0x$(printf '%064d' 0)"
 NOW=$(rpc eth_getBlockByNumber '["latest",false]' | jq -r .result.timestamp)
 DAY1=$(date -u -d @$(( NOW - 86400 )) +%F)
@@ -173,8 +201,8 @@ S3=$(grow three)
 S4=$(grow four)
 B2=$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r ".[] | select(.size == $S2) | .block")
 B3=$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r ".[] | select(.size == $S3) | .block")
-policy "$tmp/p-gap.json" "$CODE_HASH" ',"max_anchor_gap":600'
-policy "$tmp/p-ts.json" "$CODE_HASH" ',"ts_ms_tolerance_s":120'
+policy "$tmp/p-gap.json" "$CODE_HASH" '.max_anchor_gap = 600'
+policy "$tmp/p-ts.json" "$CODE_HASH" '.ts_ms_tolerance_s = 120'
 expect "an anchor gap over max_anchor_gap: FAIL naming both anchors' blocks" 1 \
   "FAIL  \(anchor_gaps\) between the anchors of blocks $B2 and $B3 \(sizes $S2, $S3\): 36[0-9]{2} s of block time without an anchor, over max_anchor_gap 600 s" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}" --policy "$tmp/p-gap.json"

@@ -4,8 +4,10 @@
 # anchoring on anvil, with the KMS stand-ins (tests/kms/policy-kms.js) deployed the way
 # dstack deploys them.
 #  - the honest deployment PASSES with a complete policy (values taken from the
-#    simulator's Info and from `tlog verify-quote`, not from the audit);
-#  - INCOMPLETE: a policy section missing, no DstackKms, --anchors without a chain;
+#    simulator's Info and from `tlog verify-quote`, not from the audit; the anchor
+#    contract's bytecode hash read from the chain), and its report renders PASSED;
+#  - INCOMPLETE: a policy section missing, the evidence keys missing, no DstackKms,
+#    --anchors without a chain;
 #  - platform FAILs: unlisted OS measurements, an OS image not listed, a foreign KMS,
 #    another app id, a compose hash that is not a release;
 #  - all-time FAILs, each named with block and tx, played one after the other on the
@@ -59,6 +61,11 @@ ANCHORER=$("$B/tlog" anchor address --key "$tmp/ea.key")
 rm -f "$tmp/ea.key"
 rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
 C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+# The anchor contract's evidence keys: its deployment block and the keccak-256 of its
+# runtime code (EXTCODEHASH), read from the chain as an auditor would.
+DEPLOY_BLOCK=$(( $(rpc eth_blockNumber | jq -r .result) ))
+CODE_HASH=$(rpc eth_getCode "[\"$C\",\"latest\"]" | jq -r .result |
+  node -e "const {ethers}=require('ethers'); let s=''; process.stdin.on('data',d=>s+=d).on('end',()=>console.log(ethers.keccak256(s.trim())))")
 O=example.org/xordi/policy
 "$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
   { nok "register"; exit 1; }
@@ -79,14 +86,17 @@ for _ in $(seq 100); do curl -sf "$URL/v1/attestation?size=$s" >/dev/null && bre
 TODAY=$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r '.[-1].time' | xargs -I{} date -u -d @{} +%F)
 
 # policy NAME [JQ-OPTIONS] FILTER: the complete honest policy, changed by the filter
-jq -n --arg h "$H" --arg os "$OS" --arg kid "$KMS_ID" --slurpfile t "$tmp/tcb.json" --slurpfile k "$tmp/kms.json" '{
+jq -n --arg h "$H" --arg os "$OS" --arg kid "$KMS_ID" --slurpfile t "$tmp/tcb.json" --slurpfile k "$tmp/kms.json" \
+  --arg c "$C" --arg ch "$CODE_HASH" --argjson db "$DEPLOY_BLOCK" '{
   egress: {allow: [{endpoint: "watch_history", method: "GET", path: "/api/watch_history", host: "www.tiktok.com"}]},
   releases: [{compose_hash: $h, manifest_sha256: ("ab" * 32), commit: ("12" * 20)}],
   platform: {os_images: [{os_image_hash: $os, vm_shape: "simulator, 2 vCPU", mrtd: $t[0].mrtd,
                           rtmr0: $t[0].rtmr0, rtmr1: $t[0].rtmr1, rtmr2: $t[0].rtmr2}],
              kms_id: $kid},
   contracts: {dstack_app: {address: $k[0].app, implementations: [$k[0].app_impl], owners: [], created_block: $k[0].app_created},
-              dstack_kms: {address: $k[0].kms, implementations: [$k[0].kms_impl], owners: [], created_block: $k[0].kms_created}}}' >"$tmp/policy.json"
+              dstack_kms: {address: $k[0].kms, implementations: [$k[0].kms_impl], owners: [], created_block: $k[0].kms_created},
+              anchor: {address: $c, bytecode_hash: $ch, deployment_block: $db}},
+  max_anchor_gap: 3600, ts_ms_tolerance_s: 120}' >"$tmp/policy.json"
 policy() { local n=$1; shift; jq "$@" "$tmp/policy.json" >"$tmp/$n.json"; echo "$tmp/$n.json"; }
 AU=(--log "$URL" --key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated)
 
@@ -97,6 +107,10 @@ out=$("$B/tlog" audit "${AU[@]}" --policy "$tmp/policy.json" --json 2>/dev/null)
   [ "$(jq -r '[.checks[] | select(.name == "kms_all_time" or .name == "platform" or .name == "completeness") | .verdict] | join(",")' <<<"$out")" = passed,passed,passed ] &&
   [ "$(jq -r '.platform.quotes' <<<"$out")" -ge 2 ] && [ "$(jq -r '.kms_all_time.events' <<<"$out")" -ge 5 ] &&
   ok "--json: every check listed with its verdict; platform and KMS history judged" || nok "--json checks ($(jq -c '.checks' <<<"$out" | head -c 400))"
+"$B/tlog" audit "${AU[@]}" --policy "$tmp/policy.json" --report "$tmp/pass.html" --summary "$tmp/pass.md" >/dev/null 2>&1
+grep -qF '<span class="badge">PASSED.</span>' "$tmp/pass.html" && grep -qF '**Audit PASSED**' "$tmp/pass.md" &&
+  ! grep -qF 'What was not checked' "$tmp/pass.html" &&
+  ok "--report/--summary of the PASSED audit render PASSED" || nok "PASSED rendering ($(grep -o 'class="badge">[^<]*' "$tmp/pass.html"))"
 expect "--app agreeing with the policy" 0 "^audit PASSED" -- "$B/tlog" audit "${AU[@]}" --policy "$tmp/policy.json" --app "$APP"
 expect "--app contradicting the policy is a usage error" 2 "not the policy's contracts.dstack_app" -- \
   "$B/tlog" audit "${AU[@]}" --policy "$tmp/policy.json" --app 0x00000000000000000000000000000000000000bb
@@ -116,6 +130,12 @@ for sec in egress releases platform contracts; do
   expect "policy without $sec: INCOMPLETE naming it" 1 "^INCOMPLETE  the policy has no $sec section" -- \
     "$B/tlog" audit "${AU[@]}" --policy "$(policy "no-$sec" "del(.$sec)")"
 done
+expect "policy without the evidence keys: INCOMPLETE naming the unchecked anchor gaps" 1 \
+  "^INCOMPLETE  anchor_gaps not checked: the policy has no max_anchor_gap" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy no-evidence 'del(.contracts.anchor, .max_anchor_gap, .ts_ms_tolerance_s)')"
+expect "... and the unchecked entry ts_ms too" 1 \
+  "^INCOMPLETE  entry_ts_ms not checked: the policy has no ts_ms_tolerance_s" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$tmp/no-evidence.json"
 expect "... and the verdict says INCOMPLETE, not PASSED" 1 "^audit INCOMPLETE" -- "$B/tlog" audit "${AU[@]}" --policy "$tmp/no-releases.json"
 expect "no policy at all: INCOMPLETE" 1 "^audit INCOMPLETE" -- "$B/tlog" audit "${AU[@]}"
 "$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json >"$tmp/anchors.json"

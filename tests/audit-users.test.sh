@@ -5,7 +5,8 @@
 # user_count statement verifies in the audit and its count is reported beside the
 # audit's own; a rogue submitter's intakes are not counted and fail the audit by name;
 # forged statements (foreign writer, wrong signature, a genuine signature over an
-# inflated count) each fail by name. Kills what it starts.
+# inflated count) each fail by name. The honest log is INCOMPLETE, not PASSED (a --dev
+# log audited without a policy), with no failure. Kills what it starts.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
@@ -74,10 +75,17 @@ check "\"Alice\" and \"alice\" have one pseudonym" [ "${#A}" = 64 -a "$A" = "$a"
 capi "$CU/v1/user-count" >"$T/uc.json"
 check "the collector counts 2 users" [ "$(jget 'd["count"]' <"$T/uc.json")" = 2 ]
 anchor_now
-expect "honest log: audit PASSED" 0 "audit PASSED" -- "$TLOG" audit "${AU[@]}"
-expect "honest log: the statement verifies, attested count beside the log's" 0 \
+# A --dev log (no quotes, no KMS contracts, no policy) can never PASS: the honest log
+# is INCOMPLETE, with no failure and the user-count checks passing.
+out=$("$TLOG" audit "${AU[@]}" 2>&1)
+check "honest log: no FAIL, audit INCOMPLETE (a --dev log without a policy proves no code identity)" \
+  bash -c '! grep -q "^FAIL" <<<"$1" && grep -qx "audit INCOMPLETE" <<<"$1" && grep -q "^INCOMPLETE  the policy has no releases section" <<<"$1"' _ "$out"
+expect "honest log: the statement verifies, attested count beside the log's" 1 \
   "entry +[0-9]+ +attests 2 users as of index [0-9]+; the log shows 2  verified" -- "$TLOG" audit "${AU[@]}"
-expect "honest log: 2 users in the window" 0 '"users_in_window": 2' -- "$TLOG" audit "${AU[@]}" --json
+expect "honest log: 2 users in the window" 1 '"users_in_window": 2' -- "$TLOG" audit "${AU[@]}" --json
+out=$("$TLOG" audit "${AU[@]}" --json 2>/dev/null)
+check "honest log: --json: the users and user_count checks passed, verdict INCOMPLETE, failure_count 0" \
+  test "$(jq -r '[(.checks[] | select(.name == "users" or .name == "user_count") | .verdict), .verdict, (.failure_count | tostring)] | join(",")' <<<"$out")" = passed,passed,INCOMPLETE,0
 
 section "a rogue submitter's intakes"
 as "$RTOK" /v1/add-batch '[{"type":"credential_intake","user":"'"$(printf r1 | sha256hex)"'","request_id":"x1"},

@@ -135,6 +135,7 @@ echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$W/ancho
 chmod 600 "$W/owner.key" "$W/anchorer.key"
 CONTRACT=$("$TLOG" anchor deploy --rpc "$RPC" --key "$W/owner.key" 2>"$W/deploy.err") || { show <"$W/deploy.err"; die "tlog anchor deploy"; }
 pass "tlog anchor deploy: TreeHeadAnchor at $CONTRACT"
+CONTRACT_BLOCK=$(rpc eth_blockNumber | jv 'int(d["result"], 16)')
 ORIGIN=demo.xordi.example/tlog/v1
 say "log origin: $ORIGIN (log id = SHA-256 of it)"
 
@@ -449,10 +450,15 @@ section "tlog audit against the live log and the chain"
 # (MRTD and RTMR0-2 from its Info) and KMS id, the stand-in contracts, and an egress
 # rule that names the test build's local mock explicitly (a production policy names
 # www.tiktok.com). The demo runs no `make release`: the manifest digest stands in as the
-# SHA-256 of its app-compose.json.
+# SHA-256 of its app-compose.json. The evidence keys: the anchor contract with the
+# keccak-256 of its runtime code (EXTCODEHASH, from eth_getCode) and its deployment
+# block; max_anchor_gap and ts_ms_tolerance_s of two days, only because the demo moves
+# the chain's clock a day on (a production policy allows minutes to hours).
+CODE_HASH=$(rpc eth_getCode "[\"$CONTRACT\",\"latest\"]" | jv 'd["result"]' |
+  node -e "const {ethers}=require('ethers'); let s=''; process.stdin.on('data',d=>s+=d).on('end',()=>console.log(ethers.keccak256(s.trim())))")
 dstack_info=$(curl -s -m 5 --unix-socket "$SOCK" -X POST http://dstack/Info -H 'Content-Type: application/json' -d '{}' 2>/dev/null)
 node -e '
-const [w, ch, os, kid, mock, commit, info] = process.argv.slice(1);
+const [w, ch, os, kid, mock, commit, info, anchor, codehash, block] = process.argv.slice(1);
 const fs = require("fs"), crypto = require("crypto");
 const k = JSON.parse(fs.readFileSync(w + "/kms.json", "utf8")), t = JSON.parse(JSON.parse(info).tcb_info);
 const sha = crypto.createHash("sha256").update(fs.readFileSync(w + "/compose/app-compose.json")).digest("hex");
@@ -462,11 +468,14 @@ fs.writeFileSync(w + "/policy.json", JSON.stringify({
   platform: { os_images: [{ os_image_hash: os, vm_shape: "dstack-sim", mrtd: t.mrtd, rtmr0: t.rtmr0, rtmr1: t.rtmr1, rtmr2: t.rtmr2 }],
               kms_id: kid },
   contracts: { dstack_app: { address: k.app, implementations: [k.app_impl], created_block: k.app_created },
-               dstack_kms: { address: k.kms, implementations: [k.kms_impl], created_block: k.kms_created } } }, null, 2) + "\n");
-' "$W" "$COMPOSE_HASH" "$OS_IMAGE" "$KMS_ID" "127.0.0.1:$PORT_MOCK" "$(git rev-parse HEAD 2>/dev/null || printf '0%.0s' $(seq 40))" "$dstack_info" 2>"$W/policy.err" ||
+               dstack_kms: { address: k.kms, implementations: [k.kms_impl], created_block: k.kms_created },
+               anchor: { address: anchor, bytecode_hash: codehash, deployment_block: Number(block) } },
+  max_anchor_gap: 172800, ts_ms_tolerance_s: 172800 }, null, 2) + "\n");
+' "$W" "$COMPOSE_HASH" "$OS_IMAGE" "$KMS_ID" "127.0.0.1:$PORT_MOCK" "$(git rev-parse HEAD 2>/dev/null || printf '0%.0s' $(seq 40))" "$dstack_info" \
+  "$CONTRACT" "$CODE_HASH" "$CONTRACT_BLOCK" 2>"$W/policy.err" ||
   { show <"$W/policy.err"; die "write the audit policy"; }
 AUD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --policy "$W/policy.json")
-say "(--policy $W/policy.json: releases, OS image, KMS and contracts; DstackApp $APP, each boot entry's compose hash checked against it)"
+say "(--policy $W/policy.json: releases, OS image, KMS and contracts, the anchor contract's code and the evidence limits; DstackApp $APP, each boot entry's compose hash checked against it)"
 # When tlog audit checks the quotes behind the code identity (checked in its --help, not
 # assumed), simulated quotes or a --dev log pass only when named: first without, then with.
 SIMFLAG=()

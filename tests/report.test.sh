@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # tlog audit --report FILE.html / --summary FILE.md (tlog/report.h) on logs written by
 # tlog-mklog, rendered by a real browser (headless Chromium, Debian's `chromium`):
-#  - a passing window: the verdict sentence with the exact user count, the charts'
-#    captions, the trust boundaries, in the DOM Chromium renders; the file requests
-#    nothing (no http:, https:, src=, url() other than its own #fragments), stays under
-#    1 MB, and has no horizontal scrolling at 390 px and 1280 px; a screenshot is taken;
+#  - a window without failures, audited from a file of anchors (so INCOMPLETE: no chain,
+#    no policy): the INCOMPLETE verdict sentence with the exact user count, never
+#    PASSED, and the list of what was not checked; the charts' captions, the trust
+#    boundaries, in the DOM Chromium renders; the file requests nothing (no http:,
+#    https:, src=, url() other than its own #fragments), stays under 1 MB, and has no
+#    horizontal scrolling at 390 px and 1280 px; a screenshot is taken (the PASSED
+#    rendering needs a chain and a complete policy: tests/audit-policy.test.sh);
 #  - a hostile log (a type name `<script>...`, a call_id that closes an attribute and
 #    opens an <img onerror>): the report FAILS naming the check, the payloads appear as
 #    text, never as elements, in the file, the DOM and the Markdown;
@@ -29,11 +32,11 @@ browse() { # URL extra-flags...: the rendered DOM on stdout
     --user-data-dir="$(mktemp -d "$T/chr.XXXXXX")" "$@" "$url" 2>>"$T/chromium.log"
 }
 
-section "a passing window"
+section "a window without failures (INCOMPLETE: anchors from a file)"
 "$B/tlog-mklog" --dir "$T/au" --count 1000 --checkpoints 300,700,1000 \
   --anchor-times 1767571200,1768867200,1770076800 >/dev/null || { nok "mklog"; exit 1; }
 AU=(--allow-dev --log "$T/au" --key "$T/au/verifier-key" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31)
-expect "audit --report --summary passes" 0 "audit PASSED" -- "$TLOG" audit "${AU[@]}" --report "$T/pass.html" --summary "$T/pass.md"
+expect "audit --report --summary: INCOMPLETE (anchors from a file)" 1 "^audit INCOMPLETE" -- "$TLOG" audit "${AU[@]}" --report "$T/pass.html" --summary "$T/pass.md"
 R=$T/pass.html
 check "report written" test -s "$R"
 check "report under 1 MB" test "$(stat -c %s "$R")" -lt 1000000
@@ -43,7 +46,10 @@ check "no script in the report" bash -c "! grep -qi '<script' '$R'"
 
 browse "file://$R" --dump-dom >"$T/pass.dom"
 dom=$(sed -e 's/<[^>]*>//g' "$T/pass.dom")
-check "rendered: PASSED verdict with the user count" grep -qF "PASSED. From 2026-01-01 to 2026-01-31, 37 users' credentials were processed by code that could only call TikTok's watch-history API." <<<"$dom"
+check "rendered: INCOMPLETE verdict with the user count" grep -qF "INCOMPLETE. From 2026-01-01 to 2026-01-31, 37 users' credentials were processed and no check failed, but 9 things could not be checked, so the audit does not prove that the code could only call TikTok's watch-history API." <<<"$dom"
+check "rendered: never PASSED, nor FAILED" bash -c '! grep -qE "PASSED|FAILED" <<<"$1"' _ "$dom"
+check "rendered: the verdict styled incomplete" grep -qF '<p id="verdict" class="verdict incomplete">' "$T/pass.dom"
+check "rendered: what was not checked, listed" bash -c 'grep -qF "What was not checked" <<<"$1" && grep -qF "anchors from a file (--anchors), not the chain: the anchors and the KMS history were not read from the chain" <<<"$1" && grep -qF "anchor_gaps not checked: the policy has no max_anchor_gap" <<<"$1"' _ "$dom"
 check "rendered: the reservation of a file of anchors" grep -qF "But the anchors were read from a file, not from the chain" <<<"$dom"
 check "rendered: the reservation of --allow-dev" grep -qF "no code identity is proven" <<<"$dom"
 check "rendered: the reservation of an unchecked quote" grep -qF "But the quotes of 1 boot entry were not checked" <<<"$dom"
@@ -51,10 +57,12 @@ check "rendered: users per day chart" grep -qF "Users whose credentials were tak
 check "rendered: API calls chart" grep -qF "API calls (intents) per day: 280 in all; highest 160 (2026-01-20)." <<<"$dom"
 check "rendered: anchor gaps in words" grep -qF "Days without an anchor (hatched): 29: 2026-01-01 to 2026-01-04, 2026-01-06 to 2026-01-19, 2026-01-21 to 2026-01-31." <<<"$dom"
 check "rendered: four charts" test "$(grep -o '<svg' "$T/pass.dom" | wc -l)" = 4
-check "rendered: a check with its evidence and re-run command" grep -qF "Re-run: tlog audit --allow-dev --log $T/au --key $T/au/verifier-key --anchors $T/au/anchors.json --from 2026-01-01 --to 2026-01-31 --json | jq '.[\"api_calls\"]'" <<<"$dom"
+check "rendered: a check with its verdict and re-run command" grep -qF "Re-run: tlog audit --allow-dev --log $T/au --key $T/au/verifier-key --anchors $T/au/anchors.json --from 2026-01-01 --to 2026-01-31 --json | jq '.checks[] | select(.name == \"api_calls\")'" <<<"$dom"
+check "rendered: the check's evidence and its re-run command" grep -qF "Re-run: tlog audit --allow-dev --log $T/au --key $T/au/verifier-key --anchors $T/au/anchors.json --from 2026-01-01 --to 2026-01-31 --json | jq '.[\"api_calls\"]'" <<<"$dom"
+check "rendered: the completeness check incomplete" grep -qF "completeness: incomplete" <<<"$dom"
 check "rendered: the boot entry's compose hash" grep -qE "compose_hash[0-9a-f]{64}" <<<"$dom"
 check "rendered: trust boundaries" grep -qF "Resting on a code review" <<<"$dom"
-check "summary: verdict and the command" bash -c "grep -qF '**Audit PASSED**: example.org/xordi/log' '$T/pass.md' && grep -qF '37 distinct users (70 credential intakes), 280 API calls (0 outside the policy)' '$T/pass.md' && grep -qxF 'tlog audit ${AU[*]}' '$T/pass.md'"
+check "summary: verdict, what was not checked, and the command" bash -c "grep -qF '**Audit INCOMPLETE**: example.org/xordi/log' '$T/pass.md' && grep -qxF -- '- anchors from a file (--anchors), not the chain: the anchors and the KMS history were not read from the chain' '$T/pass.md' && ! grep -q PASSED '$T/pass.md' && grep -qF '37 distinct users (70 credential intakes), 280 API calls (0 outside the policy)' '$T/pass.md' && grep -qxF 'tlog audit ${AU[*]}' '$T/pass.md'"
 
 # Widths: the report inside a 390 px and a 1280 px frame must not scroll sideways.
 for w in 390 1280; do
@@ -71,7 +79,7 @@ section "a year of daily data"
 YT=$(seq 0 63 | awk '{printf "%s%d", (NR > 1 ? "," : ""), 1767229200 + $1 * 5 * 86400}')
 YC=$(seq 1 64 | awk '{printf "%s%d", (NR > 1 ? "," : ""), $1 * 57}')
 "$B/tlog-mklog" --dir "$T/yr" --count 3650 --checkpoints "$YC" --anchor-times "$YT" >/dev/null || nok "mklog (year)"
-expect "a year's audit writes its report" 0 "audit PASSED" -- "$TLOG" audit --allow-dev --log "$T/yr" --key "$T/yr/verifier-key" --anchors "$T/yr/anchors.json" --from 2026-01-01 --to 2026-12-31 --report "$T/yr.html"
+expect "a year's audit writes its report (INCOMPLETE: anchors from a file)" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --log "$T/yr" --key "$T/yr/verifier-key" --anchors "$T/yr/anchors.json" --from 2026-01-01 --to 2026-12-31 --report "$T/yr.html"
 check "a year's report is under 1 MB ($(stat -c %s "$T/yr.html") bytes)" test "$(stat -c %s "$T/yr.html")" -lt 1000000
 # Each day of the year is a bar or a hatched gap in the anchors chart: 64 bars, 301 gaps.
 check "a year's anchors chart has a mark for each of its 365 days" \
@@ -100,6 +108,6 @@ check "hostile: summary escapes the payload" bash -c "grep -qF '**Audit FAILED**
 section "an audit that cannot conclude"
 cp "$R" "$T/stale.html"
 expect "missing log: exit 2" 2 "" -- "$TLOG" audit --allow-dev --log "$T/nolog" --key "$T/au/verifier-key" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31 --report "$T/stale.html"
-check "the older PASS report is replaced by one that concluded nothing" bash -c "! grep -q 'PASSED' '$T/stale.html' && grep -qF 'could not conclude, so it proves nothing' '$T/stale.html'"
+check "the older report is replaced by one that concluded nothing" bash -c "! grep -qE 'PASSED|INCOMPLETE|What was not checked' '$T/stale.html' && grep -qF 'could not conclude, so it proves nothing' '$T/stale.html'"
 expect "unwritable --report: exit 2 naming it" 2 "--report: .*nodir" -- "$TLOG" audit "${AU[@]}" --report "$T/nodir/r.html"
 harness_done

@@ -104,6 +104,9 @@ void rep_command(report_out *o, const report_ctx *c, int esc);
 /* The sentence on top: the verdict, or what failed. Plain text, unescaped: the caller
  * escapes it for its format. */
 void rep_verdict(report_out *o, const json_t *doc);
+/* PASSED, INCOMPLETE (no failure, something not checked) or FAILED. */
+const char *rep_verdict_word(const json_t *doc);
+bool rep_incomplete(const json_t *doc);
 /* Writes o's bytes to path atomically (0644). Returns REPORT_OK or an error with err. */
 report_err rep_write(report_out *o, const char *path, char *err, size_t errcap);
 

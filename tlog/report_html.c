@@ -209,6 +209,18 @@ static void verdict_reservations(report_out *o, const json_t *doc) {
                unchecked, unchecked == 1 ? "y" : "ies");
 }
 
+/* The audit found no failure but left something unchecked (its "verdict" INCOMPLETE):
+ * never shown as PASSED, nor as FAILED. */
+bool rep_incomplete(const json_t *doc) {
+  return !json_is_true(json_object_get(doc, "verified")) && !json_object_get(doc, "error") &&
+         (!strcmp(jstr(doc, "verdict"), "INCOMPLETE") || (!jnum(doc, "failure_count") &&
+                                                           json_array_size(json_object_get(doc, "incomplete"))));
+}
+
+const char *rep_verdict_word(const json_t *doc) {
+  return json_is_true(json_object_get(doc, "verified")) ? "PASSED" : rep_incomplete(doc) ? "INCOMPLETE" : "FAILED";
+}
+
 void rep_verdict(report_out *o, const json_t *doc) {
   const json_t *w = json_object_get(doc, "window");
   const char *from = jstr(w, "from"), *to = jstr(w, "to");
@@ -229,6 +241,21 @@ void rep_verdict(report_out *o, const json_t *doc) {
   const json_t *f = json_object_get(doc, "failures");
   const char *first = json_string_value(json_array_get(f, 0));
   char n[32];
+  if (rep_incomplete(doc)) {
+    const json_t *inc = json_object_get(doc, "incomplete");
+    size_t k = json_array_size(inc);
+    char u[32];
+    rep_num(jnum(doc, "users_in_window"), u);
+    rep_printf(o, "From %s to %s, %s users' credentials were processed and no check failed, but %zu thing%s could not "
+                  "be checked, so the audit does not prove that the code could only call ", from, to, u, k,
+               k == 1 ? "" : "s");
+    if (default_policy(doc)) rep_puts(o, "TikTok's watch-history API.");
+    else rep_printf(o, "the APIs its policy allows (%s).", jstr(json_object_get(doc, "api_calls"), "policy"));
+    const char *why = json_string_value(json_array_get(inc, 0));
+    if (why) rep_printf(o, " First not checked: %s.", why);
+    verdict_reservations(o, doc);
+    return;
+  }
   rep_num(jnum(doc, "failure_count"), n);
   rep_printf(o, "The audit of %s to %s FAILED (%s problem%s). ", from, to, n, jnum(doc, "failure_count") == 1 ? "" : "s");
   if (first) rep_printf(o, "First: %s. %s", first, meaning_of(first));
@@ -523,7 +550,7 @@ static const char css[] =
     "h1{font-size:1.5rem}h2{font-size:1.25rem;border-bottom:1px solid #000;margin-top:2rem}"
     "h3{font-size:1.05rem;margin-bottom:.25rem}"
     ".verdict{font-size:1.2rem;padding:1rem;border:4px solid #000}"
-    ".pass{border-style:solid}.fail{border-style:double;border-width:8px}"
+    ".pass{border-style:solid}.fail{border-style:double;border-width:8px}.incomplete{border-style:dashed}"
     ".badge{font-weight:bold;letter-spacing:.1em}"
     "code,pre{font-family:'DejaVu Sans Mono',monospace;font-size:.85em;word-break:break-all;"
     "overflow-wrap:anywhere;white-space:pre-wrap}"
@@ -559,14 +586,28 @@ static void html_verdict(report_out *o, const json_t *doc) {
   rep_puts(o, " to ");
   rep_html(o, jstr(w, "to"));
   rep_puts(o, " (UTC, by block time).</p>");
-  rep_printf(o, "<p id=\"verdict\" class=\"verdict %s\"><span class=\"badge\">%s.</span> ", pass ? "pass" : "fail",
-             pass ? "PASSED" : "FAILED");
+  bool inc = rep_incomplete(doc);
+  rep_printf(o, "<p id=\"verdict\" class=\"verdict %s\"><span class=\"badge\">%s.</span> ",
+             pass ? "pass" : inc ? "incomplete" : "fail", rep_verdict_word(doc));
   report_out s = {xt_buf_make(1 << 16), REPORT_OK};
   rep_verdict(&s, doc);
   if (s.err) o->err = s.err;
   else rep_html(o, (const char *)s.b.data);
   xt_buf_free(&s.b);
   rep_puts(o, "</p>");
+  const json_t *nc = json_object_get(doc, "incomplete");
+  if (json_array_size(nc)) {
+    rep_puts(o, "<section id=\"not-checked\"><h2>What was not checked</h2><ol>");
+    size_t i;
+    json_t *x;
+    json_array_foreach((json_t *)nc, i, x) {
+      if (i == REPORT_MAX_ITEMS) break;
+      rep_puts(o, "<li>");
+      rep_html(o, json_string_value(x) ? json_string_value(x) : "");
+      rep_puts(o, "</li>");
+    }
+    rep_puts(o, "</ol></section>");
+  }
   const json_t *f = json_object_get(doc, "failures");
   if (!json_array_size(f)) return;
   rep_puts(o, "<section id=\"failures\"><h2>What failed</h2><ol>");
@@ -639,7 +680,7 @@ static void code_versions(report_out *o, const report_ctx *c) {
 
 /* Members drawn elsewhere; every other member is a check's evidence. */
 static const char *const headline[] = {"verified", "origin", "window", "failures", "failure_count",
-                                       "per_day", "error", "checks", NULL};
+                                       "per_day", "error", "checks", "incomplete", NULL};
 
 static bool is_headline(const char *k) {
   for (size_t i = 0; headline[i]; i++)
@@ -647,7 +688,10 @@ static bool is_headline(const char *k) {
   return false;
 }
 
-static void check_block(report_out *o, const report_ctx *c, const char *name, const json_t *v, const char *verdict) {
+/* in_checks: a member of the "checks" array (re-run selects it there), else a member of
+ * the document (re-run prints that member). */
+static void check_block(report_out *o, const report_ctx *c, const char *name, const json_t *v, const char *verdict,
+                        bool in_checks) {
   rep_puts(o, "<div class=\"check\"><h3>");
   rep_html(o, name);
   if (verdict) {
@@ -662,7 +706,7 @@ static void check_block(report_out *o, const report_ctx *c, const char *name, co
   for (int i = 0; i < c->argc; i++) has_json |= !strcmp(c->argv[i], "--json");
   rep_puts(o, has_json ? " | jq " : " --json | jq ");
   char filter[300];
-  if (json_is_array(json_object_get(c->doc, "checks")))
+  if (in_checks)
     snprintf(filter, sizeof filter, ".checks[] | select(.name == \"%.200s\")", name);
   else
     snprintf(filter, sizeof filter, ".[\"%.200s\"]", name);
@@ -684,11 +728,11 @@ static void checks_section(report_out *o, const report_ctx *c) {
     json_t *vd = json_object_get(x, "verdict");
     const char *verdict = json_is_string(vd) ? json_string_value(vd) : json_is_true(vd) ? "pass"
                                                                       : json_is_false(vd) ? "FAIL" : NULL;
-    check_block(o, c, name[0] ? name : "check", x, verdict);
+    check_block(o, c, name[0] ? name : "check", x, verdict, true);
   }
   const char *k;
   json_object_foreach((json_t *)doc, k, x) {
-    if (!is_headline(k)) check_block(o, c, k, x, NULL);
+    if (!is_headline(k)) check_block(o, c, k, x, NULL, false);
   }
   rep_puts(o, "</section>");
 }

@@ -56,9 +56,8 @@ report_err report_summary_write(const char *path, const report_ctx *c, char *err
     xt_errf(err, errcap, "%s: the audit's report document lacks verified", path);
     return REPORT_EINVAL;
   }
-  bool pass = json_is_true(json_object_get(doc, "verified"));
   report_out o = {xt_buf_make(1 << 20), REPORT_OK};
-  rep_printf(&o, "**Audit %s**: ", pass ? "PASSED" : "FAILED");
+  rep_printf(&o, "**Audit %s**: ", rep_verdict_word(doc));
   md(&o, json_string_value(json_object_get(doc, "origin")));
   rep_puts(&o, "\n\n");
   report_out v = {xt_buf_make(1 << 16), REPORT_OK};
@@ -68,6 +67,15 @@ report_err report_summary_write(const char *path, const report_ctx *c, char *err
   xt_buf_free(&v.b);
   rep_puts(&o, "\n\n");
   if (!json_object_get(doc, "error")) numbers(&o, doc);
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(doc, "incomplete"), i, x) {
+    if (!i) rep_puts(&o, "Not checked:\n\n");
+    rep_puts(&o, "- ");
+    md(&o, json_string_value(x));
+    rep_puts(&o, "\n");
+  }
+  if (json_array_size(json_object_get(doc, "incomplete"))) rep_puts(&o, "\n");
   if (c->contract) {
     rep_puts(&o, "The log's tree heads are anchored on the TreeHeadAnchor contract `");
     md(&o, c->contract);

@@ -91,6 +91,9 @@ static void test_refused(void) {
   audit_policy_free(&pol);
   CHECK(audit_policy_load(NULL, &pol, err, sizeof err) == AUDIT_POLICY_OK);
   CHECK(pol.nrules == 1 && !pol.has[AUDIT_POLICY_EGRESS]);
+  /* A policy file without egress: the same built-in rule, not an empty allowlist. */
+  CHECK(parse("{\"ts_ms_tolerance_s\":60}") == AUDIT_POLICY_OK);
+  CHECK(pol.nrules == 1 && !pol.has[AUDIT_POLICY_EGRESS] && !strcmp(pol.rules[0].f[0], "watch_history"));
 }
 
 static void test_tcb(void) {
