@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/file.h"
+#include "base/num.h"
 #include "base/time.h"
 #include "client/collateral.h"
 #include "client/fetch.h"
@@ -187,9 +188,9 @@ int cmd_collateral(int argc, char **argv) {
       case 'a': at = optarg; break;
       case 'j': as_json = true; break;
       case 't': {
-        char *end;
-        timeout_s = strtol(optarg, &end, 10);
-        if (*end || timeout_s < 1 || timeout_s > 600) {
+        uint64_t v = 0;
+        if (xt_parse_u64(optarg, 0, 1, 600, &v) == XT_OK) timeout_s = (long)v;
+        else {
           fprintf(stderr, "tlog collateral: --timeout takes 1 to 600 seconds; see 'tlog collateral --help'\n");
           return TLOG_EXIT_USAGE;
         }
