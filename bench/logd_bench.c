@@ -171,6 +171,9 @@ static int complete(conn *c, size_t *used) {
   return st ? st : 1;
 }
 
+/* One function (~145 lines): a load generator's event loop, kept readable top to bottom
+ * (options, connections, the epoll loop, the figures) rather than split into helpers
+ * that would share all of its state. Not shipped. */
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: logd-bench add|batch|wait|proof|tile --url URL [options]\n");

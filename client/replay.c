@@ -188,6 +188,10 @@ static void tree_at(const merkle_tree *bt, const uint8_t (*leaves)[MERKLE_HASH_S
   for (unsigned i = 0; i < extra; i++) merkle_tree_append(t, leaves[i], NULL, NULL);
 }
 
+/* Kept as one function (~150 lines) on purpose: the reader threads, the in-order
+ * hand-off of bundles and the stop conditions share one set of locals whose invariants
+ * (every bundle below `next` delivered once, in order) are easier to check in one place
+ * than across helpers passing the same state around. */
 static int replay_parallel(log_source *src, const replay_opts *o, replay_stats *st, size_t next, char *err,
                            size_t errcap) {
   pipeline pl;

@@ -227,6 +227,9 @@ static int read_report(const char *path, uint8_t **quote, size_t *quote_len, cha
   return 0;
 }
 
+/* ~130 lines: argument parsing, the three input forms (--quote, --report, --collateral)
+ * and the two report forms read in the order a user reads the help; the checks
+ * themselves live in dstack/ and are short. */
 int cmd_verify_quote(int argc, char **argv) {
   static const struct option opts[] = {
       {"quote", required_argument, NULL, 'q'},      {"report", required_argument, NULL, 'r'},

@@ -144,6 +144,8 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* One test case (~120 lines) on purpose: each cycle's kill, restart and the final
+ * verification of every acknowledged entry and checkpoint read as one scenario. */
 static void test_crash_cycles(void) {
   int cycles = getenv("XT_CRASH_CYCLES") ? atoi(getenv("XT_CRASH_CYCLES")) : 20;
   if (cycles < 1) cycles = 1;
