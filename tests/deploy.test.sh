@@ -7,11 +7,9 @@ set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 tlog=$root/${BIN:-bin}/tlog
 D=$root/deploy
-tmp=$(mktemp -d /tmp/xt-deploy.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+BIN=${BIN:-bin}
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil deploy
 check() { # name cmd...: ok when cmd succeeds
   local name=$1; shift
   if "$@" >"$tmp/out" 2>&1; then ok "$name"; else nok "$name"; sed 's/^/#   /' "$tmp/out" | head -n 20; fi

@@ -4,18 +4,15 @@
 # reported as "simulated" (exit 1 unless --allow-simulated). Keys are deterministic.
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-bin=$root/${BIN:-bin}
-tmp=$(mktemp -d /tmp/xt-dstack-sim.XXXXXX)
+BIN=${BIN:-bin}
+cd "$root"
+. "$root/tests/lib/harness.sh"
+harness_init --no-anvil dstack-sim tlog dstack-sim
+bin=$B
 sim_pid=
 stop_sim() { if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; sim_pid=; fi; }
-trap 'stop_sim; rm -rf "$tmp"' EXIT
-# private copies: a parallel `make` may relink bin/ while this runs
-mkdir -p "$tmp/bin"
-cp "$bin/tlog" "$bin/dstack-sim" "$tmp/bin/" || { echo "not ok - dstack-sim: binaries missing (make all)"; exit 1; }
-bin=$tmp/bin
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
+harness_at_exit() { stop_sim; }
+# this test's check takes a shell condition as a string
 check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 sock=$tmp/dstack.sock
 start_sim() { # seed [more dstack-sim options]

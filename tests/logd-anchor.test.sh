@@ -17,29 +17,10 @@ set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
 BIN=${BIN:-bin}
-ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-for f in "$ANVIL" "$BIN/tlog" "$BIN/logd"; do
-  if [ ! -x "$f" ]; then
-    echo "not ok - logd-anchor: $f missing (make deps all-tests)"
-    exit 1
-  fi
-done
-tmp=$(mktemp -d /tmp/xt-logd-anchor.XXXXXX)
-# Private copies: a parallel `make` may relink bin/ while this runs.
-cp "$BIN/tlog" "$BIN/logd" "$tmp/" || { echo "not ok - logd-anchor: copying binaries"; exit 1; }
-TLOG=$tmp/tlog
-LOGD=$tmp/logd
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok - $1"; }
-nok() { echo "not ok - $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else nok "$name"; fi; }
+. "$root/tests/lib/harness.sh"
+harness_init logd-anchor tlog logd
+TLOG=$B/tlog
+LOGD=$B/logd
 cond() { eval "$1"; } # one check over a compound condition
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
