@@ -1,4 +1,5 @@
 #include "logd/anchoring.h"
+#include "logd/worker.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,12 +37,7 @@ struct logd_anchor {
   anchoring_hook hook;
   void *hook_ctx;
 
-  pthread_t thread;
-  int started;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int stopping;
-  int finished;
+  logd_worker w; /* its mu also guards the fields marked (mu) */
 
   /* last anchor (mu) */
   int have_chain_id;
@@ -101,12 +97,7 @@ logd_anchor *anchoring_new(const logd_anchor_config *cfg, char *err, size_t errc
     xt_errf(err, errcap, "out of memory");
     return NULL;
   }
-  pthread_mutex_init(&a->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&a->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  worker_init(&a->w);
   a->interval_s = cfg->interval_s;
   a->max_age_s = cfg->max_age_s ? cfg->max_age_s : ANCHORING_MAX_AGE_FACTOR * cfg->interval_s;
   uint8_t caddr[20];
@@ -156,8 +147,7 @@ void anchoring_free(logd_anchor *a) {
   anchor_client_free(a->client);
   eth_rpc_free(a->rpc);
   free(a->pending_note);
-  pthread_mutex_destroy(&a->mu);
-  pthread_cond_destroy(&a->cv);
+  worker_destroy(&a->w);
   OPENSSL_cleanse(a, sizeof *a);
   free(a);
 }
@@ -274,7 +264,7 @@ anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err
              a->contract, e);
     return ANCHORING_ERPC;
   }
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   a->have_chain_id = 1;
   a->chain_id = chain_id;
   if (size > 0) {
@@ -283,7 +273,7 @@ anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err
     memcpy(a->root, root, 32);
     load_state(a);
   }
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   xt_log("logd", "anchor: chain %" PRIu64 ", contract %s, anchorer %s: anchored size %" PRIu64
            ", local tree %" PRIu64 " entries: consistent",
            chain_id, a->contract, a->address, size, local);
@@ -297,9 +287,9 @@ static void round_once(logd_anchor *a) {
   uint64_t t0 = mono_ms();
   seq_view v;
   if (seq_view_get(a->seq, &v, 1)) return;
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   uint64_t anchored = a->have ? a->size : 0;
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   if (a->pending_note &&
       a->hook(a->hook_ctx, a->pending_size, a->pending_note, a->pending_len) == 0) {
     free(a->pending_note);
@@ -352,7 +342,7 @@ static void round_once(logd_anchor *a) {
       if (eth_get_block_by_number(a->rpc, block, &b, &found) == ETH_RPC_OK && found) btime = b.timestamp;
     }
   }
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   a->have = 1;
   a->size = v.note_size;
   memcpy(a->root, v.note_root, 32);
@@ -360,7 +350,7 @@ static void round_once(logd_anchor *a) {
   memcpy(a->tx, tx, 32);
   a->block = block;
   a->time = btime;
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   save_state(a);
   char txh[67];
   xt_hex_encode0x(tx, 32, txh);
@@ -390,8 +380,8 @@ static void round_once(logd_anchor *a) {
 
 static void *anchor_thread(void *arg) {
   logd_anchor *a = arg;
-  pthread_mutex_lock(&a->mu);
-  while (!a->stopping) {
+  pthread_mutex_lock(&a->w.mu);
+  while (!a->w.stopping) {
     uint64_t delay = a->interval_s;
     for (unsigned k = 0; k < a->failures && k < 3; k++) delay *= 2;
     if (delay > MAX_BACKOFF_S && a->interval_s < MAX_BACKOFF_S) delay = MAX_BACKOFF_S;
@@ -399,19 +389,17 @@ static void *anchor_thread(void *arg) {
      * one interval after the node is back. */
     if (is_stale(a)) delay = a->interval_s;
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)delay;
-    while (!a->stopping) {
-      if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) break;
+    worker_deadline(&until, delay * 1000);
+    while (!a->w.stopping) {
+      if (pthread_cond_timedwait(&a->w.cv, &a->w.mu, &until) == ETIMEDOUT) break;
     }
-    if (a->stopping) break;
-    pthread_mutex_unlock(&a->mu);
+    if (a->w.stopping) break;
+    pthread_mutex_unlock(&a->w.mu);
     round_once(a);
-    pthread_mutex_lock(&a->mu);
+    pthread_mutex_lock(&a->w.mu);
   }
-  a->finished = 1;
-  pthread_cond_broadcast(&a->cv);
-  pthread_mutex_unlock(&a->mu);
+  worker_finished(&a->w);
+  pthread_mutex_unlock(&a->w.mu);
   return NULL;
 }
 
@@ -420,41 +408,21 @@ anchoring_err anchoring_start(logd_anchor *a, logd_seq *seq, char *err, size_t e
   atomic_store(&a->caught_up_ms, mono_ms());
   /* The start-up check may have read a read-only store since closed: take the live one. */
   a->store = seq_store(seq);
-  if (pthread_create(&a->thread, NULL, anchor_thread, a)) {
+  if (worker_start(&a->w, anchor_thread, a)) {
     xt_errf(err, errcap, "cannot start the anchoring thread");
     return ANCHORING_ETHREAD;
   }
-  a->started = 1;
   return ANCHORING_OK;
 }
 
 int anchoring_stop(logd_anchor *a, unsigned wait_ms) {
-  if (!a->started) return 0;
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += wait_ms / 1000;
-  until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  pthread_mutex_lock(&a->mu);
-  a->stopping = 1;
-  pthread_cond_broadcast(&a->cv);
-  while (!a->finished)
-    if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) break;
-  int fin = a->finished;
-  pthread_mutex_unlock(&a->mu);
-  if (!fin) return -1;
-  pthread_join(a->thread, NULL);
-  a->started = 0;
-  return 0;
+  return worker_stop(&a->w, wait_ms);
 }
 
 /* ---------- what /v1/log and /metrics show ---------- */
 
 char *anchoring_state_json(logd_anchor *a) {
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   json_t *j = NULL;
   if (a->have) {
     char root[65], tx[67];
@@ -470,7 +438,7 @@ char *anchoring_state_json(logd_anchor *a) {
     json_object_set_new(j, "block", a->block ? json_integer((json_int_t)a->block) : json_null());
     json_object_set_new(j, "time", a->time ? json_integer((json_int_t)a->time) : json_null());
   }
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   if (!j) return strdup("null");
   char *s = json_dumps(j, JSON_COMPACT);
   json_decref(j);
@@ -478,9 +446,9 @@ char *anchoring_state_json(logd_anchor *a) {
 }
 
 char *anchoring_metrics(logd_anchor *a) {
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   uint64_t size = a->have ? a->size : 0, block = a->block, t = a->time;
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   char *s = NULL;
   if (asprintf(&s,
                "# HELP logd_anchor_size Size of the last checkpoint anchored on chain.\n"
@@ -520,11 +488,11 @@ char *anchoring_metrics(logd_anchor *a) {
 
 int anchoring_write_refused(logd_anchor *a, char *msg, size_t msgcap) {
   /* Before anchoring_start (the boot entry) nothing is refused. */
-  if (!a->started || !is_stale(a)) return 0;
+  if (!a->w.started || !is_stale(a)) return 0;
   atomic_fetch_add(&a->refused, 1);
-  pthread_mutex_lock(&a->mu);
+  pthread_mutex_lock(&a->w.mu);
   uint64_t size = a->have ? a->size : 0;
-  pthread_mutex_unlock(&a->mu);
+  pthread_mutex_unlock(&a->w.mu);
   xt_errf(msg, msgcap,
           "writes are refused: no anchor has confirmed the log's newest checkpoint for %" PRIu64
           " s, over the %" PRIu64 " s bound (--anchor-max-age; the last confirmed anchor is "

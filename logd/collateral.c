@@ -1,5 +1,6 @@
 /* collateral.c: logd's archive of Intel DCAP collateral, see collateral.h. */
 #include "logd/collateral.h"
+#include "logd/worker.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,10 +33,7 @@ struct logd_collateral {
   char index_path[PATH_MAX + 16];
   uint64_t refresh_s;
 
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  pthread_t thread;
-  int started, stopping, finished;
+  logd_worker w; /* its mu also guards the fields marked (mu) */
   uint8_t *quote; /* the latest quote (mu) */
   size_t quote_len;
   int asked;            /* a quote asked for a fetch (mu) */
@@ -114,12 +112,7 @@ logd_collateral *lcoll_new(const char *pccs_url, const char *data_dir, uint64_t 
   }
   snprintf(c->index_path, sizeof c->index_path, "%s/index.json", c->dir);
   c->refresh_s = refresh_s;
-  pthread_mutex_init(&c->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&c->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  worker_init(&c->w);
   load_archive(c);
   if (!c->index) {
     xt_errf(err, errcap, "out of memory");
@@ -134,13 +127,13 @@ void lcoll_quote(void *ctx, const uint8_t *quote, size_t len) {
   uint8_t *q = malloc(len);
   if (!q) return;
   memcpy(q, quote, len);
-  pthread_mutex_lock(&c->mu);
+  pthread_mutex_lock(&c->w.mu);
   free(c->quote);
   c->quote = q;
   c->quote_len = len;
   if (!c->last_ok || mono_s() - c->last_ok >= LCOLL_QUOTE_GAP_S) c->asked = 1;
-  pthread_cond_broadcast(&c->cv);
-  pthread_mutex_unlock(&c->mu);
+  pthread_cond_broadcast(&c->w.cv);
+  pthread_mutex_unlock(&c->w.mu);
 }
 
 /* ---------- archiving one fetched document (the thread) ---------- */
@@ -180,10 +173,10 @@ static int archive(logd_collateral *c, const char *doc, size_t len) {
     json_decref(e);
     return -1;
   }
-  pthread_mutex_lock(&c->mu);
+  pthread_mutex_lock(&c->w.mu);
   json_array_append_new(json_object_get(c->index, "collateral"), e);
   char *text = json_dumps(c->index, JSON_COMPACT);
-  pthread_mutex_unlock(&c->mu);
+  pthread_mutex_unlock(&c->w.mu);
   int rc = text && xt_file_write_atomic(c->index_path, text, strlen(text), 0644, err, sizeof err) == XT_OK ? 0 : -1;
   if (rc) xt_log("logd", "collateral: cannot write %s: %s", c->index_path, text ? err : "out of memory");
   free(text);
@@ -220,69 +213,48 @@ static int fetch_once(logd_collateral *c, const uint8_t *q, size_t qlen) {
 
 /* Waits (mu held) until a fetch is due or stopping; returns whether one is due. */
 static int wait_due(logd_collateral *c) {
-  while (!c->stopping) {
+  while (!c->w.stopping) {
     uint64_t now = mono_s();
     if (c->quote && (c->asked || (c->next_due && now >= c->next_due))) return 1;
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += c->next_due && c->next_due > now ? (time_t)(c->next_due - now) : 3600;
-    pthread_cond_timedwait(&c->cv, &c->mu, &until);
+    worker_deadline(&until, 1000 * (c->next_due && c->next_due > now ? c->next_due - now : 3600));
+    pthread_cond_timedwait(&c->w.cv, &c->w.mu, &until);
   }
   return 0;
 }
 
 static void *lcoll_thread(void *arg) {
   logd_collateral *c = arg;
-  pthread_mutex_lock(&c->mu);
+  pthread_mutex_lock(&c->w.mu);
   while (wait_due(c)) {
     size_t qlen = c->quote_len;
     uint8_t *q = malloc(qlen);
     if (q) memcpy(q, c->quote, qlen);
     c->asked = 0;
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->w.mu);
     int rc = q ? fetch_once(c, q, qlen) : -1;
     free(q);
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->w.mu);
     uint64_t now = mono_s(), retry = c->refresh_s < LCOLL_RETRY_S ? c->refresh_s : LCOLL_RETRY_S;
     if (rc == 0) c->last_ok = now;
     c->next_due = now + (rc == 0 ? c->refresh_s : retry);
   }
-  c->finished = 1;
-  pthread_cond_broadcast(&c->cv);
-  pthread_mutex_unlock(&c->mu);
+  worker_finished(&c->w);
+  pthread_mutex_unlock(&c->w.mu);
   return NULL;
 }
 
 lcoll_err lcoll_start(logd_collateral *c, char *err, size_t errcap) {
-  if (pthread_create(&c->thread, NULL, lcoll_thread, c)) {
+  if (worker_start(&c->w, lcoll_thread, c)) {
     xt_errf(err, errcap, "cannot start the collateral thread");
     return LCOLL_ETHREAD;
   }
-  c->started = 1;
   return LCOLL_OK;
 }
 
 int lcoll_stop(logd_collateral *c, unsigned wait_ms) {
-  if (!c || !c->started) return 0;
-  struct timespec until;
-  clock_gettime(CLOCK_MONOTONIC, &until);
-  until.tv_sec += wait_ms / 1000;
-  until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  pthread_mutex_lock(&c->mu);
-  c->stopping = 1;
-  pthread_cond_broadcast(&c->cv);
-  while (!c->finished)
-    if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT) break;
-  int fin = c->finished;
-  pthread_mutex_unlock(&c->mu);
-  if (!fin) return -1;
-  pthread_join(c->thread, NULL);
-  c->started = 0;
-  return 0;
+  if (!c) return 0;
+  return worker_stop(&c->w, wait_ms);
 }
 
 void lcoll_free(logd_collateral *c) {
@@ -290,8 +262,7 @@ void lcoll_free(logd_collateral *c) {
   json_decref(c->index);
   free(c->quote);
   free(c->last_doc);
-  pthread_mutex_destroy(&c->mu);
-  pthread_cond_destroy(&c->cv);
+  worker_destroy(&c->w);
   free(c);
 }
 
@@ -308,10 +279,10 @@ static unsigned error_body(unsigned status, const char *msg, char **body, size_t
 unsigned lcoll_http(logd_collateral *c, const char *name, char **body, size_t *len) {
   if (!c) return error_body(404, "no collateral archive: logd runs without --pccs", body, len);
   if (!name) {
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->w.mu);
     size_t n = json_array_size(json_object_get(c->index, "collateral"));
     *body = n ? json_dumps(c->index, JSON_COMPACT) : NULL;
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->w.mu);
     if (!n) return error_body(404, "no collateral archived yet", body, len);
     *len = *body ? strlen(*body) : 0;
     return *body ? 200 : 500;
