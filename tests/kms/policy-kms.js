@@ -11,52 +11,15 @@
 //     any-device (AllowAnyDeviceSet(true)), os H (the KMS allows OS image H).
 //     Prints {route, txs: [{tx, block}], allow_all_impl?, new_owner?}.
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const solc = require('solc');
 const { ethers } = require('ethers');
-
-// anvil's first two dev accounts
-const KEYS = ['0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
-              '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'];
-
-function compile() {
-  const input = {
-    language: 'Solidity',
-    sources: { 'KmsStandins.sol': { content: fs.readFileSync(path.join(__dirname, 'KmsStandins.sol'), 'utf8') } },
-    settings: { evmVersion: 'cancun', optimizer: { enabled: true, runs: 200 },
-                outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input)));
-  for (const e of out.errors || []) if (e.severity === 'error') throw new Error(e.formattedMessage);
-  return out.contracts['KmsStandins.sol'];
-}
+const { connect } = require('./chain');
 
 async function main() {
   const [mode, url, ...rest] = process.argv.slice(2);
-  const c = compile();
-  const provider = new ethers.JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
-  const receipt = async (hash) => {
-    for (let i = 0; i < 500; i++) {
-      const r = await provider.getTransactionReceipt(hash);
-      if (r) return r;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-    throw new Error('no receipt for ' + hash);
-  };
-  const owner = new ethers.NonceManager(new ethers.Wallet(KEYS[0], provider));
-  const next = new ethers.NonceManager(new ethers.Wallet(KEYS[1], provider));
+  const { c, owner, next, receipt, deploy, send: sendRaw } = connect(url);
   const send = async (p) => {
-    const r = await receipt((await p).hash);
-    if (r.status !== 1) throw new Error('transaction reverted');
+    const r = await sendRaw(p);
     return { tx: r.hash, block: r.blockNumber };
-  };
-  const deploy = async (name, ...a) => {
-    const f = new ethers.ContractFactory(c[name].abi, '0x' + c[name].evm.bytecode.object, owner);
-    const k = await f.deploy(...a);
-    const r = await receipt(k.deploymentTransaction().hash);
-    if (r.status !== 1) throw new Error(name + ' deployment reverted');
-    return k;
   };
   const kmsIface = new ethers.Interface(c.DstackKmsStandin.abi);
 
