@@ -61,11 +61,7 @@ check "static: --json says the chain checks were not made (anchors from a file)"
 
 # ---- logd on the simulator, anchoring on anvil ----
 section "chain set-up"
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
-pids+=($!)
-for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+harness_anvil --prune-history
 # The KMS stand-ins deployed as dstack does (tests/kms/policy-kms.js), the first
 # simulator's app id the DstackApp, so a complete policy can PASS (as in
 # tests/audit-policy.test.sh).

@@ -22,11 +22,7 @@ BIN=${BIN:-bin}
 harness_init audit-policy tlog logd dstack-sim
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
 
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
-pids+=($!)
-for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+harness_anvil --prune-history
 
 # The app's compose file, its hash, and the OS image hash the simulator reports for
 # --seed 0c (derived from the seed: known before the simulator runs, read back below).

@@ -18,14 +18,7 @@ TLOG=$B/tlog
 rpc() { curl -s -m 5 -H 'Content-Type: application/json' -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$U"; }
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --silent --timestamp 1767225600 &
-pids+=($!)
-for _ in $(seq 300); do
-  case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac
-  sleep 0.02
-done
+harness_anvil --timestamp 1767225600
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
 LO=example.org/xordi/users

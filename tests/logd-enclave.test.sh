@@ -43,11 +43,7 @@ INSTANCE_ID=$(jq -r .instance_id "$tmp/info.json")
 
 # --- the chain; logd's anchor address is GetKey's, computed here only because this is
 # a simulator (in production the operator reads it from logd's boot entry) ---
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
-pids+=($!)
-for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+harness_anvil --prune-history
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/enclave-anchor.key"
 ANCHORER=$("$B/tlog" anchor address --key "$tmp/enclave-anchor.key")

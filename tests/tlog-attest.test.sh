@@ -24,11 +24,7 @@ pids+=($!)
 for _ in $(seq 100); do [ -S "$SOCK" ] && dstack Info '{}' >/dev/null 2>&1 && break; sleep 0.05; done
 COMPOSE_HASH=$(dstack Info '{}' | jq -r .compose_hash)
 
-port=$(free_port)
-U=http://127.0.0.1:$port
-"$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --prune-history --silent &
-pids+=($!)
-for _ in $(seq 300); do case $(rpc eth_chainId 2>/dev/null) in *'"0x14a34"'*) break ;; esac; sleep 0.02; done
+harness_anvil --prune-history
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 OWNER=$("$B/tlog" anchor address --key "$tmp/owner.key")
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"

@@ -8,7 +8,7 @@
 # defines one. It defines ok / nok / check / expect (the "ok - " / "not ok - " lines
 # tests/run.sh counts, failures counted in $fails), section (a "# NAME (at N ms)"
 # progress line), harness_done (the test's exit status: 0 only without failures),
-# free_port, stop_pid and sha256hex.
+# free_port, stop_pid, sha256hex, and harness_anvil (a local chain, chain id 84532).
 
 ANVIL="$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 pids=()
@@ -56,3 +56,21 @@ harness_done() { [ "$fails" = 0 ]; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 sha256hex() { sha256sum | cut -d' ' -f1; }
+# harness_anvil [ANVIL ARGS...]: starts anvil (chain id 84532, Base Sepolia's) on a free
+# port with the given extra arguments, adds it to `pids`, sets U to its URL and waits
+# until it answers eth_chainId. Returns 1 if it never does.
+harness_anvil() {
+  local port
+  port=$(free_port)
+  U=http://127.0.0.1:$port
+  "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 84532 --silent "$@" &
+  pids+=($!)
+  for _ in $(seq 300); do
+    case $(curl -s -m 2 -H 'Content-Type: application/json' \
+      -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$U" 2>/dev/null) in
+    *'"0x14a34"'*) return 0 ;;
+    esac
+    sleep 0.02
+  done
+  return 1
+}
