@@ -204,20 +204,7 @@ out=$("$B/tlog" audit "${AU[@]}" --policy "$(policy listed --arg m "$M" --arg os
 
 section "monitor"
 HPORT=$(free_port)
-python3 - "$HPORT" "$tmp/hook.jsonl" <<'EOF2' &
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF2
+python3 tests/lib/webhook.py "$HPORT" "$tmp/hook.jsonl" &
 pids+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
 MON=(--log "$URL" --key "$VK" --rpc "$U" --contract "$C" --once --policy "$tmp/policy.json")

@@ -195,20 +195,7 @@ sed -i "s/^\(— [^ ]* \)A/\1B/; t; s/^\(— [^ ]* \)./\1A/" "$T/m4/checkpoint"
 expect "monitor: bad signature" 1 "ALERT bad-signature" -- "$TLOG" monitor --log "$T/m4" --key "$MK" --state "$T/mst" --once
 expect "monitor: unreachable log is an I/O error" 2 "" -- "$TLOG" monitor --log http://127.0.0.1:1 --key "$MK" --state "$T/mst" --once
 HPORT=$(free_port)
-python3 - "$HPORT" "$T/hook.jsonl" <<'EOF2' &
-import http.server, sys
-port, out = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with open(out, "ab") as f:
-            f.write(body + b"\n")
-        self.send_response(204)
-        self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF2
+python3 tests/lib/webhook.py "$HPORT" "$T/hook.jsonl" &
 HOOK_PID=$!
 pids+=("$HOOK_PID")
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
