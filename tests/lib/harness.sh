@@ -3,7 +3,8 @@
 #   harness_init [--no-anvil] NAME PROGRAM...
 # which makes $tmp (removed at exit unless KEEP is set), copies the programs into
 # $B (= $tmp/bin) so parallel relinks of bin/ cannot break a running test, checks
-# that $ANVIL exists (unless --no-anvil: tests without a chain), and stops every PID
+# that $ANVIL exists (unless --no-anvil: tests without a chain; $ANVIL then keeps its
+# on-disk state cache in $tmp), and stops every PID
 # in the `pids` array at exit, after calling the test's harness_at_exit function if it
 # defines one. It defines ok / nok / check / expect (the "ok - " / "not ok - " lines
 # tests/run.sh counts, failures counted in $fails), section (a "# NAME (at N ms)"
@@ -29,6 +30,14 @@ harness_init() {
     echo "not ok - $name: anvil missing (make deps)"; rm -rf "$tmp"; exit 1
   fi
   B=$tmp/bin
+  # anvil keeps old blocks' states on disk (~/.foundry/anvil/tmp by default, never
+  # removed): gigabytes after a few thousand mined blocks. The tests' anvil keeps them
+  # in $tmp, which goes at exit.
+  if [ $anvil = 1 ]; then
+    printf '#!/bin/sh\nexec "%s" --cache-path "%s/anvil-cache" "$@"\n' "$ANVIL" "$tmp" >"$tmp/bin/anvil"
+    chmod +x "$tmp/bin/anvil"
+    ANVIL=$tmp/bin/anvil
+  fi
   trap harness_cleanup EXIT
 }
 
