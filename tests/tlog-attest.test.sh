@@ -107,8 +107,8 @@ if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
 else
   nok "stand-in DstackApp contracts deployed (node tests/kms/standin.js)"; sed 's/^/# /' "$tmp/standin.err" | tail -5
 fi
-expect "the collector's boot entry over HTTP: not checked (its quote is served by the collector)" 1 \
-  "boot entry $CB +collector +not checked: its quote is served by the component itself" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
+expect "the collector's boot entry over HTTP: its quote, kept by logd (POST /v1/boot), checked" 1 \
+  "boot entry $CB +collector +simulated  compose_hash $COMPOSE_HASH" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
 expect "enclave log: without --allow-simulated the audit fails naming simulated" 1 \
   "FAIL  \(e\) boot entry 0 \(logd\) code identity: the quote is simulated" -- "$B/tlog" audit --log "$URL" "${AU[@]}"
 expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \

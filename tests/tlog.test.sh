@@ -132,6 +132,9 @@ AU=(--log "$T/au" --key "$AK" --anchors "$T/au/anchors.json")
 expect "audit January: every check passes, INCOMPLETE without a chain and a policy" 1 "audit INCOMPLETE" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-01-31
 expect "audit January: users per month" 1 '"2026-01": 37' -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-01-31 --json
 expect "audit February: window entries from the anchor before" 1 '"window_first": 700' -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-02-01 --to 2026-02-28 --json
+expect "audit: a collector boot entry without a kept quote leaves the audit INCOMPLETE, named" 1 \
+  "boot entry 0 \(collector\) code identity not checked: no attestation is kept for it" -- \
+  "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-01-31
 expect "audit: boot identity reported" 1 "entry 0 +collector +0.1.0 +compose_hash [0-9a-f]{64}" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2026-01-01 --to 2026-02-28
 expect "audit: no anchor in the window" 1 "no anchor of this log has a block time in the window" -- "$TLOG" audit --allow-dev "${AU[@]}" --from 2025-06-01 --to 2025-06-30
 expect "audit --help" 0 "usage: tlog audit" -- "$TLOG" audit --allow-dev --help

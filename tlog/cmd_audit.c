@@ -81,7 +81,9 @@ static void usage(FILE *f) {
           "      the RTMRs, RTMR3 compose hash = the entry's; every window anchor's quote\n"
           "      (v1/attestation?size=N, or attestation/checkpoint-N.json) binding the note\n"
           "      whose SHA-256 is the on-chain checkpointHash. A missing attestation fails.\n"
-          "      Collector boot quotes are checked only when a bundle holds them.\n"
+          "      Every other component's boot quote as logd keeps it (POST /v1/boot; a\n"
+          "      bundle's attestation/boot-I.json): one that is missing, or whose TCB is\n"
+          "      unknown, leaves the audit INCOMPLETE, naming the boot entry.\n"
           "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
           "                   it a real quote's TCB status is unknown: a failure)\n"
           "                   Without it, the log's collateral archive (logd --pccs,\n"
@@ -992,10 +994,12 @@ static bool boot_relevant(const audit *a, size_t i) {
   return true;
 }
 
-/* Same text over HTTP and from a directory, so both audits report alike. */
-#define NOT_FROM_LOGD                                                                      \
-  "its quote is served by the component itself, not by logd: only the entry's fields are " \
-  "checked (in full when a bundle holds attestation/boot-<index>.json)"
+/* A component's boot entry without a kept quote (logd keeps those sent to /v1/boot, and
+ * export carries them): nothing names the code that wrote it, so the audit cannot be
+ * complete (run_completeness). Same text over HTTP and from a directory. */
+#define NOT_FROM_LOGD                                                                     \
+  "no attestation is kept for it (logd keeps the quote of a boot sent to /v1/boot; a " \
+  "bundle holds attestation/boot-<index>.json): its code identity is not proven"
 
 static void cid_set(codeid_result *r, codeid_status status, bool failed, const char *msg) {
   memset(r, 0, sizeof *r);
@@ -1015,8 +1019,6 @@ static void check_boot_identity(audit *a, boot_rec *b) {
             co->allow_dev ? "compose_hash dev, no quote (--allow-dev)"
                           : "compose_hash dev, no quote: a --dev log proves no code identity (--allow-dev "
                             "accepts it)");
-  } else if (!from_logd && log_source_is_http(a->l.src)) {
-    cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
   } else {
     uint8_t *d = NULL;
     size_t n = 0;
@@ -1810,6 +1812,13 @@ static int run_completeness(audit *a, char *err, size_t errcap) {
   if (a->args->rpc && a->have_app && !a->have_kms)
     AUDIT_INCOMPLETE(a, "no DstackKms address (the policy's contracts): the OS images and upgrades of the KMS were "
                         "not checked");
+  /* A boot entry whose quote could not be judged proves nothing about its code. */
+  for (size_t i = 0; i < a->nboots; i++) {
+    const boot_rec *b = &a->boots[i];
+    if (b->cid.status == CODEID_NOT_CHECKED && !b->cid.failed)
+      AUDIT_INCOMPLETE(a, "boot entry %llu (%s) code identity not checked: %s", (unsigned long long)b->index,
+                       b->component[0] ? b->component : "?", b->cid.message);
+  }
   /* An evidence check skipped for want of its policy key (contracts.anchor,
    * max_anchor_gap, ts_ms_tolerance_s) left something unproven. */
   for (int k = 0; a->ev && k < EV_COUNT; k++)
