@@ -1819,6 +1819,10 @@ static int run_completeness(audit *a, char *err, size_t errcap) {
       AUDIT_INCOMPLETE(a, "boot entry %llu (%s) code identity not checked: %s", (unsigned long long)b->index,
                        b->component[0] ? b->component : "?", b->cid.message);
   }
+  for (size_t i = a->first; a->ast && i <= a->last && i < a->an.n; i++)
+    if (a->ast[i].cid.status == CODEID_NOT_CHECKED && !a->ast[i].cid.failed)
+      AUDIT_INCOMPLETE(a, "anchored checkpoint %llu code identity not checked: %s",
+                       (unsigned long long)a->an.a[i].size, a->ast[i].cid.message);
   /* An evidence check skipped for want of its policy key (contracts.anchor,
    * max_anchor_gap, ts_ms_tolerance_s) left something unproven. */
   for (int k = 0; a->ev && k < EV_COUNT; k++)
