@@ -97,6 +97,22 @@ rpc_failed:
   return LOGSCAN_ERR_RPC;
 }
 
+logscan_err logscan_start_block(eth_rpc *r, const logscan_opts *o, const uint8_t address[20],
+                                uint64_t head, uint64_t *block, int *unknown, char *err,
+                                size_t errcap) {
+  *unknown = 0;
+  logscan_err le = logscan_creation_block(r, o, address, head, block, err, errcap);
+  if (le != LOGSCAN_ERR_RPC) return le;
+  /* Tell "no state for old blocks" from "cannot even read head": only the first may
+   * fall back to block 0. */
+  opts ro = resolve(o);
+  if (has_code_retried(r, &ro, address, head) != 1) return LOGSCAN_ERR_RPC;
+  *block = 0;
+  *unknown = 1;
+  if (err && errcap) err[0] = 0;
+  return LOGSCAN_OK;
+}
+
 /* The logs of one range, held until the whole answer has parsed: eth_get_logs may fail
  * on entry k after delivering entries 0..k-1, and a retried range must not hand the
  * caller those again. */

@@ -44,6 +44,15 @@ logscan_err logscan_creation_block(eth_rpc *r, const logscan_opts *o, const uint
                                    uint64_t head, uint64_t *block, char *err, size_t errcap)
     __attribute__((warn_unused_result));
 
+/* Where a complete scan of `address`'s events starts: its creation block, or block 0
+ * when the node keeps no state for old blocks and so cannot say (reading from 0 is
+ * slower but complete; skipping history would not be). *unknown is set to 1 in that
+ * case, else 0. Returns LOGSCAN_OK; LOGSCAN_ERR_NO_CONTRACT (no code at head, err says
+ * so); LOGSCAN_ERR_RPC only when head itself cannot be read. */
+logscan_err logscan_start_block(eth_rpc *r, const logscan_opts *o, const uint8_t address[20],
+                                uint64_t head, uint64_t *block, int *unknown, char *err,
+                                size_t errcap) __attribute__((warn_unused_result));
+
 /* Calls cb for every log of `address` (with topic0 when non-NULL) in blocks
  * [from, to], in chain order, reading at most o->max_range blocks per request.
  * to must be a block number (not ETH_BLOCK_LATEST): read eth_blockNumber first, so a

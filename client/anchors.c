@@ -131,18 +131,13 @@ static tlog_err scan_start(eth_rpc *r, const uint8_t addr[20], tlog_chain_scan *
   s->first_block = s->from_block;
   if (s->from_block != TLOG_FROM_CREATION) return TLOG_OK;
   logscan_opts o = creation_opts(s->max_range);
-  logscan_err le = logscan_creation_block(r, &o, addr, s->head, &s->first_block, err, errcap);
-  if (le == LOGSCAN_ERR_NO_CONTRACT) {
-    char m[200];
-    xt_errf(m, sizeof m, "%s", err);
+  int unknown = 0;
+  char m[300];
+  if (logscan_start_block(r, &o, addr, s->head, &s->first_block, &unknown, m, sizeof m) != LOGSCAN_OK) {
     xt_errf(err, errcap, "chain: %s", m);
     return TLOG_EIO;
   }
-  if (le != LOGSCAN_OK) {
-    s->first_block = 0;
-    s->creation_unknown = 1;
-    if (errcap) err[0] = 0;
-  }
+  s->creation_unknown = unknown;
   return TLOG_OK;
 }
 

@@ -205,7 +205,8 @@ evidence_err evidence_anchorers_load(eth_rpc *r, const logscan_opts *o, const ui
     return EVIDENCE_ERR_RPC;
   }
   char lerr[400];
-  if (from == UINT64_MAX && logscan_creation_block(r, o, contract, head, &from, lerr, sizeof lerr) != LOGSCAN_OK) {
+  int unknown = 0; /* a node without old state: read from block 0 (complete) */
+  if (from == UINT64_MAX && logscan_start_block(r, o, contract, head, &from, &unknown, lerr, sizeof lerr) != LOGSCAN_OK) {
     xt_errf(err, errcap, "the anchor contract's creation block: %s", lerr);
     return EVIDENCE_ERR_RPC;
   }

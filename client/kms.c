@@ -277,16 +277,10 @@ static kms_err scan_contract(eth_rpc *rpc, const kms_scan *s, const uint8_t addr
                              kms_contract which, uint64_t head, collector *c) {
   uint64_t from = s->from_block;
   if (from == KMS_FROM_CREATION) {
-    logscan_err le = logscan_creation_block(rpc, &s->range, addr, head, &from, c->err, c->errcap);
-    if (le == LOGSCAN_ERR_NO_CONTRACT) return KMS_ERR_RPC;
-    if (le != LOGSCAN_OK) {
-      /* A node without state for old blocks (not an archive node, or a chain restarted
-       * from a state dump) cannot say when the contract was created. Reading from block 0
-       * is slower but complete; skipping history would not be. */
-      from = 0;
-      c->h->creation_unknown = 1;
-      c->err[0] = 0;
-    }
+    int unknown = 0;
+    if (logscan_start_block(rpc, &s->range, addr, head, &from, &unknown, c->err, c->errcap) != LOGSCAN_OK)
+      return KMS_ERR_RPC;
+    if (unknown) c->h->creation_unknown = 1;
   }
   if (from > head) return KMS_OK;
   c->contract = which;
