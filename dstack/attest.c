@@ -28,7 +28,7 @@ void dstack_checkpoint_report_data(const uint8_t *signed_checkpoint, size_t len,
   bind(DSTACK_CHECKPOINT_DOMAIN, NULL, signed_checkpoint, len, out);
 }
 
-int dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char *event_log,
+dstack_err dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char *event_log,
                              size_t event_log_len, const tdx_collateral *c, time_t now,
                              const uint8_t expect_report_data[64], const char *want_compose_hash,
                              bool allow_simulated, dstack_attestation *out) {
@@ -39,7 +39,7 @@ int dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char 
     out->verdict.result = TDX_INVALID;
     snprintf(out->verdict.status, sizeof out->verdict.status, "invalid");
     snprintf(out->message, sizeof out->message, "quote: %s", err);
-    return -1;
+    return DSTACK_EREJECTED;
   }
   tdx_quote_verify(&q, c, now, &out->verdict);
   out->report_data_ok = expect_report_data && !memcmp(q.report_data, expect_report_data, 64);
@@ -70,7 +70,7 @@ int dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char 
              out->app.compose_hash, want_compose_hash);
   } else {
     out->accepted = true;
-    return 0;
+    return DSTACK_OK;
   }
-  return -1;
+  return DSTACK_EREJECTED;
 }

@@ -40,10 +40,12 @@ typedef struct dstack_attestation {
 /* Verifies a quote (raw bytes), its event log (JSON text, may be NULL) and its binding
  * to expect_report_data, with collateral c (may be NULL: then only a simulated quote
  * with allow_simulated can be accepted). A non-empty want_compose_hash (hex) must match
- * the compose hash in RTMR3. Returns 0 if accepted, -1 otherwise (see out->message). */
-int dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char *event_log,
-                             size_t event_log_len, const tdx_collateral *c, time_t now,
-                             const uint8_t expect_report_data[64], const char *want_compose_hash,
-                             bool allow_simulated, dstack_attestation *out);
+ * the compose hash in RTMR3. Returns DSTACK_OK if accepted, DSTACK_EREJECTED otherwise
+ * (out->message says why; out is filled as far as the checks got). */
+dstack_err dstack_check_attestation(const uint8_t *quote, size_t quote_len, const char *event_log,
+                                    size_t event_log_len, const tdx_collateral *c, time_t now,
+                                    const uint8_t expect_report_data[64],
+                                    const char *want_compose_hash, bool allow_simulated,
+                                    dstack_attestation *out);
 
 #endif

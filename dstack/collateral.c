@@ -386,7 +386,7 @@ static int asn1_to_time(const ASN1_TIME *t, time_t *out) {
   return 0;
 }
 
-int tdx_collateral_window(const tdx_collateral *c, time_t *not_before, time_t *not_after) {
+dstack_err tdx_collateral_window(const tdx_collateral *c, time_t *not_before, time_t *not_after) {
   time_t lo = c->tcb_issue > c->qe_issue ? c->tcb_issue : c->qe_issue;
   time_t hi = c->tcb_next < c->qe_next ? c->tcb_next : c->qe_next;
   X509_CRL *crls[2] = {c->root_ca_crl, c->pck_crl};
@@ -394,11 +394,11 @@ int tdx_collateral_window(const tdx_collateral *c, time_t *not_before, time_t *n
     time_t last, next;
     if (asn1_to_time(X509_CRL_get0_lastUpdate(crls[i]), &last) ||
         asn1_to_time(X509_CRL_get0_nextUpdate(crls[i]), &next))
-      return -1;
+      return DSTACK_EMALFORMED;
     if (last > lo) lo = last;
     if (next < hi) hi = next;
   }
   *not_before = lo;
   *not_after = hi;
-  return 0;
+  return DSTACK_OK;
 }

@@ -14,19 +14,6 @@
 #define MAX_PAYLOAD (1u << 20)
 #define MAX_NAME 4096
 
-const char *dstack_err_str(dstack_err e) {
-  switch (e) {
-    case DSTACK_OK: return "ok";
-    case DSTACK_EMALFORMED: return "malformed input";
-    case DSTACK_EDIGEST: return "digest does not match the event";
-    case DSTACK_EMISMATCH: return "event log does not match the quote";
-    case DSTACK_EIDENTITY: return "bad boot identity event";
-    case DSTACK_ENOMEM: return "out of memory";
-    case DSTACK_ECRYPTO: return "cryptographic library failure";
-  }
-  return "unknown error";
-}
-
 void dstack_event_log_free(dstack_event_log *log) {
   if (!log) return;
   for (size_t i = 0; i < log->n; i++) {

@@ -25,24 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dstack/err.h"
 #include "dstack/quote.h"
 
 #define DSTACK_RUNTIME_EVENT_TYPE 0x08000001u
 #define DSTACK_EVENT_LOG_MAX_EVENTS 4096
-
-/* The dstack module's errors (0 = success). */
-typedef enum dstack_err {
-  DSTACK_OK = 0,
-  DSTACK_EMALFORMED, /* not what dstack writes: bad JSON, field, type, hex or length */
-  DSTACK_EDIGEST,    /* a runtime event's digest or preimage disagrees with its content */
-  DSTACK_EMISMATCH,  /* the replayed RTMRs are not the quote's */
-  DSTACK_EIDENTITY,  /* a boot identity event repeats or cannot be read */
-  DSTACK_ENOMEM,
-  DSTACK_ECRYPTO /* OpenSSL failed */
-} dstack_err;
-
-/* Returns a static English name for e; never NULL. */
-const char *dstack_err_str(dstack_err e);
 
 /* How a runtime event's digest is formed (see the top of this file). */
 typedef enum dstack_event_version { DSTACK_EVENT_V1 = 1, DSTACK_EVENT_V2 = 2 } dstack_event_version;

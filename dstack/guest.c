@@ -46,16 +46,19 @@ void dstack_client_free(dstack_client *c) {
 
 void dstack_client_set_timeout(dstack_client *c, long timeout_ms) { c->timeout_ms = timeout_ms; }
 
-/* POSTs body to method and returns the parsed JSON object of a 200 reply. */
-static json_t *call(dstack_client *c, const char *method, json_t *body, char *err,
-                    size_t errlen) {
+/* POSTs body to method; on DSTACK_OK *out (owned by the caller) is the JSON object of a
+ * 200 reply. DSTACK_EAGENT: no reply, an HTTP error or an "error" member;
+ * DSTACK_EMALFORMED: a reply that is not a JSON object. */
+static dstack_err call(dstack_client *c, const char *method, json_t *body, json_t **out,
+                       char *err, size_t errlen) {
   char url[128];
   snprintf(url, sizeof url, "http://dstack/%s", method);
   char *text = json_dumps(body, JSON_COMPACT);
   CURL *h = curl_easy_init();
   struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
   xt_buf b = xt_buf_make(DSTACK_MAX_REPLY);
-  json_t *result = NULL;
+  dstack_err rc = DSTACK_ENOMEM;
+  *out = NULL;
   if (!text || !h || !headers) {
     xt_errf(err, errlen, "out of memory");
     goto out;
@@ -70,13 +73,14 @@ static json_t *call(dstack_client *c, const char *method, json_t *body, char *er
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-  CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) {
+  rc = DSTACK_EAGENT;
+  CURLcode crc = curl_easy_perform(h);
+  if (crc != CURLE_OK) {
     if (b.overflow)
       xt_errf(err, errlen, "dstack %s: reply larger than %u bytes", method, DSTACK_MAX_REPLY);
     else
       xt_errf(err, errlen, "dstack %s via %s: %s", method, c->socket_path,
-              curl_easy_strerror(rc));
+              curl_easy_strerror(crc));
     goto out;
   }
   long status = 0;
@@ -96,15 +100,17 @@ static json_t *call(dstack_client *c, const char *method, json_t *body, char *er
   if (!json_is_object(reply)) {
     xt_errf(err, errlen, "dstack %s: reply is not a JSON object", method);
     json_decref(reply);
+    rc = DSTACK_EMALFORMED;
     goto out;
   }
-  result = reply;
+  *out = reply;
+  rc = DSTACK_OK;
 out:
   curl_slist_free_all(headers);
   if (h) curl_easy_cleanup(h);
   free(text);
   xt_buf_free(&b);
-  return result;
+  return rc;
 }
 
 static int get_hex(json_t *obj, const char *key, uint8_t *out, size_t cap, size_t *len,
@@ -119,20 +125,21 @@ static int get_hex(json_t *obj, const char *key, uint8_t *out, size_t cap, size_
   return 0;
 }
 
-int dstack_get_key(dstack_client *c, const char *path, const char *purpose,
-                   const char *algorithm, dstack_key *out, char *err, size_t errlen) {
+dstack_err dstack_get_key(dstack_client *c, const char *path, const char *purpose,
+                          const char *algorithm, dstack_key *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   json_t *body = json_pack("{s:s, s:s}", "path", path ? path : "", "purpose",
                            purpose ? purpose : "");
   if (body && algorithm) json_object_set_new(body, "algorithm", json_string(algorithm));
   if (!body) {
     xt_errf(err, errlen, "out of memory");
-    return -1;
+    return DSTACK_ENOMEM;
   }
-  json_t *r = call(c, "GetKey", body, err, errlen);
+  json_t *r;
+  dstack_err rc = call(c, "GetKey", body, &r, err, errlen);
   json_decref(body);
-  if (!r) return -1;
-  int rc = -1;
+  if (rc) return rc;
+  rc = DSTACK_EMALFORMED;
   if (get_hex(r, "key", out->key, sizeof out->key, &out->key_len, "GetKey", err, errlen))
     goto out;
   if (out->key_len != 32) {
@@ -154,7 +161,7 @@ int dstack_get_key(dstack_client *c, const char *path, const char *purpose,
     }
     out->n_signatures++;
   }
-  rc = 0;
+  rc = DSTACK_OK;
 out:
   if (rc) memset(out, 0, sizeof *out);
   json_decref(r);
@@ -169,24 +176,25 @@ void dstack_quote_reply_free(dstack_quote_reply *r) {
   memset(r, 0, sizeof *r);
 }
 
-int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
-                     dstack_quote_reply *out, char *err, size_t errlen) {
+dstack_err dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
+                            dstack_quote_reply *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (len > 64) {
     xt_errf(err, errlen, "report_data is %zu bytes (at most 64)", len);
-    return -1;
+    return DSTACK_EARG;
   }
   char hex[129];
   xt_hex_encode(report_data, len, hex);
   json_t *body = json_pack("{s:s}", "report_data", hex);
   if (!body) {
     xt_errf(err, errlen, "out of memory");
-    return -1;
+    return DSTACK_ENOMEM;
   }
-  json_t *r = call(c, "GetQuote", body, err, errlen);
+  json_t *r;
+  dstack_err rc = call(c, "GetQuote", body, &r, err, errlen);
   json_decref(body);
-  if (!r) return -1;
-  int rc = -1;
+  if (rc) return rc;
+  rc = DSTACK_EMALFORMED;
   json_t *q = json_object_get(r, "quote");
   json_t *el = json_object_get(r, "event_log");
   json_t *vm = json_object_get(r, "vm_config");
@@ -197,6 +205,7 @@ int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
   out->quote = malloc(json_string_length(q) / 2 + 1);
   if (!out->quote) {
     xt_errf(err, errlen, "out of memory");
+    rc = DSTACK_ENOMEM;
     goto out;
   }
   if (xt_hex_decode(json_string_value(q), json_string_length(q), XT_HEX_0X, out->quote,
@@ -218,10 +227,11 @@ int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
     out->vm_config = strdup("");
   if (!out->event_log || !out->vm_config) {
     xt_errf(err, errlen, "out of memory");
+    rc = DSTACK_ENOMEM;
     goto out;
   }
   memcpy(out->report_data, report_data, len);
-  rc = 0;
+  rc = DSTACK_OK;
 out:
   if (rc) dstack_quote_reply_free(out);
   json_decref(r);
@@ -244,17 +254,18 @@ static int copy_str(json_t *obj, const char *key, char *out, size_t cap) {
   return 0;
 }
 
-int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen) {
+dstack_err dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   json_t *body = json_object();
   if (!body) {
     xt_errf(err, errlen, "out of memory");
-    return -1;
+    return DSTACK_ENOMEM;
   }
-  json_t *r = call(c, "Info", body, err, errlen);
+  json_t *r;
+  dstack_err rc = call(c, "Info", body, &r, err, errlen);
   json_decref(body);
-  if (!r) return -1;
-  int rc = -1;
+  if (rc) return rc;
+  rc = DSTACK_EMALFORMED;
   if (copy_str(r, "app_id", out->app_id, sizeof out->app_id) ||
       copy_str(r, "instance_id", out->instance_id, sizeof out->instance_id) ||
       copy_str(r, "compose_hash", out->compose_hash, sizeof out->compose_hash) ||
@@ -266,6 +277,7 @@ int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen
   out->tcb_info = strdup(json_is_string(tcb) ? json_string_value(tcb) : "");
   if (!out->tcb_info) {
     xt_errf(err, errlen, "out of memory");
+    rc = DSTACK_ENOMEM;
     goto out;
   }
   if (json_is_string(tcb)) {
@@ -278,7 +290,7 @@ int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen
     }
     json_decref(t);
   }
-  rc = 0;
+  rc = DSTACK_OK;
 out:
   if (rc) dstack_info_free(out);
   json_decref(r);

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dstack/err.h"
+
 #define DSTACK_DEFAULT_SOCKET "/var/run/dstack.sock"
 #define DSTACK_MAX_REPLY (8u << 20) /* quotes are ~5 KB, event logs tens of KB */
 #define DSTACK_MAX_SIGNATURES 8
@@ -36,10 +38,13 @@ typedef struct dstack_key {
 } dstack_key;
 
 /* GetKey {path, purpose, algorithm}; algorithm "secp256k1" or "ed25519" (NULL: the
- * agent's default, secp256k1). Returns 0, or -1 with err set. out->key is secret: the
- * caller wipes it after use. */
-int dstack_get_key(dstack_client *c, const char *path, const char *purpose,
-                   const char *algorithm, dstack_key *out, char *err, size_t errlen);
+ * agent's default, secp256k1). Returns DSTACK_OK; or, with err set and *out zeroed,
+ * DSTACK_EAGENT (agent unreachable or refused), DSTACK_EMALFORMED (reply not GetKey's
+ * shape, or a key that is not 32 bytes), DSTACK_ENOMEM. out->key is secret: the caller
+ * wipes it after use. */
+dstack_err dstack_get_key(dstack_client *c, const char *path, const char *purpose,
+                          const char *algorithm, dstack_key *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 typedef struct dstack_quote_reply {
   uint8_t *quote; /* malloc'd */
@@ -50,9 +55,12 @@ typedef struct dstack_quote_reply {
 } dstack_quote_reply;
 
 /* GetQuote {report_data}: len <= 64 bytes, written raw (zero-padded) into the quote's
- * REPORTDATA by the agent. */
-int dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
-                     dstack_quote_reply *out, char *err, size_t errlen);
+ * REPORTDATA by the agent. Returns DSTACK_OK with *out filled (the caller frees it with
+ * dstack_quote_reply_free); or, with err set and *out empty, DSTACK_EARG (len > 64),
+ * DSTACK_EAGENT, DSTACK_EMALFORMED, DSTACK_ENOMEM. */
+dstack_err dstack_get_quote(dstack_client *c, const uint8_t *report_data, size_t len,
+                            dstack_quote_reply *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 void dstack_quote_reply_free(dstack_quote_reply *r);
 
 typedef struct dstack_info {
@@ -64,7 +72,11 @@ typedef struct dstack_info {
   char *app_compose; /* tcb_info.app_compose: the raw app-compose.json, malloc'd or NULL */
 } dstack_info;
 
-int dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen);
+/* Info {}: returns DSTACK_OK with *out filled (freed with dstack_info_free); or, with
+ * err set and *out empty, DSTACK_EAGENT, DSTACK_EMALFORMED (a field of the wrong type or
+ * too long for out), DSTACK_ENOMEM. */
+dstack_err dstack_get_info(dstack_client *c, dstack_info *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 void dstack_info_free(dstack_info *info);
 
 #endif

@@ -1,7 +1,7 @@
 # dstack: the dstack guest-agent client, TDX quote parsing and verification, and event
 # log replay. Goes into the enclave image (logd and collector use the client).
 LIBS += dstack
-dstack_SRCS := dstack/quote_parse.c dstack/collateral.c dstack/pck_chain.c \
+dstack_SRCS := dstack/err.c dstack/quote_parse.c dstack/collateral.c dstack/pck_chain.c \
   dstack/tcb_eval.c dstack/quote_verify.c dstack/eventlog.c dstack/guest.c dstack/attest.c \
   dstack/pccs.c
 dstack_PKGS := libcrypto jansson libcurl

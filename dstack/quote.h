@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dstack/err.h"
+
 #define TDX_QUOTE_HEADER_LEN 48
 #define TDX_QUOTE_SIGNED_LEN 632 /* header + TD report body: what the AK signs */
 #define TDX_QUOTE_MIN_LEN 636    /* signed part + u32 signature-data length */
@@ -75,8 +77,10 @@ typedef struct tdx_quote {
 
 /* Parses a version-4 TDX quote (or version 5 with a TD 1.0 or 1.5 body) with an ECDSA-P256 attestation key and a type-6 (QE
  * report) certification data holding a type-5 PCK chain. Trailing bytes after the
- * signature data are ignored. Returns 0, or -1 with a message in err. */
-int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, size_t errlen);
+ * signature data are ignored. Returns DSTACK_OK, or DSTACK_EMALFORMED with a message in err.
+ * *q points into buf (see the pointer members), so buf must outlive q. */
+dstack_err tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Decodes a quote file: raw binary, or hex text (whitespace and a 0x prefix allowed).
  * Returns a malloc'd buffer of *out_len bytes, or NULL with err set. */
@@ -91,8 +95,9 @@ typedef struct tdx_collateral tdx_collateral;
 tdx_collateral *tdx_collateral_parse(const char *json, size_t len, char *err, size_t errlen);
 void tdx_collateral_free(tdx_collateral *c);
 /* Latest issue date and earliest next-update date over TCB info, QE identity and both
- * CRLs: the window in which the collateral can be used. */
-int tdx_collateral_window(const tdx_collateral *c, time_t *not_before, time_t *not_after);
+ * CRLs: the window in which the collateral can be used. Returns DSTACK_OK, or
+ * DSTACK_EMALFORMED when a CRL's dates cannot be read (outputs then untouched). */
+dstack_err tdx_collateral_window(const tdx_collateral *c, time_t *not_before, time_t *not_after);
 
 typedef enum tdx_result {
   TDX_VERIFIED = 0,      /* chain to Intel root, collateral valid; see status */

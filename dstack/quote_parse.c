@@ -15,28 +15,28 @@
 /* Over 100 lines on purpose: one straight walk over the quote's layout (header, body,
  * signature data, certification data), each field bounds-checked where it is read, so
  * every offset can be checked against Intel's layout in one place. */
-int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, size_t errlen) {
+dstack_err tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, size_t errlen) {
   memset(q, 0, sizeof *q);
   if (!buf || len < TDX_QUOTE_MIN_LEN) {
     xt_errf(err, errlen, "quote too short (%zu bytes, need at least %d)", len,
             TDX_QUOTE_MIN_LEN);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   q->version = le16(buf);
   q->att_key_type = le16(buf + 2);
   q->tee_type = le32(buf + 4);
   if (q->version != 4 && q->version != 5) {
     xt_errf(err, errlen, "unsupported quote version %u (want 4 or 5)", q->version);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   if (q->att_key_type != 2) {
     xt_errf(err, errlen, "unsupported attestation key type %u (want 2, ECDSA-P256)",
             q->att_key_type);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   if (q->tee_type != 0x81) {
     xt_errf(err, errlen, "not a TDX quote (TEE type 0x%x)", q->tee_type);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   memcpy(q->qe_vendor_id, buf + 12, 16);
   size_t body_off = TDX_QUOTE_HEADER_LEN, body_len = TDX_TD10_BODY_LEN;
@@ -48,14 +48,14 @@ int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, siz
     if (!((q->body_type == 2 && size == TDX_TD10_BODY_LEN) ||
           (q->body_type == 3 && size == TDX_TD15_BODY_LEN))) {
       xt_errf(err, errlen, "unsupported v5 body type %u of %u bytes", q->body_type, size);
-      return -1;
+      return DSTACK_EMALFORMED;
     }
     body_off = 54;
     body_len = size;
   }
   if (len < body_off + body_len + 4) {
     xt_errf(err, errlen, "quote too short for its TD report body");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   const uint8_t *b = buf + body_off;
   memcpy(q->tee_tcb_svn, b + 0, 16);
@@ -80,14 +80,14 @@ int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, siz
   if (sig_len > len - q->signed_len - 4) {
     xt_errf(err, errlen, "signature data length %u runs past the quote's %zu bytes", sig_len,
             len);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   const uint8_t *p = buf + q->signed_len + 4;
   const uint8_t *end = p + sig_len;
   /* signature(64) attestation key(64) cert type(2) cert size(4) */
   if ((size_t)(end - p) < 64 + 64 + 6) {
     xt_errf(err, errlen, "signature data too short (%u bytes)", sig_len);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   memcpy(q->signature, p, 64);
   memcpy(q->attestation_key, p + 64, 64);
@@ -97,16 +97,16 @@ int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, siz
   p += 6;
   if (cert_type != 6) {
     xt_errf(err, errlen, "certification data type %u (want 6, QE report)", cert_type);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   if (cert_size > (size_t)(end - p)) {
     xt_errf(err, errlen, "QE report certification data runs past the signature data");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   end = p + cert_size;
   if ((size_t)(end - p) < TDX_QE_REPORT_LEN + 64 + 2) {
     xt_errf(err, errlen, "QE report certification data too short");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   memcpy(q->qe_report, p, TDX_QE_REPORT_LEN);
   memcpy(q->qe_report_signature, p + TDX_QE_REPORT_LEN, 64);
@@ -115,31 +115,31 @@ int tdx_quote_parse(tdx_quote *q, const uint8_t *buf, size_t len, char *err, siz
   p += 2;
   if (auth_len > (size_t)(end - p)) {
     xt_errf(err, errlen, "QE authentication data runs past its container");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   q->qe_auth_data = p;
   q->qe_auth_data_len = auth_len;
   p += auth_len;
   if ((size_t)(end - p) < 6) {
     xt_errf(err, errlen, "missing PCK certification data");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   uint16_t inner_type = le16(p);
   uint32_t inner_size = le32(p + 2);
   p += 6;
   if (inner_type != 5) {
     xt_errf(err, errlen, "inner certification data type %u (want 5, PCK chain)", inner_type);
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   if (inner_size > (size_t)(end - p) || inner_size == 0) {
     xt_errf(err, errlen, "PCK certificate chain runs past its container");
-    return -1;
+    return DSTACK_EMALFORMED;
   }
   q->pck_chain_pem = (const char *)p;
   q->pck_chain_pem_len = inner_size;
   q->raw = buf;
   q->raw_len = len;
-  return 0;
+  return DSTACK_OK;
 }
 
 uint8_t *tdx_quote_decode_file_bytes(const uint8_t *data, size_t len, size_t *out_len, char *err,

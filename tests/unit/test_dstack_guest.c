@@ -98,7 +98,7 @@ static void test_keys_deterministic_per_path(void) {
   CHECK_FATAL(dstack_get_key(client, "xordi/logd/anchor", "signing", NULL, &e, err,
                              sizeof err) == 0);
   CHECK(!memcmp(c.key, e.key, 32)); /* default algorithm is secp256k1 */
-  CHECK(dstack_get_key(client, "x", "y", "rsa", &e, err, sizeof err) != 0);
+  CHECK(dstack_get_key(client, "x", "y", "rsa", &e, err, sizeof err) == DSTACK_EAGENT);
   CHECK(strstr(err, "HTTP 400") && strstr(err, "unsupported algorithm"));
 }
 
@@ -145,7 +145,7 @@ static void test_quote_carries_report_data(void) {
   dstack_quote_reply_free(&r);
 
   uint8_t big[65] = {0};
-  CHECK(dstack_get_quote(client, big, 65, &r, err, sizeof err) != 0);
+  CHECK(dstack_get_quote(client, big, 65, &r, err, sizeof err) == DSTACK_EARG);
 }
 
 static void test_info(void) {
@@ -171,7 +171,7 @@ static void test_errors_are_clear(void) {
   dstack_client *c = dstack_client_new(missing, err, sizeof err);
   CHECK_FATAL(c);
   dstack_key k;
-  CHECK(dstack_get_key(c, "a", "b", NULL, &k, err, sizeof err) != 0);
+  CHECK(dstack_get_key(c, "a", "b", NULL, &k, err, sizeof err) == DSTACK_EAGENT);
   CHECK(strstr(err, "GetKey") && strstr(err, "nope.sock"));
   dstack_client_free(c);
 }
@@ -212,7 +212,7 @@ static void test_attestation_check(void) {
   CHECK(a.accepted && a.report_data_ok && a.event_log_ok && !strcmp(a.app.compose_hash, hex));
   CHECK(!strcmp(a.verdict.status, "simulated"));
   CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, rd, hex, false,
-                                 &a) != 0);
+                                 &a) == DSTACK_EREJECTED);
   CHECK(strstr(a.message, "simulated") != NULL);
   CHECK(dstack_check_attestation(r.quote, r.quote_len, r.event_log, el, NULL, now, other, hex,
                                  true, &a) != 0);
