@@ -362,12 +362,6 @@ static int ix_push(logd_seq *q, char tag, const uint8_t *key, uint64_t index) {
   return 0;
 }
 
-static int ix_cmp(const void *a, const void *b) {
-  const ix_op *x = a, *y = b;
-  if (x->tag != y->tag) return x->tag < y->tag ? -1 : 1;
-  return memcmp(x->key, y->key, STORE_KEY_PREFIX);
-}
-
 static int bundle_add(logd_seq *q, const char *entry, size_t len) {
   if (q->bundle_len + 2 + len > q->bundle_cap) {
     size_t cap = q->bundle_cap ? q->bundle_cap : 65536;
@@ -554,9 +548,8 @@ static int prepare_batch(logd_seq *q, seq_sub *list, int ckpt_due, inflight *f) 
       q->edge[0].dirty = 0;
       q->bundle_dirty = 0;
     }
-    /* Index keys go in sorted: the memtable skip list then inserts each next to the
-     * previous one instead of searching from the top for every random key. */
-    qsort(q->ix, q->nix, sizeof *q->ix, ix_cmp);
+    /* The store logs index ops as one sequential record and sorts them when it
+     * merges them in the background: no sorting here. */
     for (size_t k = 0; k < q->nix; k++) {
       if (q->ix[k].tag == 'D') store_batch_put_dedup(q->batch, q->ix[k].key, q->ix[k].index);
       else store_batch_put_hash(q->batch, q->ix[k].key, q->ix[k].index);
