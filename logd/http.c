@@ -22,6 +22,7 @@
 #include "base/num.h"
 #include "merkle/note.h"
 #include "merkle/tile.h"
+#include "logd/tilecache.h"
 
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
@@ -54,6 +55,7 @@ struct logd_http {
   unsigned port;
   atomic_ullong status_count[600];
   atomic_ullong body_bytes;
+  tilecache *tiles; /* full tiles and bundles, served without a copy */
 };
 
 typedef struct req {
@@ -224,6 +226,25 @@ static enum MHD_Result get_checkpoint(logd_http *h, struct MHD_Connection *c) {
                  "public, max-age=1", NULL, NULL);
 }
 
+static void tile_free_cb(void *cls) { tilecache_release(cls); }
+
+/* A cached (immutable) tile, sent from the cache's bytes; the response holds a
+ * reference until MHD has sent it. */
+static enum MHD_Result respond_cached(logd_http *h, struct MHD_Connection *c, const tc_item *it) {
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+      it->len, (void *)(uintptr_t)it->data, tile_free_cb, (void *)(uintptr_t)it);
+  if (!r) {
+    tilecache_release(it);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=31536000, immutable");
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  atomic_fetch_add(&h->status_count[200], 1);
+  return ret;
+}
+
 static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const char *path) {
   tile_id t;
   if (tile_path_decode(path, strlen(path), &t))
@@ -234,6 +255,10 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
   if (have == 0 || t.width > have)
     return respond_error(h, c, 404, "no such tile in the log yet");
   unsigned level = t.level == TILE_LEVEL_ENTRIES ? STORE_ENTRIES_LEVEL : (unsigned)t.level;
+  /* A full tile never changes: served from the cache when there. */
+  int full = t.width == TILE_WIDTH;
+  const tc_item *it = full && h->tiles ? tilecache_get(h->tiles, level, t.index) : NULL;
+  if (it) return respond_cached(h, c, it);
   uint8_t *data = NULL;
   size_t len = 0;
   char err[200];
@@ -242,34 +267,19 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     xt_log("logd", "read tile %s: %s", path, rc == STORE_NOT_FOUND ? "missing from storage" : err);
     return respond_error(h, c, 500, "storage error");
   }
+  /* The stored tile may be wider than asked for: serve its prefix. */
   size_t want;
-  if (t.level == TILE_LEVEL_ENTRIES) {
-    /* The stored bundle may hold more entries than asked for: cut after W. */
-    size_t off = 0;
-    unsigned n = 0;
-    while (n < t.width && off + 2 <= len) {
-      size_t el = (size_t)data[off] << 8 | data[off + 1];
-      if (off + 2 + el > len) break;
-      off += 2 + el;
-      n++;
-    }
-    if (n < t.width) {
-      free(data);
-      xt_log("logd", "read bundle %s: stored bundle too short", path);
-      return respond_error(h, c, 500, "storage error");
-    }
-    want = off;
-  } else {
-    want = (size_t)t.width * MERKLE_HASH_SIZE;
-    if (len < want) {
-      free(data);
-      xt_log("logd", "read tile %s: stored tile too short", path);
-      return respond_error(h, c, 500, "storage error");
-    }
+  if (tile_stored_prefix(&t, data, len, &want)) {
+    free(data);
+    xt_log("logd", "read tile %s: stored tile too short or malformed", path);
+    return respond_error(h, c, 500, "storage error");
+  }
+  if (full && h->tiles && (it = tilecache_put(h->tiles, level, t.index, data, want)) != NULL) {
+    free(data);
+    return respond_cached(h, c, it);
   }
   return respond(h, c, 200, "application/octet-stream", (char *)data, want,
-                 t.width == TILE_WIDTH ? "public, max-age=31536000, immutable" : "public, max-age=60",
-                 NULL, NULL);
+                 full ? "public, max-age=31536000, immutable" : "public, max-age=60", NULL, NULL);
 }
 
 static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
@@ -1025,6 +1035,8 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   }
   h->cfg = *cfg;
   h->port = cfg->port;
+  /* 4,096 hash tiles' worth; a miss (or no cache) reads the store as before. */
+  h->tiles = tilecache_new(32u << 20);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
@@ -1041,6 +1053,7 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   if (!h->d) {
     xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
     close(cfg->listen_fd);
+    tilecache_free(h->tiles);
     free(h);
     return NULL;
   }
@@ -1059,5 +1072,6 @@ void http_quiesce(logd_http *h) {
 void http_stop(logd_http *h) {
   if (!h) return;
   if (h->d) MHD_stop_daemon(h->d);
+  tilecache_free(h->tiles);
   free(h);
 }
