@@ -11,16 +11,22 @@ struct ixmem {
   size_t count;
 };
 
-ixmem *ixmem_new(void) {
+ixmem *ixmem_new(size_t expect) {
   ixmem *m = calloc(1, sizeof *m);
   if (!m) return NULL;
   m->cap = 1024;
+  while (m->cap < 2 * expect && m->cap < ((size_t)1 << 40)) m->cap *= 2;
   m->slot = calloc(m->cap, sizeof *m->slot);
   if (!m->slot) {
     free(m);
     return NULL;
   }
   return m;
+}
+
+void ixmem_clear(ixmem *m) {
+  memset(m->slot, 0, m->cap * sizeof *m->slot);
+  m->count = 0;
 }
 
 void ixmem_free(ixmem *m) {

@@ -21,8 +21,11 @@ typedef struct ixmem_op {
   uint8_t tag; /* non-zero */
 } ixmem_op;
 
-/* An empty table, or NULL when out of memory. */
-ixmem *ixmem_new(void);
+/* An empty table with room for `expect` keys before it grows (0: a small one), or
+ * NULL when out of memory. */
+ixmem *ixmem_new(size_t expect);
+/* Empties m, keeping its room (a table is reused rather than grown again). */
+void ixmem_clear(ixmem *m);
 /* Frees m (NULL is ignored). */
 void ixmem_free(ixmem *m);
 /* Makes room for n more keys so that the next n puts cannot fail: 0, or -1 when out

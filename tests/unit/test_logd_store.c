@@ -26,7 +26,7 @@ static void key_of(uint32_t i, uint8_t tag, uint8_t out[32]) {
 }
 
 static void test_ixmem(void) {
-  ixmem *m = ixmem_new();
+  ixmem *m = ixmem_new(0);
   CHECK_FATAL(m != NULL);
   uint8_t k[32];
   for (uint32_t i = 0; i < 5000; i++) {
@@ -47,6 +47,11 @@ static void test_ixmem(void) {
   CHECK_FATAL(ixmem_sorted(m, &ops, &n) == 0 && n == 5000);
   for (size_t i = 1; i < n; i++) CHECK(memcmp(ops[i - 1].key, ops[i].key, IXMEM_KEY) < 0);
   free(ops);
+  ixmem_clear(m);
+  CHECK(ixmem_count(m) == 0);
+  key_of(77, 'D', k);
+  CHECK(ixmem_get(m, 'D', k, &v) == 0);
+  CHECK(ixmem_put(m, 'D', k, 5) == 0 && ixmem_get(m, 'D', k, &v) == 1 && v == 5);
   ixmem_free(m);
 }
 
