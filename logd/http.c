@@ -407,17 +407,22 @@ static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
       json_decref(arr);
       return respond_error(h, c, 500, "storage error");
     }
-    size_t off = 0;
-    for (uint64_t i = b * TILE_WIDTH; i < end && off + 2 <= len; i++) {
-      size_t el = (size_t)data[off] << 8 | data[off + 1];
-      if (off + 2 + el > len) break;
-      if (i >= start) {
-        json_t *e = json_object();
-        json_object_set_new(e, "index", json_integer((json_int_t)i));
-        json_object_set_new(e, "entry", json_stringn((const char *)data + off + 2, el));
-        json_array_append_new(arr, e);
-      }
-      off += 2 + el;
+    /* The bundle as published (the stored one may already hold more). */
+    tile_id t = {TILE_LEVEL_ENTRIES, b, tile_width_at(TILE_LEVEL_ENTRIES, b, v.size)};
+    tile_bundle_entry ents[TILE_WIDTH];
+    size_t plen = 0;
+    if (tile_stored_prefix(&t, data, len, &plen) || tile_bundle_parse(data, plen, t.width, ents)) {
+      free(data);
+      json_decref(arr);
+      xt_log("logd", "read bundle %" PRIu64 ": stored bundle too short or malformed", b);
+      return respond_error(h, c, 500, "storage error");
+    }
+    for (uint64_t i = b * TILE_WIDTH > start ? b * TILE_WIDTH : start; i < end && i < b * TILE_WIDTH + t.width; i++) {
+      json_t *e = json_object();
+      json_object_set_new(e, "index", json_integer((json_int_t)i));
+      json_object_set_new(e, "entry", json_stringn((const char *)ents[i - b * TILE_WIDTH].data,
+                                                   ents[i - b * TILE_WIDTH].len));
+      json_array_append_new(arr, e);
     }
     free(data);
   }
