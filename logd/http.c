@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "base/num.h"
 #include "merkle/note.h"
 #include "merkle/tile.h"
+#include "logd/tilecache.h"
 
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
@@ -54,6 +56,7 @@ struct logd_http {
   unsigned port;
   atomic_ullong status_count[600];
   atomic_ullong body_bytes;
+  tilecache *tiles; /* full tiles and bundles, served without a copy */
 };
 
 typedef struct req {
@@ -224,6 +227,25 @@ static enum MHD_Result get_checkpoint(logd_http *h, struct MHD_Connection *c) {
                  "public, max-age=1", NULL, NULL);
 }
 
+static void tile_free_cb(void *cls) { tilecache_release(cls); }
+
+/* A cached (immutable) tile, sent from the cache's bytes; the response holds a
+ * reference until MHD has sent it. */
+static enum MHD_Result respond_cached(logd_http *h, struct MHD_Connection *c, const tc_item *it) {
+  struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+      it->len, (void *)(uintptr_t)it->data, tile_free_cb, (void *)(uintptr_t)it);
+  if (!r) {
+    tilecache_release(it);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=31536000, immutable");
+  enum MHD_Result ret = MHD_queue_response(c, 200, r);
+  MHD_destroy_response(r);
+  atomic_fetch_add(&h->status_count[200], 1);
+  return ret;
+}
+
 static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const char *path) {
   tile_id t;
   if (tile_path_decode(path, strlen(path), &t))
@@ -234,6 +256,10 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
   if (have == 0 || t.width > have)
     return respond_error(h, c, 404, "no such tile in the log yet");
   unsigned level = t.level == TILE_LEVEL_ENTRIES ? STORE_ENTRIES_LEVEL : (unsigned)t.level;
+  /* A full tile never changes: served from the cache when there. */
+  int full = t.width == TILE_WIDTH;
+  const tc_item *it = full && h->tiles ? tilecache_get(h->tiles, level, t.index) : NULL;
+  if (it) return respond_cached(h, c, it);
   uint8_t *data = NULL;
   size_t len = 0;
   char err[200];
@@ -242,34 +268,19 @@ static enum MHD_Result get_tile(logd_http *h, struct MHD_Connection *c, const ch
     xt_log("logd", "read tile %s: %s", path, rc == STORE_NOT_FOUND ? "missing from storage" : err);
     return respond_error(h, c, 500, "storage error");
   }
+  /* The stored tile may be wider than asked for: serve its prefix. */
   size_t want;
-  if (t.level == TILE_LEVEL_ENTRIES) {
-    /* The stored bundle may hold more entries than asked for: cut after W. */
-    size_t off = 0;
-    unsigned n = 0;
-    while (n < t.width && off + 2 <= len) {
-      size_t el = (size_t)data[off] << 8 | data[off + 1];
-      if (off + 2 + el > len) break;
-      off += 2 + el;
-      n++;
-    }
-    if (n < t.width) {
-      free(data);
-      xt_log("logd", "read bundle %s: stored bundle too short", path);
-      return respond_error(h, c, 500, "storage error");
-    }
-    want = off;
-  } else {
-    want = (size_t)t.width * MERKLE_HASH_SIZE;
-    if (len < want) {
-      free(data);
-      xt_log("logd", "read tile %s: stored tile too short", path);
-      return respond_error(h, c, 500, "storage error");
-    }
+  if (tile_stored_prefix(&t, data, len, &want)) {
+    free(data);
+    xt_log("logd", "read tile %s: stored tile too short or malformed", path);
+    return respond_error(h, c, 500, "storage error");
+  }
+  if (full && h->tiles && (it = tilecache_put(h->tiles, level, t.index, data, want)) != NULL) {
+    free(data);
+    return respond_cached(h, c, it);
   }
   return respond(h, c, 200, "application/octet-stream", (char *)data, want,
-                 t.width == TILE_WIDTH ? "public, max-age=31536000, immutable" : "public, max-age=60",
-                 NULL, NULL);
+                 full ? "public, max-age=31536000, immutable" : "public, max-age=60", NULL, NULL);
 }
 
 static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
@@ -396,17 +407,22 @@ static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {
       json_decref(arr);
       return respond_error(h, c, 500, "storage error");
     }
-    size_t off = 0;
-    for (uint64_t i = b * TILE_WIDTH; i < end && off + 2 <= len; i++) {
-      size_t el = (size_t)data[off] << 8 | data[off + 1];
-      if (off + 2 + el > len) break;
-      if (i >= start) {
-        json_t *e = json_object();
-        json_object_set_new(e, "index", json_integer((json_int_t)i));
-        json_object_set_new(e, "entry", json_stringn((const char *)data + off + 2, el));
-        json_array_append_new(arr, e);
-      }
-      off += 2 + el;
+    /* The bundle as published (the stored one may already hold more). */
+    tile_id t = {TILE_LEVEL_ENTRIES, b, tile_width_at(TILE_LEVEL_ENTRIES, b, v.size)};
+    tile_bundle_entry ents[TILE_WIDTH];
+    size_t plen = 0;
+    if (tile_stored_prefix(&t, data, len, &plen) || tile_bundle_parse(data, plen, t.width, ents)) {
+      free(data);
+      json_decref(arr);
+      xt_log("logd", "read bundle %" PRIu64 ": stored bundle too short or malformed", b);
+      return respond_error(h, c, 500, "storage error");
+    }
+    for (uint64_t i = b * TILE_WIDTH > start ? b * TILE_WIDTH : start; i < end && i < b * TILE_WIDTH + t.width; i++) {
+      json_t *e = json_object();
+      json_object_set_new(e, "index", json_integer((json_int_t)i));
+      json_object_set_new(e, "entry", json_stringn((const char *)ents[i - b * TILE_WIDTH].data,
+                                                   ents[i - b * TILE_WIDTH].len));
+      json_array_append_new(arr, e);
     }
     free(data);
   }
@@ -514,6 +530,11 @@ static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
 
 /* ---------- write API ---------- */
 
+/* Fetched once: EVP_sha256() looks the algorithm up (under a global lock) per call. */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 static const logd_submitter *authenticate(logd_http *h, struct MHD_Connection *c) {
   const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
   if (!a || strncasecmp(a, "Bearer ", 7)) return NULL;
@@ -523,7 +544,8 @@ static const logd_submitter *authenticate(logd_http *h, struct MHD_Connection *c
   while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t')) n--;
   if (!n) return NULL;
   uint8_t d[32];
-  if (!EVP_Digest(tok, n, d, NULL, EVP_sha256(), NULL)) return NULL;
+  pthread_once(&sha256_once, sha256_fetch);
+  if (!sha256_md || !EVP_Digest(tok, n, d, NULL, sha256_md, NULL)) return NULL;
   /* Compare against every submitter so timing says nothing about which matched. */
   const logd_submitter *who = NULL;
   for (size_t i = 0; i < h->cfg.nsubmitters; i++)
@@ -1025,7 +1047,9 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   }
   h->cfg = *cfg;
   h->port = cfg->port;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+  /* 4,096 hash tiles' worth; a miss (or no cache) reads the store as before. */
+  h->tiles = tilecache_new(32u << 20);
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
                           MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
@@ -1041,6 +1065,7 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   if (!h->d) {
     xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
     close(cfg->listen_fd);
+    tilecache_free(h->tiles);
     free(h);
     return NULL;
   }
@@ -1059,5 +1084,6 @@ void http_quiesce(logd_http *h) {
 void http_stop(logd_http *h) {
   if (!h) return;
   if (h->d) MHD_stop_daemon(h->d);
+  tilecache_free(h->tiles);
   free(h);
 }

@@ -50,6 +50,7 @@ static void usage(FILE *f) {
           "            [--submitters FILE] [--checkpoint-interval-ms 1000]\n"
           "            [--max-entry-bytes 16384] [--client-timeout 30]\n"
           "            [--max-connections 1024] [--queue-limit 100000] [--threads 2]\n"
+          "            [--index-merge-keys 262144]\n"
           "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
           "             [--anchor-interval 600] [--anchor-max-age 2400]]\n"
           "            [--pccs URL [--pccs-refresh 86400]]\n"
@@ -87,6 +88,8 @@ static void usage(FILE *f) {
           "  --max-connections N        concurrent connections (default 1024)\n"
           "  --queue-limit N            events waiting for the sequencer before 503 (default 100000)\n"
           "  --threads N                HTTP worker threads (default 2)\n"
+          "  --index-merge-keys N       merge the dedup/leaf-hash index log into the sorted\n"
+          "                             index in the background every N keys (default 262144)\n"
           "  --help, --version\n"
           "\n"
           "Log lines go to stderr. SIGTERM/SIGINT: finish queued writes, sign a last\n"
@@ -105,6 +108,7 @@ typedef struct logd_opts {
   int dev, anchor_interval_set;
   uint64_t anchor_max_age;
   uint64_t anchor_interval, interval, max_entry, timeout, max_conns, queue, threads;
+  uint64_t merge_keys;
 } logd_opts;
 
 /* What the checks gathered; written or started only once the start is certain. */
@@ -166,10 +170,10 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
               {"--client-timeout", 1, 3600}, {"--max-connections", 1, 65536},
               {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
               {"--anchor-interval", 1, 86400}, {"--anchor-max-age", 2, 7 * 86400},
-              {"--pccs-refresh", 1, 30 * 86400}};
+              {"--pccs-refresh", 1, 30 * 86400}, {"--index-merge-keys", 1, 1u << 24}};
   uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
                       &o->queue, &o->threads, &o->anchor_interval, &o->anchor_max_age,
-                      &o->pccs_refresh};
+                      &o->pccs_refresh, &o->merge_keys};
   const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
@@ -557,6 +561,7 @@ static int open_log(const logd_opts *o, logd_run *run) {
     fprintf(stderr, "logd: %s\n", err);
     return -1;
   }
+  if (o->merge_keys) store_set_index_merge_keys(run->store, (size_t)o->merge_keys);
   char *stored = NULL;
   store_err rc = store_get_origin(run->store, &stored, err, sizeof err);
   free(stored);

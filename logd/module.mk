@@ -1,10 +1,10 @@
 # logd: the log server (RocksDB storage, group-commit sequencer, HTTP API).
 LIBS += logdcore
-logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c
+logdcore_SRCS := logd/event.c logd/ixmem.c logd/store.c logd/sequencer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd
-logd_SRCS := logd/main.c logd/http.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c logd/worker.c
+logd_SRCS := logd/main.c logd/http.c logd/tilecache.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c logd/worker.c
 logd_LIBS := logdcore anchor dstack merkle
 logd_PKGS := libmicrohttpd jansson libcrypto rocksdb libsecp256k1 libcurl
 
@@ -26,3 +26,8 @@ FUZZERS += fuzz-event
 fuzz-event_SRCS := tests/fuzz/fuzz_event.c
 fuzz-event_LIBS := logdcore
 fuzz-event_PKGS := jansson
+
+TESTS += test-logd-store
+test-logd-store_SRCS := tests/unit/test_logd_store.c
+test-logd-store_LIBS := logdcore merkle check
+test-logd-store_PKGS := rocksdb jansson libcrypto

@@ -9,11 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/num.h"
 #include "merkle/merkle.h"
 #include "merkle/tile.h"
+#include "logd/ixmem.h"
 
 /* Full hash tiles never change, so proofs read them through a cache that keeps
  * every node inside the tile (levels 0..8 of it: 511 hashes), computed once:
@@ -38,6 +41,28 @@ typedef struct ncache_slot {
   uint8_t hash[32];
 } ncache_slot;
 
+/* The dedup and leaf-hash index, kept out of the synced hot path: each batch writes
+ * its index ops as ONE sequential 'X' record (no random keys in the memtable), the
+ * ops are also kept in memory (active), and a background thread merges a full table
+ * (frozen) into the sorted index column family as one ingested SST, then deletes its
+ * 'X' records. Lookups read active, frozen, then the column family (mu guards all). */
+#define IXLOG_OP (1 + STORE_KEY_PREFIX + 8)
+#define IXLOG_MERGE_KEYS (1u << 18)
+
+typedef struct ixlog {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  ixmem *active, *frozen;
+  ixmem *spare;         /* a merged table, emptied, for the next swap */
+  uint64_t seq;         /* the next 'X' record's number */
+  uint64_t frozen_upto; /* 'X' records below this number are all in frozen */
+  int inited, thread_on, stop;
+  int writing;          /* a batch's ops are between reserve and put: no swap now */
+  size_t merge_keys;    /* merge once active holds this many keys */
+  pthread_t thread;
+  char *dir;            /* the database directory, for the merge's SST */
+} ixlog;
+
 struct logd_store {
   ncache_slot *ncache;
   tcache_slot *tcache[TCACHE_SLOTS];
@@ -51,11 +76,15 @@ struct logd_store {
   rocksdb_readoptions_t *ropts;
   rocksdb_readoptions_t *iter_opts;
   rocksdb_writeoptions_t *wopts;
+  ixlog ix;
 };
 
 struct store_batch {
   rocksdb_writebatch_t *wb;
   rocksdb_column_family_handle_t *cf_index;
+  uint8_t *ops; /* index-log ops of this batch, IXLOG_OP bytes each */
+  size_t nops, ops_cap;
+  int oom;
 };
 
 static void be64(uint8_t *p, uint64_t v) {
@@ -83,6 +112,10 @@ const char *store_err_str(store_err e) {
   }
   return "unknown storage error";
 }
+
+static store_err ixlog_open(logd_store *s, const char *path, int read_only, char *err,
+                            size_t errcap);
+static void ixlog_close(logd_store *s);
 
 /* Opens read-write (creating the database when missing) or read-only. */
 static store_err open_mode(const char *path, int read_only, logd_store **out, char *err, size_t errcap) {
@@ -156,6 +189,11 @@ static store_err open_mode(const char *path, int read_only, logd_store **out, ch
   s->iter_opts = rocksdb_readoptions_create();
   s->wopts = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(s->wopts, 1);
+  store_err ie = ixlog_open(s, path, read_only, err, errcap);
+  if (ie) {
+    store_close(s);
+    return ie;
+  }
   *out = s;
   return STORE_OK;
 }
@@ -181,6 +219,7 @@ store_err store_open_read_only(const char *path, logd_store **out, char *err, si
 
 void store_close(logd_store *s) {
   if (!s) return;
+  ixlog_close(s);
   rocksdb_column_family_handle_destroy(s->cf_default);
   rocksdb_column_family_handle_destroy(s->cf_index);
   rocksdb_close(s->db);
@@ -368,41 +407,64 @@ store_err store_list_chunks(logd_store *s, uint64_t tile_index, uint64_t starts[
   return STORE_OK;
 }
 
+/* Looks (tag, key) up in the unmerged index ops; 1 and *index when there. */
+static int ixlog_find(logd_store *s, uint8_t tag, const uint8_t *key, uint64_t *index) {
+  pthread_mutex_lock(&s->ix.mu);
+  int hit = ixmem_get(s->ix.active, tag, key, index) ||
+            (s->ix.frozen && ixmem_get(s->ix.frozen, tag, key, index));
+  pthread_mutex_unlock(&s->ix.mu);
+  return hit;
+}
+
 store_err store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32], uint64_t *index,
                          uint8_t *found, char *err, size_t errcap) {
   if (n == 0) return STORE_OK;
-  uint8_t *kb = malloc(n * (1 + STORE_KEY_PREFIX));
-  const char **kp = malloc(n * sizeof *kp);
-  size_t *ks = malloc(n * sizeof *ks);
-  /* An array of n slice pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
-  rocksdb_pinnableslice_t **vals = calloc(n, sizeof vals[0]);
-  char **errs = calloc(n, sizeof *errs);
+  /* The unmerged ops first (recent entries, and retries of them); only the keys not
+   * there go to the column family. */
+  size_t miss = 0;
+  pthread_mutex_lock(&s->ix.mu);
+  for (size_t i = 0; i < n; i++) {
+    found[i] = (uint8_t)(ixmem_get(s->ix.active, 'D', keys[i], &index[i]) ||
+                         (s->ix.frozen && ixmem_get(s->ix.frozen, 'D', keys[i], &index[i])));
+    miss += !found[i];
+  }
+  pthread_mutex_unlock(&s->ix.mu);
+  if (miss == 0) return STORE_OK;
+  uint8_t *kb = malloc(miss * (1 + STORE_KEY_PREFIX));
+  const char **kp = malloc(miss * sizeof *kp);
+  size_t *ks = malloc(miss * sizeof *ks);
+  size_t *at = malloc(miss * sizeof *at);
+  /* An array of slice pointers. NOLINTNEXTLINE(bugprone-sizeof-expression) */
+  rocksdb_pinnableslice_t **vals = calloc(miss, sizeof vals[0]);
+  char **errs = calloc(miss, sizeof *errs);
   store_err rc = STORE_OK;
-  if (!kb || !kp || !ks || !vals || !errs) {
+  if (!kb || !kp || !ks || !at || !vals || !errs) {
     xt_errf(err, errcap, "out of memory");
     rc = STORE_ENOMEM;
     goto out;
   }
-  for (size_t i = 0; i < n; i++) {
-    uint8_t *k = kb + i * (1 + STORE_KEY_PREFIX);
+  for (size_t i = 0, m = 0; i < n; i++) {
+    if (found[i]) continue;
+    uint8_t *k = kb + m * (1 + STORE_KEY_PREFIX);
     k[0] = 'D';
     memcpy(k + 1, keys[i], STORE_KEY_PREFIX);
-    kp[i] = (const char *)k;
-    ks[i] = 1 + STORE_KEY_PREFIX;
+    kp[m] = (const char *)k;
+    ks[m] = 1 + STORE_KEY_PREFIX;
+    at[m++] = i;
   }
-  rocksdb_batched_multi_get_cf(s->db, s->ropts, s->cf_index, n, kp, ks, vals, errs, 0);
-  for (size_t i = 0; i < n; i++) {
-    found[i] = 0;
-    if (errs[i]) {
-      if (rc == 0) fail(err, errcap, "read failed", errs[i]);
-      else rocksdb_free(errs[i]);
-      errs[i] = NULL;
+  rocksdb_batched_multi_get_cf(s->db, s->ropts, s->cf_index, miss, kp, ks, vals, errs, 0);
+  for (size_t m = 0; m < miss; m++) {
+    size_t i = at[m];
+    if (errs[m]) {
+      if (rc == 0) fail(err, errcap, "read failed", errs[m]);
+      else rocksdb_free(errs[m]);
+      errs[m] = NULL;
       rc = STORE_EIO;
       continue;
     }
-    if (!vals[i]) continue;
+    if (!vals[m]) continue;
     size_t vl;
-    const char *v = rocksdb_pinnableslice_value(vals[i], &vl);
+    const char *v = rocksdb_pinnableslice_value(vals[m], &vl);
     if (vl != 8) {
       if (rc == 0) xt_errf(err, errcap, "storage: corrupt dedup value");
       rc = STORE_EIO;
@@ -412,14 +474,15 @@ store_err store_get_dedup_many(logd_store *s, size_t n, const uint8_t (*keys)[32
     found[i] = 1;
   }
 out:
-  for (size_t i = 0; vals && i < n; i++)
-    if (vals[i]) rocksdb_pinnableslice_destroy(vals[i]);
-  free(kb), free(kp), free(ks), free(vals), free(errs);
+  for (size_t m = 0; vals && m < miss; m++)
+    if (vals[m]) rocksdb_pinnableslice_destroy(vals[m]);
+  free(kb), free(kp), free(ks), free(at), free(vals), free(errs);
   return rc;
 }
 
 store_err store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PREFIX], uint64_t *index,
                       char *err, size_t errcap) {
+  if (ixlog_find(s, 'H', leaf_hash, index)) return STORE_OK;
   uint8_t k[1 + STORE_KEY_PREFIX] = {'H'};
   memcpy(k + 1, leaf_hash, STORE_KEY_PREFIX);
   return get_u64(s, k, sizeof k, index, err, errcap);
@@ -448,10 +511,15 @@ store_batch *store_batch_new(logd_store *s) {
 void store_batch_free(store_batch *b) {
   if (!b) return;
   rocksdb_writebatch_destroy(b->wb);
+  free(b->ops);
   free(b);
 }
 
-void store_batch_clear(store_batch *b) { rocksdb_writebatch_clear(b->wb); }
+void store_batch_clear(store_batch *b) {
+  rocksdb_writebatch_clear(b->wb);
+  b->nops = 0;
+  b->oom = 0;
+}
 
 void store_batch_put_tile(store_batch *b, unsigned level, uint64_t index, const uint8_t *data,
                           size_t len) {
@@ -474,11 +542,21 @@ void store_batch_delete_chunk(store_batch *b, unsigned level, uint64_t first) {
 }
 
 static void put_index(store_batch *b, char tag, const uint8_t *key, uint64_t index) {
-  uint8_t k[1 + STORE_KEY_PREFIX] = {(uint8_t)tag};
-  memcpy(k + 1, key, STORE_KEY_PREFIX);
-  uint8_t v[8];
-  be64(v, index);
-  rocksdb_writebatch_put_cf(b->wb, b->cf_index, (const char *)k, sizeof k, (const char *)v, sizeof v);
+  if (b->oom) return;
+  if ((b->nops + 1) * IXLOG_OP > b->ops_cap) {
+    size_t cap = b->ops_cap ? 2 * b->ops_cap : 4096 * IXLOG_OP;
+    uint8_t *n = realloc(b->ops, cap);
+    if (!n) {
+      b->oom = 1; /* store_batch_write refuses the batch */
+      return;
+    }
+    b->ops = n;
+    b->ops_cap = cap;
+  }
+  uint8_t *o = b->ops + b->nops++ * IXLOG_OP;
+  o[0] = (uint8_t)tag;
+  memcpy(o + 1, key, STORE_KEY_PREFIX);
+  be64(o + 1 + STORE_KEY_PREFIX, index);
 }
 
 void store_batch_put_dedup(store_batch *b, const uint8_t key[STORE_KEY_PREFIX], uint64_t index) {
@@ -504,9 +582,50 @@ void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note,
 }
 
 store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
+  if (b->oom) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
   char *rerr = NULL;
+  if (!b->nops) {
+    rocksdb_write(s->db, s->wopts, b->wb, &rerr);
+    if (rerr) return fail(err, errcap, "synced write failed", rerr);
+    return STORE_OK;
+  }
+  /* Room in memory first, so that ops made durable are always findable. Only this
+   * thread adds to active (writes are not concurrent), so the room stays. */
+  pthread_mutex_lock(&s->ix.mu);
+  int room = ixmem_reserve(s->ix.active, b->nops);
+  uint64_t seq = s->ix.seq;
+  s->ix.writing = room == 0;
+  pthread_mutex_unlock(&s->ix.mu);
+  if (room) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
+  uint8_t k[9] = {'X'};
+  be64(k + 1, seq);
+  /* The record rides in this write only: the batch stays as the caller queued it. */
+  rocksdb_writebatch_set_save_point(b->wb);
+  rocksdb_writebatch_put(b->wb, (const char *)k, sizeof k, (const char *)b->ops, b->nops * IXLOG_OP);
   rocksdb_write(s->db, s->wopts, b->wb, &rerr);
-  if (rerr) return fail(err, errcap, "synced write failed", rerr);
+  char *rb = NULL;
+  rocksdb_writebatch_rollback_to_save_point(b->wb, &rb);
+  rocksdb_free(rb);
+  pthread_mutex_lock(&s->ix.mu);
+  s->ix.writing = 0;
+  if (rerr) {
+    pthread_cond_broadcast(&s->ix.cv);
+    pthread_mutex_unlock(&s->ix.mu);
+    return fail(err, errcap, "synced write failed", rerr);
+  }
+  for (size_t i = 0; i < b->nops; i++) {
+    const uint8_t *o = b->ops + i * IXLOG_OP;
+    (void)ixmem_put(s->ix.active, o[0], o + 1, rd64(o + 1 + STORE_KEY_PREFIX)); /* reserved */
+  }
+  s->ix.seq = seq + 1;
+  if (ixmem_count(s->ix.active) >= s->ix.merge_keys) pthread_cond_broadcast(&s->ix.cv);
+  pthread_mutex_unlock(&s->ix.mu);
   return STORE_OK;
 }
 
@@ -693,4 +812,191 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     ncache_put(r->store, level, index + i, out[i]);
   }
   return 0;
+}
+
+/* ---- the index log ---- */
+
+/* Merges frozen into the index column family: its keys sorted into one SST,
+ * ingested (RocksDB syncs the file and its manifest), then the 'X' records it came
+ * from deleted. A crash between the two leaves the records, merged again on the
+ * next start: the same keys with the same values, so harmless. */
+static store_err ixlog_merge(logd_store *s, char *err, size_t errcap) {
+  ixmem_op *ops = NULL;
+  size_t n = 0;
+  /* frozen changes only here, so it is read without the lock. */
+  if (ixmem_sorted(s->ix.frozen, &ops, &n)) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
+  char path[PATH_MAX];
+  if ((size_t)snprintf(path, sizeof path, "%s/ixmerge-%llu.sst", s->ix.dir,
+                       (unsigned long long)s->ix.frozen_upto) >= sizeof path) {
+    free(ops);
+    xt_errf(err, errcap, "storage: path too long");
+    return STORE_EIO;
+  }
+  rocksdb_envoptions_t *eo = rocksdb_envoptions_create();
+  rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(eo, s->idx_opts);
+  char *rerr = NULL;
+  rocksdb_sstfilewriter_open(w, path, &rerr);
+  for (size_t i = 0; i < n && !rerr; i++) {
+    uint8_t k[1 + STORE_KEY_PREFIX], v[8];
+    k[0] = ops[i].tag;
+    memcpy(k + 1, ops[i].key, STORE_KEY_PREFIX);
+    be64(v, ops[i].index);
+    rocksdb_sstfilewriter_put(w, (const char *)k, sizeof k, (const char *)v, sizeof v, &rerr);
+  }
+  free(ops);
+  if (!rerr && n) rocksdb_sstfilewriter_finish(w, &rerr);
+  rocksdb_sstfilewriter_destroy(w);
+  rocksdb_envoptions_destroy(eo);
+  if (!rerr && n) {
+    rocksdb_ingestexternalfileoptions_t *io = rocksdb_ingestexternalfileoptions_create();
+    rocksdb_ingestexternalfileoptions_set_move_files(io, 1);
+    const char *files[1] = {path};
+    rocksdb_ingest_external_file_cf(s->db, s->cf_index, files, 1, io, &rerr);
+    rocksdb_ingestexternalfileoptions_destroy(io);
+  }
+  unlink(path); /* moved files are hard links; a failed attempt leaves no litter */
+  if (rerr) return fail(err, errcap, "index merge failed", rerr);
+  uint8_t lo[9] = {'X'}, hi[9] = {'X'};
+  be64(hi + 1, s->ix.frozen_upto);
+  rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+  rocksdb_writebatch_delete_range(wb, (const char *)lo, sizeof lo, (const char *)hi, sizeof hi);
+  /* Not synced: if lost, the records are merged again (see above). */
+  rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+  rocksdb_write(s->db, wo, wb, &rerr);
+  rocksdb_writeoptions_destroy(wo);
+  rocksdb_writebatch_destroy(wb);
+  if (rerr) return fail(err, errcap, "deleting merged index records failed", rerr);
+  return STORE_OK;
+}
+
+static void *ixlog_main(void *arg) {
+  logd_store *s = arg;
+  pthread_mutex_lock(&s->ix.mu);
+  while (!s->ix.stop) {
+    if (!s->ix.frozen && (ixmem_count(s->ix.active) < s->ix.merge_keys || s->ix.writing)) {
+      pthread_cond_wait(&s->ix.cv, &s->ix.mu);
+      continue;
+    }
+    if (!s->ix.frozen) {
+      /* Sized for a whole merge up front: growing by doubling rehashed every key
+       * in the writer thread (7% of add-batch CPU). */
+      ixmem *fresh = s->ix.spare ? s->ix.spare : ixmem_new(s->ix.merge_keys);
+      s->ix.spare = NULL;
+      if (fresh) {
+        s->ix.frozen = s->ix.active;
+        s->ix.frozen_upto = s->ix.seq;
+        s->ix.active = fresh;
+      }
+    }
+    pthread_mutex_unlock(&s->ix.mu);
+    char err[300] = "out of memory";
+    store_err rc = s->ix.frozen ? ixlog_merge(s, err, sizeof err) : STORE_ENOMEM;
+    pthread_mutex_lock(&s->ix.mu);
+    if (rc == STORE_OK) {
+      ixmem *done = s->ix.frozen;
+      s->ix.frozen = NULL;
+      pthread_mutex_unlock(&s->ix.mu);
+      ixmem_clear(done);
+      pthread_mutex_lock(&s->ix.mu);
+      if (!s->ix.spare) s->ix.spare = done;
+      else ixmem_free(done);
+      continue;
+    }
+    /* Lookups keep working from memory meanwhile; retry in a while. */
+    xt_log("logd", "storage: index merge: %s; retrying", err);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 5;
+    pthread_cond_timedwait(&s->ix.cv, &s->ix.mu, &ts);
+  }
+  pthread_mutex_unlock(&s->ix.mu);
+  return NULL;
+}
+
+/* Loads the unmerged 'X' records into memory and starts the merger (read-write). */
+static store_err ixlog_open(logd_store *s, const char *path, int read_only, char *err,
+                            size_t errcap) {
+  pthread_mutex_init(&s->ix.mu, NULL);
+  pthread_cond_init(&s->ix.cv, NULL);
+  s->ix.inited = 1;
+  s->ix.merge_keys = IXLOG_MERGE_KEYS;
+  s->ix.active = ixmem_new(IXLOG_MERGE_KEYS);
+  s->ix.dir = strdup(path);
+  if (!s->ix.active || !s->ix.dir) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
+  rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
+  if (!it) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
+  store_err rc = STORE_OK;
+  for (rocksdb_iter_seek(it, "X", 1); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &kl);
+    if (kl < 1 || k[0] != 'X') break;
+    const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vl);
+    if (kl != 9 || vl % IXLOG_OP) {
+      xt_errf(err, errcap, "storage: corrupt index record (%zu-byte key, %zu-byte value)", kl, vl);
+      rc = STORE_EIO;
+      break;
+    }
+    if (ixmem_reserve(s->ix.active, vl / IXLOG_OP)) {
+      xt_errf(err, errcap, "out of memory");
+      rc = STORE_ENOMEM;
+      break;
+    }
+    for (size_t i = 0; i < vl / IXLOG_OP; i++) {
+      const uint8_t *o = v + i * IXLOG_OP;
+      (void)ixmem_put(s->ix.active, o[0], o + 1, rd64(o + 1 + STORE_KEY_PREFIX)); /* reserved */
+    }
+    s->ix.seq = rd64(k + 1) + 1;
+  }
+  char *ierr = NULL;
+  if (rc == STORE_OK) rocksdb_iter_get_error(it, &ierr);
+  rocksdb_iter_destroy(it);
+  if (ierr) return fail(err, errcap, "read failed", ierr);
+  if (rc || read_only) return rc;
+  if (pthread_create(&s->ix.thread, NULL, ixlog_main, s)) {
+    xt_errf(err, errcap, "cannot start the index merge thread");
+    return STORE_ENOMEM;
+  }
+  s->ix.thread_on = 1;
+  return STORE_OK;
+}
+
+static void ixlog_close(logd_store *s) {
+  if (!s->ix.inited) return;
+  if (s->ix.thread_on) {
+    pthread_mutex_lock(&s->ix.mu);
+    s->ix.stop = 1;
+    pthread_cond_broadcast(&s->ix.cv);
+    pthread_mutex_unlock(&s->ix.mu);
+    pthread_join(s->ix.thread, NULL);
+  }
+  ixmem_free(s->ix.active);
+  ixmem_free(s->ix.frozen);
+  ixmem_free(s->ix.spare);
+  free(s->ix.dir);
+  pthread_mutex_destroy(&s->ix.mu);
+  pthread_cond_destroy(&s->ix.cv);
+  s->ix.inited = 0;
+}
+
+void store_set_index_merge_keys(logd_store *s, size_t n) {
+  pthread_mutex_lock(&s->ix.mu);
+  s->ix.merge_keys = n ? n : 1;
+  pthread_cond_broadcast(&s->ix.cv);
+  pthread_mutex_unlock(&s->ix.mu);
+}
+
+uint64_t store_index_unmerged(logd_store *s) {
+  pthread_mutex_lock(&s->ix.mu);
+  uint64_t n = ixmem_count(s->ix.active) + (s->ix.frozen ? ixmem_count(s->ix.frozen) : 0);
+  pthread_mutex_unlock(&s->ix.mu);
+  return n;
 }

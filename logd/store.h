@@ -15,7 +15,17 @@
  *                                  deletes its chunks.
  *   'D' dedup key (16 bytes)       index (u64 BE): first copy of (submitter, event)
  *   'H' leaf hash (first 16 bytes) index (u64 BE): lookup by leaf hash
- *                                  (both in the column family "index")
+ *                                  (both in the column family "index", merged)
+ *   'X' record number (u64 BE)     the index log: one batch's 'D' and 'H' ops (25 B
+ *                                  each: tag, 16-byte key, index u64 BE), written in
+ *                                  that batch's synced write, kept in memory too, and
+ *                                  merged in the background (one sorted SST ingested
+ *                                  into "index" per 2^18 keys, then deleted): the synced
+ *                                  hot path puts one sequential key per batch, never
+ *                                  two random keys per entry. Lookups read the
+ *                                  unmerged ops first, so they see every
+ *                                  acknowledged entry, before and after a merge and
+ *                                  across restarts (the records are reloaded).
  *   'C' size (u64 BE)              a published signed checkpoint note
  *   'L'                            the latest published checkpoint note
  * Reads are safe from any thread. Functions return a store_err: STORE_OK,
@@ -99,7 +109,9 @@ void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREF
                           uint64_t index);
 void store_batch_put_size(store_batch *b, uint64_t size);
 void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note, size_t len);
-/* One synced write of the whole batch (which stays queued: clear it to reuse it). */
+/* One synced write of the whole batch (which stays queued: clear it to reuse it),
+ * with its index ops as one 'X' record; STORE_ENOMEM when an index op could not be
+ * queued or kept in memory (nothing is written then). Not concurrent with itself. */
 store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) STORE_WUR;
 
 /* A merkle_node_reader over the stored hash tiles: node (level, index) is folded
@@ -120,6 +132,12 @@ void store_reader_init(store_reader *r, logd_store *s);
 void store_reader_done(store_reader *r);
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
                      uint8_t (*out)[32]);
+
+/* Merge the index log once this many keys are unmerged (default 2^18; tests use
+ * small values to exercise merges). */
+void store_set_index_merge_keys(logd_store *s, size_t n);
+/* Index keys not merged yet (in memory and in 'X' records). */
+uint64_t store_index_unmerged(logd_store *s);
 
 /* Bytes in SST files (both column families; the WAL is not counted), for /metrics. */
 uint64_t store_disk_bytes(logd_store *s);

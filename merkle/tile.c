@@ -146,6 +146,25 @@ merkle_status tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, t
   return pos == len ? MERKLE_OK : MERKLE_ERR_ARG;
 }
 
+merkle_status tile_stored_prefix(const tile_id *t, const uint8_t *buf, size_t len, size_t *out) {
+  if (t->width < 1 || t->width > TILE_WIDTH) return MERKLE_ERR_ARG;
+  if (t->level != TILE_LEVEL_ENTRIES) {
+    size_t want = (size_t)t->width * MERKLE_HASH_SIZE;
+    if (len < want || len % MERKLE_HASH_SIZE) return MERKLE_ERR_FORMAT;
+    *out = want;
+    return MERKLE_OK;
+  }
+  size_t pos = 0;
+  for (unsigned i = 0; i < t->width; i++) {
+    if (len - pos < 2) return MERKLE_ERR_FORMAT;
+    size_t n = (size_t)buf[pos] << 8 | buf[pos + 1];
+    if (n == 0 || len - pos - 2 < n) return MERKLE_ERR_FORMAT;
+    pos += 2 + n;
+  }
+  *out = pos;
+  return MERKLE_OK;
+}
+
 merkle_status tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len) {
   if (entry_len == 0 || entry_len > 0xffff) return MERKLE_ERR_ARG;
   if (*len > cap || cap - *len < 2 + entry_len) return MERKLE_ERR_SPACE;

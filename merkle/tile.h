@@ -58,6 +58,12 @@ typedef struct tile_bundle_entry {
  * allowed by the format; empty entries are rejected since logd never makes one).
  * Fails on truncation or trailing bytes. */
 merkle_status tile_bundle_parse(const uint8_t *buf, size_t len, size_t expect, tile_bundle_entry *out) MERKLE_MUST_USE;
+/* The bytes of tile t (t->width hashes, or t->width bundle entries) at the start of
+ * a stored tile buf of len bytes that may be wider (a server keeps the widest and
+ * serves every narrower width as its prefix): *out receives their length.
+ * MERKLE_ERR_FORMAT when buf holds fewer (or a malformed bundle, or a hash tile
+ * that is not whole hashes), MERKLE_ERR_ARG for a width outside 1..256. */
+merkle_status tile_stored_prefix(const tile_id *t, const uint8_t *buf, size_t len, size_t *out) MERKLE_MUST_USE;
 /* Appends one entry; MERKLE_ERR_SPACE if it does not fit, MERKLE_ERR_ARG if the
  * entry is empty or over 65535 bytes. */
 merkle_status tile_bundle_append(uint8_t *buf, size_t cap, size_t *len, const uint8_t *entry, size_t entry_len);

@@ -232,6 +232,32 @@ static int direct_nodes(void *ctx, unsigned level, uint64_t index, uint64_t coun
   return 0;
 }
 
+/* A narrower tile is the prefix of the stored (wider) one: its exact length. */
+static void test_stored_prefix(void) {
+  uint8_t b[64];
+  size_t len = 0, out = 0;
+  CHECK_FATAL(tile_bundle_append(b, sizeof b, &len, (const uint8_t *)"abc", 3) == MERKLE_OK);
+  CHECK_FATAL(tile_bundle_append(b, sizeof b, &len, (const uint8_t *)"de", 2) == MERKLE_OK);
+  tile_id t = {TILE_LEVEL_ENTRIES, 0, 1};
+  CHECK(tile_stored_prefix(&t, b, len, &out) == MERKLE_OK && out == 5);
+  t.width = 2;
+  CHECK(tile_stored_prefix(&t, b, len, &out) == MERKLE_OK && out == 9);
+  t.width = 3; /* more entries than stored */
+  CHECK(tile_stored_prefix(&t, b, len, &out) == MERKLE_ERR_FORMAT);
+  t.width = 2; /* the second entry cut short */
+  CHECK(tile_stored_prefix(&t, b, len - 1, &out) == MERKLE_ERR_FORMAT);
+  t.width = 0;
+  CHECK(tile_stored_prefix(&t, b, len, &out) == MERKLE_ERR_ARG);
+  uint8_t h[3 * 32] = {0};
+  tile_id ht = {0, 7, 2};
+  CHECK(tile_stored_prefix(&ht, h, sizeof h, &out) == MERKLE_OK && out == 64);
+  ht.width = 3;
+  CHECK(tile_stored_prefix(&ht, h, sizeof h, &out) == MERKLE_OK && out == 96);
+  ht.width = 4;
+  CHECK(tile_stored_prefix(&ht, h, sizeof h, &out) == MERKLE_ERR_FORMAT);
+  CHECK(tile_stored_prefix(&ht, h, sizeof h - 1, &out) == MERKLE_ERR_FORMAT);
+}
+
 static void test_reader_honest_log(void) {
   static const uint64_t sizes[] = {1, 2, 255, 256, 257, 300, 511, 65536, 65537, 70000};
   for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
@@ -334,6 +360,7 @@ int main(void) {
   CHECK_RUN(test_path_rejects_malformed);
   CHECK_RUN(test_widths_and_node_placement);
   CHECK_RUN(test_bundles);
+  CHECK_RUN(test_stored_prefix);
   CHECK_RUN(test_reader_honest_log);
   CHECK_RUN(test_reader_rejects_forged_tiles_70000);
   return check_finish();
