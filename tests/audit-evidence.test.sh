@@ -168,7 +168,7 @@ expect "wrong bytecode hash in the policy: FAIL naming both hashes" 1 \
   "FAIL  \(anchor_bytecode\) the anchor contract's runtime code hashes to $CODE_HASH, the policy says 0x0{64}" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}" --policy "$tmp/p-code.json"
 
-"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet >"$tmp/export.out" 2>&1 ||
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --out "$tmp/b" --quiet >"$tmp/export.out" 2>&1 ||
   { nok "export"; sed 's/^/# /' "$tmp/export.out"; }
 tamper() { rm -rf "$tmp/t"; cp -r "$tmp/b" "$tmp/t"; }
 BT=(--bundle "$tmp/t" --key "$VK" --rpc "$U" --contract "$C" --from "$DAY1" --to "$DAY3" --quiet --allow-simulated --policy "$tmp/p-ok.json")

@@ -526,7 +526,7 @@ say "failing window: $W/report-all.html ($W/summary-all.md)"
 
 # ================================================================ 7. offline
 section "Export, stop everything, audit offline"
-"$TLOG" export --log "$LOG_URL" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --to "$W/bundle" --quiet >"$W/export.txt" 2>"$W/export.err"
+"$TLOG" export --log "$LOG_URL" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --out "$W/bundle" --quiet >"$W/export.txt" 2>"$W/export.err"
 rc=$?
 show_run "$W/export"
 ok_if "tlog export: bundle of the whole log with its anchors (exit $rc)" '[ "$rc" = 0 ] && [ -f "$W/bundle/manifest.json" ]'

@@ -114,7 +114,7 @@ expect "enclave log: without --allow-simulated the audit fails naming simulated"
 expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}"
 
-"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet \
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --out "$tmp/b" --quiet \
   --attestation "$tmp/collector-att.json" >"$tmp/export.out" 2>&1
 [ -f "$tmp/b/attestation/boot-0.json" ] && [ -f "$tmp/b/attestation/checkpoint-$S1.json" ] &&
   jq -e ".files[\"attestation/checkpoint-$S2.json\"]" "$tmp/b/manifest.json" >/dev/null &&

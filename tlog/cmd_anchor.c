@@ -275,7 +275,7 @@ static int do_deploy(const anchor_args *a) {
     return print_json("anchor deploy",
                       json_pack("{s:s,s:s,s:I}", "contract", s, "tx", th, "block", (json_int_t)block));
   printf("%s\n", s);
-  fprintf(stderr, "deployed in transaction %s at block %llu (record it: scans take --from-block %llu)\n", th,
+  fprintf(stderr, "tlog anchor deploy: deployed in transaction %s at block %llu (record it: scans take --from-block %llu)\n", th,
           (unsigned long long)block, (unsigned long long)block);
   return TLOG_EXIT_OK;
 }
