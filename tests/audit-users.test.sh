@@ -22,9 +22,9 @@ harness_anvil --timestamp 1767225600
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
 LO=example.org/xordi/users
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$T/owner.key" 2>/dev/null)
-A1=$("$TLOG" anchor address --key "$T/anchorer.key")
-"$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null ||
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$T/owner.key" 2>/dev/null)
+A1=$("$TLOG" anchor address --private-key "$T/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null ||
   { nok "deploy and register the anchor contract"; exit 1; }
 CH=(--rpc "$U" --contract "$C")
 

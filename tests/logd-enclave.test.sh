@@ -46,12 +46,12 @@ INSTANCE_ID=$(jq -r .instance_id "$tmp/info.json")
 harness_anvil --prune-history
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/enclave-anchor.key"
-ANCHORER=$("$B/tlog" anchor address --key "$tmp/enclave-anchor.key")
+ANCHORER=$("$B/tlog" anchor address --private-key "$tmp/enclave-anchor.key")
 rm -f "$tmp/enclave-anchor.key"
 rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
-C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+C=$("$B/tlog" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
 O=example.org/xordi/enclave
-"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
+"$B/tlog" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
   { nok "register"; exit 1; }
 
 # --- submitters: a literal, a sha256: digest, a getkey: path ---

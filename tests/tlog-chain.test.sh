@@ -20,9 +20,9 @@ harness_anvil --prune-history --timestamp 1767225600
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
 O=example.org/xordi/log
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$T/owner.key" 2>/dev/null)
-A1=$("$TLOG" anchor address --key "$T/anchorer.key")
-"$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null ||
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$T/owner.key" 2>/dev/null)
+A1=$("$TLOG" anchor address --private-key "$T/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null ||
   { nok "deploy and register the anchor contract"; exit 1; }
 
 $MKLOG --dir "$T/log" --count 1000 --checkpoints 300,700 >/dev/null
@@ -100,7 +100,7 @@ if [ -x "$LOGD" ]; then
   "$LOGD" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 --submitters "$T/ld-submitters" >"$T/ld.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "$LU/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  "$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
+  "$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
   TOK=$(cat "$T/ld/dev-token")
   post() { curl -sf -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' --data-binary "$2" "$LU$1"; }
   python3 - >"$T/honest.json" <<'EOF2'
