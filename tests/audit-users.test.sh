@@ -126,4 +126,12 @@ as "$CTOK" /v1/add "{\"type\":\"user_count\",\"count\":5,\"as_of_index\":$ASOF,\
 anchor_now
 expect "an inflated count under the collector's own key fails" 1 "user_count attests 5 users, the collector's entries leave 2 stored" -- "$TLOG" audit "${AU[@]}"
 expect "the JSON report shows each statement's attested and logged counts" 1 '"attested": 5' -- "$TLOG" audit "${AU[@]}" --json
+# (issue 19) the start line names the address given: it said 127.0.0.1 when bound to 0.0.0.0
+cport2=$(free_port)
+mkdir -p "$T/col2"
+"$B/collector-test" --listen "0.0.0.0:$cport2" --data "$T/col2" --logd "$LU" --logd-token "$CTOK" \
+  --archive-token "$ATOK" --dev --api-base http://127.0.0.1:1 >"$T/col2.out" 2>"$T/col2.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening ' "$T/col2.out" 2>/dev/null && break; sleep 0.1; done
+check "a collector on --listen 0.0.0.0:PORT says 'listening 0.0.0.0:PORT' ($(head -c 60 "$T/col2.out"))" grep -q "^listening 0.0.0.0:$cport2 boot-index [0-9]" "$T/col2.out"
 harness_done
