@@ -199,6 +199,18 @@ check "monitor without --from-block: finds block $D2 by eth_getCode search ($((c
 read -r c3 l3 <<<"$(calls)"
 good=0; [ $rc2 = 0 ] && [ $((c3 - c2)) = $((c1 - c0)) ] && [ $((l3 - l2)) = "$want" ] && grep -q "consistent with the last verified" "$T/mon3b.out" && good=1
 check "the next monitor run starts at the kept block: eth_getCode calls as with --from-block ($((c3 - c2)) = $((c1 - c0))), $want eth_getLogs calls (got $((l3 - l2)))" [ $good = 1 ]
+# export and verify-bundle take the recorded deployment block too (a public node keeps no
+# old state, so without it they would read from block 0)
+"$TLOG" export --log "$T/log2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$D2" --out "$T/b2" --quiet >"$T/b2.out" 2>&1; rc=$?
+read -r c4 l4 <<<"$(calls)"
+good=0; [ $rc = 0 ] && grep -q "2 anchors, 2 anchored checkpoints" "$T/b2.out" && [ $((c4 - c3)) = 0 ] && [ $((l4 - l3)) = "$want" ] && good=1
+check "export --from-block $D2: both anchors, no eth_getCode search, $want eth_getLogs calls (got $((c4 - c3)), $((l4 - l3)))" [ $good = 1 ]
+"$TLOG" verify-bundle "$T/b2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$D2" >"$T/vb2.out" 2>&1; rc=$?
+read -r c5 l5 <<<"$(calls)"
+good=0; [ $rc = 0 ] && grep -q "^bundle verified$" "$T/vb2.out" && [ $((c5 - c4)) = 0 ] && [ $((l5 - l4)) = "$want" ] && good=1
+check "verify-bundle --from-block $D2 against the chain: verified, no eth_getCode search, $want eth_getLogs calls (got $((c5 - c4)), $((l5 - l4)))" [ $good = 1 ]
+expect "verify-bundle --from-block after the anchors: the bundle's anchors are not found on chain" 1 "the anchor at size 300 is not on chain as recorded" \
+  -- "$TLOG" verify-bundle "$T/b2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$((HEAD2 - 10))"
 # verify-receipt against the chain
 K2=$T/log2/verifier-key
 "$TLOG" inclusion --log "$T/log2" --key "$K2" --index 5 --size 300 --proof-out "$T/r300" >/dev/null

@@ -275,6 +275,8 @@ usage_line "export: a bad --size" "tlog export: --size '7x' is not a decimal int
 usage_line "export: --out and its deprecated alias --to naming two directories" "tlog export: warning: --to is deprecated; use --out DIR (in the next release --to will be refused by tlog export)
 tlog export: two bundle directories given ('$T/eu' and '$T/ev'); see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --to "$T/ev"
 [ ! -e "$T/eu" ] && [ ! -e "$T/ev" ] && ok "export: a usage error writes nothing" || nok "export: a usage error writes nothing"
+usage_line "export: --from-block without the chain" "tlog export: --from-block needs --rpc and --contract; see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --from-block 5
+usage_line "verify-bundle: a bad --from-block" "tlog verify-bundle: --from-block 'x' is not a block number; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY" --rpc http://127.0.0.1:1 --contract 0x0000000000000000000000000000000000000001 --from-block x
 usage_line "verify-bundle without DIR names it" "tlog verify-bundle: missing DIR (the bundle); see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle --key "$KEY"
 usage_line "verify-bundle: an extra argument is named" "tlog verify-bundle: unexpected argument 'extra'; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle" extra --key "$KEY"
 usage_line "verify-bundle without --key names it" "tlog verify-bundle: missing --key; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle"

@@ -28,6 +28,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/num.h"
+#include "anchor/logscan.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
 #include "client/collateral.h"
@@ -67,10 +68,34 @@ static int bundle_put(const char *dir, json_t *files, const char *rel, const voi
   return 0;
 }
 
+/* The log's anchors on chain, read from from_block (TLOG_FROM_CREATION: the contract's
+ * deployment block, found by eth_getCode search). Returns 0 or an exit status with err;
+ * a contract's malformed event is an I/O error here (nothing concluded). */
+static int chain_anchors(const char *cmd, const char *rpc, const char *contract, const char *origin, uint64_t from_block,
+                         bool quiet, tlog_anchors *out, char *err, size_t errcap) {
+  tlog_chain_scan scan = tlog_chain_scan_default();
+  scan.from_block = from_block;
+  if (tlog_anchors_scan(rpc, contract, origin, &scan, out, err, errcap)) return TLOG_EXIT_USAGE;
+  if (scan.creation_unknown && !quiet)
+    fprintf(stderr, "tlog %s: the node cannot say when the contract was deployed; anchors read from block 0 "
+                    "(give --from-block)\n", cmd);
+  return 0;
+}
+
+/* --from-block N (decimal or 0x quantity) into *block; TLOG_FROM_CREATION without it.
+ * 0 or TLOG_EXIT_USAGE (reported). */
+static int parse_from_block(const char *cmd, const char *arg, bool have_rpc, uint64_t *block) {
+  *block = TLOG_FROM_CREATION;
+  if (!arg) return 0;
+  if (!have_rpc) return tlog_usage_error(cmd, "--from-block needs --rpc and --contract");
+  if (logscan_parse_block(arg, block)) return tlog_usage_error(cmd, "--from-block '%s' is not a block number", arg);
+  return 0;
+}
+
 static void export_usage(FILE *f) {
   fprintf(f,
           "usage: tlog export --log URL|DIR --key VKEY --out DIR [--size N]\n"
-          "                   [--rpc URL --contract 0xADDR | --anchors FILE]\n"
+          "                   [--rpc URL --contract 0xADDR [--from-block N] | --anchors FILE]\n"
           "                   [--attestation FILE]... [--json] [--quiet]\n"
           "\n"
           "Writes an offline audit bundle to the directory --out DIR: the signed checkpoint\n"
@@ -80,7 +105,10 @@ static void export_usage(FILE *f) {
           "log's on-chain anchors up to N (anchors.json, with block times and tx hashes),\n"
           "and manifest.json with the SHA-256 of every file. The bundle directory is itself\n"
           "usable as --log DIR; check it with `tlog verify-bundle`. --anchors FILE takes\n"
-          "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
+          "the anchors from a `tlog anchor list --json` file instead of the chain. The chain\n"
+          "is read from the anchor contract's deployment block (found by eth_getCode search;\n"
+          "a node without old state cannot say, and then it is read from block 0) or from\n"
+          "--from-block N (`tlog anchor deploy` printed it; `tlog anchor status` shows it).\n"
           "Attestations: logd's boot quotes and anchored checkpoints' quotes, as the log\n"
           "serves them, go to attestation/boot-<I>.json and attestation/checkpoint-<N>.json.\n"
           "Other components' boot quotes that logd keeps (the collector's, sent with its boot\n"
@@ -101,6 +129,7 @@ static void export_usage(FILE *f) {
 typedef struct export_args {
   const char *log, *key, *out, *size_arg, *rpc, *contract, *anchors_file;
   uint64_t size; /* --size, when size_arg */
+  uint64_t from_block; /* --from-block, or TLOG_FROM_CREATION */
   const char *extra_att[16]; /* --attestation FILEs */
   size_t nextra;
   bool json, quiet;
@@ -136,8 +165,9 @@ static int export_parse_args(int argc, char **argv, export_args *g, bool *done) 
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {"attestation", required_argument, 0, 'T'},
+                                       {"from-block", required_argument, 0, 'f'},
                                        {0, 0, 0, 0}};
-  const char *cmd = "export";
+  const char *cmd = "export", *from_arg = NULL;
   memset(g, 0, sizeof *g);
   *done = true;
   int c;
@@ -160,6 +190,7 @@ static int export_parse_args(int argc, char **argv, export_args *g, bool *done) 
     case 'r': g->rpc = optarg; break;
     case 'c': g->contract = optarg; break;
     case 'A': g->anchors_file = optarg; break;
+    case 'f': from_arg = optarg; break;
     case 'j': g->json = true; break;
     case 'q': g->quiet = true; break;
     case 'T':
@@ -178,6 +209,7 @@ static int export_parse_args(int argc, char **argv, export_args *g, bool *done) 
   if (g->rpc && !g->contract) return tlog_usage_error(cmd, "missing --contract (--rpc needs it)");
   if (g->contract && !g->rpc) return tlog_usage_error(cmd, "missing --rpc (--contract needs it)");
   if (g->rpc && g->anchors_file) return tlog_usage_error(cmd, "give only one of --rpc and --anchors");
+  if (parse_from_block(cmd, from_arg, g->rpc != NULL, &g->from_block)) return TLOG_EXIT_USAGE;
   if (g->size_arg && xt_parse_u64(g->size_arg, 0, 0, UINT64_MAX, &g->size) != XT_OK)
     return tlog_usage_error(cmd, "--size '%s' is not a decimal integer", g->size_arg);
   if (strlen(g->out) > TLOG_MAX_DIR)
@@ -251,8 +283,9 @@ static int export_select_anchors(export_job *x, char *err, size_t errcap) {
   const export_args *g = x->g;
   if (!g->rpc && !g->anchors_file) return 0;
   tlog_anchors all;
-  int rc = g->rpc ? tlog_anchors_from_chain(g->rpc, g->contract, x->l.cp.c.origin, &all, err, errcap)
-                  : tlog_anchors_load(g->anchors_file, &all, err, errcap);
+  int rc = g->rpc ? chain_anchors("export", g->rpc, g->contract, x->l.cp.c.origin, g->from_block, g->quiet, &all, err,
+                                  errcap)
+                  : (int)tlog_anchors_load(g->anchors_file, &all, err, errcap);
   if (rc) return rc;
   for (size_t i = 0; i < all.n && !rc; i++) {
     if (all.a[i].size > x->size) continue;
@@ -619,14 +652,17 @@ int cmd_export(int argc, char **argv) {
 
 static void verify_usage(FILE *f) {
   fprintf(f,
-          "usage: tlog verify-bundle DIR --key VKEY [--rpc URL --contract 0xADDR] [--json] [--quiet]\n"
+          "usage: tlog verify-bundle DIR --key VKEY [--rpc URL --contract 0xADDR [--from-block N]]\n"
+          "                          [--json] [--quiet]\n"
           "\n"
           "Verifies a `tlog export` bundle offline: every file against manifest.json, the\n"
           "checkpoint's signature, every entry recomputed to the checkpoint's root and to\n"
           "the root of every anchor in anchors.json, every hash tile against the nodes\n"
           "recomputed from the entries, and the anchored checkpoints' signatures and\n"
           "hashes. With --rpc/--contract, also that the bundle's anchors are on chain as\n"
-          "recorded (size, root, checkpoint hash, block, time, tx) and none is left out.\n"
+          "recorded (size, root, checkpoint hash, block, time, tx) and none is left out,\n"
+          "reading the chain from the contract's deployment block or --from-block N (as in\n"
+          "`tlog export`; a recorded anchor before that block is reported not on chain).\n"
           "Attestations (attestation/*.json): each bound to its boot entry (quote SHA-256,\n"
           "report_data over the keys the entry names, event log, compose hash) or to its\n"
           "anchored note; one missing for a logd boot entry or an enclave logd's anchor\n"
@@ -721,6 +757,7 @@ static bool anchor_equal(const tlog_anchor *a, const tlog_anchor *b) {
 /* The command line of `tlog verify-bundle`. */
 typedef struct verify_args {
   const char *dir, *key, *rpc, *contract;
+  uint64_t from_block; /* --from-block, or TLOG_FROM_CREATION */
   bool json, quiet;
 } verify_args;
 
@@ -753,8 +790,9 @@ static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) 
                                        {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"from-block", required_argument, 0, 'f'},
                                        {0, 0, 0, 0}};
-  const char *cmd = "verify-bundle";
+  const char *cmd = "verify-bundle", *from_arg = NULL;
   memset(g, 0, sizeof *g);
   *done = true;
   int c;
@@ -765,6 +803,7 @@ static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) 
     case 'k': g->key = optarg; break;
     case 'r': g->rpc = optarg; break;
     case 'c': g->contract = optarg; break;
+    case 'f': from_arg = optarg; break;
     case 'j': g->json = true; break;
     case 'q': g->quiet = true; break;
     case 'h': verify_usage(stdout); return TLOG_EXIT_OK;
@@ -776,6 +815,7 @@ static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) 
   if (tlog_no_extra_args(cmd, argc, argv) || tlog_require(cmd, g->key, "--key")) return TLOG_EXIT_USAGE;
   if (g->rpc && !g->contract) return tlog_usage_error(cmd, "missing --contract (--rpc needs it)");
   if (g->contract && !g->rpc) return tlog_usage_error(cmd, "missing --rpc (--contract needs it)");
+  if (parse_from_block(cmd, from_arg, g->rpc != NULL, &g->from_block)) return TLOG_EXIT_USAGE;
   if (strlen(g->dir) > TLOG_MAX_DIR)
     return tlog_usage_error(cmd, "DIR: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   *done = false;
@@ -932,8 +972,9 @@ static int verify_replay(bundle_check *b, char *err, size_t errcap) {
 static int verify_chain(bundle_check *b, char *err, size_t errcap) {
   const tlog_anchors *an = &b->anchors, *ch = &b->chain;
   if (!b->g->rpc) return 0;
-  if (tlog_anchors_from_chain(b->g->rpc, b->g->contract, b->cp.c.origin, &b->chain, err, errcap))
-    return TLOG_EXIT_USAGE;
+  int rc = chain_anchors("verify-bundle", b->g->rpc, b->g->contract, b->cp.c.origin, b->g->from_block, b->g->quiet,
+                         &b->chain, err, errcap);
+  if (rc) return rc;
   for (size_t i = 0; i < an->n; i++) {
     bool found = false;
     for (size_t j = 0; j < ch->n && !found; j++) found = anchor_equal(&an->a[i], &ch->a[j]);
