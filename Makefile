@@ -14,6 +14,9 @@
 # with man pages and tlog's bash completion generated from their --help texts.
 
 SHELL := /bin/bash
+# The rules generated from module.mk come first in the file; `make` alone must still build
+# everything, not the first library.
+.DEFAULT_GOAL := all
 CC ?= cc
 ifeq ($(origin CC),default)
 CC := cc

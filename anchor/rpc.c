@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,48 @@ eth_rpc_status eth_block_number(eth_rpc *r, uint64_t *number) {
 
 eth_rpc_status eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag, uint64_t *nonce) {
   return call_quantity(r, "eth_getTransactionCount", json_pack("[o,s]", jhex(addr, 20), tag), nonce);
+}
+
+/* A quantity of up to 256 bits (0x + 1 to 64 hex digits, no leading zero but "0x0")
+ * as decimal: repeated division of its big-endian bytes by 10. 0 or -1. */
+static int u256_quantity_decimal(const char *q, char out[ETH_U256_DECIMAL_MAX]) {
+  if (!q || q[0] != '0' || (q[1] != 'x' && q[1] != 'X')) return -1;
+  const char *h = q + 2;
+  size_t n = strlen(h);
+  if (n == 0 || n > 64 || (n > 1 && h[0] == '0')) return -1;
+  char padded[65];
+  memset(padded, '0', 64);
+  memcpy(padded + 64 - n, h, n);
+  padded[64] = 0;
+  uint8_t v[32];
+  if (xt_hex_decode_exact(padded, 0, v, 32) != XT_OK) return -1;
+  char rev[ETH_U256_DECIMAL_MAX];
+  size_t len = 0;
+  bool zero;
+  do {
+    unsigned rem = 0;
+    zero = true;
+    for (size_t i = 0; i < 32; i++) {
+      unsigned cur = rem * 256u + v[i];
+      v[i] = (uint8_t)(cur / 10u);
+      rem = cur % 10u;
+      if (v[i]) zero = false;
+    }
+    rev[len++] = (char)('0' + rem);
+  } while (!zero && len < ETH_U256_DECIMAL_MAX - 1);
+  for (size_t i = 0; i < len; i++) out[i] = rev[len - 1 - i];
+  out[len] = 0;
+  return 0;
+}
+
+eth_rpc_status eth_get_balance(eth_rpc *r, const uint8_t addr[20], char wei_dec[ETH_U256_DECIMAL_MAX]) {
+  json_t *res;
+  int rc = eth_rpc_call(r, "eth_getBalance", json_pack("[o,s]", jhex(addr, 20), "latest"), &res);
+  if (rc) return rc;
+  if (u256_quantity_decimal(json_string_value(res), wei_dec))
+    rc = fail(r, ETH_RPC_ERR_PROTOCOL, "eth_getBalance: not a valid quantity");
+  json_decref(res);
+  return rc;
 }
 
 eth_rpc_status eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) {

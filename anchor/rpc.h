@@ -76,6 +76,12 @@ eth_rpc_status eth_block_number(eth_rpc *r, uint64_t *number) ETH_RPC_MUST_USE;
 /* eth_getTransactionCount of addr at tag ("latest" or "pending") into *nonce. */
 eth_rpc_status eth_get_transaction_count(eth_rpc *r, const uint8_t addr[20], const char *tag,
                               uint64_t *nonce) ETH_RPC_MUST_USE;
+/* The longest decimal text of a 256-bit quantity (78 digits) and its NUL. */
+#define ETH_U256_DECIMAL_MAX 79
+/* eth_getBalance of addr at the latest block, as exact decimal wei in wei_dec (a
+ * balance may exceed 64 bits: 18.4 ETH does). */
+eth_rpc_status eth_get_balance(eth_rpc *r, const uint8_t addr[20], char wei_dec[ETH_U256_DECIMAL_MAX])
+    ETH_RPC_MUST_USE;
 /* eth_maxPriorityFeePerGas into *wei. */
 eth_rpc_status eth_max_priority_fee_per_gas(eth_rpc *r, uint64_t *wei) ETH_RPC_MUST_USE;
 /* Base fee of the next block (the last entry of eth_feeHistory) into *wei. */

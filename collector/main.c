@@ -294,7 +294,11 @@ static int serve(collector_config *cfg) {
     free(boot.vm_config);
     return 1;
   }
-  printf("listening 127.0.0.1:%u boot-index %lld build %s\n", api_port(api),
+  /* The address as given (api_start accepted IPv4:PORT), the port as bound (0 picks one):
+   * a collector bound to 0.0.0.0 must not say 127.0.0.1. */
+  const char *colon = strrchr(cfg->listen, ':');
+  int hostlen = colon ? (int)(colon - cfg->listen) : 0;
+  printf("listening %.*s:%u boot-index %lld build %s\n", hostlen, cfg->listen, api_port(api),
          (long long)boot_index, egress_build_flavour());
   fflush(stdout);
   wait_stop_signal(-1); /* until SIGTERM or SIGINT */

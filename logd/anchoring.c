@@ -56,6 +56,12 @@ struct logd_anchor {
   unsigned failures;
 
   atomic_ullong attempts, anchors, errors, consecutive;
+  /* the anchorer's balance (mu), read by the anchoring thread each round, and what the
+   * last anchor transaction cost (gas used x effective price), for "anchors left" */
+  char balance_wei[ETH_U256_DECIMAL_MAX];
+  uint64_t balance_read_ms; /* monotonic; 0: never read */
+  uint64_t last_fee_wei;
+  atomic_ullong balance_errors;
   /* backpressure (anchoring_write_refused): monotonic ms, and refused writes */
   uint64_t max_age_s;
   atomic_ullong caught_up_ms, refused;
@@ -332,13 +338,14 @@ static void round_once(logd_anchor *a) {
   int covered = seq_view_get(a->seq, &now_v, 0) == 0 && now_v.size <= v.note_size;
   seq_view_free(&now_v);
   atomic_store(&a->caught_up_ms, covered ? mono_ms() : t0);
-  uint64_t block = 0, btime = 0;
+  uint64_t block = 0, btime = 0, fee = 0;
   if (rc == ANCHOR_OK) {
     eth_receipt rec;
     eth_block b;
     int found = 0;
     if (eth_get_transaction_receipt(a->rpc, tx, &rec, &found) == ETH_RPC_OK && found) {
       block = rec.block_number;
+      if (__builtin_mul_overflow(rec.gas_used, rec.effective_gas_price, &fee)) fee = 0;
       if (eth_get_block_by_number(a->rpc, block, &b, &found) == ETH_RPC_OK && found) btime = b.timestamp;
     }
   }
@@ -350,6 +357,7 @@ static void round_once(logd_anchor *a) {
   memcpy(a->tx, tx, 32);
   a->block = block;
   a->time = btime;
+  if (fee) a->last_fee_wei = fee;
   pthread_mutex_unlock(&a->w.mu);
   save_state(a);
   char txh[67];
@@ -378,8 +386,24 @@ static void round_once(logd_anchor *a) {
   seq_view_free(&v);
 }
 
+/* The anchorer's balance for /metrics, so an operator is warned before anchoring
+ * stops for want of gas money (docs/OPERATE.md). Anchoring thread only (a->rpc). */
+static void read_balance(logd_anchor *a) {
+  char wei[ETH_U256_DECIMAL_MAX];
+  if (eth_get_balance(a->rpc, a->addr, wei) != ETH_RPC_OK) {
+    if (atomic_fetch_add(&a->balance_errors, 1) == 0)
+      xt_log("logd", "anchor: cannot read the balance of %s: %s", a->address, eth_rpc_error(a->rpc));
+    return;
+  }
+  pthread_mutex_lock(&a->w.mu);
+  memcpy(a->balance_wei, wei, sizeof wei);
+  a->balance_read_ms = mono_ms();
+  pthread_mutex_unlock(&a->w.mu);
+}
+
 static void *anchor_thread(void *arg) {
   logd_anchor *a = arg;
+  read_balance(a);
   pthread_mutex_lock(&a->w.mu);
   while (!a->w.stopping) {
     uint64_t delay = a->interval_s;
@@ -396,6 +420,7 @@ static void *anchor_thread(void *arg) {
     if (a->w.stopping) break;
     pthread_mutex_unlock(&a->w.mu);
     round_once(a);
+    read_balance(a);
     pthread_mutex_lock(&a->w.mu);
   }
   worker_finished(&a->w);
@@ -445,6 +470,38 @@ char *anchoring_state_json(logd_anchor *a) {
   return s;
 }
 
+/* The balance, fee and age lines of anchoring_metrics (malloc'd, NULL: out of memory).
+ * The balance is exact decimal wei (it may pass 64 bits); absent until first read. */
+static char *funds_metrics(logd_anchor *a) {
+  pthread_mutex_lock(&a->w.mu);
+  char wei[ETH_U256_DECIMAL_MAX];
+  memcpy(wei, a->balance_wei, sizeof wei);
+  uint64_t read_ms = a->balance_read_ms, fee = a->last_fee_wei, t = a->time;
+  pthread_mutex_unlock(&a->w.mu);
+  time_t now = time(NULL);
+  uint64_t age = t && (uint64_t)now > t ? (uint64_t)now - t : 0;
+  char known[ETH_U256_DECIMAL_MAX + 100] = "";
+  if (read_ms)
+    snprintf(known, sizeof known, "logd_anchor_balance_wei %s\nlogd_anchor_balance_age_seconds %" PRIu64 "\n", wei,
+             (mono_ms() - read_ms) / 1000);
+  char *s = NULL;
+  if (asprintf(&s,
+               "# HELP logd_anchor_balance_wei Balance of the anchorer address (wei), read each anchoring round.\n"
+               "# TYPE logd_anchor_balance_wei gauge\n"
+               "# HELP logd_anchor_balance_age_seconds Seconds since the balance was last read.\n"
+               "# TYPE logd_anchor_balance_age_seconds gauge\n%s"
+               "# HELP logd_anchor_balance_errors_total Failed balance reads.\n"
+               "# TYPE logd_anchor_balance_errors_total counter\nlogd_anchor_balance_errors_total %llu\n"
+               "# HELP logd_anchor_last_fee_wei Gas used x effective gas price of this process's last anchor "
+               "transaction (L2 execution fee; an L1 data fee comes on top).\n"
+               "# TYPE logd_anchor_last_fee_wei gauge\nlogd_anchor_last_fee_wei %" PRIu64 "\n"
+               "# HELP logd_anchor_age_seconds Seconds since the block time of the last anchor (wall clock).\n"
+               "# TYPE logd_anchor_age_seconds gauge\nlogd_anchor_age_seconds %" PRIu64 "\n",
+               known, atomic_load(&a->balance_errors), fee, age) < 0)
+    return NULL;
+  return s;
+}
+
 char *anchoring_metrics(logd_anchor *a) {
   pthread_mutex_lock(&a->w.mu);
   uint64_t size = a->have ? a->size : 0, block = a->block, t = a->time;
@@ -483,7 +540,11 @@ char *anchoring_metrics(logd_anchor *a) {
                s, stale_ms(a) / 1000, a->max_age_s, is_stale(a), atomic_load(&a->refused)) < 0)
     more = NULL;
   free(s);
-  return more;
+  char *funds = more ? funds_metrics(a) : NULL, *all = NULL;
+  if (funds && asprintf(&all, "%s%s", more, funds) < 0) all = NULL;
+  free(more);
+  free(funds);
+  return all;
 }
 
 int anchoring_write_refused(logd_anchor *a, char *msg, size_t msgcap) {

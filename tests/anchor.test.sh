@@ -63,18 +63,18 @@ section 'live chain'
 port=$(free_port)
 start_anvil "$port" || { nok "anvil starts"; exit 1; }
 U=http://127.0.0.1:$port
-A1=$("$TLOG" anchor address --key "$tmp/anchorer.key")
-A2=$("$TLOG" anchor address --key "$tmp/anchorer2.key")
+A1=$("$TLOG" anchor address --private-key "$tmp/anchorer.key")
+A2=$("$TLOG" anchor address --private-key "$tmp/anchorer2.key")
 check "tlog anchor address derives the key's address" [ "$A1" = 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ]
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err")
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err")
 check "tlog anchor deploy prints the contract address" [ "$C" = 0x5FbDB2315678afecb367f032d93F642f64180aa3 ]
 O=example.org/xordi/log
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
 check "tlog anchor register" [ $? = 0 ]
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A2" >/dev/null 2>"$tmp/reg2.err"
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A2" >/dev/null 2>"$tmp/reg2.err"
 rc=$?
 check "second register refused: exit 1, AlreadyRegistered" [ $rc = 1 ] && grep -q AlreadyRegistered "$tmp/reg2.err"
-"$TLOG" anchor register --rpc "$U" --key "$tmp/anchorer.key" --contract "$C" --origin other --anchorer "$A2" >/dev/null 2>"$tmp/reg3.err"
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/anchorer.key" --contract "$C" --origin other --anchorer "$A2" >/dev/null 2>"$tmp/reg3.err"
 rc=$?
 check "register by a non-owner refused: NotOwner" [ $rc = 1 ] && grep -q NotOwner "$tmp/reg3.err"
 st=$("$TLOG" anchor status --rpc "$U" --contract "$C" --origin "$O" --json)
@@ -131,7 +131,7 @@ check "list --json: the last root is the status root" [ "$(echo "$list" | json_g
 "$TLOG" anchor list --rpc "$U" --contract "$C" --origin "$O" >"$tmp/list.txt"
 check "list (table) prints a line per anchor" [ "$(grep -c '^[0-9]' "$tmp/list.txt")" = 9 ]
 
-"$TLOG" anchor rotate --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A2" >/dev/null
+"$TLOG" anchor rotate --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A2" >/dev/null
 check "tlog anchor rotate" [ $? = 0 ]
 out=$(submit --size 1500); rc=$?
 check "old anchorer refused after rotation" [ $rc = 14 ]
@@ -148,10 +148,10 @@ check "unreachable node: exit 2 with the reason" [ $? = 2 ]
 rc=$?
 check "--chain-id 8453 against a Base Sepolia node is refused" [ $rc = 1 ] && grep -q 'chain 84532, expected 8453' "$tmp/st.err"
 printf '0x%064d\n' 0 >"$tmp/zero.key"
-"$TLOG" anchor deploy --rpc "$U" --key "$tmp/zero.key" 2>"$tmp/key.err" >/dev/null
+"$TLOG" anchor deploy --rpc "$U" --private-key "$tmp/zero.key" 2>"$tmp/key.err" >/dev/null
 rc=$?
 check "a key file holding zero is refused (exit 2, names the file)" [ $rc = 2 ] && grep -q "zero.key" "$tmp/key.err"
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin x --anchorer 0x1234 2>"$tmp/u.err" >/dev/null
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin x --anchorer 0x1234 2>"$tmp/u.err" >/dev/null
 check "a malformed --anchorer is a usage error" [ $? = 2 ]
 "$TLOG" anchor status --rpc "$U" --contract "$C" 2>"$tmp/u.err" >/dev/null
 check "a missing --origin is a usage error naming it" [ $? = 2 ] && grep -q -- '--origin' "$tmp/u.err"
@@ -163,8 +163,8 @@ port=$(free_port)
 U=http://127.0.0.1:$port
 state="$tmp/state.json"
 start_anvil "$port" --state "$state" || nok "anvil with --state starts"
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>/dev/null)
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>/dev/null)
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
 submit --size 10 >/dev/null
 stop_anvil "$anvil_pid"
 # Interval mining from here on, so the next transaction waits in the pool a while.
@@ -190,8 +190,8 @@ section 'stuck transactions'
 port=$(free_port)
 U=http://127.0.0.1:$port
 start_anvil "$port" || nok "anvil starts"
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>/dev/null)
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>/dev/null)
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null
 submit --size 10 >/dev/null
 rpc "$U" evm_setAutomine '[false]' >/dev/null
 "$TOOL" submit --rpc "$U" --contract "$C" --origin "$O" --key "$tmp/anchorer.key" --size 20 \

@@ -86,17 +86,17 @@ KMS_ID=$("$B/tlog" verify-quote --report "$tmp/quote.json" --allow-simulated --j
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 anchorer_of() { # SOCKET -> the address of the simulator's GetKey anchor key
   dstack "$1" GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"
-  "$B/tlog" anchor address --key "$tmp/ea.key"
+  "$B/tlog" anchor address --private-key "$tmp/ea.key"
   rm -f "$tmp/ea.key"
 }
 A1=$(anchorer_of "$tmp/sim1.sock")
 A2=$(anchorer_of "$tmp/sim2.sock")
 for a in "$A1" "$A2"; do rpc anvil_setBalance "[\"$a\",\"0x56BC75E2D63100000\"]" >/dev/null; done
-C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+C=$("$B/tlog" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
 DEPLOY_BLOCK=$(( $(rpc eth_blockNumber | jq -r .result) ))
 O=example.org/xordi/evidence
 O2=example.org/xordi/evidence-fake
-reg() { "$B/tlog" anchor "$1" --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$2" --anchorer "$3" >/dev/null; }
+reg() { "$B/tlog" anchor "$1" --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$2" --anchorer "$3" >/dev/null; }
 reg register "$O" "$A1" && reg register "$O2" "$A2" || { nok "register"; exit 1; }
 
 start_logd() { # DIR ORIGIN SOCKET; sets URL
@@ -168,7 +168,7 @@ expect "wrong bytecode hash in the policy: FAIL naming both hashes" 1 \
   "FAIL  \(anchor_bytecode\) the anchor contract's runtime code hashes to $CODE_HASH, the policy says 0x0{64}" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}" --policy "$tmp/p-code.json"
 
-"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet >"$tmp/export.out" 2>&1 ||
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --out "$tmp/b" --quiet >"$tmp/export.out" 2>&1 ||
   { nok "export"; sed 's/^/# /' "$tmp/export.out"; }
 tamper() { rm -rf "$tmp/t"; cp -r "$tmp/b" "$tmp/t"; }
 BT=(--bundle "$tmp/t" --key "$VK" --rpc "$U" --contract "$C" --from "$DAY1" --to "$DAY3" --quiet --allow-simulated --policy "$tmp/p-ok.json")

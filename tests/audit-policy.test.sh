@@ -53,17 +53,17 @@ KMS_ID=$(jq -r .key_provider.id "$tmp/vq.json")
 
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"
-ANCHORER=$("$B/tlog" anchor address --key "$tmp/ea.key")
+ANCHORER=$("$B/tlog" anchor address --private-key "$tmp/ea.key")
 rm -f "$tmp/ea.key"
 rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
-C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+C=$("$B/tlog" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
 # The anchor contract's evidence keys: its deployment block and the keccak-256 of its
 # runtime code (EXTCODEHASH), read from the chain as an auditor would.
 DEPLOY_BLOCK=$(( $(rpc eth_blockNumber | jq -r .result) ))
 CODE_HASH=$(rpc eth_getCode "[\"$C\",\"latest\"]" | jq -r .result |
   node -e "const {ethers}=require('ethers'); let s=''; process.stdin.on('data',d=>s+=d).on('end',()=>console.log(ethers.keccak256(s.trim())))")
 O=example.org/xordi/policy
-"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
+"$B/tlog" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
   { nok "register"; exit 1; }
 TOK=literal-token-0123456789
 printf 'lit %s\n' "$TOK" >"$tmp/submitters"

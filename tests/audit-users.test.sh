@@ -22,9 +22,9 @@ harness_anvil --timestamp 1767225600
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
 LO=example.org/xordi/users
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$T/owner.key" 2>/dev/null)
-A1=$("$TLOG" anchor address --key "$T/anchorer.key")
-"$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null ||
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$T/owner.key" 2>/dev/null)
+A1=$("$TLOG" anchor address --private-key "$T/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null ||
   { nok "deploy and register the anchor contract"; exit 1; }
 CH=(--rpc "$U" --contract "$C")
 
@@ -126,4 +126,12 @@ as "$CTOK" /v1/add "{\"type\":\"user_count\",\"count\":5,\"as_of_index\":$ASOF,\
 anchor_now
 expect "an inflated count under the collector's own key fails" 1 "user_count attests 5 users, the collector's entries leave 2 stored" -- "$TLOG" audit "${AU[@]}"
 expect "the JSON report shows each statement's attested and logged counts" 1 '"attested": 5' -- "$TLOG" audit "${AU[@]}" --json
+# (issue 19) the start line names the address given: it said 127.0.0.1 when bound to 0.0.0.0
+cport2=$(free_port)
+mkdir -p "$T/col2"
+"$B/collector-test" --listen "0.0.0.0:$cport2" --data "$T/col2" --logd "$LU" --logd-token "$CTOK" \
+  --archive-token "$ATOK" --dev --api-base http://127.0.0.1:1 >"$T/col2.out" 2>"$T/col2.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening ' "$T/col2.out" 2>/dev/null && break; sleep 0.1; done
+check "a collector on --listen 0.0.0.0:PORT says 'listening 0.0.0.0:PORT' ($(head -c 60 "$T/col2.out"))" grep -q "^listening 0.0.0.0:$cport2 boot-index [0-9]" "$T/col2.out"
 harness_done

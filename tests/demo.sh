@@ -133,7 +133,7 @@ case $(rpc eth_chainId) in *'"0x14a34"'*) pass "anvil answers chain id 84532 at 
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$W/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$W/anchorer.key"
 chmod 600 "$W/owner.key" "$W/anchorer.key"
-CONTRACT=$("$TLOG" anchor deploy --rpc "$RPC" --key "$W/owner.key" 2>"$W/deploy.err") || { show <"$W/deploy.err"; die "tlog anchor deploy"; }
+CONTRACT=$("$TLOG" anchor deploy --rpc "$RPC" --private-key "$W/owner.key" 2>"$W/deploy.err") || { show <"$W/deploy.err"; die "tlog anchor deploy"; }
 pass "tlog anchor deploy: TreeHeadAnchor at $CONTRACT"
 CONTRACT_BLOCK=$(rpc eth_blockNumber | jv 'int(d["result"], 16)')
 ORIGIN=demo.xordi.example/tlog/v1
@@ -226,17 +226,17 @@ chmod 600 "$W/submitters"
 # logd's boot entry names the same one).
 if [ "$LOGD_ENCLAVE" = 1 ]; then
   dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor","algorithm":"secp256k1"}' | jv 'd["key"]' >"$W/enclave-anchor.key"
-  ANCHORER=$("$TLOG" anchor address --key "$W/enclave-anchor.key")
+  ANCHORER=$("$TLOG" anchor address --private-key "$W/enclave-anchor.key")
   rm -f "$W/enclave-anchor.key"
   # Its address holds no ETH on a fresh chain: test ETH (anvil only; on Base the
   # operator funds it).
   rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
   say "logd's anchor address (GetKey in the enclave): $ANCHORER, funded with 100 test ETH"
 else
-  ANCHORER=$("$TLOG" anchor address --key "$W/anchorer.key")
+  ANCHORER=$("$TLOG" anchor address --private-key "$W/anchorer.key")
 fi
 [ -n "$ANCHORER" ] || die "could not learn the anchor address"
-"$TLOG" anchor register --rpc "$RPC" --key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
+"$TLOG" anchor register --rpc "$RPC" --private-key "$W/owner.key" --contract "$CONTRACT" --origin "$ORIGIN" --anchorer "$ANCHORER" >"$W/register.log" 2>&1 ||
   { show <"$W/register.log"; die "tlog anchor register"; }
 pass "tlog anchor register: $ORIGIN may be anchored only by $ANCHORER"
 
@@ -526,7 +526,7 @@ say "failing window: $W/report-all.html ($W/summary-all.md)"
 
 # ================================================================ 7. offline
 section "Export, stop everything, audit offline"
-"$TLOG" export --log "$LOG_URL" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --to "$W/bundle" --quiet >"$W/export.txt" 2>"$W/export.err"
+"$TLOG" export --log "$LOG_URL" --key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --out "$W/bundle" --quiet >"$W/export.txt" 2>"$W/export.err"
 rc=$?
 show_run "$W/export"
 ok_if "tlog export: bundle of the whole log with its anchors (exit $rc)" '[ "$rc" = 0 ] && [ -f "$W/bundle/manifest.json" ]'

@@ -120,19 +120,26 @@ cat >"$tmp/bad.md" <<'EOF'
 ```sh
 tlog audit --log LOG --key VKEY --bogus-flag
 tlog frobnicate --log LOG
-tlog anchor deploy --rpc RPC --key k --origin ORIGIN
+tlog anchor deploy --rpc RPC --private-key k --origin ORIGIN
 logd --data d --listen 127.0.0.1:1 --origin o --dev --no-such-flag
 x=$(tlog checkpoint --log LOG --key VKEY --old f)
+tlog anchor address --key owner.key
+tlog export --log LOG --key VKEY --to bundle
 ```
 Inline: `tlog entries --log L --key K --begin 3`.
 EOF
 python3 "$tmp/check.py" "$tmp/table" "$tmp/bad.md" >"$tmp/bad.out" 2>&1
 want="'tlog audit' has no flag --bogus-flag|'tlog frobnicate': no such command|'tlog anchor deploy' has no flag --origin|'logd' has no flag --no-such-flag|'tlog checkpoint' has no flag --old|'tlog entries' has no flag --begin"
 n=$(grep -cE "$want" "$tmp/bad.out")
-[ "$n" -eq 6 ] && [ "$(grep -c '^ERROR' "$tmp/bad.out")" -eq 6 ] \
+[ "$n" -eq 6 ] && [ "$(grep -c '^ERROR' "$tmp/bad.out")" -eq 8 ] \
   && ok "the checker names each of 6 wrong commands or flags (blocks, continuations, \$(...), inline)" \
   || { nok "the checker on a bad document ($n of 6)"; sed 's/^/#   /' "$tmp/bad.out"; }
-printf '```sh\ntlog anchor register --rpc R --key k --contract 0xC --origin O --anchorer 0xA \\\n  --chain-id 8453\n```\n' >"$tmp/good.md"
+# A deprecated name (still accepted, with a warning) is in no --help's options: the
+# docs must use the new one.
+n=$(grep -cE "'tlog anchor address' has no flag --key|'tlog export' has no flag --to" "$tmp/bad.out")
+[ "$n" -eq 2 ] && ok "the checker refuses the deprecated tlog anchor --key and tlog export --to" \
+  || { nok "the checker on deprecated names ($n of 2)"; sed 's/^/#   /' "$tmp/bad.out"; }
+printf '```sh\ntlog anchor register --rpc R --private-key k --contract 0xC --origin O --anchorer 0xA \\\n  --chain-id 8453\n```\n' >"$tmp/good.md"
 python3 "$tmp/check.py" "$tmp/table" "$tmp/good.md" >"$tmp/good.out" 2>&1 \
   && grep -qx "$tmp/good.md 1" "$tmp/good.out" && ok "the checker accepts a correct command split over two lines" \
   || { nok "the checker on a good document"; sed 's/^/#   /' "$tmp/good.out"; }

@@ -81,10 +81,10 @@ port=$(free_port)
 state=$tmp/anvil-state.json
 start_anvil "$port" --state "$state" || { nok "anvil starts"; exit 1; }
 U=http://127.0.0.1:$port
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy: $(cat "$tmp/deploy.err")"; exit 1; }
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy: $(cat "$tmp/deploy.err")"; exit 1; }
 O=example.org/xordi/anchored
-A=$("$TLOG" anchor address --key "$tmp/anchorer.key")
-"$TLOG" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A" >/dev/null ||
+A=$("$TLOG" anchor address --private-key "$tmp/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$A" >/dev/null ||
   { nok "register"; exit 1; }
 
 # --- usage errors ---
@@ -138,6 +138,30 @@ check "/metrics: logd_anchor_size and logd_anchors_total" \
 check "/metrics: anchors counted" grep -q '^logd_anchors_total [1-9]' "$tmp/metrics"
 st=$("$TLOG" anchor status --rpc "$U" --contract "$C" --origin "$O" --json | jq -r .size)
 check "tlog anchor status agrees ($st)" [ "$st" = "$(jq -r .size <<<"$last")" ]
+
+# --- the anchorer's funds on /metrics (docs/OPERATE.md alerts on them) ---
+# balance_is WEI: /metrics shows exactly WEI (decimal) within 10 s (read each round).
+metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+balance_is() {
+  for _ in $(seq 100); do [ "$(metric logd_anchor_balance_wei)" = "$1" ] && return 0; sleep 0.1; done
+  return 1
+}
+chain_balance() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))' <<<"$(rpc "$U" eth_getBalance "[\"$A\",\"latest\"]")"; }
+bal=$(chain_balance)
+balance_is "$bal"
+check "/metrics: logd_anchor_balance_wei is the anchorer's balance on chain, exact past 64 bits ($bal wei; shown $(metric logd_anchor_balance_wei))" \
+  cond '[ "$(metric logd_anchor_balance_wei)" = "$bal" ] && [ ${#bal} -gt 20 ]'
+rpc "$U" anvil_setBalance "[\"$A\",\"0x2386f26fc10000\"]" >/dev/null # 0.01 ETH
+balance_is 10000000000000000
+check "/metrics: a changed balance shows within a round (0.01 ETH = 10000000000000000 wei; shown $(metric logd_anchor_balance_wei))" \
+  [ "$(metric logd_anchor_balance_wei)" = 10000000000000000 ]
+check "/metrics: logd_anchor_balance_age_seconds of a fresh read" cond '[ "$(metric logd_anchor_balance_age_seconds)" -le 3 ]'
+txh=$(curl -s "$URL/v1/log" | jq -r .anchor.tx)
+fee=$(rpc "$U" eth_getTransactionReceipt "[\"$txh\"]" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; print(int(r["gasUsed"],16)*int(r["effectiveGasPrice"],16))')
+check "/metrics: logd_anchor_last_fee_wei is the last anchor's gas used x effective price ($fee)" \
+  cond '[ "$(metric logd_anchor_last_fee_wei)" = "$fee" ] && [ "$fee" -gt 0 ]'
+age=$(metric logd_anchor_age_seconds)
+check "/metrics: logd_anchor_age_seconds since the last anchor's block time ($age s)" cond '[ -n "$age" ] && [ "$age" -le 120 ]'
 
 # --- restart: state kept, no re-anchoring of the same head ---
 stop_pid "$logd_pid"

@@ -51,7 +51,7 @@ jq -n --arg q "$(xxd -p "$TD/tdx_quote" | tr -d '\n')" '{quote:$q,event_log:"[]"
 "$B/tlog" collateral --pccs "$PCCS/tdx/certification/v4/" --report "$tmp/report.json" --json --out "$tmp/c2.json" >"$tmp/c2.out" 2>&1
 rc=$?
 check "--report (a GetQuote-like answer) and a URL with the API suffix; --json summary ($rc)" \
-  cond '[ $rc = 0 ] && [ "$(cat "$tmp/c2.out")" = "{\"fmspc\":\"B0C06F000000\",\"ca\":\"platform\",\"not_before\":\"2025-06-19T10:32:27Z\",\"not_after\":\"2025-07-19T10:00:35Z\",\"out\":\"$tmp/c2.json\"}" ] && cmp -s "$tmp/want.req" "$tmp/p1.req"'
+  cond '[ $rc = 0 ] && [ "$(jq -c . "$tmp/c2.out")" = "{\"ca\":\"platform\",\"fmspc\":\"B0C06F000000\",\"not_after\":\"2025-07-19T10:00:35Z\",\"not_before\":\"2025-06-19T10:32:27Z\",\"out\":\"$tmp/c2.json\"}" ] && cmp -s "$tmp/want.req" "$tmp/p1.req"'
 "$B/tlog" collateral --pccs "$PCCS" --quote "$TD/tdx_quote_outdated" --out "$tmp/c3.json" >"$tmp/c3.out" 2>&1
 rc=$?
 check "a platform the PCCS does not know (FMSPC 90C06F000000): exit 2 naming the request ($rc)" \
@@ -63,8 +63,8 @@ check "the outdated platform's collateral from its PCCS: the test data's, field 
 dead=$(free_port)
 "$B/tlog" collateral --pccs "http://127.0.0.1:$dead" --quote "$TD/tdx_quote" >"$tmp/c4.out" 2>&1
 check "an unreachable PCCS: exit 2" [ $? = 2 ]
-expect "usage: --pccs missing" 2 "^tlog collateral: --pccs URL is required; see 'tlog collateral --help'\$" -- "$B/tlog" collateral --quote "$TD/tdx_quote"
-expect "usage: both --quote and --report" 2 "give exactly one of --quote or --report" -- "$B/tlog" collateral --pccs "$PCCS" --quote a --report b
+expect "usage: --pccs missing" 2 "^tlog collateral: missing --pccs \(or --log and --at\); see 'tlog collateral --help'\$" -- "$B/tlog" collateral --quote "$TD/tdx_quote"
+expect "usage: both --quote and --report" 2 "^tlog collateral: give only one of --quote and --report; see 'tlog collateral --help'\$" -- "$B/tlog" collateral --pccs "$PCCS" --quote a --report b
 
 section "the collateral valid at a time, from an archive (client/collateral.h)"
 A=$tmp/archive
@@ -160,7 +160,7 @@ check "tlog collateral --log URL --at: the archived document, byte for byte" cmp
 check "/v1/collateral/0123: 400; /v1/collateral/1: 404" \
   cond '[ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/0123")" = 400 ] && [ "$(curl -s -o /dev/null -w "%{http_code}" "$URL/v1/collateral/1")" = 404 ]'
 VK=$(sed -n 's/^verifier-key: //p' "$D.out")
-"$B/tlog" export --log "$URL" --key "$VK" --to "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
+"$B/tlog" export --log "$URL" --key "$VK" --out "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
 rc=$?
 check "tlog export copies the archive: collateral/index.json and collateral/$N.json, byte for byte, in the manifest ($rc)" \
   cond '[ $rc = 0 ] && cmp -s "$tmp/bundle/collateral/index.json" "$tmp/index.json" && cmp -s "$tmp/bundle/collateral/$N.json" "$tmp/doc.json" && [ "$(jq -r ".files[\"collateral/$N.json\"]" "$tmp/bundle/manifest.json")" = "$(sha256hex <"$tmp/doc.json")" ]'

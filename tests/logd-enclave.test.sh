@@ -46,12 +46,12 @@ INSTANCE_ID=$(jq -r .instance_id "$tmp/info.json")
 harness_anvil --prune-history
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/enclave-anchor.key"
-ANCHORER=$("$B/tlog" anchor address --key "$tmp/enclave-anchor.key")
+ANCHORER=$("$B/tlog" anchor address --private-key "$tmp/enclave-anchor.key")
 rm -f "$tmp/enclave-anchor.key"
 rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
-C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+C=$("$B/tlog" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
 O=example.org/xordi/enclave
-"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
+"$B/tlog" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null ||
   { nok "register"; exit 1; }
 
 # --- submitters: a literal, a sha256: digest, a getkey: path ---
@@ -186,10 +186,10 @@ code=$(bootpost "{\"event\":{\"type\":\"boot\",\"component\":\"x\",\"quote_sha25
 check "/v1/boot: a quote that is not a TDX quote: 400 ($code)" cond '[ "$code" = 400 ] && grep -q "quote is not a TDX quote" "$tmp/bp.body"'
 check "/v1/boot without a token: 401" [ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary '{}' "$URL/v1/boot")" = 401 ]
 check "refused boot posts log nothing (tree size $size_before)" [ "$(curl -s "$URL/v1/log" | jq -r .tree_size)" = "$size_before" ]
-"$B/tlog" export --log "$URL" --key "$VKEY" --to "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
+"$B/tlog" export --log "$URL" --key "$VKEY" --out "$tmp/bundle" --quiet >"$tmp/export.out" 2>&1
 check "tlog export takes the collector's boot quote from logd: attestation/boot-$CBI.json, byte for byte, in the manifest" \
   cond 'cmp -s "$tmp/bundle/attestation/boot-$CBI.json" "$tmp/logd-col-att.json" && [ "$(jq -r ".files[\"attestation/boot-$CBI.json\"]" "$tmp/bundle/manifest.json")" = "$(sha256hex <"$tmp/logd-col-att.json")" ]'
-"$B/tlog" export --log "$URL" --key "$VKEY" --to "$tmp/bundle2" --quiet --attestation "$tmp/col-att.json" >"$tmp/export2.out" 2>&1
+"$B/tlog" export --log "$URL" --key "$VKEY" --out "$tmp/bundle2" --quiet --attestation "$tmp/col-att.json" >"$tmp/export2.out" 2>&1
 rc=$?
 check "... and --attestation with the same quote is not an error (exit $rc), logd's copy kept" \
   cond '[ $rc = 0 ] && cmp -s "$tmp/bundle2/attestation/boot-$CBI.json" "$tmp/logd-col-att.json"'

@@ -26,16 +26,16 @@ COMPOSE_HASH=$(dstack Info '{}' | jq -r .compose_hash)
 
 harness_anvil --prune-history
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$tmp/owner.key"
-OWNER=$("$B/tlog" anchor address --key "$tmp/owner.key")
+OWNER=$("$B/tlog" anchor address --private-key "$tmp/owner.key")
 dstack GetKey '{"path":"xordi-tlog/logd/anchor/v1","purpose":"anchor-signing","algorithm":"secp256k1"}' | jq -r .key >"$tmp/ea.key"
-ANCHORER=$("$B/tlog" anchor address --key "$tmp/ea.key")
+ANCHORER=$("$B/tlog" anchor address --private-key "$tmp/ea.key")
 rm -f "$tmp/ea.key"
 rpc anvil_setBalance "[\"$ANCHORER\",\"0x56BC75E2D63100000\"]" >/dev/null
-C=$("$B/tlog" anchor deploy --rpc "$U" --key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
+C=$("$B/tlog" anchor deploy --rpc "$U" --private-key "$tmp/owner.key" 2>"$tmp/deploy.err") || { nok "deploy"; exit 1; }
 O=example.org/xordi/attest
 OD=example.org/xordi/attest-dev
-"$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null &&
-  "$B/tlog" anchor register --rpc "$U" --key "$tmp/owner.key" --contract "$C" --origin "$OD" --anchorer "$OWNER" >/dev/null ||
+"$B/tlog" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$O" --anchorer "$ANCHORER" >/dev/null &&
+  "$B/tlog" anchor register --rpc "$U" --private-key "$tmp/owner.key" --contract "$C" --origin "$OD" --anchorer "$OWNER" >/dev/null ||
   { nok "register"; exit 1; }
 # Stand-in DstackApp contracts (tests/kms): one that allows the simulator's compose hash
 # (added, never removed), one that never does. They move chain time on by hours.
@@ -114,7 +114,7 @@ expect "enclave log: without --allow-simulated the audit fails naming simulated"
 expect "... and each anchored checkpoint" 1 "FAIL  \(e\) anchored checkpoint $S1 code identity: the quote is simulated" -- \
   "$B/tlog" audit --log "$URL" "${AU[@]}"
 
-"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --to "$tmp/b" --quiet \
+"$B/tlog" export --log "$URL" --key "$VK" --rpc "$U" --contract "$C" --out "$tmp/b" --quiet \
   --attestation "$tmp/collector-att.json" >"$tmp/export.out" 2>&1
 [ -f "$tmp/b/attestation/boot-0.json" ] && [ -f "$tmp/b/attestation/checkpoint-$S1.json" ] &&
   jq -e ".files[\"attestation/checkpoint-$S2.json\"]" "$tmp/b/manifest.json" >/dev/null &&

@@ -20,9 +20,9 @@ harness_anvil --prune-history --timestamp 1767225600
 echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 >"$T/owner.key"
 echo 59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d >"$T/anchorer.key"
 O=example.org/xordi/log
-C=$("$TLOG" anchor deploy --rpc "$U" --key "$T/owner.key" 2>/dev/null)
-A1=$("$TLOG" anchor address --key "$T/anchorer.key")
-"$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null ||
+C=$("$TLOG" anchor deploy --rpc "$U" --private-key "$T/owner.key" 2>/dev/null)
+A1=$("$TLOG" anchor address --private-key "$T/anchorer.key")
+"$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$O" --anchorer "$A1" >/dev/null ||
   { nok "deploy and register the anchor contract"; exit 1; }
 
 $MKLOG --dir "$T/log" --count 1000 --checkpoints 300,700 >/dev/null
@@ -61,7 +61,7 @@ else
 fi
 
 # Bundles with the chain.
-expect "export with on-chain anchors" 0 "3 anchors, 3 anchored checkpoints" -- "$TLOG" export --log "$T/log" --key "$KEY" "${CH[@]}" --to "$T/bundle" --quiet
+expect "export with on-chain anchors" 0 "3 anchors, 3 anchored checkpoints" -- "$TLOG" export --log "$T/log" --key "$KEY" "${CH[@]}" --out "$T/bundle" --quiet
 expect "verify-bundle against the chain" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY" "${CH[@]}"
 expect "audit from the bundle and the chain (no policy: INCOMPLETE)" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --bundle "$T/bundle" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28
 cp -r "$T/bundle" "$T/doctored"
@@ -100,7 +100,7 @@ if [ -x "$LOGD" ]; then
   "$LOGD" --dev --data "$T/ld" --listen "127.0.0.1:$lport" --origin "$LO" --checkpoint-interval-ms 50 --submitters "$T/ld-submitters" >"$T/ld.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "$LU/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  "$TLOG" anchor register --rpc "$U" --key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
+  "$TLOG" anchor register --rpc "$U" --private-key "$T/owner.key" --contract "$C" --origin "$LO" --anchorer "$A1" >/dev/null
   TOK=$(cat "$T/ld/dev-token")
   post() { curl -sf -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' --data-binary "$2" "$LU$1"; }
   python3 - >"$T/honest.json" <<'EOF2'
@@ -183,6 +183,34 @@ check "the scan starts at the deployment block $D2 (head $HEAD2): $want eth_getL
 expect "anchor list --from-block after the anchors: none" 0 "^\(no anchors\)$" -- "$TLOG" anchor list --rpc "$P" --contract "$C2" --origin "$O" --from-block "$((HEAD2 - 10))"
 expect "anchor list: an address without a contract is named, not an empty list" 2 "no contract code at the address" -- "$TLOG" anchor list --rpc "$P" --contract 0x00000000000000000000000000000000000000aa --origin "$O"
 expect "monitor through the 2,000-block endpoint, --from-block given" 0 "size 1000 verified" -- "$TLOG" monitor --log "$T/log2" --key "$T/log2/verifier-key" --state "$T/mon2" --rpc "$P" --contract "$C2" --from-block "$D2" --once
+# monitor keeps the deployment block it found in its state (written after a verified
+# round): a later run reads from there without searching again.
+calls() { curl -s "$P/stats" | python3 -c 'import json,sys; m=json.load(sys.stdin)["methods"]; print(m.get("eth_getCode",0), m.get("eth_getLogs",0))'; }
+MON3=(--log "$T/log2" --key "$T/log2/verifier-key" --state "$T/mon3" --rpc "$P" --contract "$C2" --once)
+read -r c0 l0 <<<"$(calls)"
+"$TLOG" monitor "${MON3[@]}" --from-block "$D2" --state "$T/mon3g" >/dev/null 2>&1
+read -r c1 l1 <<<"$(calls)"
+"$TLOG" monitor "${MON3[@]}" >"$T/mon3a.out" 2>&1; rc1=$?
+read -r c2 l2 <<<"$(calls)"
+saved=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["anchor_from_block"], j["anchor_contract"])' "$T/mon3/state.json" 2>/dev/null)
+good=0; [ $rc1 = 0 ] && [ $((c2 - c1)) -gt $((c1 - c0)) ] && [ "$saved" = "$D2 $(tr A-F a-f <<<"$C2")" ] && good=1
+check "monitor without --from-block: finds block $D2 by eth_getCode search ($((c2 - c1)) calls; with --from-block $((c1 - c0))) and keeps it in state.json ($saved)" [ $good = 1 ]
+"$TLOG" monitor "${MON3[@]}" >"$T/mon3b.out" 2>&1; rc2=$?
+read -r c3 l3 <<<"$(calls)"
+good=0; [ $rc2 = 0 ] && [ $((c3 - c2)) = $((c1 - c0)) ] && [ $((l3 - l2)) = "$want" ] && grep -q "consistent with the last verified" "$T/mon3b.out" && good=1
+check "the next monitor run starts at the kept block: eth_getCode calls as with --from-block ($((c3 - c2)) = $((c1 - c0))), $want eth_getLogs calls (got $((l3 - l2)))" [ $good = 1 ]
+# export and verify-bundle take the recorded deployment block too (a public node keeps no
+# old state, so without it they would read from block 0)
+"$TLOG" export --log "$T/log2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$D2" --out "$T/b2" --quiet >"$T/b2.out" 2>&1; rc=$?
+read -r c4 l4 <<<"$(calls)"
+good=0; [ $rc = 0 ] && grep -q "2 anchors, 2 anchored checkpoints" "$T/b2.out" && [ $((c4 - c3)) = 0 ] && [ $((l4 - l3)) = "$want" ] && good=1
+check "export --from-block $D2: both anchors, no eth_getCode search, $want eth_getLogs calls (got $((c4 - c3)), $((l4 - l3)))" [ $good = 1 ]
+"$TLOG" verify-bundle "$T/b2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$D2" >"$T/vb2.out" 2>&1; rc=$?
+read -r c5 l5 <<<"$(calls)"
+good=0; [ $rc = 0 ] && grep -q "^bundle verified$" "$T/vb2.out" && [ $((c5 - c4)) = 0 ] && [ $((l5 - l4)) = "$want" ] && good=1
+check "verify-bundle --from-block $D2 against the chain: verified, no eth_getCode search, $want eth_getLogs calls (got $((c5 - c4)), $((l5 - l4)))" [ $good = 1 ]
+expect "verify-bundle --from-block after the anchors: the bundle's anchors are not found on chain" 1 "the anchor at size 300 is not on chain as recorded" \
+  -- "$TLOG" verify-bundle "$T/b2" --key "$T/log2/verifier-key" --rpc "$P" --contract "$C2" --from-block "$((HEAD2 - 10))"
 # verify-receipt against the chain
 K2=$T/log2/verifier-key
 "$TLOG" inclusion --log "$T/log2" --key "$K2" --index 5 --size 300 --proof-out "$T/r300" >/dev/null

@@ -65,7 +65,7 @@ expect "inclusion at the older size (v1/checkpoints not needed)" 0 '"size": 602'
 n=$("$TLOG" entries --log "$A" --key "$KEY" | wc -l)
 [ "$n" -eq 1303 ] && ok "entries from logd: 1303" || nok "entries from logd (got $n)"
 expect "entries carry the submitter wrapper" 0 '"submitter":"dev"' -- "$TLOG" entries --log "$A" --key "$KEY" --start 3 --count 1
-expect "export from logd over HTTP" 0 "exported 1303 entries" -- "$TLOG" export --log "$A" --key "$KEY" --to "$T/bundle" --quiet
+expect "export from logd over HTTP" 0 "exported 1303 entries" -- "$TLOG" export --log "$A" --key "$KEY" --out "$T/bundle" --quiet
 expect "verify-bundle of logd's export" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY"
 expect "the bundle proves what logd serves" 0 "index +1000" -- "$TLOG" inclusion --log "$T/bundle" --key "$KEY" --index 1000
 

@@ -94,11 +94,11 @@ quiet "consistency --quiet: rollback is exit 1, named on stderr" 1 "rollback" --
 quiet "consistency --quiet --json: fork is exit 1, no JSON" 1 "fork" -- "$TLOG" consistency --log "$T/fork" --key "$KEY" --old "$T/a/checkpoint" --quiet --json
 
 # --- export / verify-bundle ---
-expect "export a bundle" 0 "exported 1000 entries" -- "$TLOG" export "${A[@]}" --to "$T/bundle" --quiet
+expect "export a bundle" 0 "exported 1000 entries" -- "$TLOG" export "${A[@]}" --out "$T/bundle" --quiet
 expect "verify-bundle" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY"
 expect "bundle is a log source" 0 "inclusion verified" -- "$TLOG" inclusion --log "$T/bundle" --key "$KEY" --index 640
-expect "export refuses an existing bundle" 2 "already holds a bundle" -- "$TLOG" export "${A[@]}" --to "$T/bundle"
-expect "export an older size" 0 "exported 700 entries" -- "$TLOG" export "${A[@]}" --to "$T/b700" --size 700
+expect "export refuses an existing bundle" 2 "already holds a bundle" -- "$TLOG" export "${A[@]}" --out "$T/bundle"
+expect "export an older size" 0 "exported 700 entries" -- "$TLOG" export "${A[@]}" --out "$T/b700" --size 700
 expect "verify-bundle of size 700" 0 '"entries_recomputed": 700' -- "$TLOG" verify-bundle "$T/b700" --key "$KEY" --json
 cp -r "$T/bundle" "$T/bt"
 printf 'X' | dd of="$T/bt/tile/entries/002" bs=1 seek=50 conv=notrunc status=none
@@ -114,7 +114,7 @@ done
 # A partial tile that is gone (the tile has filled since): read the full tile's prefix.
 cp -r "$T/a" "$T/nopartial"
 rm -r "$T/nopartial/tile/0/001.p" "$T/nopartial/tile/entries/001.p"
-expect "partial tiles served from the full tile's prefix" 0 "exported 300 entries" -- "$TLOG" export --log "$T/nopartial" --key "$KEY" --to "$T/b300" --size 300
+expect "partial tiles served from the full tile's prefix" 0 "exported 300 entries" -- "$TLOG" export --log "$T/nopartial" --key "$KEY" --out "$T/b300" --size 300
 expect "bundle cut from full tiles verifies" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/b300" --key "$KEY"
 
 # --- a copy taken at a larger size: only a wider partial tile is there ---
@@ -172,7 +172,7 @@ expect "audit: forked log, anchors inconsistent" 1 "anchors at sizes 300 and 700
 $MKLOG --dir "$T/aur" --count 500 >/dev/null
 expect "audit: rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --allow-dev --log "$T/aur" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
 # Bundle with anchors: export, verify offline, audit from the bundle.
-expect "export with anchors" 0 "2 anchors, 2 anchored checkpoints" -- "$TLOG" export --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --to "$T/aub" --size 700
+expect "export with anchors" 0 "2 anchors, 2 anchored checkpoints" -- "$TLOG" export --log "$T/au" --key "$AK" --anchors "$T/au/anchors.json" --out "$T/aub" --size 700
 expect "verify-bundle with anchors" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/aub" --key "$AK"
 expect "audit from a bundle (no chain: INCOMPLETE)" 1 "audit INCOMPLETE" -- "$TLOG" audit --allow-dev --bundle "$T/aub" --key "$AK" --anchors "$T/aub/anchors.json" --from 2026-01-01 --to 2026-01-31
 python3 - "$T/aub/anchors.json" <<'EOF2'
@@ -208,7 +208,7 @@ stop_pid "$HOOK_PID"
 expect "monitor --help" 0 "usage: tlog monitor" -- "$TLOG" monitor --help
 LONG=$(printf 'd%.0s' $(seq 3100))
 expect "a directory path too long for verify-bundle is refused, not cut" 2 "too long" -- "$TLOG" verify-bundle "$T/$LONG" --key "$KEY"
-expect "... and for export --to" 2 "too long" -- "$TLOG" export "${A[@]}" --to "$T/$LONG"
+expect "... and for export --out" 2 "too long" -- "$TLOG" export "${A[@]}" --out "$T/$LONG"
 expect "... and for monitor --state" 2 "too long" -- "$TLOG" monitor "${A[@]}" --state "$T/$LONG" --once
 
 # --- the same static logs over HTTP (python's file server): concurrent bundle reads,
@@ -225,7 +225,7 @@ d2=$("$TLOG" audit --allow-dev --log "$T/au" --key "$AK" --anchors "$T/au/anchor
 # (the replay time differs between any two runs; --now pins the audit's clock)
 [ "$d1" = "$d2" ] && ok "audit over HTTP reports what the directory audit reports" || nok "audit over HTTP reports what the directory audit reports"
 expect "audit over HTTP: tampered entry" 1 "recompute to root [0-9a-f]+ at size 300" -- "$TLOG" audit --allow-dev --log "$SU/aut" --key "$AK" --anchors "$T/au/anchors.json" --from 2026-01-01 --to 2026-01-31
-expect "export over HTTP with partial tiles gone (404)" 0 "exported 300 entries" -- "$TLOG" export --log "$SU/nopartial" --key "$KEY" --to "$T/h300" --size 300
+expect "export over HTTP with partial tiles gone (404)" 0 "exported 300 entries" -- "$TLOG" export --log "$SU/nopartial" --key "$KEY" --out "$T/h300" --size 300
 expect "inclusion over HTTP" 0 "index +999" -- "$TLOG" inclusion --log "$SU/a" --key "$KEY" --index 999
 expect "HTTP 404 for a missing log" 2 "404" -- "$TLOG" checkpoint --log "$SU/none" --key "$KEY"
 stop_pid "$SRV_PID"
@@ -267,10 +267,26 @@ usage_line "anchor: a missing action" "tlog anchor: missing action (deploy, regi
 usage_line "anchor list: a missing flag" "tlog anchor list: missing --contract; see 'tlog anchor --help'" -- "$TLOG" anchor list --rpc http://127.0.0.1:1 --origin o
 usage_line "verify-receipt without the entry" "tlog verify-receipt: missing --entry FILE, --hash HEX or --log (the entry the receipt is for); see 'tlog verify-receipt --help'" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY"
 usage_line "an unknown command" "tlog: unknown command 'frob'; see 'tlog --help'" -- "$TLOG" frob
+usage_line "export without --out names it" "tlog export: missing --out; see 'tlog export --help'" -- "$TLOG" export "${A[@]}"
+usage_line "export: an unknown option is named" "tlog export: unknown option '--frob'; see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --frob
+usage_line "export: an extra argument is named" "tlog export: unexpected argument 'extra'; see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" extra
+usage_line "export: --rpc without --contract" "tlog export: missing --contract (--rpc needs it); see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --rpc http://127.0.0.1:1
+usage_line "export: a bad --size" "tlog export: --size '7x' is not a decimal integer; see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --size 7x
+usage_line "export: --out and its deprecated alias --to naming two directories" "tlog export: warning: --to is deprecated; use --out DIR (in the next release --to will be refused by tlog export)
+tlog export: two bundle directories given ('$T/eu' and '$T/ev'); see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --to "$T/ev"
+[ ! -e "$T/eu" ] && [ ! -e "$T/ev" ] && ok "export: a usage error writes nothing" || nok "export: a usage error writes nothing"
+usage_line "export: --from-block without the chain" "tlog export: --from-block needs --rpc and --contract; see 'tlog export --help'" -- "$TLOG" export "${A[@]}" --out "$T/eu" --from-block 5
+usage_line "verify-bundle: a bad --from-block" "tlog verify-bundle: --from-block 'x' is not a block number; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY" --rpc http://127.0.0.1:1 --contract 0x0000000000000000000000000000000000000001 --from-block x
+usage_line "verify-bundle without DIR names it" "tlog verify-bundle: missing DIR (the bundle); see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle --key "$KEY"
+usage_line "verify-bundle: an extra argument is named" "tlog verify-bundle: unexpected argument 'extra'; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle" extra --key "$KEY"
+usage_line "verify-bundle without --key names it" "tlog verify-bundle: missing --key; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle"
+usage_line "verify-bundle: an option without its value" "tlog verify-bundle: option '--key' needs a value; see 'tlog verify-bundle --help'" -- "$TLOG" verify-bundle "$T/bundle" --key
+usage_line "collateral: a bad --timeout is one line" "tlog collateral: --timeout 'x' is not a number of seconds from 1 to 600; see 'tlog collateral --help'" -- "$TLOG" collateral --pccs http://127.0.0.1:1 --quote "$T/none" --timeout x
+usage_line "collateral: --log without --at" "tlog collateral: missing --at (--log and --at go together); see 'tlog collateral --help'" -- "$TLOG" collateral --log "$T/a"
 # -h and --help on every command, on stdout, exit 0
 hall=1
-# (audit, export and verify-bundle parse their options in files changed on other branches)
-for c in $("$TLOG" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vxE 'audit|export|verify-bundle'); do
+# (audit parses its options in a file changed on another branch)
+for c in $("$TLOG" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vxE 'audit'); do
   for h in -h --help; do
     out=$("$TLOG" "$c" "$h" 2>/dev/null) && grep -q "^usage: tlog $c" <<<"$out" || { hall=0; echo "# $c $h"; }
   done
@@ -285,12 +301,44 @@ expect "--key garbage says what --key takes" 2 \
 # one JSON style: indented by two, keys sorted, for every single document
 "$TLOG" checkpoint "${A[@]}" --json >"$T/j1"
 "$TLOG" compose-hash "$T/a/verifier-key" --json >"$T/j2"
-python3 - "$T/j1" "$T/j2" <<'PY' && ok "one JSON style: 2-space indent, sorted keys (checkpoint, compose-hash)" || nok "one JSON style"
+"$TLOG" export "${A[@]}" --out "$T/bj" --size 300 --json --quiet >"$T/j3"
+"$TLOG" verify-bundle "$T/bj" --key "$KEY" --json --quiet >"$T/j4"
+python3 - "$T/j1" "$T/j2" "$T/j3" "$T/j4" <<'PY' && ok "one JSON style: 2-space indent, sorted keys (checkpoint, compose-hash, export, verify-bundle)" || nok "one JSON style"
 import json, sys
 for f in sys.argv[1:]:
     t = open(f).read()
     assert t == json.dumps(json.loads(t), indent=2, sort_keys=True, ensure_ascii=False) + "\n", f
 PY
+python3 - "$T/j3" "$T/bj" <<'PY' && ok "export --json: what was written (out, size, root, counts)" || nok "export --json ($(cat "$T/j3"))"
+import json, sys
+o = json.load(open(sys.argv[1])); m = json.load(open(sys.argv[2] + "/manifest.json"))
+assert o["verified"] is True and o["out"] == sys.argv[2] and o["size"] == 300 == m["size"], o
+assert o["root"] == m["root"] and o["origin"] == m["origin"] and o["files"] == len(m["files"]), (o, m)
+assert o["anchors"] == 0 and o["anchored_checkpoints"] == 0 and o["attestations"] == 0, o
+PY
+# a bundle checked with another log's key: one line naming both key ids, no summary of
+# an unauthenticated bundle (it used to print origin '', size 0, root 000...)
+out=$("$TLOG" verify-bundle "$T/bundle" --key "$T/other/verifier-key" 2>"$T/vbk.err"); rc=$?
+kid() { cut -d+ -f2 "$1"; }
+if [ $rc = 1 ] && [ -z "$out" ] && [ "$(wc -l <"$T/vbk.err")" = 1 ] && [ "$(cat "$T/vbk.err")" = \
+  "tlog verify-bundle: verification failed: checkpoint does not verify: note has no signature by example.org/xordi/log+$(kid "$T/other/verifier-key") (the key given); it is signed by example.org/xordi/log+$(kid "$T/a/verifier-key") (checkpoint)" ]; then
+  ok "verify-bundle with another key: one line naming the key given and the bundle's key, no empty summary"
+else nok "verify-bundle with another key (exit $rc; stdout: $out; stderr: $(cat "$T/vbk.err"))"; fi
+"$TLOG" verify-bundle "$T/bundle" --key "$T/other/verifier-key" --json >"$T/vbk.json" 2>/dev/null
+python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert set(o)=={"verified","exit","error"} and o["exit"]==1 and "(the key given)" in o["error"], o' "$T/vbk.json" \
+  && ok "verify-bundle --json with another key: the one error shape" || nok "verify-bundle --json with another key ($(cat "$T/vbk.json"))"
+# each failure printed once: on stderr, not again on stdout
+"$TLOG" verify-bundle "$T/bt" --key "$KEY" >"$T/vbt.out" 2>"$T/vbt.err"; rc=$?
+n=$(cat "$T/vbt.out" "$T/vbt.err" | grep -c "manifest: tile/entries/002 has SHA-256")
+[ $rc = 1 ] && [ "$n" = 1 ] && ! grep -q "^FAIL" "$T/vbt.out" && grep -q "^bundle verification FAILED (2 failures, each named on stderr)$" "$T/vbt.out" \
+  && ok "verify-bundle prints each failure once (stderr), the summary counts them" \
+  || { nok "verify-bundle prints each failure once (exit $rc, $n times)"; sed 's/^/#   /' "$T/vbt.out" "$T/vbt.err"; }
+# export --to: the former name of --out, kept for this release with a warning
+"$TLOG" export "${A[@]}" --to "$T/bto" --size 300 --quiet >"$T/bto.out" 2>"$T/bto.err"; rc=$?
+[ $rc = 0 ] && [ -f "$T/bto/manifest.json" ] && grep -qx "tlog export: warning: --to is deprecated; use --out DIR (in the next release --to will be refused by tlog export)" "$T/bto.err" \
+  && ok "export --to still works, with a deprecation warning" || nok "export --to (exit $rc: $(cat "$T/bto.err"))"
+"$TLOG" export "${A[@]}" --out "$T/bto2" --size 300 --quiet >/dev/null 2>"$T/bto2.err"
+[ ! -s "$T/bto2.err" ] && ok "export --out: no warning" || nok "export --out warns ($(cat "$T/bto2.err"))"
 # one error shape, also for I/O failures
 expect "error shape: {verified:false, exit, error}" 2 '^  "exit": 2,$' -- "$TLOG" checkpoint --log "$T/none" --key "$KEY" --json
 # monitor --once --json answers also when all is well

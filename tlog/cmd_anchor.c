@@ -64,9 +64,9 @@ static void usage(FILE *f) {
           "KEYFILE holds a secp256k1 private key: 64 hex digits, optional 0x and newline.\n"
           "The log id is SHA-256(ORIGIN). Other options: --chain-id N (refuse another\n"
           "chain; Base 8453, Base Sepolia 84532), --confirmations N (default 1),\n"
-          "--timeout SECONDS (default 120), --key KEYFILE (the deprecated name of\n"
-          "--private-key, kept for this release only: everywhere else in tlog --key is a\n"
-          "verifier key).\n"
+          "--timeout SECONDS (default 120).\n"
+          "Deprecated: `--key KEYFILE` is the former name of `--private-key`, kept for this\n"
+          "release only (it prints a warning); everywhere else in tlog, --key is a verifier key.\n"
           "With --json, list prints [{\"size\",\"root\",\"checkpoint_hash\",\"block\",\"time\",\"tx\"}]:\n"
           "root and checkpoint_hash in hex, tx as 0x-hex, time in Unix seconds of the block.\n"
           "Exit status: 0 done, 1 refused by the contract or the chain, 2 usage or I/O error.\n");
@@ -275,7 +275,7 @@ static int do_deploy(const anchor_args *a) {
     return print_json("anchor deploy",
                       json_pack("{s:s,s:s,s:I}", "contract", s, "tx", th, "block", (json_int_t)block));
   printf("%s\n", s);
-  fprintf(stderr, "deployed in transaction %s at block %llu (record it: scans take --from-block %llu)\n", th,
+  fprintf(stderr, "tlog anchor deploy: deployed in transaction %s at block %llu (record it: scans take --from-block %llu)\n", th,
           (unsigned long long)block, (unsigned long long)block);
   return TLOG_EXIT_OK;
 }

@@ -89,11 +89,9 @@ static int report(const char *json, size_t len, const char *fmspc, const char *c
   if (as_json) {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "fmspc", fmspc, "ca", ca, "not_before", nb, "not_after",
                           na, "out", out);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int jr = tlog_json_print(o);
     json_decref(o);
-    if (!s) return tlog_fail("collateral", true, TLOG_EXIT_USAGE, "out of memory");
-    printf("%s\n", s);
-    free(s);
+    if (jr) return tlog_fail("collateral", true, TLOG_EXIT_USAGE, "out of memory");
   } else if (out) {
     printf("collateral for FMSPC %s (%s CA), valid %s to %s, written to %s\n", fmspc, ca, nb, na, out);
   }
@@ -125,10 +123,8 @@ static int put_doc(const char *data, size_t len, const char *out, bool as_json, 
 static int from_archive(const char *spec, const char *at, const char *out, bool as_json) {
   char err[800], name[24], path[128], nb[32] = "", na[32] = "";
   time_t t;
-  if (xt_parse_rfc3339(at, &t) != XT_OK) {
-    fprintf(stderr, "tlog collateral: --at takes an RFC 3339 time (got '%s'); see 'tlog collateral --help'\n", at);
-    return TLOG_EXIT_USAGE;
-  }
+  if (xt_parse_rfc3339(at, &t) != XT_OK)
+    return tlog_usage_error("collateral", "--at '%s' is not an RFC 3339 time", at);
   log_source *src = log_source_open(spec, err, sizeof err);
   if (!src) return tlog_fail("collateral", as_json, TLOG_EXIT_USAGE, err);
   tdx_collateral *c = NULL;
@@ -155,10 +151,9 @@ static int from_archive(const char *spec, const char *at, const char *out, bool 
   if (rc != TLOG_EXIT_OK) return rc;
   if (as_json) {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "name", name, "not_before", nb, "not_after", na, "out", out);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int jr = tlog_json_print(o);
     json_decref(o);
-    if (s) printf("%s\n", s);
-    free(s);
+    if (jr) return tlog_fail("collateral", true, TLOG_EXIT_USAGE, "out of memory");
   } else if (out) {
     printf("collateral %s of the archive, valid %s to %s, written to %s\n", name, nb, na, out);
   }
@@ -175,10 +170,10 @@ int cmd_collateral(int argc, char **argv) {
   const char *pccs = NULL, *quote_path = NULL, *report_path = NULL, *out = NULL, *log = NULL, *at = NULL;
   long timeout_s = 30;
   bool as_json = false;
+  const char *cmd = "collateral";
   int c;
   optind = 1;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = tlog_getopt(cmd, argc, argv, opts)) != -1) {
     switch (c) {
       case 'p': pccs = optarg; break;
       case 'q': quote_path = optarg; break;
@@ -189,34 +184,24 @@ int cmd_collateral(int argc, char **argv) {
       case 'j': as_json = true; break;
       case 't': {
         uint64_t v = 0;
-        if (xt_parse_u64(optarg, 0, 1, 600, &v) == XT_OK) timeout_s = (long)v;
-        else {
-          fprintf(stderr, "tlog collateral: --timeout takes 1 to 600 seconds; see 'tlog collateral --help'\n");
-          return TLOG_EXIT_USAGE;
-        }
+        if (xt_parse_u64(optarg, 0, 1, 600, &v) != XT_OK)
+          return tlog_usage_error(cmd, "--timeout '%s' is not a number of seconds from 1 to 600", optarg);
+        timeout_s = (long)v;
         break;
       }
       case 'h': collateral_usage(stdout); return TLOG_EXIT_OK;
-      default:
-        fprintf(stderr, "tlog collateral: unknown or incomplete option '%s'; see 'tlog collateral --help'\n",
-                argv[optind - 1]);
-        return TLOG_EXIT_USAGE;
+      default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind == argc && (log || at) && !pccs && !quote_path && !report_path) {
-    if (!log || !at) {
-      fprintf(stderr, "tlog collateral: --log and --at go together; see 'tlog collateral --help'\n");
-      return TLOG_EXIT_USAGE;
-    }
+  if (tlog_no_extra_args(cmd, argc, argv)) return TLOG_EXIT_USAGE;
+  if ((log || at) && !pccs && !quote_path && !report_path) {
+    if (!log || !at) return tlog_usage_error(cmd, "missing %s (--log and --at go together)", log ? "--at" : "--log");
     return from_archive(log, at, out, as_json);
   }
-  if (optind != argc || !pccs || !quote_path == !report_path || log || at) {
-    fprintf(stderr, "tlog collateral: %s; see 'tlog collateral --help'\n",
-            optind != argc ? "extra argument" : (log || at) ? "--log/--at do not go with --pccs, --quote or --report"
-            : !pccs ? "--pccs URL is required"
-                                                      : "give exactly one of --quote or --report");
-    return TLOG_EXIT_USAGE;
-  }
+  if (log || at) return tlog_usage_error(cmd, "give --log/--at or --pccs with --quote/--report, not both");
+  if (!pccs) return tlog_usage_error(cmd, "missing --pccs (or --log and --at)");
+  if (!quote_path && !report_path) return tlog_usage_error(cmd, "missing --quote or --report");
+  if (quote_path && report_path) return tlog_usage_error(cmd, "give only one of --quote and --report");
   char err[600], fmspc[13] = "", ca[10] = "";
   uint8_t *q = NULL;
   size_t qlen = 0, jlen = 0;

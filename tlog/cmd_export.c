@@ -28,6 +28,7 @@
 #include "base/err.h"
 #include "base/hex.h"
 #include "base/num.h"
+#include "anchor/logscan.h"
 #include "client/anchors.h"
 #include "client/codeid.h"
 #include "client/collateral.h"
@@ -67,20 +68,47 @@ static int bundle_put(const char *dir, json_t *files, const char *rel, const voi
   return 0;
 }
 
+/* The log's anchors on chain, read from from_block (TLOG_FROM_CREATION: the contract's
+ * deployment block, found by eth_getCode search). Returns 0 or an exit status with err;
+ * a contract's malformed event is an I/O error here (nothing concluded). */
+static int chain_anchors(const char *cmd, const char *rpc, const char *contract, const char *origin, uint64_t from_block,
+                         bool quiet, tlog_anchors *out, char *err, size_t errcap) {
+  tlog_chain_scan scan = tlog_chain_scan_default();
+  scan.from_block = from_block;
+  if (tlog_anchors_scan(rpc, contract, origin, &scan, out, err, errcap)) return TLOG_EXIT_USAGE;
+  if (scan.creation_unknown && !quiet)
+    fprintf(stderr, "tlog %s: the node cannot say when the contract was deployed; anchors read from block 0 "
+                    "(give --from-block)\n", cmd);
+  return 0;
+}
+
+/* --from-block N (decimal or 0x quantity) into *block; TLOG_FROM_CREATION without it.
+ * 0 or TLOG_EXIT_USAGE (reported). */
+static int parse_from_block(const char *cmd, const char *arg, bool have_rpc, uint64_t *block) {
+  *block = TLOG_FROM_CREATION;
+  if (!arg) return 0;
+  if (!have_rpc) return tlog_usage_error(cmd, "--from-block needs --rpc and --contract");
+  if (logscan_parse_block(arg, block)) return tlog_usage_error(cmd, "--from-block '%s' is not a block number", arg);
+  return 0;
+}
+
 static void export_usage(FILE *f) {
   fprintf(f,
-          "usage: tlog export --log URL|DIR --key VKEY --to DIR [--size N]\n"
-          "                   [--rpc URL --contract 0xADDR | --anchors FILE]\n"
-          "                   [--attestation FILE]... [--quiet]\n"
+          "usage: tlog export --log URL|DIR --key VKEY --out DIR [--size N]\n"
+          "                   [--rpc URL --contract 0xADDR [--from-block N] | --anchors FILE]\n"
+          "                   [--attestation FILE]... [--json] [--quiet]\n"
           "\n"
-          "Writes an offline audit bundle: the signed checkpoint of size N (default: the\n"
-          "latest; other sizes need the log's v1/checkpoints/N), every tile and entry\n"
-          "bundle of that tree (each authenticated before it is written), the signed\n"
-          "checkpoints of anchored sizes, with --rpc/--contract the log's on-chain\n"
-          "anchors up to N (anchors.json, with block times and tx hashes), and\n"
-          "manifest.json with the SHA-256 of every file. The bundle directory is itself\n"
+          "Writes an offline audit bundle to the directory --out DIR: the signed checkpoint\n"
+          "of size N (default: the latest; other sizes need the log's v1/checkpoints/N),\n"
+          "every tile and entry bundle of that tree (each authenticated before it is\n"
+          "written), the signed checkpoints of anchored sizes, with --rpc/--contract the\n"
+          "log's on-chain anchors up to N (anchors.json, with block times and tx hashes),\n"
+          "and manifest.json with the SHA-256 of every file. The bundle directory is itself\n"
           "usable as --log DIR; check it with `tlog verify-bundle`. --anchors FILE takes\n"
-          "the anchors from a `tlog anchor list --json` file instead of the chain.\n"
+          "the anchors from a `tlog anchor list --json` file instead of the chain. The chain\n"
+          "is read from the anchor contract's deployment block (found by eth_getCode search;\n"
+          "a node without old state cannot say, and then it is read from block 0) or from\n"
+          "--from-block N (`tlog anchor deploy` printed it; `tlog anchor status` shows it).\n"
           "Attestations: logd's boot quotes and anchored checkpoints' quotes, as the log\n"
           "serves them, go to attestation/boot-<I>.json and attestation/checkpoint-<N>.json.\n"
           "Other components' boot quotes that logd keeps (the collector's, sent with its boot\n"
@@ -90,21 +118,27 @@ static void export_usage(FILE *f) {
           "served the same quote); `tlog audit --bundle` then checks it.\n"
           "The log's Intel collateral archive (logd --pccs: /v1/collateral), index and\n"
           "documents, goes to collateral/ (`tlog collateral --log BUNDLE --at T` reads it).\n"
+          "--quiet: no progress and no notes on stderr. With --json: {verified, out, origin,\n"
+          "size, root, files, anchors, anchored_checkpoints, attestations}.\n"
+          "Deprecated: `--to DIR` is the former name of `--out DIR`, kept for this release\n"
+          "only (it prints a warning); `--to` is a date in `tlog audit`.\n"
           "Exit status: 0 exported, 1 verification failed, 2 usage or I/O error.\n");
 }
 
 /* The command line of `tlog export`. */
 typedef struct export_args {
-  const char *log, *key, *to, *size_arg, *rpc, *contract, *anchors_file;
+  const char *log, *key, *out, *size_arg, *rpc, *contract, *anchors_file;
+  uint64_t size; /* --size, when size_arg */
+  uint64_t from_block; /* --from-block, or TLOG_FROM_CREATION */
   const char *extra_att[16]; /* --attestation FILEs */
   size_t nextra;
-  bool quiet;
+  bool json, quiet;
 } export_args;
 
 /* One export in progress. Each step below returns 0, or an exit status with err. */
 typedef struct export_job {
   const export_args *g;
-  char mpath[4096];        /* TO/manifest.json */
+  char mpath[4096];        /* OUT/manifest.json */
   tlog_log l;
   uint64_t size;           /* the bundle's tree size */
   uint64_t fails;          /* the source's failures before we read tiles */
@@ -121,48 +155,65 @@ typedef struct export_job {
 static int export_parse_args(int argc, char **argv, export_args *g, bool *done) {
   static const struct option opts[] = {{"log", required_argument, 0, 'l'},
                                        {"key", required_argument, 0, 'k'},
+                                       {"out", required_argument, 0, 'o'},
                                        {"to", required_argument, 0, 't'},
                                        {"size", required_argument, 0, 's'},
                                        {"rpc", required_argument, 0, 'r'},
                                        {"contract", required_argument, 0, 'c'},
                                        {"anchors", required_argument, 0, 'A'},
+                                       {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {"attestation", required_argument, 0, 'T'},
+                                       {"from-block", required_argument, 0, 'f'},
                                        {0, 0, 0, 0}};
+  const char *cmd = "export", *from_arg = NULL;
   memset(g, 0, sizeof *g);
   *done = true;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt(cmd, argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': g->log = optarg; break;
     case 'k': g->key = optarg; break;
-    case 't': g->to = optarg; break;
+    case 't':
+      /* --to is a date in `tlog audit`; here it was the bundle directory. */
+      fprintf(stderr, "tlog export: warning: --to is deprecated; use --out DIR (in the next release "
+                      "--to will be refused by tlog export)\n");
+      /* fall through */
+    case 'o':
+      if (g->out && strcmp(g->out, optarg))
+        return tlog_usage_error(cmd, "two bundle directories given ('%s' and '%s')", g->out, optarg);
+      g->out = optarg;
+      break;
     case 's': g->size_arg = optarg; break;
     case 'r': g->rpc = optarg; break;
     case 'c': g->contract = optarg; break;
     case 'A': g->anchors_file = optarg; break;
+    case 'f': from_arg = optarg; break;
+    case 'j': g->json = true; break;
     case 'q': g->quiet = true; break;
     case 'T':
-      if (g->nextra == sizeof g->extra_att / sizeof g->extra_att[0]) {
-        export_usage(stderr);
-        return TLOG_EXIT_USAGE;
-      }
+      if (g->nextra == sizeof g->extra_att / sizeof g->extra_att[0])
+        return tlog_usage_error(cmd, "more than %zu --attestation files",
+                                sizeof g->extra_att / sizeof g->extra_att[0]);
       g->extra_att[g->nextra++] = optarg;
       break;
     case 'h': export_usage(stdout); return TLOG_EXIT_OK;
-    default: export_usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !g->log || !g->key || !g->to || (!g->rpc != !g->contract) || (g->rpc && g->anchors_file)) {
-    export_usage(stderr);
+  if (tlog_no_extra_args(cmd, argc, argv) || tlog_require(cmd, g->log, "--log") || tlog_require(cmd, g->key, "--key"))
     return TLOG_EXIT_USAGE;
-  }
-  if (strlen(g->to) > TLOG_MAX_DIR) {
-    fprintf(stderr, "tlog export: --to: the path is too long\n");
-    return TLOG_EXIT_USAGE;
-  }
+  if (!g->out) return tlog_usage_error(cmd, "missing --out");
+  if (g->rpc && !g->contract) return tlog_usage_error(cmd, "missing --contract (--rpc needs it)");
+  if (g->contract && !g->rpc) return tlog_usage_error(cmd, "missing --rpc (--contract needs it)");
+  if (g->rpc && g->anchors_file) return tlog_usage_error(cmd, "give only one of --rpc and --anchors");
+  if (parse_from_block(cmd, from_arg, g->rpc != NULL, &g->from_block)) return TLOG_EXIT_USAGE;
+  if (g->size_arg && xt_parse_u64(g->size_arg, 0, 0, UINT64_MAX, &g->size) != XT_OK)
+    return tlog_usage_error(cmd, "--size '%s' is not a decimal integer", g->size_arg);
+  if (strlen(g->out) > TLOG_MAX_DIR)
+    return tlog_usage_error(cmd, "--out: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   *done = false;
   return 0;
 }
@@ -170,13 +221,10 @@ static int export_parse_args(int argc, char **argv, export_args *g, bool *done) 
 /* The log, the size and the reader; refuses a directory that holds a bundle. */
 static int export_open(export_job *x, char *err, size_t errcap) {
   const export_args *g = x->g;
-  if (g->size_arg && xt_parse_u64(g->size_arg, 0, 0, UINT64_MAX, &x->size) != XT_OK) {
-    xt_errf(err, errcap, "--size must be a decimal integer");
-    return TLOG_EXIT_USAGE;
-  }
-  snprintf(x->mpath, sizeof x->mpath, "%s/manifest.json", g->to);
+  x->size = g->size;
+  snprintf(x->mpath, sizeof x->mpath, "%s/manifest.json", g->out);
   if (access(x->mpath, F_OK) == 0) {
-    xt_errf(err, errcap, "%s already holds a bundle (manifest.json); choose an empty directory", g->to);
+    xt_errf(err, errcap, "%s already holds a bundle (manifest.json); choose an empty directory", g->out);
     return TLOG_EXIT_USAGE;
   }
   int rc = tlog_log_open(&x->l, g->log, g->key, err, errcap);
@@ -235,8 +283,9 @@ static int export_select_anchors(export_job *x, char *err, size_t errcap) {
   const export_args *g = x->g;
   if (!g->rpc && !g->anchors_file) return 0;
   tlog_anchors all;
-  int rc = g->rpc ? tlog_anchors_from_chain(g->rpc, g->contract, x->l.cp.c.origin, &all, err, errcap)
-                  : tlog_anchors_load(g->anchors_file, &all, err, errcap);
+  int rc = g->rpc ? chain_anchors("export", g->rpc, g->contract, x->l.cp.c.origin, g->from_block, g->quiet, &all, err,
+                                  errcap)
+                  : (int)tlog_anchors_load(g->anchors_file, &all, err, errcap);
   if (rc) return rc;
   for (size_t i = 0; i < all.n && !rc; i++) {
     if (all.a[i].size > x->size) continue;
@@ -292,7 +341,7 @@ static int export_hash_tiles(export_job *x, char *err, size_t errcap) {
       tile_id t = {(int)L, k, w};
       char rel[TILE_PATH_MAX];
       tile_path_encode(&t, rel, sizeof rel, NULL);
-      if (bundle_put(x->g->to, x->files, rel, hashes, (size_t)w * MERKLE_HASH_SIZE, err, errcap))
+      if (bundle_put(x->g->out, x->files, rel, hashes, (size_t)w * MERKLE_HASH_SIZE, err, errcap))
         rc = TLOG_EXIT_USAGE;
       else if (L == 0)
         tlog_progress_update(&p, k * TILE_WIDTH + w);
@@ -351,7 +400,7 @@ static int export_entry_bundles(export_job *x, char *err, size_t errcap) {
     tile_id t = {TILE_LEVEL_ENTRIES, k, (unsigned)n};
     char rel[TILE_PATH_MAX];
     tile_path_encode(&t, rel, sizeof rel, NULL);
-    if (bundle_put(x->g->to, x->files, rel, bundle, blen, err, errcap)) rc = TLOG_EXIT_USAGE;
+    if (bundle_put(x->g->out, x->files, rel, bundle, blen, err, errcap)) rc = TLOG_EXIT_USAGE;
     tlog_progress_update(&p, k * TILE_WIDTH + n);
   }
   tlog_progress_done(&p);
@@ -382,7 +431,7 @@ static int export_anchored_notes(export_job *x, char *err, size_t errcap) {
       tlog_checkpoint_clear(&acp);
       return TLOG_EXIT_FAILED;
     }
-    int rc = bundle_put(x->g->to, x->files, path, acp.note, acp.note_len, err, errcap) ? TLOG_EXIT_USAGE : 0;
+    int rc = bundle_put(x->g->out, x->files, path, acp.note, acp.note_len, err, errcap) ? TLOG_EXIT_USAGE : 0;
     tlog_checkpoint_clear(&acp);
     if (rc) return rc;
     x->anchored_notes++;
@@ -402,7 +451,7 @@ static int export_attestations(export_job *x, char *err, size_t errcap) {
     int rc = 0, fr = codeid_fetch(x->l.src, boot, n, &d, &dlen, ferr, sizeof ferr);
     if (fr == FETCH_OK) {
       codeid_path(false, boot, n, rel, sizeof rel);
-      rc = bundle_put(x->g->to, x->files, rel, d, dlen, err, errcap) ? TLOG_EXIT_USAGE : 0;
+      rc = bundle_put(x->g->out, x->files, rel, d, dlen, err, errcap) ? TLOG_EXIT_USAGE : 0;
       x->natt += rc == 0;
     } else if (!x->g->quiet) {
       fprintf(stderr, "tlog export: no attestation for %s %llu (%s)\n", boot ? "boot entry" : "anchored checkpoint",
@@ -440,7 +489,7 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
       return TLOG_EXIT_USAGE;
     }
     codeid_path(false, true, (uint64_t)json_integer_value(bi), rel, sizeof rel);
-    int same = json_object_get(x->files, rel) ? same_quote_in_bundle(x->g->to, rel, j) : 0;
+    int same = json_object_get(x->files, rel) ? same_quote_in_bundle(x->g->out, rel, j) : 0;
     char *txt = json_object_get(x->files, rel) ? NULL : json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (same) continue; /* the log served this quote already (logd keeps collectors' quotes) */
@@ -448,7 +497,7 @@ static int export_extra_attestations(export_job *x, char *err, size_t errcap) {
       xt_errf(err, errcap, "--attestation %.300s: the bundle already holds %s", file, rel);
       return TLOG_EXIT_USAGE;
     }
-    int rc = bundle_put(x->g->to, x->files, rel, txt, strlen(txt), err, errcap) ? TLOG_EXIT_USAGE : 0;
+    int rc = bundle_put(x->g->out, x->files, rel, txt, strlen(txt), err, errcap) ? TLOG_EXIT_USAGE : 0;
     free(txt);
     if (rc) return rc;
     x->natt++;
@@ -472,7 +521,7 @@ static int export_collateral_doc(export_job *x, const char *name, const char *sh
   sha256_hex(d, len, hex);
   int rc = strcmp(hex, sha) ? TLOG_EXIT_FAILED : 0;
   if (rc) xt_errf(err, errcap, "collateral %s: its SHA-256 is not the one the log's index names", name);
-  else if (bundle_put(x->g->to, x->files, dst_path, d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  else if (bundle_put(x->g->out, x->files, dst_path, d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
   free(d);
   return rc;
 }
@@ -506,7 +555,7 @@ static int export_collateral(export_job *x, char *err, size_t errcap) {
     if (!rc) rc = export_collateral_doc(x, name, sha, err, errcap);
     if (rc) break;
   }
-  if (!rc && bundle_put(x->g->to, x->files, "collateral/index.json", d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
+  if (!rc && bundle_put(x->g->out, x->files, "collateral/index.json", d, len, err, errcap)) rc = TLOG_EXIT_USAGE;
   json_decref(idx);
   free(d);
   return rc;
@@ -516,7 +565,7 @@ static int export_collateral(export_job *x, char *err, size_t errcap) {
 static int put_json(export_job *x, const char *rel, json_t *j, size_t flags, char *err, size_t errcap) {
   char *s = j ? json_dumps(j, flags) : NULL;
   json_decref(j);
-  int rc = !s || bundle_put(x->g->to, x->files, rel, s, strlen(s), err, errcap);
+  int rc = !s || bundle_put(x->g->out, x->files, rel, s, strlen(s), err, errcap);
   if (!s) xt_errf(err, errcap, "out of memory");
   free(s);
   return rc ? TLOG_EXIT_USAGE : 0;
@@ -525,7 +574,7 @@ static int put_json(export_job *x, const char *rel, json_t *j, size_t flags, cha
 /* The checkpoint, anchors.json, verifier-key and, last, manifest.json. */
 static int export_finish(export_job *x, char *err, size_t errcap) {
   const export_args *g = x->g;
-  if (bundle_put(g->to, x->files, "checkpoint", x->bcp.note, x->bcp.note_len, err, errcap)) return TLOG_EXIT_USAGE;
+  if (bundle_put(g->out, x->files, "checkpoint", x->bcp.note, x->bcp.note_len, err, errcap)) return TLOG_EXIT_USAGE;
   if ((g->rpc || g->anchors_file) &&
       put_json(x, "anchors.json", tlog_anchors_json(&x->anchors), JSON_INDENT(1), err, errcap))
     return TLOG_EXIT_USAGE;
@@ -533,7 +582,7 @@ static int export_finish(export_job *x, char *err, size_t errcap) {
   size_t vlen;
   if (note_verifier_format(&x->l.v, vkey, sizeof vkey - 1, &vlen, verr, sizeof verr) == 0) {
     vkey[vlen++] = '\n';
-    if (bundle_put(g->to, x->files, "verifier-key", vkey, vlen, err, errcap)) return TLOG_EXIT_USAGE;
+    if (bundle_put(g->out, x->files, "verifier-key", vkey, vlen, err, errcap)) return TLOG_EXIT_USAGE;
   }
   char rh[65];
   xt_hex_encode(x->bcp.c.root, 32, rh);
@@ -558,6 +607,26 @@ static int (*const export_steps[])(export_job *, char *, size_t) = {
     export_collateral,     export_finish,
 };
 
+/* What was written: one line, or with --json one document. 0 or TLOG_EXIT_USAGE. */
+static int export_report(const export_job *x, char *err, size_t errcap) {
+  const export_args *g = x->g;
+  if (!g->json) {
+    printf("exported %llu entries (%zu files, %zu anchors, %zu anchored checkpoints, %zu attestations) to %s\n",
+           (unsigned long long)x->size, json_object_size(x->files), x->anchors.n, x->anchored_notes, x->natt, g->out);
+    return 0;
+  }
+  char rh[65];
+  xt_hex_encode(x->bcp.c.root, 32, rh);
+  json_t *o = json_pack("{s:b,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I}", "verified", 1, "out", g->out, "origin",
+                        x->bcp.c.origin, "size", (json_int_t)x->size, "root", rh, "files",
+                        (json_int_t)json_object_size(x->files), "anchors", (json_int_t)x->anchors.n,
+                        "anchored_checkpoints", (json_int_t)x->anchored_notes, "attestations", (json_int_t)x->natt);
+  int rc = tlog_json_print(o);
+  json_decref(o);
+  if (rc) xt_errf(err, errcap, "out of memory");
+  return rc ? TLOG_EXIT_USAGE : 0;
+}
+
 int cmd_export(int argc, char **argv) {
   export_args g;
   bool done;
@@ -568,16 +637,14 @@ int cmd_export(int argc, char **argv) {
   x.g = &g;
   char err[700];
   for (size_t i = 0; !rc && i < sizeof export_steps / sizeof export_steps[0]; i++) rc = export_steps[i](&x, err, sizeof err);
-  if (!rc)
-    printf("exported %llu entries (%zu files, %zu anchors, %zu anchored checkpoints, %zu attestations) to %s\n",
-           (unsigned long long)x.size, json_object_size(x.files), x.anchors.n, x.anchored_notes, x.natt, g.to);
+  if (!rc) rc = export_report(&x, err, sizeof err);
   free(x.boot_idx);
   tile_reader_free(x.r);
   tlog_checkpoint_clear(&x.bcp);
   json_decref(x.files);
   tlog_anchors_free(&x.anchors);
   if (x.l.src) tlog_log_close(&x.l);
-  if (rc) return tlog_fail("export", false, rc, err);
+  if (rc) return tlog_fail("export", g.json, rc, err);
   return TLOG_EXIT_OK;
 }
 
@@ -585,20 +652,25 @@ int cmd_export(int argc, char **argv) {
 
 static void verify_usage(FILE *f) {
   fprintf(f,
-          "usage: tlog verify-bundle DIR --key VKEY [--rpc URL --contract 0xADDR] [--json] [--quiet]\n"
+          "usage: tlog verify-bundle DIR --key VKEY [--rpc URL --contract 0xADDR [--from-block N]]\n"
+          "                          [--json] [--quiet]\n"
           "\n"
           "Verifies a `tlog export` bundle offline: every file against manifest.json, the\n"
           "checkpoint's signature, every entry recomputed to the checkpoint's root and to\n"
           "the root of every anchor in anchors.json, every hash tile against the nodes\n"
           "recomputed from the entries, and the anchored checkpoints' signatures and\n"
           "hashes. With --rpc/--contract, also that the bundle's anchors are on chain as\n"
-          "recorded (size, root, checkpoint hash, block, time, tx) and none is left out.\n"
+          "recorded (size, root, checkpoint hash, block, time, tx) and none is left out,\n"
+          "reading the chain from the contract's deployment block or --from-block N (as in\n"
+          "`tlog export`; a recorded anchor before that block is reported not on chain).\n"
           "Attestations (attestation/*.json): each bound to its boot entry (quote SHA-256,\n"
           "report_data over the keys the entry names, event log, compose hash) or to its\n"
           "anchored note; one missing for a logd boot entry or an enclave logd's anchor\n"
           "fails. Simulated quotes are counted here; `tlog audit` judges them.\n"
-          "Exit status: 0 verified, 1 verification failed (each failure on its own line),\n"
-          "2 usage or I/O error.\n");
+          "A checkpoint that does not verify under --key (another log's key) stops the check:\n"
+          "the error names the key id given and the key ids the checkpoint is signed by.\n"
+          "Each failure is one line on stderr; with --json also in \"failures\".\n"
+          "Exit status: 0 verified, 1 verification failed, 2 usage or I/O error.\n");
 }
 
 /* verify-bundle's replay callback: collects the boot entries. */
@@ -685,11 +757,13 @@ static bool anchor_equal(const tlog_anchor *a, const tlog_anchor *b) {
 /* The command line of `tlog verify-bundle`. */
 typedef struct verify_args {
   const char *dir, *key, *rpc, *contract;
+  uint64_t from_block; /* --from-block, or TLOG_FROM_CREATION */
   bool json, quiet;
 } verify_args;
 
-/* One bundle being verified. Each step returns 0 to go on, TLOG_EXIT_USAGE (I/O: err
- * set, nothing concluded) or VERIFY_REPORT (stop and report the failures so far). */
+/* One bundle being verified. Each step returns 0 to go on (its failures added to f),
+ * TLOG_EXIT_USAGE (I/O: err set, nothing concluded) or TLOG_EXIT_FAILED (err set: the
+ * check cannot go on, as when the checkpoint does not verify). */
 typedef struct bundle_check {
   const verify_args *g;
   note_verifier v;
@@ -708,8 +782,6 @@ typedef struct bundle_check {
   tlog_failures f;
 } bundle_check;
 
-#define VERIFY_REPORT (-1)
-
 /* Returns 0 to go on, or the exit status (after --help, or a usage error). */
 static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) {
   static const struct option opts[] = {{"key", required_argument, 0, 'k'},
@@ -718,31 +790,34 @@ static int verify_parse_args(int argc, char **argv, verify_args *g, bool *done) 
                                        {"json", no_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"from-block", required_argument, 0, 'f'},
                                        {0, 0, 0, 0}};
+  const char *cmd = "verify-bundle", *from_arg = NULL;
   memset(g, 0, sizeof *g);
   *done = true;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  /* DIR may come anywhere: getopt_long permutes it to the end. */
+  while ((c = tlog_getopt(cmd, argc, argv, opts)) != -1) {
     switch (c) {
     case 'k': g->key = optarg; break;
     case 'r': g->rpc = optarg; break;
     case 'c': g->contract = optarg; break;
+    case 'f': from_arg = optarg; break;
     case 'j': g->json = true; break;
     case 'q': g->quiet = true; break;
     case 'h': verify_usage(stdout); return TLOG_EXIT_OK;
-    default: verify_usage(stderr); return TLOG_EXIT_USAGE;
+    default: return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc - 1 || !g->key || (!g->rpc != !g->contract)) {
-    verify_usage(stderr);
-    return TLOG_EXIT_USAGE;
-  }
-  g->dir = argv[optind];
-  if (strlen(g->dir) > TLOG_MAX_DIR) {
-    fprintf(stderr, "tlog verify-bundle: the path is too long\n");
-    return TLOG_EXIT_USAGE;
-  }
+  if (optind >= argc) return tlog_usage_error(cmd, "missing DIR (the bundle)");
+  g->dir = argv[optind++];
+  if (tlog_no_extra_args(cmd, argc, argv) || tlog_require(cmd, g->key, "--key")) return TLOG_EXIT_USAGE;
+  if (g->rpc && !g->contract) return tlog_usage_error(cmd, "missing --contract (--rpc needs it)");
+  if (g->contract && !g->rpc) return tlog_usage_error(cmd, "missing --rpc (--contract needs it)");
+  if (parse_from_block(cmd, from_arg, g->rpc != NULL, &g->from_block)) return TLOG_EXIT_USAGE;
+  if (strlen(g->dir) > TLOG_MAX_DIR)
+    return tlog_usage_error(cmd, "DIR: the path is too long (over %d bytes)", TLOG_MAX_DIR);
   *done = false;
   return 0;
 }
@@ -801,12 +876,11 @@ static int verify_files(bundle_check *b, char *err, size_t errcap) {
 
 /* 2. The signed checkpoint, matching the manifest's head. */
 static int verify_checkpoint(bundle_check *b, char *err, size_t errcap) {
+  /* Without a checkpoint that verifies under --key (another log's key, or a changed
+   * note) nothing in the bundle is authenticated: no summary of it is printed. */
   int crc = tlog_fetch_checkpoint(b->src, &b->v, "checkpoint", &b->cp, NULL, err, errcap);
   if (crc == TLOG_EIO) return TLOG_EXIT_USAGE;
-  if (crc) {
-    tlog_failures_add(&b->f, "%s", err);
-    return VERIFY_REPORT;
-  }
+  if (crc) return TLOG_EXIT_FAILED;
   json_t *ms = json_object_get(b->m, "size");
   const char *mroot = json_string_value(json_object_get(b->m, "root"));
   uint8_t mr[32];
@@ -898,8 +972,9 @@ static int verify_replay(bundle_check *b, char *err, size_t errcap) {
 static int verify_chain(bundle_check *b, char *err, size_t errcap) {
   const tlog_anchors *an = &b->anchors, *ch = &b->chain;
   if (!b->g->rpc) return 0;
-  if (tlog_anchors_from_chain(b->g->rpc, b->g->contract, b->cp.c.origin, &b->chain, err, errcap))
-    return TLOG_EXIT_USAGE;
+  int rc = chain_anchors("verify-bundle", b->g->rpc, b->g->contract, b->cp.c.origin, b->g->from_block, b->g->quiet,
+                         &b->chain, err, errcap);
+  if (rc) return rc;
   for (size_t i = 0; i < an->n; i++) {
     bool found = false;
     for (size_t j = 0; j < ch->n && !found; j++) found = anchor_equal(&an->a[i], &ch->a[j]);
@@ -948,9 +1023,16 @@ static void verify_report_text(const bundle_check *b) {
   printf("anchors  %zu%s\n", b->anchors.n, b->g->rpc ? " (checked against the chain)" : " (not checked against a chain)");
   printf("quotes   %zu attestations bound to their boot entries and anchored checkpoints (%zu simulated)%s\n",
          ac[0] + ac[1], ac[1], ac[2] ? "; anchors of a --dev logd have none" : "");
-  for (size_t i = 0; i < b->f.n; i++) printf("FAIL  %s\n", b->f.msg[i]);
-  if (b->f.dropped) printf("FAIL  ... and %zu more (out of memory)\n", b->f.dropped);
-  printf("%s\n", tlog_failures_any(&b->f) ? "bundle verification FAILED" : "bundle verified");
+  if (tlog_failures_any(&b->f))
+    printf("bundle verification FAILED (%zu failures, each named on stderr)\n", b->f.n + b->f.dropped);
+  else
+    printf("bundle verified\n");
+}
+
+/* Each failure once, on stderr (the summary on stdout only counts them). */
+static void report_failures(const tlog_failures *f) {
+  for (size_t i = 0; i < f->n; i++) fprintf(stderr, "tlog verify-bundle: verification failed: %s\n", f->msg[i]);
+  if (f->dropped) fprintf(stderr, "tlog verify-bundle: verification failed: ... and %zu more (out of memory)\n", f->dropped);
 }
 
 /* The steps of verify-bundle, in order. */
@@ -968,14 +1050,15 @@ int cmd_verify_bundle(int argc, char **argv) {
   b->g = &g;
   char err[700];
   for (size_t i = 0; !rc && i < sizeof verify_steps / sizeof verify_steps[0]; i++) rc = verify_steps[i](b, err, sizeof err);
-  if (rc == 0 || rc == VERIFY_REPORT) {
+  if (rc == 0) {
     rc = tlog_failures_any(&b->f) ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
     if (g.json)
       verify_report_json(b);
     else
       verify_report_text(b);
-    for (size_t i = 0; i < b->f.n; i++) fprintf(stderr, "tlog verify-bundle: verification failed: %s\n", b->f.msg[i]);
+    report_failures(&b->f);
   } else {
+    report_failures(&b->f); /* found before the step that stopped the check */
     rc = tlog_fail("verify-bundle", g.json, rc, err);
   }
   json_decref(b->m);

@@ -54,7 +54,8 @@ static void usage(FILE *f) {
           "    its block and transaction; without a policy, AllowAnyDeviceSet(true) and\n"
           "    unknown events are alerts all the same\n"
           "  --from-block N: read anchors from block N (default: the anchor contract's\n"
-          "    deployment block, found by binary search over eth_getCode)\n"
+          "    deployment block, found by binary search over eth_getCode once and kept in\n"
+          "    DIR/state.json with the contract's address)\n"
           "Alerts go to stdout (one line each; JSON lines with --json) and, with --webhook,\n"
           "as a JSON POST {origin, kind, message, size, time} per alert. The state (DIR/\n"
           "checkpoint, DIR/state.json) is updated only after a round verified everything.\n"
@@ -165,7 +166,21 @@ static void round_ok_json(monitor *m, const char *msg) {
 typedef struct mstate {
   uint64_t anchors_checked; /* anchors already compared with the log */
   uint64_t kms_next_block;  /* KMS events from this block on are new */
+  /* The block anchor scans start at (the anchor contract's deployment block, found
+   * once by an eth_getCode binary search), for the contract anchor_contract. */
+  bool have_anchor_from;
+  uint64_t anchor_from_block;
+  char anchor_contract[43]; /* 0x + 40 hex, lower case */
 } mstate;
+
+/* An address in the one spelling the state file keeps: 0x + 40 lower-case hex digits.
+ * Returns 0, or -1 when text is not an address. */
+static int address_key(const char *text, char out[43]) {
+  uint8_t a[20];
+  if (!text || xt_hex_decode_exact(text, XT_HEX_0X, a, 20) != XT_OK) return -1;
+  xt_hex_encode0x(a, 20, out);
+  return 0;
+}
 
 static void state_load(monitor *m, mstate *st) {
   memset(st, 0, sizeof *st);
@@ -176,6 +191,12 @@ static void state_load(monitor *m, mstate *st) {
   json_t *a = json_object_get(j, "anchors_checked"), *k = json_object_get(j, "kms_next_block");
   if (json_is_integer(a)) st->anchors_checked = (uint64_t)json_integer_value(a);
   if (json_is_integer(k)) st->kms_next_block = (uint64_t)json_integer_value(k);
+  json_t *fb = json_object_get(j, "anchor_from_block");
+  const char *fc = json_string_value(json_object_get(j, "anchor_contract"));
+  if (json_is_integer(fb) && json_integer_value(fb) >= 0 && address_key(fc, st->anchor_contract) == 0) {
+    st->have_anchor_from = true;
+    st->anchor_from_block = (uint64_t)json_integer_value(fb);
+  }
   json_decref(j);
 }
 
@@ -185,6 +206,12 @@ static int state_save(monitor *m, const mstate *st, const tlog_checkpoint *cp, c
   if (tlog_write_file(path, cp->note, cp->note_len, err, errcap)) return -1;
   json_t *j = json_pack("{s:I,s:I,s:I}", "anchors_checked", (json_int_t)st->anchors_checked, "kms_next_block",
                         (json_int_t)st->kms_next_block, "size", (json_int_t)cp->c.size);
+  if (j && st->have_anchor_from &&
+      (json_object_set_new(j, "anchor_from_block", json_integer((json_int_t)st->anchor_from_block)) ||
+       json_object_set_new(j, "anchor_contract", json_string(st->anchor_contract)))) {
+    json_decref(j);
+    j = NULL;
+  }
   char *s = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
   json_decref(j);
   if (!s) {
@@ -278,8 +305,16 @@ static int round_anchor(mround *x, const tlog_anchor *a) {
 
 /* Every anchor not checked in an earlier round. */
 static int round_anchors(mround *x) {
-  char err[800];
+  char err[800], contract[43];
   tlog_chain_scan *sc = &x->m->scan;
+  if (address_key(x->m->contract, contract)) {
+    io_error(x->m, "--contract '%s' is not an address (0x + 40 hex digits)", x->m->contract);
+    return 2;
+  }
+  /* A run without --from-block starts where an earlier run found the deployment block:
+   * the eth_getCode search (dozens of calls) is made once per state directory. */
+  if (sc->from_block == TLOG_FROM_CREATION && x->st.have_anchor_from && !strcmp(x->st.anchor_contract, contract))
+    sc->from_block = x->st.anchor_from_block;
   if (tlog_anchors_scan(x->m->rpc, x->m->contract, x->cp.c.origin, sc, &x->an, err, sizeof err)) {
     io_error(x->m, "%s", err);
     return 2;
@@ -288,6 +323,9 @@ static int round_anchors(mround *x) {
     fprintf(stderr, "tlog monitor: the node cannot say when the contract was deployed; anchors "
                     "read from block 0 (give --from-block)\n");
   sc->from_block = sc->first_block; /* later rounds start there without searching again */
+  x->st.have_anchor_from = true; /* and later runs, once this round has verified */
+  x->st.anchor_from_block = sc->first_block;
+  memcpy(x->st.anchor_contract, contract, sizeof contract);
   if (x->st.anchors_checked > x->an.n) {
     alert(x->m, true, "chain-rollback", "the chain now lists %zu anchors, fewer than the %llu seen before", x->an.n,
           (unsigned long long)x->st.anchors_checked);

@@ -119,6 +119,38 @@ static void test_well_formed(void) {
   eth_rpc_free(r);
 }
 
+/* eth_getBalance: 256-bit quantities to exact decimal (anvil's 10,000 ETH is 1e22 wei,
+ * beyond 64 bits); anything but a canonical quantity is refused. */
+static void test_balance(void) {
+  eth_rpc *r = client();
+  CHECK_FATAL(r);
+  uint8_t addr[20] = {0};
+  char wei[ETH_U256_DECIMAL_MAX];
+  static const struct {
+    const char *q, *dec;
+  } ok[] = {{"0x0", "0"},
+            {"0x1", "1"},
+            {"0xffffffffffffffff", "18446744073709551615"},
+            {"0x10000000000000000", "18446744073709551616"},
+            {"0x21e19e0c9bab2400000", "10000000000000000000000"},
+            {"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+             "115792089237316195423570985008687907853269984665640564039457584007913129639935"}};
+  char body[300];
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%%llu,\"result\":\"%s\"}", ok[i].q);
+    serve(body);
+    CHECK(eth_get_balance(r, addr, wei) == ETH_RPC_OK && !strcmp(wei, ok[i].dec));
+  }
+  static const char *bad[] = {"\"0x\"", "\"0x01\"", "\"12\"", "\"0xg1\"", "12",
+                              "\"0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\""};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":%%llu,\"result\":%s}", bad[i]);
+    serve(body);
+    CHECK(eth_get_balance(r, addr, wei) == ETH_RPC_ERR_PROTOCOL);
+  }
+  eth_rpc_free(r);
+}
+
 static void test_node_error_with_revert_data(void) {
   eth_rpc *r = client();
   CHECK_FATAL(r);
@@ -260,6 +292,7 @@ int main(void) {
   pthread_t th;
   pthread_create(&th, NULL, server, NULL);
   CHECK_RUN(test_well_formed);
+  CHECK_RUN(test_balance);
   CHECK_RUN(test_node_error_with_revert_data);
   CHECK_RUN(test_misbehaving_nodes);
   CHECK_RUN(test_malformed_logs_rejected);
