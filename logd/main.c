@@ -99,7 +99,8 @@ static void usage(FILE *f) {
           "\n"
           "Log lines go to stderr. SIGTERM/SIGINT: finish queued writes, sign a last\n"
           "checkpoint, exit 0. A failed storage write or fsync (or a full disk) stops all\n"
-          "writes and checkpoints until logd is restarted (503, or 507 for a full disk). Exit status 1 on a startup failure, 2 on a usage error;\n"
+          "writes and checkpoints until logd is restarted (503, or 507 for a full disk);\n"
+          "SIGTERM then exits 1. Exit status 1 on a startup failure, 2 on a usage error;\n"
           "a refused start leaves DIR unchanged (DIR/logd.lock keeps a second logd off it).\n");
 }
 
@@ -686,6 +687,9 @@ static int shutdown_run(logd_run *run, int code) {
     seq_view v;
     seq_view_get(run->seq, &v, 0);
     xt_log("logd", "stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
+    /* Storage failed: no last checkpoint was signed; the exit status says so too. */
+    char why[200];
+    if (seq_refusal(run->seq, why, sizeof why) && code == 0) code = 1;
   }
   if (coll_busy && !anchor_busy) {
     xt_log("logd", "collateral: a fetch is still in flight; exiting without waiting for it");
