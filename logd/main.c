@@ -227,6 +227,9 @@ static int check_opts(logd_opts *o) {
     why = "--pccs-refresh needs --pccs";
   else if (o->anchor_max_age && !o->anchor_rpc)
     why = "--anchor-max-age needs --anchor-rpc and --anchor-contract";
+  else if (o->deadline * 1000 <= o->interval)
+    why = "--request-deadline must be longer than --checkpoint-interval-ms (a ?wait=checkpoint "
+          "request waits for a checkpoint within it)";
   else if (o->anchor_max_age && o->anchor_max_age <= o->anchor_interval)
     why = "--anchor-max-age must be longer than --anchor-interval (an anchor is tried only "
           "once per interval)";

@@ -1149,7 +1149,10 @@ const char *seq_health(logd_seq *q) {
   int broken = q->broken, queued = q->head != NULL;
   pthread_mutex_unlock(&q->mu);
   if (broken) return q->fail_health;
-  if (atomic_load(&q->disk_low))
+  char low_msg[200];
+  /* Looked at again here, so health clears as soon as space is back, not only at the
+   * next write. */
+  if (atomic_load(&q->disk_low) && disk_low(q, low_msg, sizeof low_msg))
     return "disk nearly full (below logd --min-free-mb): writes are refused (507) until space is freed";
   pthread_mutex_lock(&q->pub_mu);
   int behind = q->pub_size > q->pub_note_size;
