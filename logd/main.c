@@ -186,7 +186,7 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
     size_t n = is_str ? k : k - sizeof strs / sizeof *strs;
-    if (strcmp(a, is_str ? strs[n] : nums[n].flag)) continue;
+    if (strcmp(a, is_str ? strs[k] : nums[n].flag)) continue;
     if (!v) {
       fprintf(stderr, "logd: %s needs a value (see --help)\n", a);
       return EXIT_USAGE;

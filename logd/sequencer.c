@@ -879,11 +879,12 @@ static void *seq_main(void *arg) {
     }
     if (list) run_batch(q, list, now_mono_ms() >= q->last_ckpt_mono + q->cfg.interval_ms);
     int broken = is_broken(q);
-    if (broken && q->waiters) {
+    if (broken) {
       /* Waiters are the writer's while a batch is in flight. */
       writer_idle(q);
-      wake_waiters(q, "storage failed before a checkpoint covered these entries; they are "
-                      "logged: retry after logd's restart for the receipt");
+      if (q->waiters)
+        wake_waiters(q, "storage failed before a checkpoint covered these entries; they are "
+                        "logged: retry after logd's restart for the receipt");
     }
     uint64_t now = now_mono_ms();
     ckpt_state(q, &ckpt_size, &have_ckpt);
