@@ -121,7 +121,7 @@ $(COMPLETION): $(BIN)/tlog deploy/gen-completion.sh $(HELP_GEN)
 	@mkdir -p $(@D)
 	$(call show,GEN $@)bash deploy/gen-completion.sh $(BIN)/tlog $@
 
-.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests crashtest release \
+.PHONY: all deps test check sanitize bench demo clean fuzz fuzzers all-tests crashtest faulttest release \
         doc install uninstall
 all: $(ALL_PROGS) doc
 
@@ -181,6 +181,13 @@ XT_CRASH_CYCLES ?= 100
 crashtest: deps
 	@$(MAKE) --no-print-directory all-tests
 	@XT_CRASH_CYCLES=$(XT_CRASH_CYCLES) XT_TEST_TIMEOUT=3600 XT_TEST_SCRIPTS=0 BIN=$(BIN) bash tests/run.sh $(BIN)/test-logd-crash
+
+# tests/logd-faults.test.sh in its long mode: XT_FAULT_CYCLES (default 30) random
+# write, fsync and ENOSPC failures under load, each followed by a restart.
+XT_FAULT_CYCLES ?= 30
+faulttest: deps
+	@$(MAKE) --no-print-directory all-tests
+	@XT_FAULTS_LONG=1 XT_FAULT_CYCLES=$(XT_FAULT_CYCLES) BIN=$(BIN) bash tests/logd-faults.test.sh
 
 # libFuzzer targets (FUZZERS in module.mk files, sources in tests/fuzz/), each run for
 # FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name>/; new inputs go to a

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -50,6 +52,15 @@ enum route {
 
 enum req_state { ST_READING, ST_WAITING, ST_DONE };
 
+/* A connection's place in the deadline registry: its socket, and when the request
+ * it is on (or waits for) began its clock. */
+typedef struct conn_clock {
+  int fd;
+  int cut;
+  uint64_t start_ms;
+  struct conn_clock *prev, *next;
+} conn_clock;
+
 struct logd_http {
   http_config cfg;
   struct MHD_Daemon *d;
@@ -57,6 +68,16 @@ struct logd_http {
   atomic_ullong status_count[600];
   atomic_ullong body_bytes;
   tilecache *tiles; /* full tiles and bundles, served without a copy */
+  /* The whole-request deadline (cfg.deadline_s): every connection is registered from
+   * accept to close; a reaper thread shuts down the socket of one whose request has
+   * not completed in time. MHD reports a connection closed (and unregisters it here)
+   * before it closes the socket, so a shutdown under cmu never reaches a reused fd. */
+  pthread_mutex_t cmu;
+  pthread_cond_t ccv;
+  conn_clock *conns;
+  int reaper_on, reaper_stop;
+  pthread_t reaper;
+  atomic_ullong deadline_cuts;
 };
 
 typedef struct req {
@@ -514,6 +535,7 @@ static enum MHD_Result get_metrics(logd_http *h, struct MHD_Connection *c) {
     unsigned long long n = atomic_load(&h->status_count[s]);
     if (n) P("logd_http_responses_total{code=\"%d\"} %llu\n", s, n);
   }
+  P("# HELP logd_http_deadline_cuts_total Connections cut off because a request did not complete within --request-deadline.\n# TYPE logd_http_deadline_cuts_total counter\nlogd_http_deadline_cuts_total %llu\n", atomic_load(&h->deadline_cuts));
   if (h->cfg.ext && h->cfg.ext->metrics) {
     char *more = h->cfg.ext->metrics(h->cfg.ext->ctx);
     if (more) P("%s", more);
@@ -743,10 +765,12 @@ static enum MHD_Result start_add(logd_http *h, struct MHD_Connection *c, req *r)
   MHD_suspend_connection(c);
   seq_err se = seq_submit(h->cfg.seq, s);
   if (se != SEQ_OK) {
-    s->status = 503;
-    snprintf(s->error, sizeof s->error, "%s",
-             se == SEQ_EBUSY ? "the log is busy (queue full); retry shortly"
-                      : "the log is not accepting writes (shutting down or storage failed)");
+    unsigned st = se == SEQ_EFAILED ? seq_refusal(h->cfg.seq, s->error, sizeof s->error) : 0;
+    s->status = st ? (int)st : 503;
+    if (!st)
+      snprintf(s->error, sizeof s->error, "%s",
+               se == SEQ_EBUSY ? "the log is busy (queue full); retry shortly"
+                               : "the log is not accepting writes (shutting down)");
     atomic_store(&r->state, ST_DONE);
     MHD_resume_connection(c);
   }
@@ -939,11 +963,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   return MHD_YES;
 }
 
+static void restart_clock(logd_http *h, struct MHD_Connection *c);
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
   logd_http *h = cls;
   req *r = *con_cls;
   *con_cls = NULL;
+  restart_clock(h, c);
   if (!r || r == (req *)&read_marker) return;
   if (r->evidence && h->cfg.ext && h->cfg.ext->boot_free) h->cfg.ext->boot_free(r->evidence);
   free(r->body);
@@ -964,6 +991,83 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
     return;
   }
   xt_log("logd", "http: %s", msg);
+}
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code) {
+  logd_http *h = cls;
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    conn_clock *k = ci ? calloc(1, sizeof *k) : NULL;
+    /* Out of memory: this one connection goes without a deadline (the idle timeout
+     * still holds). */
+    if (!k) return;
+    k->fd = ci->connect_fd;
+    k->start_ms = mono_ms();
+    pthread_mutex_lock(&h->cmu);
+    k->next = h->conns;
+    if (h->conns) h->conns->prev = k;
+    h->conns = k;
+    pthread_mutex_unlock(&h->cmu);
+    *socket_context = k;
+    return;
+  }
+  conn_clock *k = *socket_context;
+  if (!k) return;
+  pthread_mutex_lock(&h->cmu);
+  if (k->prev) k->prev->next = k->next;
+  else h->conns = k->next;
+  if (k->next) k->next->prev = k->prev;
+  pthread_mutex_unlock(&h->cmu);
+  free(k);
+  *socket_context = NULL;
+}
+
+/* A request ended (answered, or failed): the connection's next request gets a full
+ * deadline of its own. */
+static void restart_clock(logd_http *h, struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_clock *k = ci ? ci->socket_context : NULL;
+  if (!k) return;
+  pthread_mutex_lock(&h->cmu);
+  k->start_ms = mono_ms();
+  pthread_mutex_unlock(&h->cmu);
+}
+
+static void *reaper_main(void *arg) {
+  logd_http *h = arg;
+  uint64_t limit = (uint64_t)h->cfg.deadline_s * 1000;
+  pthread_mutex_lock(&h->cmu);
+  while (!h->reaper_stop) {
+    uint64_t now = mono_ms();
+    for (conn_clock *k = h->conns; k; k = k->next) {
+      if (k->cut || now - k->start_ms <= limit) continue;
+      /* shutdown, not close: MHD owns the descriptor; it sees the end of the
+       * stream and closes the connection itself. */
+      shutdown(k->fd, SHUT_RDWR);
+      k->cut = 1;
+      atomic_fetch_add(&h->deadline_cuts, 1);
+      xt_log("logd", "http: cut off a connection whose request did not complete within %u s "
+             "(--request-deadline)", h->cfg.deadline_s);
+    }
+    /* A quarter of a second of slack on a deadline of whole seconds. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 250000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
+  }
+  pthread_mutex_unlock(&h->cmu);
+  return NULL;
 }
 
 const char *http_err_str(http_err e) {
@@ -1049,6 +1153,12 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   h->port = cfg->port;
   /* 4,096 hash tiles' worth; a miss (or no cache) reads the store as before. */
   h->tiles = tilecache_new(32u << 20);
+  pthread_mutex_init(&h->cmu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&h->ccv, &ca);
+  pthread_condattr_destroy(&ca);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
@@ -1058,6 +1168,7 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                           MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                          MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
                           /* Per-connection buffer: headers (well under 16 KiB) and body
                            * chunks; MHD clears it for every request. */
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
@@ -1066,8 +1177,18 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
     xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
     close(cfg->listen_fd);
     tilecache_free(h->tiles);
+    pthread_mutex_destroy(&h->cmu);
+    pthread_cond_destroy(&h->ccv);
     free(h);
     return NULL;
+  }
+  if (cfg->deadline_s) {
+    if (pthread_create(&h->reaper, NULL, reaper_main, h)) {
+      xt_errf(err, errcap, "cannot start the request-deadline thread");
+      http_stop(h);
+      return NULL;
+    }
+    h->reaper_on = 1;
   }
   return h;
 }
@@ -1083,7 +1204,17 @@ void http_quiesce(logd_http *h) {
 
 void http_stop(logd_http *h) {
   if (!h) return;
+  if (h->reaper_on) {
+    pthread_mutex_lock(&h->cmu);
+    h->reaper_stop = 1;
+    pthread_cond_signal(&h->ccv);
+    pthread_mutex_unlock(&h->cmu);
+    pthread_join(h->reaper, NULL);
+  }
+  /* Stopping closes every connection, which unregisters each from the deadline list. */
   if (h->d) MHD_stop_daemon(h->d);
   tilecache_free(h->tiles);
+  pthread_mutex_destroy(&h->cmu);
+  pthread_cond_destroy(&h->ccv);
   free(h);
 }

@@ -67,7 +67,9 @@ typedef struct http_config {
   size_t nsubmitters;
   size_t max_entry_bytes;
   uint64_t interval_ms;
-  unsigned timeout_s;
+  unsigned timeout_s;           /* idle: close a connection silent this long */
+  unsigned deadline_s;          /* whole request: cut a connection whose request (and the
+                                 * wait before it) has not completed this long; 0: never */
   unsigned max_connections;
   unsigned threads;
   const http_ext *ext;         /* may be NULL */

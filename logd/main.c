@@ -49,6 +49,7 @@ static void usage(FILE *f) {
           "            (--dev | --dstack-socket PATH)\n"
           "            [--submitters FILE] [--checkpoint-interval-ms 1000]\n"
           "            [--max-entry-bytes 16384] [--client-timeout 30]\n"
+          "            [--request-deadline 60] [--min-free-mb 256]\n"
           "            [--max-connections 1024] [--queue-limit 100000] [--threads 2]\n"
           "            [--index-merge-keys 262144]\n"
           "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
@@ -85,6 +86,13 @@ static void usage(FILE *f) {
           "  --checkpoint-interval-ms N sign a checkpoint at most every N ms when the tree grew\n"
           "  --max-entry-bytes N        largest stored entry (default 16384, at most 65535)\n"
           "  --client-timeout S         close connections idle for S seconds (default 30)\n"
+          "  --request-deadline S       cut a connection whose request is not complete (read,\n"
+          "                             answered and sent) S seconds after the connection\n"
+          "                             opened or its previous request ended, however slowly\n"
+          "                             the client keeps sending (default 60)\n"
+          "  --min-free-mb N            refuse writes (507) while the data directory's disk\n"
+          "                             has less than N MiB free, resuming when space returns\n"
+          "                             (default 256; 0: never)\n"
           "  --max-connections N        concurrent connections (default 1024)\n"
           "  --queue-limit N            events waiting for the sequencer before 503 (default 100000)\n"
           "  --threads N                HTTP worker threads (default 2)\n"
@@ -93,7 +101,9 @@ static void usage(FILE *f) {
           "  --help, --version\n"
           "\n"
           "Log lines go to stderr. SIGTERM/SIGINT: finish queued writes, sign a last\n"
-          "checkpoint, exit 0. Exit status 1 on a startup failure, 2 on a usage error;\n"
+          "checkpoint, exit 0. A failed storage write or fsync (or a full disk) stops all\n"
+          "writes and checkpoints until logd is restarted (503, or 507 for a full disk);\n"
+          "SIGTERM then exits 1. Exit status 1 on a startup failure, 2 on a usage error;\n"
           "a refused start leaves DIR unchanged (DIR/logd.lock keeps a second logd off it).\n");
 }
 
@@ -108,7 +118,7 @@ typedef struct logd_opts {
   int dev, anchor_interval_set;
   uint64_t anchor_max_age;
   uint64_t anchor_interval, interval, max_entry, timeout, max_conns, queue, threads;
-  uint64_t merge_keys;
+  uint64_t merge_keys, deadline, min_free_mb;
 } logd_opts;
 
 /* What the checks gathered; written or started only once the start is certain. */
@@ -170,15 +180,16 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
               {"--client-timeout", 1, 3600}, {"--max-connections", 1, 65536},
               {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
               {"--anchor-interval", 1, 86400}, {"--anchor-max-age", 2, 7 * 86400},
-              {"--pccs-refresh", 1, 30 * 86400}, {"--index-merge-keys", 1, 1u << 24}};
+              {"--pccs-refresh", 1, 30 * 86400}, {"--index-merge-keys", 1, 1u << 24},
+              {"--request-deadline", 1, 3600}, {"--min-free-mb", 0, 1u << 20}};
   uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
                       &o->queue, &o->threads, &o->anchor_interval, &o->anchor_max_age,
-                      &o->pccs_refresh, &o->merge_keys};
+                      &o->pccs_refresh, &o->merge_keys, &o->deadline, &o->min_free_mb};
   const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
     size_t n = is_str ? k : k - sizeof strs / sizeof *strs;
-    if (strcmp(a, is_str ? strs[n] : nums[n].flag)) continue;
+    if (strcmp(a, is_str ? strs[k] : nums[n].flag)) continue;
     if (!v) {
       fprintf(stderr, "logd: %s needs a value (see --help)\n", a);
       return EXIT_USAGE;
@@ -219,6 +230,9 @@ static int check_opts(logd_opts *o) {
     why = "--pccs-refresh needs --pccs";
   else if (o->anchor_max_age && !o->anchor_rpc)
     why = "--anchor-max-age needs --anchor-rpc and --anchor-contract";
+  else if (o->deadline * 1000 <= o->interval)
+    why = "--request-deadline must be longer than --checkpoint-interval-ms (a ?wait=checkpoint "
+          "request waits for a checkpoint within it)";
   else if (o->anchor_max_age && o->anchor_max_age <= o->anchor_interval)
     why = "--anchor-max-age must be longer than --anchor-interval (an anchor is tried only "
           "once per interval)";
@@ -250,6 +264,8 @@ static int parse_args(int argc, char **argv, logd_opts *o) {
   o->interval = 1000;
   o->max_entry = 16384;
   o->timeout = 30;
+  o->deadline = 60;
+  o->min_free_mb = 256;
   o->max_conns = 1024;
   o->queue = 100000;
   o->threads = 2;
@@ -461,7 +477,8 @@ static seq_config seq_config_of(const logd_opts *o) {
   seq_config sc = {.interval_ms = o->interval,
                    .max_entry_bytes = o->max_entry,
                    .queue_max_entries = o->queue,
-                   .queue_max_bytes = (size_t)o->queue * 1024};
+                   .queue_max_bytes = (size_t)o->queue * 1024,
+                   .min_free_bytes = o->min_free_mb << 20};
   return sc;
 }
 
@@ -593,6 +610,7 @@ static int start_http(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext
                     .max_entry_bytes = o->max_entry,
                     .interval_ms = o->interval,
                     .timeout_s = (unsigned)o->timeout,
+                    .deadline_s = (unsigned)o->deadline,
                     .max_connections = (unsigned)o->max_conns,
                     .threads = (unsigned)o->threads,
                     .ext = hx};
@@ -676,6 +694,9 @@ static int shutdown_run(logd_run *run, int code) {
     seq_view v;
     seq_view_get(run->seq, &v, 0);
     xt_log("logd", "stopped at %" PRIu64 " entries, checkpoint size %" PRIu64, v.size, v.note_size);
+    /* Storage failed: no last checkpoint was signed; the exit status says so too. */
+    char why[200];
+    if (seq_refusal(run->seq, why, sizeof why) && code == 0) code = 1;
   }
   if (coll_busy && !anchor_busy) {
     xt_log("logd", "collateral: a fetch is still in flight; exiting without waiting for it");

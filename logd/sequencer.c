@@ -65,7 +65,11 @@ struct logd_seq {
   pthread_cond_t cv;
   seq_sub *head, *tail;
   int stopping;
-  int broken;                 /* the store refused a write: no more writes */
+  int broken;                 /* the store refused a write: no more writes (mu) */
+  unsigned fail_status;       /* then: 503, or 507 for a full disk (fixed once set) */
+  char fail_msg[200];         /* then: what a refused write is told */
+  char fail_health[200];      /* then: what /healthz says */
+  atomic_int disk_low;        /* the last group was refused for want of free disk */
   pthread_t thread;
 
   /* sequencer-thread state */
@@ -399,6 +403,55 @@ static void fail_all(seq_sub *list, int status, const char *msg) {
   }
 }
 
+/* A write or fsync of the store failed: from now on nothing is written, signed or
+ * acknowledged (see sequencer.h). The first failure names the state; later calls
+ * keep it. */
+static void storage_failed(logd_seq *q, store_err e, const char *why) {
+  pthread_mutex_lock(&q->mu);
+  if (!q->broken) {
+    int full = e == STORE_ENOSPC;
+    q->fail_status = full ? 507 : 503;
+    snprintf(q->fail_msg, sizeof q->fail_msg,
+             "%s; logd refuses writes until it is restarted. Not acknowledged: retry after the "
+             "restart (a copy already logged is answered as a duplicate)",
+             full ? "disk full (a storage write failed)" : "storage failed (a database write, fsync or read failed)");
+    snprintf(q->fail_health, sizeof q->fail_health, "%s; writes are refused until logd is restarted",
+             full ? "disk full (a storage write failed)" : "storage failed (a database write, fsync or read failed)");
+    q->broken = 1;
+    xt_log("logd", "sequencer: %s: %s; refusing writes and checkpoints until restarted (RocksDB's "
+           "recovery then keeps what was synced)", full ? "disk full" : "storage failed", why);
+  }
+  pthread_mutex_unlock(&q->mu);
+}
+
+static int is_broken(logd_seq *q) {
+  pthread_mutex_lock(&q->mu);
+  int b = q->broken;
+  pthread_mutex_unlock(&q->mu);
+  return b;
+}
+
+/* Whether the store's disk has less than cfg.min_free_bytes free; then msg says so.
+ * When statvfs itself fails, writes go on (RocksDB will say if the disk is full). */
+static int disk_low(logd_seq *q, char *msg, size_t cap) {
+  if (!q->cfg.min_free_bytes) return 0;
+  uint64_t avail = 0;
+  char err[300];
+  if (store_free_bytes(q->store, &avail, err, sizeof err)) return 0;
+  int low = avail < q->cfg.min_free_bytes;
+  int was = atomic_exchange(&q->disk_low, low);
+  unsigned long long mib = (unsigned long long)(avail >> 20),
+                     need = (unsigned long long)(q->cfg.min_free_bytes >> 20);
+  if (low && !was)
+    xt_log("logd", "sequencer: disk nearly full (%llu MiB free, --min-free-mb %llu): refusing "
+           "writes (507) until space is freed", mib, need);
+  if (!low && was) xt_log("logd", "sequencer: %llu MiB free again: accepting writes", mib);
+  if (low)
+    snprintf(msg, cap, "disk nearly full: %llu MiB free, writes need %llu MiB (logd --min-free-mb); "
+             "nothing was logged, retry once space is freed", mib, need);
+  return low;
+}
+
 /* Sequences one group into f (the tree, edge tiles and bundle advance; nothing is
  * written). Returns 0, or -1 when preparing failed: then the submissions are failed
  * and the caller must reload the state once the writer is idle.
@@ -583,7 +636,8 @@ static int commit_batch(logd_seq *q, inflight *f) {
     if (rc) {
       atomic_fetch_add(&q->metrics.write_errors, 1);
       xt_log("logd", "sequencer: batch of %zu events failed, nothing acknowledged: %s", f->total, err);
-      fail_all(f->list, 503, "storage write failed; nothing was logged, try again");
+      storage_failed(q, rc, err);
+      fail_all(f->list, (int)q->fail_status, q->fail_msg);
       f->list = NULL;
       return -1;
     }
@@ -665,12 +719,7 @@ static int writer_idle(logd_seq *q) {
 static void reload(logd_seq *q) {
   char lerr[300];
   dmap_reset(q);
-  if (load_state(q, lerr, sizeof lerr)) {
-    xt_log("logd", "sequencer: cannot reload state after the failure, refusing writes: %s", lerr);
-    pthread_mutex_lock(&q->mu);
-    q->broken = 1;
-    pthread_mutex_unlock(&q->mu);
-  }
+  if (load_state(q, lerr, sizeof lerr)) storage_failed(q, STORE_EIO, lerr);
 }
 
 /* Prepares a group and hands it to the writer once the previous one is done. */
@@ -682,10 +731,10 @@ static void run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
     return;
   }
   if (writer_idle(q)) {
-    /* The batch before failed, and this one was built on top of it. */
-    fail_all(f->list, 503, "storage write failed; nothing was logged, try again");
+    /* The batch before failed (storage failed for good), and this one was built on
+     * top of it. */
+    fail_all(f->list, (int)q->fail_status, q->fail_msg);
     f->list = NULL;
-    reload(q);
     return;
   }
   pthread_mutex_lock(&q->wmu);
@@ -775,9 +824,11 @@ static int sign_checkpoint(logd_seq *q) {
   if (make_note(q, note, sizeof note, &note_len, &c)) return -1;
   store_batch_clear(q->sbatch);
   store_batch_put_checkpoint(q->sbatch, c.size, note, note_len);
-  if (store_batch_write(q->store, q->sbatch, err, sizeof err)) {
+  store_err se = store_batch_write(q->store, q->sbatch, err, sizeof err);
+  if (se) {
     atomic_fetch_add(&q->metrics.write_errors, 1);
     xt_log("logd", "sequencer: cannot store checkpoint %" PRIu64 ", not published: %s", c.size, err);
+    storage_failed(q, se, err);
     return -1;
   }
   return publish_note(q, note, note_len, &c);
@@ -792,7 +843,9 @@ static void *seq_main(void *arg) {
     for (;;) {
       if (q->head || q->stopping) break;
       ckpt_state(q, &ckpt_size, &have_ckpt);
-      if (q->tree.size > ckpt_size || !have_ckpt) {
+      /* Once storage failed no checkpoint is due: the tree may hold what never
+       * became durable. */
+      if (!q->broken && (q->tree.size > ckpt_size || !have_ckpt)) {
         uint64_t due = q->last_ckpt_mono + q->cfg.interval_ms;
         uint64_t now = now_mono_ms();
         if (now >= due) break;
@@ -813,16 +866,34 @@ static void *seq_main(void *arg) {
     int stopping = q->stopping;
     pthread_mutex_unlock(&q->mu);
 
+    char low_msg[200];
+    if (list && is_broken(q)) {
+      writer_idle(q);
+      fail_all(list, (int)q->fail_status, q->fail_msg);
+      list = NULL;
+    } else if (list && disk_low(q, low_msg, sizeof low_msg)) {
+      /* Refused before anything is prepared: the sequencer's state is untouched. */
+      fail_all(list, 507, low_msg);
+      list = NULL;
+    }
     if (list) run_batch(q, list, now_mono_ms() >= q->last_ckpt_mono + q->cfg.interval_ms);
+    int broken = is_broken(q);
+    if (broken) {
+      /* Waiters are the writer's while a batch is in flight. */
+      writer_idle(q);
+      if (q->waiters)
+        wake_waiters(q, "storage failed before a checkpoint covered these entries; they are "
+                        "logged: retry after logd's restart for the receipt");
+    }
     uint64_t now = now_mono_ms();
     ckpt_state(q, &ckpt_size, &have_ckpt);
-    int sign = (q->tree.size > ckpt_size || !have_ckpt) &&
+    int sign = !broken && (q->tree.size > ckpt_size || !have_ckpt) &&
                (now >= q->last_ckpt_mono + q->cfg.interval_ms || (stopping && !list));
     if (sign || (stopping && !list)) {
       /* Checkpoints and waiters are the writer's while a batch is in flight. */
-      if (writer_idle(q)) reload(q);
+      writer_idle(q);
       ckpt_state(q, &ckpt_size, &have_ckpt);
-      sign = sign && (q->tree.size > ckpt_size || !have_ckpt);
+      sign = sign && !is_broken(q) && (q->tree.size > ckpt_size || !have_ckpt);
     }
     if (sign) {
       q->last_ckpt_mono = now;
@@ -956,6 +1027,7 @@ const char *seq_err_str(seq_err e) {
   case SEQ_EBUSY: return "queue full";
   case SEQ_ESTOPPED: return "not accepting writes";
   case SEQ_ESTATE: return "stored log refused";
+  case SEQ_EFAILED: return "storage failed";
   }
   return "unknown sequencer error";
 }
@@ -1024,8 +1096,9 @@ void seq_free(logd_seq *q) {
 seq_err seq_submit(logd_seq *q, seq_sub *sub) {
   pthread_mutex_lock(&q->mu);
   if (q->stopping || q->broken) {
+    seq_err e = q->broken ? SEQ_EFAILED : SEQ_ESTOPPED;
     pthread_mutex_unlock(&q->mu);
-    return SEQ_ESTOPPED;
+    return e;
   }
   unsigned long long ne = atomic_load(&q->metrics.queue_entries);
   unsigned long long nb = atomic_load(&q->metrics.queue_bytes);
@@ -1075,7 +1148,12 @@ const char *seq_health(logd_seq *q) {
   pthread_mutex_lock(&q->mu);
   int broken = q->broken, queued = q->head != NULL;
   pthread_mutex_unlock(&q->mu);
-  if (broken) return "storage failed; writes are refused";
+  if (broken) return q->fail_health;
+  char low_msg[200];
+  /* Looked at again here, so health clears as soon as space is back, not only at the
+   * next write. */
+  if (atomic_load(&q->disk_low) && disk_low(q, low_msg, sizeof low_msg))
+    return "disk nearly full (below logd --min-free-mb): writes are refused (507) until space is freed";
   pthread_mutex_lock(&q->pub_mu);
   int behind = q->pub_size > q->pub_note_size;
   uint64_t last = q->pub_note_mono;
@@ -1083,6 +1161,14 @@ const char *seq_health(logd_seq *q) {
   if ((queued || behind) && now_mono_ms() > last + 3 * q->cfg.interval_ms)
     return "entries are waiting and no checkpoint was signed for 3 intervals";
   return NULL;
+}
+
+unsigned seq_refusal(logd_seq *q, char *msg, size_t msgcap) {
+  pthread_mutex_lock(&q->mu);
+  unsigned st = q->broken ? q->fail_status : 0;
+  if (st) snprintf(msg, msgcap, "%s", q->fail_msg);
+  pthread_mutex_unlock(&q->mu);
+  return st;
 }
 
 seq_metrics *seq_get_metrics(logd_seq *q) { return &q->metrics; }

@@ -6,8 +6,13 @@
  * of it as ONE store write; a writer thread performs that synced write (while the
  * sequencer prepares the next group: at most one write in flight, in order), and
  * only then publishes the new tree and completes the submissions through their
- * done() callback. A failed write fails its group and the one prepared after it,
- * and the state is rebuilt from the store. A checkpoint is signed at most
+ * done() callback. A failed write (or fsync: RocksDB syncs its log) fails its group
+ * and the one prepared after it, and is sticky: after it nothing written since the
+ * last good write is trusted, so no write, checkpoint or acknowledgement follows
+ * until a restart reopens the store through RocksDB's recovery (503, or 507 when the
+ * disk is full). Below cfg.min_free_bytes free on the store's file system, groups are
+ * refused (507) before anything is written, until space returns. A checkpoint is
+ * signed at most
  * every interval_ms when the tree grew, stored (synced), and only then published;
  * submissions that asked for a checkpoint complete once one covers them.
  *
@@ -29,8 +34,9 @@
 typedef enum {
   SEQ_OK = 0,
   SEQ_EBUSY,    /* the queue is full: answer 503 and let the client retry */
-  SEQ_ESTOPPED, /* shutting down, or a storage write failed: no more writes */
-  SEQ_ESTATE    /* the store does not hold a log this key may continue (or cannot be read) */
+  SEQ_ESTOPPED, /* shutting down: no more writes */
+  SEQ_ESTATE,   /* the store does not hold a log this key may continue (or cannot be read) */
+  SEQ_EFAILED   /* storage failed (seq_refusal says how): no more writes until a restart */
 } seq_err;
 
 /* A fixed name for e; never NULL. */
@@ -74,6 +80,7 @@ typedef struct seq_config {
   size_t max_entry_bytes;
   size_t queue_max_entries;
   size_t queue_max_bytes;
+  uint64_t min_free_bytes; /* refuse writes (507) below this much free disk; 0: never */
 } seq_config;
 
 #define SEQ_FSYNC_BUCKETS 12
@@ -133,8 +140,12 @@ typedef struct seq_view {
  * holds everything else; v->note is NULL). */
 int seq_view_get(logd_seq *q, seq_view *v, int with_note);
 void seq_view_free(seq_view *v);
-/* NULL when healthy, else a static sentence saying why not. */
+/* NULL when healthy, else a sentence saying why not (static, or q's and fixed once
+ * storage failed: valid until seq_free). */
 const char *seq_health(logd_seq *q);
+/* 0 while storage takes writes; else the HTTP status to refuse one with (503 storage
+ * failed, 507 disk full) and a sentence into msg (msgcap bytes). */
+unsigned seq_refusal(logd_seq *q, char *msg, size_t msgcap);
 /* The counters, owned by q (atomics: read them with atomic_load). */
 seq_metrics *seq_get_metrics(logd_seq *q);
 /* The store q was started on. */

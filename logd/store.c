@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ struct logd_store {
   rocksdb_readoptions_t *iter_opts;
   rocksdb_writeoptions_t *wopts;
   ixlog ix;
+  char path[PATH_MAX];
 };
 
 struct store_batch {
@@ -109,6 +111,7 @@ const char *store_err_str(store_err e) {
   case STORE_NOT_FOUND: return "not found";
   case STORE_EIO: return "storage error";
   case STORE_ENOMEM: return "out of memory";
+  case STORE_ENOSPC: return "disk full";
   }
   return "unknown storage error";
 }
@@ -126,8 +129,35 @@ static store_err open_mode(const char *path, int read_only, logd_store **out, ch
     xt_errf(err, errcap, "out of memory");
     return STORE_ENOMEM;
   }
+  if ((size_t)snprintf(s->path, sizeof s->path, "%s", path) >= sizeof s->path) {
+    free(s->ncache);
+    free(s);
+    xt_errf(err, errcap, "storage: path too long: %s", path);
+    return STORE_EIO;
+  }
+  /* RocksDB resumes by itself after a retryable error (ENOSPC) by reusing the WAL
+   * writer that failed; Debian's build then aborts on an assertion (seen with libfiu)
+   * and a write that failed half-way is not something to write after. logd stops
+   * writing instead and a restart reopens the store through RocksDB's recovery. */
+  rocksdb_options_t *base = rocksdb_options_create();
   s->opts = rocksdb_options_create();
+  char *oerr = NULL;
+  rocksdb_get_options_from_string(base, "max_bgerror_resume_count=0", s->opts, &oerr);
+  rocksdb_options_destroy(base);
+  if (oerr) {
+    fail(err, errcap, "cannot set options", oerr);
+    rocksdb_options_destroy(s->opts);
+    free(s->ncache);
+    free(s);
+    return STORE_EIO;
+  }
   rocksdb_options_set_create_if_missing(s->opts, !read_only);
+  /* RocksDB's own LOG file keeps only its start-up header: Debian's librocksdb is built
+   * with assertions, and its file logger aborts the process on the line after a write
+   * to that file failed, which is what a failing or full disk gives (seen with libfiu:
+   * the background-error report itself aborted logd). logd logs every storage error
+   * RocksDB returns, with RocksDB's message. 5 = InfoLogLevel::HEADER_LEVEL. */
+  rocksdb_options_set_info_log_level(s->opts, 5);
   rocksdb_options_increase_parallelism(s->opts, 2);
   rocksdb_options_set_compression(s->opts, rocksdb_lz4_compression);
   rocksdb_options_set_max_open_files(s->opts, 512);
@@ -581,6 +611,15 @@ void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note,
   rocksdb_writebatch_put(b->wb, "L", 1, note, len);
 }
 
+/* A failed synced write's error. The C API has only the message: RocksDB's
+ * Status::NoSpace reads "IO error: No space left on device: ...", and a later write
+ * refused by the same background error repeats it. Frees rerr. */
+static store_err write_failed(char *rerr, char *err, size_t errcap) {
+  int nospace = strstr(rerr, "No space left on device") != NULL;
+  store_err rc = fail(err, errcap, "synced write failed", rerr);
+  return nospace ? STORE_ENOSPC : rc;
+}
+
 store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) {
   if (b->oom) {
     xt_errf(err, errcap, "out of memory");
@@ -589,8 +628,7 @@ store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t err
   char *rerr = NULL;
   if (!b->nops) {
     rocksdb_write(s->db, s->wopts, b->wb, &rerr);
-    if (rerr) return fail(err, errcap, "synced write failed", rerr);
-    return STORE_OK;
+    return rerr ? write_failed(rerr, err, errcap) : STORE_OK;
   }
   /* Room in memory first, so that ops made durable are always findable. Only this
    * thread adds to active (writes are not concurrent), so the room stays. */
@@ -617,7 +655,7 @@ store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t err
   if (rerr) {
     pthread_cond_broadcast(&s->ix.cv);
     pthread_mutex_unlock(&s->ix.mu);
-    return fail(err, errcap, "synced write failed", rerr);
+    return write_failed(rerr, err, errcap);
   }
   for (size_t i = 0; i < b->nops; i++) {
     const uint8_t *o = b->ops + i * IXLOG_OP;
@@ -626,6 +664,16 @@ store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t err
   s->ix.seq = seq + 1;
   if (ixmem_count(s->ix.active) >= s->ix.merge_keys) pthread_cond_broadcast(&s->ix.cv);
   pthread_mutex_unlock(&s->ix.mu);
+  return STORE_OK;
+}
+
+store_err store_free_bytes(logd_store *s, uint64_t *bytes, char *err, size_t errcap) {
+  struct statvfs v;
+  if (statvfs(s->path, &v) != 0) {
+    xt_errf(err, errcap, "storage: statvfs %s: %s", s->path, strerror(errno));
+    return STORE_EIO;
+  }
+  *bytes = (uint64_t)v.f_bavail * (uint64_t)v.f_frsize;
   return STORE_OK;
 }
 

@@ -43,7 +43,8 @@ typedef enum {
   STORE_OK = 0,
   STORE_NOT_FOUND, /* the key, tile, checkpoint or database is not there */
   STORE_EIO,       /* RocksDB refused, or a stored value is corrupt */
-  STORE_ENOMEM
+  STORE_ENOMEM,
+  STORE_ENOSPC     /* a write failed because the disk is full (RocksDB's NoSpace) */
 } store_err;
 
 /* A fixed name for e; never NULL. */
@@ -110,9 +111,18 @@ void store_batch_put_hash(store_batch *b, const uint8_t leaf_hash[STORE_KEY_PREF
 void store_batch_put_size(store_batch *b, uint64_t size);
 void store_batch_put_checkpoint(store_batch *b, uint64_t size, const char *note, size_t len);
 /* One synced write of the whole batch (which stays queued: clear it to reuse it),
- * with its index ops as one 'X' record; STORE_ENOMEM when an index op could not be
- * queued or kept in memory (nothing is written then). Not concurrent with itself. */
+ * with its index ops as one 'X' record. STORE_ENOMEM when an index op could not be
+ * queued or kept in memory (nothing is written then); STORE_ENOSPC when the disk is
+ * full, STORE_EIO on any other failure (a failed write() or fsync of RocksDB's log).
+ * After either of the last two, nothing written since the last good write may be
+ * trusted and RocksDB refuses further writes (its background error; its own automatic
+ * resume is turned off): only a new store_open, whose recovery keeps a prefix of the
+ * synced writes, writes again. Not concurrent with itself. */
 store_err store_batch_write(logd_store *s, store_batch *b, char *err, size_t errcap) STORE_WUR;
+
+/* Bytes free to unprivileged writers on the file system holding the database
+ * (statvfs f_bavail). STORE_EIO with a message when statvfs fails. */
+store_err store_free_bytes(logd_store *s, uint64_t *bytes, char *err, size_t errcap) STORE_WUR;
 
 /* A merkle_node_reader over the stored hash tiles: node (level, index) is folded
  * from the 2^(level mod 8) hashes of its tile (tile_for_node). Remembers the last
