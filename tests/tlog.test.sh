@@ -267,10 +267,32 @@ usage_line "anchor: a missing action" "tlog anchor: missing action (deploy, regi
 usage_line "anchor list: a missing flag" "tlog anchor list: missing --contract; see 'tlog anchor --help'" -- "$TLOG" anchor list --rpc http://127.0.0.1:1 --origin o
 usage_line "verify-receipt without the entry" "tlog verify-receipt: missing --entry FILE, --hash HEX or --log (the entry the receipt is for); see 'tlog verify-receipt --help'" -- "$TLOG" verify-receipt "$T/receipt" --key "$KEY"
 usage_line "an unknown command" "tlog: unknown command 'frob'; see 'tlog --help'" -- "$TLOG" frob
+usage_line "audit without --to" "tlog audit: missing --to; see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01
+usage_line "audit: an unknown option" "tlog audit: unknown option '--frob'; see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-01-31 --frob
+usage_line "audit: an extra argument" "tlog audit: unexpected argument 'x'; see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-01-31 x
+usage_line "audit: neither the chain nor --anchors" "tlog audit: missing --rpc and --contract, or --anchors; see 'tlog audit --help'" -- "$TLOG" audit --log "$T/au" --key "$AK" --from 2026-01-01 --to 2026-01-31
+usage_line "audit: --rpc without --contract" "tlog audit: missing --contract (--rpc needs it); see 'tlog audit --help'" -- "$TLOG" audit --log "$T/au" --key "$AK" --rpc http://127.0.0.1:1 --from 2026-01-01 --to 2026-01-31
+usage_line "audit: a bad date is a usage line" "tlog audit: --from/--to must be dates YYYY-MM-DD with from <= to; see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-02-30 --to 2026-03-01
+usage_line "audit: a bad date with --json is still only its line" "tlog audit: --from/--to must be dates YYYY-MM-DD with from <= to; see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-02-30 --to 2026-03-01 --json
+usage_line "audit: --app without the chain" "tlog audit: --app needs --rpc (the KMS history is read from the chain); see 'tlog audit --help'" -- "$TLOG" audit "${AU[@]}" --from 2026-01-01 --to 2026-01-31 --app 0x0000000000000000000000000000000000000001
+# each failure printed once: in text mode the report (stdout) lists it, stderr says only
+# that the audit failed; with --json the document holds it and stderr names it once
+"$TLOG" audit "${RA[@]}" >"$T/a1.out" 2>"$T/a1.err"; rc=$?
+n_out=$(grep -c "entry 1000 names direct messages" "$T/a1.out"); n_err=$(grep -c "entry 1000 names direct messages" "$T/a1.err")
+[ "$rc" = 1 ] && [ "$n_out" = 1 ] && [ "$n_err" = 0 ] && [ "$(wc -l <"$T/a1.err")" = 1 ] && grep -qx "tlog audit: verification failed: [0-9]* failures, and some things not checked (listed above)" "$T/a1.err"   && ok "audit: each FAIL printed once (text: in the report; stderr one line)" || nok "audit: each FAIL printed once (exit $rc, stdout $n_out, stderr $n_err: $(head -c 300 "$T/a1.err"))"
+"$TLOG" audit "${RA[@]}" --json >"$T/a2.out" 2>"$T/a2.err"; rc=$?
+[ "$rc" = 1 ] && [ "$(grep -c "entry 1000 names direct messages" "$T/a2.err")" = 1 ] && python3 - "$T/a2.out" <<'PY' && ok "audit --json: failure shape {verified: false, exit: 1, error} with every check; each failure once on stderr" || nok "audit --json failure shape (exit $rc)"
+import json, sys
+t = open(sys.argv[1]).read()
+o = json.loads(t)
+assert t == json.dumps(o, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+assert o["verified"] is False and o["exit"] == 1 and o["error"].startswith("verification failed: "), o.get("error")
+assert o["verdict"] == "FAILED" and any("entry 1000 names direct messages" in f for f in o["failures"])
+PY
 # -h and --help on every command, on stdout, exit 0
 hall=1
-# (audit, export and verify-bundle parse their options in files changed on other branches)
-for c in $("$TLOG" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vxE 'audit|export|verify-bundle'); do
+# (export and verify-bundle parse their options in files changed on other branches)
+for c in $("$TLOG" --help | awk '/^commands:/ {on=1; next} on && /^  [a-z]/ {print $1}' | grep -vxE 'export|verify-bundle'); do
   for h in -h --help; do
     out=$("$TLOG" "$c" "$h" 2>/dev/null) && grep -q "^usage: tlog $c" <<<"$out" || { hall=0; echo "# $c $h"; }
   done

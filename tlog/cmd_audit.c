@@ -362,6 +362,7 @@ typedef struct audit {
   kms_history kh;
   bool have_kh;
   uint64_t t_from, t_end; /* the window, [t_from, t_end) in block time */
+  uint64_t from_block;    /* --from-block, else UINT64_MAX */
   policy pol;
   tlog_anchors an;
   anchor_status *ast;      /* one per anchor */
@@ -1227,11 +1228,7 @@ static int ev_open(audit *a, char *err, size_t errcap) {
     return TLOG_EXIT_USAGE;
   }
   for (size_t i = 0; i <= a->an.n; i++) a->ev->credit[i] = -1;
-  a->ev->from_block = UINT64_MAX;
-  if (a->args->from_block && logscan_parse_block(a->args->from_block, &a->ev->from_block)) {
-    xt_errf(err, errcap, "--from-block must be a block number");
-    return TLOG_EXIT_USAGE;
-  }
+  a->ev->from_block = a->from_block;
   if (evidence_policy_load(a->args->policy_file, &a->ev->pol, err, errcap) != EVIDENCE_OK) return TLOG_EXIT_USAGE;
   return 0;
 }
@@ -1905,6 +1902,16 @@ static const char *audit_verdict(const audit *a) {
   return a->failures ? "FAILED" : a->inc.n ? "INCOMPLETE" : "PASSED";
 }
 
+/* One line for a verdict other than PASSED: "verification failed: N failures" or
+ * "incomplete: N things not checked" (the error member of the --json document). */
+static void audit_verdict_line(const audit *a, char *out, size_t cap) {
+  if (a->failures)
+    snprintf(out, cap, "verification failed: %llu failure%s%s", (unsigned long long)a->failures,
+             a->failures == 1 ? "" : "s", a->inc.n ? ", and some things not checked" : "");
+  else
+    snprintf(out, cap, "incomplete: %zu thing%s not checked", a->inc.n, a->inc.n == 1 ? "" : "s");
+}
+
 /* Every check with its verdict and the failure lines it wrote (the evidence: entries,
  * blocks, transactions). */
 static json_t *checks_json(const audit *a) {
@@ -1947,11 +1954,20 @@ static json_t *report_doc(const audit *a) {
   return o;
 }
 
-static void report_json(const audit *a) {
+/* --json: the report document in tlog's failure shape when it did not pass (SPEC.md
+ * 6.3: verified false, exit and error). Not in report_doc: for the renderers an "error"
+ * member means the audit concluded nothing. Returns 0, or -1 out of memory. */
+static int report_json(const audit *a) {
   json_t *o = report_doc(a);
-  json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-  fputc('\n', stdout);
+  if (o && (a->failures || a->inc.n)) {
+    char v[160];
+    audit_verdict_line(a, v, sizeof v);
+    json_object_set_new(o, "exit", json_integer(TLOG_EXIT_FAILED));
+    json_object_set_new(o, "error", json_string(v));
+  }
+  int rc = tlog_json_print(o);
   json_decref(o);
+  return rc;
 }
 
 static void report_text(const audit *a) {
@@ -1999,7 +2015,7 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
   *done = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("audit", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': g->log = optarg; break;
     case 'b': g->bundle = optarg; break;
@@ -2021,38 +2037,51 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
     case 'M': g->summary_file = optarg; break;
     case 'B': g->from_block = optarg; break;
     case 'h': usage(stdout); *done = true; return TLOG_EXIT_OK;
-    default: usage(stderr); *done = true; return TLOG_EXIT_USAGE;
+    default: *done = true; return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !g->log == !g->bundle || !g->key || !g->from || !g->to || (!g->rpc != !g->contract) ||
-      !g->rpc == !g->anchors_file || (g->app && !g->rpc)) {
-    usage(stderr);
-    *done = true;
+  *done = true; /* a usage error below is reported and ends the command */
+  if (tlog_no_extra_args("audit", argc, argv)) return TLOG_EXIT_USAGE;
+  if (g->log && g->bundle) return tlog_usage_error("audit", "--log and --bundle exclude each other");
+  if (!g->log && !g->bundle) return tlog_usage_error("audit", "missing --log or --bundle");
+  if (tlog_require("audit", g->key, "--key") || tlog_require("audit", g->from, "--from") ||
+      tlog_require("audit", g->to, "--to"))
     return TLOG_EXIT_USAGE;
-  }
+  if (g->rpc && !g->contract) return tlog_usage_error("audit", "missing --contract (--rpc needs it)");
+  if (g->contract && !g->rpc) return tlog_usage_error("audit", "missing --rpc (--contract needs it)");
+  if (g->rpc && g->anchors_file)
+    return tlog_usage_error("audit", "--anchors and --rpc exclude each other (anchors come from one place)");
+  if (!g->rpc && !g->anchors_file) return tlog_usage_error("audit", "missing --rpc and --contract, or --anchors");
+  if (g->app && !g->rpc) return tlog_usage_error("audit", "--app needs --rpc (the KMS history is read from the chain)");
+  if (g->from_block && !g->rpc) return tlog_usage_error("audit", "--from-block needs --rpc and --contract");
+  *done = false;
   return 0;
 }
 
-/* The options that need no log: dates, --app, --now, --collateral. Returns 0 or 2. */
-static int audit_options(audit *a, char *err, size_t errcap) {
+/* The values of the options: dates, --app, --now, --from-block. Returns 0, or
+ * TLOG_EXIT_USAGE after printing the usage line that names the bad one. */
+static int audit_option_values(audit *a) {
   const audit_args *g = a->args;
   uint64_t t_to;
-  if (tlog_parse_date(g->from, &a->t_from) || tlog_parse_date(g->to, &t_to) || t_to < a->t_from) {
-    xt_errf(err, errcap, "--from/--to must be dates YYYY-MM-DD with from <= to");
-    return TLOG_EXIT_USAGE;
-  }
+  if (tlog_parse_date(g->from, &a->t_from) || tlog_parse_date(g->to, &t_to) || t_to < a->t_from)
+    return tlog_usage_error("audit", "--from/--to must be dates YYYY-MM-DD with from <= to");
   a->t_end = t_to + 86400; /* exclusive */
-  if (g->app && xt_hex_decode_exact(g->app, XT_HEX_0X, a->app_addr, 20) != XT_OK) {
-    xt_errf(err, errcap, "--app must be 0x + 40 hex digits");
-    return TLOG_EXIT_USAGE;
-  }
+  if (g->app && xt_hex_decode_exact(g->app, XT_HEX_0X, a->app_addr, 20) != XT_OK)
+    return tlog_usage_error("audit", "--app must be 0x + 40 hex digits");
   a->co.allow_simulated = g->allow_simulated;
   a->co.allow_dev = g->allow_dev;
   a->co.now = time(NULL);
-  if (g->now_arg && xt_parse_rfc3339(g->now_arg, &a->co.now) != XT_OK) {
-    xt_errf(err, errcap, "--now must be an RFC 3339 time");
-    return TLOG_EXIT_USAGE;
-  }
+  if (g->now_arg && xt_parse_rfc3339(g->now_arg, &a->co.now) != XT_OK)
+    return tlog_usage_error("audit", "--now must be an RFC 3339 time");
+  a->from_block = UINT64_MAX;
+  if (g->from_block && logscan_parse_block(g->from_block, &a->from_block))
+    return tlog_usage_error("audit", "--from-block must be a block number");
+  return 0;
+}
+
+/* --collateral. Returns 0 or TLOG_EXIT_USAGE (I/O) with err. */
+static int audit_options(audit *a, char *err, size_t errcap) {
+  const audit_args *g = a->args;
   if (g->collateral_file) {
     size_t clen;
     uint8_t *cj = NULL;
@@ -2188,6 +2217,10 @@ int cmd_audit(int argc, char **argv) {
   audit *a = calloc(1, sizeof *a);
   if (!a) return tlog_fail("audit", g.json, TLOG_EXIT_USAGE, "out of memory");
   a->args = &g;
+  if (audit_option_values(a)) {
+    audit_free(a);
+    return TLOG_EXIT_USAGE;
+  }
   rc = audit_options(a, err, sizeof err);
   if (!rc) rc = audit_open(a, err, sizeof err);
   for (size_t i = 0; !rc && i < NCHECKS; i++) {
@@ -2196,13 +2229,26 @@ int cmd_audit(int argc, char **argv) {
   }
   bool reported = !rc;
   if (reported) {
-    if (g.json)
-      report_json(a);
-    else
+    /* Each failure once: text mode lists them in the report (stdout) and says on stderr
+     * only that it failed; --json puts them in the document and names each on stderr. */
+    if (g.json) {
+      if (report_json(a)) {
+        audit_free(a);
+        return tlog_fail("audit", false, TLOG_EXIT_USAGE, "out of memory: the report could not be printed");
+      }
+      for (size_t i = 0; i < a->f.n; i++) fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
+      if (a->failures > a->f.n)
+        fprintf(stderr, "tlog audit: verification failed: ... and %llu more\n",
+                (unsigned long long)(a->failures - a->f.n));
+      for (size_t i = 0; i < a->inc.n; i++) fprintf(stderr, "tlog audit: not checked: %s\n", a->inc.msg[i]);
+    } else {
       report_text(a);
-    for (size_t i = 0; a->failures && i < a->f.n; i++)
-      fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
-    for (size_t i = 0; g.json && i < a->inc.n; i++) fprintf(stderr, "tlog audit: not checked: %s\n", a->inc.msg[i]);
+      if (a->failures || a->inc.n) {
+        char v[160];
+        audit_verdict_line(a, v, sizeof v);
+        fprintf(stderr, "tlog audit: %s (listed above)\n", v);
+      }
+    }
     rc = a->failures || a->inc.n ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
   }
   int wrc = audit_write_reports(a, reported, argc, argv, err);
