@@ -82,8 +82,11 @@ static void usage(FILE *f) {
           "      (v1/attestation?size=N, or attestation/checkpoint-N.json) binding the note\n"
           "      whose SHA-256 is the on-chain checkpointHash. A missing attestation fails.\n"
           "      Every other component's boot quote as logd keeps it (POST /v1/boot; a\n"
-          "      bundle's attestation/boot-I.json): one that is missing, or whose TCB is\n"
-          "      unknown, leaves the audit INCOMPLETE, naming the boot entry.\n"
+          "      bundle's attestation/boot-I.json) the same: a missing one fails; one whose\n"
+          "      TCB is unknown leaves the audit INCOMPLETE, naming the boot entry.\n"
+          "  (collector) every collector boot names a build and egress the policy's\n"
+          "      collector.builds allow; without them, the release build with the\n"
+          "      compiled egress GET www.tiktok.com/api/watch_history alone.\n"
           "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
           "                   it a real quote's TCB status is unknown: a failure)\n"
           "                   Without it, the log's collateral archive (logd --pccs,\n"
@@ -306,6 +309,9 @@ typedef struct boot_rec {
   int kms;      /* 1 allowed, 0 not, -1 not checked */
   codeid_boot cb;
   codeid_result cid; /* CODEID_UNEXAMINED: not examined */
+  /* A collector's "build" and "egress" (SPEC.md 6.4); has_* false when absent */
+  bool has_build, has_egress;
+  char build[32], egress[256];
 } boot_rec;
 
 typedef struct month_rec {
@@ -400,7 +406,7 @@ typedef struct audit {
   size_t cur_check;
   uint64_t check_fails[32], check_inc[32];
   uint8_t fail_check[MAX_FAILURE_LINES], inc_check[MAX_FAILURE_LINES];
-  uint64_t kms_judged, kms_bad, platform_checked, platform_bad;
+  uint64_t kms_judged, kms_bad, platform_checked, platform_bad, collector_boots, collector_bad;
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                                    \
@@ -874,6 +880,24 @@ static void report_api_calls(const audit *a, json_t *o) {
 
 /* ---- (e) boot entries, the anchors covering their code, and the KMS ---- */
 
+/* The boot entry's "build" and "egress" strings, as they are (a longer one than the
+ * buffer is not one a policy can name: it stays absent, and fails the check). */
+static void boot_build(boot_rec *b, const audit_entry *e) {
+  json_t *j = json_loadb((const char *)e->data, e->len, 0, NULL);
+  json_t *ev = json_object_get(j, "event");
+  const char *bu = json_string_value(json_object_get(ev, "build"));
+  const char *eg = json_string_value(json_object_get(ev, "egress"));
+  if (bu && strlen(bu) < sizeof b->build) {
+    memcpy(b->build, bu, strlen(bu) + 1);
+    b->has_build = true;
+  }
+  if (eg && strlen(eg) < sizeof b->egress) {
+    memcpy(b->egress, eg, strlen(eg) + 1);
+    b->has_egress = true;
+  }
+  json_decref(j);
+}
+
 static int entry_boots(audit *a, const audit_entry *e) {
   const entry_scan *s = e->s;
   if (!scan_eq(s->f[SF_TYPE], "boot")) return 0;
@@ -894,6 +918,7 @@ static int entry_boots(audit *a, const audit_entry *e) {
   /* The scanner saw a boot entry; should jansson not, b->cb stays zeroed (no submitter,
    * no keys), and its code identity cannot pass. */
   if (codeid_boot_parse(e->data, e->len, e->index, &b->cb) != 0) memset(&b->cb, 0, sizeof b->cb);
+  boot_build(b, e);
   if (e->in_window && !b->compose_hash[0])
     AUDIT_FAIL(a, "(e) boot entry %llu has no compose_hash", (unsigned long long)e->index);
   return 0;
@@ -996,11 +1021,12 @@ static bool boot_relevant(const audit *a, size_t i) {
 }
 
 /* A component's boot entry without a kept quote (logd keeps those sent to /v1/boot, and
- * export carries them): nothing names the code that wrote it, so the audit cannot be
- * complete (run_completeness). Same text over HTTP and from a directory. */
+ * export carries them): nothing names the code that wrote it, which may be any version
+ * the KMS ever allowed, so it fails (issue 14 item 5: "a collector boot without a
+ * verified quote fails"). Same text over HTTP and from a directory. */
 #define NOT_FROM_LOGD                                                                     \
   "no attestation is kept for it (logd keeps the quote of a boot sent to /v1/boot; a " \
-  "bundle holds attestation/boot-<index>.json): its code identity is not proven"
+  "bundle holds attestation/boot-<index>.json): nothing proves which code wrote it"
 
 static void cid_set(codeid_result *r, codeid_status status, bool failed, const char *msg) {
   memset(r, 0, sizeof *r);
@@ -1031,7 +1057,7 @@ static void check_boot_identity(audit *a, boot_rec *b) {
       if (qt) tlog_collateral_apply(&a->cc, a->l.src, (time_t)qt, &o);
       codeid_check_boot(&b->cb, d, n, &o, r);
     } else if (!from_logd && fr == FETCH_NOT_FOUND) {
-      cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
+      cid_set(r, CODEID_FAILED, true, NOT_FROM_LOGD);
     } else {
       char m[400];
       snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
@@ -1093,6 +1119,64 @@ static int run_code_identity(audit *a, char *err, size_t errcap) {
   if (a->first > a->last || a->last >= a->an.n) return 0;
   for (size_t i = a->first; i <= a->last; i++) check_anchor_identity(a, i);
   return 0;
+}
+
+/* ---- the collector's build and egress against the policy (issue 14 item 5) ---- */
+
+/* Whether boot b is a collector's (by component or by submitter: either claims it). */
+static bool is_collector_boot(const boot_rec *b) {
+  return !strcmp(b->component, "collector") || !strcmp(b->cb.submitter, "collector");
+}
+
+/* Every collector boot whose code ran in the window names a build and egress the policy
+ * allows: without a "collector" member only the release build with the compiled TikTok
+ * egress, so a test build (--api-base) in production fails by name. */
+static int run_collector_build(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  for (size_t i = 0; i < a->nboots; i++) {
+    boot_rec *b = &a->boots[i];
+    if (!is_collector_boot(b) || !boot_relevant(a, i)) continue;
+    a->collector_boots++;
+    if (audit_policy_collector_allowed(&a->pol, b->has_build ? b->build : NULL, b->has_egress ? b->egress : NULL))
+      continue;
+    a->collector_bad++;
+    AUDIT_FAIL(a, "(collector) boot entry %llu: build %s%s%s with egress %s%s%s is not a collector build the policy "
+               "allows (%s)",
+               (unsigned long long)b->index, b->has_build ? "'" : "", b->has_build ? b->build : "(none)",
+               b->has_build ? "'" : "", b->has_egress ? "'" : "", b->has_egress ? b->egress : "(none)",
+               b->has_egress ? "'" : "",
+               a->pol.collector_builtin ? "no collector member: the release build with egress '" AUDIT_POLICY_RELEASE_EGRESS
+                                          "' alone"
+                                        : "policy collector.builds");
+  }
+  return 0;
+}
+
+static void report_collector_build(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(collector) builds: %llu collector boot%s judged, %llu not allowed (%s)\n",
+           (unsigned long long)a->collector_boots, a->collector_boots == 1 ? "" : "s",
+           (unsigned long long)a->collector_bad,
+           a->pol.collector_builtin ? "built-in: release build, compiled TikTok egress" : "policy collector.builds");
+    return;
+  }
+  json_t *allowed = json_array(), *boots = json_array();
+  for (size_t i = 0; i < a->pol.ncollector; i++)
+    json_array_append_new(allowed, json_pack("{s:s,s:s}", "build", a->pol.collector[i].build, "egress",
+                                             a->pol.collector[i].egress));
+  for (size_t i = 0; i < a->nboots; i++) {
+    const boot_rec *b = &a->boots[i];
+    if (!is_collector_boot(b) || !boot_relevant(a, i)) continue;
+    json_t *x = json_pack("{s:I}", "index", (json_int_t)b->index);
+    json_object_set_new(x, "build", b->has_build ? json_string(b->build) : json_null());
+    json_object_set_new(x, "egress", b->has_egress ? json_string(b->egress) : json_null());
+    json_object_set_new(x, "allowed", json_boolean(audit_policy_collector_allowed(
+                                          &a->pol, b->has_build ? b->build : NULL, b->has_egress ? b->egress : NULL)));
+    json_array_append_new(boots, x);
+  }
+  json_object_set_new(o, "collector_build",
+                      json_pack("{s:s,s:o,s:o}", "rule", a->pol.collector_builtin ? "built-in" : "policy", "allowed",
+                                allowed, "boots", boots));
 }
 
 /* A verified quote's TCB status ("UpToDate", "OutOfDate", ...) beside "verified". */
@@ -1666,10 +1750,59 @@ static void report_user_count(const audit *a, json_t *o) {
 
 /* ---- the policy: everything the KMS contracts ever allowed, creation to the window's end ---- */
 
+/* DstackApp's initializer sets allowAnyDevice and requireTcbUpToDate without an event
+ * (dstack kms/auth-eth DstackApp._initializeCommon), so events alone cannot say how the
+ * app started: its state is read from the chain. Without an event changing the flag its
+ * value now is its value since initialisation; with one, the value at the block of the
+ * Initialized event is read (a node without old state then leaves it unchecked). */
+static void kms_app_flag(audit *a, eth_rpc *r, const kms_event *init, const char *getter, kms_event_kind setter,
+                         int bad_value, const char *meaning) {
+  bool changed = false;
+  for (size_t i = 0; i < a->kh.n && !changed; i++)
+    changed = a->kh.events[i].contract == KMS_CONTRACT_APP && a->kh.events[i].kind == setter;
+  int v;
+  char ferr[400], tx[67];
+  xt_hex_encode0x(init->tx_hash, 32, tx);
+  uint64_t at = changed ? init->block_number : ETH_BLOCK_LATEST;
+  if (kms_read_flag(r, a->app_addr, getter, at, &v, ferr, sizeof ferr) != KMS_OK) {
+    AUDIT_INCOMPLETE(a, "(kms) DstackApp %s at its initialisation (block %llu) could not be read: %s", getter,
+                     (unsigned long long)init->block_number, ferr);
+    return;
+  }
+  if (v < 0) v = 0; /* an implementation without the getter: the flag is off */
+  if (v != bad_value) return;
+  a->kms_bad++;
+  AUDIT_FAIL(a, "(kms) DstackApp was initialised with %s = %s, set without an event (read from the contract's "
+             "state%s): %s (block %llu, tx %s)",
+             getter, v ? "true" : "false", changed ? " at that block" : "; no event changed it since", meaning,
+             (unsigned long long)init->block_number, tx);
+}
+
+static void kms_app_state(audit *a) {
+  const kms_event *init = NULL;
+  for (size_t i = 0; i < a->kh.n && !init; i++)
+    if (a->kh.events[i].contract == KMS_CONTRACT_APP && a->kh.events[i].kind == KMS_INITIALIZED) init = &a->kh.events[i];
+  if (!init || !a->args->rpc) return; /* no Initialized: run_kms_all_time fails it */
+  char rerr[300];
+  eth_rpc *r = eth_rpc_new(a->args->rpc, rerr, sizeof rerr);
+  if (!r) {
+    AUDIT_INCOMPLETE(a, "(kms) DstackApp state not read: %s", rerr);
+    return;
+  }
+  kms_app_flag(a, r, init, "allowAnyDevice()", KMS_ALLOW_ANY_DEVICE_SET, 1,
+               "any machine could get the app's keys");
+  if (a->pol.has[AUDIT_POLICY_PLATFORM] && audit_policy_tcb_up_to_date_only(&a->pol))
+    kms_app_flag(a, r, init, "requireTcbUpToDate()", KMS_REQUIRE_TCB_UP_TO_DATE_SET, 0,
+                 "machines whose TCB is not up to date could get the app's keys, and the policy's platform.tcb "
+                 "admits UpToDate only");
+  eth_rpc_free(r);
+}
+
 static int run_kms_all_time(audit *a, char *err, size_t errcap) {
   (void)err;
   (void)errcap;
   if (!a->have_kh) return 0; /* completeness names why */
+  kms_app_state(a);
   bool initialized[2] = {false, false};
   for (size_t i = 0; i < a->kh.n; i++) {
     const kms_event *e = &a->kh.events[i];
@@ -1857,6 +1990,7 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"collector_build", run_collector_build, NULL, false, report_collector_build}, /* policy: collector */
     {"user_count", run_user_count, entry_user_count, false, report_user_count}, /* (c) */
     {"kms_all_time", run_kms_all_time, NULL, false, report_kms_all_time}, /* policy: releases, contracts */
     {"platform", run_platform, NULL, false, report_platform},             /* policy: platform */
