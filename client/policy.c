@@ -565,6 +565,7 @@ bool audit_policy_kms_event_bad(const audit_policy *p, const kms_event *e, char 
             "app's keys, and the policy's platform.tcb admits UpToDate only");
     return true;
   case KMS_TCB_POLICY_SET:
+    if (!p->has[AUDIT_POLICY_PLATFORM]) return false;
     xt_errf(why, cap, "DstackApp TcbPolicySet(%.120s): a TCB rule this audit cannot evaluate", e->text ? e->text : "");
     return true;
   /* Allowed, each for its reason:
