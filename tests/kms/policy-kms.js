@@ -54,6 +54,8 @@ async function main() {
   const kms = new ethers.Contract(kmsAddr, c.DstackKmsStandin.abi, owner);
   const app = new ethers.Contract(appAddr, c.DstackAppStandin.abi, owner);
   const out = { route: name, txs: [] };
+  // The app's owner now: the deployer, or anvil's second key after the transfer route.
+  const appOwner = (await app.owner()).toLowerCase() === (await next.getAddress()).toLowerCase() ? next : owner;
   if (name === 'brief') {
     out.txs.push(await send(app.addComposeHash('0x' + arg)));
     out.txs.push(await send(app.removeComposeHash('0x' + arg)));
@@ -70,17 +72,17 @@ async function main() {
   } else if (name === 'os') {
     out.txs.push(await send(kms.addOsImageHash('0x' + arg)));
   } else if (name === 'tcb-any') {
-    out.txs.push(await send(app.setRequireTcbUpToDate(false)));
+    out.txs.push(await send(app.connect(appOwner).setRequireTcbUpToDate(false)));
   } else if (name === 'kms-mr') {
     out.txs.push(await send(kms.addKmsAggregatedMr('0x' + arg)));
   } else if (name === 'benign') {
-    out.txs.push(await send(app.addDevice(ethers.id('device 2'))));
+    out.txs.push(await send(app.connect(appOwner).addDevice(ethers.id('device 2'))));
     out.txs.push(await send(kms.addKmsDevice(ethers.id('kms device 2'))));
     out.txs.push(await send(kms.setKmsInfo('0x02' + '11'.repeat(32))));
     out.txs.push(await send(kms.setGatewayAppId('gateway-app')));
     out.txs.push(await send(kms.setAppImplementation(await app.getAddress())));
     out.txs.push(await send(kms.registerApp('0x00000000000000000000000000000000000000bb')));
-    out.txs.push(await send(app.setRequireTcbUpToDate(true)));
+    out.txs.push(await send(app.connect(appOwner).setRequireTcbUpToDate(true)));
   } else {
     throw new Error('unknown route ' + name);
   }
