@@ -2372,6 +2372,7 @@ int cmd_audit(int argc, char **argv) {
         audit_free(a);
         return tlog_fail("audit", false, TLOG_EXIT_USAGE, "out of memory: the report could not be printed");
       }
+      fflush(stdout);
       for (size_t i = 0; i < a->f.n; i++) fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
       if (a->failures > a->f.n)
         fprintf(stderr, "tlog audit: verification failed: ... and %llu more\n",
@@ -2379,6 +2380,7 @@ int cmd_audit(int argc, char **argv) {
       for (size_t i = 0; i < a->inc.n; i++) fprintf(stderr, "tlog audit: not checked: %s\n", a->inc.msg[i]);
     } else {
       report_text(a);
+      fflush(stdout); /* the report first, then the one line on stderr, also in 2>&1 */
       if (a->failures || a->inc.n) {
         char v[160];
         audit_verdict_line(a, v, sizeof v);
