@@ -544,11 +544,18 @@ say "failing window: $W/report-all.html ($W/summary-all.md)"
 say ""
 say "${B}Hostile operator${N}: the app owner adds a malicious compose hash and removes it at once (never booted)"
 EVIL=$(printf 'malicious compose' | sha256sum | cut -d' ' -f1)
-node tests/kms/policy-kms.js route "$RPC" "$KMS" "$APP" brief "$EVIL" >"$W/kms-brief.json" 2>>"$W/standin.err" ||
-  die "play the brief compose hash on the stand-in DstackApp"
-EVIL_TX=$(jv 'd["txs"][0]["tx"]' "$W/kms-brief.json")
-EVIL_BLOCK=$(jv 'd["txs"][0]["block"]' "$W/kms-brief.json")
-EVIL_DAY=$(date -u -d "@$(( $(rpc eth_getBlockByNumber "[\"$(printf '0x%x' "$EVIL_BLOCK")\",false]" | jv 'int(d["result"]["timestamp"], 16)') ))" +%F)
+# the owner's two transactions, as for the release above: addComposeHash (the data
+# deploy/prepare-add-compose-hash.sh prepares), then removeComposeHash(bytes32)
+bash deploy/prepare-add-compose-hash.sh --app "$APP" --hash "$EVIL" --chain-id 84532 >"$W/add-evil.json" ||
+  die "deploy/prepare-add-compose-hash.sh (malicious hash)"
+send_tx "{\"from\":\"$APP_OWNER\",\"to\":\"$APP\",\"data\":\"$(jv 'd["data"]' "$W/add-evil.json")\"}" >"$W/add-evil.receipt" ||
+  die "send the malicious addComposeHash"
+REMOVE_SEL=$(node -e 'console.log(require("ethers").id("removeComposeHash(bytes32)").slice(0, 10))')
+send_tx "{\"from\":\"$APP_OWNER\",\"to\":\"$APP\",\"data\":\"$REMOVE_SEL$EVIL\"}" >/dev/null ||
+  die "send removeComposeHash"
+EVIL_TX=$(jv 'd["result"]["transactionHash"]' "$W/add-evil.receipt")
+EVIL_BLOCK=$(jv 'int(d["result"]["blockNumber"], 16)' "$W/add-evil.receipt")
+EVIL_DAY=$(date -u -d "@$(rpc eth_getBlockByNumber "[\"$(printf '0x%x' "$EVIL_BLOCK")\",false]" | jv 'int(d["result"]["timestamp"], 16)')" +%F)
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$EVIL_DAY" --quiet >"$W/audit-hostile.txt" 2>/dev/null
 rc=$?
 grep '^FAIL  (kms)' "$W/audit-hostile.txt" | show
