@@ -23,7 +23,8 @@ typedef enum {
   L_ADDR_T12,  /* two addresses indexed: address2 = topic 1, address = topic 2 */
   L_T12_APP,   /* two addresses indexed: address = topic 1, address2 = topic 2 */
   L_STRING,    /* string in data */
-  L_BYTES      /* bytes in data */
+  L_BYTES,     /* bytes in data */
+  L_POLICY     /* PolicyChanged: actor, policy, value indexed (address, word, word2); bool in data */
 } layout;
 
 typedef struct {
@@ -65,6 +66,9 @@ static const desc descs[] = {
     {KMS_OWNERSHIP_TRANSFERRED, "OwnershipTransferred", "OwnershipTransferred(address,address)",
      L_ADDR_T12, "previousOwner", "newOwner"},
     /* OpenZeppelin 5 counts initialisations in a uint64, version 4 in a uint8. */
+    /* dstack's additive audit event (kms/auth-eth, 2026): emitted beside each specific one */
+    {KMS_POLICY_CHANGED, "PolicyChanged", "PolicyChanged(address,bytes32,bytes32,bool)", L_POLICY, "actor",
+     "policy"},
     {KMS_INITIALIZED, "Initialized", "Initialized(uint64)", L_U64, "version", NULL},
     {KMS_INITIALIZED, "Initialized", "Initialized(uint8)", L_U64, "version", NULL},
 };
@@ -179,6 +183,12 @@ static int decode_args(const desc *d, const eth_log *lg, kms_event *ev) {
   case L_STRING:
   case L_BYTES:
     return decode_text(lg, d->lay, ev);
+  case L_POLICY:
+    if (lg->ntopics != 4 || lg->data_len != 32 || !zero(lg->data, 31) || lg->data[31] > 1) return -1;
+    memcpy(ev->word, lg->topics[2], 32);
+    memcpy(ev->word2, lg->topics[3], 32);
+    ev->flag = lg->data[31];
+    return word_address(lg->topics[1], ev->address);
   }
   return -1;
 }
@@ -357,6 +367,30 @@ int kms_history_allowed_at(const kms_history *h, const uint8_t compose_hash[32],
   return allowed;
 }
 
+kms_err kms_read_flag(eth_rpc *rpc, const uint8_t contract[20], const char *getter, uint64_t block, int *value,
+                      char *err, size_t errcap) {
+  uint8_t sel[32];
+  char to[43], data[11], tag[24];
+  keccak256(getter, strlen(getter), sel);
+  xt_hex_encode0x(contract, 20, to);
+  xt_hex_encode0x(sel, 4, data);
+  if (block == ETH_BLOCK_LATEST) snprintf(tag, sizeof tag, "latest");
+  else snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)block);
+  json_t *res = NULL;
+  *value = -1;
+  int rc = eth_rpc_call(rpc, "eth_call", json_pack("[{s:s,s:s},s]", "to", to, "data", data, tag), &res);
+  if (rc == ETH_RPC_ERR_NODE && strstr(eth_rpc_error(rpc), "revert")) return KMS_OK; /* no such getter */
+  if (rc) {
+    xt_errf(err, errcap, "eth_call %s at block %s: %s", getter, tag, eth_rpc_error(rpc));
+    return KMS_ERR_RPC;
+  }
+  const char *h = json_string_value(res);
+  uint8_t w[32];
+  if (h && xt_hex_decode_exact(h, XT_HEX_0X, w, 32) == XT_OK && zero(w, 31) && w[31] <= 1) *value = w[31];
+  json_decref(res);
+  return KMS_OK;
+}
+
 /* ---- JSON ---- */
 
 static json_t *jaddr(const uint8_t a[20]) {
@@ -397,6 +431,12 @@ json_t *kms_event_args_json(const kms_event *e) {
     break;
   case L_STRING:
   case L_BYTES: json_object_set_new(o, d->arg1, json_string(e->text ? e->text : "")); break;
+  case L_POLICY:
+    json_object_set_new(o, "actor", jaddr(e->address));
+    json_object_set_new(o, "policy", jword(e->word));
+    json_object_set_new(o, "value", jword(e->word2));
+    json_object_set_new(o, "enabled", json_boolean(e->flag));
+    break;
   }
   return o;
 }

@@ -61,6 +61,7 @@ typedef enum kms_event_kind {
   KMS_OWNERSHIP_TRANSFER_STARTED,
   KMS_OWNERSHIP_TRANSFERRED,
   KMS_INITIALIZED,
+  KMS_POLICY_CHANGED, /* both, dstack 2026: PolicyChanged(actor, policy, value, enabled) */
   KMS_UNKNOWN, /* a signature not listed here: topic0 and raw data are kept */
   KMS_EVENT_KINDS
 } kms_event_kind;
@@ -75,8 +76,10 @@ typedef struct kms_event {
   uint64_t block_time; /* seconds since the epoch */
   uint8_t tx_hash[32];
   /* Decoded arguments; which are set depends on kind (kms_event_arg_names): */
-  uint8_t word[32];     /* the bytes32 argument: compose hash, device id, image hash, MR */
-  uint8_t address[20];  /* implementation, new owner, app id */
+  uint8_t word[32];     /* the bytes32 argument: compose hash, device id, image hash, MR;
+                           PolicyChanged's policy (keccak-256 of its name) */
+  uint8_t word2[32];    /* PolicyChanged's value */
+  uint8_t address[20];  /* implementation, new owner, app id, PolicyChanged's actor */
   uint8_t address2[20]; /* previous owner (ownership events), deployer (factory) */
   int flag;             /* the bool argument */
   uint64_t number;      /* Initialized's version */
@@ -115,6 +118,15 @@ void kms_history_free(kms_history *h);
  * ComposeHashAdded/Removed for it in a block at or before t is an add), else 0. This says
  * nothing about upgrades: see the audit's all-time checks. */
 int kms_history_allowed_at(const kms_history *h, const uint8_t compose_hash[32], uint64_t t);
+
+/* Reads a bool getter of a contract ("allowAnyDevice()", "requireTcbUpToDate()") by
+ * eth_call at block (ETH_BLOCK_LATEST: the newest). dstack's DstackApp sets both in its
+ * initializer without an event, so a history of events alone does not know them.
+ * Returns KMS_OK with *value 1 or 0, or -1 when the call reverted or returned no word
+ * (the implementation has no such getter); KMS_ERR_RPC with err when the node could not
+ * answer (e.g. it keeps no state for that block). */
+kms_err kms_read_flag(eth_rpc *rpc, const uint8_t contract[20], const char *getter, uint64_t block, int *value,
+                      char *err, size_t errcap) __attribute__((warn_unused_result));
 
 /* The event's Solidity name ("ComposeHashAdded", ..., "Unknown"); never NULL. */
 const char *kms_event_name(kms_event_kind kind);

@@ -250,10 +250,28 @@ static int load_platform(ctx *c, json_t *pl) {
   return 0;
 }
 
+/* An array of 32-byte hex words into *out. */
+static int get_words(ctx *c, json_t *a, const char *where, uint8_t (**out)[32], size_t *n) {
+  if (!json_is_array(a)) return bad(c, "policy: %s must be an array of 64-hex-digit words", where);
+  size_t m = json_array_size(a);
+  *out = calloc(m ? m : 1, 32);
+  if (!*out) return nomem(c);
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) {
+    const char *s = json_string_value(v);
+    if (!s || xt_hex_decode_exact(s, XT_HEX_0X, (*out)[i], 32) != XT_OK)
+      return bad(c, "policy: %s must be an array of 64-hex-digit words", where);
+  }
+  *n = m;
+  return 0;
+}
+
 static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contract *k) {
-  static const char *const keys[] = {"address", "implementations", "owners", "created_block"};
+  static const char *const keys[] = {"address", "implementations", "owners", "created_block", "aggregated_mrs"};
+  bool is_kms = !strcmp(name, "dstack_kms"); /* aggregated_mrs: the KMS's own measurements */
   char w[80];
-  if (!json_is_object(o) || only_keys(c, o, keys, 4, name))
+  if (!json_is_object(o) || only_keys(c, o, keys, is_kms ? 5 : 4, name))
     return c->e ? -1 : bad(c, "policy: contracts.%s must be an object", name);
   const char *s = json_string_value(json_object_get(o, "address"));
   if (!s || strncmp(s, "0x", 2) || xt_hex_decode_exact(s, XT_HEX_0X, k->address, 20) != XT_OK)
@@ -263,6 +281,8 @@ static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contr
   if (get_addrs(c, json_object_get(o, "implementations"), w, &k->impls, &k->nimpls)) return -1;
   snprintf(w, sizeof w, "contracts.%s.owners", name);
   if (get_addrs(c, json_object_get(o, "owners"), w, &k->owners, &k->nowners)) return -1;
+  json_t *mr = json_object_get(o, "aggregated_mrs");
+  if (mr && get_words(c, mr, "contracts.dstack_kms.aggregated_mrs", &k->mrs, &k->nmrs)) return -1;
   json_t *cb = json_object_get(o, "created_block");
   if (cb) {
     if (!json_is_integer(cb) || json_integer_value(cb) < 0)
@@ -271,6 +291,33 @@ static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contr
     k->created_block = (uint64_t)json_integer_value(cb);
   }
   k->set = true;
+  return 0;
+}
+
+/* "collector": {"builds": [{"build": "release", "egress": "GET host/path"}, ...]}. */
+static int load_collector(ctx *c, json_t *o) {
+  static const char *const keys[] = {"builds"}, *const bkeys[] = {"build", "egress"};
+  audit_policy *p = c->p;
+  if (!json_is_object(o) || only_keys(c, o, keys, 1, "collector"))
+    return c->e ? -1 : bad(c, "policy: %s must be an object", "collector");
+  json_t *a = json_object_get(o, "builds");
+  if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > AUDIT_POLICY_MAX_NAMES)
+    return bad(c, "policy: %s must be an array of 1-32 {build, egress} objects", "collector.builds");
+  size_t i;
+  json_t *v;
+  json_array_foreach(a, i, v) {
+    audit_policy_collector_build *cb = &p->collector[i];
+    if (!json_is_object(v) || only_keys(c, v, bkeys, 2, "a collector.builds entry"))
+      return c->e ? -1 : bad(c, "policy: %s entries must be objects", "collector.builds");
+    const char *b = json_string_value(json_object_get(v, "build"));
+    const char *e = json_string_value(json_object_get(v, "egress"));
+    if (!b || !b[0] || strlen(b) >= sizeof cb->build || !e || !e[0] || strlen(e) >= sizeof cb->egress)
+      return bad(c, "policy: %s", "a collector.builds entry needs build (1-31 bytes) and egress (1-255 bytes)");
+    memcpy(cb->build, b, strlen(b) + 1);
+    memcpy(cb->egress, e, strlen(e) + 1);
+  }
+  p->ncollector = json_array_size(a);
+  p->collector_builtin = false;
   return 0;
 }
 
@@ -309,6 +356,10 @@ static int load_root(ctx *c, json_t *j) {
     for (s = 0; s < AUDIT_POLICY_SECTIONS && strcmp(k, section_names[s]); s++) {
     }
     if (s == AUDIT_POLICY_SECTIONS) {
+      if (!strcmp(k, "collector")) {
+        if (load_collector(c, v)) return -1;
+        continue;
+      }
       if (in_list(others_top, sizeof others_top / sizeof *others_top, k)) continue;
       return bad(c, "policy: unknown top-level member \"%.80s\"", k);
     }
@@ -330,6 +381,11 @@ audit_policy_err audit_policy_parse(const char *text, size_t len, const char *so
                                     char *err, size_t errcap) {
   memset(p, 0, sizeof *p);
   snprintf(p->source, sizeof p->source, "%s", source);
+  /* The production collector unless the file names others (load_collector). */
+  memcpy(p->collector[0].build, AUDIT_POLICY_RELEASE_BUILD, sizeof AUDIT_POLICY_RELEASE_BUILD);
+  memcpy(p->collector[0].egress, AUDIT_POLICY_RELEASE_EGRESS, sizeof AUDIT_POLICY_RELEASE_EGRESS);
+  p->ncollector = 1;
+  p->collector_builtin = true;
   json_error_t je;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
   if (!j) {
@@ -375,6 +431,8 @@ void audit_policy_free(audit_policy *p) {
   free(p->app.owners);
   free(p->kms.impls);
   free(p->kms.owners);
+  free(p->app.mrs);
+  free(p->kms.mrs);
   memset(p, 0, sizeof *p);
 }
 
@@ -384,6 +442,13 @@ const audit_policy_release *audit_policy_release_of(const audit_policy *p, const
   for (size_t i = 0; i < p->nreleases; i++)
     if (!memcmp(p->releases[i].compose_hash, compose_hash, 32)) return &p->releases[i];
   return NULL;
+}
+
+bool audit_policy_collector_allowed(const audit_policy *p, const char *build, const char *egress) {
+  if (!build || !egress) return false;
+  for (size_t i = 0; i < p->ncollector; i++)
+    if (!strcmp(p->collector[i].build, build) && !strcmp(p->collector[i].egress, egress)) return true;
+  return false;
 }
 
 bool audit_policy_addr_in(const uint8_t (*list)[20], size_t n, const uint8_t addr[20]) {
@@ -432,6 +497,18 @@ bool audit_policy_tcb_allowed(const audit_policy *p, const char *status, const c
   return true;
 }
 
+bool audit_policy_tcb_up_to_date_only(const audit_policy *p) {
+  for (size_t i = 0; i < p->ntcb_statuses; i++)
+    if (strcmp(p->tcb_statuses[i], "UpToDate")) return false;
+  return true;
+}
+
+static bool word_in(const uint8_t (*list)[32], size_t n, const uint8_t w[32]) {
+  for (size_t i = 0; i < n; i++)
+    if (!memcmp(list[i], w, 32)) return true;
+  return false;
+}
+
 /* ---- the KMS contracts' history ---- */
 
 static const audit_policy_contract *kms_policy_of(const audit_policy *p, const kms_event *e) {
@@ -472,6 +549,40 @@ bool audit_policy_kms_event_bad(const audit_policy *p, const kms_event *e, char 
     if (!p->has[AUDIT_POLICY_PLATFORM] || audit_policy_image_listed(p, e->word)) return false;
     xt_errf(why, cap, "DstackKms allowed OS image %s, which the policy's platform does not list", w);
     return true;
+  case KMS_AGGREGATED_MR_ADDED:
+    /* The KMS's own measurement decides which KMS code holds every app's root keys: one
+     * that is not reviewed could hand ours to anybody. */
+    if (!p->has[AUDIT_POLICY_CONTRACTS] || word_in((const uint8_t(*)[32])p->kms.mrs, p->kms.nmrs, e->word))
+      return false;
+    xt_errf(why, cap, "DstackKms allowed KMS measurement (aggregated MR) %s, which the policy's "
+            "contracts.dstack_kms.aggregated_mrs do not list", w);
+    return true;
+  case KMS_REQUIRE_TCB_UP_TO_DATE_SET:
+    /* Without it the KMS gives the app's keys to machines whose TCB is out of date (known
+     * vulnerable); acceptable only when the auditor admits such TCB statuses too. */
+    if (e->flag || !p->has[AUDIT_POLICY_PLATFORM] || !audit_policy_tcb_up_to_date_only(p)) return false;
+    xt_errf(why, cap, "DstackApp RequireTcbUpToDateSet(false): machines whose TCB is not up to date could get the "
+            "app's keys, and the policy's platform.tcb admits UpToDate only");
+    return true;
+  case KMS_TCB_POLICY_SET:
+    if (!p->has[AUDIT_POLICY_PLATFORM]) return false;
+    xt_errf(why, cap, "DstackApp TcbPolicySet(%.120s): a TCB rule this audit cannot evaluate", e->text ? e->text : "");
+    return true;
+  /* Allowed, each for its reason:
+   * - removals (compose hash, device, OS image, KMS measurement, KMS device) and
+   *   UpgradesDisabled narrow what is allowed;
+   * - DeviceAdded / KmsDeviceAdded name a machine an allowed image may run on; what runs
+   *   there is bound by the compose hash, OS image and KMS measurement, judged above;
+   * - AppRegistered / AppDeployedViaFactory: another app gets keys of its own app id,
+   *   never ours (GetKey derives from the app id);
+   * - AppImplementationSet: the factory's template for apps deployed later; ours runs
+   *   the implementation its own proxy's Upgraded events name, judged above;
+   * - KmsInfoSet: published data for clients to check the KMS (its public key), not an
+   *   authorisation;
+   * - GatewayAppIdSet: the gateway already sees the Archive's TLS traffic whichever app it
+   *   is (docs/THREATS.md row 20, a stated limit); it gets no key of ours;
+   * - PolicyChanged: dstack's additive audit record beside each specific event, which is
+   *   the one judged; Initialized: the proxy's initialisation. */
   case KMS_UNKNOWN: {
     char t0[65];
     xt_hex_encode(e->topic0, 32, t0);

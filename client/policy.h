@@ -67,9 +67,23 @@ typedef struct audit_policy_contract {
   size_t nowners;
   bool has_created_block; /* "created_block": the block the contract was created in, so */
   uint64_t created_block; /* a node without old state need not search for it */
+  uint8_t (*mrs)[32];     /* dstack_kms "aggregated_mrs": the KMS measurements it may allow */
+  size_t nmrs;
 } audit_policy_contract;
 
 #define AUDIT_POLICY_MAX_NAMES 32
+
+/* One collector build the policy allows: the boot entry's "build" ("release" or "test")
+ * and "egress" ("GET <host><path>", the destination compiled into that build). */
+typedef struct audit_policy_collector_build {
+  char build[32];
+  char egress[256];
+} audit_policy_collector_build;
+
+/* Without a "collector" member the policy allows the production collector alone (SPEC.md
+ * 6.4: the release build, whose only egress is compiled in). */
+#define AUDIT_POLICY_RELEASE_BUILD "release"
+#define AUDIT_POLICY_RELEASE_EGRESS "GET www.tiktok.com/api/watch_history"
 
 typedef struct audit_policy {
   bool has[AUDIT_POLICY_SECTIONS]; /* which sections the file holds */
@@ -85,6 +99,11 @@ typedef struct audit_policy {
   char advisories[AUDIT_POLICY_MAX_NAMES][48]; /* advisory ids allowed (default none) */
   size_t nadvisories;
   audit_policy_contract app, kms; /* DstackApp, DstackKms */
+  /* "collector": {"builds": [{build, egress}]}: the collector builds whose boot entries
+   * pass; collector_builtin when the file has no such member (the release build alone) */
+  audit_policy_collector_build collector[AUDIT_POLICY_MAX_NAMES];
+  size_t ncollector;
+  bool collector_builtin;
   char source[300];               /* the file, or "built-in ..." */
 } audit_policy;
 
@@ -115,13 +134,24 @@ const audit_policy_image *audit_policy_image_match(const audit_policy *p, const 
 bool audit_policy_tcb_allowed(const audit_policy *p, const char *status, const char *advisories, char *why,
                               size_t cap);
 
+/* Returns whether a collector boot entry naming build and egress (either may be NULL:
+ * the entry has no such field, which no policy allows) is one of p's collector builds. */
+bool audit_policy_collector_allowed(const audit_policy *p, const char *build, const char *egress);
+
+/* Returns whether p's TCB rule admits only UpToDate quotes (then the app must require
+ * UpToDate of every machine the KMS gives its keys to). */
+bool audit_policy_tcb_up_to_date_only(const audit_policy *p);
+
 /* Judges one event of the KMS contracts' history (client/kms.h) against p. Keys never
  * change across versions, so anything allowed once counts, even if removed before it
  * booted: an event breaks the policy when it is a ComposeHashAdded of a hash the releases
  * do not list, an Upgraded to an implementation the contract's entry does not list, an
  * OwnershipTransferStarted/Transferred after initialisation (from a non-zero owner) to an
  * owner it does not list, AllowAnyDeviceSet(true), an OsImageHashAdded of an image the
- * platform does not list, or of an unknown signature. A section p lacks judges nothing
+ * platform does not list, a KmsAggregatedMrAdded of a measurement contracts.dstack_kms
+ * .aggregated_mrs does not list, RequireTcbUpToDateSet(false) while the platform admits
+ * UpToDate alone, a TcbPolicySet (a rule this audit cannot read), or of an unknown
+ * signature; every other event is allowed, each for the reason policy.c gives. A section p lacks judges nothing
  * (the audit says INCOMPLETE instead). Returns true with the reason in why (cap bytes:
  * contract, event and argument, without block or transaction), else false. */
 struct kms_event;

@@ -34,7 +34,7 @@ mkstatic() { # DIR CHECKPOINT_KEY TS_MS_OF_ENTRY_11
 }
 # No egress section: tlog-mklog's intents name no host, so the built-in rule judges them.
 printf '{"ts_ms_tolerance_s":60}\n' >"$tmp/p-static.json"
-ST=(--from 2026-01-01 --to 2026-01-01 --allow-dev --quiet --policy "$tmp/p-static.json")
+ST=(--from 2026-01-01 --to 2026-01-01 --allow-dev --allow-simulated --quiet --policy "$tmp/p-static.json")
 mkstatic "$tmp/s-ok" "$OWN_KEY" $(( (T0 + 11) * 1000 ))
 # Anchors from a file never PASS (no chain, no KMS history): the honest static log is
 # INCOMPLETE, its evidence checks passing.

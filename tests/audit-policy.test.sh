@@ -13,7 +13,10 @@
 #  - all-time FAILs, each named with block and tx, played one after the other on the
 #    honest contracts: a compose hash added then removed that never booted,
 #    AllowAnyDeviceSet(true), an OS image the KMS allowed, an upgrade to
-#    DstackAppAllowAll, an ownership transfer.
+#    DstackAppAllowAll, an ownership transfer, RequireTcbUpToDateSet(false), a KMS
+#    measurement not listed; the events the policy allows add no failure; an app
+#    initialised with allowAnyDevice true or without requireTcbUpToDate (no event: read
+#    from the contract's state).
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root"
@@ -220,4 +223,40 @@ expect "monitor without a policy: AllowAnyDeviceSet(true) is still an alert" 1 "
 "$B/tlog" monitor "${MON[@]}" --state "$tmp/mon5" --webhook "http://127.0.0.1:$HPORT/hook" >/dev/null 2>&1
 [ "$(grep -c '"kind":"kms-policy"' "$tmp/hook.jsonl" 2>/dev/null)" = 6 ] && grep -q "\"level\":\"alert\"" "$tmp/hook.jsonl" &&
   ok "monitor --webhook: each of the six moves POSTed as a kms-policy alert" || nok "monitor webhook ($(head -c 600 "$tmp/hook.jsonl" 2>/dev/null))"
+
+section "KMS events and state not seen in events (dstack's real DstackApp, DstackKms)"
+LISTED=$tmp/listed.json
+nfail() { "$B/tlog" audit "${AU[@]}" --policy "$1" --json 2>/dev/null | jq '.failures | length'; }
+before=$(nfail "$LISTED")
+route benign
+[ "$(nfail "$LISTED")" = "$before" ] &&
+  ok "events the policy allows (devices, KmsInfoSet, GatewayAppIdSet, AppImplementationSet, AppRegistered, RequireTcbUpToDateSet(true)) add no failure" ||
+  nok "benign KMS events ($("$B/tlog" audit "${AU[@]}" --policy "$LISTED" 2>&1 | grep '^FAIL' | head -c 600))"
+route tcb-any
+expect "RequireTcbUpToDateSet(false) while the policy admits UpToDate only" 1 \
+  "FAIL  \(kms\) DstackApp RequireTcbUpToDateSet\(false\): machines whose TCB is not up to date could get the app's keys, and the policy's platform.tcb admits UpToDate only \(block $BLK, tx $TX\)" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$LISTED"
+out=$("$B/tlog" audit "${AU[@]}" --policy "$(policy tcb-ok '.platform.tcb = {statuses: ["UpToDate", "OutOfDate"]}')" 2>&1)
+grep -q "RequireTcbUpToDateSet(false)" <<<"$out" && nok "a policy admitting OutOfDate allows RequireTcbUpToDateSet(false)" || ok "a policy admitting OutOfDate allows RequireTcbUpToDateSet(false)"
+MR=$(printf 'kms mr' | sha256sum | cut -d' ' -f1)
+route kms-mr "$MR"
+expect "a KMS measurement (aggregated MR) the policy does not list" 1 \
+  "FAIL  \(kms\) DstackKms allowed KMS measurement \(aggregated MR\) $MR, which the policy's contracts.dstack_kms.aggregated_mrs do not list \(block $BLK, tx $TX\)" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$LISTED"
+out=$("$B/tlog" audit "${AU[@]}" --policy "$(policy mr-ok --arg mr "$MR" '.contracts.dstack_kms.aggregated_mrs = [$mr]')" 2>&1)
+grep -q "aggregated MR" <<<"$out" && nok "... listed in contracts.dstack_kms.aggregated_mrs it passes" || ok "... listed in contracts.dstack_kms.aggregated_mrs it passes"
+expect "aggregated_mrs on the DstackApp is a policy error" 2 'dstack_app has an unknown member "aggregated_mrs"' -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy mr-app '.contracts.dstack_app.aggregated_mrs = []')"
+# dstack's initializer sets allowAnyDevice and requireTcbUpToDate without an event (as
+# the stand-in does): the audit reads the contract's state.
+for init in any-device tcb-any; do
+  node tests/kms/policy-kms.js deploy "$U" "$H" "$OS" "$init" >"$tmp/kms-$init.json" 2>>"$tmp/kms.err"
+done
+INIT_POL='.contracts.dstack_app.address = $k2[0].app | .contracts.dstack_app.implementations = [$k2[0].app_impl] | .contracts.dstack_app.created_block = $k2[0].app_created | .contracts.dstack_kms.address = $k2[0].kms | .contracts.dstack_kms.implementations = [$k2[0].kms_impl] | .contracts.dstack_kms.created_block = $k2[0].kms_created'
+expect "an app initialised with allowAnyDevice true (no event): FAIL read from its state" 1 \
+  "FAIL  \(kms\) DstackApp was initialised with allowAnyDevice\(\) = true, set without an event \(read from the contract's state; no event changed it since\): any machine could get the app's keys \(block [0-9]+, tx 0x[0-9a-f]{64}\)" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy init-any --slurpfile k2 "$tmp/kms-any-device.json" "$INIT_POL")"
+expect "an app initialised without requireTcbUpToDate (no event): FAIL read from its state" 1 \
+  "FAIL  \(kms\) DstackApp was initialised with requireTcbUpToDate\(\) = false, set without an event" -- \
+  "$B/tlog" audit "${AU[@]}" --policy "$(policy init-tcb --slurpfile k2 "$tmp/kms-tcb-any.json" "$INIT_POL")"
 harness_done

@@ -58,7 +58,9 @@ anchor_now() {
     --vkey "$T/ld/verifier-key" --sizes "$n" >/dev/null 2>"$T/anchor.err" ||
     { nok "anchor size $n"; sed 's/^/#   /' "$T/anchor.err"; }
 }
-AU=(--allow-dev --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31)
+# the collector is the test build pointed at 127.0.0.1:1: a policy must name it
+echo '{"collector":{"builds":[{"build":"test","egress":"GET 127.0.0.1:1/api/watch_history"}]}}' >"$T/policy.json"
+AU=(--allow-dev --log "$LU" --key "$T/ld/verifier-key" "${CH[@]}" --from 2026-01-01 --to 2026-12-31 --policy "$T/policy.json")
 
 section "one user under two spellings"
 A=$(capi -d '{"username":"Alice","cookie":"sessionid=a1"}' "$CU/v1/credentials" | jget 'd["user"]')

@@ -448,8 +448,9 @@ fi
 section "tlog audit against the live log and the chain"
 # The auditor's policy (SPEC.md 6.3): this demo's release, the simulator's OS image
 # (MRTD and RTMR0-2 from its Info) and KMS id, the stand-in contracts, and an egress
-# rule that names the test build's local mock explicitly (a production policy names
-# www.tiktok.com). The demo runs no `make release`: the manifest digest stands in as the
+# rule and a collector build that name the test build and its local mock explicitly (a
+# production policy names www.tiktok.com and, having no "collector" member, allows the
+# release build alone). The demo runs no `make release`: the manifest digest stands in as the
 # SHA-256 of its app-compose.json. The evidence keys: the anchor contract with the
 # keccak-256 of its runtime code (EXTCODEHASH, from eth_getCode) and its deployment
 # block; max_anchor_gap and ts_ms_tolerance_s of two days, only because the demo moves
@@ -464,6 +465,7 @@ const k = JSON.parse(fs.readFileSync(w + "/kms.json", "utf8")), t = JSON.parse(J
 const sha = crypto.createHash("sha256").update(fs.readFileSync(w + "/compose/app-compose.json")).digest("hex");
 fs.writeFileSync(w + "/policy.json", JSON.stringify({
   egress: { allow: [{ endpoint: "watch_history", method: "GET", path: "/api/watch_history", host: mock }] },
+  collector: { builds: [{ build: "test", egress: "GET " + mock + "/api/watch_history" }] },
   releases: [{ compose_hash: ch, manifest_sha256: sha, commit }],
   platform: { os_images: [{ os_image_hash: os, vm_shape: "dstack-sim", mrtd: t.mrtd, rtmr0: t.rtmr0, rtmr1: t.rtmr1, rtmr2: t.rtmr2 }],
               kms_id: kid },
@@ -509,6 +511,18 @@ else # a --dev logd is not attested: its boot entry says compose_hash dev
     '[ "$BOOTS" -ge 2 ] && [ "$ALLOWED" = $((BOOTS - 1)) ] && grep -qE "^ +entry [0-9]+ +logd +[^ ]+ +compose_hash dev " "$W/audit-day1.txt"'
 fi
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet --json >"$W/audit-day1.json" 2>/dev/null
+# The same log under a production policy: no "collector" member, so only the release
+# build with its compiled egress (www.tiktok.com) passes; this demo ran collector-test.
+node -e 'const fs=require("fs"); const p=JSON.parse(fs.readFileSync(process.argv[1])); delete p.collector; fs.writeFileSync(process.argv[2], JSON.stringify(p, null, 2) + "\n")' \
+  "$W/policy.json" "$W/policy-production.json"
+PROD=(--key "$W/verifier-key" --rpc "$RPC" --contract "$CONTRACT" --policy "$W/policy-production.json" "${SIMFLAG[@]}")
+"$TLOG" audit --log "$LOG_URL" "${PROD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-prod.txt" 2>/dev/null
+rc=$?
+say ""
+say "${B}Day 1 under a production policy${N} ($W/policy-production.json: the same, without the test build)"
+grep '^FAIL  (collector)' "$W/audit-prod.txt" | show
+ok_if "the same log FAILS a production policy (exit $rc): its collector is the test build with a local egress, which only the demo's policy names" \
+  '[ "$rc" = 1 ] && grep -q "^FAIL  (collector) boot entry [0-9]*: build '"'"'test'"'"' with egress '"'"'GET 127.0.0.1:$PORT_MOCK/api/watch_history'"'"'" "$W/audit-prod.txt"'
 say ""
 say "${B}Day 1 and day 2 ($DAY1 .. $DAY2): includes the rogue entry $ROGUE_INDEX${N}"
 "$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY2" --quiet \
@@ -523,6 +537,31 @@ ok_if "verification reports for people (tlog audit --report, --summary): passing
   'grep -q "PASSED\." "$W/report-day1.html" && grep -q "FAILED\." "$W/report-all.html" && [ -s "$W/summary-day1.md" ] && [ -s "$W/summary-all.md" ]'
 say "passing window: $W/report-day1.html ($W/summary-day1.md)"
 say "failing window: $W/report-all.html ($W/summary-all.md)"
+
+# A hostile operator's move (docs/THREATS.md): the app owner allows a malicious compose
+# hash and removes it again. It never writes a boot entry, but GetKey would have given
+# it every key of the app, so the all-time KMS check fails naming block and tx.
+say ""
+say "${B}Hostile operator${N}: the app owner adds a malicious compose hash and removes it at once (never booted)"
+EVIL=$(printf 'malicious compose' | sha256sum | cut -d' ' -f1)
+# the owner's two transactions, as for the release above: addComposeHash (the data
+# deploy/prepare-add-compose-hash.sh prepares), then removeComposeHash(bytes32)
+bash deploy/prepare-add-compose-hash.sh --app "$APP" --hash "$EVIL" --chain-id 84532 >"$W/add-evil.json" ||
+  die "deploy/prepare-add-compose-hash.sh (malicious hash)"
+send_tx "{\"from\":\"$APP_OWNER\",\"to\":\"$APP\",\"data\":\"$(jv 'd["data"]' "$W/add-evil.json")\"}" >"$W/add-evil.receipt" ||
+  die "send the malicious addComposeHash"
+REMOVE_SEL=$(node -e 'console.log(require("ethers").id("removeComposeHash(bytes32)").slice(0, 10))')
+send_tx "{\"from\":\"$APP_OWNER\",\"to\":\"$APP\",\"data\":\"$REMOVE_SEL$EVIL\"}" >/dev/null ||
+  die "send removeComposeHash"
+EVIL_TX=$(jv 'd["result"]["transactionHash"]' "$W/add-evil.receipt")
+EVIL_BLOCK=$(jv 'int(d["result"]["blockNumber"], 16)' "$W/add-evil.receipt")
+EVIL_DAY=$(date -u -d "@$(rpc eth_getBlockByNumber "[\"$(printf '0x%x' "$EVIL_BLOCK")\",false]" | jv 'int(d["result"]["timestamp"], 16)')" +%F)
+"$TLOG" audit --log "$LOG_URL" "${AUD[@]}" --from "$DAY1" --to "$EVIL_DAY" --quiet >"$W/audit-hostile.txt" 2>/dev/null
+rc=$?
+grep '^FAIL  (kms)' "$W/audit-hostile.txt" | show
+say "(the hash was allowed for one block: any VM running it could have asked the KMS for the cookie key)"
+ok_if "the audit FAILS (exit $rc) naming the added hash with block $EVIL_BLOCK and tx ${EVIL_TX:0:18}.." \
+  '[ "$rc" = 1 ] && grep -q "^FAIL  (kms) DstackApp allowed compose hash $EVIL, which the policy.s releases do not list (block $EVIL_BLOCK, tx $EVIL_TX)" "$W/audit-hostile.txt"'
 
 # ================================================================ 7. offline
 section "Export, stop everything, audit offline"

@@ -43,6 +43,9 @@ has "audit of the honest day passes" 'EXPECTED  audit of day 1 PASSED \(exit 0\)
 has "audit report shows 10 users" '^   \|     [0-9]{4}-[0-9]{2} +10 users'
 has "audit including the rogue entry fails naming it" 'EXPECTED  audit of both days FAILED \(exit 1\), naming entry [0-9]+ as outside the policy'
 has "audit report names direct messages" '^   \| FAIL  \(d\) entry [0-9]+ names direct messages'
+has "the same log fails a production policy, naming the test build" "EXPECTED  the same log FAILS a production policy \\(exit 1\\)"
+has "... the FAIL line names the collector's build and egress" "^   \\| FAIL  \\(collector\\) boot entry [0-9]+: build 'test' with egress 'GET 127.0.0.1:[0-9]+/api/watch_history'"
+has "hostile scene: a compose hash added and removed fails, naming block and tx" "^   \\| FAIL  \\(kms\\) DstackApp allowed compose hash [0-9a-f]{64}, which the policy's releases do not list \\(block [0-9]+, tx 0x[0-9a-f]{64}\\)"
 has "bundle verified offline" 'EXPECTED  verify-bundle offline \(exit 0\)'
 has "bundle verified against the chain" 'EXPECTED  verify-bundle against the chain \(exit 0\)'
 has "logd anchors by itself" '^   anchoring: +by logd \(--anchor-interval'

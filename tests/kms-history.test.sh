@@ -53,10 +53,10 @@ for e in ComposeHashAdded ComposeHashRemoved DeviceAdded DeviceRemoved AllowAnyD
   RequireTcbUpToDateSet UpgradesDisabled Upgraded OwnershipTransferStarted OwnershipTransferred \
   Initialized AppRegistered KmsInfoSet KmsAggregatedMrAdded KmsAggregatedMrRemoved KmsDeviceAdded \
   KmsDeviceRemoved OsImageHashAdded OsImageHashRemoved GatewayAppIdSet AppImplementationSet \
-  AppDeployedViaFactory; do
+  AppDeployedViaFactory PolicyChanged; do
   jq -e --arg e "$e" '[.events[] | select(.event == $e)] | length > 0' "$tmp/got.json" >/dev/null || nok "event $e listed"
 done
-ok "all 22 event types of DstackApp, DstackKms and their proxy and ownership bases are listed"
+ok "all 23 event types of DstackApp, DstackKms (PolicyChanged, dstack's audit event, included) and their proxy and ownership bases are listed"
 s=$(stats)
 check "no request exceeded the endpoint's range (largest $(jq .max_range_served <<<"$s"), refused $(jq .refused <<<"$s"))" \
   [ "$(jq '.refused == 0 and .max_range_served <= 2000' <<<"$s")" = true ]
@@ -89,9 +89,9 @@ check "H2 allowed after its addition" [ "$(allowed "$H2" "$(plus "$add2" 10)")" 
 created=$(jq .app_created "$tmp/want.json")
 "$TLOG" kms-history --rpc "$P" --app "$APP" --from-block "$created" --to-block "$created" --json >"$tmp/first.json"
 check "--from-block/--to-block: the creation block's events only" \
-  [ "$(jq -c '[.events[].event]' "$tmp/first.json")" = '["Upgraded","DeviceAdded","ComposeHashAdded","OwnershipTransferred","Initialized"]' ]
+  [ "$(jq -c '[.events[].event]' "$tmp/first.json")" = '["Upgraded","DeviceAdded","PolicyChanged","ComposeHashAdded","PolicyChanged","OwnershipTransferred","Initialized"]' ]
 "$TLOG" kms-history --rpc "$P" --app "$APP" --from-block 0x0 --to-block "$(printf '0x%x' "$created")" --json >"$tmp/hex.json"
-check "block numbers in 0x hex" [ "$(jq '.events | length' "$tmp/hex.json")" = 5 ]
+check "block numbers in 0x hex" [ "$(jq '.events | length' "$tmp/hex.json")" = 7 ]
 kill "${pids[-1]}" 2>/dev/null
 start_proxy --max-range 2000 --state-window 1000
 "$TLOG" kms-history --rpc "$P" --app "$APP" --json >/dev/null 2>"$tmp/err"

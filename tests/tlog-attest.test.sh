@@ -87,7 +87,9 @@ S2=$(grow "$TOK" two)
 for _ in $(seq 100); do curl -sf "$URL/v1/attestation?size=$S2" >/dev/null && break; sleep 0.05; done
 # the window: the day of the anchors' block time (chain time, moved on by the stand-ins)
 TODAY=$("$B/tlog" anchor list --rpc "$U" --contract "$C" --origin "$O" --json | jq -r '.[-1].time' | xargs -I{} date -u -d @{} +%F)
-AU=(--key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet)
+# the collector is the test build pointed at the mock: a policy must name it
+printf '{"collector":{"builds":[{"build":"test","egress":"GET 127.0.0.1:%s/api/watch_history"}]}}\n' "$PM" >"$tmp/policy.json"
+AU=(--key "$VK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet --policy "$tmp/policy.json")
 expect "enclave log: audit --allow-simulated passes, Code identity shows the compose hash" 1 \
   "boot entry 0 +logd +simulated  compose_hash $COMPOSE_HASH" -- "$B/tlog" audit --log "$URL" "${AU[@]}" --allow-simulated
 expect "... and the anchored checkpoint's quote" 1 "checkpoint $S2 .*simulated  compose_hash $COMPOSE_HASH" -- \
@@ -126,7 +128,7 @@ NQ=$(( $(jq 'if type == "array" then length else (.anchors | length) end' "$tmp/
 expect "verify-bundle checks the attestations offline (logd's boot and anchors, the collector's boot: $NQ)" 0 "quotes +$NQ attestations .*\($NQ simulated\)" -- \
   "$B/tlog" verify-bundle "$tmp/b" --key "$VK" --quiet
 expect "audit --bundle --anchors (no logd, no chain) --allow-simulated has no failure, INCOMPLETE (no chain, no policy)" 1 "^audit INCOMPLETE" -- \
-  "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated
+  "$B/tlog" audit --bundle "$tmp/b" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated --policy "$tmp/policy.json"
 
 expect "audit --bundle checks the collector's boot quote given to export --attestation" 1 \
   "boot entry $CB +collector +simulated  compose_hash $COMPOSE_HASH\$" -- \
@@ -134,7 +136,7 @@ expect "audit --bundle checks the collector's boot quote given to export --attes
 
 # tampered copies
 tamper() { rm -rf "$tmp/t"; cp -r "$tmp/b" "$tmp/t"; }
-ABT=(--bundle "$tmp/t" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated)
+ABT=(--bundle "$tmp/t" --key "$VK" --anchors "$tmp/b/anchors.json" --from "$TODAY" --to "$TODAY" --quiet --allow-simulated --policy "$tmp/policy.json")
 tamper
 python3 - "$tmp/t/attestation/boot-0.json" <<'EOF'
 import json, sys
@@ -189,7 +191,7 @@ DD=$tmp/dev
 start_logd "$DD" "$OD" --dev --anchor-key "$tmp/owner.key" || { nok "logd starts (--dev)"; sed 's/^/# /' "$DD.log"; exit 1; }
 DVK=$(cat "$DD/verifier-key")
 grow "$(cat "$DD/dev-token")" dev >/dev/null
-AD=(--log "$URL" --key "$DVK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet)
+AD=(--log "$URL" --key "$DVK" --rpc "$U" --contract "$C" --from "$TODAY" --to "$TODAY" --quiet --policy "$tmp/policy.json")
 expect "--dev log: audit fails without --allow-dev" 1 "boot entry 0 \(logd\) code identity: compose_hash dev, no quote" -- \
   "$B/tlog" audit "${AD[@]}" --allow-simulated
 expect "... with a clear not attested (dev mode) line" 1 "boot entry 0 +logd +not attested \(dev mode\)" -- "$B/tlog" audit "${AD[@]}"

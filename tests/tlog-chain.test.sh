@@ -9,7 +9,7 @@ root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-bin}
 cd "$root" || exit 2
 . tests/lib/harness.sh
-harness_init tlog-chain tlog tlog-mklog tlog-anchor-dir logd
+harness_init tlog-chain tlog tlog-mklog tlog-anchor-dir logd dstack-sim
 T=$tmp
 TLOG=$B/tlog
 MKLOG=$B/tlog-mklog
@@ -43,17 +43,17 @@ anchor_at 1767571200 300 && anchor_at 1768867200 700 && anchor_at 1770076800 100
 ok "three heads of the log anchored on chain"
 CH=(--rpc "$U" --contract "$C")
 
-expect "audit January against the chain: every check passes, INCOMPLETE without a policy" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
-expect "audit: anchors from the chain, notes verified" 1 '"checkpoint_note": "verified"' -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
-expect "audit: users per month by block time" 1 '"2026-02": ' -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
-expect "audit: a window without anchors (missing anchor)" 1 "no anchor of this log has a block time in the window 2026-03-01 .. 2026-03-31" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-03-01 --to 2026-03-31
+expect "audit January against the chain: every check passes, INCOMPLETE without a policy" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+expect "audit: anchors from the chain, notes verified" 1 '"checkpoint_note": "verified"' -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
+expect "audit: users per month by block time" 1 '"2026-02": ' -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28 --json
+expect "audit: a window without anchors (missing anchor)" 1 "no anchor of this log has a block time in the window 2026-03-01 .. 2026-03-31" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-03-01 --to 2026-03-31
 $MKLOG --dir "$T/fork" --count 1000 --variant 5 >/dev/null
-expect "audit: a forked log under the same key" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --allow-dev --log "$T/fork" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+expect "audit: a forked log under the same key" 1 "anchored root at size 300 is not the root of the log's tree" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/fork" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
 $MKLOG --dir "$T/short" --count 500 >/dev/null
-expect "audit: a rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --allow-dev --log "$T/short" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
+expect "audit: a rolled-back log" 1 "anchor at size 700 is beyond the log's checkpoint of size 500" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/short" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31
 if [ -n "$APP_OK" ] && [ -n "$APP_NO" ]; then
-  expect "audit --app: boot compose hash allowed by the KMS" 1 "compose_hash $BOOT_HASH  anchored by 2026-01-05T00:00:00Z  KMS: allowed" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_OK"
-  expect "audit --app: boot compose hash never allowed" 1 "\(e\) boot entry 0: compose hash $BOOT_HASH was not allowed by the app's KMS contract" -- "$TLOG" audit --allow-dev --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_NO"
+  expect "audit --app: boot compose hash allowed by the KMS" 1 "compose_hash $BOOT_HASH  anchored by 2026-01-05T00:00:00Z  KMS: allowed" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_OK"
+  expect "audit --app: boot compose hash never allowed" 1 "\(e\) boot entry 0: compose hash $BOOT_HASH was not allowed by the app's KMS contract" -- "$TLOG" audit --allow-dev --allow-simulated --log "$T/log" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-01-31 --app "$APP_NO"
   expect "monitor --app: KMS events reported" 0 "kms-event: app ComposeHashRemoved {\"composeHash\":\"$BOOT_HASH\"}" -- "$TLOG" monitor --log "$T/log" --key "$KEY" --state "$T/mon-app" "${CH[@]}" --app "$APP_OK" --once
   expect "monitor --app: only new events the next round" 0 "^ok " -- bash -c "'$TLOG' monitor --log '$T/log' --key '$KEY' --state '$T/mon-app' --rpc '$U' --contract '$C' --app '$APP_OK' --once | grep -v kms-event"
 else
@@ -63,7 +63,7 @@ fi
 # Bundles with the chain.
 expect "export with on-chain anchors" 0 "3 anchors, 3 anchored checkpoints" -- "$TLOG" export --log "$T/log" --key "$KEY" "${CH[@]}" --out "$T/bundle" --quiet
 expect "verify-bundle against the chain" 0 "bundle verified" -- "$TLOG" verify-bundle "$T/bundle" --key "$KEY" "${CH[@]}"
-expect "audit from the bundle and the chain (no policy: INCOMPLETE)" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --bundle "$T/bundle" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28
+expect "audit from the bundle and the chain (no policy: INCOMPLETE)" 1 "^audit INCOMPLETE" -- "$TLOG" audit --allow-dev --allow-simulated --bundle "$T/bundle" --key "$KEY" "${CH[@]}" --from 2026-01-01 --to 2026-02-28
 cp -r "$T/bundle" "$T/doctored"
 python3 - "$T/doctored/anchors.json" <<'EOF'
 import json, sys
@@ -106,8 +106,10 @@ if [ -x "$LOGD" ]; then
   python3 - >"$T/honest.json" <<'EOF2'
 import json, hashlib
 h = lambda s: hashlib.sha256(s.encode()).hexdigest()
-ev = [{"type": "boot", "component": "collector", "version": "0.1.0", "compose_hash": h("compose"),
-       "instance_id": "i-1", "quote_sha256": h("q"), "checkpoint_key": "k", "anchor_address": "0x" + "00" * 20}]
+# a --dev collector (compose_hash dev, no quote: --allow-dev accepts it), release build
+ev = [{"type": "boot", "component": "collector", "version": "0.1.0", "compose_hash": "dev", "instance_id": "i-1",
+       "quote_sha256": "", "checkpoint_key": "", "anchor_address": "", "build": "release",
+       "egress": "GET www.tiktok.com/api/watch_history"}]
 for i in range(300):
     u = h("user%d" % (i % 17))
     ev.append({"type": "credential_intake", "user": u, "cookie_sha256": h("c%d" % i), "request_id": "r%d" % i})

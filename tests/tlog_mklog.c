@@ -11,12 +11,20 @@
  *   those sizes into v1/checkpoints/S with the partial tiles they need, and with
  *   --anchor-times T1,T2,... (Unix seconds, one per checkpoint) writes DIR/anchors.json
  *   as if each had been anchored on chain at that block time. --pad adds a
- *   filler field so entries have about that many bytes (bench). Writes DIR/verifier-key. */
+ *   filler field so entries have about that many bytes (bench). Writes DIR/verifier-key.
+ *   Entry 0 is the collector's boot entry (release build, the compiled TikTok egress)
+ *   with its simulated boot attestation in DIR/attestation/boot-0.json, as logd keeps it
+ *   and export writes it: a quote from `dstack-sim --attest` (the dstack-sim beside this
+ *   program) binding the collector's signing key, RTMR3 naming the compose hash of a
+ *   small app-compose file. --no-collector-quote leaves the attestation out (a
+ *   collector boot whose quote is missing). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -192,6 +200,91 @@ static int uc_event(uint64_t i, char *event, size_t cap) {
   return 0;
 }
 
+/* The collector's boot attestation (see the top): compose hash and quote SHA-256 named by
+ * the boot entry, in hex. */
+static int g_collector_quote = 1;
+static char g_compose_hash[65], g_quote_sha256[65];
+
+/* Runs dstack-sim --attest for the collector's boot binding and writes its answer to
+ * DIR/attestation/boot-0.json. Returns 0, or -1 after a message. */
+static int collector_attestation(uint64_t variant) {
+  char exe[2048], sim[2100], compose[] = "/tmp/mklog-compose-XXXXXX", body[128];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return -1;
+  exe[n] = 0;
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = 0;
+  snprintf(sim, sizeof sim, "%s/dstack-sim", exe);
+  int bl = snprintf(body, sizeof body, "{\"name\":\"tlog-mklog\",\"variant\":%llu}", (unsigned long long)variant);
+  int fd = mkstemp(compose);
+  if (fd < 0 || write(fd, body, (size_t)bl) != bl) {
+    if (fd >= 0) close(fd);
+    fprintf(stderr, "tlog-mklog: cannot write the app-compose file\n");
+    return -1;
+  }
+  close(fd);
+  uint8_t h[32];
+  sha256_two((const uint8_t *)body, (size_t)bl, NULL, 0, h);
+  hexs(h, 32, g_compose_hash);
+  /* report_data: SHA-256("xordi-tlog-boot-v1" "collector" || signing key), then zeros
+   * (dstack/attest.h, dstack_boot_report_data) */
+  uint8_t pre[18 + 9 + 32];
+  memcpy(pre, "xordi-tlog-boot-v1collector", 27);
+  memcpy(pre + 27, g_uc_pub, 32);
+  sha256_two(pre, sizeof pre, NULL, 0, h);
+  char rd[129], seed[8];
+  hexs(h, 32, rd);
+  memset(rd + 64, '0', 64);
+  rd[128] = 0;
+  snprintf(seed, sizeof seed, "%02llx", (unsigned long long)(variant & 0xff));
+  /* run it directly (no shell), reading its standard output */
+  static char out[1 << 20];
+  size_t len = 0;
+  int rc = -1, pfd[2];
+  if (pipe(pfd) == 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      dup2(pfd[1], 1);
+      close(pfd[0]);
+      close(pfd[1]);
+      char *args[] = {sim, "--attest", rd, "--app-compose", compose, "--seed", seed, NULL};
+      execv(sim, args);
+      _exit(127);
+    }
+    close(pfd[1]);
+    ssize_t got;
+    while (pid > 0 && len < sizeof out - 1 && (got = read(pfd[0], out + len, sizeof out - 1 - len)) > 0)
+      len += (size_t)got;
+    close(pfd[0]);
+    int st;
+    if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st)) rc = WEXITSTATUS(st);
+  }
+  unlink(compose);
+  out[len] = 0;
+  const char *q = strstr(out, "\"quote\":\"");
+  if (rc != 0 || !q) {
+    fprintf(stderr, "tlog-mklog: %s --attest failed (build it, or use --no-collector-quote)\n", sim);
+    return -1;
+  }
+  q += 9;
+  size_t qn = strcspn(q, "\"");
+  uint8_t *quote = malloc(qn / 2 + 1);
+  if (!quote) return -1;
+  for (size_t i = 0; i + 1 < qn; i += 2) {
+    unsigned b;
+    if (sscanf(q + i, "%2x", &b) != 1) {
+      free(quote);
+      return -1;
+    }
+    quote[i / 2] = (uint8_t)b;
+  }
+  sha256_two(quote, qn / 2, NULL, 0, h);
+  free(quote);
+  hexs(h, 32, g_quote_sha256);
+  while (len && out[len - 1] == '\n') out[--len] = 0;
+  return write_file("attestation/boot-0.json", out, len);
+}
+
 /* Entry i of the generated log: canonical JSON (keys sorted, compact). */
 static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, size_t cap) {
   char event[1024];
@@ -202,12 +295,16 @@ static size_t make_entry(uint64_t i, uint64_t variant, size_t pad, char *out, si
     char pub[65];
     fake_hex("compose", 1, variant, h1);
     if (uc_key(variant) != 0) return 0;
+    if (g_collector_quote && collector_attestation(variant) != 0) return 0;
     hexs(g_uc_pub, 32, pub);
+    /* as collector/api.c writes it (checkpoint_key and anchor_address are logd's) */
     snprintf(event, sizeof event,
-             "{\"anchor_address\":\"0x0000000000000000000000000000000000000000\",\"checkpoint_key\":\"test\","
-             "\"component\":\"collector\",\"compose_hash\":\"%s\",\"instance_id\":\"i-1\",\"quote_sha256\":\"%s\","
-             "\"signing_key\":\"%s\",\"type\":\"boot\",\"version\":\"0.1.0\"}",
-             h1, h1, pub);
+             "{\"anchor_address\":\"\",\"boot_id\":\"mklog%llu\",\"build\":\"release\",\"checkpoint_key\":\"\","
+             "\"component\":\"collector\",\"compose_hash\":\"%s\",\"egress\":\"GET www.tiktok.com/api/watch_history\","
+             "\"instance_id\":\"i-1\",\"quote_sha256\":\"%s\",\"signing_key\":\"%s\",\"type\":\"boot\","
+             "\"version\":\"0.1.0\"}",
+             (unsigned long long)variant, g_collector_quote ? g_compose_hash : h1,
+             g_collector_quote ? g_quote_sha256 : h1, pub);
   } else if (k == 1) {
     if (!g_uc_seen[i % 37]) g_uc_users++;
     g_uc_seen[i % 37] = 1;
@@ -276,6 +373,10 @@ int main(int argc, char **argv) {
   size_t pad = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--no-collector-quote")) {
+      g_collector_quote = 0;
+      continue;
+    }
     if (!v) {
       fprintf(stderr, "tlog-mklog: %s needs a value\n", a);
       return 2;
@@ -304,7 +405,8 @@ int main(int argc, char **argv) {
   }
   if (!g_dir) {
     fprintf(stderr, "usage: tlog-mklog --dir DIR --count N [--origin NAME] [--seed HEX64] [--variant V]\n"
-                    "                  [--entries FILE] [--checkpoints S1,S2,...] [--pad BYTES]\n");
+                    "                  [--entries FILE] [--checkpoints S1,S2,...] [--pad BYTES]\n"
+                    "                  [--no-collector-quote]\n");
     return 2;
   }
   uint8_t seed[32];

@@ -82,8 +82,11 @@ static void usage(FILE *f) {
           "      (v1/attestation?size=N, or attestation/checkpoint-N.json) binding the note\n"
           "      whose SHA-256 is the on-chain checkpointHash. A missing attestation fails.\n"
           "      Every other component's boot quote as logd keeps it (POST /v1/boot; a\n"
-          "      bundle's attestation/boot-I.json): one that is missing, or whose TCB is\n"
-          "      unknown, leaves the audit INCOMPLETE, naming the boot entry.\n"
+          "      bundle's attestation/boot-I.json) the same: a missing one fails; one whose\n"
+          "      TCB is unknown leaves the audit INCOMPLETE, naming the boot entry.\n"
+          "  (collector) every collector boot names a build and egress the policy's\n"
+          "      collector.builds allow; without them, the release build with the\n"
+          "      compiled egress GET www.tiktok.com/api/watch_history alone.\n"
           "  --collateral FILE  Intel DCAP collateral: real quotes verified fully (without\n"
           "                   it a real quote's TCB status is unknown: a failure)\n"
           "                   Without it, the log's collateral archive (logd --pccs,\n"
@@ -113,7 +116,9 @@ static void usage(FILE *f) {
           "                   With it: (kms) every event of both KMS contracts from their\n"
           "                   creation to the window's end against the policy (a compose\n"
           "                   hash not released, even removed later; an unlisted upgrade,\n"
-          "                   owner or OS image; AllowAnyDeviceSet(true); unknown events),\n"
+          "                   owner, OS image or KMS measurement; AllowAnyDeviceSet(true);\n"
+          "                   RequireTcbUpToDateSet(false); unknown events; the app's\n"
+          "                   allowAnyDevice and requireTcbUpToDate read from its state),\n"
           "                   (platform) every judged quote's OS measurements, key provider,\n"
           "                   app id, MRCONFIGID, TCB status and compose hash. Without a\n"
           "                   policy the egress rule is GET watch_history /api/watch_history.\n"
@@ -306,6 +311,9 @@ typedef struct boot_rec {
   int kms;      /* 1 allowed, 0 not, -1 not checked */
   codeid_boot cb;
   codeid_result cid; /* CODEID_UNEXAMINED: not examined */
+  /* A collector's "build" and "egress" (SPEC.md 6.4); has_* false when absent */
+  bool has_build, has_egress;
+  char build[32], egress[256];
 } boot_rec;
 
 typedef struct month_rec {
@@ -362,6 +370,7 @@ typedef struct audit {
   kms_history kh;
   bool have_kh;
   uint64_t t_from, t_end; /* the window, [t_from, t_end) in block time */
+  uint64_t from_block;    /* --from-block, else UINT64_MAX */
   policy pol;
   tlog_anchors an;
   anchor_status *ast;      /* one per anchor */
@@ -399,7 +408,7 @@ typedef struct audit {
   size_t cur_check;
   uint64_t check_fails[32], check_inc[32];
   uint8_t fail_check[MAX_FAILURE_LINES], inc_check[MAX_FAILURE_LINES];
-  uint64_t kms_judged, kms_bad, platform_checked, platform_bad;
+  uint64_t kms_judged, kms_bad, platform_checked, platform_bad, collector_boots, collector_bad;
 } audit;
 
 #define AUDIT_FAIL(a, ...)                                                                    \
@@ -873,6 +882,24 @@ static void report_api_calls(const audit *a, json_t *o) {
 
 /* ---- (e) boot entries, the anchors covering their code, and the KMS ---- */
 
+/* The boot entry's "build" and "egress" strings, as they are (a longer one than the
+ * buffer is not one a policy can name: it stays absent, and fails the check). */
+static void boot_build(boot_rec *b, const audit_entry *e) {
+  json_t *j = json_loadb((const char *)e->data, e->len, 0, NULL);
+  json_t *ev = json_object_get(j, "event");
+  const char *bu = json_string_value(json_object_get(ev, "build"));
+  const char *eg = json_string_value(json_object_get(ev, "egress"));
+  if (bu && strlen(bu) < sizeof b->build) {
+    memcpy(b->build, bu, strlen(bu) + 1);
+    b->has_build = true;
+  }
+  if (eg && strlen(eg) < sizeof b->egress) {
+    memcpy(b->egress, eg, strlen(eg) + 1);
+    b->has_egress = true;
+  }
+  json_decref(j);
+}
+
 static int entry_boots(audit *a, const audit_entry *e) {
   const entry_scan *s = e->s;
   if (!scan_eq(s->f[SF_TYPE], "boot")) return 0;
@@ -893,6 +920,7 @@ static int entry_boots(audit *a, const audit_entry *e) {
   /* The scanner saw a boot entry; should jansson not, b->cb stays zeroed (no submitter,
    * no keys), and its code identity cannot pass. */
   if (codeid_boot_parse(e->data, e->len, e->index, &b->cb) != 0) memset(&b->cb, 0, sizeof b->cb);
+  boot_build(b, e);
   if (e->in_window && !b->compose_hash[0])
     AUDIT_FAIL(a, "(e) boot entry %llu has no compose_hash", (unsigned long long)e->index);
   return 0;
@@ -995,11 +1023,12 @@ static bool boot_relevant(const audit *a, size_t i) {
 }
 
 /* A component's boot entry without a kept quote (logd keeps those sent to /v1/boot, and
- * export carries them): nothing names the code that wrote it, so the audit cannot be
- * complete (run_completeness). Same text over HTTP and from a directory. */
+ * export carries them): nothing names the code that wrote it, which may be any version
+ * the KMS ever allowed, so it fails (issue 14 item 5: "a collector boot without a
+ * verified quote fails"). Same text over HTTP and from a directory. */
 #define NOT_FROM_LOGD                                                                     \
   "no attestation is kept for it (logd keeps the quote of a boot sent to /v1/boot; a " \
-  "bundle holds attestation/boot-<index>.json): its code identity is not proven"
+  "bundle holds attestation/boot-<index>.json): nothing proves which code wrote it"
 
 static void cid_set(codeid_result *r, codeid_status status, bool failed, const char *msg) {
   memset(r, 0, sizeof *r);
@@ -1030,7 +1059,7 @@ static void check_boot_identity(audit *a, boot_rec *b) {
       if (qt) tlog_collateral_apply(&a->cc, a->l.src, (time_t)qt, &o);
       codeid_check_boot(&b->cb, d, n, &o, r);
     } else if (!from_logd && fr == FETCH_NOT_FOUND) {
-      cid_set(r, CODEID_NOT_CHECKED, false, NOT_FROM_LOGD);
+      cid_set(r, CODEID_FAILED, true, NOT_FROM_LOGD);
     } else {
       char m[400];
       snprintf(m, sizeof m, "its attestation is %s", fr == FETCH_NOT_FOUND ? "missing" : ferr);
@@ -1092,6 +1121,64 @@ static int run_code_identity(audit *a, char *err, size_t errcap) {
   if (a->first > a->last || a->last >= a->an.n) return 0;
   for (size_t i = a->first; i <= a->last; i++) check_anchor_identity(a, i);
   return 0;
+}
+
+/* ---- the collector's build and egress against the policy (issue 14 item 5) ---- */
+
+/* Whether boot b is a collector's (by component or by submitter: either claims it). */
+static bool is_collector_boot(const boot_rec *b) {
+  return !strcmp(b->component, "collector") || !strcmp(b->cb.submitter, "collector");
+}
+
+/* Every collector boot whose code ran in the window names a build and egress the policy
+ * allows: without a "collector" member only the release build with the compiled TikTok
+ * egress, so a test build (--api-base) in production fails by name. */
+static int run_collector_build(audit *a, char *err, size_t errcap) {
+  (void)err, (void)errcap;
+  for (size_t i = 0; i < a->nboots; i++) {
+    boot_rec *b = &a->boots[i];
+    if (!is_collector_boot(b) || !boot_relevant(a, i)) continue;
+    a->collector_boots++;
+    if (audit_policy_collector_allowed(&a->pol, b->has_build ? b->build : NULL, b->has_egress ? b->egress : NULL))
+      continue;
+    a->collector_bad++;
+    AUDIT_FAIL(a, "(collector) boot entry %llu: build %s%s%s with egress %s%s%s is not a collector build the policy "
+               "allows (%s)",
+               (unsigned long long)b->index, b->has_build ? "'" : "", b->has_build ? b->build : "(none)",
+               b->has_build ? "'" : "", b->has_egress ? "'" : "", b->has_egress ? b->egress : "(none)",
+               b->has_egress ? "'" : "",
+               a->pol.collector_builtin ? "no collector member: the release build with egress '" AUDIT_POLICY_RELEASE_EGRESS
+                                          "' alone"
+                                        : "policy collector.builds");
+  }
+  return 0;
+}
+
+static void report_collector_build(const audit *a, json_t *o) {
+  if (!o) {
+    printf("\n(collector) builds: %llu collector boot%s judged, %llu not allowed (%s)\n",
+           (unsigned long long)a->collector_boots, a->collector_boots == 1 ? "" : "s",
+           (unsigned long long)a->collector_bad,
+           a->pol.collector_builtin ? "built-in: release build, compiled TikTok egress" : "policy collector.builds");
+    return;
+  }
+  json_t *allowed = json_array(), *boots = json_array();
+  for (size_t i = 0; i < a->pol.ncollector; i++)
+    json_array_append_new(allowed, json_pack("{s:s,s:s}", "build", a->pol.collector[i].build, "egress",
+                                             a->pol.collector[i].egress));
+  for (size_t i = 0; i < a->nboots; i++) {
+    const boot_rec *b = &a->boots[i];
+    if (!is_collector_boot(b) || !boot_relevant(a, i)) continue;
+    json_t *x = json_pack("{s:I}", "index", (json_int_t)b->index);
+    json_object_set_new(x, "build", b->has_build ? json_string(b->build) : json_null());
+    json_object_set_new(x, "egress", b->has_egress ? json_string(b->egress) : json_null());
+    json_object_set_new(x, "allowed", json_boolean(audit_policy_collector_allowed(
+                                          &a->pol, b->has_build ? b->build : NULL, b->has_egress ? b->egress : NULL)));
+    json_array_append_new(boots, x);
+  }
+  json_object_set_new(o, "collector_build",
+                      json_pack("{s:s,s:o,s:o}", "rule", a->pol.collector_builtin ? "built-in" : "policy", "allowed",
+                                allowed, "boots", boots));
 }
 
 /* A verified quote's TCB status ("UpToDate", "OutOfDate", ...) beside "verified". */
@@ -1227,11 +1314,7 @@ static int ev_open(audit *a, char *err, size_t errcap) {
     return TLOG_EXIT_USAGE;
   }
   for (size_t i = 0; i <= a->an.n; i++) a->ev->credit[i] = -1;
-  a->ev->from_block = UINT64_MAX;
-  if (a->args->from_block && logscan_parse_block(a->args->from_block, &a->ev->from_block)) {
-    xt_errf(err, errcap, "--from-block must be a block number");
-    return TLOG_EXIT_USAGE;
-  }
+  a->ev->from_block = a->from_block;
   if (evidence_policy_load(a->args->policy_file, &a->ev->pol, err, errcap) != EVIDENCE_OK) return TLOG_EXIT_USAGE;
   return 0;
 }
@@ -1669,10 +1752,59 @@ static void report_user_count(const audit *a, json_t *o) {
 
 /* ---- the policy: everything the KMS contracts ever allowed, creation to the window's end ---- */
 
+/* DstackApp's initializer sets allowAnyDevice and requireTcbUpToDate without an event
+ * (dstack kms/auth-eth DstackApp._initializeCommon), so events alone cannot say how the
+ * app started: its state is read from the chain. Without an event changing the flag its
+ * value now is its value since initialisation; with one, the value at the block of the
+ * Initialized event is read (a node without old state then leaves it unchecked). */
+static void kms_app_flag(audit *a, eth_rpc *r, const kms_event *init, const char *getter, kms_event_kind setter,
+                         int bad_value, const char *meaning) {
+  bool changed = false;
+  for (size_t i = 0; i < a->kh.n && !changed; i++)
+    changed = a->kh.events[i].contract == KMS_CONTRACT_APP && a->kh.events[i].kind == setter;
+  int v;
+  char ferr[400], tx[67];
+  xt_hex_encode0x(init->tx_hash, 32, tx);
+  uint64_t at = changed ? init->block_number : ETH_BLOCK_LATEST;
+  if (kms_read_flag(r, a->app_addr, getter, at, &v, ferr, sizeof ferr) != KMS_OK) {
+    AUDIT_INCOMPLETE(a, "(kms) DstackApp %s at its initialisation (block %llu) could not be read: %s", getter,
+                     (unsigned long long)init->block_number, ferr);
+    return;
+  }
+  if (v < 0) v = 0; /* an implementation without the getter: the flag is off */
+  if (v != bad_value) return;
+  a->kms_bad++;
+  AUDIT_FAIL(a, "(kms) DstackApp was initialised with %s = %s, set without an event (read from the contract's "
+             "state%s): %s (block %llu, tx %s)",
+             getter, v ? "true" : "false", changed ? " at that block" : "; no event changed it since", meaning,
+             (unsigned long long)init->block_number, tx);
+}
+
+static void kms_app_state(audit *a) {
+  const kms_event *init = NULL;
+  for (size_t i = 0; i < a->kh.n && !init; i++)
+    if (a->kh.events[i].contract == KMS_CONTRACT_APP && a->kh.events[i].kind == KMS_INITIALIZED) init = &a->kh.events[i];
+  if (!init || !a->args->rpc) return; /* no Initialized: run_kms_all_time fails it */
+  char rerr[300];
+  eth_rpc *r = eth_rpc_new(a->args->rpc, rerr, sizeof rerr);
+  if (!r) {
+    AUDIT_INCOMPLETE(a, "(kms) DstackApp state not read: %s", rerr);
+    return;
+  }
+  kms_app_flag(a, r, init, "allowAnyDevice()", KMS_ALLOW_ANY_DEVICE_SET, 1,
+               "any machine could get the app's keys");
+  if (a->pol.has[AUDIT_POLICY_PLATFORM] && audit_policy_tcb_up_to_date_only(&a->pol))
+    kms_app_flag(a, r, init, "requireTcbUpToDate()", KMS_REQUIRE_TCB_UP_TO_DATE_SET, 0,
+                 "machines whose TCB is not up to date could get the app's keys, and the policy's platform.tcb "
+                 "admits UpToDate only");
+  eth_rpc_free(r);
+}
+
 static int run_kms_all_time(audit *a, char *err, size_t errcap) {
   (void)err;
   (void)errcap;
   if (!a->have_kh) return 0; /* completeness names why */
+  kms_app_state(a);
   bool initialized[2] = {false, false};
   for (size_t i = 0; i < a->kh.n; i++) {
     const kms_event *e = &a->kh.events[i];
@@ -1860,6 +1992,7 @@ static const audit_check checks[] = {
     {"api_calls", NULL, entry_api_calls, false, report_api_calls},         /* (d) */
     {"boots", run_boots_kms, entry_boots, false, report_boots},            /* (e) */
     {"code_identity", run_code_identity, NULL, false, report_code_identity},
+    {"collector_build", run_collector_build, NULL, false, report_collector_build}, /* policy: collector */
     {"user_count", run_user_count, entry_user_count, false, report_user_count}, /* (c) */
     {"kms_all_time", run_kms_all_time, NULL, false, report_kms_all_time}, /* policy: releases, contracts */
     {"platform", run_platform, NULL, false, report_platform},             /* policy: platform */
@@ -1905,6 +2038,16 @@ static const char *audit_verdict(const audit *a) {
   return a->failures ? "FAILED" : a->inc.n ? "INCOMPLETE" : "PASSED";
 }
 
+/* One line for a verdict other than PASSED: "verification failed: N failures" or
+ * "incomplete: N things not checked" (the error member of the --json document). */
+static void audit_verdict_line(const audit *a, char *out, size_t cap) {
+  if (a->failures)
+    snprintf(out, cap, "verification failed: %llu failure%s%s", (unsigned long long)a->failures,
+             a->failures == 1 ? "" : "s", a->inc.n ? ", and some things not checked" : "");
+  else
+    snprintf(out, cap, "incomplete: %zu thing%s not checked", a->inc.n, a->inc.n == 1 ? "" : "s");
+}
+
 /* Every check with its verdict and the failure lines it wrote (the evidence: entries,
  * blocks, transactions). */
 static json_t *checks_json(const audit *a) {
@@ -1947,11 +2090,20 @@ static json_t *report_doc(const audit *a) {
   return o;
 }
 
-static void report_json(const audit *a) {
+/* --json: the report document in tlog's failure shape when it did not pass (SPEC.md
+ * 6.3: verified false, exit and error). Not in report_doc: for the renderers an "error"
+ * member means the audit concluded nothing. Returns 0, or -1 out of memory. */
+static int report_json(const audit *a) {
   json_t *o = report_doc(a);
-  json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-  fputc('\n', stdout);
+  if (o && (a->failures || a->inc.n)) {
+    char v[160];
+    audit_verdict_line(a, v, sizeof v);
+    json_object_set_new(o, "exit", json_integer(TLOG_EXIT_FAILED));
+    json_object_set_new(o, "error", json_string(v));
+  }
+  int rc = tlog_json_print(o);
   json_decref(o);
+  return rc;
 }
 
 static void report_text(const audit *a) {
@@ -1999,7 +2151,7 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
   *done = false;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  while ((c = tlog_getopt("audit", argc, argv, opts)) != -1) {
     switch (c) {
     case 'l': g->log = optarg; break;
     case 'b': g->bundle = optarg; break;
@@ -2021,38 +2173,51 @@ static int parse_args(int argc, char **argv, audit_args *g, bool *done) {
     case 'M': g->summary_file = optarg; break;
     case 'B': g->from_block = optarg; break;
     case 'h': usage(stdout); *done = true; return TLOG_EXIT_OK;
-    default: usage(stderr); *done = true; return TLOG_EXIT_USAGE;
+    default: *done = true; return TLOG_EXIT_USAGE;
     }
   }
-  if (optind != argc || !g->log == !g->bundle || !g->key || !g->from || !g->to || (!g->rpc != !g->contract) ||
-      !g->rpc == !g->anchors_file || (g->app && !g->rpc)) {
-    usage(stderr);
-    *done = true;
+  *done = true; /* a usage error below is reported and ends the command */
+  if (tlog_no_extra_args("audit", argc, argv)) return TLOG_EXIT_USAGE;
+  if (g->log && g->bundle) return tlog_usage_error("audit", "--log and --bundle exclude each other");
+  if (!g->log && !g->bundle) return tlog_usage_error("audit", "missing --log or --bundle");
+  if (tlog_require("audit", g->key, "--key") || tlog_require("audit", g->from, "--from") ||
+      tlog_require("audit", g->to, "--to"))
     return TLOG_EXIT_USAGE;
-  }
+  if (g->rpc && !g->contract) return tlog_usage_error("audit", "missing --contract (--rpc needs it)");
+  if (g->contract && !g->rpc) return tlog_usage_error("audit", "missing --rpc (--contract needs it)");
+  if (g->rpc && g->anchors_file)
+    return tlog_usage_error("audit", "--anchors and --rpc exclude each other (anchors come from one place)");
+  if (!g->rpc && !g->anchors_file) return tlog_usage_error("audit", "missing --rpc and --contract, or --anchors");
+  if (g->app && !g->rpc) return tlog_usage_error("audit", "--app needs --rpc (the KMS history is read from the chain)");
+  if (g->from_block && !g->rpc) return tlog_usage_error("audit", "--from-block needs --rpc and --contract");
+  *done = false;
   return 0;
 }
 
-/* The options that need no log: dates, --app, --now, --collateral. Returns 0 or 2. */
-static int audit_options(audit *a, char *err, size_t errcap) {
+/* The values of the options: dates, --app, --now, --from-block. Returns 0, or
+ * TLOG_EXIT_USAGE after printing the usage line that names the bad one. */
+static int audit_option_values(audit *a) {
   const audit_args *g = a->args;
   uint64_t t_to;
-  if (tlog_parse_date(g->from, &a->t_from) || tlog_parse_date(g->to, &t_to) || t_to < a->t_from) {
-    xt_errf(err, errcap, "--from/--to must be dates YYYY-MM-DD with from <= to");
-    return TLOG_EXIT_USAGE;
-  }
+  if (tlog_parse_date(g->from, &a->t_from) || tlog_parse_date(g->to, &t_to) || t_to < a->t_from)
+    return tlog_usage_error("audit", "--from/--to must be dates YYYY-MM-DD with from <= to");
   a->t_end = t_to + 86400; /* exclusive */
-  if (g->app && xt_hex_decode_exact(g->app, XT_HEX_0X, a->app_addr, 20) != XT_OK) {
-    xt_errf(err, errcap, "--app must be 0x + 40 hex digits");
-    return TLOG_EXIT_USAGE;
-  }
+  if (g->app && xt_hex_decode_exact(g->app, XT_HEX_0X, a->app_addr, 20) != XT_OK)
+    return tlog_usage_error("audit", "--app must be 0x + 40 hex digits");
   a->co.allow_simulated = g->allow_simulated;
   a->co.allow_dev = g->allow_dev;
   a->co.now = time(NULL);
-  if (g->now_arg && xt_parse_rfc3339(g->now_arg, &a->co.now) != XT_OK) {
-    xt_errf(err, errcap, "--now must be an RFC 3339 time");
-    return TLOG_EXIT_USAGE;
-  }
+  if (g->now_arg && xt_parse_rfc3339(g->now_arg, &a->co.now) != XT_OK)
+    return tlog_usage_error("audit", "--now must be an RFC 3339 time");
+  a->from_block = UINT64_MAX;
+  if (g->from_block && logscan_parse_block(g->from_block, &a->from_block))
+    return tlog_usage_error("audit", "--from-block must be a block number");
+  return 0;
+}
+
+/* --collateral. Returns 0 or TLOG_EXIT_USAGE (I/O) with err. */
+static int audit_options(audit *a, char *err, size_t errcap) {
+  const audit_args *g = a->args;
   if (g->collateral_file) {
     size_t clen;
     uint8_t *cj = NULL;
@@ -2188,6 +2353,10 @@ int cmd_audit(int argc, char **argv) {
   audit *a = calloc(1, sizeof *a);
   if (!a) return tlog_fail("audit", g.json, TLOG_EXIT_USAGE, "out of memory");
   a->args = &g;
+  if (audit_option_values(a)) {
+    audit_free(a);
+    return TLOG_EXIT_USAGE;
+  }
   rc = audit_options(a, err, sizeof err);
   if (!rc) rc = audit_open(a, err, sizeof err);
   for (size_t i = 0; !rc && i < NCHECKS; i++) {
@@ -2196,13 +2365,28 @@ int cmd_audit(int argc, char **argv) {
   }
   bool reported = !rc;
   if (reported) {
-    if (g.json)
-      report_json(a);
-    else
+    /* Each failure once: text mode lists them in the report (stdout) and says on stderr
+     * only that it failed; --json puts them in the document and names each on stderr. */
+    if (g.json) {
+      if (report_json(a)) {
+        audit_free(a);
+        return tlog_fail("audit", false, TLOG_EXIT_USAGE, "out of memory: the report could not be printed");
+      }
+      fflush(stdout);
+      for (size_t i = 0; i < a->f.n; i++) fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
+      if (a->failures > a->f.n)
+        fprintf(stderr, "tlog audit: verification failed: ... and %llu more\n",
+                (unsigned long long)(a->failures - a->f.n));
+      for (size_t i = 0; i < a->inc.n; i++) fprintf(stderr, "tlog audit: not checked: %s\n", a->inc.msg[i]);
+    } else {
       report_text(a);
-    for (size_t i = 0; a->failures && i < a->f.n; i++)
-      fprintf(stderr, "tlog audit: verification failed: %s\n", a->f.msg[i]);
-    for (size_t i = 0; g.json && i < a->inc.n; i++) fprintf(stderr, "tlog audit: not checked: %s\n", a->inc.msg[i]);
+      fflush(stdout); /* the report first, then the one line on stderr, also in 2>&1 */
+      if (a->failures || a->inc.n) {
+        char v[160];
+        audit_verdict_line(a, v, sizeof v);
+        fprintf(stderr, "tlog audit: %s (listed above)\n", v);
+      }
+    }
     rc = a->failures || a->inc.n ? TLOG_EXIT_FAILED : TLOG_EXIT_OK;
   }
   int wrc = audit_write_reports(a, reported, argc, argv, err);

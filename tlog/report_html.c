@@ -168,6 +168,10 @@ static const struct {
             "code may have read, or tried to read, data it must not."},
     {"(e)", "Code that is not proven to be an allowed release ran: its attestation is missing or wrong, or the "
             "app's KMS contract did not allow it."},
+    {"(collector)", "A collector ran that the policy does not allow (a test build, or another destination than the "
+                    "compiled TikTok one): it could send users' cookies elsewhere."},
+    {"(kms)", "The app's KMS contracts allowed something the policy does not list, at some time: every version they "
+              "ever allowed could get the app's keys."},
     {"entry ", "The log holds an entry that is not a valid event: the audit cannot say what happened there."},
 };
 

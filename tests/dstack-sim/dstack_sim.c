@@ -224,18 +224,20 @@ static enum MHD_Result handle_get_key(struct MHD_Connection *conn, json_t *body)
                    json_pack("{s:s, s:[s,s]}", "key", khex, "signature_chain", s0, s1));
 }
 
-static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *body) {
-  const char *hex = str_field(body, "report_data");
+/* GetQuote's answer for report_data hex (at most 64 bytes; NULL: zeros): {quote,
+ * event_log, report_data, vm_config}. Returns NULL with *status 400 (bad hex) or 500. */
+static json_t *make_quote(const char *hex, unsigned *status) {
   uint8_t rd[64] = {0};
   if (!hex) hex = "";
-  if (xt_hex_decode(hex, strlen(hex), XT_HEX_0X, rd, sizeof rd, NULL) != XT_OK)
-    return send_error(conn, 400, "report_data must be hex of at most 64 bytes");
+  *status = 400;
+  if (xt_hex_decode(hex, strlen(hex), XT_HEX_0X, rd, sizeof rd, NULL) != XT_OK) return NULL;
+  *status = 500;
   uint8_t *q = malloc(sim.template_len);
   char *qhex = malloc(2 * sim.template_len + 1);
   if (!q || !qhex) {
     free(q);
     free(qhex);
-    return send_error(conn, 500, "out of memory");
+    return NULL;
   }
   memcpy(q, sim.template_quote, sim.template_len);
   memcpy(q + TDX_OFF_REPORT_DATA, rd, 64);
@@ -248,6 +250,14 @@ static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *bod
                             sim.event_log_text, "report_data", rdhex, "vm_config",
                             sim.vm_config);
   free(qhex);
+  return reply;
+}
+
+static enum MHD_Result handle_get_quote(struct MHD_Connection *conn, json_t *body) {
+  unsigned status;
+  json_t *reply = make_quote(str_field(body, "report_data"), &status);
+  if (!reply)
+    return send_error(conn, status, status == 400 ? "report_data must be hex of at most 64 bytes" : "out of memory");
   return send_json(conn, 200, reply);
 }
 
@@ -360,7 +370,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dstack-sim --socket PATH --app-compose FILE [--seed HEX] [--app-id HEX]\n"
-             "                  [--legacy-event-log] [--testdata DIR]\n");
+             "                  [--legacy-event-log] [--testdata DIR]\n"
+             "       dstack-sim --attest REPORT_DATA_HEX --app-compose FILE [--seed HEX] ...\n"
+             "  --attest: print GetQuote's answer for that report_data on stdout and exit\n"
+             "            (tlog-mklog's simulated boot attestations)\n");
 }
 
 static void default_testdata(char *out, size_t cap) {
@@ -428,9 +441,11 @@ int main(int argc, char **argv) {
                                        {"testdata", required_argument, NULL, 't'},
                                        {"app-id", required_argument, NULL, 'i'},
                                        {"legacy-event-log", no_argument, NULL, 'l'},
+                                       {"attest", required_argument, NULL, 'A'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-  const char *socket_path = NULL, *compose_path = NULL, *seed_hex = NULL, *app_id_hex = NULL;
+  const char *socket_path = NULL, *compose_path = NULL, *seed_hex = NULL, *app_id_hex = NULL,
+             *attest = NULL;
   char testdata[900] = "";
   int c;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -441,11 +456,12 @@ int main(int argc, char **argv) {
       case 't': snprintf(testdata, sizeof testdata, "%s", optarg); break;
       case 'i': app_id_hex = optarg; break;
       case 'l': sim.legacy_log = true; break;
+      case 'A': attest = optarg; break;
       case 'h': usage(stdout); return 0;
       default: usage(stderr); return 2;
     }
   }
-  if (!socket_path || !compose_path || optind != argc) {
+  if (!socket_path == !attest || !compose_path || optind != argc) {
     usage(stderr);
     return 2;
   }
@@ -496,6 +512,15 @@ int main(int argc, char **argv) {
   if (build_event_log(testdata, err, sizeof err)) {
     fprintf(stderr, "dstack-sim: event log: %s\n", err);
     return 2;
+  }
+
+  if (attest) {
+    unsigned status;
+    json_t *q = make_quote(attest, &status);
+    int rc = q && json_dumpf(q, stdout, JSON_COMPACT) == 0 && fputc('\n', stdout) != EOF ? 0 : 2;
+    if (!q) fprintf(stderr, "dstack-sim: %s\n", status == 400 ? "--attest: report_data must be hex of at most 64 bytes" : "out of memory");
+    json_decref(q);
+    return rc;
   }
 
   struct sockaddr_un addr;

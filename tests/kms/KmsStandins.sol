@@ -54,6 +54,12 @@ abstract contract StandinUpgradeable {
     event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event Upgraded(address indexed implementation);
+    /// dstack's additive audit event (kms/auth-eth, 2026), emitted beside each specific one.
+    event PolicyChanged(address indexed actor, bytes32 indexed policy, bytes32 indexed value, bool enabled);
+
+    function emitPolicy(string memory policy, bytes32 value, bool enabled) internal {
+        emit PolicyChanged(msg.sender, keccak256(bytes(policy)), value, enabled);
+    }
 
     modifier onlyOwner() {
         require(msg.sender == owner, "not owner");
@@ -83,6 +89,7 @@ abstract contract StandinUpgradeable {
     function upgradeToAndCall(address implementation, bytes calldata data) external payable onlyOwner {
         require(!upgradesDisabled, "Upgrades are permanently disabled");
         require(implementation.code.length > 0, "not a contract");
+        emitPolicy("implementation-upgrade", bytes32(uint256(uint160(implementation))), true);
         assembly { sstore(IMPL_SLOT, implementation) }
         emit Upgraded(implementation);
         if (data.length > 0) {
@@ -116,10 +123,12 @@ contract DstackAppStandin is StandinUpgradeable {
         if (initialDeviceId != bytes32(0)) {
             allowedDeviceIds[initialDeviceId] = true;
             emit DeviceAdded(initialDeviceId);
+            emitPolicy("device", initialDeviceId, true);
         }
         if (initialComposeHash != bytes32(0)) {
             composeHashes[initialComposeHash] = true;
             emit ComposeHashAdded(initialComposeHash);
+            emitPolicy("compose-hash", initialComposeHash, true);
         }
         initOwner(initialOwner);
         emit Initialized(1);
@@ -132,36 +141,43 @@ contract DstackAppStandin is StandinUpgradeable {
     function addComposeHash(bytes32 composeHash) external onlyOwner {
         composeHashes[composeHash] = true;
         emit ComposeHashAdded(composeHash);
+        emitPolicy("compose-hash", composeHash, true);
     }
 
     function removeComposeHash(bytes32 composeHash) external onlyOwner {
         composeHashes[composeHash] = false;
         emit ComposeHashRemoved(composeHash);
+        emitPolicy("compose-hash", composeHash, false);
     }
 
     function addDevice(bytes32 deviceId) external onlyOwner {
         allowedDeviceIds[deviceId] = true;
         emit DeviceAdded(deviceId);
+        emitPolicy("device", deviceId, true);
     }
 
     function removeDevice(bytes32 deviceId) external onlyOwner {
         allowedDeviceIds[deviceId] = false;
         emit DeviceRemoved(deviceId);
+        emitPolicy("device", deviceId, false);
     }
 
     function setAllowAnyDevice(bool allowAny) external onlyOwner {
         allowAnyDevice = allowAny;
         emit AllowAnyDeviceSet(allowAny);
+        emitPolicy("allow-any-device", bytes32(0), allowAny);
     }
 
     function setRequireTcbUpToDate(bool requireUpToDate) external onlyOwner {
         requireTcbUpToDate = requireUpToDate;
         emit RequireTcbUpToDateSet(requireUpToDate);
+        emitPolicy("require-tcb-up-to-date", bytes32(0), requireUpToDate);
     }
 
     function disableUpgrades() external onlyOwner {
         upgradesDisabled = true;
         emit UpgradesDisabled();
+        emitPolicy("upgrades-disabled", bytes32(0), true);
     }
 }
 
@@ -200,26 +216,33 @@ contract DstackKmsStandin is StandinUpgradeable {
         if (appImplementation_ != address(0)) {
             appImplementation = appImplementation_;
             emit AppImplementationSet(appImplementation_);
+            emitPolicy("app-implementation", bytes32(uint256(uint160(appImplementation_))), true);
         }
         emit Initialized(1);
     }
 
-    function setKmsInfo(bytes calldata k256Pubkey) external onlyOwner { emit KmsInfoSet(k256Pubkey); }
+    function setKmsInfo(bytes calldata k256Pubkey) external onlyOwner {
+        emit KmsInfoSet(k256Pubkey);
+        emitPolicy("kms-info", keccak256(k256Pubkey), true);
+    }
 
     function setGatewayAppId(string calldata appId) external onlyOwner {
         gatewayAppId = appId;
         emit GatewayAppIdSet(appId);
+        emitPolicy("gateway-app-id", keccak256(bytes(appId)), true);
     }
 
     function setAppImplementation(address implementation) external onlyOwner {
         appImplementation = implementation;
         emit AppImplementationSet(implementation);
+        emitPolicy("app-implementation", bytes32(uint256(uint160(implementation))), true);
     }
 
     function registerApp(address appId) public {
         require(appId != address(0), "Invalid app ID");
         registeredApps[appId] = true;
         emit AppRegistered(appId);
+        emitPolicy("registered-app", bytes32(uint256(uint160(appId))), true);
     }
 
     function deployAndRegisterApp(address initialOwner, bool disableUpgrades_, bool requireTcbUpToDate_,
@@ -237,30 +260,36 @@ contract DstackKmsStandin is StandinUpgradeable {
     function addKmsAggregatedMr(bytes32 mr) external onlyOwner {
         kmsAllowedAggregatedMrs[mr] = true;
         emit KmsAggregatedMrAdded(mr);
+        emitPolicy("kms-aggregated-mr", mr, true);
     }
 
     function removeKmsAggregatedMr(bytes32 mr) external onlyOwner {
         kmsAllowedAggregatedMrs[mr] = false;
         emit KmsAggregatedMrRemoved(mr);
+        emitPolicy("kms-aggregated-mr", mr, false);
     }
 
     function addKmsDevice(bytes32 deviceId) external onlyOwner {
         kmsAllowedDeviceIds[deviceId] = true;
         emit KmsDeviceAdded(deviceId);
+        emitPolicy("kms-device", deviceId, true);
     }
 
     function removeKmsDevice(bytes32 deviceId) external onlyOwner {
         kmsAllowedDeviceIds[deviceId] = false;
         emit KmsDeviceRemoved(deviceId);
+        emitPolicy("kms-device", deviceId, false);
     }
 
     function addOsImageHash(bytes32 osImageHash) external onlyOwner {
         allowedOsImages[osImageHash] = true;
         emit OsImageHashAdded(osImageHash);
+        emitPolicy("os-image", osImageHash, true);
     }
 
     function removeOsImageHash(bytes32 osImageHash) external onlyOwner {
         allowedOsImages[osImageHash] = false;
         emit OsImageHashRemoved(osImageHash);
+        emitPolicy("os-image", osImageHash, false);
     }
 }

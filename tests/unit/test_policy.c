@@ -229,6 +229,30 @@ static void test_kms_events(void) {
   CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "unknown signature (topic0 5e5e"));
   e.kind = KMS_DEVICE_ADDED;
   CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  /* The events dstack's contracts emit that the policy allows, each for its reason
+   * (policy.c): none of them hands our keys to other code. */
+  static const kms_event_kind allowed[] = {KMS_KMS_DEVICE_ADDED, KMS_KMS_DEVICE_REMOVED, KMS_APP_REGISTERED,
+                                           KMS_APP_IMPLEMENTATION_SET, KMS_APP_DEPLOYED_VIA_FACTORY,
+                                           KMS_KMS_INFO_SET, KMS_GATEWAY_APP_ID_SET, KMS_POLICY_CHANGED,
+                                           KMS_UPGRADES_DISABLED, KMS_AGGREGATED_MR_REMOVED, KMS_DEVICE_REMOVED,
+                                           KMS_OS_IMAGE_HASH_REMOVED, KMS_INITIALIZED};
+  for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++) {
+    e.kind = allowed[i];
+    CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  }
+  e.kind = KMS_REQUIRE_TCB_UP_TO_DATE_SET;
+  e.flag = 1;
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.flag = 0; /* the policy admits UpToDate only (the default) */
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "RequireTcbUpToDateSet(false)"));
+  CHECK(audit_policy_tcb_up_to_date_only(&pol));
+  memcpy(pol.tcb_statuses[pol.ntcb_statuses++], "OutOfDate", 10);
+  CHECK(!audit_policy_tcb_up_to_date_only(&pol));
+  CHECK(!audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
+  e.kind = KMS_AGGREGATED_MR_ADDED; /* no aggregated_mrs listed: every one fails */
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "aggregated_mrs do not list"));
+  e.kind = KMS_TCB_POLICY_SET;
+  CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why) && strstr(why, "cannot evaluate"));
   /* No policy: only what no policy allows. */
   audit_policy_free(&pol);
   e.kind = KMS_COMPOSE_HASH_ADDED;
@@ -237,12 +261,37 @@ static void test_kms_events(void) {
   CHECK(audit_policy_kms_event_bad(&pol, &e, why, sizeof why));
 }
 
+/* The collector builds: the release build alone without a "collector" member. */
+static void test_collector_builds(void) {
+  CHECK_FATAL(parse("{}") == AUDIT_POLICY_OK);
+  CHECK(pol.collector_builtin);
+  CHECK(audit_policy_collector_allowed(&pol, "release", "GET www.tiktok.com/api/watch_history"));
+  CHECK(!audit_policy_collector_allowed(&pol, "test", "GET www.tiktok.com/api/watch_history"));
+  CHECK(!audit_policy_collector_allowed(&pol, "release", "GET 127.0.0.1:9/api/watch_history"));
+  CHECK(!audit_policy_collector_allowed(&pol, NULL, "GET www.tiktok.com/api/watch_history"));
+  audit_policy_free(&pol);
+  CHECK_FATAL(parse("{\"collector\":{\"builds\":[{\"build\":\"test\",\"egress\":\"GET 127.0.0.1:9/api/watch_history\"}]}}") ==
+              AUDIT_POLICY_OK);
+  CHECK(!pol.collector_builtin);
+  CHECK(audit_policy_collector_allowed(&pol, "test", "GET 127.0.0.1:9/api/watch_history"));
+  CHECK(!audit_policy_collector_allowed(&pol, "release", "GET www.tiktok.com/api/watch_history"));
+  audit_policy_free(&pol);
+  CHECK(parse("{\"collector\":{\"builds\":[]}}") == AUDIT_POLICY_ERR_FORMAT);
+  audit_policy_free(&pol);
+  CHECK(parse("{\"collector\":{\"builds\":[{\"build\":\"test\"}]}}") == AUDIT_POLICY_ERR_FORMAT);
+  audit_policy_free(&pol);
+  CHECK(parse("{\"collector\":{\"builds\":[{\"build\":\"test\",\"egress\":\"x\",\"host\":\"y\"}]}}") ==
+        AUDIT_POLICY_ERR_FORMAT);
+  audit_policy_free(&pol);
+}
+
 int main(void) {
   CHECK_RUN(test_honest);
   CHECK_RUN(test_refused);
   CHECK_RUN(test_tcb);
   CHECK_RUN(test_platform);
   CHECK_RUN(test_kms_events);
+  CHECK_RUN(test_collector_builds);
   audit_policy_free(&pol);
   return check_finish();
 }
