@@ -196,7 +196,7 @@ clean:
 # container runtime (deploy/images/build-images.sh): release/images/{logd,collector}.
 .PHONY: images lock
 images: $(BIN)/logd $(BIN)/collector
-	@bash deploy/images/build-images.sh --bin $(BIN) --out release/images
+	@bash deploy/images/build-images.sh --bin $(BIN) --out release/images --reuse
 
 # Re-pins deploy/images/packages.lock to the versions Debian's archive offers now.
 lock: $(BIN)/logd $(BIN)/collector
