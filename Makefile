@@ -169,8 +169,10 @@ demo: deps all
 	@bash tests/demo.sh
 
 # Two clean builds of HEAD compared bit for bit; writes release/manifest.json.
+# RELEASE_ARGS: deploy/release.sh's options (the release workflow passes --image-repo).
+RELEASE_ARGS ?=
 release: deps
-	@bash deploy/release.sh
+	@bash deploy/release.sh $(RELEASE_ARGS)
 
 # The long crash test (not in CI): 100 kill -9 cycles of logd under load, then every
 # acknowledged entry and every published checkpoint checked (XT_CRASH_CYCLES to change).

@@ -113,6 +113,13 @@ done <"$lock"
 [ $n -gt 0 ] || die "$lock lists no packages"
 [ ${#libdiff[@]} -eq 0 ] || say "note: ${#libdiff[@]} locked runtime packages differ from the installed ones the binaries were linked against (installed->image): ${libdiff[*]}"
 
+# The collector's test build (collector-test: --api-base, plain HTTP) is never shipped,
+# whatever file is handed in as the collector.
+for p in logd collector; do
+  [ -x "$bin/$p" ] || die "$bin/$p is not built"
+  ! LC_ALL=C grep -qaF -- '--api-base' "$bin/$p" || die "$bin/$p knows --api-base: that is the collector's test build, never shipped"
+done
+
 # ---- fetch: apt verifies against the signed index; we verify against the lock
 mkdir -p "$cache"
 for p in "${!ver[@]}"; do
