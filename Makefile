@@ -172,8 +172,10 @@ demo: deps all
 	@bash tests/demo.sh
 
 # Two clean builds of HEAD compared bit for bit; writes release/manifest.json.
+# RELEASE_ARGS: deploy/release.sh's options (the release workflow passes --image-repo).
+RELEASE_ARGS ?=
 release: deps
-	@bash deploy/release.sh
+	@bash deploy/release.sh $(RELEASE_ARGS)
 
 # The long crash test (not in CI): 100 kill -9 cycles of logd under load, then every
 # acknowledged entry and every published checkpoint checked (XT_CRASH_CYCLES to change).
@@ -206,7 +208,7 @@ clean:
 # container runtime (deploy/images/build-images.sh): release/images/{logd,collector}.
 .PHONY: images lock
 images: $(BIN)/logd $(BIN)/collector
-	@bash deploy/images/build-images.sh --bin $(BIN) --out release/images
+	@bash deploy/images/build-images.sh --bin $(BIN) --out release/images --reuse
 
 # Re-pins deploy/images/packages.lock to the versions Debian's archive offers now.
 lock: $(BIN)/logd $(BIN)/collector

@@ -9,13 +9,15 @@ debian_packages=(
   build-essential pkg-config clang llvm libclang-rt-14-dev
   libssl-dev openssl librocksdb-dev rocksdb-tools libmicrohttpd-dev libsecp256k1-dev
   libcurl4-openssl-dev libjansson-dev curl ca-certificates nginx-light jq
-  man-db chromium fiu-utils libfiu-dev
+  man-db chromium fiu-utils libfiu-dev skopeo
 )
 # man-db: tests/install.test.sh renders the generated man pages with `man -l` (minimal
 # Debian images leave it out). chromium: tests/report.test.sh renders `tlog audit
 # --report` in headless Chromium (DOM text, widths, screenshot). fiu-utils (fiu-run,
 # fiu-ctrl and libfiu's POSIX preload) and libfiu-dev: tests/logd-faults.test.sh fails
-# logd's writes and fsyncs at run time.
+# logd's writes and fsyncs at run time. skopeo: the release workflow pushes the OCI
+# layouts by digest with it (deploy/push-images.sh), and tests/images.test.sh copies
+# them with it locally.
 # Node.js may come from elsewhere (this image ships its own node and npm); Debian's
 # nodejs conflicts with such an npm, so only ask for it when there is no node at all.
 command -v node >/dev/null 2>&1 || debian_packages+=(nodejs)

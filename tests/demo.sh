@@ -141,17 +141,49 @@ say "log origin: $ORIGIN (log id = SHA-256 of it)"
 
 # ================================================================ 2. dstack simulator
 section "Release: the compose hash of deploy/, allowed on the app's KMS contract; dstack simulator"
-# The deployed compose file, rendered from deploy/ exactly as deploy/release.sh does when
-# no images were built: no Docker here, so the image digests are the all-zero example
-# ones (the compose hash is that of the example release, not of a deployable one).
-ZERO=0000000000000000000000000000000000000000000000000000000000000000
-mkdir -p "$W/compose"
-bash deploy/render-compose.sh --logd-image "example.invalid/xordi-tlog/logd@sha256:$ZERO" \
-  --collector-image "example.invalid/xordi-tlog/collector@sha256:$ZERO" --allow-placeholders \
+# The release's images (deploy/images/build-images.sh: OCI layouts from bin/logd,
+# bin/collector and the committed package lock, SOURCE_DATE_EPOCH = HEAD's commit time,
+# as `make release` builds them), kept in build/images and reused while their inputs are
+# unchanged; then the compose file rendered on their digests exactly as deploy/release.sh
+# does without --image-repo (example.invalid references: the hash is this commit's
+# release's, not a deployable one's).
+IMG=$ROOT/build/images
+mkdir -p "$W/compose" "$W/img-bin"
+for f in logd collector; do cp "$ROOT/bin/$f" "$W/img-bin/$f" 2>/dev/null || die "bin/$f is not built (run make)"; done
+EPOCH=$(git log -1 --format=%ct HEAD 2>/dev/null) || EPOCH=${SOURCE_DATE_EPOCH:-}
+LOCK=deploy/images/packages.lock
+build_images() { bash deploy/images/build-images.sh --bin "$W/img-bin" --lock "$LOCK" --epoch "$EPOCH" --out "$IMG" --reuse >"$W/images.digests" 2>"$W/images.log"; }
+if ! build_images; then
+  grep -q 'cannot fetch' "$W/images.log" || { tail -n 5 "$W/images.log" | show; die "deploy/images/build-images.sh"; }
+  # Debian's archive serves only the newest versions: with a lock it no longer serves,
+  # the demo builds from a lock made now, and says its hash is not the committed release's.
+  say "(Debian's archive no longer serves the committed lock's versions: images from a lock made now, \`make lock\`)"
+  LOCK=$W/packages.lock
+  bash deploy/images/make-lock.sh --bin "$W/img-bin" --out "$LOCK" 2>"$W/lock.log" || { show <"$W/lock.log"; die "deploy/images/make-lock.sh"; }
+  build_images || { tail -n 5 "$W/images.log" | show; die "deploy/images/build-images.sh"; }
+fi
+LOGD_DIGEST=$(sed -n 's/^logd //p' "$W/images.digests")
+COLLECTOR_DIGEST=$(sed -n 's/^collector //p' "$W/images.digests")
+ok_if "images built without a container runtime ($(grep -q reusing "$W/images.log" && echo 'reused from build/images: same inputs' || echo built)): logd $LOGD_DIGEST, collector $COLLECTOR_DIGEST" \
+  '[ -n "$LOGD_DIGEST" ] && [ -n "$COLLECTOR_DIGEST" ]'
+bash deploy/render-compose.sh --logd-image "example.invalid/xordi-tlog/logd@$LOGD_DIGEST" \
+  --collector-image "example.invalid/xordi-tlog/collector@$COLLECTOR_DIGEST" --allow-placeholders \
   --out "$W/compose/docker-compose.yml" >"$W/compose/render.log" 2>&1 || { show <"$W/compose/render.log"; die "deploy/render-compose.sh"; }
 HASH_LINE=$(bash deploy/make-app-compose.sh "$W/compose/docker-compose.yml" --tlog "$TLOG" 2>"$W/compose/make.err") || { show <"$W/compose/make.err"; die "deploy/make-app-compose.sh"; }
 COMPOSE_HASH=${HASH_LINE#compose-hash }
 check "deploy/make-app-compose.sh: compose hash $COMPOSE_HASH" [ "$COMPOSE_HASH" = "$("$TLOG" compose-hash "$W/compose/app-compose.json")" ]
+SDK_HASH=$(node -e 'const {getComposeHash}=require("@phala/dstack-sdk"); console.log(getComposeHash(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"))))' "$W/compose/app-compose.json" 2>/dev/null)
+check "Phala's SDK (getComposeHash) agrees on the compose hash" [ "$SDK_HASH" = "$COMPOSE_HASH" ]
+# `make release` of this commit, when its output is here and bin/ is its build: the
+# manifest names the same images and compose hash.
+REL_SAME=$(jv 'd["commit"] == sys.argv[3] and all(d["binaries"]["bin/" + p]["sha256"] == hashlib.sha256(open(sys.argv[4] + "/" + p, "rb").read()).hexdigest() for p in ("logd", "collector")) and d["package_lock"]["file"] == "deploy/images/packages.lock"' \
+  release/manifest.json "$(git rev-parse HEAD 2>/dev/null)" "$W/img-bin")
+if [ "$REL_SAME" = True ] && [ "$LOCK" = deploy/images/packages.lock ]; then
+  ok_if "= make release's image digests and compose hash (release/manifest.json)" \
+    '[ "$(jv "\" \".join([d[\"images\"][\"logd\"][\"digest\"], d[\"images\"][\"collector\"][\"digest\"], d[\"compose\"][\"hash\"]])" release/manifest.json)" = "$LOGD_DIGEST $COLLECTOR_DIGEST $COMPOSE_HASH" ]'
+else
+  say "(not compared with make release: no release/manifest.json of this commit's binaries here)"
+fi
 # The release step that allows this compose hash: the app's DstackApp contract (dstack's
 # KMS releases keys only to CVMs whose compose hash it allows). Here the stand-ins of
 # dstack's KMS contracts (tests/kms/KmsStandins.sol), deployed as dstack deploys them:

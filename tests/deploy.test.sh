@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Static checks of deploy/ (Docker cannot run on the build machines): images pinned by
-# digest, nothing security-relevant settable by environment, the dstack socket mounted,
-# no test build in the collector image, deterministic app-compose.json whose hash is
-# `tlog compose-hash`'s, the release workflow's structure, and no forbidden endpoint name.
+# Static checks of deploy/: images pinned by digest, nothing security-relevant settable
+# by environment, the dstack socket mounted, deterministic app-compose.json whose hash
+# is `tlog compose-hash`'s; the OCI path (no Dockerfile or base image, a well-formed
+# package lock, non-root image users, the collector's test build refused); the release
+# workflow's commands and flags; no forbidden endpoint name. (tests/images.test.sh
+# builds and runs the images, tests/release.test.sh runs deploy/release.sh.)
 set -u
 root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 tlog=$root/${BIN:-bin}/tlog
@@ -179,47 +181,29 @@ else
   nok "bin/tlog missing: app-compose checks not run (make all first)"
 fi
 
-# ---- Dockerfiles
-for df in "$D/Dockerfile.logd" "$D/Dockerfile.collector"; do
-  n=$(basename "$df")
-  froms=$(grep -E '^FROM ' "$df" | awk '{print $2}')
-  bad=0
-  for f in $froms; do [ "$f" = '${DEBIAN_BASE}' ] || bad=1; done
-  [ "$(echo "$froms" | wc -l)" -eq 2 ] || bad=1
-  [ $bad -eq 0 ] && ok "$n: two stages, both FROM the digest-pinned DEBIAN_BASE" || nok "$n: FROM lines ($froms)"
-  grep -qE '^ARG DEBIAN_BASE$' "$df" && ok "$n: DEBIAN_BASE has no default (build fails unless pinned)" \
-    || nok "$n: DEBIAN_BASE has no default"
-  refuses "$n: no ENV instruction (nothing configurable by environment)" grep -nE '^[[:space:]]*ENV[[:space:]]' "$df"
-  refuses "$n: no URL, key or token baked in by ARG/LABEL" grep -niE '^(ARG|LABEL).*(url|key|token|secret|https?:)' "$df"
-  grep -q '^ARG SOURCE_DATE_EPOCH$' "$df" && grep -q 'test -n "$SOURCE_DATE_EPOCH"' "$df" \
-    && ok "$n: SOURCE_DATE_EPOCH required" || nok "$n: SOURCE_DATE_EPOCH required"
-  user=$(awk '/^FROM /{n++} n==2 && /^USER /{print $2}' "$df")
-  [[ $user =~ ^[1-9][0-9]{3,}:[1-9][0-9]{3,}$ ]] && ok "$n: runtime runs as a non-root numeric user ($user)" \
-    || nok "$n: runtime user ($user)"
-  refuses "$n: no COPY of tests/ or bench/ or client/" grep -nE '^COPY .*(tests|bench|client)/' "$df"
-  refuses "$n: no ADD (no remote fetches)" grep -nE '^ADD ' "$df"
-  # every program links base/ (Makefile), so an image built without it cannot link
-  grep -qx 'COPY base/ base/' "$df" && ok "$n: the build stage copies base/ (linked by every program)" \
-    || nok "$n: the build stage copies base/"
+# ---- the OCI path: no Dockerfile, no base image; the package lock
+for f in Dockerfile.logd Dockerfile.collector base-image.lock; do
+  [ ! -e "$D/$f" ] && ok "deploy/$f is gone (images are built from the package lock, no base image)" || nok "deploy/$f still exists"
 done
-dc=$D/Dockerfile.collector
-refuses "collector image never names the test build or mock-tiktok" grep -nE 'collector-test|mock-tiktok|mock_tiktok' "$dc"
-srcs=$(awk '/^COPY / && !/--from=/ {for (i = 2; i < NF; i++) print $i}' "$dc")
-echo "$srcs" | grep -qE '^collector/?$|testbuild|^tests' \
-  && nok "collector build stage copies only collector's top-level sources ($srcs)" \
-  || ok "collector build stage never copies collector/testbuild, tests/ or all of collector/"
-[ "$(grep -oE 'make [^;]*' "$dc")" = 'make -j"$(nproc)" bin/collector' ] \
-  && ok "collector build stage makes bin/collector only" || nok "collector build stage makes bin/collector only"
-rt=$(awk '/^FROM /{n++} n==2 && /^COPY /' "$dc")
-[ "$rt" = "$(printf 'COPY --from=build /etc/apt/sources.list.d/snapshot.sources /etc/apt/sources.list.d/\nCOPY --from=build /out/packages /tmp/packages\nCOPY --from=build /out/collector /usr/local/bin/collector')" ] \
-  && ok "collector runtime stage copies only the release binary (and apt inputs)" \
-  || nok "collector runtime stage copies: $rt"
-base=$(sed -n 's/^DEBIAN_BASE=//p' "$D/base-image.lock")
-[[ $base == UNPINNED || $base =~ ^debian:bookworm-slim@sha256:[0-9a-f]{64}$ ]] \
-  && ok "base-image.lock: DEBIAN_BASE is a digest-pinned bookworm-slim or explicitly UNPINNED ($base)" \
-  || nok "base-image.lock: DEBIAN_BASE '$base'"
-[[ $(sed -n 's/^DEBIAN_SNAPSHOT=//p' "$D/base-image.lock") =~ ^[0-9]{8}T[0-9]{6}Z$ ]] \
-  && ok "base-image.lock: snapshot timestamp pinned" || nok "base-image.lock: snapshot timestamp"
+refuses "no Dockerfile, base image lock or docker build/pull command in deploy/, docs/, README.md or Makefile" \
+  grep -rnE 'Dockerfile|base-image\.lock|DEBIAN_BASE|docker (build|buildx|pull|run|cp|create)' "$D" "$root/docs" "$root/README.md" "$root/Makefile"
+L=$D/images/packages.lock
+bad=$(grep -vE '^(#.*|archive [a-z-]+ [a-z-]+ [0-9]{8}T[0-9]{6}Z|tool [a-z0-9.+-]+ [A-Za-z0-9.+:~-]+|pkg [a-z0-9][a-z0-9.+-]* [A-Za-z0-9.+:~-]+ (amd64|all) [0-9a-f]{64} pool/[^ ]+\.deb (logd|collector|logd,collector))$' "$L")
+[ -z "$bad" ] && ok "packages.lock: every line an archive, tool or pkg line (name, version, arch, SHA-256, file, images)" \
+  || nok "packages.lock: malformed lines: $(head -n 3 <<<"$bad")"
+[ "$(grep -c '^archive ' "$L")" -ge 1 ] && [ "$(grep -c '^tool ' "$L")" -ge 1 ] \
+  && grep -qE '^pkg libc6 .* logd,collector$' "$L" && grep -qE '^pkg ca-certificates .* logd,collector$' "$L" \
+  && ok "packages.lock: archive dates, toolchain, libc6 and ca-certificates in both images" || nok "packages.lock contents"
+refuses "packages.lock: no shell or coreutils package" grep -nE '^pkg (bash|dash|busybox|coreutils|zsh|mksh) ' "$L"
+[ "$(grep -cE '^build_image (logd|collector) [1-9][0-9]{3,} [0-9]+$' "$D/images/build-images.sh")" = 2 ] \
+  && ok "build-images.sh: both images with a non-root numeric user" || nok "build-images.sh: image users"
+refuses "build-images.sh pulls no base image and runs no container runtime" \
+  grep -nE '(docker|podman|buildah|skopeo) |FROM ' "$D/images/build-images.sh"
+grep -qF -- "knows --api-base: that is the collector's test build, never shipped" "$D/images/build-images.sh" \
+  && ok "build-images.sh refuses the collector's test build (tests/images.test.sh runs it)" || nok "build-images.sh: test build check"
+grep -qE '^release: ' "$root/Makefile" && grep -qF 'bash deploy/release.sh $(RELEASE_ARGS)' "$root/Makefile" \
+  && grep -qE '^images: ' "$root/Makefile" && grep -qE '^lock: ' "$root/Makefile" \
+  && ok "Makefile: make release [RELEASE_ARGS=...], make images, make lock" || nok "Makefile targets"
 
 # ---- the release workflow template
 wf=$D/ci/release.yml
@@ -240,17 +224,50 @@ for name, j in jobs.items():
             ref = s["uses"].split("@", 1)[1]
             assert len(ref) == 40 and all(c in "0123456789abcdef" for c in ref), s["uses"]
 PY
+    # Each run block is valid bash, each deploy/ script it calls exists, and each flag it
+    # passes is one that script documents; each make target it names exists.
+    check "release.yml: every run block parses (bash -n); every script, flag and make target it uses exists" \
+      python3 - "$wf" "$root" <<'PY'
+import re, subprocess, sys, yaml
+wf, root = sys.argv[1], sys.argv[2]
+d = yaml.safe_load(open(wf))
+n = 0
+for j in d["jobs"].values():
+    for s in j["steps"]:
+        if "run" not in s:
+            continue
+        text = s["run"]
+        assert "${{" not in text, ("expression inside a run block", s["name"])
+        subprocess.run(["bash", "-n"], input=text.encode(), check=True)
+        joined = re.sub(r"\\\n\s*", " ", text)
+        for m in re.finditer(r"bash (deploy/[\w/.-]+\.sh)([^|;&\n]*)", joined):
+            script, args = m.group(1), m.group(2)
+            head = "".join(l for l in open(root + "/" + script) if l.startswith("#"))
+            for flag in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", args):
+                assert flag in head, (script, flag, "not documented by the script")
+            n += 1
+        for m in re.finditer(r"(?m)^\s*make ([a-z-]+)", joined):
+            mk = open(root + "/Makefile").read()
+            assert re.search(r"^" + m.group(1) + r":", mk, re.M), ("make target", m.group(1))
+            n += 1
+        for m in re.finditer(r'RELEASE_ARGS="([^"]*)"', joined):
+            head = "".join(l for l in open(root + "/deploy/release.sh") if l.startswith("#"))
+            for flag in re.findall(r"--[a-z][a-z-]*", m.group(1)):
+                assert flag in head, ("release.sh", flag)
+assert n >= 4, n
+PY
   else
     grep -qE '^on:' "$wf" && grep -qE '^jobs:' "$wf" && ! grep -qP '\t' "$wf" \
       && ok "release.yml has on: and jobs: and no tabs (no YAML parser)" || nok "release.yml structure"
   fi
-  for s in 'make release' 'deploy/release.sh --logd-image' 'prepare-add-compose-hash.sh' \
-           'addComposeHash(bytes32)' 'docker buildx build' 'base-image.lock' 'manifest.json' \
-           'rewrite-timestamp=true' '--no-cache' 'upload-artifact@'; do
+  for s in 'make release RELEASE_ARGS="--image-repo $IMAGE_REPO"' 'bash deploy/push-images.sh --to "docker://$IMAGE_REPO"' \
+           'prepare-add-compose-hash.sh' 'addComposeHash(bytes32)' 'deploy/images/packages.lock' \
+           'release/manifest.json' 'release/policy-release.json' '.compose.deployable' 'upload-artifact@'; do
     grep -qF -- "$s" "$wf" && ok "release.yml: $s" || nok "release.yml: $s"
   done
   refuses "release.yml never signs or sends the transaction (prepares only)" \
     grep -nE 'eth_sendRawTransaction|cast send|--private-key|PRIVATE_KEY' "$wf"
+  refuses "release.yml builds no image with a container runtime" grep -nE 'docker (build|buildx|pull|push|run|login)|buildx' "$wf"
 else
   nok "deploy/ci/release.yml missing"
 fi

@@ -4,7 +4,9 @@
 # two builds from different directories, time zones and umasks give the same digests;
 # each image's config has its user and entrypoint and the image holds no shell; the app
 # layer holds the exact release binary; a CA bundle changed by one byte changes both
-# digests. Then both programs run from their unpacked images
+# digests; the collector's test build is refused. The layouts are copied by digest with
+# skopeo as the release workflow pushes them (deploy/push-images.sh, to oci: and dir:
+# here: no registry). Then both programs run from their unpacked images
 # (chroot, own network namespace): logd answers /checkpoint, the collector boots against
 # it and answers /v1/user-count. Needs apt's index and Debian's archive (downloads are
 # cached in build/debs and checked against the lock).
@@ -13,7 +15,7 @@ root=${XT_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$root" || exit 2
 BIN=${BIN:-bin}
 . "$root/tests/lib/harness.sh"
-harness_init --no-anvil images-test logd collector
+harness_init --no-anvil images-test logd collector collector-test
 cache=${XT_DEB_CACHE:-$root/build/debs}
 export TZ=UTC  # tar -tv prints times in local time; the checks below compare UTC dates
 
@@ -112,6 +114,51 @@ rc=$?
   || { nok "lock mismatch: exit $rc"; tail -n 3 "$tmp/e.log" | sed 's/^/#   /'; }
 grep -q "note: installed gzip is $(dpkg-query -W -f='${Version}' gzip), the lock was made with 0.1-test" "$tmp/e.log" \
   && ok "a toolchain version other than the lock's is said (note: installed gzip ...)" || nok "toolchain difference not said"
+
+section "the collector's test build is never put in an image"
+mkdir -p "$tmp/f/bin" && cp "$B/logd" "$tmp/f/bin/" && cp "$B/collector-test" "$tmp/f/bin/collector"
+bash deploy/images/build-images.sh --bin "$tmp/f/bin" --lock "$tmp/lock" --cache "$cache" \
+  --out "$tmp/f/images" --epoch 1700000000 >/dev/null 2>"$tmp/f.log"
+rc=$?
+[ $rc = 1 ] && grep -q 'knows --api-base: that is the collector.s test build' "$tmp/f.log" && [ ! -e "$tmp/f/images/collector" ] \
+  && ok "collector-test handed in as bin/collector: refused (exit 1), no image" || { nok "collector-test not refused: exit $rc"; tail -n 3 "$tmp/f.log" | sed 's/^/#   /'; }
+
+section "pushed by digest with skopeo (deploy/push-images.sh, as deploy/ci/release.yml does)"
+if ! command -v skopeo >/dev/null; then
+  nok "skopeo missing (make deps)"
+else
+  rel=$tmp/rel
+  mkdir -p "$rel" && cp -R "$tmp/a/images" "$rel/images"
+  ld=$(sed -n 's/^logd //p' "$tmp/a.digests") cd_=$(sed -n 's/^collector //p' "$tmp/a.digests")
+  jq -n --arg l "$ld" --arg c "$cd_" '{reproducible: true, version: "0.1.0", images: {logd: {digest: $l}, collector: {digest: $c}}}' >"$rel/manifest.json"
+  for to in "oci:$tmp/pushed-oci" "dir:$tmp/pushed-dir"; do
+    bash deploy/push-images.sh --release "$rel" --to "$to" >"$tmp/push.out" 2>"$tmp/push.err"
+    rc=$?
+    [ $rc = 0 ] && [ "$(awk '{print $1, $NF}' "$tmp/push.out")" = "$(printf 'logd %s\ncollector %s' "$ld" "$cd_")" ] \
+      && ok "push-images.sh --to ${to%%:*}: both images, by their release digests" \
+      || { nok "push-images.sh --to ${to%%:*}: exit $rc"; sed 's/^/#   /' "$tmp/push.err" | tail -n 5; }
+  done
+  # read back independently of the script: the same manifest bytes, the same layer blobs
+  good=1
+  for img in logd collector; do
+    d=$(sed -n "s/^$img //p" "$tmp/a.digests")
+    [ "sha256:$(skopeo inspect --raw "oci:$tmp/pushed-oci/$img:0.1.0" 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$d" ] || good=0
+    [ "sha256:$(sha256sum <"$tmp/pushed-dir/$img/manifest.json" | cut -d' ' -f1)" = "$d" ] || good=0
+    for l in $(jq -r '.layers[].digest, .config.digest' "$(blob "$img" "$d")"); do
+      cmp -s "$(blob "$img" "$l")" "$tmp/pushed-dir/$img/${l#sha256:}" || good=0
+      cmp -s "$(blob "$img" "$l")" "$tmp/pushed-oci/$img/blobs/sha256/${l#sha256:}" || good=0
+    done
+  done
+  [ $good = 1 ] && ok "the copies hold the release's manifest (same digest) and the same layer and config blobs" \
+    || nok "skopeo's copies differ from the layouts"
+  jq --arg d "sha256:$(printf 'b%.0s' $(seq 64))" '.images.collector.digest = $d' "$rel/manifest.json" >"$rel/m2" && mv "$rel/m2" "$rel/manifest.json"
+  bash deploy/push-images.sh --release "$rel" --to "oci:$tmp/pushed-bad" >/dev/null 2>"$tmp/push.err"
+  rc=$?
+  [ $rc = 1 ] && grep -q "images/collector holds $cd_, manifest.json says sha256:b\{64\}" "$tmp/push.err" \
+    && ok "a layout that is not the manifest's image is not pushed (exit 1, named)" || { nok "push of a wrong layout: exit $rc"; sed 's/^/#   /' "$tmp/push.err" | tail -n 3; }
+  bash deploy/push-images.sh --release "$rel" --to "https://registry.example/x" >/dev/null 2>&1
+  [ $? = 2 ] && ok "push-images.sh refuses a destination that is not docker://, oci: or dir: (exit 2)" || nok "bad destination accepted"
+fi
 
 section "both programs run from their images (chroot, own network namespace)"
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! unshare -n true 2>/dev/null; then

@@ -16,7 +16,6 @@ fixture() { # dir embed_path(0|1)
   local d=$1 embed=$2
   mkdir -p "$d/deploy" "$d/probe"
   cp "$root"/deploy/{release.sh,render-compose.sh,make-app-compose.sh,docker-compose.template.yml,deployment.conf} "$d/deploy/"
-  cp "$root/deploy/Dockerfile.logd" "$root/deploy/Dockerfile.collector" "$d/deploy/"
   echo 0.0.1 >"$d/VERSION"
   printf '#include <stdio.h>\n#include "probe/stamp.h"\nint main(void);\nint main(void) { puts(STAMP); return 0; }\n' >"$d/probe/probe.c"
   if [ "$embed" = 1 ]; then stamp='$(CURDIR)'; else stamp='fixed'; fi
@@ -52,8 +51,6 @@ want=$("$tlog" compose-hash "$tmp/good-out/app-compose.json" 2>/dev/null)
 got=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).compose.hash)' "$tmp/good-out/manifest.json" 2>/dev/null)
 [ -n "$want" ] && [ "$want" = "$got" ] && ok "manifest compose hash = tlog compose-hash of app-compose.json" \
   || nok "manifest compose hash ($got vs $want)"
-grep -q 'bin/logd is not built at this commit' "$tmp/good.log" && ok "image subset check says when it is skipped" \
-  || nok "image subset skip note"
 node -e '
   const fs = require("fs");
   const e = JSON.parse(fs.readFileSync(process.argv[1], "utf8")), m = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -83,5 +80,9 @@ node -e '
 
 (cd "$tmp/good" && bash deploy/release.sh --logd-image x@sha256:abc --out "$tmp/x") >/dev/null 2>&1
 [ $? -eq 2 ] && ok "one image reference without the other is a usage error" || nok "usage error for a lone image ref"
+(cd "$tmp/good" && bash deploy/release.sh --image-repo registry.example/xordi --out "$tmp/y") >"$tmp/y.log" 2>&1
+[ $? -eq 1 ] && grep -q 'FAIL: --image-repo registry.example/xordi: no image was built' "$tmp/y.log" \
+  && node -e 'if (JSON.parse(require("fs").readFileSync(process.argv[1])).compose.deployable !== false) throw 1' "$tmp/y/manifest.json" 2>/dev/null \
+  && ok "--image-repo without images: exit 1, named, nothing deployable" || nok "--image-repo without images"
 
 harness_done
