@@ -4,8 +4,9 @@ logdcore_SRCS := logd/event.c logd/store.c logd/sequencer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd
-logd_SRCS := logd/main.c logd/http.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c logd/worker.c
-logd_LIBS := logdcore anchor dstack merkle
+logd_SRCS := logd/main.c logd/http.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c logd/worker.c \
+             logd/mirror.c logd/s3.c logd/restore.c
+logd_LIBS := logdcore tlogcore anchor dstack merkle
 logd_PKGS := libmicrohttpd jansson libcrypto rocksdb libsecp256k1 libcurl
 
 TESTS += test-logd
