@@ -316,9 +316,14 @@ static void round_once(logd_anchor *a) {
     size_t mlen = 0;
     int ok = a->gate(a->gate_ctx, &msize, mroot, &mnote, &mlen);
     behind = !ok || msize < v.note_size;
-    if (behind && !a->gate_waiting)
-      xt_log("logd", "anchor: waiting for the mirror (it holds checkpoint %" PRIu64 "%s; the newest "
-             "is %" PRIu64 ")", ok ? msize : 0, ok ? "" : " and not every kept quote", v.note_size);
+    if (behind && !a->gate_waiting) {
+      if (ok)
+        xt_log("logd", "anchor: waiting for the mirror (it holds checkpoint %" PRIu64 "; the newest "
+               "is %" PRIu64 ")", msize, v.note_size);
+      else
+        xt_log("logd", "anchor: waiting for the mirror (its last pass failed or a kept quote is "
+               "not mirrored yet; the newest checkpoint is %" PRIu64 ")", v.note_size);
+    }
     a->gate_waiting = behind;
     free(v.note);
     v.note = ok ? mnote : NULL;

@@ -27,22 +27,20 @@
 /* Objects per round of parallel PUTs (their tiles are in memory meanwhile). */
 #define CHUNK 64
 #define PARALLEL 8
-/* Checkpoints queued by the publish hook, at most; past that the oldest intermediate
- * ones are dropped (the newest is always mirrored). */
-#define QUEUE_MAX 4096
 #define PASS_MS 200
 #define MAX_BACKOFF_MS 5000
 /* The bucket's checkpoint is read back this often, so that a bucket emptied without
  * a failed request is noticed. */
-#define RECHECK_MS 60000
+#define RECHECK_MS 10000
 #define MAX_FILE ((size_t)4 << 20)
+/* A full bundle of the largest entries. */
+#define FETCH_BUNDLE_MAX ((size_t)TILE_WIDTH * (2 + 65535))
 
 typedef struct ckpt {
   uint64_t size;
   uint8_t root[MERKLE_HASH_SIZE];
   char *note;
   size_t note_len;
-  uint64_t bytes_mark; /* seq's entry_bytes counter when it was published */
 } ckpt;
 
 /* A file already mirrored: name, size and mtime. */
@@ -63,9 +61,7 @@ struct logd_mirror {
   logd_store *store;
   logd_worker w; /* mu guards the fields marked (mu) */
 
-  /* (mu) checkpoints published, not yet taken by the thread */
-  ckpt *q;
-  size_t qn;
+  int kicked; /* (mu) a checkpoint was published since the thread last looked */
   /* (mu) the newest checkpoint mirrored in full */
   int have;
   ckpt done;
@@ -73,16 +69,14 @@ struct logd_mirror {
   uint64_t behind_since_ms; /* 0: caught up */
 
   /* thread only */
-  ckpt *todo;
-  size_t ntodo;
   sent_file *sent;
   size_t nsent, sent_cap;
   int resync;
   unsigned failures;
   uint64_t last_check_ms;
-  int alerted;
+  char last_why[120]; /* the last failure logged */
 
-  atomic_ullong uploads, upload_bytes, errors, consecutive, refused, dropped;
+  atomic_ullong uploads, upload_bytes, errors, consecutive, refused;
 };
 
 static uint64_t mono_ms(void) {
@@ -191,39 +185,20 @@ const char *mirror_public_url(const logd_mirror *m) { return m->url; }
 void mirror_free(logd_mirror *m) {
   if (!m) return;
   s3_free(m->s3);
-  for (size_t i = 0; i < m->qn; i++) ckpt_free(&m->q[i]);
-  for (size_t i = 0; i < m->ntodo; i++) ckpt_free(&m->todo[i]);
-  free(m->q);
-  free(m->todo);
   free(m->sent);
   ckpt_free(&m->done);
   worker_destroy(&m->w);
   free(m);
 }
 
-/* ---------- the publish hook (sequencer's thread: queue and go) ---------- */
+/* ---------- the publish hook (sequencer's thread: wake the thread and go) ---------- */
 
 static void on_publish(void *ctx, uint64_t size, const uint8_t root[MERKLE_HASH_SIZE], const char *note,
                        size_t note_len) {
+  (void)size, (void)root, (void)note, (void)note_len;
   logd_mirror *m = ctx;
-  ckpt c = {.size = size, .note_len = note_len,
-            .bytes_mark = atomic_load(&seq_get_metrics(m->seq)->entry_bytes)};
-  memcpy(c.root, root, MERKLE_HASH_SIZE);
-  c.note = malloc(note_len + 1);
-  if (!c.note) return; /* the thread still finds it as the latest published view */
-  memcpy(c.note, note, note_len);
-  c.note[note_len] = 0;
   pthread_mutex_lock(&m->w.mu);
-  if (m->qn == QUEUE_MAX) {
-    /* Far behind: keep the oldest (the next to upload) and drop the one after it. */
-    ckpt_free(&m->q[1]);
-    memmove(&m->q[1], &m->q[2], (m->qn - 2) * sizeof *m->q);
-    m->qn--;
-    atomic_fetch_add(&m->dropped, 1);
-  }
-  if (!m->q) m->q = malloc(QUEUE_MAX * sizeof *m->q);
-  if (m->q) m->q[m->qn++] = c;
-  else free(c.note);
+  m->kicked = 1;
   if (!m->behind_since_ms) m->behind_since_ms = mono_ms();
   pthread_cond_broadcast(&m->w.cv);
   pthread_mutex_unlock(&m->w.mu);
@@ -275,8 +250,10 @@ static int put(logd_mirror *m, s3_object *objs, uint8_t **bufs, size_t n, char *
 }
 
 /* Every tile and bundle that differs between the trees of sizes from and c->size, at
- * its width in tree c->size, then v1/checkpoints/<size> and checkpoint. */
-static int upload_checkpoint(logd_mirror *m, uint64_t from, const ckpt *c, char *err, size_t errcap) {
+ * its width in tree c->size, then v1/checkpoints/<size>, and checkpoint when latest (the
+ * bucket's checkpoint never goes back, even while a refill uploads older ones). */
+static int upload_checkpoint(logd_mirror *m, uint64_t from, const ckpt *c, int latest, char *err,
+                             size_t errcap) {
   s3_object objs[CHUNK];
   uint8_t *bufs[CHUNK];
   size_t n = 0;
@@ -313,6 +290,7 @@ static int upload_checkpoint(logd_mirror *m, uint64_t from, const ckpt *c, char 
                   .content_type = "text/plain; charset=utf-8"};
   snprintf(cp.key, sizeof cp.key, "v1/checkpoints/%" PRIu64, c->size);
   if (put(m, &cp, NULL, 1, err, errcap)) return -1;
+  if (!latest) return 0;
   snprintf(cp.key, sizeof cp.key, "checkpoint");
   cp.cache_control = LATEST;
   return put(m, &cp, NULL, 1, err, errcap);
@@ -468,13 +446,36 @@ static int resync(logd_mirror *m, char *err, size_t errcap) {
       free(data);
       return -1;
     }
+    /* A checkpoint alone proves little: a bucket emptied while logd wrote may hold the
+     * newest objects only. Its first bundle must be there too. */
+    tile_id first = {.level = TILE_LEVEL_ENTRIES, .index = 0,
+                     .width = tile_width_at(TILE_LEVEL_ENTRIES, 0, cp.size)};
+    char key[TILE_PATH_MAX];
+    size_t kl;
+    uint8_t *b0 = NULL;
+    size_t b0len = 0;
+    if (first.width && !tile_path_encode(&first, key, sizeof key, &kl)) {
+      se = s3_get(m->s3, key, FETCH_BUNDLE_MAX, &b0, &b0len, e, sizeof e);
+      free(b0);
+      if (se != S3_OK && se != S3_NOT_FOUND) {
+        free(data);
+        xt_errf(err, errcap, "%s", e);
+        return -1;
+      }
+      if (se == S3_NOT_FOUND) {
+        xt_log("logd", "mirror: the bucket holds checkpoint %" PRIu64 " but not %s: filling it again", cp.size, key);
+        free(data);
+        data = NULL;
+        goto empty;
+      }
+    }
     c.size = cp.size;
     memcpy(c.root, cp.root, MERKLE_HASH_SIZE);
     c.note = (char *)data;
     c.note_len = len;
     have = 1;
-    c.bytes_mark = cp.size >= v.size ? atomic_load(&seq_get_metrics(m->seq)->entry_bytes) : 0;
   }
+empty:
   /* Quotes and collateral may be gone with the rest: send them again. */
   m->nsent = 0;
   pthread_mutex_lock(&m->w.mu);
@@ -493,59 +494,16 @@ static int resync(logd_mirror *m, char *err, size_t errcap) {
 
 /* ---------- the thread ---------- */
 
-/* Takes what the hook queued, then the latest view's checkpoint if newer. */
-static void gather(logd_mirror *m) {
-  pthread_mutex_lock(&m->w.mu);
-  ckpt *q = m->q;
-  size_t qn = m->qn;
-  m->q = NULL;
-  m->qn = 0;
-  pthread_mutex_unlock(&m->w.mu);
-  if (qn) {
-    ckpt *nv = realloc(m->todo, (m->ntodo + qn + 1) * sizeof *nv);
-    if (nv) {
-      m->todo = nv;
-      memcpy(m->todo + m->ntodo, q, qn * sizeof *q);
-      m->ntodo += qn;
-    } else {
-      for (size_t i = 0; i < qn; i++) ckpt_free(&q[i]);
-    }
-    free(q);
-  }
-  /* The todo list is bounded like the queue: keep its first and newest. */
-  while (m->ntodo > QUEUE_MAX) {
-    ckpt_free(&m->todo[1]);
-    memmove(&m->todo[1], &m->todo[2], (m->ntodo - 2) * sizeof *m->todo);
-    m->ntodo--;
-    atomic_fetch_add(&m->dropped, 1);
-  }
-  seq_view v;
-  if (seq_view_get(m->seq, &v, 1) || !v.note) {
-    seq_view_free(&v);
-    return;
-  }
-  uint64_t last = m->ntodo ? m->todo[m->ntodo - 1].size : 0;
-  if (v.note_size > last) {
-    ckpt *nv = realloc(m->todo, (m->ntodo + 1) * sizeof *nv);
-    if (nv) {
-      m->todo = nv;
-      ckpt *c = &m->todo[m->ntodo++];
-      c->size = v.note_size;
-      memcpy(c->root, v.note_root, MERKLE_HASH_SIZE);
-      c->note = v.note;
-      c->note_len = v.note_len;
-      c->bytes_mark = atomic_load(&seq_get_metrics(m->seq)->entry_bytes);
-      v.note = NULL;
-    }
-  }
-  seq_view_free(&v);
-}
-
 static void fail(logd_mirror *m, const char *what, const char *err) {
   atomic_fetch_add(&m->errors, 1);
   atomic_fetch_add(&m->consecutive, 1);
-  /* One line per outage, then one per minute of it. */
-  if (m->failures == 0 || m->failures % 60 == 0) xt_log("logd", "mirror: %s: %s", what, err);
+  /* One line per outage and per new kind of failure in it (the text after the object's
+   * name), then one per minute of it. */
+  const char *why = strstr(err, ": ");
+  why = why ? why + 2 : err;
+  if (m->failures == 0 || m->failures % 60 == 0 || strncmp(why, m->last_why, sizeof m->last_why - 1))
+    xt_log("logd", "mirror: %s: %s", what, err);
+  snprintf(m->last_why, sizeof m->last_why, "%s", why);
   m->failures++;
   m->resync = 1;
 }
@@ -564,34 +522,45 @@ static int pass(logd_mirror *m) {
     }
     m->resync = 0;
   }
-  gather(m);
-  size_t k = 0;
+  /* Every checkpoint published since the mirrored one, in order, from the store: a
+   * restart, a refill or a long outage leaves none out. */
+  seq_view v;
+  seq_view_get(m->seq, &v, 0);
+  pthread_mutex_lock(&m->w.mu);
+  m->kicked = 0;
+  pthread_mutex_unlock(&m->w.mu);
   int rc = 0;
-  for (; k < m->ntodo; k++) {
-    ckpt *c = &m->todo[k];
+  for (;;) {
     pthread_mutex_lock(&m->w.mu);
     uint64_t from = m->have ? m->done.size : 0;
     pthread_mutex_unlock(&m->w.mu);
-    if (c->size <= from) {
-      ckpt_free(c);
-      continue;
+    ckpt c = {0};
+    char e[300];
+    store_err se = store_next_checkpoint(m->store, from, v.note_size, &c.size, &c.note, &c.note_len, e, sizeof e);
+    if (se == STORE_NOT_FOUND) break;
+    checkpoint cp;
+    if (se == STORE_OK && checkpoint_open(&m->verifier, c.note, c.note_len, &cp, e, sizeof e)) se = STORE_EIO;
+    if (se != STORE_OK) {
+      ckpt_free(&c);
+      fail(m, "reading a published checkpoint", e);
+      rc = -1;
+      break;
     }
-    if (upload_checkpoint(m, from, c, err, sizeof err)) {
+    memcpy(c.root, cp.root, MERKLE_HASH_SIZE);
+    if (upload_checkpoint(m, from, &c, c.size == v.note_size, err, sizeof err)) {
       char what[80];
-      snprintf(what, sizeof what, "checkpoint %" PRIu64 " not mirrored", c->size);
+      snprintf(what, sizeof what, "checkpoint %" PRIu64 " not mirrored", c.size);
       fail(m, what, err);
+      ckpt_free(&c);
       rc = -1;
       break;
     }
     pthread_mutex_lock(&m->w.mu);
     ckpt_free(&m->done);
-    m->done = *c;
+    m->done = c;
     m->have = 1;
     pthread_mutex_unlock(&m->w.mu);
-    c->note = NULL;
   }
-  memmove(m->todo, m->todo + k, (m->ntodo - k) * sizeof *m->todo);
-  m->ntodo -= k;
   int pending = 0;
   for (int kind = 0; kind < 2 && rc == 0; kind++) {
     int p = upload_dir(m, kind, err, sizeof err);
@@ -602,11 +571,9 @@ static int pass(logd_mirror *m) {
     }
     pending += p;
   }
-  seq_view v;
-  seq_view_get(m->seq, &v, 0);
   pthread_mutex_lock(&m->w.mu);
   m->files_pending = pending || rc;
-  if (m->have && m->done.size >= v.note_size && !m->qn) m->behind_since_ms = 0;
+  if (m->have && m->done.size >= v.note_size && !m->kicked) m->behind_since_ms = 0;
   else if (!m->behind_since_ms) m->behind_since_ms = mono_ms();
   pthread_mutex_unlock(&m->w.mu);
   if (rc == 0) {
@@ -632,7 +599,7 @@ static void *mirror_thread(void *arg) {
     struct timespec until;
     worker_deadline(&until, delay);
     /* A publication wakes the thread only when the last pass succeeded. */
-    while (!m->w.stopping && (rc || !m->qn))
+    while (!m->w.stopping && (rc || !m->kicked))
       if (pthread_cond_timedwait(&m->w.cv, &m->w.mu, &until) == ETIMEDOUT) break;
   }
   worker_finished(&m->w);
@@ -679,14 +646,16 @@ int mirror_anchorable(void *ctx, uint64_t *size, uint8_t root[MERKLE_HASH_SIZE],
 static void lag(logd_mirror *m, uint64_t *entries, uint64_t *bytes, uint64_t *secs, uint64_t *size) {
   seq_view v;
   seq_view_get(m->seq, &v, 0);
-  uint64_t now_bytes = atomic_load(&seq_get_metrics(m->seq)->entry_bytes), now = mono_ms();
+  seq_metrics *sm = seq_get_metrics(m->seq);
+  uint64_t nbytes = atomic_load(&sm->entry_bytes), nentries = atomic_load(&sm->entries), now = mono_ms();
   pthread_mutex_lock(&m->w.mu);
   *size = m->have ? m->done.size : 0;
-  uint64_t mark = m->have ? m->done.bytes_mark : 0;
   *secs = m->behind_since_ms && now > m->behind_since_ms ? (now - m->behind_since_ms) / 1000 : 0;
   pthread_mutex_unlock(&m->w.mu);
   *entries = v.size > *size ? v.size - *size : 0;
-  *bytes = now_bytes > mark ? now_bytes - mark : 0;
+  /* The backlog's bytes, at this run's mean entry size (the store is not read for it). */
+  uint64_t mean = nentries ? nbytes / nentries : 256;
+  *bytes = *entries * (mean ? mean : 1);
 }
 
 int mirror_write_refused(logd_mirror *m, char *msg, size_t msgcap) {
@@ -716,7 +685,7 @@ char *mirror_metrics(logd_mirror *m) {
                "# TYPE logd_mirror_lag_entries gauge\nlogd_mirror_lag_entries %" PRIu64 "\n"
                "# HELP logd_mirror_lag_seconds Seconds since the mirror last held the newest checkpoint.\n"
                "# TYPE logd_mirror_lag_seconds gauge\nlogd_mirror_lag_seconds %" PRIu64 "\n"
-               "# HELP logd_mirror_backlog_bytes Entry bytes appended since the mirrored checkpoint.\n"
+               "# HELP logd_mirror_backlog_bytes Entries not mirrored times this run's mean entry size.\n"
                "# TYPE logd_mirror_backlog_bytes gauge\nlogd_mirror_backlog_bytes %" PRIu64 "\n"
                "# HELP logd_mirror_max_backlog_bytes Writes are refused past this (--mirror-max-backlog).\n"
                "# TYPE logd_mirror_max_backlog_bytes gauge\nlogd_mirror_max_backlog_bytes %" PRIu64 "\n"
@@ -730,13 +699,11 @@ char *mirror_metrics(logd_mirror *m) {
                "# TYPE logd_mirror_upload_errors_total counter\nlogd_mirror_upload_errors_total %llu\n"
                "# HELP logd_mirror_consecutive_failures Failed passes since the last success.\n"
                "# TYPE logd_mirror_consecutive_failures gauge\nlogd_mirror_consecutive_failures %llu\n"
-               "# HELP logd_mirror_checkpoints_skipped_total Intermediate checkpoints not mirrored (queue full).\n"
-               "# TYPE logd_mirror_checkpoints_skipped_total counter\nlogd_mirror_checkpoints_skipped_total %llu\n"
                "# HELP logd_writes_refused_mirror_backlog_total Writes refused (503) for the mirror's backlog.\n"
                "# TYPE logd_writes_refused_mirror_backlog_total counter\nlogd_writes_refused_mirror_backlog_total %llu\n",
                size, entries, secs, bytes, m->max_backlog, pending, atomic_load(&m->uploads),
                atomic_load(&m->upload_bytes), atomic_load(&m->errors), atomic_load(&m->consecutive),
-               atomic_load(&m->dropped), atomic_load(&m->refused)) < 0)
+               atomic_load(&m->refused)) < 0)
     return NULL;
   return s;
 }

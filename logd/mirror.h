@@ -2,11 +2,13 @@
  *
  * Contract: one background thread copies the log to a bucket under the paths logd
  * serves, so that the bucket's public URL is itself a C2SP tlog-tiles log that every
- * `tlog --log` reads: for each published checkpoint of size N (in order; the
- * sequencer's publish hook queues them), every hash tile and entry bundle that
- * changed since the last mirrored checkpoint, at its width in tree N (full tiles with
+ * `tlog --log` reads: for each published checkpoint of size N, in order (read from
+ * the store, so a restart or a refill leaves none out; the sequencer's publish hook
+ * only wakes the thread), every hash tile and entry bundle that changed since the
+ * last mirrored checkpoint, at its width in tree N (full tiles with
  * `Cache-Control: public, max-age=31536000, immutable`, partial ones `.p/W` with
- * `max-age=60`), then `v1/checkpoints/<N>` (immutable), then `checkpoint`. Quotes kept
+ * `max-age=60`), then `v1/checkpoints/<N>` (immutable), and for the newest, then
+ * `checkpoint` (which therefore never goes back). Quotes kept
  * in DIR/attestations go to `attestation/<name>.json` (the `tlog export` bundle paths:
  * a query string cannot name an object) and the collateral archive to
  * `v1/collateral[/<name>]`. Tiles are read from the store, never kept in memory: the
@@ -14,7 +16,7 @@
  *
  * The promise anchoring relies on (mirror_anchorable): a checkpoint is reported only
  * once its tiles, entries, `v1/checkpoints/<N>` and `checkpoint` are stored, and while
- * every kept quote is mirrored too. After a failure, and every minute, the thread reads
+ * every kept quote is mirrored too. After a failure, and every 10 s, the thread reads
  * the bucket's `checkpoint` back; a bucket that lost it (or everything) is filled again
  * from the store. A bucket whose checkpoint is not this log's, or is not consistent
  * with the local tree, is never written over (logged as an ALERT). */
