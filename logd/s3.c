@@ -178,10 +178,8 @@ static s3_err setup(s3_client *c, req *r, CURL *h, const char *key, const s3_obj
   if (l && o) {
     snprintf(r->cc_hdr, sizeof r->cc_hdr, "Cache-Control: %s", o->cache_control);
     snprintf(r->ct_hdr, sizeof r->ct_hdr, "Content-Type: %s", o->content_type);
-    struct curl_slist *t;
     /* No "Expect:" override: libcurl 7.88 would sign the header it then leaves out. */
-    if (!(t = curl_slist_append(l, r->cc_hdr)) || !(t = curl_slist_append(l, r->ct_hdr))) t = NULL;
-    if (!t) {
+    if (!curl_slist_append(l, r->cc_hdr) || !curl_slist_append(l, r->ct_hdr)) {
       curl_slist_free_all(l);
       l = NULL;
     }
