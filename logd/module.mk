@@ -27,3 +27,8 @@ FUZZERS += fuzz-event
 fuzz-event_SRCS := tests/fuzz/fuzz_event.c
 fuzz-event_LIBS := logdcore
 fuzz-event_PKGS := jansson
+
+FUZZERS += fuzz-entry
+fuzz-entry_SRCS := tests/fuzz/fuzz_entry.c
+fuzz-entry_LIBS := logdcore
+fuzz-entry_PKGS := jansson

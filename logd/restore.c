@@ -71,35 +71,13 @@ static void sink(void *ctx, unsigned level, uint64_t index, const uint8_t hash[M
 /* The dedup key of a stored entry: SHA-256(submitter || 0x00 || canonical event), with
  * the entry checked to be exactly what logd writes for them. */
 static int entry_dedup(const uint8_t *e, size_t n, uint8_t key[32], int *is_boot) {
-  static const char pre[] = "{\"event\":", mid[] = ",\"submitter\":\"", ts[] = "\",\"ts_ms\":",
-                    end[] = ",\"v\":1}";
-  if (n < sizeof pre + sizeof end || memcmp(e, pre, sizeof pre - 1) ||
-      memcmp(e + n - (sizeof end - 1), end, sizeof end - 1))
-    return -1;
-  size_t p = n - (sizeof end - 1);
-  while (p > 0 && e[p - 1] >= '0' && e[p - 1] <= '9') p--;
-  size_t digits_at = p;
-  if (p < sizeof ts - 1 || memcmp(e + p - (sizeof ts - 1), ts, sizeof ts - 1)) return -1;
-  p -= sizeof ts - 1;
-  size_t name_end = p;
-  while (p > 0 && e[p - 1] != '"') p--;
-  if (p < sizeof mid - 1 + sizeof pre - 1 || memcmp(e + p - (sizeof mid - 1), mid, sizeof mid - 1)) return -1;
-  char name[EVENT_SUBMITTER_MAX + 1], num[24];
-  size_t nl = name_end - p, dl = n - (sizeof end - 1) - digits_at;
-  if (nl > EVENT_SUBMITTER_MAX || dl == 0 || dl >= sizeof num) return -1;
-  memcpy(name, e + p, nl);
-  name[nl] = 0;
-  memcpy(num, e + digits_at, dl);
-  num[dl] = 0;
-  const char *canon = (const char *)e + sizeof pre - 1;
-  size_t clen = p - (sizeof mid - 1) - (sizeof pre - 1);
-  uint64_t ts_ms = strtoull(num, NULL, 10);
-  char *again = malloc(n + 1);
-  int same = again && event_entry_build(again, n + 1, canon, clen, name, ts_ms) == n && !memcmp(again, e, n);
-  free(again);
-  if (!same || !event_submitter_valid(name)) return -1;
+  const char *canon;
+  size_t clen;
+  char name[EVENT_SUBMITTER_MAX + 1];
+  uint64_t ts_ms;
+  if (event_entry_split((const char *)e, n, &canon, &clen, name, sizeof name, &ts_ms)) return -1;
   EVP_MD_CTX *c = EVP_MD_CTX_new();
-  int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, name, nl) &&
+  int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, name, strlen(name)) &&
            EVP_DigestUpdate(c, "", 1) && EVP_DigestUpdate(c, canon, clen) && EVP_DigestFinal_ex(c, key, NULL);
   EVP_MD_CTX_free(c);
   if (!ok) return -1;
