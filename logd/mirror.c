@@ -322,7 +322,7 @@ static int file_key(int kind, const char *name, char *key, size_t cap) {
   if (kind == 0) {
     const char *p = !strncmp(name, "boot-", 5) ? name + 5 : !strncmp(name, "checkpoint-", 11) ? name + 11 : NULL;
     if (!p || !is_digits(p, (size_t)(name + n - 5 - p))) return 0;
-    snprintf(key, cap, "attestation/%s", name);
+    snprintf(key, cap, "attestation/%.127s", name);
     return 1;
   }
   if (!strcmp(name, "index.json")) {
@@ -350,7 +350,7 @@ static int upload_dir(logd_mirror *m, int kind, char *err, size_t errcap) {
       if (!file_key(kind, de->d_name, key, sizeof key)) continue;
       /* Documents first, the index in the second pass. */
       if ((kind == 1 && !strcmp(de->d_name, "index.json")) != (pass == 1)) continue;
-      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      snprintf(path, sizeof path, "%s/%.127s", dir, de->d_name);
       struct stat st;
       if (stat(path, &st) || !S_ISREG(st.st_mode)) continue;
       sent_file *s = find_sent(m, de->d_name);
@@ -392,7 +392,7 @@ static int upload_dir(logd_mirror *m, int kind, char *err, size_t errcap) {
           m->sent_cap = cap;
         }
         s = &m->sent[m->nsent++];
-        snprintf(s->name, sizeof s->name, "%s", de->d_name);
+        snprintf(s->name, sizeof s->name, "%.127s", de->d_name);
       }
       s->size = st.st_size;
       s->mtime = st.st_mtim;
