@@ -75,6 +75,24 @@ drain_s=$(awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN{printf "%.1f", (b-a)/1e9}')
 backlog=$(metric $port logd_tree_size)
 kill "${pids[@]:1}" 2>/dev/null || true
 wait "${pids[@]:1}" 2>/dev/null || true
+# --restore-from that mirror into a new data directory (the keys copied, as a --dev
+# operator would): until the restored logd answers /healthz.
+mkdir -p "$tmp/restored"
+cp "$tmp/on/checkpoint-key" "$tmp/on/dev-token" "$tmp/restored/"
+rsize=$(curl -s "http://127.0.0.1:$s3port/bench/log/checkpoint" | sed -n 2p)
+t=$(date +%s%N)
+port=$(free_port)
+"$BIN/logd" --data "$tmp/restored" --listen 127.0.0.1:$port --origin bench.example/mirror --dev \
+  --restore-from "http://127.0.0.1:$s3port/bench/log" >"$tmp/restored.out" 2>"$tmp/restored.err" &
+lpid=$!
+pids+=($lpid)
+for _ in $(seq 6000); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  kill -0 $lpid 2>/dev/null || fail "the restore failed"
+  sleep 0.1
+done
+restore_s=$(awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN{printf "%.1f", (b-a)/1e9}')
+kill $lpid; wait $lpid 2>/dev/null || true
 
 # Lag at 10,000 entries/s on a fresh log and bucket prefix.
 MIRROR[1]=s3://bench/paced
@@ -113,6 +131,8 @@ printf '| add-batch (1,000 per request, 8 conns) | %s entries/s | %s entries/s |
 printf '| single-entry appends, 64 conns | %s entries/s (p99 %s ms) | %s entries/s (p99 %s ms) | |\n' \
   "$(kv "$aoff" rate)" "$(kv "$aoff" p99_ms)" "$(kv "$aon" rate)" "$(kv "$aon" p99_ms)"
 printf '| mirror caught up after those runs | | %s s later (log of %s entries) | |\n' "$drain_s" "$backlog"
+printf '| logd --restore-from that mirror | | %s s for %s entries (%s entries/s), until /healthz answers | |\n' \
+  "$restore_s" "$rsize" "$(awk -v n="$rsize" -v s="$restore_s" 'BEGIN{printf "%.0f", (s>0)?n/s:0}')"
 echo
 echo "| at 10,000 entries/s (add-batch of 100, paced at 100 requests/s) | result |"
 echo "|---|---|"
