@@ -76,7 +76,14 @@ fetch_status codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data
                           size_t errcap) {
   char path[96];
   codeid_path(log_source_is_http(src), boot, n, path, sizeof path);
-  return log_source_get(src, path, CODEID_MAX_ATTESTATION, data, len, err, errcap);
+  fetch_status st = log_source_get(src, path, CODEID_MAX_ATTESTATION, data, len, err, errcap);
+  if (st != FETCH_NOT_FOUND || !log_source_is_http(src)) return st;
+  /* A static copy of the log (logd's object-storage mirror) cannot answer a query
+   * string: it keeps the quotes under the bundle's paths. */
+  char e2[300];
+  codeid_path(false, boot, n, path, sizeof path);
+  st = log_source_get(src, path, CODEID_MAX_ATTESTATION, data, len, e2, sizeof e2);
+  return st == FETCH_NOT_FOUND ? FETCH_NOT_FOUND : (st == FETCH_OK ? FETCH_OK : (xt_errf(err, errcap, "%s", e2), st));
 }
 
 static void fail(codeid_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

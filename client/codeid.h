@@ -91,7 +91,8 @@ typedef struct codeid_result {
  * anchored size n's attestation: the served query for http, else the bundle's file. */
 void codeid_path(bool http, bool boot, uint64_t n, char *out, size_t cap);
 /* Reads that attestation (at most CODEID_MAX_ATTESTATION bytes) into *data (the caller
- * frees it), as log_source_get. */
+ * frees it), as log_source_get. Over HTTP, a query answered 404 is tried again at the
+ * bundle's path: logd's object-storage mirror keeps the quotes there. */
 fetch_status codeid_fetch(log_source *src, bool boot, uint64_t n, uint8_t **data, size_t *len, char *err,
                           size_t errcap) __attribute__((warn_unused_result));
 

@@ -36,6 +36,9 @@ struct logd_anchor {
   logd_store *store;
   anchoring_hook hook;
   void *hook_ctx;
+  anchoring_gate gate;
+  void *gate_ctx;
+  int gate_waiting; /* anchoring thread only: "waiting for the mirror" was logged */
 
   logd_worker w; /* its mu also guards the fields marked (mu) */
 
@@ -163,6 +166,11 @@ void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx) {
   a->hook_ctx = ctx;
 }
 
+void anchoring_set_gate(logd_anchor *a, anchoring_gate fn, void *ctx) {
+  a->gate = fn;
+  a->gate_ctx = ctx;
+}
+
 /* ---------- the state file: the last anchor's transaction survives restarts ---------- */
 
 /* Called by the anchoring thread, the only writer of the state, without the lock. */
@@ -213,12 +221,24 @@ static int no_nodes(void *ctx, unsigned level, uint64_t index, uint64_t count, u
 
 anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap) {
   char e[400];
-  uint64_t local = 0, chain_id = 0;
+  uint64_t local = 0;
   store_err se = store ? store_get_size(store, &local, e, sizeof e) : STORE_NOT_FOUND;
   if (se != STORE_OK && se != STORE_NOT_FOUND) {
     xt_errf(err, errcap, "%s", e);
     return ANCHORING_ESTORE;
   }
+  if (!store) return anchoring_check_tree(a, 0, no_nodes, NULL, err, errcap);
+  store_reader r;
+  store_reader_init(&r, store);
+  anchoring_err rc = anchoring_check_tree(a, local, store_read_nodes, &r, err, errcap);
+  store_reader_done(&r);
+  return rc;
+}
+
+anchoring_err anchoring_check_tree(logd_anchor *a, uint64_t local, merkle_node_reader rd, void *rd_ctx,
+                                   char *err, size_t errcap) {
+  char e[400];
+  uint64_t chain_id = 0;
   int rc;
   if (eth_chain_id(a->rpc, &chain_id) != ETH_RPC_OK) {
     xt_errf(err, errcap,
@@ -248,15 +268,7 @@ anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err
              a->contract, other, a->address);
   }
   uint64_t chain_size = 0;
-  if (store) {
-    store_reader r;
-    store_reader_init(&r, store);
-    rc = anchor_check_local(a->client, a->log_id, local, store_read_nodes, &r, &chain_size, e,
-                            sizeof e);
-    store_reader_done(&r);
-  } else {
-    rc = anchor_check_local(a->client, a->log_id, 0, no_nodes, NULL, &chain_size, e, sizeof e);
-  }
+  rc = anchor_check_local(a->client, a->log_id, local, rd, rd_ctx, &chain_size, e, sizeof e);
   if (rc == ANCHOR_ERR_INCONSISTENT) {
     xt_errf(err, errcap,
              "the local tree (%" PRIu64 " entries) is behind or inconsistent with the head "
@@ -301,8 +313,32 @@ static void round_once(logd_anchor *a) {
     free(a->pending_note);
     a->pending_note = NULL;
   }
+  /* The mirror's promise: only a checkpoint the mirror holds in full is anchored. */
+  int behind = 0;
+  if (a->gate && v.note && v.note_size > anchored) {
+    uint64_t msize = 0;
+    uint8_t mroot[32] = {0};
+    char *mnote = NULL;
+    size_t mlen = 0;
+    int ok = a->gate(a->gate_ctx, &msize, mroot, &mnote, &mlen);
+    behind = !ok || msize < v.note_size;
+    if (behind && !a->gate_waiting) {
+      if (ok)
+        xt_log("logd", "anchor: waiting for the mirror (it holds checkpoint %" PRIu64 "; the newest "
+               "is %" PRIu64 ")", msize, v.note_size);
+      else
+        xt_log("logd", "anchor: waiting for the mirror (its last pass failed or a kept quote is "
+               "not mirrored yet; the newest checkpoint is %" PRIu64 ")", v.note_size);
+    }
+    a->gate_waiting = behind;
+    free(v.note);
+    v.note = ok ? mnote : NULL;
+    v.note_len = mlen;
+    v.note_size = ok ? msize : 0;
+    memcpy(v.note_root, mroot, 32);
+  }
   if (!v.note || v.note_size == 0 || v.note_size <= anchored) {
-    atomic_store(&a->caught_up_ms, t0);
+    if (!behind) atomic_store(&a->caught_up_ms, t0);
     seq_view_free(&v);
     return;
   }

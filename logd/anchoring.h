@@ -50,6 +50,11 @@ typedef struct logd_anchor_config {
  * rounds while it returns non-zero): enclave mode gets its checkpoint quote here. */
 typedef int (*anchoring_hook)(void *ctx, uint64_t size, const char *note, size_t note_len);
 
+/* The mirror's promise (logd/mirror.h): 1 with the newest checkpoint the mirror holds in
+ * full (*note malloc'd), else 0 (nothing may be anchored now). */
+typedef int (*anchoring_gate)(void *ctx, uint64_t *size, uint8_t root[32], char **note,
+                              size_t *note_len);
+
 typedef struct logd_anchor logd_anchor;
 
 /* Does not contact the node; cfg's strings are copied or used only here. NULL with a
@@ -61,12 +66,21 @@ void anchoring_free(logd_anchor *a);
  * set before anchoring_start. */
 void anchoring_set_hook(logd_anchor *a, anchoring_hook fn, void *ctx);
 
+/* With a gate, only the checkpoint it names is ever anchored (never a newer one), and
+ * anchoring is not "caught up" while the gate is behind the published checkpoint. Set
+ * before anchoring_start. */
+void anchoring_set_gate(logd_anchor *a, anchoring_gate fn, void *ctx);
+
 /* The start-up check against the store (before the sequencer runs; store may be
  * read-only, and is NULL for a log with no database yet, i.e. an empty tree; it is not
  * kept). ANCHORING_OK: go on (the log may not be registered yet: that is logged, and
  * anchoring retries every round); any other value with a message: do not start. */
 anchoring_err anchoring_check_start(logd_anchor *a, logd_store *store, char *err, size_t errcap)
     __attribute__((warn_unused_result));
+/* The same check of a tree of `size` entries whose nodes rd reads (logd --restore-from
+ * checks a mirror's tree before anything is written). */
+anchoring_err anchoring_check_tree(logd_anchor *a, uint64_t size, merkle_node_reader rd, void *rd_ctx,
+                                   char *err, size_t errcap) __attribute__((warn_unused_result));
 
 /* Starts the thread, which reads seq's published view and store (both must outlive it
  * until anchoring_stop returned 0). */

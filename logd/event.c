@@ -229,3 +229,42 @@ size_t event_entry_build(char *buf, size_t cap, const char *canon, size_t canon_
   memcpy(buf + off, k_end, sizeof k_end - 1), off += sizeof k_end - 1;
   return off;
 }
+
+int event_entry_split(const char *e, size_t n, const char **canon, size_t *canon_len, char *submitter,
+                      size_t subcap, uint64_t *ts_ms) {
+  if (subcap <= EVENT_SUBMITTER_MAX || n < sizeof k_pre - 1 + sizeof k_mid - 1 + sizeof k_ts - 1 + sizeof k_end - 1 ||
+      memcmp(e, k_pre, sizeof k_pre - 1) || memcmp(e + n - (sizeof k_end - 1), k_end, sizeof k_end - 1))
+    return -1;
+  /* From the end: the digits of ts_ms, then the submitter's name (no quote in it). */
+  size_t p = n - (sizeof k_end - 1), digits_end = p;
+  while (p > 0 && e[p - 1] >= '0' && e[p - 1] <= '9') p--;
+  size_t digits_at = p, dl = digits_end - digits_at;
+  if (dl == 0 || dl > 20 || p < sizeof k_ts - 1 || memcmp(e + p - (sizeof k_ts - 1), k_ts, sizeof k_ts - 1)) return -1;
+  p -= sizeof k_ts - 1;
+  size_t name_end = p;
+  while (p > 0 && e[p - 1] != '"') p--;
+  if (p < sizeof k_pre - 1 + sizeof k_mid - 1 || memcmp(e + p - (sizeof k_mid - 1), k_mid, sizeof k_mid - 1)) return -1;
+  size_t nl = name_end - p;
+  if (nl == 0 || nl > EVENT_SUBMITTER_MAX) return -1;
+  memcpy(submitter, e + p, nl);
+  submitter[nl] = 0;
+  if (!event_submitter_valid(submitter)) return -1;
+  uint64_t ts = 0;
+  for (size_t i = digits_at; i < digits_end; i++) {
+    unsigned d = (unsigned)(e[i] - '0');
+    if (ts > (UINT64_MAX - d) / 10) return -1;
+    ts = ts * 10 + d;
+  }
+  const char *c = e + sizeof k_pre - 1;
+  size_t cl = p - (sizeof k_mid - 1) - (sizeof k_pre - 1);
+  /* Building it again rules out leading zeros and anything else not logd's own form. */
+  char *again = malloc(n + 1);
+  int same = again && event_entry_len(cl, submitter, ts) == n &&
+             event_entry_build(again, n + 1, c, cl, submitter, ts) == n && !memcmp(again, e, n);
+  free(again);
+  if (!same) return -1;
+  *canon = c;
+  *canon_len = cl;
+  *ts_ms = ts;
+  return 0;
+}

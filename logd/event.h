@@ -58,4 +58,12 @@ size_t event_entry_len(size_t canon_len, const char *submitter, uint64_t ts_ms);
 size_t event_entry_build(char *buf, size_t cap, const char *canon, size_t canon_len,
                          const char *submitter, uint64_t ts_ms);
 
+/* The inverse of event_entry_build, for stored entries read back from elsewhere (logd
+ * --restore-from reads them from a mirror): 0 with *canon and *canon_len (pointing into
+ * entry), submitter (NUL-terminated; subcap > EVENT_SUBMITTER_MAX) and *ts_ms, when entry
+ * is byte for byte what event_entry_build writes for them (checked by building it
+ * again) with a valid submitter name; else -1. The event text itself is not validated. */
+int event_entry_split(const char *entry, size_t len, const char **canon, size_t *canon_len,
+                      char *submitter, size_t subcap, uint64_t *ts_ms);
+
 #endif

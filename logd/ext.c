@@ -7,6 +7,7 @@
 #include "logd/anchoring.h"
 #include "logd/collateral.h"
 #include "logd/enclave.h"
+#include "logd/mirror.h"
 
 static char *ext_anchor_json(void *ctx) {
   logd_ext *x = ctx;
@@ -16,12 +17,16 @@ static char *ext_anchor_json(void *ctx) {
 static char *ext_metrics(void *ctx) {
   logd_ext *x = ctx;
   char *a = x->anchor ? anchoring_metrics(x->anchor) : strdup("");
-  if (!a || !x->collateral) return a;
-  char *c = lcoll_metrics(x->collateral), *both = NULL;
-  if (c && asprintf(&both, "%s%s", a, c) < 0) both = NULL;
-  free(a);
-  free(c);
-  return both;
+  char *parts[2] = {x->collateral ? lcoll_metrics(x->collateral) : strdup(""),
+                    x->mirror ? mirror_metrics(x->mirror) : strdup("")};
+  for (int i = 0; i < 2; i++) {
+    char *both = NULL;
+    if (a && parts[i] && asprintf(&both, "%s%s", a, parts[i]) < 0) both = NULL;
+    free(a);
+    free(parts[i]);
+    a = both;
+  }
+  return a;
 }
 
 static unsigned ext_collateral(void *ctx, const char *name, char **body, size_t *len) {
@@ -37,7 +42,8 @@ static unsigned ext_attestation(void *ctx, const char *size, const char *boot, c
 
 static int ext_write_refused(void *ctx, char *msg, size_t msgcap) {
   logd_ext *x = ctx;
-  return x->anchor ? anchoring_write_refused(x->anchor, msg, msgcap) : 0;
+  if (x->anchor && anchoring_write_refused(x->anchor, msg, msgcap)) return 1;
+  return x->mirror ? mirror_write_refused(x->mirror, msg, msgcap) : 0;
 }
 
 static int ext_boot_parse(const char *body, size_t len, char **event_text, void **evidence, char *err,

@@ -33,6 +33,8 @@
 #include "logd/event.h"
 #include "logd/ext.h"
 #include "logd/http.h"
+#include "logd/mirror.h"
+#include "logd/restore.h"
 #include "logd/sequencer.h"
 #include "logd/store.h"
 #include "merkle/note.h"
@@ -55,6 +57,9 @@ static void usage(FILE *f) {
           "            [--anchor-rpc URL --anchor-contract 0xADDR [--anchor-key FILE]\n"
           "             [--anchor-interval 600] [--anchor-max-age 2400]]\n"
           "            [--pccs URL [--pccs-refresh 86400]]\n"
+          "            [--mirror s3://BUCKET[/PREFIX] --mirror-endpoint URL\n"
+          "             --mirror-credentials FILE [--mirror-region us-east-1]\n"
+          "             [--mirror-max-backlog 268435456]] [--restore-from URL]\n"
           "\n"
           "The append-only Merkle log server: accepts events over HTTP, sequences them\n"
           "into a RocksDB store under DIR (one synced write per group of requests), and\n"
@@ -83,6 +88,17 @@ static void usage(FILE *f) {
           "                             hourly) and every --pccs-refresh seconds (default one\n"
           "                             day); keep each new one in DIR/collateral, served at\n"
           "                             /v1/collateral\n"
+          "  --mirror s3://BUCKET[/PREFIX] copy the log to S3-compatible object storage under\n"
+          "                             the paths logd serves (a tlog-tiles log of its own);\n"
+          "                             anchoring then anchors only what the mirror holds\n"
+          "  --mirror-endpoint URL      the object store (http(s)://HOST[:PORT], path-style)\n"
+          "  --mirror-credentials FILE  aws_access_key_id = ... / aws_secret_access_key = ...\n"
+          "  --mirror-region R          SigV4 region (default us-east-1)\n"
+          "  --mirror-max-backlog B     refuse writes (503) while more than B entry bytes are\n"
+          "                             not mirrored (default 268435456)\n"
+          "  --restore-from URL         DIR has no log yet: rebuild it from this mirror (its\n"
+          "                             public URL), checked against the signed checkpoint and\n"
+          "                             the chain's anchored head, then continue the same log\n"
           "  --checkpoint-interval-ms N sign a checkpoint at most every N ms when the tree grew\n"
           "  --max-entry-bytes N        largest stored entry (default 16384, at most 65535)\n"
           "  --client-timeout S         close connections idle for S seconds (default 30)\n"
@@ -113,6 +129,8 @@ typedef struct logd_opts {
   const char *dstack_socket, *anchor_rpc, *anchor_contract, *anchor_keyfile;
   const char *pccs;
   uint64_t pccs_refresh;
+  const char *mirror, *mirror_endpoint, *mirror_creds, *mirror_region, *restore_from;
+  uint64_t mirror_max_backlog;
   char host[256];
   unsigned port;
   int dev, anchor_interval_set;
@@ -139,6 +157,7 @@ typedef struct logd_run {
   size_t nsubs;
   logd_anchor *anc;
   logd_collateral *coll; /* --pccs */
+  logd_mirror *mirror;   /* --mirror */
   logd_store *store;
   logd_seq *seq;
   logd_http *http;
@@ -169,10 +188,12 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
   }
   static const char *const strs[] = {"--data", "--listen", "--origin", "--submitters",
                                      "--dstack-socket", "--anchor-rpc", "--anchor-contract",
-                                     "--anchor-key", "--pccs"};
+                                     "--anchor-key", "--pccs", "--mirror", "--mirror-endpoint",
+                                     "--mirror-credentials", "--mirror-region", "--restore-from"};
   const char **sdst[] = {&o->data, &o->listen, &o->origin, &o->subfile,
                          &o->dstack_socket, &o->anchor_rpc, &o->anchor_contract,
-                         &o->anchor_keyfile, &o->pccs};
+                         &o->anchor_keyfile, &o->pccs, &o->mirror, &o->mirror_endpoint,
+                         &o->mirror_creds, &o->mirror_region, &o->restore_from};
   static const struct {
     const char *flag;
     uint64_t min, max;
@@ -181,10 +202,12 @@ static int parse_flag(logd_opts *o, int argc, char **argv, int *i) {
               {"--queue-limit", 1000, 10000000}, {"--threads", 1, 64},
               {"--anchor-interval", 1, 86400}, {"--anchor-max-age", 2, 7 * 86400},
               {"--pccs-refresh", 1, 30 * 86400}, {"--index-merge-keys", 1, 1u << 24},
-              {"--request-deadline", 1, 3600}, {"--min-free-mb", 0, 1u << 20}};
+              {"--request-deadline", 1, 3600}, {"--min-free-mb", 0, 1u << 20},
+              {"--mirror-max-backlog", 1024, UINT64_MAX / 2}};
   uint64_t *ndst[] = {&o->interval, &o->max_entry, &o->timeout, &o->max_conns,
                       &o->queue, &o->threads, &o->anchor_interval, &o->anchor_max_age,
-                      &o->pccs_refresh, &o->merge_keys, &o->deadline, &o->min_free_mb};
+                      &o->pccs_refresh, &o->merge_keys, &o->deadline, &o->min_free_mb,
+                      &o->mirror_max_backlog};
   const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
   for (size_t k = 0; k < sizeof strs / sizeof *strs + sizeof nums / sizeof *nums; k++) {
     int is_str = k < sizeof strs / sizeof *strs;
@@ -236,6 +259,10 @@ static int check_opts(logd_opts *o) {
   else if (o->anchor_max_age && o->anchor_max_age <= o->anchor_interval)
     why = "--anchor-max-age must be longer than --anchor-interval (an anchor is tried only "
           "once per interval)";
+  else if (!o->mirror != !o->mirror_endpoint || !o->mirror != !o->mirror_creds)
+    why = "--mirror, --mirror-endpoint and --mirror-credentials go together";
+  else if ((o->mirror_region || o->mirror_max_backlog) && !o->mirror)
+    why = "--mirror-region and --mirror-max-backlog need --mirror";
   if (why) {
     fprintf(stderr, "logd: %s\n", why);
     return EXIT_USAGE;
@@ -379,6 +406,20 @@ static int load_keys(const logd_opts *o, logd_run *run) {
       !(run->coll = lcoll_new(o->pccs, o->data, o->pccs_refresh ? o->pccs_refresh : 86400, err, sizeof err))) {
     fprintf(stderr, "logd: %s\n", err);
     rc = 1;
+  }
+  if (rc == GO_ON && o->mirror) {
+    mirror_config mc = {.url = o->mirror,
+                        .endpoint = o->mirror_endpoint,
+                        .credentials = o->mirror_creds,
+                        .region = o->mirror_region,
+                        .data_dir = o->data,
+                        .verifier = &run->signer.verifier,
+                        .max_backlog = o->mirror_max_backlog};
+    run->mirror = mirror_new(&mc, err, sizeof err);
+    if (!run->mirror) {
+      fprintf(stderr, "logd: %s\n", err);
+      rc = 1;
+    }
   }
   if (rc != GO_ON) return rc;
   size_t vlen;
@@ -530,7 +571,18 @@ static int start_checks(const logd_opts *o, logd_run *run) {
   if (take_lock(o->data, run)) return 1;
   int rc = load_keys(o, run);
   if (rc != GO_ON) return rc;
-  if (load_all_submitters(o, run) || check_store(o, run)) return 1;
+  if (load_all_submitters(o, run)) return 1;
+  if (o->restore_from) {
+    char dbpath[PATH_MAX], err[600];
+    db_path(o, dbpath, sizeof dbpath);
+    restore_config rc2 = {.url = o->restore_from, .db_path = dbpath, .data_dir = o->data,
+                          .origin = o->origin, .verifier = &run->signer.verifier, .anchor = run->anc};
+    if (restore_run(&rc2, err, sizeof err) != RESTORE_OK) {
+      fprintf(stderr, "logd: --restore-from %s: %s\n", o->restore_from, err);
+      return 1;
+    }
+  }
+  if (check_store(o, run)) return 1;
   char err[400];
   if (http_bind(o->host, o->port, &run->listen_fd, &run->port, err, sizeof err) != HTTP_OK) {
     fprintf(stderr, "logd: %s\n", err);
@@ -650,6 +702,13 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
     fprintf(stderr, "logd: boot entry not logged: %s\n", err);
     return -1;
   }
+  if (run->mirror) {
+    if (mirror_start(run->mirror, run->seq, err, sizeof err) != MIRROR_OK) {
+      fprintf(stderr, "logd: %s\n", err);
+      return -1;
+    }
+    if (run->anc) anchoring_set_gate(run->anc, mirror_anchorable, run->mirror);
+  }
   if (run->anc) {
     if (enclave_has_quotes(run->enc)) anchoring_set_hook(run->anc, enclave_checkpoint_quote, run->enc);
     if (anchoring_start(run->anc, run->seq, err, sizeof err) != ANCHORING_OK) {
@@ -660,6 +719,7 @@ static int start(const logd_opts *o, logd_run *run, logd_ext *ext, http_ext *hx)
   ext->anchor = run->anc;
   ext->enclave = run->enc;
   ext->collateral = run->coll;
+  ext->mirror = run->mirror;
   /* stdout's lines before the first request is answered: a script that sees /healthz
    * answer may read them at once. */
   printf("verifier-key: %s\n", run->vkey);
@@ -689,6 +749,9 @@ static int shutdown_run(logd_run *run, int code) {
   /* A collateral fetch in flight is only worth a moment: nothing depends on it. */
   int coll_busy = lcoll_stop(run->coll, 2000) != 0;
   if (run->seq) seq_stop(run->seq);
+  /* The last checkpoint goes to the mirror too; a store that does not answer soon is
+   * caught up by the next run (everything is durable here). */
+  int mirror_busy = run->mirror && mirror_stop(run->mirror, 10000) != 0;
   http_stop(run->http);
   if (run->seq) {
     seq_view v;
@@ -697,6 +760,10 @@ static int shutdown_run(logd_run *run, int code) {
     /* Storage failed: no last checkpoint was signed; the exit status says so too. */
     char why[200];
     if (seq_refusal(run->seq, why, sizeof why) && code == 0) code = 1;
+  }
+  if (mirror_busy && !anchor_busy && !coll_busy) {
+    xt_log("logd", "mirror: an upload is still in flight; exiting without waiting for it");
+    _exit(code);
   }
   if (coll_busy && !anchor_busy) {
     xt_log("logd", "collateral: a fetch is still in flight; exiting without waiting for it");
@@ -711,6 +778,7 @@ static int shutdown_run(logd_run *run, int code) {
   store_close(run->store);
   anchoring_free(run->anc);
   lcoll_free(run->coll);
+  mirror_free(run->mirror);
   enclave_free(run->enc);
   if (run->listen_fd >= 0) close(run->listen_fd);
   OPENSSL_cleanse(&run->signer, sizeof run->signer);

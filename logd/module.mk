@@ -4,8 +4,9 @@ logdcore_SRCS := logd/event.c logd/ixmem.c logd/store.c logd/sequencer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd
-logd_SRCS := logd/main.c logd/http.c logd/tilecache.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c logd/worker.c
-logd_LIBS := logdcore anchor dstack merkle
+logd_SRCS := logd/main.c logd/http.c logd/tilecache.c logd/anchoring.c logd/enclave.c logd/ext.c logd/collateral.c \
+             logd/worker.c logd/mirror.c logd/s3.c logd/restore.c
+logd_LIBS := logdcore tlogcore anchor dstack merkle
 logd_PKGS := libmicrohttpd jansson libcrypto rocksdb libsecp256k1 libcurl
 
 TESTS += test-logd
@@ -31,3 +32,8 @@ TESTS += test-logd-store
 test-logd-store_SRCS := tests/unit/test_logd_store.c
 test-logd-store_LIBS := logdcore merkle check
 test-logd-store_PKGS := rocksdb jansson libcrypto
+
+FUZZERS += fuzz-entry
+fuzz-entry_SRCS := tests/fuzz/fuzz_entry.c
+fuzz-entry_LIBS := logdcore
+fuzz-entry_PKGS := jansson

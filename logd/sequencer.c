@@ -125,6 +125,8 @@ struct logd_seq {
   uint64_t pub_note_size;
   uint8_t pub_note_root[MERKLE_HASH_SIZE];
   uint64_t pub_note_mono;     /* when the last checkpoint was signed (or start) */
+  seq_publish_fn pub_hook;    /* (pub_mu) seq_set_publish_hook */
+  void *pub_hook_ctx;
 };
 
 static uint64_t now_mono_ms(void) {
@@ -812,9 +814,19 @@ static int publish_note(logd_seq *q, const char *note, size_t note_len, const ch
   q->pub_note_mono = now_mono_ms();
   q->ckpt_size = c->size;
   q->have_ckpt = 1;
+  seq_publish_fn hook = q->pub_hook;
+  void *hook_ctx = q->pub_hook_ctx;
   pthread_mutex_unlock(&q->pub_mu);
   atomic_fetch_add(&q->metrics.checkpoints, 1);
+  if (hook) hook(hook_ctx, c->size, c->root, note, note_len);
   return 0;
+}
+
+void seq_set_publish_hook(logd_seq *q, seq_publish_fn fn, void *ctx) {
+  pthread_mutex_lock(&q->pub_mu);
+  q->pub_hook = fn;
+  q->pub_hook_ctx = ctx;
+  pthread_mutex_unlock(&q->pub_mu);
 }
 
 static int sign_checkpoint(logd_seq *q) {

@@ -151,4 +151,12 @@ seq_metrics *seq_get_metrics(logd_seq *q);
 /* The store q was started on. */
 logd_store *seq_store(logd_seq *q);
 
+/* Called (by the thread that publishes) after each checkpoint is stored and published,
+ * with the note (valid during the call only); it must not block (logd/mirror.h queues
+ * it). fn NULL removes the hook. Checkpoints published before it was set are not
+ * replayed: seq_view_get shows the latest. */
+typedef void (*seq_publish_fn)(void *ctx, uint64_t size, const uint8_t root[MERKLE_HASH_SIZE],
+                               const char *note, size_t note_len);
+void seq_set_publish_hook(logd_seq *q, seq_publish_fn fn, void *ctx);
+
 #endif

@@ -1048,3 +1048,44 @@ uint64_t store_index_unmerged(logd_store *s) {
   pthread_mutex_unlock(&s->ix.mu);
   return n;
 }
+
+store_err store_next_checkpoint(logd_store *s, uint64_t after, uint64_t to, uint64_t *size, char **note,
+                                size_t *len, char *err, size_t errcap) {
+  if (after >= to) return STORE_NOT_FOUND;
+  rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, s->iter_opts);
+  if (!it) {
+    xt_errf(err, errcap, "out of memory");
+    return STORE_ENOMEM;
+  }
+  uint8_t lo[9] = {'C'};
+  be64(lo + 1, after + 1);
+  rocksdb_iter_seek(it, (const char *)lo, sizeof lo);
+  store_err rc = STORE_NOT_FOUND;
+  size_t kl, vl;
+  if (rocksdb_iter_valid(it)) {
+    const char *key = rocksdb_iter_key(it, &kl);
+    uint64_t at = kl == 9 && key[0] == 'C' ? rd64((const uint8_t *)key + 1) : UINT64_MAX;
+    if (at <= to) {
+      const char *v = rocksdb_iter_value(it, &vl);
+      *note = malloc(vl + 1);
+      if (!*note) {
+        rc = STORE_ENOMEM;
+        xt_errf(err, errcap, "out of memory");
+      } else {
+        memcpy(*note, v, vl);
+        (*note)[vl] = 0;
+        *len = vl;
+        *size = at;
+        rc = STORE_OK;
+      }
+    }
+  }
+  char *ierr = NULL;
+  rocksdb_iter_get_error(it, &ierr);
+  rocksdb_iter_destroy(it);
+  if (ierr) {
+    if (rc == STORE_OK) free(*note);
+    return fail(err, errcap, "read failed", ierr);
+  }
+  return rc;
+}

@@ -94,6 +94,11 @@ store_err store_get_by_hash(logd_store *s, const uint8_t leaf_hash[STORE_KEY_PRE
 store_err store_get_checkpoint(logd_store *s, uint64_t size, char **note, size_t *len,
                                char *err, size_t errcap) STORE_WUR;
 
+/* The stored checkpoint of the smallest size in (after, to], as store_get_checkpoint
+ * (logd/mirror.c walks every published checkpoint with it); STORE_NOT_FOUND when none. */
+store_err store_next_checkpoint(logd_store *s, uint64_t after, uint64_t to, uint64_t *size, char **note,
+                                size_t *len, char *err, size_t errcap) STORE_WUR;
+
 /* A write batch (NULL when out of memory); the puts below only queue into it, and
  * store_batch_write performs them as one synced write. */
 store_batch *store_batch_new(logd_store *s);

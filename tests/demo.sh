@@ -277,6 +277,15 @@ if [ "$LOGD_ENCLAVE" = 1 ]; then LOGD_ARGS+=(--dstack-socket "$SOCK"); LOGD_MODE
 else LOGD_ARGS+=(--dev); LOGD_MODE="--dev mode (XT_DEMO_DEV=1: keys generated on disk, no quotes)"; fi
 LOGD_ARGS+=(--anchor-rpc "$RPC" --anchor-contract "$CONTRACT" --anchor-interval "$ANCHOR_INTERVAL")
 [ "$LOGD_ENCLAVE" = 1 ] || LOGD_ARGS+=(--anchor-key "$W/anchorer.key")
+# The public mirror (issue 16): logd copies its log to a local S3 server (s3rver, npm),
+# and the offline audit at the end reads it after everything else has stopped.
+PORT_S3=$(free_port)
+MIRROR_URL=http://127.0.0.1:$PORT_S3/demo-mirror/log
+mkdir -p "$W/s3"
+spawn s3rver "$W/s3rver.log" "$ROOT/node_modules/.bin/s3rver" -d "$W/s3" -a 127.0.0.1 -p "$PORT_S3" --silent --configure-bucket demo-mirror
+wait_http "http://127.0.0.1:$PORT_S3/" || die "s3rver did not start"
+printf 'aws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' >"$W/mirror-credentials"
+LOGD_ARGS+=(--mirror s3://demo-mirror/log --mirror-endpoint "http://127.0.0.1:$PORT_S3" --mirror-credentials "$W/mirror-credentials")
 spawn logd "$W/logd.log" "$BIN/logd" "${LOGD_ARGS[@]}"
 wait_http "$LOG_URL/healthz" || { tail -n 20 "$W/logd.log" | show; die "logd did not start"; }
 VKEY=$(curl -s "$LOG_URL/v1/log" | jv 'd["verifier_key"]')
@@ -635,8 +644,18 @@ grep -E '^FAIL|audit (PASSED|FAILED)' "$W/audit-b2.txt" | sed "s/^/days 1-2 ($DA
 grep -v 'verification failed' "$W/audit-b2.err" | show
 ok_if "audit --bundle: day 1 PASSED, days 1-2 FAILED naming entry $ROGUE_INDEX (same verdicts as live)" \
   '[ "$rc1" = 0 ] && [ "$rc2" = 1 ] && grep -q "entry $ROGUE_INDEX names direct messages" "$W/audit-b2.txt"'
+say "${B}audit --log MIRROR, logd gone${N}: the log's public mirror on object storage ($MIRROR_URL), anchors from the chain"
+"$TLOG" audit --log "$MIRROR_URL" "${AUD[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-m1.txt" 2>"$W/audit-m1.err"
+rcm=$?
+tail -n 1 "$W/audit-m1.txt" | sed "s/^/day 1 ($DAY1): /" | show
+ok_if "audit --log MIRROR after logd stopped: day 1 PASSED from the mirror alone (exit $rcm)" '[ "$rcm" = 0 ]'
 stop_named anvil
-check "the local chain stopped too (nothing of the demo is running now)" bash -c "! curl -s -m 1 '$RPC' >/dev/null 2>&1"
+check "the local chain stopped too (only the object store still runs)" bash -c "! curl -s -m 1 '$RPC' >/dev/null 2>&1"
+"$TLOG" audit --log "$MIRROR_URL" --key "$W/verifier-key" --anchors "$W/bundle/anchors.json" --policy "$W/policy.json" "${SIMFLAG[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-m3.txt" 2>"$W/audit-m3.err"
+rcm3=$?
+ok_if "audit --log MIRROR with the bundle's anchors, no chain: day 1 INCOMPLETE as from the bundle (exit $rcm3)" \
+  '[ "$rcm3" = 1 ] && grep -q "^audit INCOMPLETE" "$W/audit-m3.txt"'
+stop_named s3rver
 say "${B}audit --bundle --anchors bundle/anchors.json, no network at all${N} (the anchors as recorded in"
 say "the bundle: this proves the log's own consistency with them, nothing about the chain)"
 "$TLOG" audit --bundle "$W/bundle" --key "$W/verifier-key" --anchors "$W/bundle/anchors.json" --policy "$W/policy.json" "${SIMFLAG[@]}" --from "$DAY1" --to "$DAY1" --quiet >"$W/audit-b3.txt" 2>"$W/audit-b3.err"
@@ -656,6 +675,7 @@ say "logd mode:                        $LOGD_MODE"
 say "code identity:                    compose hash $COMPOSE_HASH in every boot entry, allowed by the KMS contract $APP (quotes simulated)"
 say "audit day 1 (live):               $(verdict "$AUDIT1") (expected: PASSED)"
 say "audit days 1-2 (live):            $(verdict "$AUDIT2") (expected: FAILED, naming the rogue entry $ROGUE_INDEX)"
+say "mirror (logd gone):               audit day 1 $(verdict "$rcm") from $MIRROR_URL"
 say "offline (logd gone):              verify-bundle $([ "$VB_OFF" = 0 ] && echo verified || echo FAILED) offline, $([ "$VB_CHAIN" = 0 ] && echo verified || echo FAILED) against the chain; audit --bundle day 1 $(verdict "$rc1"), days 1-2 $(verdict "$rc2"); without the chain day 1 $(verdict "$rc3")"
 say "time:                             $(elapsed) s"
 if [ "$FAILED" -eq 0 ]; then

@@ -65,6 +65,8 @@ if grep -q -- '--allow-simulated' <<<"$(bin/tlog audit --help 2>&1)"; then
   has "audit refuses simulated quotes unless told" 'EXPECTED  audit without --allow-simulated FAILS on the code identity'
 fi
 has "audit --bundle after logd is gone" 'EXPECTED  audit --bundle: day 1 PASSED, days 1-2 FAILED'
+has "audit --log MIRROR after logd is gone (issue 16)" 'EXPECTED  audit --log MIRROR after logd stopped: day 1 PASSED from the mirror alone'
+has "audit --log MIRROR with no chain, only the object store running" 'EXPECTED  audit --log MIRROR with the bundle.s anchors, no chain: day 1 INCOMPLETE'
 if grep -q UNEXPECTED "$out"; then nok "no UNEXPECTED outcome"; grep UNEXPECTED "$out" | sed 's/^/#   /'; else ok "no UNEXPECTED outcome"; fi
 if left=$(left_behind); then nok "no process left behind"; printf '#   %s\n' "$left"; else ok "no process left behind"; fi
 w=$(sed -n 's/.*work directory \(\/tmp\/xordi-demo\.[A-Za-z0-9]*\).*/\1/p' "$out" | head -n 1)
