@@ -491,8 +491,9 @@ section "tlog audit against the live log and the chain"
 # (MRTD and RTMR0-2 from its Info) and KMS id, the stand-in contracts, and an egress
 # rule and a collector build that name the test build and its local mock explicitly (a
 # production policy names www.tiktok.com and, having no "collector" member, allows the
-# release build alone). The demo runs no `make release`: the manifest digest stands in as the
-# SHA-256 of its app-compose.json. The evidence keys: the anchor contract with the
+# release build alone). The demo builds the release's images and compose but not its
+# manifest.json (no second clean build, as `make release` does): the SHA-256 of its
+# app-compose.json stands in as the manifest digest. The evidence keys: the anchor contract with the
 # keccak-256 of its runtime code (EXTCODEHASH, from eth_getCode) and its deployment
 # block; max_anchor_gap and ts_ms_tolerance_s of two days, only because the demo moves
 # the chain's clock a day on (a production policy allows minutes to hours).
