@@ -48,12 +48,7 @@ start_logd() {
     >"$dir.out" 2>>"$dir.log" &
   logd_pid=$!
   pids+=("$logd_pid")
-  for _ in $(seq 200); do
-    curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$logd_pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  wait_healthy "$URL" "$logd_pid"
 }
 # add N TAG: N events, the last waiting for a checkpoint; prints the checkpoint size.
 add() {

@@ -74,12 +74,7 @@ start_logd() { # extra args; sets URL, logd_pid
     --anchor-rpc "$U" --anchor-contract "$C" --anchor-interval 1 "$@" >"$D.out" 2>>"$D.log" &
   logd_pid=$!
   pids+=("$logd_pid")
-  for _ in $(seq 200); do
-    curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$logd_pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  wait_healthy "$URL" "$logd_pid"
 }
 
 # --- refusals ---

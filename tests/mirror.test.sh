@@ -81,12 +81,7 @@ start_logd() {
     --anchor-max-age 600 --mirror-max-backlog 400000 "$@" >"$dir.out" 2>>"$dir.log" &
   logd_pid=$!
   pids+=("$logd_pid")
-  for _ in $(seq 200); do
-    curl -sf "$URL/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$logd_pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
+  wait_healthy "$URL" "$logd_pid"
 }
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 anchor_size() { curl -s "$URL/v1/log" | jq -r '.anchor.size // 0'; }

@@ -64,6 +64,16 @@ section() { echo "# $1 (at $(( ($(date +%s%N) - ${harness_t0:-$(date +%s%N)}) / 
 harness_done() { [ "$fails" = 0 ]; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 stop_pid() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# wait_healthy URL PID: true once URL/healthz answers 200 (within 10 s); false at once
+# if PID has exited (a refused start), or after the 10 s.
+wait_healthy() {
+  for _ in $(seq 200); do
+    curl -sf "$1/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
 sha256hex() { sha256sum | cut -d' ' -f1; }
 # harness_anvil [ANVIL ARGS...]: starts anvil (chain id 84532, Base Sepolia's) on a free
 # port with the given extra arguments, adds it to `pids`, sets U to its URL and waits
