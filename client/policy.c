@@ -99,22 +99,33 @@ static int only_keys(ctx *c, json_t *o, const char *const *keys, size_t n, const
   return 0;
 }
 
-/* An array of addresses (0x + 40 hex) into *out. */
-static int get_addrs(ctx *c, json_t *a, const char *where, uint8_t (**out)[20], size_t *n) {
-  if (!a) return 0;
-  if (!json_is_array(a)) return bad(c, "policy: %s must be an array of addresses", where);
+/* An array of width-byte hex strings (0x required when need_0x) into *out, a calloc'd
+ * array of m * width bytes (the caller's typed pointer); what says what the items are. */
+static int get_hexes(ctx *c, json_t *a, const char *where, size_t width, bool need_0x, const char *what,
+                     uint8_t **out, size_t *n) {
+  if (!json_is_array(a)) return bad(c, "policy: %s must be an array of %s", where, what);
   size_t m = json_array_size(a);
-  *out = calloc(m ? m : 1, 20);
+  *out = calloc(m ? m : 1, width);
   if (!*out) return nomem(c);
   size_t i;
   json_t *v;
   json_array_foreach(a, i, v) {
     const char *s = json_string_value(v);
-    if (!s || strncmp(s, "0x", 2) || xt_hex_decode_exact(s, XT_HEX_0X, (*out)[i], 20) != XT_OK)
-      return bad(c, "policy: %s must hold addresses 0x + 40 hex digits", where);
+    if (!s || (need_0x && strncmp(s, "0x", 2)) ||
+        xt_hex_decode_exact(s, XT_HEX_0X, *out + i * width, width) != XT_OK)
+      return bad(c, "policy: %s must be an array of %s", where, what);
   }
   *n = m;
   return 0;
+}
+
+/* An array of addresses (0x + 40 hex) into *out; absent: none. */
+static int get_addrs(ctx *c, json_t *a, const char *where, uint8_t (**out)[20], size_t *n) {
+  uint8_t *flat = NULL;
+  if (!a) return 0;
+  int rc = get_hexes(c, a, where, 20, true, "addresses (0x + 40 hex digits)", &flat, n);
+  *out = (uint8_t(*)[20])flat;
+  return rc;
 }
 
 /* An array of short strings into names[][48]. */
@@ -252,19 +263,10 @@ static int load_platform(ctx *c, json_t *pl) {
 
 /* An array of 32-byte hex words into *out. */
 static int get_words(ctx *c, json_t *a, const char *where, uint8_t (**out)[32], size_t *n) {
-  if (!json_is_array(a)) return bad(c, "policy: %s must be an array of 64-hex-digit words", where);
-  size_t m = json_array_size(a);
-  *out = calloc(m ? m : 1, 32);
-  if (!*out) return nomem(c);
-  size_t i;
-  json_t *v;
-  json_array_foreach(a, i, v) {
-    const char *s = json_string_value(v);
-    if (!s || xt_hex_decode_exact(s, XT_HEX_0X, (*out)[i], 32) != XT_OK)
-      return bad(c, "policy: %s must be an array of 64-hex-digit words", where);
-  }
-  *n = m;
-  return 0;
+  uint8_t *flat = NULL;
+  int rc = get_hexes(c, a, where, 32, false, "64-hex-digit words", &flat, n);
+  *out = (uint8_t(*)[32])flat;
+  return rc;
 }
 
 static int load_contract(ctx *c, json_t *o, const char *name, audit_policy_contract *k) {
