@@ -26,6 +26,7 @@
 #include "merkle/note.h"
 #include "merkle/tile.h"
 #include "logd/tilecache.h"
+#include "logd/worker.h"
 
 #define MAX_BATCH_EVENTS 1000
 #define MAX_BATCH_BODY (1u << 20)
@@ -71,12 +72,9 @@ struct logd_http {
   /* The whole-request deadline (cfg.deadline_s): every connection is registered from
    * accept to close; a reaper thread shuts down the socket of one whose request has
    * not completed in time. MHD reports a connection closed (and unregisters it here)
-   * before it closes the socket, so a shutdown under cmu never reaches a reused fd. */
-  pthread_mutex_t cmu;
-  pthread_cond_t ccv;
+   * before it closes the socket, so a shutdown under reaper.mu never reaches a reused fd. */
+  logd_worker reaper; /* its mu guards conns */
   conn_clock *conns;
-  int reaper_on, reaper_stop;
-  pthread_t reaper;
   atomic_ullong deadline_cuts;
 };
 
@@ -1010,21 +1008,21 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     if (!k) return;
     k->fd = ci->connect_fd;
     k->start_ms = mono_ms();
-    pthread_mutex_lock(&h->cmu);
+    pthread_mutex_lock(&h->reaper.mu);
     k->next = h->conns;
     if (h->conns) h->conns->prev = k;
     h->conns = k;
-    pthread_mutex_unlock(&h->cmu);
+    pthread_mutex_unlock(&h->reaper.mu);
     *socket_context = k;
     return;
   }
   conn_clock *k = *socket_context;
   if (!k) return;
-  pthread_mutex_lock(&h->cmu);
+  pthread_mutex_lock(&h->reaper.mu);
   if (k->prev) k->prev->next = k->next;
   else h->conns = k->next;
   if (k->next) k->next->prev = k->prev;
-  pthread_mutex_unlock(&h->cmu);
+  pthread_mutex_unlock(&h->reaper.mu);
   free(k);
   *socket_context = NULL;
 }
@@ -1035,16 +1033,16 @@ static void restart_clock(logd_http *h, struct MHD_Connection *c) {
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   conn_clock *k = ci ? ci->socket_context : NULL;
   if (!k) return;
-  pthread_mutex_lock(&h->cmu);
+  pthread_mutex_lock(&h->reaper.mu);
   k->start_ms = mono_ms();
-  pthread_mutex_unlock(&h->cmu);
+  pthread_mutex_unlock(&h->reaper.mu);
 }
 
 static void *reaper_main(void *arg) {
   logd_http *h = arg;
   uint64_t limit = (uint64_t)h->cfg.deadline_s * 1000;
-  pthread_mutex_lock(&h->cmu);
-  while (!h->reaper_stop) {
+  pthread_mutex_lock(&h->reaper.mu);
+  while (!h->reaper.stopping) {
     uint64_t now = mono_ms();
     for (conn_clock *k = h->conns; k; k = k->next) {
       if (k->cut || now - k->start_ms <= limit) continue;
@@ -1058,15 +1056,11 @@ static void *reaper_main(void *arg) {
     }
     /* A quarter of a second of slack on a deadline of whole seconds. */
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 250000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&h->ccv, &h->cmu, &ts);
+    worker_deadline(&ts, 250);
+    pthread_cond_timedwait(&h->reaper.cv, &h->reaper.mu, &ts);
   }
-  pthread_mutex_unlock(&h->cmu);
+  worker_finished(&h->reaper);
+  pthread_mutex_unlock(&h->reaper.mu);
   return NULL;
 }
 
@@ -1153,12 +1147,7 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
   h->port = cfg->port;
   /* 4,096 hash tiles' worth; a miss (or no cache) reads the store as before. */
   h->tiles = tilecache_new(32u << 20);
-  pthread_mutex_init(&h->cmu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&h->ccv, &ca);
-  pthread_condattr_destroy(&ca);
+  worker_init(&h->reaper);
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG;
   h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h,
@@ -1177,18 +1166,16 @@ logd_http *http_start(const http_config *cfg, char *err, size_t errcap) {
     xt_errf(err, errcap, "cannot start the HTTP server on %s", cfg->listen);
     close(cfg->listen_fd);
     tilecache_free(h->tiles);
-    pthread_mutex_destroy(&h->cmu);
-    pthread_cond_destroy(&h->ccv);
+    worker_destroy(&h->reaper);
     free(h);
     return NULL;
   }
   if (cfg->deadline_s) {
-    if (pthread_create(&h->reaper, NULL, reaper_main, h)) {
+    if (worker_start(&h->reaper, reaper_main, h)) {
       xt_errf(err, errcap, "cannot start the request-deadline thread");
       http_stop(h);
       return NULL;
     }
-    h->reaper_on = 1;
   }
   return h;
 }
@@ -1204,17 +1191,11 @@ void http_quiesce(logd_http *h) {
 
 void http_stop(logd_http *h) {
   if (!h) return;
-  if (h->reaper_on) {
-    pthread_mutex_lock(&h->cmu);
-    h->reaper_stop = 1;
-    pthread_cond_signal(&h->ccv);
-    pthread_mutex_unlock(&h->cmu);
-    pthread_join(h->reaper, NULL);
-  }
+  /* The reaper never blocks on I/O: it leaves its loop within one 250 ms wait. */
+  (void)worker_stop(&h->reaper, 5000);
   /* Stopping closes every connection, which unregisters each from the deadline list. */
   if (h->d) MHD_stop_daemon(h->d);
   tilecache_free(h->tiles);
-  pthread_mutex_destroy(&h->cmu);
-  pthread_cond_destroy(&h->ccv);
+  worker_destroy(&h->reaper);
   free(h);
 }
