@@ -7,20 +7,9 @@
 set -euo pipefail
 secs=${XT_BENCH_LOGD_SECONDS:-8}
 BIN=${BIN:-bin}
-tmp=$(mktemp -d /tmp/xt-bench-logd.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+BENCH_NAME=logd
+. "$(dirname "$0")/lib.sh"
 fail() { echo "logd bench failed: $1" >&2; tail -5 "$tmp/logd.err" >&2; exit 1; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
-kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1==m{print $2}'; }
 ticks() { awk '{print $14+$15}' /proc/$1/stat; }
 us_per() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (n>0)?(b-a)*1e6/hz/n:0}'; }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$1/status; }

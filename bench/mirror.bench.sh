@@ -10,20 +10,9 @@ set -euo pipefail
 secs=${XT_BENCH_MIRROR_SECONDS:-8}
 BIN=${BIN:-bin}
 root=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d /tmp/xt-bench-mirror.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+BENCH_NAME=mirror
+. "$(dirname "$0")/lib.sh"
 fail() { echo "mirror bench failed: $1" >&2; tail -5 "$tmp"/*.err >&2 || true; exit 1; }
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; return 1; }
-kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1==m{print $2}'; }
 
 s3port=$(free_port)
 mkdir -p "$tmp/s3"
