@@ -37,3 +37,9 @@ FUZZERS += fuzz-entry
 fuzz-entry_SRCS := tests/fuzz/fuzz_entry.c
 fuzz-entry_LIBS := logdcore
 fuzz-entry_PKGS := jansson
+
+# The one-pass canonicalizer against jansson (the reference in logd/event.c).
+FUZZERS += fuzz-event-diff
+fuzz-event-diff_SRCS := tests/fuzz/fuzz_event_diff.c
+fuzz-event-diff_LIBS := logdcore
+fuzz-event-diff_PKGS := jansson
