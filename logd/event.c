@@ -114,8 +114,12 @@ const char *event_err_str(event_err e) {
  * directly) and frees them. */
 static event_err ref_pack(event_list *l, char **dumps, size_t n, char *err, size_t errcap) {
   size_t bytes = 0;
-  for (size_t i = 0; i < n; i++) bytes += strlen(dumps[i]) + 1;
-  char *at = list_block(l, n, bytes);
+  int missing = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (dumps[i]) bytes += strlen(dumps[i]) + 1;
+    else missing = 1; /* not by the callers; said for the analyzer */
+  }
+  char *at = missing ? (memset(l, 0, sizeof *l), NULL) : list_block(l, n, bytes);
   for (size_t i = 0; i < n && at; i++) {
     size_t k = strlen(dumps[i]);
     memcpy(at, dumps[i], k + 1);
@@ -671,6 +675,7 @@ static int cvalue(canon_ctx *c, int depth) {
  * max_events when batch): C_OK, C_BAD (refused: the caller asks the reference why) or
  * C_NOMEM. */
 static int canon_run(const char *body, size_t len, int batch, size_t max_events, event_list *out) {
+  if (!body) body = "", len = 0;
   canon_ctx c = {.p = (const unsigned char *)body, .end = (const unsigned char *)body + len,
              .mcap = sizeof c.inline_m / sizeof c.inline_m[0]};
   c.m = c.inline_m;

@@ -93,6 +93,7 @@ static void test_key_order(void) {
   for (int i = 10; i <= 40; i++) w += (size_t)snprintf(want + w, sizeof want - w, "%s\"k%d\":%d", i > 10 ? "," : "", i, i);
   b += (size_t)snprintf(body + b, sizeof body - b, "}");
   w += (size_t)snprintf(want + w, sizeof want - w, ",\"type\":\"t\"}");
+  CHECK_FATAL(b < sizeof body && w < sizeof want);
   one_is(body, b, want);
 }
 
