@@ -84,13 +84,24 @@ static void test_key_order(void) {
   /* UTF-8 bytes, unsigned: "z" (7a) < "é" (c3 a9) < "éa" < "€" (e2 82 ac). */
   ONE_IS("{\"type\":\"x\",\"\xc3\xa9\":1,\"z\":2,\"\\u00e9a\":3,\"\xe2\x82\xac\":4}",
          "{\"type\":\"x\",\"z\":2,\"\xc3\xa9\":1,\"\xc3\xa9" "a\":3,\"\xe2\x82\xac\":4}");
-  /* More members than the insertion sort takes (17+), in reverse order. */
-  char body[1024], want[1024];
+  /* More members than the insertion sort takes (17+) and than the member stack holds
+   * at first (64), in reverse order, with a nested object of its own. */
+  char body[8192], want[8192];
   size_t b = 0, w = 0;
+  b += (size_t)snprintf(body + b, sizeof body - b, "{\"type\":\"t\",\"k000\":{\"y\":1,\"x\":2}");
+  w += (size_t)snprintf(want + w, sizeof want - w, "{\"k000\":{\"x\":2,\"y\":1}");
+  for (int i = 300; i >= 1; i--) b += (size_t)snprintf(body + b, sizeof body - b, ",\"k%03d\":%d", i, i);
+  for (int i = 1; i <= 300; i++) w += (size_t)snprintf(want + w, sizeof want - w, ",\"k%03d\":%d", i, i);
+  b += (size_t)snprintf(body + b, sizeof body - b, "}");
+  w += (size_t)snprintf(want + w, sizeof want - w, ",\"type\":\"t\"}");
+  CHECK_FATAL(b < sizeof body && w < sizeof want);
+  one_is(body, b, want);
+  /* Escaped keys past the first unescaping buffer (256 bytes), sent as \u000a. */
+  b = w = 0;
   b += (size_t)snprintf(body + b, sizeof body - b, "{\"type\":\"t\"");
   w += (size_t)snprintf(want + w, sizeof want - w, "{");
-  for (int i = 40; i >= 10; i--) b += (size_t)snprintf(body + b, sizeof body - b, ",\"k%d\":%d", i, i);
-  for (int i = 10; i <= 40; i++) w += (size_t)snprintf(want + w, sizeof want - w, "%s\"k%d\":%d", i > 10 ? "," : "", i, i);
+  for (int i = 200; i >= 1; i--) b += (size_t)snprintf(body + b, sizeof body - b, ",\"\\u000a%03d\":%d", i, i);
+  for (int i = 1; i <= 200; i++) w += (size_t)snprintf(want + w, sizeof want - w, "%s\"\\n%03d\":%d", i > 1 ? "," : "", i, i);
   b += (size_t)snprintf(body + b, sizeof body - b, "}");
   w += (size_t)snprintf(want + w, sizeof want - w, ",\"type\":\"t\"}");
   CHECK_FATAL(b < sizeof body && w < sizeof want);
