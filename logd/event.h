@@ -7,6 +7,12 @@
  * {"event":<canonical>,"submitter":"<name>","ts_ms":<ms>,"v":1}, which is exactly what
  * jansson would print for that object with the same flags.
  *
+ * event_parse_one and event_parse_batch canonicalize in one pass over the request
+ * bytes (no JSON tree); event_parse_one_ref and event_parse_batch_ref do the same with
+ * jansson (json_loadb, the checks, json_dumps). The two accept exactly the same texts
+ * and write exactly the same bytes (tests/fuzz/fuzz_event_diff.c holds them to it); the
+ * one-pass functions word their refusals by asking the jansson ones why.
+ *
  * Parsers return an event_err: EVENT_OK, or another value with a sentence for the
  * client in err (errcap bytes). */
 #ifndef XT_LOGD_EVENT_H
@@ -31,10 +37,13 @@ typedef enum {
 /* A fixed name for e; never NULL. */
 const char *event_err_str(event_err e);
 
+/* All of a list lives in one allocation, mem: canon[i] (NUL-terminated) and canon_len
+ * point into it, so no element is freed or kept on its own; move the whole struct. */
 typedef struct event_list {
   size_t count;
-  char **canon;       /* malloc'd canonical event bytes, NUL-terminated */
+  char **canon;       /* canonical event bytes, NUL-terminated, inside mem */
   size_t *canon_len;
+  void *mem;          /* owns canon, canon_len and the bytes */
 } event_list;
 
 /* Frees the events of l (not l itself) and leaves it empty; NULL is ignored. */
@@ -48,6 +57,12 @@ event_err event_parse_one(const char *body, size_t len, event_list *out, char *e
  * none, into *out as for event_parse_one. */
 event_err event_parse_batch(const char *body, size_t len, size_t max_events, event_list *out,
                             char *err, size_t errcap) __attribute__((warn_unused_result));
+/* The jansson reference of the two above, same contract, results and messages: the
+ * oracle of the differential fuzz target, and what words a refusal. */
+event_err event_parse_one_ref(const char *body, size_t len, event_list *out, char *err,
+                              size_t errcap) __attribute__((warn_unused_result));
+event_err event_parse_batch_ref(const char *body, size_t len, size_t max_events, event_list *out,
+                                char *err, size_t errcap) __attribute__((warn_unused_result));
 
 /* 1 when name is 1-EVENT_SUBMITTER_MAX chars of [A-Za-z0-9_.-], else 0. */
 int event_submitter_valid(const char *name);

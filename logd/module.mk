@@ -37,3 +37,19 @@ FUZZERS += fuzz-entry
 fuzz-entry_SRCS := tests/fuzz/fuzz_entry.c
 fuzz-entry_LIBS := logdcore
 fuzz-entry_PKGS := jansson
+
+# The one-pass canonicalizer against jansson (the reference in logd/event.c).
+FUZZERS += fuzz-event-diff
+fuzz-event-diff_SRCS := tests/fuzz/fuzz_event_diff.c
+fuzz-event-diff_LIBS := logdcore
+fuzz-event-diff_PKGS := jansson
+
+TESTS += test-event
+test-event_SRCS := tests/unit/test_event.c
+test-event_LIBS := logdcore check
+test-event_PKGS := jansson
+
+# CPU cost of event canonicalization, one-pass beside jansson (bench/event.bench.sh).
+TOOLS += bench-event
+bench-event_SRCS := bench/bench_event.c
+bench-event_LIBS := logdcore

@@ -230,6 +230,34 @@ static int op_event(void *ctx) {
   return rc;
 }
 
+/* The jansson reference (what words a refusal) under the same failures. */
+static int op_event_ref(void *ctx) {
+  char err[256] = "";
+  event_list l;
+  if (event_parse_batch_ref(batch, sizeof batch - 1, 16, &l, err, sizeof err)) {
+    if (!err[0]) abort();
+    return 1;
+  }
+  if (l.count != expected.count) abort();
+  for (size_t i = 0; i < l.count; i++)
+    if (l.canon_len[i] != expected.canon_len[i] || memcmp(l.canon[i], expected.canon[i], l.canon_len[i])) {
+      if (!jansson_failing) abort();
+      jansson_altered++;
+    }
+  event_list_free(&l);
+  return 0;
+}
+
+/* A refusal: whatever fails, never accepted, always a sentence. */
+static int op_event_refused(void *ctx) {
+  static const char bad[] = "[{\"type\":\"a\",\"b\":{\"d\":1,\"c\":2}},{\"type\":\"x\",\"r\":1.5}]";
+  char err[256] = "";
+  event_list l;
+  event_err rc = event_parse_batch(bad, sizeof bad - 1, 16, &l, err, sizeof err);
+  if (rc == EVENT_OK || !err[0]) abort();
+  return rc == EVENT_ENOMEM;
+}
+
 static void *count_malloc(size_t n) { return malloc(n); }
 
 static void test_event(void) {
@@ -237,10 +265,14 @@ static void test_event(void) {
   CHECK_FATAL(event_parse_batch(batch, sizeof batch - 1, 16, &expected, err, sizeof err) == 0);
   CHECK_FATAL(expected.count == 3);
   report("event canonicalization", torture_loop(op_event, NULL, 10000));
+  report("event canonicalization, jansson reference", torture_loop(op_event_ref, NULL, 10000));
+  report("event refusal", torture_loop(op_event_refused, NULL, 10000));
   /* The same with jansson's allocations failing too (json_set_alloc_funcs). */
   json_set_alloc_funcs(count_malloc, free);
   jansson_failing = 1;
   report("event canonicalization, jansson failing too", torture_loop(op_event, NULL, 10000));
+  report("event jansson reference, jansson failing too", torture_loop(op_event_ref, NULL, 10000));
+  report("event refusal, jansson failing too", torture_loop(op_event_refused, NULL, 10000));
   jansson_failing = 0;
   json_set_alloc_funcs(__real_malloc, free);
   printf("#   jansson altered a parsed value in %lu runs\n", jansson_altered);
