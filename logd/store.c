@@ -795,8 +795,8 @@ static int tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8
   return 0;
 }
 
-/* Nodes folded from the right-edge (partial) tiles: the tile still grows, but a node
- * of a complete subtree never changes, so it can be remembered by (level, index). */
+/* Nodes read or folded from the right-edge (partial) tiles: the tile still grows, but
+ * a node of a complete subtree never changes, so it can be remembered by (level, index). */
 static size_t ncache_slot_of(unsigned level, uint64_t index) {
   uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level * 0xbf58476d1ce4e5b9ull);
   return (size_t)(h >> 40) % NCACHE_SLOTS;
@@ -838,7 +838,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     tile_for_node(level, index + i, &t, &first, &n);
     unsigned k = level % 8;
     if (tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
-    if (n > 1 && ncache_get(r->store, level, index + i, out[i])) continue;
+    if (ncache_get(r->store, level, index + i, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
@@ -849,7 +849,10 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     if (r->len == 256 * 32 && tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]) == 0)
       continue;
     if (n == 1) {
+      /* Remembered too: otherwise every proof whose path crosses the right edge
+       * costs a RocksDB read of the partial tile for a hash that never changes. */
       memcpy(out[i], h, 32);
+      ncache_put(r->store, level, index + i, out[i]);
       continue;
     }
     /* Fold the 2^k level-8L hashes up to the one node they span. */
