@@ -360,8 +360,10 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   store_reader_init(&rd, h->cfg.store);
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t n = 0;
+  merkle_edge edge;
   int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
-  if (rc == 0) rc = merkle_inclusion_proof(index, size, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  if (rc == 0) rc = store_edge(&rd, size, &edge);
+  if (rc == 0) rc = merkle_inclusion_proof_edge(&edge, index, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
     xt_log("logd", "inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
     store_reader_done(&rd);
@@ -393,7 +395,9 @@ static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
   store_reader_init(&rd, h->cfg.store);
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t n = 0;
-  int rc = merkle_consistency_proof(from, to, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  merkle_edge edge;
+  int rc = store_edge(&rd, to, &edge);
+  if (rc == 0) rc = merkle_consistency_proof_edge(&edge, from, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
     xt_log("logd", "consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
     store_reader_done(&rd);

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merkle/merkle.h"
+
 #define STORE_ENTRIES_LEVEL 0xff
 #define STORE_KEY_PREFIX 16
 
@@ -147,6 +149,11 @@ void store_reader_init(store_reader *r, logd_store *s);
 void store_reader_done(store_reader *r);
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
                      uint8_t (*out)[32]);
+
+/* The right edge of the tree of `size` leaves (merkle_edge, for proofs into that tree),
+ * from a small cache of recent sizes or else read through r. Only sizes of the
+ * published tree may be asked for. 0, or -1 with r->err set. Thread-safe. */
+int store_edge(store_reader *r, uint64_t size, merkle_edge *out);
 
 /* Merge the index log once this many keys are unmerged (default 2^18; tests use
  * small values to exercise merges). */
