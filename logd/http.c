@@ -360,6 +360,7 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   store_reader_init(&rd, h->cfg.store);
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t n = 0;
+  rd.path = 1;
   merkle_edge edge;
   int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
   if (rc == 0) rc = store_edge(&rd, size, &edge);

@@ -753,9 +753,10 @@ static uint64_t tcache_newest(const tcache_way *set) {
 
 static size_t sub_off(unsigned k) { return 512 - (512u >> k); }
 
-/* Copies node (sublevel k, position pos) of full tile (level, index) if cached. */
-static int tcache_get(logd_store *s, unsigned level, uint64_t index, unsigned k, unsigned pos,
-                      uint8_t out[32]) {
+/* Copies node (sublevel k, position pos) of full tile (level, index) if cached, and
+ * with r->path set the siblings of the path from it up to the tile's top into r. */
+static int tcache_get(logd_store *s, store_reader *r, unsigned level, uint64_t index, unsigned k,
+                      unsigned pos, uint8_t out[32]) {
   size_t set = tcache_set_of(level, index);
   pthread_mutex_t *mu = &s->tcache_mu[set % TCACHE_LOCKS];
   tcache_way *ways = &s->tcache[set * TCACHE_WAYS];
@@ -765,6 +766,17 @@ static int tcache_get(logd_store *s, unsigned level, uint64_t index, unsigned k,
     tcache_way *t = &ways[w];
     if (t->tile && t->level == level && t->index == index) {
       memcpy(out, t->tile->node[sub_off(k) + pos], 32);
+      if (r->path) {
+        r->memo_level = level;
+        r->memo_index = index;
+        r->memo_mask = 0;
+        for (unsigned j = k; j < 8; j++) {
+          unsigned p = (pos >> (j - k)) ^ 1;
+          memcpy(r->memo[j], t->tile->node[sub_off(j) + p], 32);
+          r->memo_pos[j] = (uint8_t)p;
+          r->memo_mask |= 1u << j;
+        }
+      }
       /* Recency per set, not from a clock all threads share: no cache line that
        * every lookup of every thread writes. */
       if (t->stamp != tcache_newest(ways)) t->stamp = tcache_newest(ways) + 1;
@@ -862,7 +874,12 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     unsigned first, n;
     tile_for_node(level, index + i, &t, &first, &n);
     unsigned k = level % 8;
-    if (tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
+    if ((r->memo_mask >> k & 1) && r->memo_pos[k] == first >> k && r->memo_index == t.index &&
+        r->memo_level == (unsigned)t.level) {
+      memcpy(out[i], r->memo[k], 32);
+      continue;
+    }
+    if (tcache_get(r->store, r, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
     if (ncache_get(r->store, level, index + i, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {

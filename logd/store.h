@@ -143,6 +143,16 @@ typedef struct store_reader {
   uint8_t *data;
   size_t len;
   char err[200];
+  /* Callers set path = 1 when the reads are an inclusion proof's (the siblings of one
+   * leaf's path, bottom up, perhaps with the leaf first): a read from a cached full
+   * tile then also copies the siblings of the path above it in that tile, which
+   * answer the next reads without a lookup (and their cache misses overlap). */
+  int path;
+  unsigned memo_level;
+  uint64_t memo_index;
+  unsigned memo_mask;     /* bit k: memo[k] holds the node at sublevel k, memo_pos[k] */
+  uint8_t memo_pos[8];
+  uint8_t memo[8][32];
 } store_reader;
 
 void store_reader_init(store_reader *r, logd_store *s);
