@@ -82,8 +82,8 @@ static int read_decomposition(uint64_t lo, uint64_t n, merkle_node_reader rd, vo
                               uint8_t (*peaks)[MERKLE_HASH_SIZE], unsigned *npeaks) {
   unsigned k = 0;
   uint64_t start = lo;
-  for (unsigned b = 64; b-- > 0;) {
-    if (!((n >> b) & 1)) continue;
+  for (uint64_t rest = n; rest; rest &= ~(UINT64_C(1) << (63 - __builtin_clzll(rest)))) {
+    unsigned b = 63 - (unsigned)__builtin_clzll(rest);
     if (rd(ctx, b, start >> b, 1, &peaks[k]) != 0) return MERKLE_ERR_READER;
     k++;
     start += UINT64_C(1) << b;
@@ -105,9 +105,7 @@ merkle_status merkle_tree_restore(merkle_tree *t, uint64_t size, merkle_node_rea
 
 /* The smallest power of two >= n, for n >= 1, as a shift; 64 if it does not fit. */
 static unsigned ceil_log2(uint64_t n) {
-  unsigned s = 0;
-  while (s < 64 && (UINT64_C(1) << s) < n) s++;
-  return s;
+  return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
 }
 
 merkle_status merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx,
@@ -115,6 +113,9 @@ merkle_status merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd,
   if (hi <= lo) return MERKLE_ERR_ARG;
   unsigned s = ceil_log2(hi - lo);
   if (s < 64 && (lo & ((UINT64_C(1) << s) - 1)) != 0) return MERKLE_ERR_ARG;
+  /* A perfect subtree (every range of a proof but the edge's): its one node. */
+  if (((hi - lo) & (hi - lo - 1)) == 0)
+    return rd(ctx, s, lo >> s, 1, (uint8_t(*)[MERKLE_HASH_SIZE])out) != 0 ? MERKLE_ERR_READER : MERKLE_OK;
   uint8_t peaks[64][MERKLE_HASH_SIZE];
   unsigned n;
   int rc = read_decomposition(lo, hi - lo, rd, ctx, peaks, &n);
@@ -133,10 +134,7 @@ merkle_status merkle_root_at(uint64_t size, merkle_node_reader rd, void *ctx, ui
 
 /* Largest power of two strictly below n (n >= 2). */
 static uint64_t split_point(uint64_t n) {
-  uint64_t k = 1;
-  while (k < n - k) k <<= 1;
-  /* k is now the smallest power of two with 2k >= n, i.e. the largest below n. */
-  return k;
+  return UINT64_C(1) << (63 - __builtin_clzll(n - 1));
 }
 
 merkle_status merkle_edge_init(merkle_edge *e, uint64_t size, merkle_node_reader rd, void *ctx) {
