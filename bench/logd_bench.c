@@ -7,7 +7,8 @@
  * MODE: add (one event per POST /v1/add), batch (--batch events per
  * /v1/add-batch), wait (POST /v1/add?wait=checkpoint paced at --rate entries/s
  * spread over the connections: sequencing-to-checkpoint latency), proof
- * (GET /v1/proof/inclusion at random index for --size), tile (GET random full
+ * (GET /v1/proof/inclusion at random index for --size), consistency (GET
+ * /v1/proof/consistency from a random size to --size), tile (GET random full
  * level-0 tiles 0..--tiles-1).
  *
  * One thread, epoll, one request in flight per connection. Prints one line:
@@ -106,6 +107,10 @@ static int build(conn *c) {
     snprintf(pbuf, sizeof pbuf, "/v1/proof/inclusion?index=%llu&size=%llu",
              (unsigned long long)(rnd64() % tree_size), (unsigned long long)tree_size);
     path = pbuf;
+  } else if (!strcmp(mode, "consistency")) {
+    snprintf(pbuf, sizeof pbuf, "/v1/proof/consistency?from=%llu&to=%llu",
+             (unsigned long long)(1 + rnd64() % tree_size), (unsigned long long)tree_size);
+    path = pbuf;
   } else {
     uint64_t t = rnd64() % ntiles;
     unsigned groups[8];
@@ -176,7 +181,7 @@ static int complete(conn *c, size_t *used) {
  * that would share all of its state. Not shipped. */
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: logd-bench add|batch|wait|proof|tile --url URL [options]\n");
+    fprintf(stderr, "usage: logd-bench add|batch|wait|proof|consistency|tile --url URL [options]\n");
     return 2;
   }
   mode = argv[1];

@@ -215,25 +215,52 @@ static json_t *proof_json(const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n) {
   return a;
 }
 
-/* Proof answers are the hot read path: formatted directly, no JSON tree. */
-static char *proof_text(const char *head, const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n,
+/* Writes the decimal digits of v at b; returns their count (at most 20). */
+static size_t put_u64(char *b, uint64_t v) {
+  char t[20];
+  size_t n = 0;
+  do t[n++] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  for (size_t i = 0; i < n; i++) b[i] = t[n - 1 - i];
+  return n;
+}
+
+/* Proof answers are the hot read path: formatted directly, no JSON tree and no printf.
+ * {"<ka>":a,"<kb>":b,["leaf_hash":"<leaf>",]"proof":[...]} and a newline. */
+static char *proof_text(const char *ka, uint64_t a, const char *kb, uint64_t b,
+                        const uint8_t *leaf, const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n,
                         size_t *len) {
-  size_t hl = strlen(head), cap = hl + 16 + n * 67;
-  char *b = malloc(cap);
-  if (!b) return NULL;
-  memcpy(b, head, hl);
-  size_t o = hl;
-  memcpy(b + o, "\"proof\":[", 9), o += 9;
-  for (size_t i = 0; i < n; i++) {
-    if (i) b[o++] = ',';
-    b[o++] = '"';
-    xt_hex_encode(p[i], MERKLE_HASH_SIZE, b + o);
+  /* Keys and numbers, the leaf hash member, then 67 bytes a hash: within 200 + n * 67. */
+  size_t la = strlen(ka), lb = strlen(kb);
+  char *out = malloc(la + lb + 200 + n * 67);
+  if (!out) return NULL;
+  size_t o = 0;
+  out[o++] = '{', out[o++] = '"';
+  memcpy(out + o, ka, la), o += la;
+  out[o++] = '"', out[o++] = ':';
+  o += put_u64(out + o, a);
+  out[o++] = ',', out[o++] = '"';
+  memcpy(out + o, kb, lb), o += lb;
+  out[o++] = '"', out[o++] = ':';
+  o += put_u64(out + o, b);
+  out[o++] = ',';
+  if (leaf) {
+    memcpy(out + o, "\"leaf_hash\":\"", 13), o += 13;
+    xt_hex_encode(leaf, MERKLE_HASH_SIZE, out + o);
     o += 2 * MERKLE_HASH_SIZE;
-    b[o++] = '"';
+    out[o++] = '"', out[o++] = ',';
   }
-  memcpy(b + o, "]}\n", 3), o += 3;
+  memcpy(out + o, "\"proof\":[", 9), o += 9;
+  for (size_t i = 0; i < n; i++) {
+    if (i) out[o++] = ',';
+    out[o++] = '"';
+    xt_hex_encode(p[i], MERKLE_HASH_SIZE, out + o);
+    o += 2 * MERKLE_HASH_SIZE;
+    out[o++] = '"';
+  }
+  memcpy(out + o, "]}\n", 3), o += 3;
   *len = o;
-  return b;
+  return out;
 }
 
 /* ---------- read API ---------- */
@@ -323,11 +350,12 @@ static enum MHD_Result get_log(logd_http *h, struct MHD_Connection *c) {
   return respond_json(h, c, 200, j, "no-cache");
 }
 
-/* A proof answer: `head` (the JSON up to the proof member) then "proof":[...]}. */
-static enum MHD_Result respond_proof(logd_http *h, struct MHD_Connection *c, const char *head,
+/* A proof answer (proof_text). */
+static enum MHD_Result respond_proof(logd_http *h, struct MHD_Connection *c, const char *ka,
+                                     uint64_t a, const char *kb, uint64_t b, const uint8_t *leaf,
                                      const uint8_t (*proof)[MERKLE_HASH_SIZE], size_t n) {
   size_t len;
-  char *body = proof_text(head, proof, n, &len);
+  char *body = proof_text(ka, a, kb, b, leaf, proof, n, &len);
   if (!body) return respond_error(h, c, 503, "out of memory");
   return respond(h, c, 200, "application/json", body, len, "public, max-age=60", NULL, NULL);
 }
@@ -360,8 +388,11 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
   store_reader_init(&rd, h->cfg.store);
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t n = 0;
+  rd.path = 1;
+  merkle_edge edge;
   int rc = store_read_nodes(&rd, 0, index, 1, &leaf);
-  if (rc == 0) rc = merkle_inclusion_proof(index, size, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  if (rc == 0) rc = store_edge(&rd, size, &edge);
+  if (rc == 0) rc = merkle_inclusion_proof_edge(&edge, index, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
     xt_log("logd", "inclusion proof %" PRIu64 "/%" PRIu64 ": %s", index, size, rd.err);
     store_reader_done(&rd);
@@ -373,11 +404,8 @@ static enum MHD_Result get_inclusion(logd_http *h, struct MHD_Connection *c) {
     unhex32(hs, want);
     if (memcmp(want, leaf, MERKLE_HASH_SIZE)) return respond_error(h, c, 404, "no entry has this leaf hash");
   }
-  char head[200], lh[65];
-  xt_hex_encode(leaf, MERKLE_HASH_SIZE, lh);
-  snprintf(head, sizeof head, "{\"index\":%" PRIu64 ",\"size\":%" PRIu64 ",\"leaf_hash\":\"%s\",",
-           index, size, lh);
-  return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
+  return respond_proof(h, c, "index", index, "size", size, leaf,
+                       (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
 }
 
 static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
@@ -393,16 +421,16 @@ static enum MHD_Result get_consistency(logd_http *h, struct MHD_Connection *c) {
   store_reader_init(&rd, h->cfg.store);
   uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_SIZE];
   size_t n = 0;
-  int rc = merkle_consistency_proof(from, to, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
+  merkle_edge edge;
+  int rc = store_edge(&rd, to, &edge);
+  if (rc == 0) rc = merkle_consistency_proof_edge(&edge, from, store_read_nodes, &rd, proof, MERKLE_MAX_PROOF, &n);
   if (rc) {
     xt_log("logd", "consistency proof %" PRIu64 "->%" PRIu64 ": %s", from, to, rd.err);
     store_reader_done(&rd);
     return respond_error(h, c, 500, "storage error");
   }
   store_reader_done(&rd);
-  char head[100];
-  snprintf(head, sizeof head, "{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",", from, to);
-  return respond_proof(h, c, head, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
+  return respond_proof(h, c, "from", from, "to", to, NULL, (const uint8_t (*)[MERKLE_HASH_SIZE])proof, n);
 }
 
 static enum MHD_Result get_entries(logd_http *h, struct MHD_Connection *c) {

@@ -24,15 +24,26 @@
  * a proof then costs lookups instead of up to 255 hashes per tile level. Fixed
  * size: memory does not grow with the log. */
 #define TCACHE_SLOTS 4096
+#define TCACHE_WAYS 4
 #define TCACHE_LOCKS 64
 #define TILE_NODES 511
 
 typedef struct tcache_slot {
-  uint64_t stamp; /* last use, for eviction within the set */
-  unsigned level;
-  uint64_t index;
   uint8_t node[TILE_NODES][32]; /* sublevel k at offset 512 - (512 >> k) */
 } tcache_slot;
+
+/* A way's key beside the others of its set (two cache lines a set), not at the head
+ * of its 16 KiB tile: a lookup then touches the tile only on a hit. */
+typedef struct tcache_way {
+  uint64_t index;
+  uint64_t stamp; /* last use, for eviction within the set (under the set's lock) */
+  unsigned level;
+  tcache_slot *tile; /* NULL: empty */
+} tcache_way;
+
+/* The right edges of the most recent tree sizes asked for (merkle_edge): proofs are
+ * mostly into the latest checkpoint's tree, which changes a few times a second. */
+#define ECACHE 4
 
 #define NCACHE_SLOTS 65536
 
@@ -66,9 +77,12 @@ typedef struct ixlog {
 
 struct logd_store {
   ncache_slot *ncache;
-  tcache_slot *tcache[TCACHE_SLOTS];
-  atomic_ullong tcache_clock; /* recency stamps for eviction */
+  tcache_way tcache[TCACHE_SLOTS];
   pthread_mutex_t tcache_mu[TCACHE_LOCKS];
+  pthread_mutex_t edge_mu;
+  unsigned edge_next; /* the slot the next new edge goes to (round robin) */
+  int edge_valid[ECACHE];
+  merkle_edge edge[ECACHE];
   rocksdb_t *db;
   rocksdb_column_family_handle_t *cf_default, *cf_index;
   rocksdb_options_t *opts, *idx_opts;
@@ -214,6 +228,7 @@ static store_err open_mode(const char *path, int read_only, logd_store **out, ch
   s->cf_default = cfh[0];
   s->cf_index = cfh[1];
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
+  pthread_mutex_init(&s->edge_mu, NULL);
 
   s->ropts = rocksdb_readoptions_create();
   s->iter_opts = rocksdb_readoptions_create();
@@ -260,9 +275,10 @@ void store_close(logd_store *s) {
   rocksdb_cache_destroy(s->cache);
   rocksdb_options_destroy(s->idx_opts);
   rocksdb_options_destroy(s->opts);
-  for (int i = 0; i < TCACHE_SLOTS; i++) free(s->tcache[i]);
+  for (int i = 0; i < TCACHE_SLOTS; i++) free(s->tcache[i].tile);
   free(s->ncache);
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_destroy(&s->tcache_mu[i]);
+  pthread_mutex_destroy(&s->edge_mu);
   free(s);
 }
 
@@ -720,28 +736,50 @@ static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
 }
 
 /* 4-way set associative: direct mapping would lose about a third of the hits to
- * collisions once the log has a few thousand tiles. */
-#define TCACHE_WAYS 4
-
+ * collisions once the log has a few thousand tiles. Consecutive tiles of a level go to
+ * consecutive sets (each level from its own start), not to hashed ones: a log of up
+ * to TCACHE_SLOTS tiles then fills every set evenly instead of overflowing a tenth of
+ * them (with hashing, a 1M-entry log missed about one tile lookup in eight). */
 static size_t tcache_set_of(unsigned level, uint64_t index) {
-  uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level << 58);
-  return (size_t)(h >> 40) % (TCACHE_SLOTS / TCACHE_WAYS);
+  return (size_t)((index + (uint64_t)level * 0x9e3779b97f4a7c15ull) % (TCACHE_SLOTS / TCACHE_WAYS));
+}
+
+static uint64_t tcache_newest(const tcache_way *set) {
+  uint64_t m = 0;
+  for (size_t w = 0; w < TCACHE_WAYS; w++)
+    if (set[w].tile && set[w].stamp > m) m = set[w].stamp;
+  return m;
 }
 
 static size_t sub_off(unsigned k) { return 512 - (512u >> k); }
 
-/* Copies node (sublevel k, position pos) of full tile (level, index) if cached. */
-static int tcache_get(logd_store *s, unsigned level, uint64_t index, unsigned k, unsigned pos,
-                      uint8_t out[32]) {
+/* Copies node (sublevel k, position pos) of full tile (level, index) if cached, and
+ * with r->path set the siblings of the path from it up to the tile's top into r. */
+static int tcache_get(logd_store *s, store_reader *r, unsigned level, uint64_t index, unsigned k,
+                      unsigned pos, uint8_t out[32]) {
   size_t set = tcache_set_of(level, index);
   pthread_mutex_t *mu = &s->tcache_mu[set % TCACHE_LOCKS];
+  tcache_way *ways = &s->tcache[set * TCACHE_WAYS];
   int hit = 0;
   pthread_mutex_lock(mu);
   for (size_t w = 0; w < TCACHE_WAYS; w++) {
-    tcache_slot *t = s->tcache[set * TCACHE_WAYS + w];
-    if (t && t->level == level && t->index == index) {
-      memcpy(out, t->node[sub_off(k) + pos], 32);
-      t->stamp = atomic_fetch_add_explicit(&s->tcache_clock, 1, memory_order_relaxed);
+    tcache_way *t = &ways[w];
+    if (t->tile && t->level == level && t->index == index) {
+      memcpy(out, t->tile->node[sub_off(k) + pos], 32);
+      if (r->path) {
+        r->memo_level = level;
+        r->memo_index = index;
+        r->memo_mask = 0;
+        for (unsigned j = k; j < 8; j++) {
+          unsigned p = (pos >> (j - k)) ^ 1;
+          memcpy(r->memo[j], t->tile->node[sub_off(j) + p], 32);
+          r->memo_pos[j] = (uint8_t)p;
+          r->memo_mask |= 1u << j;
+        }
+      }
+      /* Recency per set, not from a clock all threads share: no cache line that
+       * every lookup of every thread writes. */
+      if (t->stamp != tcache_newest(ways)) t->stamp = tcache_newest(ways) + 1;
       hit = 1;
       break;
     }
@@ -756,8 +794,6 @@ static int tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8
                       unsigned k, unsigned pos, uint8_t out[32]) {
   tcache_slot *n = malloc(sizeof *n);
   if (!n) return -1;
-  n->level = level;
-  n->index = index;
   memcpy(n->node[0], hashes, 256 * 32);
   for (unsigned sub = 1; sub <= 8; sub++) {
     size_t lo = sub_off(sub - 1), hi = sub_off(sub);
@@ -767,36 +803,37 @@ static int tcache_put(logd_store *s, unsigned level, uint64_t index, const uint8
   memcpy(out, n->node[sub_off(k) + pos], 32);
   size_t set = tcache_set_of(level, index);
   pthread_mutex_t *mu = &s->tcache_mu[set % TCACHE_LOCKS];
+  tcache_way *ways = &s->tcache[set * TCACHE_WAYS];
   tcache_slot *old = NULL;
   pthread_mutex_lock(mu);
   size_t victim = 0;
   int dup = 0;
   for (size_t w = 0; w < TCACHE_WAYS; w++) {
-    tcache_slot *t = s->tcache[set * TCACHE_WAYS + w];
-    if (t && t->level == level && t->index == index) {
+    tcache_way *t = &ways[w];
+    if (t->tile && t->level == level && t->index == index) {
       dup = 1; /* another thread cached it meanwhile */
       break;
     }
-    if (!t) {
+    if (!t->tile) {
       victim = w;
       break;
     }
-    if (t->stamp < s->tcache[set * TCACHE_WAYS + victim]->stamp) victim = w;
+    if (t->stamp < ways[victim].stamp) victim = w;
   }
   if (dup) {
     old = n;
   } else {
-    n->stamp = atomic_fetch_add_explicit(&s->tcache_clock, 1, memory_order_relaxed);
-    old = s->tcache[set * TCACHE_WAYS + victim];
-    s->tcache[set * TCACHE_WAYS + victim] = n;
+    uint64_t stamp = tcache_newest(ways) + 1;
+    old = ways[victim].tile;
+    ways[victim] = (tcache_way){.index = index, .stamp = stamp, .level = level, .tile = n};
   }
   pthread_mutex_unlock(mu);
   free(old);
   return 0;
 }
 
-/* Nodes folded from the right-edge (partial) tiles: the tile still grows, but a node
- * of a complete subtree never changes, so it can be remembered by (level, index). */
+/* Nodes read or folded from the right-edge (partial) tiles: the tile still grows, but
+ * a node of a complete subtree never changes, so it can be remembered by (level, index). */
 static size_t ncache_slot_of(unsigned level, uint64_t index) {
   uint64_t h = (index * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)level * 0xbf58476d1ce4e5b9ull);
   return (size_t)(h >> 40) % NCACHE_SLOTS;
@@ -837,8 +874,13 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     unsigned first, n;
     tile_for_node(level, index + i, &t, &first, &n);
     unsigned k = level % 8;
-    if (tcache_get(r->store, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
-    if (n > 1 && ncache_get(r->store, level, index + i, out[i])) continue;
+    if ((r->memo_mask >> k & 1) && r->memo_pos[k] == first >> k && r->memo_index == t.index &&
+        r->memo_level == (unsigned)t.level) {
+      memcpy(out[i], r->memo[k], 32);
+      continue;
+    }
+    if (tcache_get(r->store, r, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
+    if (ncache_get(r->store, level, index + i, out[i])) continue;
     if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
@@ -849,7 +891,10 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     if (r->len == 256 * 32 && tcache_put(r->store, (unsigned)t.level, t.index, r->data, k, first >> k, out[i]) == 0)
       continue;
     if (n == 1) {
+      /* Remembered too: otherwise every proof whose path crosses the right edge
+       * costs a RocksDB read of the partial tile for a hash that never changes. */
       memcpy(out[i], h, 32);
+      ncache_put(r->store, level, index + i, out[i]);
       continue;
     }
     /* Fold the 2^k level-8L hashes up to the one node they span. */
@@ -859,6 +904,39 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     memcpy(out[i], scratch[0], 32);
     ncache_put(r->store, level, index + i, out[i]);
   }
+  return 0;
+}
+
+/* Copies what a merkle_edge holds of its tree: npeaks of its 64 hashes each. */
+static void edge_copy(merkle_edge *dst, const merkle_edge *src) {
+  dst->size = src->size;
+  dst->npeaks = src->npeaks;
+  memcpy(dst->peak, src->peak, (size_t)src->npeaks * 32);
+  memcpy(dst->fold, src->fold, (size_t)src->npeaks * 32);
+}
+
+int store_edge(store_reader *r, uint64_t size, merkle_edge *out) {
+  logd_store *s = r->store;
+  pthread_mutex_lock(&s->edge_mu);
+  for (unsigned i = 0; i < ECACHE; i++)
+    if (s->edge_valid[i] && s->edge[i].size == size) {
+      edge_copy(out, &s->edge[i]);
+      pthread_mutex_unlock(&s->edge_mu);
+      return 0;
+    }
+  pthread_mutex_unlock(&s->edge_mu);
+  int rc = merkle_edge_init(out, size, store_read_nodes, r);
+  if (rc == MERKLE_ERR_ARG) xt_errf(r->err, sizeof r->err, "tree size %llu out of range", (unsigned long long)size);
+  if (rc) return -1;
+  pthread_mutex_lock(&s->edge_mu);
+  int dup = 0; /* another thread computed it meanwhile */
+  for (unsigned i = 0; i < ECACHE; i++) dup |= s->edge_valid[i] && s->edge[i].size == size;
+  if (!dup) {
+    unsigned slot = s->edge_next++ % ECACHE;
+    edge_copy(&s->edge[slot], out);
+    s->edge_valid[slot] = 1;
+  }
+  pthread_mutex_unlock(&s->edge_mu);
   return 0;
 }
 

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "merkle/merkle.h"
+
 #define STORE_ENTRIES_LEVEL 0xff
 #define STORE_KEY_PREFIX 16
 
@@ -141,12 +143,27 @@ typedef struct store_reader {
   uint8_t *data;
   size_t len;
   char err[200];
+  /* Callers set path = 1 when the reads are an inclusion proof's (the siblings of one
+   * leaf's path, bottom up, perhaps with the leaf first): a read from a cached full
+   * tile then also copies the siblings of the path above it in that tile, which
+   * answer the next reads without a lookup (and their cache misses overlap). */
+  int path;
+  unsigned memo_level;
+  uint64_t memo_index;
+  unsigned memo_mask;     /* bit k: memo[k] holds the node at sublevel k, memo_pos[k] */
+  uint8_t memo_pos[8];
+  uint8_t memo[8][32];
 } store_reader;
 
 void store_reader_init(store_reader *r, logd_store *s);
 void store_reader_done(store_reader *r);
 int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t count,
                      uint8_t (*out)[32]);
+
+/* The right edge of the tree of `size` leaves (merkle_edge, for proofs into that tree),
+ * from a small cache of recent sizes or else read through r. Only sizes of the
+ * published tree may be asked for. 0, or -1 with r->err set. Thread-safe. */
+int store_edge(store_reader *r, uint64_t size, merkle_edge *out);
 
 /* Merge the index log once this many keys are unmerged (default 2^18; tests use
  * small values to exercise merges). */

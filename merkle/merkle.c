@@ -82,8 +82,8 @@ static int read_decomposition(uint64_t lo, uint64_t n, merkle_node_reader rd, vo
                               uint8_t (*peaks)[MERKLE_HASH_SIZE], unsigned *npeaks) {
   unsigned k = 0;
   uint64_t start = lo;
-  for (unsigned b = 64; b-- > 0;) {
-    if (!((n >> b) & 1)) continue;
+  for (uint64_t rest = n; rest; rest &= ~(UINT64_C(1) << (63 - __builtin_clzll(rest)))) {
+    unsigned b = 63 - (unsigned)__builtin_clzll(rest);
     if (rd(ctx, b, start >> b, 1, &peaks[k]) != 0) return MERKLE_ERR_READER;
     k++;
     start += UINT64_C(1) << b;
@@ -105,9 +105,7 @@ merkle_status merkle_tree_restore(merkle_tree *t, uint64_t size, merkle_node_rea
 
 /* The smallest power of two >= n, for n >= 1, as a shift; 64 if it does not fit. */
 static unsigned ceil_log2(uint64_t n) {
-  unsigned s = 0;
-  while (s < 64 && (UINT64_C(1) << s) < n) s++;
-  return s;
+  return n <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(n - 1);
 }
 
 merkle_status merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx,
@@ -115,6 +113,9 @@ merkle_status merkle_range_hash(uint64_t lo, uint64_t hi, merkle_node_reader rd,
   if (hi <= lo) return MERKLE_ERR_ARG;
   unsigned s = ceil_log2(hi - lo);
   if (s < 64 && (lo & ((UINT64_C(1) << s) - 1)) != 0) return MERKLE_ERR_ARG;
+  /* A perfect subtree (every range of a proof but the edge's): its one node. */
+  if (((hi - lo) & (hi - lo - 1)) == 0)
+    return rd(ctx, s, lo >> s, 1, (uint8_t(*)[MERKLE_HASH_SIZE])out) != 0 ? MERKLE_ERR_READER : MERKLE_OK;
   uint8_t peaks[64][MERKLE_HASH_SIZE];
   unsigned n;
   int rc = read_decomposition(lo, hi - lo, rd, ctx, peaks, &n);
@@ -133,10 +134,40 @@ merkle_status merkle_root_at(uint64_t size, merkle_node_reader rd, void *ctx, ui
 
 /* Largest power of two strictly below n (n >= 2). */
 static uint64_t split_point(uint64_t n) {
-  uint64_t k = 1;
-  while (k < n - k) k <<= 1;
-  /* k is now the smallest power of two with 2k >= n, i.e. the largest below n. */
-  return k;
+  return UINT64_C(1) << (63 - __builtin_clzll(n - 1));
+}
+
+merkle_status merkle_edge_init(merkle_edge *e, uint64_t size, merkle_node_reader rd, void *ctx) {
+  if (size >= (UINT64_C(1) << 63)) return MERKLE_ERR_ARG;
+  int rc = read_decomposition(0, size, rd, ctx, e->peak, &e->npeaks);
+  if (rc != MERKLE_OK) return rc;
+  e->size = size;
+  if (e->npeaks == 0) return MERKLE_OK;
+  unsigned last = e->npeaks - 1;
+  memcpy(e->fold[last], e->peak[last], MERKLE_HASH_SIZE);
+  for (unsigned i = last; i-- > 0;) merkle_node_hash(e->peak[i], e->fold[i + 1], e->fold[i]);
+  return MERKLE_OK;
+}
+
+/* MTH(D[lo:hi]) from the edge, when [lo, hi) ends at the edge and starts at a peak
+ * (the fold) or is a peak: 1 then, 0 for every other range. */
+static int edge_range(const merkle_edge *e, uint64_t lo, uint64_t hi, uint8_t out[MERKLE_HASH_SIZE]) {
+  if (!e || lo >= hi || hi > e->size) return 0;
+  uint64_t n = hi - lo;
+  unsigned b = 63 - (unsigned)__builtin_clzll(n);
+  if (b >= 63) return 0; /* e->size < 2^63 */
+  uint64_t above = e->size >> (b + 1); /* the size's bits above n's top bit */
+  unsigned i = (unsigned)__builtin_popcountll(above); /* peaks before the one at bit b */
+  if (!((e->size >> b) & 1) || lo != above << (b + 1)) return 0;
+  if (hi == e->size && n == (e->size & ((UINT64_C(2) << b) - 1))) {
+    memcpy(out, e->fold[i], MERKLE_HASH_SIZE);
+    return 1;
+  }
+  if (n == UINT64_C(1) << b) {
+    memcpy(out, e->peak[i], MERKLE_HASH_SIZE);
+    return 1;
+  }
+  return 0;
 }
 
 /* Proofs are produced top-down by the RFC's recursion and emitted bottom-up, so
@@ -144,10 +175,15 @@ static uint64_t split_point(uint64_t n) {
 typedef struct proof_out {
   uint8_t (*hashes)[MERKLE_HASH_SIZE];
   size_t cap, len;
+  const merkle_edge *edge; /* may be NULL */
 } proof_out;
 
 static int proof_push_range(proof_out *p, uint64_t lo, uint64_t hi, merkle_node_reader rd, void *ctx) {
   if (p->len >= p->cap) return MERKLE_ERR_SPACE;
+  if (edge_range(p->edge, lo, hi, p->hashes[p->len])) {
+    p->len++;
+    return MERKLE_OK;
+  }
   int rc = merkle_range_hash(lo, hi, rd, ctx, p->hashes[p->len]);
   if (rc != MERKLE_OK) return rc;
   p->len++;
@@ -163,10 +199,10 @@ static void proof_reverse(proof_out *p) {
   }
 }
 
-merkle_status merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd, void *ctx,
-                           uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len) {
+static merkle_status inclusion(const merkle_edge *e, uint64_t index, uint64_t size, merkle_node_reader rd,
+                               void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len) {
   if (index >= size) return MERKLE_ERR_ARG;
-  proof_out p = {proof, cap, 0};
+  proof_out p = {proof, cap, 0, e};
   uint64_t lo = 0, hi = size, m = index;
   /* PATH(m, D[lo:hi]) = PATH(m, left) : MTH(right)  or  PATH(m - k, right) : MTH(left). */
   while (hi - lo > 1) {
@@ -187,11 +223,22 @@ merkle_status merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_
   return MERKLE_OK;
 }
 
-merkle_status merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_reader rd,
-                             void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
-                             size_t *len) {
+merkle_status merkle_inclusion_proof(uint64_t index, uint64_t size, merkle_node_reader rd, void *ctx,
+                           uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len) {
+  return inclusion(NULL, index, size, rd, ctx, proof, cap, len);
+}
+
+merkle_status merkle_inclusion_proof_edge(const merkle_edge *e, uint64_t index, merkle_node_reader rd,
+                                          void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                                          size_t *len) {
+  return inclusion(e, index, e->size, rd, ctx, proof, cap, len);
+}
+
+static merkle_status consistency(const merkle_edge *e, uint64_t old_size, uint64_t new_size,
+                                 merkle_node_reader rd, void *ctx,
+                                 uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap, size_t *len) {
   if (old_size > new_size) return MERKLE_ERR_ARG;
-  proof_out p = {proof, cap, 0};
+  proof_out p = {proof, cap, 0, e};
   if (old_size == 0 || old_size == new_size) {
     *len = 0;
     return MERKLE_OK;
@@ -219,6 +266,19 @@ merkle_status merkle_consistency_proof(uint64_t old_size, uint64_t new_size, mer
   proof_reverse(&p);
   *len = p.len;
   return MERKLE_OK;
+}
+
+merkle_status merkle_consistency_proof(uint64_t old_size, uint64_t new_size, merkle_node_reader rd,
+                             void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                             size_t *len) {
+  return consistency(NULL, old_size, new_size, rd, ctx, proof, cap, len);
+}
+
+merkle_status merkle_consistency_proof_edge(const merkle_edge *e, uint64_t old_size,
+                                            merkle_node_reader rd, void *ctx,
+                                            uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                                            size_t *len) {
+  return consistency(e, old_size, e->size, rd, ctx, proof, cap, len);
 }
 
 merkle_status merkle_root_from_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],

@@ -96,6 +96,32 @@ merkle_status merkle_consistency_proof(uint64_t old_size, uint64_t new_size, mer
                              void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
                              size_t *len);
 
+/* The right edge of the tree of `size` leaves: its peaks (as merkle_tree) and, for each,
+ * fold[i] = MTH over the leaves from peak i's first to the end (peak i hashed with the
+ * fold of the smaller peaks; fold[0] is the root). Every proof into the tree whose path
+ * crosses the edge needs one of these folds, each a hash of up to 63 peaks: computing
+ * them once per size leaves a proof only the nodes of perfect subtrees to read. */
+typedef struct merkle_edge {
+  uint64_t size;
+  unsigned npeaks;
+  uint8_t peak[64][MERKLE_HASH_SIZE];
+  uint8_t fold[64][MERKLE_HASH_SIZE];
+} merkle_edge;
+
+/* Reads the peaks of the tree of `size` leaves (size < 2^63) and computes e. */
+merkle_status merkle_edge_init(merkle_edge *e, uint64_t size, merkle_node_reader rd, void *ctx);
+/* merkle_inclusion_proof(index, e->size, ...) and merkle_consistency_proof(old_size,
+ * e->size, ...), byte for byte the same proofs, taking the edge's hashes from e instead
+ * of reading and hashing them again. e must come from merkle_edge_init with a reader
+ * over the same tree. */
+merkle_status merkle_inclusion_proof_edge(const merkle_edge *e, uint64_t index, merkle_node_reader rd,
+                                          void *ctx, uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                                          size_t *len);
+merkle_status merkle_consistency_proof_edge(const merkle_edge *e, uint64_t old_size,
+                                            merkle_node_reader rd, void *ctx,
+                                            uint8_t (*proof)[MERKLE_HASH_SIZE], size_t cap,
+                                            size_t *len);
+
 /* RFC 9162 2.1.3.2: returns MERKLE_OK only if the proof shows leaf_hash at index in
  * the tree of `size` leaves with the given root. */
 merkle_status merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MERKLE_HASH_SIZE],

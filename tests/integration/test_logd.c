@@ -473,6 +473,105 @@ static void test_proofs_random(void) {
   free(lv);
 }
 
+/* The exact answer logd must give for an inclusion (from == UINT64_MAX) or consistency
+ * proof, built from merkle's reference proof over the leaves in memory. */
+static char *want_proof_body(mem_tree *m, uint64_t a, uint64_t b, int inclusion) {
+  uint8_t proof[MERKLE_MAX_PROOF][32];
+  size_t n = 0;
+  int rc = inclusion ? merkle_inclusion_proof(a, b, mem_nodes, m, proof, MERKLE_MAX_PROOF, &n)
+                     : merkle_consistency_proof(a, b, mem_nodes, m, proof, MERKLE_MAX_PROOF, &n);
+  if (rc) return NULL;
+  char *out = malloc(200 + n * 67), hex[65];
+  size_t o = 0;
+  if (inclusion) {
+    check_hex(m->leaf[a], 32, hex);
+    o += (size_t)sprintf(out, "{\"index\":%llu,\"size\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
+                         (unsigned long long)a, (unsigned long long)b, hex);
+  } else {
+    o += (size_t)sprintf(out, "{\"from\":%llu,\"to\":%llu,\"proof\":[", (unsigned long long)a,
+                         (unsigned long long)b);
+  }
+  for (size_t i = 0; i < n; i++) {
+    check_hex(proof[i], 32, hex);
+    o += (size_t)sprintf(out + o, "%s\"%s\"", i ? "," : "", hex);
+  }
+  sprintf(out + o, "]}\n");
+  return out;
+}
+
+/* One proof request, answered with exactly `want`: twice, since the second answer
+ * comes from the caches the first one filled. */
+static int proof_exact(http_client *hc, mem_tree *m, uint64_t a, uint64_t b, int inclusion) {
+  char *want = want_proof_body(m, a, b, inclusion), url[300];
+  if (!want) return -1;
+  snprintf(url, sizeof url, inclusion ? "%s/v1/proof/inclusion?index=%llu&size=%llu"
+                                      : "%s/v1/proof/consistency?from=%llu&to=%llu",
+           fx.base, (unsigned long long)a, (unsigned long long)b);
+  int ok = 1;
+  for (int k = 0; k < 2; k++) {
+    http_resp r;
+    http_request(hc, "GET", url, NULL, NULL, 0, 0, &r);
+    if (r.status != 200 || r.len != strlen(want) || memcmp(r.body, want, r.len)) {
+      printf("# %s: %ld %.*s, want %s", url, r.status, (int)r.len, r.body ? r.body : "", want);
+      ok = 0;
+    }
+    http_resp_free(&r);
+  }
+  free(want);
+  return ok ? 0 : -1;
+}
+
+/* Proofs byte for byte as merkle's reference gives them, where logd's tile caches and
+ * right-edge folds have their boundaries: both ends of tiles, partial and full tiles,
+ * the edge of the latest size and of older ones, before and after the log grows past
+ * a tile boundary. */
+static void test_proofs_exact_at_boundaries(void) {
+  checkpoint c;
+  CHECK_FATAL(settle(&c, NULL) == 0);
+  http_client *hc = http_client_new();
+  for (int round = 0; round < 2; round++) {
+    uint64_t n = c.size;
+    uint8_t (*lv)[32] = leaves(n);
+    CHECK_FATAL(lv);
+    mem_tree m = {lv, n};
+    uint64_t sizes[] = {1, 2, 3, 255, 256, 257, 511, 512, 513, 767, 768, 1024, 1025, n - 300, n - 257, n - 256, n - 1, n};
+    uint64_t offs[] = {0, 1, 2, 127, 128, 254, 255, 256, 257, 511, 512, 513, 1023, 1024};
+    int bad = 0, count = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+      uint64_t size = sizes[i];
+      if (size == 0 || size > n) continue;
+      for (size_t j = 0; j < 2 * sizeof offs / sizeof *offs; j++) {
+        uint64_t o = offs[j / 2], index = j % 2 ? size - 1 - o : o;
+        if (o >= size) continue;
+        bad += proof_exact(hc, &m, index, size, 1) != 0, count++;
+      }
+      for (size_t j = 0; j <= i; j++)
+        if (sizes[j] <= size) bad += proof_exact(hc, &m, sizes[j], size, 0) != 0, count++;
+      bad += proof_exact(hc, &m, 0, size, 0) != 0, count++;
+    }
+    printf("# round %d: tree of %llu, %d proofs, %d wrong\n", round, (unsigned long long)n, count, bad);
+    CHECK(bad == 0);
+    free(lv);
+    if (round) break;
+    /* Grow by 300 (past the next tile boundary): the old edge stays cached, the
+     * partial tiles it came from have grown or filled. */
+    size_t cap = 300 * 40 + 10, len = 0;
+    char *big = malloc(cap);
+    big[len++] = '[';
+    for (int i = 0; i < 300; i++)
+      len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"p\",\"x\":%d}", i ? "," : "", i);
+    big[len++] = ']';
+    big[len] = 0;
+    http_resp r;
+    CHECK(fx_post(&fx, "/v1/add-batch", big, &r) == 200);
+    http_resp_free(&r);
+    free(big);
+    CHECK_FATAL(settle(&c, NULL) == 0);
+    CHECK(c.size == n + 300);
+  }
+  http_client_free(hc);
+}
+
 static void test_read_errors(void) {
   struct {
     const char *path;
@@ -1309,6 +1408,7 @@ int main(void) {
   CHECK_RUN(test_add_batch);
   CHECK_RUN(test_tiles);
   CHECK_RUN(test_proofs_random);
+  CHECK_RUN(test_proofs_exact_at_boundaries);
   CHECK_RUN(test_read_errors);
   CHECK_RUN(test_stored_checkpoints_log_health_metrics);
   CHECK_RUN(test_bad_input_changes_nothing);

@@ -27,6 +27,18 @@ static void hex_round_trip(void) {
   CHECK_EQ_MEM(in, out, 4);
   CHECK(xt_hex_decode("0x00ab7fff", 10, XT_HEX_0X, out, 4, &n) == XT_OK && n == 4);
   CHECK(xt_hex_decode("", 0, 0, out, 4, &n) == XT_OK && n == 0);
+  /* Every byte value, against printf's digits. */
+  uint8_t all[256];
+  char all_text[513], want[3];
+  for (int i = 0; i < 256; i++) all[i] = (uint8_t)i;
+  xt_hex_encode(all, 256, all_text);
+  CHECK(strlen(all_text) == 512);
+  int same = 1;
+  for (int i = 0; i < 256; i++) {
+    snprintf(want, sizeof want, "%02x", i);
+    same &= !memcmp(all_text + 2 * i, want, 2);
+  }
+  CHECK(same);
 }
 
 static void hex_rejects(void) {

@@ -537,6 +537,119 @@ static void test_sampled_sizes_to_2_24(void) {
   free(roots);
 }
 
+/* ---- proofs through a merkle_edge: the same bytes as without ---- */
+
+/* Counts reads, to show the edge's hashes are not read again. */
+typedef struct counting {
+  merkle_node_reader rd;
+  void *ctx;
+  unsigned long reads;
+} counting;
+
+static int counting_reader(void *ctx, unsigned level, uint64_t index, uint64_t count, hash_t *out) {
+  counting *c = ctx;
+  c->reads++;
+  return c->rd(c->ctx, level, index, count, out);
+}
+
+/* Every inclusion proof into `size` and every consistency proof from old sizes
+ * `olds` (n_olds of them) to it, with and without the edge, byte for byte. */
+static void edge_matches(merkle_node_reader rd, void *ctx, uint64_t size, const uint64_t *indexes,
+                         size_t nindexes, const uint64_t *olds, size_t nolds) {
+  merkle_edge e;
+  CHECK_FATAL(merkle_edge_init(&e, size, rd, ctx) == MERKLE_OK);
+  CHECK(e.size == size && e.npeaks == (unsigned)__builtin_popcountll(size));
+  hash_t root;
+  CHECK(merkle_root_at(size, rd, ctx, root) == MERKLE_OK);
+  if (size) CHECK_EQ_MEM(e.fold[0], root, 32);
+  for (size_t i = 0; i < nindexes; i++) {
+    hash_t want[MERKLE_MAX_PROOF], got[MERKLE_MAX_PROOF];
+    size_t wlen = 0, glen = 0;
+    counting plain = {rd, ctx, 0}, edged = {rd, ctx, 0};
+    CHECK(merkle_inclusion_proof(indexes[i], size, counting_reader, &plain, want, MERKLE_MAX_PROOF, &wlen) == MERKLE_OK);
+    CHECK(merkle_inclusion_proof_edge(&e, indexes[i], counting_reader, &edged, got, MERKLE_MAX_PROOF, &glen) == MERKLE_OK);
+    CHECK(glen == wlen);
+    CHECK(memcmp(got, want, wlen * 32) == 0);
+    CHECK(edged.reads <= plain.reads);
+    if (wlen) CHECK(merkle_inclusion_proof_edge(&e, indexes[i], rd, ctx, got, wlen - 1, &glen) == MERKLE_ERR_SPACE);
+  }
+  for (size_t i = 0; i < nolds; i++) {
+    hash_t want[MERKLE_MAX_PROOF], got[MERKLE_MAX_PROOF];
+    size_t wlen = 0, glen = 0;
+    CHECK(merkle_consistency_proof(olds[i], size, rd, ctx, want, MERKLE_MAX_PROOF, &wlen) == MERKLE_OK);
+    CHECK(merkle_consistency_proof_edge(&e, olds[i], rd, ctx, got, MERKLE_MAX_PROOF, &glen) == MERKLE_OK);
+    CHECK(glen == wlen);
+    CHECK(memcmp(got, want, wlen * 32) == 0);
+  }
+  hash_t proof[MERKLE_MAX_PROOF];
+  size_t len;
+  CHECK(merkle_inclusion_proof_edge(&e, size, rd, ctx, proof, MERKLE_MAX_PROOF, &len) == MERKLE_ERR_ARG);
+  CHECK(merkle_consistency_proof_edge(&e, size + 1, rd, ctx, proof, MERKLE_MAX_PROOF, &len) == MERKLE_ERR_ARG);
+}
+
+static void test_edge_proofs_every_size_to_512(void) {
+  hash_t *roots = calloc(SMALL + 1, 32);
+  mem_tree *t = small_tree(roots);
+  uint64_t *all = calloc(SMALL + 1, sizeof *all);
+  for (uint64_t i = 0; i <= SMALL; i++) all[i] = i;
+  for (uint64_t size = 0; size <= SMALL; size++) edge_matches(mem_reader, t, size, all, size, all, size + 1);
+  /* The proofs a 300-leaf tree gives do not hold for an edge of 299. */
+  merkle_edge e;
+  hash_t want[MERKLE_MAX_PROOF], got[MERKLE_MAX_PROOF];
+  size_t wlen, glen;
+  CHECK(merkle_edge_init(&e, 299, mem_reader, t) == MERKLE_OK);
+  CHECK(merkle_inclusion_proof(7, 300, mem_reader, t, want, MERKLE_MAX_PROOF, &wlen) == MERKLE_OK);
+  CHECK(merkle_inclusion_proof_edge(&e, 7, mem_reader, t, got, MERKLE_MAX_PROOF, &glen) == MERKLE_OK);
+  CHECK(glen != wlen || memcmp(got, want, wlen * 32) != 0);
+  t->fail_reads = 1;
+  CHECK(merkle_edge_init(&e, 300, mem_reader, t) == MERKLE_ERR_READER);
+  t->fail_reads = 0;
+  CHECK(merkle_edge_init(&e, UINT64_C(1) << 63, mem_reader, t) == MERKLE_ERR_ARG);
+  free(all);
+  mem_tree_free(t);
+  free(roots);
+}
+
+static void test_edge_proofs_sampled_to_2_20(void) {
+  unsigned log2 = 20;
+  uint64_t total = UINT64_C(1) << log2;
+  big_tree *t = calloc(1, sizeof *t);
+  for (unsigned l = 8; l <= log2; l++) t->upper[l] = calloc(total >> l, 32);
+  merkle_tree c;
+  merkle_tree_init(&c);
+  for (uint64_t i = 0; i < total; i++) {
+    hash_t h;
+    leaf_for(i, h);
+    merkle_tree_append(&c, h, big_sink, t);
+  }
+  t->size = total;
+  /* Sizes around tile (256) and power-of-two boundaries, the benchmark's size, and
+   * random ones; indexes at both ends of each peak and of each tile, and random. */
+  uint64_t sizes[64];
+  size_t ns = 0;
+  uint64_t fixed[] = {255, 256, 257, 511, 512, 513, 65535, 65536, 65537, 65792, 965984, total - 1, total};
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) sizes[ns++] = fixed[i];
+  while (ns < 24) sizes[ns++] = 1 + rng() % total;
+  for (size_t s = 0; s < ns; s++) {
+    uint64_t size = sizes[s], idx[96], olds[32];
+    size_t ni = 0, no = 0;
+    uint64_t start = 0;
+    for (unsigned b = 64; b-- > 0;)
+      if ((size >> b) & 1) {
+        uint64_t end = start + (UINT64_C(1) << b);
+        idx[ni++] = start, idx[ni++] = end - 1;
+        if (b >= 9) idx[ni++] = start + 255, idx[ni++] = start + 256;
+        if (no < 16) olds[no++] = start ? start : 1, olds[no++] = end;
+        start = end;
+      }
+    while (ni < 96) idx[ni++] = rng() % size;
+    while (no < 32) olds[no++] = rng() % (size + 1);
+    edge_matches(big_reader, t, size, idx, ni, olds, no);
+  }
+  for (unsigned l = 8; l <= log2; l++) free(t->upper[l]);
+  free(t);
+}
+
 static void test_range_hash_rejects_unaligned(void) {
   hash_t *roots = calloc(SMALL + 1, 32);
   mem_tree *t = small_tree(roots);
@@ -558,5 +671,7 @@ int main(void) {
   CHECK_RUN(test_inclusion_every_size_to_512);
   CHECK_RUN(test_consistency_every_pair_to_512);
   CHECK_RUN(test_sampled_sizes_to_2_24);
+  CHECK_RUN(test_edge_proofs_every_size_to_512);
+  CHECK_RUN(test_edge_proofs_sampled_to_2_20);
   return check_finish();
 }
