@@ -85,6 +85,7 @@ typedef struct req {
   const logd_submitter *who;
   char *body;
   size_t len, cap, limit, reserved;
+  size_t first_cap; /* the body's declared length (Content-Length, within limit), or 0 */
   size_t discarded;
   int too_large;
   int overloaded;   /* the global body budget was exhausted: answer 503 */
@@ -853,7 +854,8 @@ static enum MHD_Result begin_request(logd_http *h, struct MHD_Connection *c, con
   size_t limit = route == R_ADD ? 4 * h->cfg.max_entry_bytes : MAX_BATCH_BODY;
   const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   uint64_t clen = 0;
-  if (cl && parse_u64(cl, UINT64_MAX, &clen) == 0 && clen > limit)
+  int have_clen = cl && parse_u64(cl, UINT64_MAX, &clen) == 0;
+  if (have_clen && clen > limit)
     return respond_errorf(h, c, 413, "request body is larger than %zu bytes", limit);
   const char *wait = arg(c, "wait");
   const char *format = arg(c, "format");
@@ -873,6 +875,7 @@ static enum MHD_Result begin_request(logd_http *h, struct MHD_Connection *c, con
   r->route = route;
   r->who = who;
   r->limit = limit;
+  if (have_clen && clen > 0) r->first_cap = (size_t)clen;
   r->want_text = want_text;
   r->want_checkpoint = want_text || (wait != NULL);
   atomic_init(&r->state, ST_READING);
@@ -912,7 +915,10 @@ static enum MHD_Result take_body(logd_http *h, req *r, const char *upload, size_
     return MHD_YES;
   }
   if (r->len + n > r->cap) {
-    size_t nc = r->cap ? r->cap : 4096;
+    /* Sized to the declared body when there is one: a single event is a few hundred
+     * bytes, and a 4 KiB request falls outside glibc's small bins, where each one
+     * first consolidates the fast bins (~2% of logd's CPU per single add). */
+    size_t nc = r->cap ? r->cap : r->first_cap ? r->first_cap : 4096;
     while (nc < r->len + n) nc *= 2;
     if (nc > r->limit) nc = r->limit;
     if (atomic_fetch_add(&h->body_bytes, nc - r->cap) + (nc - r->cap) > BODY_BUDGET) {
