@@ -147,21 +147,20 @@ static EVP_MD *sha256_md;
 static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
 
 seq_sub *seq_sub_new(const char *submitter, event_list *events) {
-  seq_sub *s = calloc(1, sizeof *s);
+  size_t n = events->count;
+  /* One block: the submission, then its arrays (each size a multiple of 8 but the last),
+   * so a single add costs one allocation here, not five. */
+  size_t per = 32 + MERKLE_HASH_SIZE + sizeof(uint64_t) + 1;
+  seq_sub *s = n > (SIZE_MAX - sizeof *s) / per ? NULL : calloc(1, sizeof *s + n * per);
   if (!s) {
     event_list_free(events);
     return NULL;
   }
-  size_t n = events->count;
-  s->dedup = calloc(n, sizeof *s->dedup);
-  s->index = calloc(n, sizeof *s->index);
-  s->leaf = calloc(n, sizeof *s->leaf);
-  s->dup = calloc(n, 1);
-  if (!s->dedup || !s->index || !s->leaf || !s->dup) {
-    free(s->dedup), free(s->index), free(s->leaf), free(s->dup), free(s);
-    event_list_free(events);
-    return NULL;
-  }
+  uint8_t *p = (uint8_t *)(s + 1);
+  s->dedup = (uint8_t (*)[32])p, p += n * sizeof *s->dedup;
+  s->leaf = (uint8_t (*)[MERKLE_HASH_SIZE])p, p += n * sizeof *s->leaf;
+  s->index = (uint64_t *)p, p += n * sizeof *s->index;
+  s->dup = p;
   s->submitter = submitter;
   s->events = *events;
   memset(events, 0, sizeof *events);
@@ -186,8 +185,8 @@ seq_sub *seq_sub_new(const char *submitter, event_list *events) {
 void seq_sub_free(seq_sub *s) {
   if (!s) return;
   event_list_free(&s->events);
-  free(s->dedup), free(s->index), free(s->leaf), free(s->dup), free(s->checkpoint);
-  free(s);
+  free(s->checkpoint);
+  free(s); /* with its arrays (seq_sub_new) */
 }
 
 /* ---- state load (start, and after a failed write) ---- */

@@ -5,7 +5,9 @@
  * line; each line is "\u2014 name base64"; lines by unknown keys are skipped. */
 #include "merkle/note.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +189,31 @@ static int text_is_clean(const char *s, size_t len) {
   return 1;
 }
 
+/* The last signing key, kept for the next signature: building an EVP_PKEY from the
+ * seed derives the public key and goes through the provider's key import, as much CPU
+ * as the signature itself, and logd signs with one key every checkpoint interval.
+ * Returns a new reference (the caller frees it) or NULL. */
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+static EVP_PKEY *key_cached;
+static uint8_t key_seed[32];
+
+static EVP_PKEY *signing_key(const uint8_t seed[32]) {
+  pthread_mutex_lock(&key_mu);
+  if (!key_cached || CRYPTO_memcmp(key_seed, seed, 32)) {
+    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    if (!k) {
+      pthread_mutex_unlock(&key_mu);
+      return NULL;
+    }
+    EVP_PKEY_free(key_cached);
+    key_cached = k;
+    memcpy(key_seed, seed, 32);
+  }
+  EVP_PKEY *k = EVP_PKEY_up_ref(key_cached) == 1 ? key_cached : NULL;
+  pthread_mutex_unlock(&key_mu);
+  return k;
+}
+
 merkle_status note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
               size_t *out_len, char *err, size_t errcap) {
   if (text_len == 0 || text[text_len - 1] != '\n') return fail(err, errcap, MERKLE_ERR_ARG, "note text must end in a newline");
@@ -197,7 +224,7 @@ merkle_status note_sign(const note_signer *s, const char *text, size_t text_len,
     if (text[i] == '\n' && text[i + 1] == '\n') return fail(err, errcap, MERKLE_ERR_ARG, "note text must not contain a blank line");
   uint8_t sig[4 + 64];
   memcpy(sig, s->verifier.key_hash, 4);
-  EVP_PKEY *pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, s->seed, 32);
+  EVP_PKEY *pkey = signing_key(s->seed);
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   size_t siglen = 64;
   int ok = pkey && ctx && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&

@@ -44,7 +44,9 @@ merkle_status note_verifier_format(const note_verifier *v, char *buf, size_t cap
                          char *err, size_t errcap);
 merkle_status note_verifier_parse(note_verifier *v, const char *text, size_t len, char *err, size_t errcap) MERKLE_MUST_USE;
 
-/* Signs text (which must end in "\n" and contain no NUL) and writes the whole note. */
+/* Signs text (which must end in "\n" and contain no NUL) and writes the whole note.
+ * Thread-safe. Keeps the last key it signed with (one, process-wide, in OpenSSL's
+ * memory) for the next call, so a caller that wipes its seed leaves that copy. */
 merkle_status note_sign(const note_signer *s, const char *text, size_t text_len, char *out, size_t cap,
               size_t *out_len, char *err, size_t errcap);
 /* Verifies that the note carries a valid signature by v (other signers' lines are

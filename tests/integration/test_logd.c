@@ -903,6 +903,34 @@ static void test_http_errors_exact(void) {
   free(log);
 }
 
+/* logd keeps the token a keep-alive connection authenticated with: the next request on
+ * that connection with a different token, of the same length or not, is still 401. */
+static void test_token_kept_per_connection(void) {
+  size_t tl = strlen(fx.token);
+  CHECK_FATAL(tl > 1 && tl < 200);
+  char flipped[200], longer[210];
+  memcpy(flipped, fx.token, tl + 1);
+  flipped[tl - 1] = flipped[tl - 1] == '0' ? '1' : '0';
+  snprintf(longer, sizeof longer, "%s0", fx.token);
+  const char *bad[] = {flipped, longer, ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char req[1200], body[64];
+    int bl = snprintf(body, sizeof body, "{\"type\":\"kept\",\"i\":%zu}", i);
+    int n = snprintf(req, sizeof req,
+                     "POST /v1/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: %d\r\n\r\n%s"
+                     "POST /v1/add HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: 12\r\nConnection: close\r\n\r\n{\"type\":\"x\"}",
+                     fx.token, bl, body, bad[i]);
+    char *resp = raw_exchange(req, (size_t)n);
+    const char *second = resp ? strstr(resp + 1, "HTTP/1.1 ") : NULL;
+    if (!second) printf("# case %zu: %s\n", i, resp ? resp : "(no answer)");
+    CHECK(resp && !strncmp(resp, "HTTP/1.1 200 ", 13));
+    CHECK(second && !strncmp(second, "HTTP/1.1 401 ", 13));
+    free(resp);
+  }
+}
+
 static void test_slowloris(void) {
   /* fx runs with --client-timeout 2: clients that send part of a request and
    * stall are cut off, and others are served meanwhile. */
@@ -1413,6 +1441,7 @@ int main(void) {
   CHECK_RUN(test_stored_checkpoints_log_health_metrics);
   CHECK_RUN(test_bad_input_changes_nothing);
   CHECK_RUN(test_http_errors_exact);
+  CHECK_RUN(test_token_kept_per_connection);
   CHECK_RUN(test_slowloris);
   CHECK_RUN(test_concurrent_writers);
   CHECK_RUN(test_restart_keeps_everything);
