@@ -110,7 +110,9 @@ static void apply(const integ_out *o) {
     CHECK(o->tail_hashes_len == (o->size - o->tail_first) * 32);
     memcpy(chunk_h + chunk_hlen, o->tail_hashes, o->tail_hashes_len);
     chunk_hlen += o->tail_hashes_len;
-    chunk_b = realloc(chunk_b, chunk_blen + o->tail_bundle_len);
+    uint8_t *nb = realloc(chunk_b, chunk_blen + o->tail_bundle_len);
+    CHECK_FATAL(nb != NULL);
+    chunk_b = nb;
     memcpy(chunk_b + chunk_blen, o->tail_bundle, o->tail_bundle_len);
     chunk_blen += o->tail_bundle_len;
   } else {
@@ -451,7 +453,10 @@ static void test_full_changes_nothing(void) {
   batch_make(&b, 2, 0);
   integ_group g = group_of(&b, 0, 2);
   CHECK(integ_run(&t, &g, 1, TS, 65535, &o) == INTEG_EFULL);
-  CHECK(memcmp(&t, &before, sizeof t) == 0);
+  CHECK(t.range.size == before.range.size && t.range.npeaks == before.range.npeaks);
+  CHECK_EQ_MEM(t.range.peaks, before.range.peaks, sizeof t.range.peaks);
+  CHECK_EQ_MEM(t.edge, before.edge, sizeof t.edge);
+  CHECK(t.bundle_len == before.bundle_len);
   for (size_t i = 0; i < 2; i++) CHECK(b.dup[i] == 0 && b.index[i] == 0);
   uint64_t idx;
   hash_t leaf;
