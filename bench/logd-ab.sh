@@ -6,7 +6,7 @@
 # Per round and build: a fresh logd in a temp dir, single-entry appends over 64
 # connections, then add-batch (1,000 per request, 8 connections); XT_BENCH_LOGD_SECONDS
 # (default 8) each. XT_BENCH_AB_MODES="add batch wait" adds add?wait=checkpoint paced
-# at 10,000/s over XT_BENCH_WAIT_CONNS (default 768) connections (p50 and p99 are the
+# at XT_BENCH_WAIT_RATE (default 10,000/s) over XT_BENCH_WAIT_CONNS (default 768) connections (p50 and p99 are the
 # figures there; late > 0 means the pacing did not hold). Not part of `make bench`.
 set -u
 rounds=$1; shift
@@ -27,7 +27,7 @@ for r in $(seq "$rounds"); do
     for mode in ${XT_BENCH_AB_MODES:-add batch}; do
       case $mode in
       batch) extra="--conns 8 --batch 1000" ;;
-      wait) extra="--conns ${XT_BENCH_WAIT_CONNS:-768} --rate 10000" ;;
+      wait) extra="--conns ${XT_BENCH_WAIT_CONNS:-768} --rate ${XT_BENCH_WAIT_RATE:-10000}" ;;
       *) extra="--conns 64" ;;
       esac
       t0=$(ticks $lpid)

@@ -226,7 +226,7 @@ static void fail_prepare(logd_seq *q, prepared *f, const char *why, const char *
 
 /* Sequences one group into f (the tree advances; nothing is written). Returns 0, or
  * -1 when it failed: then its submissions are failed and the tree is unchanged. */
-static int prepare(logd_seq *q, seq_sub *list, int ckpt_due, prepared *f) {
+static int prepare(logd_seq *q, seq_sub *list, prepared *f) {
   char err[300];
   seq_write *w = &f->w;
   w->list = list;
@@ -269,21 +269,27 @@ static int prepare(logd_seq *q, seq_sub *list, int ckpt_due, prepared *f) {
   w->new_bytes = o->new_bytes;
   if (o->size == o->start_size) return 0;
   to_batch(q, o, w->batch);
-  /* A checkpoint that is due rides in the same synced write as the entries. */
-  if (ckpt_due && publ_sign(&q->pub, o->size, o->root, w->note, NOTE_MAX_SIZE, &w->note_len, &w->note_cp) == 0) {
-    store_batch_put_checkpoint(w->batch, w->note_cp.size, w->note, w->note_len);
-    w->with_note = 1;
-    q->pub.last_sign_mono = publ_now_ms();
-  }
   w->has_write = 1;
   return 0;
 }
 
-/* Prepares a group and hands it to the writer once the previous one is done. */
-static void run_batch(logd_seq *q, seq_sub *list, int ckpt_due) {
+/* Prepares a group and hands it to the writer once the previous one is done. A
+ * checkpoint that is due by then rides in the same synced write as the entries:
+ * decided at the hand-over, not when the group was prepared, since it may fall due
+ * while the write before is in flight (else it would wait for the next group's). */
+static void run_batch(logd_seq *q, seq_sub *list) {
   prepared *f = &q->fl[q->cur];
-  if (prepare(q, list, ckpt_due, f)) return;
-  if (writer_hand(&q->writer, &f->w)) {
+  seq_write *w = &f->w;
+  if (prepare(q, list, f)) return;
+  int failed = writer_idle(&q->writer);
+  uint64_t now = publ_now_ms();
+  if (!failed && w->has_write && now >= publ_due_at(&q->pub) &&
+      publ_sign(&q->pub, w->size, w->root, w->note, NOTE_MAX_SIZE, &w->note_len, &w->note_cp) == 0) {
+    store_batch_put_checkpoint(w->batch, w->note_cp.size, w->note, w->note_len);
+    w->with_note = 1;
+    q->pub.last_sign_mono = now;
+  }
+  if (failed || writer_hand(&q->writer, w)) {
     /* The group before failed (storage failed for good), and this one was built on
      * top of it. */
     char msg[200];
@@ -342,7 +348,7 @@ static void *seq_main(void *arg) {
     int stopping;
     seq_sub *list = take(q, &stopping);
     if (list && refuse(q, list)) list = NULL;
-    if (list) run_batch(q, list, publ_now_ms() >= publ_due_at(p));
+    if (list) run_batch(q, list);
     int broken = writer_broken(&q->writer);
     if (broken) {
       /* Waiters are the writer's while a batch is in flight. */
