@@ -5,7 +5,9 @@
 # Usage: bash bench/logd-ab.sh ROUNDS BINDIR...   (each BINDIR holds logd and logd-bench)
 # Per round and build: a fresh logd in a temp dir, single-entry appends over 64
 # connections, then add-batch (1,000 per request, 8 connections); XT_BENCH_LOGD_SECONDS
-# (default 8) each. Not part of `make bench`.
+# (default 8) each. XT_BENCH_AB_MODES="add batch wait" adds add?wait=checkpoint paced
+# at XT_BENCH_WAIT_RATE (default 10,000/s) over XT_BENCH_WAIT_CONNS (default 768) connections (p50 and p99 are the
+# figures there; late > 0 means the pacing did not hold). Not part of `make bench`.
 set -u
 rounds=$1; shift
 secs=${XT_BENCH_LOGD_SECONDS:-8}
@@ -22,12 +24,16 @@ for r in $(seq "$rounds"); do
     for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
     tok=$(cat "$tmp/log/dev-token")
     line="round $r $B:"
-    for mode in add batch; do
-      if [ $mode = batch ]; then extra="--conns 8 --batch 1000"; else extra="--conns 64"; fi
+    for mode in ${XT_BENCH_AB_MODES:-add batch}; do
+      case $mode in
+      batch) extra="--conns 8 --batch 1000" ;;
+      wait) extra="--conns ${XT_BENCH_WAIT_CONNS:-768} --rate ${XT_BENCH_WAIT_RATE:-10000}" ;;
+      *) extra="--conns 64" ;;
+      esac
       t0=$(ticks $lpid)
       o=$("$B/logd-bench" $mode --url http://127.0.0.1:$port --token "$tok" $extra --seconds "$secs")
       t1=$(ticks $lpid)
-      line="$line $mode $(kv "$o" rate)/s p99 $(kv "$o" p99_ms) ms CPU $(awk -v a=$t0 -v b=$t1 -v n="$(kv "$o" items)" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (n>0)?(b-a)*1e6/hz/n:0}') us/entry;"
+      line="$line $mode $(kv "$o" rate)/s p50 $(kv "$o" p50_ms) p99 $(kv "$o" p99_ms) ms$([ $mode = wait ] && echo " late $(kv "$o" late)") CPU $(awk -v a=$t0 -v b=$t1 -v n="$(kv "$o" items)" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (n>0)?(b-a)*1e6/hz/n:0}') us/entry;"
     done
     echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
     kill $lpid; wait $lpid 2>/dev/null

@@ -1,6 +1,7 @@
 # logd: the log server (RocksDB storage, group-commit sequencer, HTTP API).
 LIBS += logdcore
-logdcore_SRCS := logd/event.c logd/ixmem.c logd/store.c logd/sequencer.c
+logdcore_SRCS := logd/event.c logd/ixmem.c logd/store.c logd/sequencer.c logd/seq_queue.c \
+                 logd/seq_integrate.c logd/seq_publish.c logd/seq_writer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
 BINS += logd
@@ -53,3 +54,9 @@ test-event_PKGS := jansson
 TOOLS += bench-event
 bench-event_SRCS := bench/bench_event.c
 bench-event_LIBS := logdcore
+
+# The sequencer's pure integrate step against merkle/ (no RocksDB, no threads).
+TESTS += test-logd-integrate
+test-logd-integrate_SRCS := tests/unit/test_logd_integrate.c
+test-logd-integrate_LIBS := logdcore merkle check
+test-logd-integrate_PKGS := jansson libcrypto

@@ -18,7 +18,11 @@
  *
  * The queue is bounded (entries and bytes): seq_submit refuses instead of growing.
  * Memory does not grow with the log: the tree is its compact range plus the
- * right-edge tiles and entry bundle. */
+ * right-edge tiles and entry bundle.
+ *
+ * The stages, private to logd/: seq_queue.h (the queue), seq_integrate.h (the pure
+ * integrate step), seq_writer.h (the synced write, sticky failure, disk-low),
+ * seq_publish.h (view, checkpoints, waiters, hook); sequencer.c runs them. */
 #ifndef XT_LOGD_SEQUENCER_H
 #define XT_LOGD_SEQUENCER_H
 
