@@ -216,12 +216,6 @@ static int query_u64(logd_http *h, struct MHD_Connection *c, const char *name, u
   return 0;
 }
 
-static json_t *proof_json(const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++) json_array_append_new(a, hex_json(p[i], MERKLE_HASH_SIZE));
-  return a;
-}
-
 /* Writes the decimal digits of v at b; returns their count (at most 20). */
 static size_t put_u64(char *b, uint64_t v) {
   char t[20];
@@ -232,8 +226,61 @@ static size_t put_u64(char *b, uint64_t v) {
   return n;
 }
 
-/* Proof answers are the hot read path: formatted directly, no JSON tree and no printf.
- * {"<ka>":a,"<kb>":b,["leaf_hash":"<leaf>",]"proof":[...]} and a newline. */
+/* Hot answers (proofs, receipts, add results) are formatted directly: no JSON tree and
+ * no printf. Each put_ writes at b and returns the bytes written; callers size their
+ * buffer from the bounds given. */
+static size_t put_lit(char *b, const char *s) {
+  size_t n = strlen(s);
+  memcpy(b, s, n);
+  return n;
+}
+
+/* A hash as a quoted hex string: 66 bytes (xt_hex_encode's NUL is overwritten). */
+static size_t put_hash(char *b, const uint8_t *hash) {
+  b[0] = '"';
+  xt_hex_encode(hash, MERKLE_HASH_SIZE, b + 1);
+  b[1 + 2 * MERKLE_HASH_SIZE] = '"';
+  return 2 + 2 * MERKLE_HASH_SIZE;
+}
+
+/* A JSON array of n hashes: at most 2 + 67 n bytes. */
+static size_t put_proof(char *b, const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n) {
+  size_t o = 0;
+  b[o++] = '[';
+  for (size_t i = 0; i < n; i++) {
+    if (i) b[o++] = ',';
+    o += put_hash(b + o, p[i]);
+  }
+  b[o++] = ']';
+  return o;
+}
+
+/* s (n bytes of UTF-8, here always a note logd signed) as a JSON string escaped as
+ * jansson escapes it, so the receipt's bytes are those json_dumps wrote before: '"',
+ * '\\' and the short escapes, other control bytes as \u00XX, all else as is. At most
+ * 2 + 6 n bytes. */
+static size_t put_string(char *b, const char *s, size_t n) {
+  static const char hexu[] = "0123456789ABCDEF";
+  size_t o = 0;
+  b[o++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    char e = ch == '"' ? '"' : ch == '\\' ? '\\' : ch == '\n' ? 'n' : ch == '\t' ? 't'
+           : ch == '\r' ? 'r' : ch == '\b' ? 'b' : ch == '\f' ? 'f' : 0;
+    if (e) {
+      b[o++] = '\\', b[o++] = e;
+    } else if (ch < 0x20) {
+      memcpy(b + o, "\\u00", 4), o += 4;
+      b[o++] = hexu[ch >> 4], b[o++] = hexu[ch & 15];
+    } else {
+      b[o++] = (char)ch;
+    }
+  }
+  b[o++] = '"';
+  return o;
+}
+
+/* {"<ka>":a,"<kb>":b,["leaf_hash":"<leaf>",]"proof":[...]} and a newline. */
 static char *proof_text(const char *ka, uint64_t a, const char *kb, uint64_t b,
                         const uint8_t *leaf, const uint8_t (*p)[MERKLE_HASH_SIZE], size_t n,
                         size_t *len) {
@@ -242,30 +289,21 @@ static char *proof_text(const char *ka, uint64_t a, const char *kb, uint64_t b,
   char *out = malloc(la + lb + 200 + n * 67);
   if (!out) return NULL;
   size_t o = 0;
-  out[o++] = '{', out[o++] = '"';
-  memcpy(out + o, ka, la), o += la;
-  out[o++] = '"', out[o++] = ':';
+  o += put_lit(out + o, "{\"");
+  o += put_lit(out + o, ka);
+  o += put_lit(out + o, "\":");
   o += put_u64(out + o, a);
-  out[o++] = ',', out[o++] = '"';
-  memcpy(out + o, kb, lb), o += lb;
-  out[o++] = '"', out[o++] = ':';
+  o += put_lit(out + o, ",\"");
+  o += put_lit(out + o, kb);
+  o += put_lit(out + o, "\":");
   o += put_u64(out + o, b);
-  out[o++] = ',';
   if (leaf) {
-    memcpy(out + o, "\"leaf_hash\":\"", 13), o += 13;
-    xt_hex_encode(leaf, MERKLE_HASH_SIZE, out + o);
-    o += 2 * MERKLE_HASH_SIZE;
-    out[o++] = '"', out[o++] = ',';
+    o += put_lit(out + o, ",\"leaf_hash\":");
+    o += put_hash(out + o, leaf);
   }
-  memcpy(out + o, "\"proof\":[", 9), o += 9;
-  for (size_t i = 0; i < n; i++) {
-    if (i) out[o++] = ',';
-    out[o++] = '"';
-    xt_hex_encode(p[i], MERKLE_HASH_SIZE, out + o);
-    o += 2 * MERKLE_HASH_SIZE;
-    out[o++] = '"';
-  }
-  memcpy(out + o, "]}\n", 3), o += 3;
+  o += put_lit(out + o, ",\"proof\":");
+  o += put_proof(out + o, p, n);
+  o += put_lit(out + o, "}\n");
   *len = o;
   return out;
 }
@@ -652,46 +690,74 @@ static int receipt_proofs(logd_http *h, const seq_sub *s, uint8_t (**proof)[MERK
   return 0;
 }
 
-/* The answer to a write that did not wait for a checkpoint: index, leaf hash, dup. */
-static enum MHD_Result respond_added(logd_http *h, struct MHD_Connection *c, const req *r) {
-  const seq_sub *s = r->sub;
-  size_t n = s->events.count;
-  if (r->route != R_ADD_BATCH) {
-    char body[200], lh[65];
-    xt_hex_encode(s->leaf[0], MERKLE_HASH_SIZE, lh);
-    int n0 = snprintf(body, sizeof body, "{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}\n",
-                      s->index[0], lh, s->dup[0] ? "true" : "false");
-    char *b = malloc((size_t)n0);
-    if (!b) return respond_error(h, c, 503, "out of memory; the entry is logged, retry");
-    memcpy(b, body, (size_t)n0);
-    return respond(h, c, 200, "application/json", b, (size_t)n0, "no-store", NULL, NULL);
+/* One result of a write: {"index":i,"leaf_hash":"...","dup":b[,"proof":[...]]}, at
+ * most 120 + 67 plen bytes (no proof member when p is NULL). */
+static size_t put_result(char *b, const seq_sub *s, size_t i, const uint8_t (*p)[MERKLE_HASH_SIZE],
+                         size_t plen) {
+  size_t o = put_lit(b, "{\"index\":");
+  o += put_u64(b + o, s->index[i]);
+  o += put_lit(b + o, ",\"leaf_hash\":");
+  o += put_hash(b + o, s->leaf[i]);
+  o += put_lit(b + o, s->dup[i] ? ",\"dup\":true" : ",\"dup\":false");
+  if (p) {
+    o += put_lit(b + o, ",\"proof\":");
+    o += put_proof(b + o, p, plen);
   }
-  /* 1,000 results: formatted directly rather than as a JSON tree. */
-  size_t cap = 64 + n * 128, o = 0;
+  b[o++] = '}';
+  return o;
+}
+
+/* The answer to a write: for one entry its result, with the covering checkpoint's
+ * note between dup and proof when it waited (proof: n x MERKLE_MAX_PROOF hashes, plen:
+ * n lengths, both NULL when it did not wait); for a batch
+ * {"first_index":f|null,"results":[...][,"checkpoint":"..."]}. The member order is the
+ * one these answers have always had. Returns the malloc'd text, NULL when out of memory. */
+static char *write_answer(const req *r, const uint8_t (*proof)[MERKLE_HASH_SIZE],
+                          const size_t *plen, size_t *len) {
+  const seq_sub *s = r->sub;
+  size_t n = s->events.count, cap = 64 + (proof ? 6 * s->checkpoint_len : 0);
+  for (size_t i = 0; i < n; i++) cap += 124 + (proof ? 67 * plen[i] : 0);
   char *b = malloc(cap);
-  if (!b) return respond_error(h, c, 503, "out of memory; the entries are logged, retry");
+  if (!b) return NULL;
+  size_t o = 0;
+  if (r->route != R_ADD_BATCH) {
+    o = put_result(b, s, 0, NULL, 0) - 1; /* reopened for the receipt's members */
+    if (proof) {
+      o += put_lit(b + o, ",\"checkpoint\":");
+      o += put_string(b + o, s->checkpoint, s->checkpoint_len);
+      o += put_lit(b + o, ",\"proof\":");
+      o += put_proof(b + o, proof, plen[0]);
+    }
+    o += put_lit(b + o, "}\n");
+    *len = o;
+    return b;
+  }
   uint64_t first = UINT64_MAX;
   for (size_t i = 0; i < n; i++)
     if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-  if (first == UINT64_MAX) o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":null,\"results\":[");
-  else o += (size_t)snprintf(b + o, cap - o, "{\"first_index\":%" PRIu64 ",\"results\":[", first);
+  o += put_lit(b + o, "{\"first_index\":");
+  o += first == UINT64_MAX ? put_lit(b + o, "null") : put_u64(b + o, first);
+  o += put_lit(b + o, ",\"results\":[");
   for (size_t i = 0; i < n; i++) {
-    char lh[65];
-    xt_hex_encode(s->leaf[i], MERKLE_HASH_SIZE, lh);
-    o += (size_t)snprintf(b + o, cap - o, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":\"%s\",\"dup\":%s}",
-                          i ? "," : "", s->index[i], lh, s->dup[i] ? "true" : "false");
+    if (i) b[o++] = ',';
+    o += put_result(b + o, s, i, proof ? proof + i * MERKLE_MAX_PROOF : NULL, proof ? plen[i] : 0);
   }
-  o += (size_t)snprintf(b + o, cap - o, "]}\n");
-  return respond(h, c, 200, "application/json", b, o, "no-store", NULL, NULL);
+  b[o++] = ']';
+  if (proof) {
+    o += put_lit(b + o, ",\"checkpoint\":");
+    o += put_string(b + o, s->checkpoint, s->checkpoint_len);
+  }
+  o += put_lit(b + o, "}\n");
+  *len = o;
+  return b;
 }
 
 /* The answer to a write that waited for its checkpoint: receipts with proofs
- * (proof: n x MERKLE_MAX_PROOF hashes, plen: n lengths). */
+ * (proof: n x MERKLE_MAX_PROOF hashes, plen: n lengths), as JSON or as a tlog-proof. */
 static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, const req *r,
                                        const uint8_t (*proof)[MERKLE_HASH_SIZE],
                                        const size_t *plen) {
   const seq_sub *s = r->sub;
-  size_t n = s->events.count;
   if (r->want_text) {
     size_t cap = s->checkpoint_len + 256 + plen[0] * 48;
     char *out = malloc(cap);
@@ -705,30 +771,10 @@ static enum MHD_Result respond_receipt(logd_http *h, struct MHD_Connection *c, c
     }
     return respond(h, c, 200, "text/x-tlog-proof", out, outlen, "no-store", NULL, NULL);
   }
-  json_t *j = json_object();
-  if (r->route != R_ADD_BATCH) {
-    json_object_set_new(j, "index", json_integer((json_int_t)s->index[0]));
-    json_object_set_new(j, "leaf_hash", hex_json(s->leaf[0], MERKLE_HASH_SIZE));
-    json_object_set_new(j, "dup", json_boolean(s->dup[0]));
-    json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-    json_object_set_new(j, "proof", proof_json(proof, plen[0]));
-    return respond_json(h, c, 200, j, "no-store");
-  }
-  json_t *res = json_array();
-  uint64_t first = UINT64_MAX;
-  for (size_t i = 0; i < n; i++) {
-    if (!s->dup[i] && s->index[i] < first) first = s->index[i];
-    json_t *e = json_object();
-    json_object_set_new(e, "index", json_integer((json_int_t)s->index[i]));
-    json_object_set_new(e, "leaf_hash", hex_json(s->leaf[i], MERKLE_HASH_SIZE));
-    json_object_set_new(e, "dup", json_boolean(s->dup[i]));
-    json_object_set_new(e, "proof", proof_json(proof + i * MERKLE_MAX_PROOF, plen[i]));
-    json_array_append_new(res, e);
-  }
-  json_object_set_new(j, "first_index", first == UINT64_MAX ? json_null() : json_integer((json_int_t)first));
-  json_object_set_new(j, "results", res);
-  json_object_set_new(j, "checkpoint", json_stringn(s->checkpoint, s->checkpoint_len));
-  return respond_json(h, c, 200, j, "no-store");
+  size_t len = 0;
+  char *b = write_answer(r, proof, plen, &len);
+  if (!b) return respond_error(h, c, 503, "out of memory; the entries are logged, retry for the receipt");
+  return respond(h, c, 200, "application/json", b, len, "no-store", NULL, NULL);
 }
 
 static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req *r) {
@@ -740,7 +786,12 @@ static enum MHD_Result add_response(logd_http *h, struct MHD_Connection *c, req 
       return respond_errorf(h, c, 500, "the boot entry is logged (index %" PRIu64 ") but its quote "
                             "was not kept: %s", s->index[0], err);
   }
-  if (!r->want_checkpoint) return respond_added(h, c, r);
+  if (!r->want_checkpoint) {
+    size_t len = 0;
+    char *b = write_answer(r, NULL, NULL, &len);
+    if (!b) return respond_error(h, c, 503, "out of memory; the entries are logged, retry");
+    return respond(h, c, 200, "application/json", b, len, "no-store", NULL, NULL);
+  }
   uint8_t (*proof)[MERKLE_HASH_SIZE] = NULL;
   size_t *plen = NULL;
   int st = receipt_proofs(h, s, &proof, &plen);
