@@ -1,6 +1,6 @@
 # logd: the log server (RocksDB storage, group-commit sequencer, HTTP API).
 LIBS += logdcore
-logdcore_SRCS := logd/event.c logd/ixmem.c logd/store.c logd/sequencer.c logd/seq_queue.c \
+logdcore_SRCS := logd/event.c logd/event_canon.c logd/event_ref.c logd/ixmem.c logd/store.c logd/sequencer.c logd/seq_queue.c \
                  logd/seq_integrate.c logd/seq_publish.c logd/seq_writer.c
 logdcore_PKGS := rocksdb jansson libcrypto
 
@@ -39,7 +39,7 @@ fuzz-entry_SRCS := tests/fuzz/fuzz_entry.c
 fuzz-entry_LIBS := logdcore
 fuzz-entry_PKGS := jansson
 
-# The one-pass canonicalizer against jansson (the reference in logd/event.c).
+# The one-pass canonicalizer (logd/event_canon.c) against jansson (logd/event_ref.c).
 FUZZERS += fuzz-event-diff
 fuzz-event-diff_SRCS := tests/fuzz/fuzz_event_diff.c
 fuzz-event-diff_LIBS := logdcore
