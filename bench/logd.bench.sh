@@ -2,7 +2,10 @@
 # logd: durable appends (single-entry over 64 keep-alive connections, add-batch),
 # sequencing-to-checkpoint latency at a paced 10,000 entries/s, inclusion proofs/s,
 # full tiles/s beside nginx serving the same tile bytes, RocksDB's own synced
-# batch-write rate (db_bench) beside the appends, storage per entry and RSS.
+# batch-write rate (db_bench) beside the appends, storage per entry and RSS; logd's
+# CPU per item beside every rate, and the HTTP floor beside the single-entry appends
+# (the same 64 connections fetching a checkpoint-sized answer from logd and from
+# nginx: what one keep-alive request costs before anything is made durable).
 # Knobs: XT_BENCH_LOGD_SECONDS (default 8 per measurement).
 set -euo pipefail
 secs=${XT_BENCH_LOGD_SECONDS:-8}
@@ -11,6 +14,8 @@ BENCH_NAME=logd
 . "$(dirname "$0")/lib.sh"
 fail() { echo "logd bench failed: $1" >&2; tail -5 "$tmp/logd.err" >&2; exit 1; }
 ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+# CPU ticks of a process and its children (nginx's master and workers).
+ticks_tree() { local t; t=$(ticks $1); for c in $(pgrep -P $1); do t=$(( t + $(ticks $c) )); done; echo $t; }
 us_per() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (n>0)?(b-a)*1e6/hz/n:0}'; }
 rss_mb() { awk '/VmRSS/{printf "%.0f", $2/1024}' /proc/$1/status; }
 
@@ -32,14 +37,24 @@ t2=$(ticks $lpid)
 batch=$("$BIN/logd-bench" batch --url $url --token $tok --conns 8 --batch 1000 --seconds $secs)
 t3=$(ticks $lpid)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+t4=$(ticks $lpid)
 wait=$("$BIN/logd-bench" wait --url $url --token $tok --conns 768 --rate 10000 --seconds $secs)
+t5=$(ticks $lpid)
 size=$(curl -s $url/v1/log | python3 -c 'import json,sys;print(json.load(sys.stdin)["tree_size"])')
 rss1=$(rss_mb $lpid)
 # Warm the tile cache first (a cold proof computes its tiles' inner nodes once).
 "$BIN/logd-bench" proof --url $url --conns 16 --size $size --seconds 2 >/dev/null
+t6=$(ticks $lpid)
 proof=$("$BIN/logd-bench" proof --url $url --conns 16 --size $size --seconds $secs)
+t7=$(ticks $lpid)
 ntiles=$(( size / 256 )); [ $ntiles -gt 2000 ] && ntiles=2000
+t8=$(ticks $lpid)
 tile=$("$BIN/logd-bench" tile --url $url --conns 16 --tiles $ntiles --seconds $secs)
+t9=$(ticks $lpid)
+t10=$(ticks $lpid)
+get=$("$BIN/logd-bench" get --url $url --path /checkpoint --conns 64 --seconds $secs)
+t11=$(ticks $lpid)
+curl -sf $url/checkpoint -o "$tmp/checkpoint"
 
 # The same tile bytes from nginx.
 mkdir -p "$tmp/www"
@@ -57,6 +72,7 @@ for t in range(n):
     os.makedirs(os.path.join(root, os.path.dirname(p)), exist_ok=True)
     open(os.path.join(root, p), "wb").write(b)
 PY
+cp "$tmp/checkpoint" "$tmp/www/checkpoint"
 chmod -R a+rX "$tmp"
 nport=$(free_port)
 cat >"$tmp/nginx.conf" <<NGX
@@ -74,9 +90,14 @@ http {
 }
 NGX
 nginx -c "$tmp/nginx.conf" -p "$tmp" &
-pids+=($!)
+npid=$!
+pids+=($npid)
 wait_port $nport
+n0=$(ticks_tree $npid)
 ntile=$("$BIN/logd-bench" tile --url http://127.0.0.1:$nport --conns 16 --tiles $ntiles --seconds $secs)
+n1=$(ticks_tree $npid)
+nget=$("$BIN/logd-bench" get --url http://127.0.0.1:$nport --path /checkpoint --conns 64 --seconds $secs)
+n2=$(ticks_tree $npid)
 
 entries=$(metric $port logd_entries_total)
 ebytes=$(metric $port logd_entry_bytes_total)
@@ -97,15 +118,17 @@ echo "the figure that does not depend on what else runs)."
 echo
 echo "| measure | result | target | limit beside it |"
 echo "|---|---|---|---|"
-printf '| single-entry appends, 64 keep-alive conns | %s entries/s (p50 %s ms, p99 %s ms); logd CPU %s us/entry | >= 50,000/s | db_bench fillrandom sync=1 batch 256: %s writes/s |\n' \
-  "$(kv "$add" rate)" "$(kv "$add" p50_ms)" "$(kv "$add" p99_ms)" "$(us_per $t0 $t1 "$(kv "$add" items)")" "$dbb"
+cpu() { us_per "$1" "$2" "$(kv "$3" items)"; }
+printf '| single-entry appends, 64 keep-alive conns | %s entries/s (p50 %s ms, p99 %s ms); logd CPU %s us/entry | >= 50,000/s | db_bench fillrandom sync=1 batch 256: %s writes/s; HTTP floor, GET /checkpoint over 64 conns: logd %s /s at %s us, nginx %s /s at %s us of CPU per request |\n' \
+  "$(kv "$add" rate)" "$(kv "$add" p50_ms)" "$(kv "$add" p99_ms)" "$(cpu $t0 $t1 "$add")" "$dbb" \
+  "$(kv "$get" rate)" "$(cpu $t10 $t11 "$get")" "$(kv "$nget" rate)" "$(cpu $n1 $n2 "$nget")"
 printf '| add-batch (1,000 per request, 8 conns) | %s entries/s (p50 %s ms); logd CPU %s us/entry | >= 300,000/s | same |\n' \
-  "$(kv "$batch" rate)" "$(kv "$batch" p50_ms)" "$(us_per $t2 $t3 "$(kv "$batch" items)")"
-printf '| add?wait=checkpoint paced at 10,000/s (768 conns) | %s entries/s, p50 %s ms, p99 %s ms, %s late sends | p99 <= 50 ms | interval 20 ms |\n' \
-  "$(kv "$wait" rate)" "$(kv "$wait" p50_ms)" "$(kv "$wait" p99_ms)" "$(kv "$wait" late)"
-printf '| inclusion proofs (tree of %s) | %s /s (p99 %s ms) | >= 30,000/s | |\n' "$size" "$(kv "$proof" rate)" "$(kv "$proof" p99_ms)"
-printf '| full tiles (%s distinct) | %s /s | >= 80%% of nginx | nginx: %s /s (%s%%) |\n' "$ntiles" "$(kv "$tile" rate)" \
-  "$(kv "$ntile" rate)" "$(awk -v a="$(kv "$tile" rate)" -v b="$(kv "$ntile" rate)" 'BEGIN{printf "%.0f", (b>0)?100*a/b:0}')"
+  "$(kv "$batch" rate)" "$(kv "$batch" p50_ms)" "$(cpu $t2 $t3 "$batch")"
+printf '| add?wait=checkpoint paced at 10,000/s (768 conns) | %s entries/s, p50 %s ms, p99 %s ms, %s late sends; logd CPU %s us/entry | p99 <= 50 ms | interval 20 ms |\n' \
+  "$(kv "$wait" rate)" "$(kv "$wait" p50_ms)" "$(kv "$wait" p99_ms)" "$(kv "$wait" late)" "$(cpu $t4 $t5 "$wait")"
+printf '| inclusion proofs (tree of %s) | %s /s (p99 %s ms); logd CPU %s us/proof | >= 30,000/s | |\n' "$size" "$(kv "$proof" rate)" "$(kv "$proof" p99_ms)" "$(cpu $t6 $t7 "$proof")"
+printf '| full tiles (%s distinct) | %s /s; logd CPU %s us/tile | >= 80%% of nginx | nginx: %s /s (%s%%) at %s us/tile |\n' "$ntiles" "$(kv "$tile" rate)" "$(cpu $t8 $t9 "$tile")" \
+  "$(kv "$ntile" rate)" "$(awk -v a="$(kv "$tile" rate)" -v b="$(kv "$ntile" rate)" 'BEGIN{printf "%.0f", (b>0)?100*a/b:0}')" "$(cpu $n0 $n1 "$ntile")"
 printf '| synced batch writes | %s, mean %s ms | | |\n' "$fsync_n" "$(awk -v s="$fsync_s" -v n="$fsync_n" 'BEGIN{printf "%.2f", (n>0)?1000*s/n:0}')"
 printf '| storage | %s B/entry over %s B/entry of entry bytes (%s entries, %s B on disk) | <= entry + 40 B | |\n' \
   "$(awk -v d="$disk" -v n="$entries" 'BEGIN{printf "%.0f", d/n}')" "$(awk -v d="$ebytes" -v n="$entries" 'BEGIN{printf "%.0f", d/n}')" "$entries" "$disk"

@@ -2,14 +2,15 @@
  * the same tile paths, e.g. nginx).
  *
  *   logd-bench MODE --url http://127.0.0.1:PORT [--token T] [--conns 64]
- *              [--seconds 5] [--batch 1000] [--size N] [--tiles N] [--rate R]
+ *              [--seconds 5] [--batch 1000] [--size N] [--tiles N] [--rate R] [--path P]
  *
  * MODE: add (one event per POST /v1/add), batch (--batch events per
  * /v1/add-batch), wait (POST /v1/add?wait=checkpoint paced at --rate entries/s
  * spread over the connections: sequencing-to-checkpoint latency), proof
  * (GET /v1/proof/inclusion at random index for --size), consistency (GET
  * /v1/proof/consistency from a random size to --size), tile (GET random full
- * level-0 tiles 0..--tiles-1).
+ * level-0 tiles 0..--tiles-1), get (GET --path, the same path every time: the
+ * HTTP floor of a server, logd's or nginx's, beside the appends).
  *
  * One thread, epoll, one request in flight per connection. Prints one line:
  *   mode=add requests=N items=N seconds=S rate=R/s p50_ms=.. p99_ms=.. max_ms=.. errors=N
@@ -68,6 +69,7 @@ static unsigned port;
 static const char *token = "";
 static int batch = 1000;
 static uint64_t tree_size = 1, ntiles = 1;
+static const char *get_path = "/checkpoint";
 static double rate;
 static uint64_t counter;
 static unsigned seed = 12345;
@@ -116,6 +118,8 @@ static int build(conn *c) {
     snprintf(pbuf, sizeof pbuf, "/v1/proof/consistency?from=%llu&to=%llu",
              (unsigned long long)(1 + rnd64() % tree_size), (unsigned long long)tree_size);
     path = pbuf;
+  } else if (!strcmp(mode, "get")) {
+    path = get_path;
   } else {
     uint64_t t = rnd64() % ntiles;
     unsigned groups[8];
@@ -186,7 +190,7 @@ static int complete(conn *c, size_t *used) {
  * that would share all of its state. Not shipped. */
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: logd-bench add|batch|wait|proof|consistency|tile --url URL [options]\n");
+    fprintf(stderr, "usage: logd-bench add|batch|wait|proof|consistency|tile|get --url URL [options]\n");
     return 2;
   }
   mode = argv[1];
@@ -201,6 +205,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--size")) tree_size = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--tiles")) ntiles = strtoull(argv[i + 1], NULL, 10);
     else if (!strcmp(argv[i], "--rate")) rate = atof(argv[i + 1]);
+    else if (!strcmp(argv[i], "--path")) get_path = argv[i + 1];
     else {
       fprintf(stderr, "logd-bench: unknown option %s\n", argv[i]);
       return 2;
