@@ -59,6 +59,7 @@ typedef struct ncache_slot {
  * (frozen) into the sorted index column family as one ingested SST, then deletes its
  * 'X' records. Lookups read active, frozen, then the column family (mu guards all). */
 #define IXLOG_OP (1 + STORE_KEY_PREFIX + 8)
+#define PTILE_LEVELS 8
 #define IXLOG_MERGE_KEYS (1u << 18)
 
 typedef struct ixlog {
@@ -83,6 +84,16 @@ struct logd_store {
   unsigned edge_next; /* the slot the next new edge goes to (round robin) */
   int edge_valid[ECACHE];
   merkle_edge edge[ECACHE];
+  /* The newest partial (right-edge) hash tile of each level, as last read. A partial
+   * tile only grows and its first w hashes never change, so a copy of width w answers
+   * any read within w: receipts would otherwise read the same right-edge tile once per
+   * waiting request, each a RocksDB get and a scan of its chunks. */
+  pthread_mutex_t ptile_mu;
+  struct {
+    uint64_t index;
+    uint8_t *data; /* NULL: none yet */
+    size_t len;
+  } ptile[PTILE_LEVELS];
   rocksdb_t *db;
   rocksdb_column_family_handle_t *cf_default, *cf_index;
   rocksdb_options_t *opts, *idx_opts;
@@ -229,6 +240,7 @@ static store_err open_mode(const char *path, int read_only, logd_store **out, ch
   s->cf_index = cfh[1];
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_init(&s->tcache_mu[i], NULL);
   pthread_mutex_init(&s->edge_mu, NULL);
+  pthread_mutex_init(&s->ptile_mu, NULL);
 
   s->ropts = rocksdb_readoptions_create();
   s->iter_opts = rocksdb_readoptions_create();
@@ -279,6 +291,8 @@ void store_close(logd_store *s) {
   free(s->ncache);
   for (int i = 0; i < TCACHE_LOCKS; i++) pthread_mutex_destroy(&s->tcache_mu[i]);
   pthread_mutex_destroy(&s->edge_mu);
+  for (int i = 0; i < PTILE_LEVELS; i++) free(s->ptile[i].data);
+  pthread_mutex_destroy(&s->ptile_mu);
   free(s);
 }
 
@@ -735,6 +749,44 @@ static int reader_tile(store_reader *r, unsigned level, uint64_t index) {
   return 0;
 }
 
+/* reader_tile, for a read of the first `need` hashes of the tile: from the copy of the
+ * newest partial tile of its level when that holds them, else from RocksDB (and a
+ * partial tile read there becomes that copy when it is newer or wider). Same result. */
+static int reader_tile_holding(store_reader *r, unsigned level, uint64_t index, unsigned need) {
+  logd_store *s = r->store;
+  if (r->have && r->level == level && r->index == index) {
+    if (r->len / 32 >= need) return 0;
+    r->have = 0; /* a copy narrower than this tree's tile: read it again */
+  }
+  if (level < PTILE_LEVELS) {
+    pthread_mutex_lock(&s->ptile_mu);
+    int hit = s->ptile[level].data && s->ptile[level].index == index && s->ptile[level].len / 32 >= need;
+    uint8_t *copy = hit ? malloc(s->ptile[level].len) : NULL;
+    if (copy) {
+      memcpy(copy, s->ptile[level].data, s->ptile[level].len);
+      free(r->data);
+      r->data = copy, r->len = s->ptile[level].len;
+      r->have = 1, r->level = level, r->index = index;
+    }
+    pthread_mutex_unlock(&s->ptile_mu);
+    if (copy) return 0;
+  }
+  if (reader_tile(r, level, index)) return -1;
+  if (level >= PTILE_LEVELS || r->len >= 256 * 32 || r->len % 32 || !r->len) return 0;
+  pthread_mutex_lock(&s->ptile_mu);
+  if (!s->ptile[level].data || s->ptile[level].index < index ||
+      (s->ptile[level].index == index && s->ptile[level].len < r->len)) {
+    uint8_t *copy = malloc(r->len);
+    if (copy) { /* without memory the copy is skipped; the read is good */
+      memcpy(copy, r->data, r->len);
+      free(s->ptile[level].data);
+      s->ptile[level].data = copy, s->ptile[level].len = r->len, s->ptile[level].index = index;
+    }
+  }
+  pthread_mutex_unlock(&s->ptile_mu);
+  return 0;
+}
+
 /* 4-way set associative: direct mapping would lose about a third of the hits to
  * collisions once the log has a few thousand tiles. Consecutive tiles of a level go to
  * consecutive sets (each level from its own start), not to hashed ones: a log of up
@@ -881,7 +933,7 @@ int store_read_nodes(void *reader, unsigned level, uint64_t index, uint64_t coun
     }
     if (tcache_get(r->store, r, (unsigned)t.level, t.index, k, first >> k, out[i])) continue;
     if (ncache_get(r->store, level, index + i, out[i])) continue;
-    if (reader_tile(r, (unsigned)t.level, t.index)) return -1;
+    if (reader_tile_holding(r, (unsigned)t.level, t.index, first + n)) return -1;
     if (r->len % 32 || r->len / 32 < (size_t)first + n) {
       snprintf(r->err, sizeof r->err, "storage: hash tile %d/%llu holds %zu hashes, %u needed",
                t.level, (unsigned long long)t.index, r->len / 32, first + n);
