@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Event canonicalization (logd/event.c), CPU per event on a 1,000-event add-batch body
+# Event canonicalization (logd/event_canon.c), CPU per event on a 1,000-event add-batch body
 # like logd-bench's: the one-pass writer beside the jansson reference it replaced on
 # the hot path (json_loadb, checks, json_dumps), in one process, interleaved.
 set -euo pipefail

@@ -99,16 +99,59 @@ static int op_cmp(const void *a, const void *b) {
   return memcmp(x->key, y->key, IXMEM_KEY);
 }
 
+/* The first two key bytes, big-endian: the bucket of a key within its tag. */
+static unsigned prefix16(const ixmem_op *o) { return (unsigned)o->key[0] << 8 | o->key[1]; }
+
+/* Sorts a run of keys that share tag and prefix: few of them, unless someone ground
+ * SHA-256 prefixes to fill one bucket, which then costs a qsort, not a quadratic. */
+static void sort_run(ixmem_op *v, size_t n) {
+  if (n > 16) {
+    qsort(v, n, sizeof *v, op_cmp);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    ixmem_op x = v[i];
+    size_t j = i;
+    for (; j > 0 && op_cmp(&v[j - 1], &x) > 0; j--) v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
+/* A merge sorts 2^18 keys; qsort's indirect compares were 12% of logd's CPU under
+ * add-batch. Keys are SHA-256 prefixes, so two stable counting passes (the first two
+ * key bytes, then the tag) leave runs of about two keys, each finished by sort_run. */
 int ixmem_sorted(const ixmem *m, ixmem_op **out, size_t *n) {
   *out = NULL;
   *n = 0;
   if (!m->count) return 0;
-  ixmem_op *v = malloc(m->count * sizeof *v);
-  if (!v) return -1;
+  ixmem_op *v = malloc(m->count * sizeof *v), *w = malloc(m->count * sizeof *w);
+  size_t *cnt = calloc(65536, sizeof *cnt), tc[256] = {0};
+  if (!v || !w || !cnt) {
+    free(v), free(w), free(cnt);
+    return -1;
+  }
   size_t k = 0;
   for (size_t i = 0; i < m->cap; i++)
     if (m->slot[i].tag) v[k++] = m->slot[i];
-  qsort(v, k, sizeof *v, op_cmp);
+  for (size_t i = 0; i < k; i++) cnt[prefix16(&v[i])]++, tc[v[i].tag]++;
+  for (size_t b = 0, at = 0; b < 65536; b++) {
+    size_t c = cnt[b];
+    cnt[b] = at, at += c;
+  }
+  for (size_t b = 0, at = 0; b < 256; b++) {
+    size_t c = tc[b];
+    tc[b] = at, at += c;
+  }
+  for (size_t i = 0; i < k; i++) w[cnt[prefix16(&v[i])]++] = v[i];
+  for (size_t i = 0; i < k; i++) v[tc[w[i].tag]++] = w[i];
+  free(w);
+  free(cnt);
+  for (size_t a = 0; a < k;) {
+    size_t b = a + 1;
+    while (b < k && v[b].tag == v[a].tag && prefix16(&v[b]) == prefix16(&v[a])) b++;
+    sort_run(v + a, b - a);
+    a = b;
+  }
   *out = v;
   *n = k;
   return 0;

@@ -55,6 +55,11 @@ TOOLS += bench-event
 bench-event_SRCS := bench/bench_event.c
 bench-event_LIBS := logdcore
 
+# CPU of the index merge's sort, ixmem_sorted beside qsort (bench/ixmem.bench.sh).
+TOOLS += bench-ixmem
+bench-ixmem_SRCS := bench/bench_ixmem.c
+bench-ixmem_LIBS := logdcore
+
 # The sequencer's pure integrate step against merkle/ (no RocksDB, no threads).
 TESTS += test-logd-integrate
 test-logd-integrate_SRCS := tests/unit/test_logd_integrate.c

@@ -55,6 +55,55 @@ static void test_ixmem(void) {
   ixmem_free(m);
 }
 
+static int ref_cmp(const void *a, const void *b) {
+  const ixmem_op *x = a, *y = b;
+  if (x->tag != y->tag) return x->tag < y->tag ? -1 : 1;
+  return memcmp(x->key, y->key, IXMEM_KEY);
+}
+
+/* ixmem_sorted against qsort of the same keys: random keys under three tags, runs of
+ * 2..40 keys sharing their first two bytes (both sides of the insertion-sort limit),
+ * and 3,000 keys ground to one prefix. */
+static void test_ixmem_sorted_vs_qsort(void) {
+  ixmem *m = ixmem_new(0);
+  CHECK_FATAL(m != NULL);
+  size_t want_n = 0, cap = 200000;
+  ixmem_op *want = calloc(cap, sizeof *want);
+  CHECK_FATAL(want != NULL);
+  uint8_t k[32];
+  uint32_t seq = 0;
+  for (int i = 0; i < 60000; i++, seq++) {
+    uint8_t tag = "DHX"[i % 3];
+    key_of(seq, tag, k);
+    CHECK_FATAL(ixmem_put(m, tag, k, seq) == 0);
+    want[want_n].tag = tag, memcpy(want[want_n].key, k, IXMEM_KEY), want[want_n++].index = seq;
+  }
+  for (int run = 2; run <= 40; run++)
+    for (int i = 0; i < run; i++, seq++) {
+      key_of(seq, 'D', k);
+      k[0] = 0xab, k[1] = (uint8_t)run;
+      CHECK_FATAL(ixmem_put(m, 'D', k, seq) == 0);
+      want[want_n].tag = 'D', memcpy(want[want_n].key, k, IXMEM_KEY), want[want_n++].index = seq;
+    }
+  for (int i = 0; i < 3000; i++, seq++) {
+    key_of(seq, 'H', k);
+    k[0] = 0x12, k[1] = 0x34;
+    CHECK_FATAL(ixmem_put(m, 'H', k, seq) == 0);
+    want[want_n].tag = 'H', memcpy(want[want_n].key, k, IXMEM_KEY), want[want_n++].index = seq;
+  }
+  qsort(want, want_n, sizeof *want, ref_cmp);
+  ixmem_op *got = NULL;
+  size_t n = 0;
+  CHECK_FATAL(ixmem_sorted(m, &got, &n) == 0 && n == want_n);
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++)
+    bad += got[i].tag != want[i].tag || memcmp(got[i].key, want[i].key, IXMEM_KEY) || got[i].index != want[i].index;
+  CHECK(bad == 0);
+  free(got);
+  free(want);
+  ixmem_free(m);
+}
+
 static char dir[64];
 
 /* Writes batches of `per` entries (indices from *next), each with a 'D' and an 'H'
@@ -156,6 +205,7 @@ int main(void) {
   snprintf(dir, sizeof dir, "/tmp/xt-store-test.XXXXXX");
   if (!mkdtemp(dir)) return 1;
   CHECK_RUN(test_ixmem);
+  CHECK_RUN(test_ixmem_sorted_vs_qsort);
   CHECK_RUN(test_index_log_merge_and_reopen);
   /* RocksDB keeps only files in its directory. */
   DIR *d = opendir(dir);
