@@ -161,6 +161,14 @@ int writer_idle(seq_writer *w) {
   return failed;
 }
 
+int writer_wait(seq_writer *w) {
+  pthread_mutex_lock(&w->mu);
+  int busy = w->job != NULL;
+  while (w->job) pthread_cond_wait(&w->cv, &w->mu);
+  pthread_mutex_unlock(&w->mu);
+  return busy;
+}
+
 int writer_hand(seq_writer *w, seq_write *job) {
   if (writer_idle(w)) return -1;
   pthread_mutex_lock(&w->mu);

@@ -65,6 +65,9 @@ void writer_stop(seq_writer *w);
 /* Waits until no write is in flight; returns whether the last one failed (and
  * clears that). While idle, the caller owns the publisher's waiters. */
 int writer_idle(seq_writer *w);
+/* Waits until no write is in flight, leaving a failure for writer_idle to report.
+ * Returns 1 when a write was in flight, 0 when the writer was idle already. */
+int writer_wait(seq_writer *w);
 /* Hands job to the thread once the previous job is done. Returns 0, or -1 when that
  * previous write failed: then job was not taken (its list is the caller's). */
 int writer_hand(seq_writer *w, seq_write *job);

@@ -325,6 +325,28 @@ static seq_sub *take(logd_seq *q, int *stopping) {
   return squeue_take(&q->queue, timed ? &due : NULL, stopping);
 }
 
+/* A group of fewer entries than this waits for the write in flight and takes in what
+ * arrived meanwhile; a larger one is prepared at once, overlapping that write. */
+#define SEQ_GATHER_ENTRIES 256
+
+/* With single adds from a closed loop of clients (64 in the benchmark), preparing
+ * each group as soon as it is taken keeps three groups in flight (written, prepared,
+ * filling) of a third of the clients each; gathering until the write is done keeps
+ * two of half, so each synced write carries half again as many entries. Preparing a
+ * small group costs far less than the write, so little is lost by not overlapping it;
+ * an add-batch group (thousands of entries) is worth overlapping and is not held. */
+static seq_sub *gather(logd_seq *q, seq_sub *list, int *stopping) {
+  size_t n = 0;
+  seq_sub *tail = list;
+  for (seq_sub *s = list; s; s = s->next) n += s->events.count, tail = s;
+  if (n >= SEQ_GATHER_ENTRIES || !writer_wait(&q->writer)) return list;
+  uint64_t now = 0; /* do not wait: take what is queued */
+  int st = 0;
+  tail->next = squeue_take(&q->queue, &now, &st);
+  *stopping |= st;
+  return list;
+}
+
 /* Refuses a group storage cannot take before anything is prepared; returns whether. */
 static int refuse(logd_seq *q, seq_sub *list) {
   char msg[200];
@@ -347,6 +369,7 @@ static void *seq_main(void *arg) {
   for (;;) {
     int stopping;
     seq_sub *list = take(q, &stopping);
+    if (list) list = gather(q, list, &stopping);
     if (list && refuse(q, list)) list = NULL;
     if (list) run_batch(q, list);
     int broken = writer_broken(&q->writer);
