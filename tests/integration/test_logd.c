@@ -412,21 +412,27 @@ static void test_tiles(void) {
   free(lv);
 }
 
+/* Adds n new events {"type":"p","b":b,"i":i} (i from 0) in one add-batch: 0 when
+ * answered 200. */
+static int add_numbered(int n, int b) {
+  size_t cap = (size_t)n * 48 + 10, len = 0;
+  char *big = malloc(cap);
+  if (!big) return -1;
+  big[len++] = '[';
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"p\",\"b\":%d,\"i\":%d}", i ? "," : "", b, i);
+  big[len++] = ']';
+  big[len] = 0;
+  http_resp r;
+  long st = fx_post(&fx, "/v1/add-batch", big, &r);
+  http_resp_free(&r);
+  free(big);
+  return st == 200 ? 0 : -1;
+}
+
 static void test_proofs_random(void) {
   /* Grow past two tile levels' worth of interesting shapes. */
-  for (int b = 0; b < 3; b++) {
-    size_t cap = 1000 * 40 + 10, len = 0;
-    char *big = malloc(cap);
-    big[len++] = '[';
-    for (int i = 0; i < 1000; i++)
-      len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"p\",\"b\":%d,\"i\":%d}", i ? "," : "", b, i);
-    big[len++] = ']';
-    big[len] = 0;
-    http_resp r;
-    CHECK(fx_post(&fx, "/v1/add-batch", big, &r) == 200);
-    http_resp_free(&r);
-    free(big);
-  }
+  for (int b = 0; b < 3; b++) CHECK(add_numbered(1000, b) == 0);
   checkpoint c;
   CHECK_FATAL(settle(&c, NULL) == 0);
   uint64_t n = c.size;
@@ -565,17 +571,7 @@ static void test_proofs_exact_at_boundaries(void) {
     if (round) break;
     /* Grow by 300 (past the next tile boundary): the old edge stays cached, the
      * partial tiles it came from have grown or filled. */
-    size_t cap = 300 * 40 + 10, len = 0;
-    char *big = malloc(cap);
-    big[len++] = '[';
-    for (int i = 0; i < 300; i++)
-      len += (size_t)snprintf(big + len, cap - len, "%s{\"type\":\"p\",\"x\":%d}", i ? "," : "", i);
-    big[len++] = ']';
-    big[len] = 0;
-    http_resp r;
-    CHECK(fx_post(&fx, "/v1/add-batch", big, &r) == 200);
-    http_resp_free(&r);
-    free(big);
+    CHECK(add_numbered(300, 1000) == 0);
     CHECK_FATAL(settle(&c, NULL) == 0);
     CHECK(c.size == n + 300);
   }
