@@ -497,21 +497,22 @@ static char *want_proof_body(mem_tree *m, uint64_t a, uint64_t b, int inclusion)
   int rc = inclusion ? merkle_inclusion_proof(a, b, mem_nodes, m, proof, MERKLE_MAX_PROOF, &n)
                      : merkle_consistency_proof(a, b, mem_nodes, m, proof, MERKLE_MAX_PROOF, &n);
   if (rc) return NULL;
-  char *out = malloc(200 + n * 67), hex[65];
-  size_t o = 0;
+  size_t cap = 200 + n * 67, o = 0;
+  char *out = malloc(cap), hex[65];
+  if (!out) return NULL;
   if (inclusion) {
     check_hex(m->leaf[a], 32, hex);
-    o += (size_t)sprintf(out, "{\"index\":%llu,\"size\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
-                         (unsigned long long)a, (unsigned long long)b, hex);
+    o += (size_t)snprintf(out, cap, "{\"index\":%llu,\"size\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
+                          (unsigned long long)a, (unsigned long long)b, hex);
   } else {
-    o += (size_t)sprintf(out, "{\"from\":%llu,\"to\":%llu,\"proof\":[", (unsigned long long)a,
-                         (unsigned long long)b);
+    o += (size_t)snprintf(out, cap, "{\"from\":%llu,\"to\":%llu,\"proof\":[", (unsigned long long)a,
+                          (unsigned long long)b);
   }
   for (size_t i = 0; i < n; i++) {
     check_hex(proof[i], 32, hex);
-    o += (size_t)sprintf(out + o, "%s\"%s\"", i ? "," : "", hex);
+    o += (size_t)snprintf(out + o, cap - o, "%s\"%s\"", i ? "," : "", hex);
   }
-  sprintf(out + o, "]}\n");
+  snprintf(out + o, cap - o, "]}\n");
   return out;
 }
 
