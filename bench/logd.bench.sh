@@ -66,9 +66,8 @@ ntiles=$(( size / 256 )); [ $ntiles -gt 2000 ] && ntiles=2000
 t8=$(ticks $lpid)
 tile=$("$BIN/logd-bench" tile --url $url --conns 16 --tiles $ntiles --seconds $secs)
 t9=$(ticks $lpid)
-t10=$(ticks $lpid)
 get=$("$BIN/logd-bench" get --url $url --path /checkpoint --conns 64 --seconds $secs)
-t11=$(ticks $lpid)
+t10=$(ticks $lpid)
 curl -sf $url/checkpoint -o "$tmp/checkpoint"
 
 # The same tile bytes from nginx.
@@ -138,7 +137,7 @@ echo "|---|---|---|---|"
 cpu() { us_per "$1" "$2" "$(kv "$3" items)"; }
 printf '| single-entry appends, 64 keep-alive conns | %s entries/s (p50 %s ms, p99 %s ms); logd CPU %s us/entry | >= 50,000/s | db_bench fillrandom sync=1 batch 256: %s writes/s; HTTP floor, GET /checkpoint over 64 conns: logd %s /s at %s us, nginx %s /s at %s us of CPU per request |\n' \
   "$(kv "$add" rate)" "$(kv "$add" p50_ms)" "$(kv "$add" p99_ms)" "$(cpu $t0 $t1 "$add")" "$dbb" \
-  "$(kv "$get" rate)" "$(cpu $t10 $t11 "$get")" "$(kv "$nget" rate)" "$(cpu $n1 $n2 "$nget")"
+  "$(kv "$get" rate)" "$(cpu $t9 $t10 "$get")" "$(kv "$nget" rate)" "$(cpu $n1 $n2 "$nget")"
 printf '| add-batch (1,000 per request, 8 conns) | %s entries/s (p50 %s ms); logd CPU %s us/entry | >= 300,000/s | same |\n' \
   "$(kv "$batch" rate)" "$(kv "$batch" p50_ms)" "$(cpu $t2 $t3 "$batch")"
 printf '| add?wait=checkpoint paced at 10,000/s (768 conns) | %s entries/s, p50 %s ms, p99 %s ms, %s late sends; logd CPU %s us/entry | p99 <= 50 ms | interval 20 ms |\n' \

@@ -45,6 +45,9 @@ typedef struct tcache_way {
  * mostly into the latest checkpoint's tree, which changes a few times a second. */
 #define ECACHE 4
 
+/* Hash tile levels whose newest partial tile is kept as a copy (ptile below). */
+#define PTILE_LEVELS 8
+
 #define NCACHE_SLOTS 65536
 
 typedef struct ncache_slot {
@@ -59,7 +62,6 @@ typedef struct ncache_slot {
  * (frozen) into the sorted index column family as one ingested SST, then deletes its
  * 'X' records. Lookups read active, frozen, then the column family (mu guards all). */
 #define IXLOG_OP (1 + STORE_KEY_PREFIX + 8)
-#define PTILE_LEVELS 8
 #define IXLOG_MERGE_KEYS (1u << 18)
 
 typedef struct ixlog {
@@ -831,7 +833,8 @@ static int tcache_get(logd_store *s, store_reader *r, unsigned level, uint64_t i
       }
       /* Recency per set, not from a clock all threads share: no cache line that
        * every lookup of every thread writes. */
-      if (t->stamp != tcache_newest(ways)) t->stamp = tcache_newest(ways) + 1;
+      uint64_t newest = tcache_newest(ways);
+      if (t->stamp != newest) t->stamp = newest + 1;
       hit = 1;
       break;
     }
