@@ -28,7 +28,7 @@ done
 start_proxy() {
   node tests/kms/rpc-limit-proxy.js --upstream "$U" "$@" >"$tmp/proxy.port" 2>"$tmp/proxy.err" &
   pids+=($!)
-  for _ in $(seq 200); do [ -s "$tmp/proxy.port" ] && break; sleep 0.02; done
+  wait_file "$tmp/proxy.port" $! || sed 's/^/#   proxy: /' "$tmp/proxy.err"
   P=http://127.0.0.1:$(head -n 1 "$tmp/proxy.port")
 }
 stats() { curl -s "$P/stats"; }

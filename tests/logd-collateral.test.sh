@@ -25,7 +25,7 @@ start_pccs() {
     2>"$tmp/$name.err" &
   PCCS_PID=$!
   pids+=($!)
-  for _ in $(seq 100); do [ -s "$tmp/$name.port" ] && break; sleep 0.05; done
+  wait_file "$tmp/$name.port" $PCCS_PID
   PCCS=http://127.0.0.1:$(cat "$tmp/$name.port" 2>/dev/null)
   [ -s "$tmp/$name.port" ]
 }

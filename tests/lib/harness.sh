@@ -74,6 +74,17 @@ wait_healthy() {
   done
   return 1
 }
+# wait_file FILE PID: true once FILE is not empty (a stand-in's port file; within 20 s,
+# a node or python start on a loaded 2-core machine can take seconds); false at once if
+# PID has exited, or after the 20 s.
+wait_file() {
+  for _ in $(seq 400); do
+    [ -s "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || { [ -s "$1" ]; return; }
+    sleep 0.05
+  done
+  return 1
+}
 sha256hex() { sha256sum | cut -d' ' -f1; }
 # harness_anvil [ANVIL ARGS...]: starts anvil (chain id 84532, Base Sepolia's) on a free
 # port with the given extra arguments, adds it to `pids`, sets U to its URL and waits
